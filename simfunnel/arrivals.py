@@ -1,0 +1,120 @@
+"""Random streams and the leads that arrive: times and attributes, drawn up front, vectorised.
+
+Arrivals do not depend on the team or the threshold, so they are drawn before the simulation
+from streams keyed by *name* (``("arrivals", source)``). Two scenarios that differ only in the
+threshold or the headcount therefore see exactly the same leads, with the same scores, qualities
+and deal fates: common random numbers, the basis of fair comparisons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import Scenario, Source
+from .worktime import WorkCalendar
+
+
+class Streams:
+    """One SeedSequence per run; one independent generator per named stochastic source."""
+
+    def __init__(self, seed: int | np.random.SeedSequence) -> None:
+        self.root = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
+
+    def rng(self, *name: str) -> np.random.Generator:
+        """The generator for ``name``; the same name always gives the same stream."""
+        key = tuple(zlib.crc32(part.encode("utf-8")) for part in name)
+        child = np.random.SeedSequence(self.root.entropy, spawn_key=(*self.root.spawn_key, *key))
+        return np.random.Generator(np.random.PCG64(child))
+
+
+@dataclass(frozen=True)
+class Leads:
+    """Every lead of a run, sorted by arrival; one array element per lead."""
+
+    arrival: np.ndarray  # hours from start
+    source: np.ndarray  # index into scenario.sources
+    score: np.ndarray
+    quality: np.ndarray
+    # Per-lead draws for the AE stage ("the deal this lead would be"), kept with the lead so that
+    # changing the threshold or the team does not reshuffle who would accept, win or pay what.
+    u_accept: np.ndarray
+    u_win: np.ndarray
+    meeting_delay: np.ndarray
+    sales_cycle: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+
+def _season_by_hour(source: Source, dates: list[dt.date]) -> np.ndarray:
+    months = source.seasonality.by_month
+    weeks = source.seasonality.by_week
+    per_day = np.array(
+        [months.get(d.month, 1.0) * weeks.get(d.isocalendar().week, 1.0) for d in dates]
+    )
+    return np.repeat(per_day, 24)
+
+
+def _arrival_times(
+    source: Source,
+    scenario: Scenario,
+    cal: WorkCalendar,
+    open_frac: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Non-homogeneous Poisson arrivals, piecewise constant by clock hour, plus bursts."""
+    n_hours = len(open_frac)
+    intensity = np.full(n_hours, source.rate_per_week / 168.0)
+    intensity *= _season_by_hour(source, cal.dates)
+    share_open = float(open_frac.mean())
+    if 0.0 < share_open < 1.0:
+        inside = source.office_hours_share / share_open
+        outside = (1.0 - source.office_hours_share) / (1.0 - share_open)
+        intensity *= open_frac * inside + (1.0 - open_frac) * outside
+    # Only the part of the last hour that lies inside the horizon.
+    intensity *= np.clip(scenario.horizon - np.arange(n_hours), 0.0, 1.0)
+    counts = rng.poisson(intensity)
+    times = np.repeat(np.arange(n_hours, dtype=float), counts) + rng.random(int(counts.sum()))
+    parts = [times[times < scenario.horizon]]
+    for burst in source.bursts:
+        start = (burst.start - scenario.start).total_seconds() / 3600.0
+        t = start + burst.over * rng.random(burst.leads)
+        parts.append(t)
+    return np.sort(np.concatenate(parts))
+
+
+def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> Leads:
+    """Draw every lead of the horizon, all sources merged in arrival order."""
+    open_frac = cal.open_fraction_by_hour()
+    ae = scenario.ae
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in Leads.__dataclass_fields__}
+    for index, src in enumerate(scenario.sources):
+        times = _arrival_times(src, scenario, cal, open_frac, streams.rng("arrivals", src.name))
+        n = len(times)
+        attrs = streams.rng("attributes", src.name)
+        z = attrs.standard_normal(n)
+        noise = attrs.standard_normal(n)
+        rho = src.score.reliability
+        score = src.score.mean + src.score.sd * (rho * z + math.sqrt(1.0 - rho * rho) * noise)
+        columns["arrival"].append(times)
+        columns["source"].append(np.full(n, index, dtype=np.int16))
+        columns["score"].append(np.clip(score, src.score.min, src.score.max))
+        columns["quality"].append(src.quality.mean + src.quality.sd * z)
+        columns["u_accept"].append(streams.rng("ae_accept", src.name).random(n))
+        columns["u_win"].append(streams.rng("ae_win", src.name).random(n))
+        columns["meeting_delay"].append(
+            ae.meeting_delay.sample(streams.rng("ae_meeting", src.name), n)
+        )
+        columns["sales_cycle"].append(ae.sales_cycle.sample(streams.rng("ae_cycle", src.name), n))
+        columns["value"].append(ae.deal_value.sample(streams.rng("ae_value", src.name), n))
+    merged = {k: np.concatenate(v) for k, v in columns.items()}
+    order = np.argsort(merged["arrival"], kind="stable")
+    return Leads(**{k: v[order] for k, v in merged.items()})

@@ -1,0 +1,213 @@
+"""Probability distributions for durations and amounts, as validated scenario objects.
+
+Each distribution is a frozen pydantic model that knows how to draw a vector of samples and
+its mean: the scenario file *is* the distribution, so there is no second representation to keep
+in sync. They are generic over the value type, so the same classes serve durations (written with
+units, stored in hours) and amounts (plain numbers, e.g. deal values in currency).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .units import parse_duration
+
+V = TypeVar("V")
+
+Z90 = 1.2815515655446004  # standard normal 90th percentile
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+"""A non-negative duration written with a unit; stored in hours."""
+Amount = Annotated[float, Field(ge=0)]
+"""A non-negative plain number, such as a deal value in currency."""
+
+
+class Frozen(BaseModel):
+    """Base of every scenario object: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Fixed(Frozen, Generic[V]):
+    """Always the same value (a plain value in a scenario file means this)."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: V
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, float(self.value))  # type: ignore[arg-type]
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)  # type: ignore[arg-type]
+
+
+class Exponential(Frozen, Generic[V]):
+    """Memoryless; what queueing theory (Erlang C/A) assumes for handling times."""
+
+    dist: Literal["exponential"]
+    mean_value: V = Field(alias="mean")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(float(self.mean_value), size)  # type: ignore[arg-type]
+
+    @property
+    def mean(self) -> float:
+        return float(self.mean_value)  # type: ignore[arg-type]
+
+
+class Lognormal(Frozen, Generic[V]):
+    """Right-skewed, the usual shape of call and cycle times: give median and p90, or mean and cv."""
+
+    dist: Literal["lognormal"]
+    median: V | None = None
+    p90: V | None = None
+    mean_value: V | None = Field(default=None, alias="mean")
+    cv: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_parametrisation(self) -> Lognormal[V]:
+        by_quantiles = self.median is not None or self.p90 is not None
+        by_moments = self.mean_value is not None or self.cv is not None
+        if by_quantiles == by_moments:
+            raise ValueError("give either 'median' and 'p90', or 'mean' and 'cv'")
+        if by_quantiles:
+            if self.median is None or self.p90 is None:
+                raise ValueError("'median' and 'p90' go together")
+            if not float(self.p90) > float(self.median) > 0:  # type: ignore[arg-type]
+                raise ValueError("need 0 < median < p90")
+        else:
+            if self.mean_value is None or self.cv is None:
+                raise ValueError("'mean' and 'cv' go together")
+            if not float(self.mean_value) > 0:  # type: ignore[arg-type]
+                raise ValueError("'mean' must be > 0")
+        return self
+
+    def _mu_sigma(self) -> tuple[float, float]:
+        if self.median is not None:
+            mu = math.log(float(self.median))  # type: ignore[arg-type]
+            sigma = (math.log(float(self.p90)) - mu) / Z90  # type: ignore[arg-type]
+            return mu, sigma
+        s2 = math.log1p(float(self.cv) ** 2)  # type: ignore[arg-type]
+        return math.log(float(self.mean_value)) - s2 / 2, math.sqrt(s2)  # type: ignore[arg-type]
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        mu, sigma = self._mu_sigma()
+        return rng.lognormal(mu, sigma, size)
+
+    @property
+    def mean(self) -> float:
+        mu, sigma = self._mu_sigma()
+        return math.exp(mu + sigma**2 / 2)
+
+
+class Gamma(Frozen, Generic[V]):
+    """Between exponential (cv = 1) and nearly fixed (cv -> 0): given by mean and cv."""
+
+    dist: Literal["gamma"]
+    mean_value: V = Field(alias="mean")
+    cv: float = Field(gt=0)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        shape = 1.0 / self.cv**2
+        return rng.gamma(shape, float(self.mean_value) / shape, size)  # type: ignore[arg-type]
+
+    @property
+    def mean(self) -> float:
+        return float(self.mean_value)  # type: ignore[arg-type]
+
+
+class Empirical(Frozen, Generic[V]):
+    """Resample observed values (for example durations from a dialer log), optionally weighted."""
+
+    dist: Literal["empirical"]
+    values: tuple[V, ...] = Field(min_length=1)
+    weights: tuple[Annotated[float, Field(ge=0)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> Empirical[V]:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"'weights' has {len(self.weights)} entries but 'values' has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("'weights' must not all be zero")
+        return self
+
+    def _p(self) -> np.ndarray | None:
+        if self.weights is None:
+            return None
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        values = np.asarray(self.values, dtype=float)
+        return rng.choice(values, size=size, p=self._p())
+
+    @property
+    def mean(self) -> float:
+        values = np.asarray(self.values, dtype=float)
+        p = self._p()
+        return float(values.mean() if p is None else values @ p)
+
+
+def _scalar_is_fixed(value: Any) -> Any:
+    """Let a scenario write ``after_call_work: 2 min`` for a fixed value."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+_TAG = Field(discriminator="dist")
+
+DurationDist = Annotated[
+    Fixed[Duration]
+    | Exponential[Duration]
+    | Lognormal[Duration]
+    | Gamma[Duration]
+    | Empirical[Duration],
+    _TAG,
+    BeforeValidator(_scalar_is_fixed),
+]
+"""A distribution of durations (hours), written with units."""
+
+AmountDist = Annotated[
+    Fixed[Amount] | Exponential[Amount] | Lognormal[Amount] | Gamma[Amount] | Empirical[Amount],
+    _TAG,
+    BeforeValidator(_scalar_is_fixed),
+]
+"""A distribution of plain non-negative numbers (deal values)."""
+
+
+class Pool:
+    """Hands out one draw at a time from vectorised blocks: numpy's per-call cost, paid once."""
+
+    __slots__ = ("_block", "_buffer", "_draw", "_rng")
+
+    def __init__(
+        self,
+        draw: Callable[[np.random.Generator, int], np.ndarray],
+        rng: np.random.Generator,
+        block: int = 4096,
+    ) -> None:
+        self._draw = draw
+        self._rng = rng
+        self._block = block
+        self._buffer: list[float] = []
+
+    def __call__(self) -> float:
+        if not self._buffer:
+            self._buffer = self._draw(self._rng, self._block).tolist()
+            self._buffer.reverse()
+        return self._buffer.pop()
+
+
+def uniform(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Uniform(0, 1) draws, in the form a Pool takes."""
+    return rng.random(size)

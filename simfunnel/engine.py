@@ -1,0 +1,430 @@
+"""The simulation engine: SDRs working MQLs on simpy, with finite hours and a work queue.
+
+Where is a call attempt decided? In :meth:`Engine._attempt`. Everything that does not depend on
+the team (arrivals, lead attributes, what the AE would do with a lead) is drawn up front, and the
+AE stage (no capacity limit yet) is resolved after the run, vectorised. The simpy part is only
+what needs it: reps, their shifts, the queue and the cadence timers. Leads are plain indices into
+flat lists, not processes, so an attempt costs one rep timeout plus, if a retry follows, one timer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from heapq import heappop, heappush
+
+import numpy as np
+import simpy
+
+from .arrivals import Leads, Streams, generate_leads
+from .dists import Pool, uniform
+from .scenario import OUTCOMES, Scenario
+from .worktime import Shift, WorkCalendar
+
+WEEK_HOURS = 168.0
+
+# End states, in funnel order. Every lead ends the run in exactly one of them.
+END_STATES = (
+    "nurture",  # scored below the MQL threshold
+    "untouched",  # MQL never attempted
+    "working",  # in a cadence: waiting for its next attempt or in the queue
+    "recycled",  # no contact after the last attempt ("6-call-out"): back to nurture
+    "information_gathering",  # contacted, interested later: nurture with a follow-up
+    "postponed",  # contacted, asked for a callback later
+    "no_prospect",  # contacted, not a fit: closed
+    "do_not_call",  # contacted, asked not to be called: closed
+    "sql",  # tossed up to an AE, first meeting not yet held
+    "rejected",  # the AE did not accept it as a valid opportunity
+    "open_opportunity",  # valid opportunity still open at the end
+    "won",
+    "lost",
+)
+(
+    NURTURE,
+    UNTOUCHED,
+    WORKING,
+    RECYCLED,
+    INFO,
+    POSTPONED,
+    NO_PROSPECT,
+    DNC,
+    SQL,
+    REJECTED,
+    OPEN_OPP,
+    WON,
+    LOST,
+) = range(len(END_STATES))
+_OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
+
+
+class Decay:
+    """A speed-to-lead multiplier curve, linear in log(1 + minutes), flat outside its points."""
+
+    __slots__ = ("_xs", "_ys")
+
+    def __init__(self, table: dict[float, float] | None) -> None:
+        table = table or {0.0: 1.0}
+        self._xs = [math.log1p(t * 60.0) for t in table]
+        self._ys = list(table.values())
+
+    def __call__(self, age_hours: float) -> float:
+        xs, ys = self._xs, self._ys
+        x = math.log1p(age_hours * 60.0)
+        i = bisect.bisect_right(xs, x)
+        if i == 0:
+            return ys[0]
+        if i == len(xs):
+            return ys[-1]
+        x0, x1 = xs[i - 1], xs[i]
+        return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+
+
+def _logit(p: float) -> float:
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
+
+
+@dataclass
+class RunData:
+    """What the engine hands to the results layer: flat arrays and counters, no DataFrames."""
+
+    scenario: Scenario
+    seed: int | None
+    leads: Leads
+    mql: np.ndarray
+    state: np.ndarray
+    first_attempt: np.ndarray
+    attempts: np.ndarray
+    contacted_at: np.ndarray
+    sql_at: np.ndarray
+    valid_at: np.ndarray
+    closed_at: np.ndarray
+    weekly: dict[str, np.ndarray]
+    busy_hours: float
+    available_hours: float
+    backlog_area: float
+    trace: list[tuple] | None = field(default=None)
+
+
+class Engine:
+    """One run of one scenario. Build it, call :meth:`run` once."""
+
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence, trace: bool = False):
+        self.scenario = scenario
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.calendar = WorkCalendar(scenario)
+        self.leads = generate_leads(scenario, self.streams, self.calendar)
+        self.trace: list[tuple] | None = [] if trace else None
+
+    # ------------------------------------------------------------------ set-up
+
+    def _prepare(self) -> None:
+        sc = self.scenario
+        n = len(self.leads)
+        self.horizon = sc.horizon
+        self.n_weeks = sc.weeks
+        self.mql = self.leads.score >= sc.scoring.threshold
+        self.arrival = self.leads.arrival.tolist()
+        self.score = self.leads.score.tolist()
+        self.quality = self.leads.quality.tolist()
+        nan = math.nan
+        self.state = [NURTURE] * n
+        self.first_attempt = [nan] * n
+        self.contacted_at = [nan] * n
+        self.sql_at = [nan] * n
+        self.attempts = [0] * n
+        self.cycle_attempts = [0] * n
+        self.cycle_start = [nan] * n
+        self.follow_ups = [0] * n
+        self.callbacks = [0] * n
+        w = self.n_weeks
+        self.w_dials = [0] * w
+        self.w_connects = [0] * w
+        self.w_contacts = [0] * w
+        self.w_outcomes = [[0] * w for _ in OUTCOMES]
+        self.w_recycled = [0] * w
+        self.w_busy = [0.0] * w
+        self.w_backlog_area = [0.0] * w
+        self.w_backlog_end = [0] * w
+        self.busy = 0.0
+        # Time-weighted level of untouched MQLs (a level, not a tally).
+        self.backlog = 0
+        self.backlog_t = 0.0
+        self.backlog_area = 0.0
+        # Random streams for what happens during the run, each its own.
+        r = self.streams.rng
+        self.u_connect = Pool(uniform, r("dial", "connect"))
+        self.u_contact = Pool(uniform, r("dial", "contact"))
+        self.u_outcome = Pool(uniform, r("contact", "outcome"))
+        durations = sc.cadence.durations
+        self.d_no_connect = Pool(durations.no_connect.sample, r("duration", "no_connect"))
+        self.d_connect = Pool(durations.connect.sample, r("duration", "connect"))
+        self.d_conversation = Pool(durations.conversation.sample, r("duration", "conversation"))
+        self.d_acw = Pool(durations.after_call_work.sample, r("duration", "after_call_work"))
+        self.d_callback = Pool(sc.outcomes.callback_after.sample, r("delay", "callback"))
+        stl = sc.speed_to_lead
+        self.contact_decay = Decay(stl.contact if stl.enabled else None)
+        self.qualify_decay = Decay(stl.qualify if stl.enabled else None)
+        probs = sc.outcomes.probabilities
+        effects = sc.outcomes.quality_effect
+        self.outcome_p = [getattr(probs, k) for k in OUTCOMES]
+        self.outcome_beta = [getattr(effects, k) for k in OUTCOMES]
+        cadence = sc.cadence
+        self.gaps = [cadence.gap(a) for a in range(1, cadence.max_attempts)]
+        rule = sc.sdr.queue_rule
+        self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[rule]
+        self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[rule]
+        self.heap: list[tuple[float, float, int, int]] = []
+        self.seq = 0
+        self.idle: list[simpy.Event] = []
+        team = sc.sdr.headcount
+        self.shifts = [
+            Shift(self.calendar.shift_segments(sc.sdr.shrinkage, i, team)) for i in range(team)
+        ]
+        self.available = sum(s.hours for s in self.shifts)
+        self.available_by_week = sum(
+            (s.hours_by_week(self.n_weeks) for s in self.shifts), np.zeros(self.n_weeks)
+        )
+
+    # ------------------------------------------------------------------ the queue
+
+    def _push(self, lead: int, now: float) -> None:
+        """Make a lead ready to call and wake one idle rep, if any."""
+        if self.key_new is None:
+            k1 = -self.score[lead]
+        else:
+            k1 = self.key_new if self.attempts[lead] == 0 else self.key_retry
+        self.seq += 1
+        heappush(self.heap, (k1, now, self.seq, lead))
+        if self.idle:
+            self.idle.pop().succeed()
+
+    def _on_due(self, event: simpy.Event) -> None:
+        self._push(event.value, self.env.now)
+
+    def _schedule(self, lead: int, at: float, now: float) -> None:
+        """Put the lead back in the queue at ``at``; after the horizon it simply stays waiting."""
+        if at < self.horizon:
+            self.env.timeout(at - now, value=lead).callbacks.append(self._on_due)
+
+    def _start_cycle(self, event: simpy.Event) -> None:
+        lead = event.value
+        now = self.env.now
+        self.cycle_attempts[lead] = 0
+        self.cycle_start[lead] = now
+        self.state[lead] = WORKING
+        self._push(lead, now)
+
+    def _backlog_step(self, delta: int, now: float) -> None:
+        """Advance the untouched-MQL level to ``now`` (splitting at week ends), then change it."""
+        t = self.backlog_t
+        while t < now:
+            week = int(t // WEEK_HOURS)
+            boundary = (week + 1) * WEEK_HOURS
+            end = min(boundary, now)
+            area = self.backlog * (end - t)
+            self.w_backlog_area[week] += area
+            self.backlog_area += area
+            if end == boundary:
+                self.w_backlog_end[week] = self.backlog
+            t = end
+        self.backlog_t = now
+        self.backlog += delta
+
+    # ------------------------------------------------------------------ processes
+
+    def _arrivals(self):
+        env = self.env
+        arrival = self.arrival
+        for lead in np.flatnonzero(self.mql).tolist():
+            t = arrival[lead]
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.state[lead] = UNTOUCHED
+            self.cycle_start[lead] = t
+            self._backlog_step(+1, t)
+            if self.trace is not None:
+                self.trace.append((t, "mql", lead, None, None))
+            self._push(lead, t)
+
+    def _rep(self, rep: int, shift: Shift):
+        env = self.env
+        heap = self.heap
+        horizon = self.horizon
+        while True:
+            now = env.now
+            on = shift.next_on(now)
+            if on > now:
+                if on >= horizon:
+                    return
+                yield env.timeout(on - now)
+                continue
+            if not heap:
+                wake = env.event()
+                self.idle.append(wake)
+                yield wake
+                continue
+            lead = heappop(heap)[3]
+            yield env.timeout(self._attempt(lead, rep, now))
+
+    # ------------------------------------------------------------------ one call attempt
+
+    def _attempt(self, lead: int, rep: int, now: float) -> float:
+        """Dial ``lead`` at ``now``: decide how far the call gets and what follows; return rep time."""
+        week = int(now // WEEK_HOURS)
+        if self.attempts[lead] == 0:
+            self.first_attempt[lead] = now
+            self._backlog_step(-1, now)
+        self.attempts[lead] += 1
+        self.cycle_attempts[lead] += 1
+        self.state[lead] = WORKING
+        self.w_dials[week] += 1
+        age = now - self.cycle_start[lead]
+        if self.u_connect() >= self.scenario.cadence.connect_probability:
+            result = "no_connect"
+            duration = self.d_no_connect() + self.d_acw()
+        else:
+            self.w_connects[week] += 1
+            p_contact = self.scenario.cadence.contact_probability * self.contact_decay(age)
+            if self.u_contact() >= p_contact:
+                result = "connect"
+                duration = self.d_connect() + self.d_acw()
+            else:
+                self.w_contacts[week] += 1
+                duration = self.d_conversation() + self.d_acw()
+                if self.trace is not None:
+                    self.trace.append((now, "attempt", lead, rep, "contact"))
+                self._contact(lead, now, now + duration, age, week)
+                self.busy += duration
+                self.w_busy[week] += duration
+                return duration
+        if self.trace is not None:
+            self.trace.append((now, "attempt", lead, rep, result))
+        self.busy += duration
+        self.w_busy[week] += duration
+        done = self.cycle_attempts[lead]
+        if done >= len(self.gaps) + 1:
+            self.state[lead] = RECYCLED
+            self.w_recycled[week] += 1
+            if self.trace is not None:
+                self.trace.append((now, "recycled", lead, rep, None))
+        else:
+            self._schedule(lead, now + self.gaps[done - 1], now)
+        return duration
+
+    def _contact(self, lead: int, now: float, end: float, age: float, week: int) -> None:
+        """Pick the outcome of a conversation and start its path."""
+        q = self.quality[lead]
+        weights = [
+            p * math.exp(b * q) if p > 0 else 0.0
+            for p, b in zip(self.outcome_p, self.outcome_beta, strict=True)
+        ]
+        total = sum(weights)
+        probs = [w / total for w in weights]
+        qualified = probs[0] * self.qualify_decay(age)
+        rest = 1.0 - probs[0]
+        scale = (1.0 - qualified) / rest if rest > 0 else 0.0
+        probs = [qualified] + [p * scale for p in probs[1:]]
+        u = self.u_outcome()
+        k = 0
+        acc = probs[0]
+        while u >= acc and k < len(probs) - 1:
+            k += 1
+            acc += probs[k]
+        self.w_outcomes[k][week] += 1
+        self.state[lead] = _OUTCOME_STATE[k]
+        self.contacted_at[lead] = now
+        if self.trace is not None:
+            self.trace.append((end, "outcome", lead, None, OUTCOMES[k]))
+        outcomes = self.scenario.outcomes
+        if k == 0:
+            self.sql_at[lead] = end
+        elif k == 1 and self.follow_ups[lead] < outcomes.max_follow_ups:
+            self.follow_ups[lead] += 1
+            self._schedule_cycle(lead, now + outcomes.follow_up_after, now)
+        elif k == 2 and self.callbacks[lead] < outcomes.max_callbacks:
+            self.callbacks[lead] += 1
+            self._schedule_cycle(lead, now + self.d_callback(), now)
+
+    def _schedule_cycle(self, lead: int, at: float, now: float) -> None:
+        if at < self.horizon:
+            self.env.timeout(at - now, value=lead).callbacks.append(self._start_cycle)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> RunData:
+        self._prepare()
+        self.env = env = simpy.Environment()
+        env.process(self._arrivals())
+        for i, shift in enumerate(self.shifts):
+            env.process(self._rep(i, shift))
+        env.run(until=self.horizon)
+        self._backlog_step(0, self.horizon)
+        last = min(int((self.horizon - 1e-9) // WEEK_HOURS), self.n_weeks - 1)
+        self.w_backlog_end[last] = self.backlog
+        return self._collect()
+
+    def _collect(self) -> RunData:
+        sc = self.scenario
+        leads = self.leads
+        horizon = self.horizon
+        state = np.array(self.state, dtype=np.int8)
+        sql_at = np.array(self.sql_at)
+        # AE stage, vectorised: the meeting decides acceptance, the cycle decides the close.
+        is_sql = ~np.isnan(sql_at)
+        met_at = sql_at + leads.meeting_delay
+        decided = is_sql & (met_at < horizon)
+        acc, win = sc.ae.acceptance, sc.ae.win
+        p_accept = _logistic(_logit(acc.probability) + acc.quality_effect * leads.quality)
+        p_win = _logistic(_logit(win.probability) + win.quality_effect * leads.quality)
+        valid = decided & (leads.u_accept < p_accept)
+        state[decided & ~valid] = REJECTED
+        valid_at = np.where(valid, met_at, np.nan)
+        close_at = valid_at + leads.sales_cycle
+        closed = valid & (close_at < horizon)
+        state[valid & ~closed] = OPEN_OPP
+        won = closed & (leads.u_win < p_win)
+        state[won] = WON
+        state[closed & ~won] = LOST
+        closed_at = np.where(closed, close_at, np.nan)
+
+        weekly = {
+            "dials": np.array(self.w_dials),
+            "connects": np.array(self.w_connects),
+            "contacts": np.array(self.w_contacts),
+            "recycled": np.array(self.w_recycled),
+            "busy_hours": np.array(self.w_busy),
+            "available_hours": self.available_by_week,
+            "backlog_area": np.array(self.w_backlog_area),
+            "backlog_end": np.array(self.w_backlog_end),
+        }
+        for name, counts in zip(OUTCOMES, self.w_outcomes, strict=True):
+            weekly[name] = np.array(counts)
+        return RunData(
+            scenario=sc,
+            seed=self.seed if isinstance(self.seed, int) else None,
+            leads=leads,
+            mql=self.mql,
+            state=state,
+            first_attempt=np.array(self.first_attempt),
+            attempts=np.array(self.attempts, dtype=np.int32),
+            contacted_at=np.array(self.contacted_at),
+            sql_at=sql_at,
+            valid_at=valid_at,
+            closed_at=closed_at,
+            weekly=weekly,
+            busy_hours=self.busy,
+            available_hours=self.available,
+            backlog_area=self.backlog_area,
+            trace=self.trace,
+        )
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))

@@ -1,0 +1,325 @@
+"""Results of one run: KPI dictionaries and tidy pandas tables, built at the edge from flat arrays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import END_STATES, OPEN_OPP, WEEK_HOURS, RunData
+from .scenario import OUTCOMES, Scenario
+
+# Stable keys of the JSON report (documented in docs/results.md).
+TOTAL_KEYS = (
+    "leads",
+    "mqls",
+    "below_threshold",
+    "dials",
+    "connects",
+    "contacts",
+    "nurture_leads",
+    "recycled",
+    "sqls",
+    "valid_opportunities",
+    "won",
+    "lost",
+    "open_opportunities",
+    "pipeline_value",
+    "won_value",
+)
+
+
+def _share(numerator: float, denominator: float) -> float:
+    return float(numerator) / float(denominator) if denominator else math.nan
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """The outcome of :func:`simfunnel.simulate`: KPIs as dictionaries, tables as DataFrames."""
+
+    data: RunData
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.data.scenario
+
+    @property
+    def seed(self) -> int | None:
+        """The seed that reproduces this run exactly."""
+        return self.data.seed
+
+    # ------------------------------------------------------------------ totals and KPIs
+
+    @cached_property
+    def totals(self) -> dict[str, float]:
+        d = self.data
+        w = d.weekly
+        valid = ~np.isnan(d.valid_at)
+        won = d.state == END_STATES.index("won")
+        lost = d.state == END_STATES.index("lost")
+        totals: dict[str, float] = {
+            "leads": len(d.leads),
+            "mqls": int(d.mql.sum()),
+            "below_threshold": int((~d.mql).sum()),
+            "dials": int(w["dials"].sum()),
+            "connects": int(w["connects"].sum()),
+            "contacts": int(w["contacts"].sum()),
+            "nurture_leads": int(w["information_gathering"].sum() + w["postponed"].sum()),
+            "recycled": int(w["recycled"].sum()),
+            "sqls": int((~np.isnan(d.sql_at)).sum()),
+            "valid_opportunities": int(valid.sum()),
+            "won": int(won.sum()),
+            "lost": int(lost.sum()),
+            "open_opportunities": int((d.state == OPEN_OPP).sum()),
+            "pipeline_value": float(d.leads.value[valid].sum()),
+            "won_value": float(d.leads.value[won].sum()),
+        }
+        return totals
+
+    @cached_property
+    def rates(self) -> dict[str, float]:
+        t = self.totals
+        decided = _share(t["valid_opportunities"], self._ae_decided)
+        return {
+            "mql_rate": _share(t["mqls"], t["leads"]),
+            "connect_rate": _share(t["connects"], t["dials"]),
+            "contact_rate": _share(t["contacts"], t["connects"]),
+            "mql_to_sql": _share(t["sqls"], t["mqls"]),
+            "sql_to_valid": decided,
+            "win_rate": _share(t["won"], t["won"] + t["lost"]),
+        }
+
+    @property
+    def _ae_decided(self) -> int:
+        d = self.data
+        undecided = d.state == END_STATES.index("sql")
+        return int((~np.isnan(d.sql_at)).sum() - undecided.sum())
+
+    @cached_property
+    def speed_to_lead(self) -> dict[str, float]:
+        """Time from MQL to first attempt, in hours, over the MQLs that were attempted.
+
+        The shares count every MQL whose window had closed by the end of the run, so leads
+        never attempted count as late rather than disappearing from the denominator.
+        """
+        d = self.data
+        horizon = self.scenario.horizon
+        arrival = d.leads.arrival[d.mql]
+        first = d.first_attempt[d.mql]
+        wait = first - arrival
+        done = ~np.isnan(wait)
+        waits = wait[done]
+
+        def within(limit: float) -> float:
+            eligible = arrival <= horizon - limit
+            return _share(int((wait[eligible] <= limit).sum()), int(eligible.sum()))
+
+        return {
+            "mean_h": float(waits.mean()) if waits.size else math.nan,
+            "median_h": float(np.median(waits)) if waits.size else math.nan,
+            "p90_h": float(np.quantile(waits, 0.9)) if waits.size else math.nan,
+            "within_1h": within(1.0),
+            "within_24h": within(24.0),
+            "attempted": int(done.sum()),
+            "never_attempted": int((~done).sum()),
+        }
+
+    @cached_property
+    def utilisation(self) -> float:
+        """Share of the SDRs' on-phone hours spent on attempts (dialling, talking, after-call work)."""
+        return _share(self.data.busy_hours, self.data.available_hours)
+
+    @cached_property
+    def backlog(self) -> dict[str, float]:
+        """Untouched MQLs waiting for a first attempt: a time-weighted level."""
+        end = self.data.weekly["backlog_end"]
+        return {
+            "mean": self.data.backlog_area / self.scenario.horizon,
+            "max_week_end": int(end.max()) if end.size else 0,
+            "at_end": int(end[-1]) if end.size else 0,
+        }
+
+    @cached_property
+    def end_states(self) -> dict[str, int]:
+        """How every lead ended the run; the counts add up to the number of leads."""
+        counts = np.bincount(self.data.state, minlength=len(END_STATES))
+        return {name: int(c) for name, c in zip(END_STATES, counts, strict=True)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in the KPI report, JSON-ready, under stable keys."""
+        sources = self.scenario.sources
+        by_source = np.bincount(self.data.leads.source, minlength=len(sources))
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "start_date": self.scenario.start_date.isoformat(),
+            "weeks": self.scenario.weeks,
+            "totals": self.totals,
+            "leads_by_source": {s.name: int(c) for s, c in zip(sources, by_source, strict=True)},
+            "rates": self.rates,
+            "speed_to_lead": self.speed_to_lead,
+            "utilisation": {"sdr": self.utilisation},
+            "backlog": self.backlog,
+            "end_states": self.end_states,
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """The KPI report as a long table: section, metric, value."""
+        d = self.to_dict()
+        rows = [
+            (section, key, value)
+            for section in (
+                "totals",
+                "leads_by_source",
+                "rates",
+                "speed_to_lead",
+                "utilisation",
+                "backlog",
+                "end_states",
+            )
+            for key, value in d[section].items()
+        ]
+        return pd.DataFrame(rows, columns=["section", "metric", "value"])
+
+    # ------------------------------------------------------------------ tables
+
+    def _week_of(self, times: np.ndarray) -> np.ndarray:
+        t = times[~np.isnan(times)]
+        return np.minimum((t // WEEK_HOURS).astype(int), self.scenario.weeks - 1)
+
+    def _weekly_count(self, times: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        mask = ~np.isnan(times)
+        w = None if weights is None else weights[mask]
+        return np.bincount(self._week_of(times), weights=w, minlength=self.scenario.weeks)
+
+    @cached_property
+    def weekly(self) -> pd.DataFrame:
+        """One row per week: volumes, values, backlog and utilisation of that week."""
+        d = self.data
+        w = d.weekly
+        arrival = d.leads.arrival
+        won = d.state == END_STATES.index("won")
+        lost = d.state == END_STATES.index("lost")
+        nan = np.full(len(arrival), np.nan)
+        weeks = np.arange(self.scenario.weeks)
+        week_hours = np.minimum(WEEK_HOURS, self.scenario.horizon - weeks * WEEK_HOURS)
+        table = {
+            "week": weeks,
+            "week_start": [self.scenario.start_date + dt.timedelta(weeks=int(i)) for i in weeks],
+            "leads": self._weekly_count(arrival),
+            "mqls": self._weekly_count(np.where(d.mql, arrival, nan)),
+            "below_threshold": self._weekly_count(np.where(d.mql, nan, arrival)),
+            "dials": w["dials"],
+            "connects": w["connects"],
+            "contacts": w["contacts"],
+            "nurture_leads": w["information_gathering"] + w["postponed"],
+            **{name: w[name] for name in OUTCOMES[1:]},
+            "recycled": w["recycled"],
+            "sqls": self._weekly_count(d.sql_at),
+            "valid_opportunities": self._weekly_count(d.valid_at),
+            "won": self._weekly_count(np.where(won, d.closed_at, nan)),
+            "lost": self._weekly_count(np.where(lost, d.closed_at, nan)),
+            "pipeline_value": self._weekly_count(d.valid_at, d.leads.value),
+            "won_value": self._weekly_count(np.where(won, d.closed_at, nan), d.leads.value),
+            "backlog_mean": w["backlog_area"] / week_hours,
+            "backlog_end": w["backlog_end"],
+            "busy_hours": w["busy_hours"],
+            "available_hours": w["available_hours"],
+        }
+        frame = pd.DataFrame(table)
+        for col in (
+            "leads",
+            "mqls",
+            "below_threshold",
+            "sqls",
+            "valid_opportunities",
+            "won",
+            "lost",
+        ):
+            frame[col] = frame[col].astype(int)
+        frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
+            frame["available_hours"] > 0
+        )
+        return frame
+
+    @cached_property
+    def weekly_by_source(self) -> pd.DataFrame:
+        """Long table: week, source, leads, mqls, sqls, valid_opportunities, won."""
+        d = self.data
+        nan = np.full(len(d.leads), np.nan)
+        won = d.state == END_STATES.index("won")
+        frames = []
+        for index, src in enumerate(self.scenario.sources):
+            mine = d.leads.source == index
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": np.arange(self.scenario.weeks),
+                        "source": src.name,
+                        "leads": self._weekly_count(np.where(mine, d.leads.arrival, nan)).astype(
+                            int
+                        ),
+                        "mqls": self._weekly_count(
+                            np.where(mine & d.mql, d.leads.arrival, nan)
+                        ).astype(int),
+                        "sqls": self._weekly_count(np.where(mine, d.sql_at, nan)).astype(int),
+                        "valid_opportunities": self._weekly_count(
+                            np.where(mine, d.valid_at, nan)
+                        ).astype(int),
+                        "won": self._weekly_count(np.where(mine & won, d.closed_at, nan)).astype(
+                            int
+                        ),
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def leads(self) -> pd.DataFrame:
+        """One row per lead with its attributes, its milestones (timestamps) and its end state."""
+        d = self.data
+        start = pd.Timestamp(self.scenario.start)
+
+        def stamp(hours: np.ndarray) -> pd.Series:
+            return start + pd.to_timedelta(hours, unit="h")
+
+        names = [s.name for s in self.scenario.sources]
+        return pd.DataFrame(
+            {
+                "lead_id": np.arange(len(d.leads)),
+                "source": pd.Categorical.from_codes(d.leads.source, categories=names),
+                "score": d.leads.score,
+                "quality": d.leads.quality,
+                "mql": d.mql,
+                "arrived": stamp(d.leads.arrival),
+                "first_attempt": stamp(d.first_attempt),
+                "hours_to_first_attempt": d.first_attempt - d.leads.arrival,
+                "attempts": d.attempts,
+                "last_contact": stamp(d.contacted_at),
+                "tossed_up": stamp(d.sql_at),
+                "valid_opportunity": stamp(d.valid_at),
+                "closed": stamp(d.closed_at),
+                "value": np.where(np.isnan(d.valid_at), np.nan, d.leads.value),
+                "end_state": pd.Categorical.from_codes(d.state, categories=list(END_STATES)),
+            }
+        )
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """The event log (only for runs with ``trace=True``): time in hours, event, lead, rep, detail."""
+        if self.data.trace is None:
+            raise ValueError("run simulate(..., trace=True) to record the event log")
+        return pd.DataFrame(self.data.trace, columns=["time_h", "event", "lead", "rep", "detail"])
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (
+            f"<SimulationResult {self.scenario.name!r} seed={self.seed} weeks={self.scenario.weeks}: "
+            f"{t['leads']} leads, {t['mqls']} MQLs, {t['sqls']} SQLs, "
+            f"{t['valid_opportunities']} valid opps, {t['won']} won>"
+        )

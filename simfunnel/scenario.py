@@ -1,0 +1,576 @@
+"""The scenario: one frozen, validated object built from a YAML file.
+
+Everything the engine needs is checked here, once, with errors that name the file and the field,
+so the engine can trust its input and never looks at raw dictionaries. The field descriptions
+below are the source of ``docs/scenarios.md`` (``python -m simfunnel.docs``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from .dists import AmountDist, Duration, DurationDist, Frozen
+from .units import HOUR, MINUTE
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OUTCOMES = ("qualified", "information_gathering", "postponed", "no_prospect", "do_not_call")
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+class Calendar(Frozen):
+    """When reps work. Leads keep arriving outside these hours; they wait."""
+
+    always_open: bool = Field(
+        default=False,
+        description="true for a 24/7 operation; days, hours and holidays are then ignored.",
+    )
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri"),
+        min_length=1,
+        description="Working days of the week.",
+    )
+    hours: str = Field(
+        default="09:00-18:00", description="Daily working hours, 'HH:MM-HH:MM' (local time)."
+    )
+    holidays: tuple[dt.date, ...] = Field(
+        default=(), description="Dates on which nobody works, e.g. [2026-01-01, 2026-12-25]."
+    )
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_format(cls, value: str) -> str:
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+        if match is None:
+            raise ValueError("write hours as 'HH:MM-HH:MM', for example '09:00-18:00'")
+        h0, m0, h1, m1 = (int(x) for x in match.groups())
+        if h0 > 24 or h1 > 24 or m0 > 59 or m1 > 59:
+            raise ValueError("hours and minutes out of range")
+        if not (h0 * 60 + m0) < (h1 * 60 + m1) <= 24 * 60:
+            raise ValueError("opening time must be before closing time, within one day")
+        return value
+
+    @property
+    def open_close(self) -> tuple[float, float]:
+        """Opening and closing time of day, in hours."""
+        if self.always_open:
+            return 0.0, 24.0
+        h0, m0, h1, m1 = (int(x) for x in re.findall(r"\d+", self.hours))
+        return h0 + m0 * MINUTE, h1 + m1 * MINUTE
+
+
+def _calendar_shorthand(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in {"24/7", "always", "always_open"}:
+        return {"always_open": True}
+    return value
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Seasonality(Frozen):
+    """Multipliers on a source's weekly rate; both kinds may be given and then multiply."""
+
+    by_month: dict[Annotated[int, Field(ge=1, le=12)], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Month number (1-12) -> multiplier; missing months are 1."
+    )
+    by_week: dict[Annotated[int, Field(ge=1, le=53)], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="ISO week of year (1-53) -> multiplier; missing weeks are 1.",
+    )
+
+
+class Burst(Frozen):
+    """A one-off batch of leads, such as badge scans from a trade show."""
+
+    start: dt.datetime = Field(
+        description="When the first lead of the burst arrives (date or date and time)."
+    )
+    leads: int = Field(ge=0, description="Exactly this many leads arrive.")
+    over: Duration = Field(
+        default=3 * 24 * HOUR,
+        description="Spread evenly at random over this duration ('0 h' puts them all at start).",
+    )
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _date_is_midnight(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime.combine(value, dt.time())
+        return value
+
+
+class ScoreModel(Frozen):
+    """The lead score the MA tool gives: a noisy signal of latent quality."""
+
+    mean: float = Field(description="Mean score of this source's leads (points, usually 0-100).")
+    sd: float = Field(ge=0, description="Standard deviation of the score (points).")
+    reliability: Probability = Field(
+        default=0.6,
+        description="Correlation between score and latent quality within the source "
+        "(0 = score says nothing, 1 = score is quality).",
+    )
+    min: float = Field(default=0.0, description="Scores are clipped to [min, max].")
+    max: float = Field(default=100.0, description="Upper clip of the score.")
+
+    @model_validator(mode="after")
+    def _range(self) -> ScoreModel:
+        if not self.min < self.max:
+            raise ValueError(f"need min < max (got min={self.min}, max={self.max})")
+        return self
+
+
+class QualityModel(Frozen):
+    """Latent lead quality on a log-odds scale: what really drives qualification and wins."""
+
+    mean: float = Field(
+        default=0.0, description="Mean quality (0 = the scenario's reference lead)."
+    )
+    sd: float = Field(default=1.0, ge=0, description="Spread of quality across leads.")
+
+
+class Source(Frozen):
+    """An inbound lead source (web form, white paper, seminar, free trial...)."""
+
+    name: str = Field(min_length=1, description="Unique name, used in results.")
+    rate_per_week: float = Field(ge=0, description="Mean leads per week (Poisson arrivals).")
+    office_hours_share: Probability = Field(
+        default=0.7,
+        description="Share of leads that arrive during the calendar's working hours; "
+        "the rest arrive evenly outside them. Ignored for a 24/7 calendar.",
+    )
+    seasonality: Seasonality = Field(default_factory=Seasonality, description="Rate multipliers.")
+    bursts: tuple[Burst, ...] = Field(default=(), description="One-off batches of leads.")
+    score: ScoreModel = Field(description="Lead score distribution (normal, clipped).")
+    quality: QualityModel = Field(
+        default_factory=QualityModel, description="Latent quality distribution (normal)."
+    )
+
+
+# --------------------------------------------------------------------------- team and process
+
+
+class Scoring(Frozen):
+    threshold: float = Field(
+        description="MQL threshold: leads scoring at or above it go to the SDRs, the rest to nurture."
+    )
+
+
+class Team(Frozen):
+    """The SDRs who work inbound MQLs."""
+
+    headcount: int = Field(ge=0, description="Number of SDRs.")
+    shrinkage: float = Field(
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Share of paid hours not available for calls (meetings, email, training). "
+        "Modelled as one block a day per rep, staggered across the team.",
+    )
+    queue_rule: Literal["new_first", "fifo", "score"] = Field(
+        default="new_first",
+        description="Which ready lead a free rep calls next: 'new_first' (first attempts before "
+        "retries, each oldest first: speed-to-lead), 'fifo' (oldest ready first) or 'score' "
+        "(highest score first).",
+    )
+
+
+class CallDurations(Frozen):
+    """Rep time per attempt, by how far the call got; after-call work is added to each."""
+
+    no_connect: DurationDist = Field(
+        default=1.5 * MINUTE, description="Dial with no answer, busy or voicemail."
+    )
+    connect: DurationDist = Field(
+        default=3 * MINUTE, description="Reached the company (reception) but not the person."
+    )
+    conversation: DurationDist = Field(
+        default=10 * MINUTE, description="Reached the person: the conversation."
+    )
+    after_call_work: DurationDist = Field(
+        default=2 * MINUTE, description="Logging and follow-up email after every attempt."
+    )
+
+
+class Cadence(Frozen):
+    """How a lead is worked until contact: attempts, gaps, and per-attempt odds."""
+
+    max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Attempts without contact before the lead goes back to nurture.",
+    )
+    gaps: tuple[Duration, ...] = Field(
+        default=(24.0, 48.0, 48.0, 72.0, 96.0),
+        description="Time from one attempt to the next: one value for all, or max_attempts - 1 values. "
+        "An attempt due outside working hours waits for the next working time.",
+    )
+    connect_probability: Probability = Field(
+        description="Chance a dial reaches the company (connect), per attempt."
+    )
+    contact_probability: Probability = Field(
+        description="Chance a connected call reaches the person (contact), before speed-to-lead decay."
+    )
+    durations: CallDurations = Field(
+        default_factory=CallDurations, description="Rep time per attempt."
+    )
+
+    @model_validator(mode="after")
+    def _gaps_fit(self) -> Cadence:
+        needed = self.max_attempts - 1
+        if needed and len(self.gaps) not in (1, needed):
+            raise ValueError(
+                f"'gaps' needs 1 or max_attempts - 1 = {needed} values (got {len(self.gaps)})"
+            )
+        return self
+
+    def gap(self, attempt: int) -> float:
+        """Hours from attempt number ``attempt`` (1-based) to the next one."""
+        return self.gaps[0] if len(self.gaps) == 1 else self.gaps[attempt - 1]
+
+
+DecayTable = dict[Duration, Annotated[float, Field(ge=0, le=1)]]
+
+# Shaped on the published lead-response figures in DOMAIN.md (HBR 2011; MIT/InsideSales 2007):
+# the product contact x qualify is about 7x higher in the first hour than in the second, and
+# about 60x higher than after 24 hours. tests/test_scenario.py checks these ratios.
+DEFAULT_CONTACT_DECAY = {0.0: 1.0, 5 * MINUTE: 1.0, 30 * MINUTE: 0.6, 1.0: 0.5, 2.0: 0.4, 24.0: 0.3}
+DEFAULT_QUALIFY_DECAY = {
+    0.0: 1.0,
+    5 * MINUTE: 1.0,
+    30 * MINUTE: 0.8,
+    1.0: 0.45,
+    2.0: 0.075,
+    24.0: 0.03,
+}
+
+
+class SpeedToLead(Frozen):
+    """Leads go cold: multipliers on contact and qualification odds by time since the lead became an MQL."""
+
+    enabled: bool = Field(default=True, description="false switches decay off (multipliers of 1).")
+    contact: DecayTable = Field(
+        default_factory=lambda: dict(DEFAULT_CONTACT_DECAY),
+        description="Time since MQL -> multiplier on contact_probability; interpolated linearly in "
+        "log time, flat beyond the last point.",
+    )
+    qualify: DecayTable = Field(
+        default_factory=lambda: dict(DEFAULT_QUALIFY_DECAY),
+        description="Time since MQL -> multiplier on the 'qualified' outcome probability.",
+    )
+
+    @field_validator("contact", "qualify")
+    @classmethod
+    def _non_empty(cls, value: dict[float, float]) -> dict[float, float]:
+        if not value:
+            raise ValueError("give at least one point, or set enabled: false")
+        return dict(sorted(value.items()))
+
+
+class OutcomeProbabilities(Frozen):
+    qualified: Probability = Field(description="Meeting booked: an SQL, tossed up to an AE.")
+    information_gathering: Probability = Field(
+        description="Interested later: back to nurture, with a follow-up cadence."
+    )
+    postponed: Probability = Field(
+        description="'Reconsider next term': a callback later, not a loss."
+    )
+    no_prospect: Probability = Field(description="Bought elsewhere or not a fit: closed.")
+    do_not_call: Probability = Field(description="Asked not to be called: closed.")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> OutcomeProbabilities:
+        total = sum(getattr(self, k) for k in OUTCOMES)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"outcome probabilities must sum to 1 (got {total:.4g})")
+        return self
+
+
+class QualityEffects(Frozen):
+    """How strongly latent quality shifts each outcome (log-odds per unit of quality)."""
+
+    qualified: float = 0.8
+    information_gathering: float = 0.0
+    postponed: float = 0.0
+    no_prospect: float = -0.6
+    do_not_call: float = -0.3
+
+
+class Outcomes(Frozen):
+    """What happens after a contact; each outcome is its own path."""
+
+    probabilities: OutcomeProbabilities = Field(
+        description="Outcome probabilities for a lead of quality 0 contacted fresh; must sum to 1."
+    )
+    quality_effect: QualityEffects = Field(
+        default_factory=QualityEffects,
+        description="Log-odds shift per unit of quality, per outcome (multinomial logit).",
+    )
+    follow_up_after: Duration = Field(
+        default=14 * 24 * HOUR,
+        description="After 'information_gathering', a new cadence starts this much later.",
+    )
+    max_follow_ups: int = Field(
+        default=1, ge=0, description="Follow-up cadences per lead before it stays in nurture."
+    )
+    callback_after: DurationDist = Field(
+        default=90 * 24 * HOUR,
+        description="After 'postponed', the callback cadence starts this much later.",
+    )
+    max_callbacks: int = Field(default=1, ge=0, description="Callback cadences per lead.")
+
+
+class LogisticRate(Frozen):
+    """A probability that depends on quality: logit(p) = logit(probability) + quality_effect * q."""
+
+    probability: Probability = Field(description="Probability for a lead of quality 0.")
+    quality_effect: float = Field(default=0.0, description="Log-odds shift per unit of quality.")
+
+
+class AccountExecutives(Frozen):
+    """The AE stage: accept or reject tossed-up leads, run the sales cycle, close."""
+
+    meeting_delay: DurationDist = Field(
+        default=2 * 24 * HOUR,
+        description="From toss-up to the first meeting, where the AE accepts or rejects the lead.",
+    )
+    acceptance: LogisticRate = Field(description="Chance a tossed-up lead is a valid opportunity.")
+    sales_cycle: DurationDist = Field(description="From valid opportunity to close (won or lost).")
+    win: LogisticRate = Field(description="Chance a valid opportunity is won.")
+    deal_value: AmountDist = Field(description="Value of an opportunity (currency).")
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Frozen):
+    """A complete, validated description of a funnel; build it with :func:`load_scenario`."""
+
+    name: str = Field(default="scenario", description="Shown in reports.")
+    description: str = Field(default="", description="Free text.")
+    start_date: dt.date = Field(
+        description="First day simulated (the clock starts at its midnight)."
+    )
+    horizon: Duration = Field(gt=0, description="Length of the simulated period, e.g. '52 weeks'.")
+    calendar: Annotated[Calendar, Field(description="Working calendar of the reps.")] = Field(
+        default_factory=Calendar
+    )
+    sources: tuple[Source, ...] = Field(min_length=1, description="Inbound lead sources.")
+    scoring: Scoring = Field(description="MQL threshold.")
+    sdr: Team = Field(description="The SDR team.")
+    cadence: Cadence = Field(description="Call cadence and per-attempt odds.")
+    speed_to_lead: SpeedToLead = Field(
+        default_factory=SpeedToLead, description="Decay of contact and qualification odds."
+    )
+    outcomes: Outcomes = Field(description="Outcomes after a contact.")
+    ae: AccountExecutives = Field(description="The AE stage.")
+
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar(cls, value: Any) -> Any:
+        return _calendar_shorthand(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        names = [s.name for s in self.sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique (repeated: {', '.join(duplicates)})")
+        end = self.start + dt.timedelta(hours=self.horizon)
+        for i, src in enumerate(self.sources):
+            for j, burst in enumerate(src.bursts):
+                if not self.start <= burst.start < end:
+                    raise _FieldError(
+                        ("sources", i, "bursts", j, "start"),
+                        f"must fall inside the simulated period {self.start:%Y-%m-%d} to "
+                        f"{end:%Y-%m-%d %H:%M}",
+                        burst.start.isoformat(sep=" "),
+                    )
+        leads_arrive = any(
+            s.rate_per_week > 0 or any(b.leads for b in s.bursts) for s in self.sources
+        )
+        if leads_arrive and self.sdr.headcount == 0:
+            raise _FieldError(("sdr", "headcount"), "needs at least 1 SDR while leads arrive", 0)
+        return self
+
+    @property
+    def weeks(self) -> int:
+        """Number of (possibly partial) weeks in the horizon."""
+        return max(1, math.ceil(self.horizon / (7 * 24) - 1e-9))
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.start_date, dt.time())
+
+
+class _FieldError(ValueError):
+    """A cross-field problem that belongs to one named field."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str, got: Any) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.got = got
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that also refuses duplicate keys, which plain YAML silently overwrites."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    if "could not determine a constructor" in problem or "constructor for the tag" in problem:
+        tag = re.search(r"tag '([^']+)'", problem)
+        name = tag.group(1).replace("tag:yaml.org,2002:", "!!") if tag else "?"
+        problem = f"YAML tag {name} is not allowed: a scenario is plain data"
+    return f"{source}: {where}{problem}"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a YAML scenario file; raise ScenarioError naming each bad field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read the file ({exc.strerror or exc})"]) from None
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; ``source`` names it in error messages."""
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise ScenarioError([_yaml_problem(source, exc)]) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ScenarioError([f"{source}: a scenario is a mapping of sections (got {kind})"])
+    return scenario_from_dict(data, source)
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate an already-parsed scenario mapping."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(list(_format_errors(exc, source))) from None
+
+
+def _format_loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {"fixed", "exponential", "lognormal", "gamma", "empirical"}:
+            continue  # the discriminator tag pydantic inserts; the user never wrote it
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_errors(exc: ValidationError, source: str) -> Iterator[str]:
+    errors = exc.errors(include_url=False)
+    locs = [tuple(e["loc"]) for e in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
+            continue  # a list emptied by failing items: the items' own errors say why
+        message = err["msg"]
+        context_error = (err.get("ctx") or {}).get("error")
+        if isinstance(context_error, _FieldError):
+            yield (
+                f"{source}: {_format_loc(context_error.loc)}: {context_error} "
+                f"(got {_got(context_error.got)})"
+            )
+            continue
+        if message.startswith(("Value error, ", "Assertion failed, ")):
+            message = message.split(", ", 1)[1]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            hint = difflib.get_close_matches(key, _field_names(), n=1, cutoff=0.6)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            yield f"{source}: {_format_loc(loc)}: unknown key{extra}"
+        elif kind == "missing":
+            yield f"{source}: {_format_loc(loc)}: required field is missing"
+        elif kind in {"union_tag_invalid", "union_tag_not_found"}:
+            tags = ("fixed", "exponential", "lognormal", "gamma", "empirical")
+            tag = str((err.get("ctx") or {}).get("tag", ""))
+            hint = difflib.get_close_matches(tag, tags, n=1, cutoff=0.6)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            yield (
+                f"{source}: {_format_loc(loc)}.dist: unknown distribution, use one of "
+                f"{', '.join(tags)}{extra} (got {_got(tag or err['input'])})"
+            )
+        elif "(got " in message:
+            yield f"{source}: {_format_loc(loc)}: {message}"
+        else:
+            yield f"{source}: {_format_loc(loc)}: {message} (got {_got(err['input'])})"
+
+
+def _field_names() -> list[str]:
+    """Every field name (and alias) of every scenario object, for 'did you mean' hints."""
+    names: set[str] = set()
+    seen: set[type] = set()
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.add(tp)
+            for name, field in tp.model_fields.items():
+                names.add(field.alias or name)
+                visit(field.annotation)
+            return
+        if get_origin(tp) is not None or get_args(tp):
+            for arg in get_args(tp):
+                visit(arg)
+
+    visit(Scenario)
+    return sorted(names)

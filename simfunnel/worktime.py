@@ -1,0 +1,101 @@
+"""Working time: when the calendar is open, and when each rep is on the phones.
+
+The calendar is compiled once into absolute hours on the simulation clock, so the engine's
+question "when can this rep next work?" is a pointer step through a precomputed list rather than
+date arithmetic per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from .scenario import WEEKDAYS, Scenario
+
+
+class WorkCalendar:
+    """Opening hours of every day of the horizon, in hours from the start of the run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        cal = scenario.calendar
+        self.horizon = scenario.horizon
+        self.n_days = math.ceil(scenario.horizon / 24.0)
+        open_h, close_h = cal.open_close
+        days = [scenario.start_date + dt.timedelta(days=d) for d in range(self.n_days)]
+        if cal.always_open:
+            working = np.ones(self.n_days, dtype=bool)
+        else:
+            wanted = {WEEKDAYS.index(d) for d in cal.days}
+            holidays = set(cal.holidays)
+            working = np.array([d.weekday() in wanted and d not in holidays for d in days])
+        self.dates = days
+        self.working = working
+        base = np.arange(self.n_days) * 24.0
+        self.open = base + open_h
+        self.close = base + close_h
+
+    def open_fraction_by_hour(self) -> np.ndarray:
+        """Share of each clock hour of the horizon that falls in working time."""
+        n_hours = self.n_days * 24
+        hours = np.arange(n_hours, dtype=float)
+        day = (hours // 24).astype(int)
+        overlap = np.minimum(hours + 1, self.close[day]) - np.maximum(hours, self.open[day])
+        return np.where(self.working[day], np.clip(overlap, 0.0, 1.0), 0.0)
+
+    def shift_segments(self, shrinkage: float, rep: int, team: int) -> list[tuple[float, float]]:
+        """On-phone intervals of one rep: working hours minus a daily shrinkage block.
+
+        The blocks are staggered across the team (rep i at the (i + 0.5) / n point of the
+        day), so the team's capacity stays smooth instead of everyone leaving at once.
+        """
+        segments: list[tuple[float, float]] = []
+        for d in np.flatnonzero(self.working):
+            o, c = float(self.open[d]), float(self.close[d])
+            block = shrinkage * (c - o)
+            start = o + (rep + 0.5) / team * (c - o - block)
+            for a, b in ((o, start), (start + block, c)):
+                b = min(b, self.horizon)
+                if b > a:
+                    if segments and segments[-1][1] == a:
+                        segments[-1] = (segments[-1][0], b)  # 24/7: days join up
+                    else:
+                        segments.append((a, b))
+        return segments
+
+
+class Shift:
+    """A rep's on-phone intervals, walked forward as the rep's clock only moves forward."""
+
+    __slots__ = ("_ends", "_k", "_starts")
+
+    def __init__(self, segments: list[tuple[float, float]]) -> None:
+        self._starts = [a for a, _ in segments] + [math.inf]
+        self._ends = [b for _, b in segments] + [math.inf]
+        self._k = 0
+
+    def next_on(self, t: float) -> float:
+        """The earliest time >= t at which the rep is on the phones (inf if never again)."""
+        k = self._k
+        ends = self._ends
+        while ends[k] <= t:
+            k += 1
+        self._k = k
+        start = self._starts[k]
+        return t if start <= t else start
+
+    def hours_by_week(self, n_weeks: int) -> np.ndarray:
+        """On-phone hours falling in each week of the run."""
+        out = np.zeros(n_weeks)
+        for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True):
+            while a < b:
+                week = int(a // 168.0)
+                end = min(b, (week + 1) * 168.0)
+                out[min(week, n_weeks - 1)] += end - a
+                a = end
+        return out
+
+    @property
+    def hours(self) -> float:
+        return float(sum(b - a for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True)))
