@@ -198,16 +198,22 @@ class CallDurations(Frozen):
     """Rep time per attempt, by how far the call got; after-call work is added to each."""
 
     no_connect: DurationDist = Field(
-        default=1.5 * MINUTE, description="Dial with no answer, busy or voicemail."
+        default="1.5 min",
+        validate_default=True,
+        description="Dial with no answer, busy or voicemail.",
     )
     connect: DurationDist = Field(
-        default=3 * MINUTE, description="Reached the company (reception) but not the person."
+        default="3 min",
+        validate_default=True,
+        description="Reached the company (reception) but not the person.",
     )
     conversation: DurationDist = Field(
-        default=10 * MINUTE, description="Reached the person: the conversation."
+        default="10 min", validate_default=True, description="Reached the person: the conversation."
     )
     after_call_work: DurationDist = Field(
-        default=2 * MINUTE, description="Logging and follow-up email after every attempt."
+        default="2 min",
+        validate_default=True,
+        description="Logging and follow-up email after every attempt.",
     )
 
 
@@ -252,15 +258,15 @@ DecayTable = dict[Duration, Annotated[float, Field(ge=0, le=1)]]
 
 # Shaped on the published lead-response figures in DOMAIN.md (HBR 2011; MIT/InsideSales 2007):
 # the product contact x qualify is about 7x higher in the first hour than in the second, and
-# about 60x higher than after 24 hours. tests/test_scenario.py checks these ratios.
+# about 60x higher than after 24 hours. tests/test_theory.py checks these ratios.
 DEFAULT_CONTACT_DECAY = {0.0: 1.0, 5 * MINUTE: 1.0, 30 * MINUTE: 0.6, 1.0: 0.5, 2.0: 0.4, 24.0: 0.3}
 DEFAULT_QUALIFY_DECAY = {
     0.0: 1.0,
     5 * MINUTE: 1.0,
     30 * MINUTE: 0.8,
-    1.0: 0.45,
-    2.0: 0.075,
-    24.0: 0.03,
+    1.0: 0.3,
+    2.0: 0.04,
+    24.0: 0.025,
 }
 
 
@@ -333,7 +339,8 @@ class Outcomes(Frozen):
         default=1, ge=0, description="Follow-up cadences per lead before it stays in nurture."
     )
     callback_after: DurationDist = Field(
-        default=90 * 24 * HOUR,
+        default="90 days",
+        validate_default=True,
         description="After 'postponed', the callback cadence starts this much later.",
     )
     max_callbacks: int = Field(default=1, ge=0, description="Callback cadences per lead.")
@@ -350,7 +357,8 @@ class AccountExecutives(Frozen):
     """The AE stage: accept or reject tossed-up leads, run the sales cycle, close."""
 
     meeting_delay: DurationDist = Field(
-        default=2 * 24 * HOUR,
+        default="2 days",
+        validate_default=True,
         description="From toss-up to the first meeting, where the AE accepts or rejects the lead.",
     )
     acceptance: LogisticRate = Field(description="Chance a tossed-up lead is a valid opportunity.")

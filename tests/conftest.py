@@ -1,0 +1,101 @@
+"""Shared builders: tiny hand-checkable scenarios, and the bundled example scenarios."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simfunnel.scenario import Scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+# 2026-01-05 is a Monday: t = 0 h is Monday 00:00, t = 9 h Monday 09:00.
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "start_date": "2026-01-05",
+    "horizon": "8 weeks",
+    "calendar": {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-18:00"},
+    "sources": [
+        {
+            "name": "one",
+            "rate_per_week": 0,
+            "bursts": [{"start": "2026-01-05 10:00", "leads": 1, "over": "0 h"}],
+            "score": {"mean": 80, "sd": 0},
+        }
+    ],
+    "scoring": {"threshold": 60},
+    "sdr": {"headcount": 1, "shrinkage": 0},
+    "cadence": {
+        "max_attempts": 6,
+        "gaps": ["1 day", "2 days", "2 days", "3 days", "4 days"],
+        "connect_probability": 1,
+        "contact_probability": 1,
+        "durations": {
+            "no_connect": "2 min",
+            "connect": "3 min",
+            "conversation": "10 min",
+            "after_call_work": "5 min",
+        },
+    },
+    "speed_to_lead": {"enabled": False},
+    "outcomes": {
+        "probabilities": {
+            "qualified": 1,
+            "information_gathering": 0,
+            "postponed": 0,
+            "no_prospect": 0,
+            "do_not_call": 0,
+        },
+        "follow_up_after": "14 days",
+        "max_follow_ups": 1,
+        "callback_after": "30 days",
+        "max_callbacks": 1,
+    },
+    "ae": {
+        "meeting_delay": "2 days",
+        "acceptance": {"probability": 1},
+        "sales_cycle": "30 days",
+        "win": {"probability": 1},
+        "deal_value": 10000,
+    },
+}
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` (list items as integers: ``sources.0.rate_per_week``) in a nested dict."""
+    *parents, last = dotted.split(".")
+    node: Any = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+
+
+def build(base: dict[str, Any] | None = None, **changes: Any) -> Scenario:
+    """A validated scenario from ``base`` (TINY by default) with dotted-path changes (``__`` = ``.``)."""
+    data = copy.deepcopy(TINY if base is None else base)
+    for key, value in changes.items():
+        set_path(data, key.replace("__", "."), value)
+    return scenario_from_dict(data, "test")
+
+
+def outcome_only(name: str) -> dict[str, float]:
+    """Outcome probabilities where ``name`` is certain."""
+    probs = dict.fromkeys(
+        ("qualified", "information_gathering", "postponed", "no_prospect", "do_not_call"), 0.0
+    )
+    probs[name] = 1.0
+    return probs
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def saas_dict() -> dict[str, Any]:
+    return load_yaml(ROOT / "scenarios" / "inbound_saas.yaml")
