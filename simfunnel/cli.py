@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fmt(value: Any, key: str) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
         if math.isnan(value):
             return "n/a"
@@ -102,14 +104,14 @@ def _write_outputs(result: SimulationResult, out: Path) -> None:
     result.weekly.to_csv(out / "weekly.csv", index=False)
     result.weekly_by_source.to_csv(out / "weekly_by_source.csv", index=False)
     result.leads.to_csv(out / "leads.csv", index=False)
-    (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
 
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     result = simulate(scenario, seed=args.seed)
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     elif args.format == "csv":
         print(result.summary().to_csv(index=False), end="")
     else:

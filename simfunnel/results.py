@@ -38,6 +38,10 @@ def _share(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else math.nan
 
 
+def _json_number(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
     """The outcome of :func:`simfunnel.simulate`: KPIs as dictionaries, tables as DataFrames."""
@@ -151,10 +155,10 @@ class SimulationResult:
         return {name: int(c) for name, c in zip(END_STATES, counts, strict=True)}
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything in the KPI report, JSON-ready, under stable keys."""
+        """Everything in the KPI report, JSON-ready, under stable keys (NaN becomes None)."""
         sources = self.scenario.sources
         by_source = np.bincount(self.data.leads.source, minlength=len(sources))
-        return {
+        report = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "start_date": self.scenario.start_date.isoformat(),
@@ -166,6 +170,10 @@ class SimulationResult:
             "utilisation": {"sdr": self.utilisation},
             "backlog": self.backlog,
             "end_states": self.end_states,
+        }
+        return {
+            key: {k: _json_number(v) for k, v in value.items()} if isinstance(value, dict) else value
+            for key, value in report.items()
         }
 
     def summary(self) -> pd.DataFrame:

@@ -164,3 +164,20 @@ def test_threshold_raises_lead_quality(saas_dict) -> None:
     ).leads
     assert high["mql"].sum() < low["mql"].sum()
     assert high.loc[high["mql"], "quality"].mean() > low.loc[low["mql"], "quality"].mean()
+
+
+def test_rates_without_a_denominator_are_null_in_json(tmp_path, capsys) -> None:
+    import yaml
+
+    data = load_yaml(SAAS)
+    data["horizon"] = "2 weeks"
+    for source in data["sources"]:
+        source["rate_per_week"] = 0
+        source["bursts"] = []
+    path = tmp_path / "empty.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", str(path), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)  # strict JSON: no NaN tokens
+    assert report["totals"]["leads"] == 0
+    assert report["rates"]["connect_rate"] is None
+    assert report["speed_to_lead"]["median_h"] is None
