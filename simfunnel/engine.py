@@ -93,7 +93,7 @@ class RunData:
     """What the engine hands to the results layer: flat arrays and counters, no DataFrames."""
 
     scenario: Scenario
-    seed: int | None
+    seed: int | np.random.SeedSequence
     leads: Leads
     mql: np.ndarray
     state: np.ndarray
@@ -407,7 +407,7 @@ class Engine:
             weekly[name] = np.array(counts)
         return RunData(
             scenario=sc,
-            seed=self.seed if isinstance(self.seed, int) else None,
+            seed=self.seed,
             leads=leads,
             mql=self.mql,
             state=state,

@@ -53,9 +53,15 @@ class SimulationResult:
         return self.data.scenario
 
     @property
-    def seed(self) -> int | None:
-        """The seed that reproduces this run exactly."""
+    def seed(self) -> int | np.random.SeedSequence:
+        """The seed that reproduces this run exactly: pass it back to ``simulate``."""
         return self.data.seed
+
+    def _seed_json(self) -> Any:
+        seed = self.seed
+        if isinstance(seed, np.random.SeedSequence):
+            return {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
+        return seed
 
     # ------------------------------------------------------------------ totals and KPIs
 
@@ -160,7 +166,7 @@ class SimulationResult:
         by_source = np.bincount(self.data.leads.source, minlength=len(sources))
         report = {
             "scenario": self.scenario.name,
-            "seed": self.seed,
+            "seed": self._seed_json(),
             "start_date": self.scenario.start_date.isoformat(),
             "weeks": self.scenario.weeks,
             "totals": self.totals,

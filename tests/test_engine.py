@@ -157,3 +157,11 @@ def scenarios(draw):
 def test_every_lead_is_accounted_for_in_generated_scenarios(case) -> None:
     scenario, seed = case
     check_invariants(simfunnel.simulate(scenario, seed=seed))
+
+
+def test_a_seed_sequence_comes_back_in_the_result_and_replays_the_run(short_saas) -> None:
+    child = np.random.SeedSequence(11).spawn(3)[2]
+    first = simfunnel.simulate(short_saas, seed=child)
+    again = simfunnel.simulate(short_saas, seed=first.seed)
+    pd.testing.assert_frame_equal(first.leads, again.leads)
+    assert first.to_dict()["seed"] == {"entropy": 11, "spawn_key": [2]}
