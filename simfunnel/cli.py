@@ -95,7 +95,9 @@ def format_table(result: SimulationResult) -> str:
         lines.append(title)
         lines.append("-" * len(title))
         for key, value in report[section].items():
-            lines.append(f"  {key.replace('_', ' '):<24}{_fmt(value, key):>16}")
+            # Durations carry their own unit ("5.4 h", "12 min"), so the "_h" of the key goes.
+            label = key.removesuffix("_h")
+            lines.append(f"  {label.replace('_', ' '):<24}{_fmt(value, key):>16}")
     return "\n".join(lines)
 
 

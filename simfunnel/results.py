@@ -178,7 +178,9 @@ class SimulationResult:
             "end_states": self.end_states,
         }
         return {
-            key: {k: _json_number(v) for k, v in value.items()} if isinstance(value, dict) else value
+            key: {k: _json_number(v) for k, v in value.items()}
+            if isinstance(value, dict)
+            else value
             for key, value in report.items()
         }
 
