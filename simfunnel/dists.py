@@ -27,6 +27,10 @@ Amount = Annotated[float, Field(ge=0)]
 """A non-negative plain number, such as a deal value in currency."""
 
 
+_DIST = "Which distribution: the tag that selects the form."
+_CV = "ratio (standard deviation / mean)"
+
+
 class Frozen(BaseModel):
     """Base of every scenario object: immutable, and unknown keys are errors."""
 
@@ -36,8 +40,8 @@ class Frozen(BaseModel):
 class Fixed(Frozen, Generic[V]):
     """Always the same value (a plain value in a scenario file means this)."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: V
+    dist: Literal["fixed"] = Field(default="fixed", description=_DIST)
+    value: V = Field(description="The value every draw takes.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return np.full(size, float(self.value))  # type: ignore[arg-type]
@@ -50,8 +54,8 @@ class Fixed(Frozen, Generic[V]):
 class Exponential(Frozen, Generic[V]):
     """Memoryless; what queueing theory (Erlang C/A) assumes for handling times."""
 
-    dist: Literal["exponential"]
-    mean_value: V = Field(alias="mean")
+    dist: Literal["exponential"] = Field(description=_DIST)
+    mean_value: V = Field(alias="mean", description="Mean, which is also the standard deviation.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(float(self.mean_value), size)  # type: ignore[arg-type]
@@ -64,11 +68,18 @@ class Exponential(Frozen, Generic[V]):
 class Lognormal(Frozen, Generic[V]):
     """Right-skewed, the usual shape of call and cycle times: give median and p90, or mean and cv."""
 
-    dist: Literal["lognormal"]
-    median: V | None = None
-    p90: V | None = None
-    mean_value: V | None = Field(default=None, alias="mean")
-    cv: float | None = Field(default=None, gt=0)
+    dist: Literal["lognormal"] = Field(description=_DIST)
+    median: V | None = Field(default=None, description="Median (50th percentile); goes with p90.")
+    p90: V | None = Field(
+        default=None, description="90th percentile, above the median; goes with median."
+    )
+    mean_value: V | None = Field(default=None, alias="mean", description="Mean; goes with cv.")
+    cv: float | None = Field(
+        default=None,
+        gt=0,
+        description="Coefficient of variation (standard deviation / mean); goes with mean.",
+        json_schema_extra={"unit": _CV},
+    )
 
     @model_validator(mode="after")
     def _one_parametrisation(self) -> Lognormal[V]:
@@ -109,9 +120,13 @@ class Lognormal(Frozen, Generic[V]):
 class Gamma(Frozen, Generic[V]):
     """Between exponential (cv = 1) and nearly fixed (cv -> 0): given by mean and cv."""
 
-    dist: Literal["gamma"]
-    mean_value: V = Field(alias="mean")
-    cv: float = Field(gt=0)
+    dist: Literal["gamma"] = Field(description=_DIST)
+    mean_value: V = Field(alias="mean", description="Mean.")
+    cv: float = Field(
+        gt=0,
+        description="Coefficient of variation (standard deviation / mean); 1 is exponential.",
+        json_schema_extra={"unit": _CV},
+    )
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
@@ -125,9 +140,15 @@ class Gamma(Frozen, Generic[V]):
 class Empirical(Frozen, Generic[V]):
     """Resample observed values (for example durations from a dialer log), optionally weighted."""
 
-    dist: Literal["empirical"]
-    values: tuple[V, ...] = Field(min_length=1)
-    weights: tuple[Annotated[float, Field(ge=0)], ...] | None = None
+    dist: Literal["empirical"] = Field(description=_DIST)
+    values: tuple[V, ...] = Field(
+        min_length=1, description="Observed values, drawn with replacement."
+    )
+    weights: tuple[Annotated[float, Field(ge=0)], ...] | None = Field(
+        default=None,
+        description="One relative weight per value, not all zero; equal weights if not set.",
+        json_schema_extra={"unit": "relative weight"},
+    )
 
     @model_validator(mode="after")
     def _weights_match(self) -> Empirical[V]:

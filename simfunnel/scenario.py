@@ -2,7 +2,7 @@
 
 Everything the engine needs is checked here, once, with errors that name the file and the field,
 so the engine can trust its input and never looks at raw dictionaries. The field descriptions
-below are the source of ``docs/scenarios.md`` (``python -m simfunnel.docs``).
+below are the source of ``docs/scenarios.md`` (``python -m simfunnel.docgen``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ class Calendar(Frozen):
         description="Working days of the week.",
     )
     hours: str = Field(
-        default="09:00-18:00", description="Daily working hours, 'HH:MM-HH:MM' (local time)."
+        default="09:00-18:00",
+        description="Daily working hours, 'HH:MM-HH:MM' (local time), within one day.",
+        json_schema_extra={"unit": "'HH:MM-HH:MM', local time"},
     )
     holidays: tuple[dt.date, ...] = Field(
         default=(), description="Dates on which nobody works, e.g. [2026-01-01, 2026-12-25]."
@@ -91,11 +93,14 @@ class Seasonality(Frozen):
     """Multipliers on a source's weekly rate; both kinds may be given and then multiply."""
 
     by_month: dict[Annotated[int, Field(ge=1, le=12)], Annotated[float, Field(ge=0)]] = Field(
-        default_factory=dict, description="Month number (1-12) -> multiplier; missing months are 1."
+        default_factory=dict,
+        description="Month number (1-12) -> multiplier; missing months are 1.",
+        json_schema_extra={"unit": "month -> multiplier"},
     )
     by_week: dict[Annotated[int, Field(ge=1, le=53)], Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="ISO week of year (1-53) -> multiplier; missing weeks are 1.",
+        json_schema_extra={"unit": "ISO week -> multiplier"},
     )
 
 
@@ -103,9 +108,12 @@ class Burst(Frozen):
     """A one-off batch of leads, such as badge scans from a trade show."""
 
     start: dt.datetime = Field(
-        description="When the first lead of the burst arrives (date or date and time)."
+        description="When the burst begins (a date alone means midnight); must fall inside the "
+        "simulated period."
     )
-    leads: int = Field(ge=0, description="Exactly this many leads arrive.")
+    leads: int = Field(
+        ge=0, description="Exactly this many leads arrive.", json_schema_extra={"unit": "leads"}
+    )
     over: Duration = Field(
         default=3 * 24 * HOUR,
         description="Spread evenly at random over this duration ('0 h' puts them all at start).",
@@ -122,15 +130,31 @@ class Burst(Frozen):
 class ScoreModel(Frozen):
     """The lead score the MA tool gives: a noisy signal of latent quality."""
 
-    mean: float = Field(description="Mean score of this source's leads (points, usually 0-100).")
-    sd: float = Field(ge=0, description="Standard deviation of the score (points).")
+    mean: float = Field(
+        description="Mean score of this source's leads (points, usually 0-100).",
+        json_schema_extra={"unit": "score points"},
+    )
+    sd: float = Field(
+        ge=0,
+        description="Standard deviation of the score (points).",
+        json_schema_extra={"unit": "score points"},
+    )
     reliability: Probability = Field(
         default=0.6,
         description="Correlation between score and latent quality within the source "
         "(0 = score says nothing, 1 = score is quality).",
+        json_schema_extra={"unit": "correlation 0-1"},
     )
-    min: float = Field(default=0.0, description="Scores are clipped to [min, max].")
-    max: float = Field(default=100.0, description="Upper clip of the score.")
+    min: float = Field(
+        default=0.0,
+        description="Lower clip of the score: scores are clipped to [min, max]; min < max.",
+        json_schema_extra={"unit": "score points"},
+    )
+    max: float = Field(
+        default=100.0,
+        description="Upper clip of the score.",
+        json_schema_extra={"unit": "score points"},
+    )
 
     @model_validator(mode="after")
     def _range(self) -> ScoreModel:
@@ -143,20 +167,32 @@ class QualityModel(Frozen):
     """Latent lead quality on a log-odds scale: what really drives qualification and wins."""
 
     mean: float = Field(
-        default=0.0, description="Mean quality (0 = the scenario's reference lead)."
+        default=0.0,
+        description="Mean quality (0 = the scenario's reference lead).",
+        json_schema_extra={"unit": "quality (log-odds scale)"},
     )
-    sd: float = Field(default=1.0, ge=0, description="Spread of quality across leads.")
+    sd: float = Field(
+        default=1.0,
+        ge=0,
+        description="Spread (standard deviation) of quality across leads.",
+        json_schema_extra={"unit": "quality (log-odds scale)"},
+    )
 
 
 class Source(Frozen):
     """An inbound lead source (web form, white paper, seminar, free trial...)."""
 
     name: str = Field(min_length=1, description="Unique name, used in results.")
-    rate_per_week: float = Field(ge=0, description="Mean leads per week (Poisson arrivals).")
+    rate_per_week: float = Field(
+        ge=0,
+        description="Mean leads per week (Poisson arrivals), before seasonality; bursts come on top.",
+        json_schema_extra={"unit": "leads per week"},
+    )
     office_hours_share: Probability = Field(
         default=0.7,
         description="Share of leads that arrive during the calendar's working hours; "
         "the rest arrive evenly outside them. Ignored for a 24/7 calendar.",
+        json_schema_extra={"unit": "share 0-1"},
     )
     seasonality: Seasonality = Field(default_factory=Seasonality, description="Rate multipliers.")
     bursts: tuple[Burst, ...] = Field(default=(), description="One-off batches of leads.")
@@ -170,21 +206,29 @@ class Source(Frozen):
 
 
 class Scoring(Frozen):
+    """Which leads the SDRs work: the MQL threshold on the lead score."""
+
     threshold: float = Field(
-        description="MQL threshold: leads scoring at or above it go to the SDRs, the rest to nurture."
+        description="MQL threshold: leads scoring at or above it go to the SDRs, the rest to nurture.",
+        json_schema_extra={"unit": "score points"},
     )
 
 
 class Team(Frozen):
     """The SDRs who work inbound MQLs."""
 
-    headcount: int = Field(ge=0, description="Number of SDRs.")
+    headcount: int = Field(
+        ge=0,
+        description="Number of SDRs; at least 1 while any leads arrive.",
+        json_schema_extra={"unit": "SDRs"},
+    )
     shrinkage: float = Field(
         default=0.3,
         ge=0,
         lt=1,
         description="Share of paid hours not available for calls (meetings, email, training). "
         "Modelled as one block a day per rep, staggered across the team.",
+        json_schema_extra={"unit": "share 0-1"},
     )
     queue_rule: Literal["new_first", "fifo", "score"] = Field(
         default="new_first",
@@ -224,6 +268,7 @@ class Cadence(Frozen):
         default=6,
         ge=1,
         description="Attempts without contact before the lead goes back to nurture.",
+        json_schema_extra={"unit": "attempts"},
     )
     gaps: tuple[Duration, ...] = Field(
         default=(24.0, 48.0, 48.0, 72.0, 96.0),
@@ -278,10 +323,13 @@ class SpeedToLead(Frozen):
         default_factory=lambda: dict(DEFAULT_CONTACT_DECAY),
         description="Time since MQL -> multiplier on contact_probability; interpolated linearly in "
         "log time, flat beyond the last point.",
+        json_schema_extra={"unit": "duration -> multiplier 0-1"},
     )
     qualify: DecayTable = Field(
         default_factory=lambda: dict(DEFAULT_QUALIFY_DECAY),
-        description="Time since MQL -> multiplier on the 'qualified' outcome probability.",
+        description="Time since MQL -> multiplier on the 'qualified' outcome probability; "
+        "interpolated like contact.",
+        json_schema_extra={"unit": "duration -> multiplier 0-1"},
     )
 
     @field_validator("contact", "qualify")
@@ -293,6 +341,8 @@ class SpeedToLead(Frozen):
 
 
 class OutcomeProbabilities(Frozen):
+    """Outcome shares after a contact with a fresh lead of quality 0; the five must sum to 1."""
+
     qualified: Probability = Field(description="Meeting booked: an SQL, tossed up to an AE.")
     information_gathering: Probability = Field(
         description="Interested later: back to nurture, with a follow-up cadence."
@@ -311,14 +361,35 @@ class OutcomeProbabilities(Frozen):
         return self
 
 
+_PER_QUALITY = "log-odds per unit of quality"
+
+
 class QualityEffects(Frozen):
     """How strongly latent quality shifts each outcome (log-odds per unit of quality)."""
 
-    qualified: float = 0.8
-    information_gathering: float = 0.0
-    postponed: float = 0.0
-    no_prospect: float = -0.6
-    do_not_call: float = -0.3
+    qualified: float = Field(
+        default=0.8,
+        description="Better leads qualify more often.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
+    information_gathering: float = Field(
+        default=0.0,
+        description="Shift of 'information_gathering'.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
+    postponed: float = Field(
+        default=0.0, description="Shift of 'postponed'.", json_schema_extra={"unit": _PER_QUALITY}
+    )
+    no_prospect: float = Field(
+        default=-0.6,
+        description="Better leads are less often no prospect.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
+    do_not_call: float = Field(
+        default=-0.3,
+        description="Better leads less often ask not to be called.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
 
 
 class Outcomes(Frozen):
@@ -336,21 +407,33 @@ class Outcomes(Frozen):
         description="After 'information_gathering', a new cadence starts this much later.",
     )
     max_follow_ups: int = Field(
-        default=1, ge=0, description="Follow-up cadences per lead before it stays in nurture."
+        default=1,
+        ge=0,
+        description="Follow-up cadences per lead before it stays in nurture.",
+        json_schema_extra={"unit": "cadences"},
     )
     callback_after: DurationDist = Field(
         default="90 days",
         validate_default=True,
         description="After 'postponed', the callback cadence starts this much later.",
     )
-    max_callbacks: int = Field(default=1, ge=0, description="Callback cadences per lead.")
+    max_callbacks: int = Field(
+        default=1,
+        ge=0,
+        description="Callback cadences per lead.",
+        json_schema_extra={"unit": "cadences"},
+    )
 
 
 class LogisticRate(Frozen):
     """A probability that depends on quality: logit(p) = logit(probability) + quality_effect * q."""
 
     probability: Probability = Field(description="Probability for a lead of quality 0.")
-    quality_effect: float = Field(default=0.0, description="Log-odds shift per unit of quality.")
+    quality_effect: float = Field(
+        default=0.0,
+        description="Log-odds shift per unit of quality.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
 
 
 class AccountExecutives(Frozen):
@@ -364,7 +447,9 @@ class AccountExecutives(Frozen):
     acceptance: LogisticRate = Field(description="Chance a tossed-up lead is a valid opportunity.")
     sales_cycle: DurationDist = Field(description="From valid opportunity to close (won or lost).")
     win: LogisticRate = Field(description="Chance a valid opportunity is won.")
-    deal_value: AmountDist = Field(description="Value of an opportunity (currency).")
+    deal_value: AmountDist = Field(
+        description="Value of an opportunity (currency).", json_schema_extra={"unit": "currency"}
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -379,10 +464,13 @@ class Scenario(Frozen):
         description="First day simulated (the clock starts at its midnight)."
     )
     horizon: Duration = Field(gt=0, description="Length of the simulated period, e.g. '52 weeks'.")
-    calendar: Annotated[Calendar, Field(description="Working calendar of the reps.")] = Field(
-        default_factory=Calendar
+    calendar: Annotated[
+        Calendar,
+        Field(description="Working calendar of the reps; '24/7' is short for {always_open: true}."),
+    ] = Field(default_factory=Calendar)
+    sources: tuple[Source, ...] = Field(
+        min_length=1, description="Inbound lead sources; names must be unique."
     )
-    sources: tuple[Source, ...] = Field(min_length=1, description="Inbound lead sources.")
     scoring: Scoring = Field(description="MQL threshold.")
     sdr: Team = Field(description="The SDR team.")
     cadence: Cadence = Field(description="Call cadence and per-attempt odds.")
