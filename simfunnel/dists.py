@@ -13,7 +13,14 @@ from collections.abc import Callable
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .units import parse_duration
 
@@ -37,6 +44,13 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _above_zero(value: Any) -> Any:
+    """A mean of 0 would make every draw 0: almost surely a slip, so it is refused."""
+    if float(value) <= 0:
+        raise ValueError(f"must be above 0 (got {value!r})")
+    return value
+
+
 class Fixed(Frozen, Generic[V]):
     """Always the same value (a plain value in a scenario file means this)."""
 
@@ -55,7 +69,11 @@ class Exponential(Frozen, Generic[V]):
     """Memoryless; what queueing theory (Erlang C/A) assumes for handling times."""
 
     dist: Literal["exponential"] = Field(description=_DIST)
-    mean_value: V = Field(alias="mean", description="Mean, which is also the standard deviation.")
+    mean_value: V = Field(
+        alias="mean", description="Mean, above 0; it is also the standard deviation."
+    )
+
+    _positive = field_validator("mean_value")(_above_zero)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(float(self.mean_value), size)  # type: ignore[arg-type]
@@ -121,7 +139,9 @@ class Gamma(Frozen, Generic[V]):
     """Between exponential (cv = 1) and nearly fixed (cv -> 0): given by mean and cv."""
 
     dist: Literal["gamma"] = Field(description=_DIST)
-    mean_value: V = Field(alias="mean", description="Mean.")
+    mean_value: V = Field(alias="mean", description="Mean, above 0.")
+
+    _positive = field_validator("mean_value")(_above_zero)
     cv: float = Field(
         gt=0,
         description="Coefficient of variation (standard deviation / mean); 1 is exponential.",

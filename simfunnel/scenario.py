@@ -590,7 +590,33 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(list(_format_errors(exc, source))) from None
+        raise ScenarioError(list(_format_errors(exc, source, data))) from None
+
+
+_DIST_TAGS = ("fixed", "exponential", "lognormal", "gamma", "empirical")
+
+
+def _user_loc(loc: Iterable[Any], data: Any) -> tuple[Any, ...]:
+    """The path as the user wrote it: without pydantic's union tags or the implied ``value``.
+
+    ``sales_cycle: 45`` is read as ``{dist: fixed, value: 45}``; an error in it belongs to
+    ``sales_cycle``, a key the user wrote, not to ``value``, one they did not.
+    """
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if part in _DIST_TAGS and not (isinstance(node, dict) and part in node):
+            continue  # the discriminator tag pydantic inserts; the user never wrote it
+        if part == "value" and not isinstance(node, dict):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
 
 
 def _format_loc(loc: Iterable[Any]) -> str:
@@ -598,8 +624,6 @@ def _format_loc(loc: Iterable[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"fixed", "exponential", "lognormal", "gamma", "empirical"}:
-            continue  # the discriminator tag pydantic inserts; the user never wrote it
         else:
             out += ("." if out else "") + str(part)
     return out or "(top level)"
@@ -610,11 +634,23 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _format_errors(exc: ValidationError, source: str) -> Iterator[str]:
+def _format_errors(exc: ValidationError, source: str, data: Any = None) -> Iterator[str]:
     errors = exc.errors(include_url=False)
+    for err in errors:
+        err["loc"] = _user_loc(err["loc"], data)
     locs = [tuple(e["loc"]) for e in errors]
+    # A misspelt required key is one problem, not two: the "unknown key, did you mean" line
+    # says it all, so the "missing" line for the key it suggests is not repeated.
+    suggested: set[tuple[Any, ...]] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            hint = _hint(err["loc"])
+            if hint:
+                suggested.add((*err["loc"][:-1], hint))
     for err in errors:
         loc = tuple(err["loc"])
+        if err["type"] == "missing" and loc in suggested:
+            continue
         kind = err["type"]
         if kind == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
             continue  # a list emptied by failing items: the items' own errors say why
@@ -629,14 +665,13 @@ def _format_errors(exc: ValidationError, source: str) -> Iterator[str]:
         if message.startswith(("Value error, ", "Assertion failed, ")):
             message = message.split(", ", 1)[1]
         if kind == "extra_forbidden":
-            key = str(loc[-1])
-            hint = difflib.get_close_matches(key, _field_names(), n=1, cutoff=0.6)
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            hint = _hint(loc)
+            extra = f"; did you mean '{hint}'?" if hint else ""
             yield f"{source}: {_format_loc(loc)}: unknown key{extra}"
         elif kind == "missing":
             yield f"{source}: {_format_loc(loc)}: required field is missing"
         elif kind in {"union_tag_invalid", "union_tag_not_found"}:
-            tags = ("fixed", "exponential", "lognormal", "gamma", "empirical")
+            tags = _DIST_TAGS
             tag = str((err.get("ctx") or {}).get("tag", ""))
             hint = difflib.get_close_matches(tag, tags, n=1, cutoff=0.6)
             extra = f"; did you mean '{hint[0]}'?" if hint else ""
@@ -648,6 +683,12 @@ def _format_errors(exc: ValidationError, source: str) -> Iterator[str]:
             yield f"{source}: {_format_loc(loc)}: {message}"
         else:
             yield f"{source}: {_format_loc(loc)}: {message} (got {_got(err['input'])})"
+
+
+def _hint(loc: tuple[Any, ...]) -> str | None:
+    """The known field name closest to an unknown key, if any is close."""
+    hint = difflib.get_close_matches(str(loc[-1]), _field_names(), n=1, cutoff=0.6)
+    return hint[0] if hint else None
 
 
 def _field_names() -> list[str]:
