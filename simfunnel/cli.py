@@ -78,6 +78,7 @@ _TITLES = {
     "rates": "Conversion rates",
     "speed_to_lead": "Speed to lead (MQL to first attempt)",
     "utilisation": "Utilisation",
+    "staffing": "SDR team",
     "backlog": "Untouched MQL backlog",
     "end_states": "End state of every lead",
 }
@@ -106,6 +107,7 @@ def _write_outputs(result: SimulationResult, out: Path) -> None:
     result.weekly.to_csv(out / "weekly.csv", index=False)
     result.weekly_by_source.to_csv(out / "weekly_by_source.csv", index=False)
     result.leads.to_csv(out / "leads.csv", index=False)
+    result.reps.to_csv(out / "reps.csv", index=False)
     (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
 
 

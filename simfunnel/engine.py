@@ -20,6 +20,7 @@ import simpy
 from .arrivals import Leads, Streams, generate_leads
 from .dists import Pool, uniform
 from .scenario import OUTCOMES, Scenario
+from .staffing import Roster, build_roster
 from .worktime import Shift, WorkCalendar
 
 WEEK_HOURS = 168.0
@@ -107,6 +108,11 @@ class RunData:
     busy_hours: float
     available_hours: float
     backlog_area: float
+    sdr_roster: Roster
+    rep_dials: np.ndarray
+    rep_contacts: np.ndarray
+    rep_busy: np.ndarray
+    sql_rep: np.ndarray  # the SDR (spell index) who qualified each SQL, -1 otherwise
     trace: list[tuple] | None = field(default=None)
 
 
@@ -182,14 +188,15 @@ class Engine:
         self.heap: list[tuple[float, float, int, int]] = []
         self.seq = 0
         self.idle: list[simpy.Event] = []
-        team = sc.sdr.headcount
-        self.shifts = [
-            Shift(self.calendar.shift_segments(sc.sdr.shrinkage, i, team)) for i in range(team)
-        ]
-        self.available = sum(s.hours for s in self.shifts)
-        self.available_by_week = sum(
-            (s.hours_by_week(self.n_weeks) for s in self.shifts), np.zeros(self.n_weeks)
-        )
+        self.roster = build_roster(sc.sdr, sc, self.calendar, self.streams, "sdr")
+        self.shifts = self.roster.shifts
+        self.available = self.roster.available_hours
+        self.available_by_week = self.roster.available_by_week(self.n_weeks)
+        reps = len(self.shifts)
+        self.rep_dials = [0] * reps
+        self.rep_contacts = [0] * reps
+        self.rep_busy = [0.0] * reps
+        self.sql_rep = [-1] * n
 
     # ------------------------------------------------------------------ the queue
 
@@ -284,6 +291,7 @@ class Engine:
         self.cycle_attempts[lead] += 1
         self.state[lead] = WORKING
         self.w_dials[week] += 1
+        self.rep_dials[rep] += 1
         age = now - self.cycle_start[lead]
         if self.u_connect() >= self.scenario.cadence.connect_probability:
             result = "no_connect"
@@ -299,14 +307,17 @@ class Engine:
                 duration = self.d_conversation() + self.d_acw()
                 if self.trace is not None:
                     self.trace.append((now, "attempt", lead, rep, "contact"))
-                self._contact(lead, now, now + duration, age, week)
+                self.rep_contacts[rep] += 1
+                self._contact(lead, rep, now, now + duration, age, week)
                 self.busy += duration
                 self.w_busy[week] += duration
+                self.rep_busy[rep] += duration
                 return duration
         if self.trace is not None:
             self.trace.append((now, "attempt", lead, rep, result))
         self.busy += duration
         self.w_busy[week] += duration
+        self.rep_busy[rep] += duration
         done = self.cycle_attempts[lead]
         if done >= len(self.gaps) + 1:
             self.state[lead] = RECYCLED
@@ -317,7 +328,7 @@ class Engine:
             self._schedule(lead, now + self.gaps[done - 1], now)
         return duration
 
-    def _contact(self, lead: int, now: float, end: float, age: float, week: int) -> None:
+    def _contact(self, lead: int, rep: int, now: float, end: float, age: float, week: int) -> None:
         """Pick the outcome of a conversation and start its path."""
         q = self.quality[lead]
         weights = [
@@ -344,6 +355,7 @@ class Engine:
         outcomes = self.scenario.outcomes
         if k == 0:
             self.sql_at[lead] = end
+            self.sql_rep[lead] = rep
         elif k == 1 and self.follow_ups[lead] < outcomes.max_follow_ups:
             self.follow_ups[lead] += 1
             self._schedule_cycle(lead, now + outcomes.follow_up_after, now)
@@ -421,6 +433,11 @@ class Engine:
             busy_hours=self.busy,
             available_hours=self.available,
             backlog_area=self.backlog_area,
+            sdr_roster=self.roster,
+            rep_dials=np.array(self.rep_dials, dtype=np.int64),
+            rep_contacts=np.array(self.rep_contacts, dtype=np.int64),
+            rep_busy=np.array(self.rep_busy),
+            sql_rep=np.array(self.sql_rep, dtype=np.int32),
             trace=self.trace,
         )
 

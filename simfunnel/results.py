@@ -13,6 +13,7 @@ import pandas as pd
 
 from .engine import END_STATES, OPEN_OPP, WEEK_HOURS, RunData
 from .scenario import OUTCOMES, Scenario
+from .worktime import WorkCalendar
 
 # Stable keys of the JSON report (documented in docs/results.md).
 TOTAL_KEYS = (
@@ -155,6 +156,66 @@ class SimulationResult:
         }
 
     @cached_property
+    def staffing(self) -> dict[str, float]:
+        """The SDR team over the run: size at both ends, joiners and leavers, effective size."""
+        roster = self.data.sdr_roster
+        working = self._working_days
+        return {
+            "sdr_headcount_start": int(roster.employed[0]),
+            "sdr_headcount_end": int(roster.employed[-1]),
+            "sdr_hires": roster.count(joined="hire"),
+            "sdr_backfills": roster.count(joined="backfill"),
+            "sdr_planned_exits": roster.count(exit="planned"),
+            "sdr_attrition_exits": roster.count(exit="attrition"),
+            "sdr_mean_headcount": float(roster.employed[working].mean())
+            if working.any()
+            else math.nan,
+            "sdr_mean_effective": float(roster.effective[working].mean())
+            if working.any()
+            else math.nan,
+        }
+
+    @cached_property
+    def _working_days(self) -> np.ndarray:
+        return WorkCalendar(self.scenario).working
+
+    @cached_property
+    def reps(self) -> pd.DataFrame:
+        """One row per SDR (one per employment spell): dates, hours and what they produced."""
+        d = self.data
+        roster = d.sdr_roster
+        start = self.scenario.start
+        valid = ~np.isnan(d.valid_at)
+        n = len(roster.spells)
+        sqls = np.bincount(d.sql_rep[d.sql_rep >= 0], minlength=n)
+        valid_by_rep = np.bincount(d.sql_rep[valid & (d.sql_rep >= 0)], minlength=n)
+        available = np.array([shift.hours for shift in roster.shifts])
+        frame = pd.DataFrame(
+            {
+                "role": "sdr",
+                "rep": np.arange(n),
+                "slot": [sp.slot for sp in roster.spells],
+                "joined": [start + dt.timedelta(hours=sp.start) for sp in roster.spells],
+                "left": [
+                    start + dt.timedelta(hours=sp.end) if math.isfinite(sp.end) else pd.NaT
+                    for sp in roster.spells
+                ],
+                "exit": [sp.exit or None for sp in roster.spells],
+                "joined_as": [sp.joined for sp in roster.spells],
+                "available_hours": available,
+                "busy_hours": d.rep_busy,
+                "dials": d.rep_dials,
+                "contacts": d.rep_contacts,
+                "sqls": sqls,
+                "valid_opportunities": valid_by_rep,
+            }
+        )
+        frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
+            frame["available_hours"] > 0
+        )
+        return frame
+
+    @cached_property
     def end_states(self) -> dict[str, int]:
         """How every lead ended the run; the counts add up to the number of leads."""
         counts = np.bincount(self.data.state, minlength=len(END_STATES))
@@ -174,6 +235,7 @@ class SimulationResult:
             "rates": self.rates,
             "speed_to_lead": self.speed_to_lead,
             "utilisation": {"sdr": self.utilisation},
+            "staffing": self.staffing,
             "backlog": self.backlog,
             "end_states": self.end_states,
         }
@@ -195,6 +257,7 @@ class SimulationResult:
                 "rates",
                 "speed_to_lead",
                 "utilisation",
+                "staffing",
                 "backlog",
                 "end_states",
             )
@@ -246,6 +309,7 @@ class SimulationResult:
             "backlog_end": w["backlog_end"],
             "busy_hours": w["busy_hours"],
             "available_hours": w["available_hours"],
+            **self._weekly_staff(),
         }
         frame = pd.DataFrame(table)
         for col in (
@@ -262,6 +326,18 @@ class SimulationResult:
             frame["available_hours"] > 0
         )
         return frame
+
+    def _weekly_staff(self) -> dict[str, np.ndarray]:
+        """Mean SDRs employed and effective (ramp- and leave-weighted) over each week's working days."""
+        roster = self.data.sdr_roster
+        working = self._working_days
+        n_weeks = self.scenario.weeks
+        week = np.minimum(np.arange(len(working)) // 7, n_weeks - 1)
+        days = np.bincount(week, weights=working, minlength=n_weeks)
+        denom = np.where(days > 0, days, np.nan)
+        employed = np.bincount(week, weights=roster.employed * working, minlength=n_weeks)
+        effective = np.bincount(week, weights=roster.effective, minlength=n_weeks)
+        return {"sdr_headcount": employed / denom, "sdr_effective": effective / denom}
 
     @cached_property
     def weekly_by_source(self) -> pd.DataFrame:

@@ -214,13 +214,33 @@ class Scoring(Frozen):
     )
 
 
-class Team(Frozen):
-    """The SDRs who work inbound MQLs."""
+class HeadcountChange(Frozen):
+    """A dated step in the headcount plan: hires join, planned exits leave (not back-filled)."""
+
+    date: dt.date = Field(description="Day the change takes effect (at the start of the day).")
+    hire: int = Field(
+        default=0,
+        ge=0,
+        description="New reps who join that day; they ramp up along `ramp`.",
+        json_schema_extra={"unit": "reps"},
+    )
+    leave: int = Field(
+        default=0,
+        ge=0,
+        description="Reps who leave that day by plan (the most recent joiners first); "
+        "not back-filled.",
+        json_schema_extra={"unit": "reps"},
+    )
+
+
+class Staffing(Frozen):
+    """A team whose size and productivity change over time: plan, ramp, attrition, time off."""
 
     headcount: int = Field(
         ge=0,
-        description="Number of SDRs; at least 1 while any leads arrive.",
-        json_schema_extra={"unit": "SDRs"},
+        description="Reps at the start of the run, fully ramped; at least 1 while leads arrive "
+        "(or hires in `plan`).",
+        json_schema_extra={"unit": "reps"},
     )
     shrinkage: float = Field(
         default=0.3,
@@ -230,6 +250,45 @@ class Team(Frozen):
         "Modelled as one block a day per rep, staggered across the team.",
         json_schema_extra={"unit": "share 0-1"},
     )
+    ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(),
+        description="Productivity of a new hire by month of tenure, e.g. [0.25, 0.5, 0.75]: "
+        "the share of a full rep's phone time they have (the rest is training); 1 afterwards. "
+        "Applies to hires and back-fills, not to the starting team.",
+        json_schema_extra={"unit": "share 0-1 per month"},
+    )
+    attrition_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        description="Rate at which reps leave at random (exits per rep-year; 0.5 means a mean "
+        "tenure of 2 years). Each leaver is back-filled after `backfill_after`.",
+        json_schema_extra={"unit": "per rep-year"},
+    )
+    backfill_after: Duration = Field(
+        default=8 * 7 * 24.0,
+        description="Hiring delay: from a random exit to the start of the replacement, who "
+        "then ramps.",
+    )
+    pto_days_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        le=365,
+        description="Paid time off per rep: days off drawn at random among working days, "
+        "on top of `shrinkage` and the calendar's holidays.",
+        json_schema_extra={"unit": "days per rep-year"},
+    )
+    plan: tuple[HeadcountChange, ...] = Field(
+        default=(), description="Dated hires and planned exits, in any order."
+    )
+
+    def may_staff(self) -> bool:
+        """Whether anyone ever works: someone at the start or a hire later."""
+        return self.headcount > 0 or any(change.hire for change in self.plan)
+
+
+class Team(Staffing):
+    """The SDRs who work inbound MQLs."""
+
     queue_rule: Literal["new_first", "fifo", "score"] = Field(
         default="new_first",
         description="Which ready lead a free rep calls next: 'new_first' (first attempts before "
@@ -504,8 +563,20 @@ class Scenario(Frozen):
         leads_arrive = any(
             s.rate_per_week > 0 or any(b.leads for b in s.bursts) for s in self.sources
         )
-        if leads_arrive and self.sdr.headcount == 0:
-            raise _FieldError(("sdr", "headcount"), "needs at least 1 SDR while leads arrive", 0)
+        if leads_arrive and not self.sdr.may_staff():
+            raise _FieldError(
+                ("sdr", "headcount"),
+                "needs at least 1 SDR (now or hired in sdr.plan) while leads arrive",
+                0,
+            )
+        end_date = end.date()
+        for i, change in enumerate(self.sdr.plan):
+            if not self.start_date <= change.date < end_date:
+                raise _FieldError(
+                    ("sdr", "plan", i, "date"),
+                    f"must fall inside the simulated period {self.start_date} to {end_date}",
+                    change.date.isoformat(),
+                )
         return self
 
     @property

@@ -44,17 +44,25 @@ class WorkCalendar:
         overlap = np.minimum(hours + 1, self.close[day]) - np.maximum(hours, self.open[day])
         return np.where(self.working[day], np.clip(overlap, 0.0, 1.0), 0.0)
 
-    def shift_segments(self, shrinkage: float, rep: int, team: int) -> list[tuple[float, float]]:
-        """On-phone intervals of one rep: working hours minus a daily shrinkage block.
+    def shift_segments(
+        self, shrinkage: float, rep: int, team: int, factor: np.ndarray | None = None
+    ) -> list[tuple[float, float]]:
+        """On-phone intervals of one rep: working hours minus a daily block off the phones.
 
-        The blocks are staggered across the team (rep i at the (i + 0.5) / n point of the
-        day), so the team's capacity stays smooth instead of everyone leaving at once.
+        The block is the shrinkage share of the day, grown on days when the rep works at only
+        ``factor[day]`` of full productivity (ramping: the rest is training; 0: not employed
+        or on leave). The blocks are staggered across the team (rep i at the (i + 0.5) / n
+        point of the day), so the team's capacity stays smooth instead of everyone leaving at
+        once.
         """
         segments: list[tuple[float, float]] = []
         for d in np.flatnonzero(self.working):
+            share = 1.0 if factor is None else float(factor[d])
+            if share <= 0.0:
+                continue
             o, c = float(self.open[d]), float(self.close[d])
-            block = shrinkage * (c - o)
-            start = o + (rep + 0.5) / team * (c - o - block)
+            block = (1.0 - (1.0 - shrinkage) * share) * (c - o)
+            start = o + (rep % team + 0.5) / team * (c - o - block)
             for a, b in ((o, start), (start + block, c)):
                 b = min(b, self.horizon)
                 if b > a:

@@ -80,10 +80,21 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "rates",
         "speed_to_lead",
         "utilisation",
+        "staffing",
         "backlog",
         "end_states",
     }
     assert report["seed"] == 3
+    assert set(report["staffing"]) == {
+        "sdr_headcount_start",
+        "sdr_headcount_end",
+        "sdr_hires",
+        "sdr_backfills",
+        "sdr_planned_exits",
+        "sdr_attrition_exits",
+        "sdr_mean_headcount",
+        "sdr_mean_effective",
+    }
     assert set(report["totals"]) == set(simfunnel.results.TOTAL_KEYS)
     assert set(report["rates"]) == {
         "mql_rate",
@@ -123,6 +134,8 @@ def test_run_out_writes_weekly_and_lead_tables(short_file, tmp_path, capsys) -> 
     kpis = json.loads((out / "kpis.json").read_text())
     assert len(weekly) == 6
     assert len(leads) == kpis["totals"]["leads"] == weekly["leads"].sum()
+    reps = pd.read_csv(out / "reps.csv")
+    assert reps["dials"].sum() == kpis["totals"]["dials"]
     assert set(pd.read_csv(out / "weekly_by_source.csv")["source"]) == {
         "web_form",
         "content_download",

@@ -203,6 +203,8 @@ def test_documented_defaults_are_the_defaults_the_loader_applies() -> None:
         base = _minimal()
         if path.startswith("sources[].bursts[]."):
             base["sources"][0]["bursts"] = [{"start": "2026-02-02", "leads": 10}]
+        if path.startswith("sdr.plan[]."):
+            base["sdr"]["plan"] = [{"date": "2026-02-02"}]
         explicit = copy.deepcopy(base)
         value = {} if default == "section defaults" else yaml.safe_load(default.strip("`"))
         _set(explicit, path, value)
