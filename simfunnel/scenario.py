@@ -348,8 +348,10 @@ class Cadence(Frozen):
     def _gaps_fit(self) -> Cadence:
         needed = self.max_attempts - 1
         if needed and len(self.gaps) not in (1, needed):
-            raise ValueError(
-                f"'gaps' needs 1 or max_attempts - 1 = {needed} values (got {len(self.gaps)})"
+            raise _FieldError(
+                ("gaps",),
+                f"needs 1 value or max_attempts - 1 = {needed} values, one per gap",
+                len(self.gaps),
             )
         return self
 
@@ -549,7 +551,7 @@ class Scenario(Frozen):
         names = [s.name for s in self.sources]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"source names must be unique (repeated: {', '.join(duplicates)})")
+            raise _FieldError(("sources",), "source names must be unique", duplicates)
         end = self.start + dt.timedelta(hours=self.horizon)
         for i, src in enumerate(self.sources):
             for j, burst in enumerate(src.bursts):
@@ -558,7 +560,7 @@ class Scenario(Frozen):
                         ("sources", i, "bursts", j, "start"),
                         f"must fall inside the simulated period {self.start:%Y-%m-%d} to "
                         f"{end:%Y-%m-%d %H:%M}",
-                        burst.start.isoformat(sep=" "),
+                        burst.start.isoformat(sep=" ", timespec="minutes"),
                     )
         leads_arrive = any(
             s.rate_per_week > 0 or any(b.leads for b in s.bursts) for s in self.sources
@@ -728,8 +730,9 @@ def _format_errors(exc: ValidationError, source: str, data: Any = None) -> Itera
         message = err["msg"]
         context_error = (err.get("ctx") or {}).get("error")
         if isinstance(context_error, _FieldError):
+            # Its path is relative to the model that raised it (the top level for Scenario).
             yield (
-                f"{source}: {_format_loc(context_error.loc)}: {context_error} "
+                f"{source}: {_format_loc(loc + context_error.loc)}: {context_error} "
                 f"(got {_got(context_error.got)})"
             )
             continue
