@@ -49,6 +49,7 @@ class Leads:
     meeting_delay: np.ndarray
     sales_cycle: np.ndarray
     value: np.ndarray
+    patience: np.ndarray  # hours an untouched MQL stays warm (inf: for ever)
 
     def __len__(self) -> int:
         return len(self.arrival)
@@ -115,6 +116,12 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
         )
         columns["sales_cycle"].append(ae.sales_cycle.sample(streams.rng("ae_cycle", src.name), n))
         columns["value"].append(ae.deal_value.sample(streams.rng("ae_value", src.name), n))
+        patience = scenario.speed_to_lead.patience
+        columns["patience"].append(
+            np.full(n, np.inf)
+            if patience is None
+            else patience.sample(streams.rng("patience", src.name), n)
+        )
     merged = {k: np.concatenate(v) for k, v in columns.items()}
     order = np.argsort(merged["arrival"], kind="stable")
     return Leads(**{k: v[order] for k, v in merged.items()})

@@ -29,6 +29,7 @@ WEEK_HOURS = 168.0
 END_STATES = (
     "nurture",  # scored below the MQL threshold
     "untouched",  # MQL never attempted
+    "cold",  # MQL not attempted within its patience: went cold, lost to the SDR process
     "working",  # in a cadence: waiting for its next attempt or in the queue
     "recycled",  # no contact after the last attempt ("6-call-out"): back to nurture
     "information_gathering",  # contacted, interested later: nurture with a follow-up
@@ -44,6 +45,7 @@ END_STATES = (
 (
     NURTURE,
     UNTOUCHED,
+    COLD,
     WORKING,
     RECYCLED,
     INFO,
@@ -99,6 +101,7 @@ class RunData:
     mql: np.ndarray
     state: np.ndarray
     first_attempt: np.ndarray
+    cold_at: np.ndarray  # when an untouched MQL went cold (NaN otherwise)
     attempts: np.ndarray
     contacted_at: np.ndarray
     sql_at: np.ndarray
@@ -141,6 +144,9 @@ class Engine:
         nan = math.nan
         self.state = [NURTURE] * n
         self.first_attempt = [nan] * n
+        self.cold_at = [nan] * n
+        self.patience = self.leads.patience.tolist()
+        self.w_cold = [0] * self.n_weeks
         self.contacted_at = [nan] * n
         self.sql_at = [nan] * n
         self.attempts = [0] * n
@@ -258,6 +264,22 @@ class Engine:
             if self.trace is not None:
                 self.trace.append((t, "mql", lead, None, None))
             self._push(lead, t)
+            cold = t + self.patience[lead]
+            if cold < self.horizon:
+                env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
+
+    def _on_cold(self, event: simpy.Event) -> None:
+        """Patience ran out: if still untouched, the lead goes cold (and is skipped in the queue)."""
+        lead = event.value
+        if self.state[lead] != UNTOUCHED:
+            return
+        now = self.env.now
+        self.state[lead] = COLD
+        self.cold_at[lead] = now
+        self.w_cold[int(now // WEEK_HOURS)] += 1
+        self._backlog_step(-1, now)
+        if self.trace is not None:
+            self.trace.append((now, "cold", lead, None, None))
 
     def _rep(self, rep: int, shift: Shift):
         env = self.env
@@ -277,6 +299,8 @@ class Engine:
                 yield wake
                 continue
             lead = heappop(heap)[3]
+            if self.state[lead] == COLD:
+                continue
             yield env.timeout(self._attempt(lead, rep, now))
 
     # ------------------------------------------------------------------ one call attempt
@@ -410,6 +434,7 @@ class Engine:
             "connects": np.array(self.w_connects),
             "contacts": np.array(self.w_contacts),
             "recycled": np.array(self.w_recycled),
+            "cold": np.array(self.w_cold),
             "busy_hours": np.array(self.w_busy),
             "available_hours": self.available_by_week,
             "backlog_area": np.array(self.w_backlog_area),
@@ -424,6 +449,7 @@ class Engine:
             mql=self.mql,
             state=state,
             first_attempt=np.array(self.first_attempt),
+            cold_at=np.array(self.cold_at),
             attempts=np.array(self.attempts, dtype=np.int32),
             contacted_at=np.array(self.contacted_at),
             sql_at=sql_at,

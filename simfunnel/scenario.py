@@ -383,7 +383,7 @@ class SpeedToLead(Frozen):
     contact: DecayTable = Field(
         default_factory=lambda: dict(DEFAULT_CONTACT_DECAY),
         description="Time since MQL -> multiplier on contact_probability; interpolated linearly in "
-        "log time, flat beyond the last point.",
+        "log(1 + minutes), flat beyond the last point.",
         json_schema_extra={"unit": "duration -> multiplier 0-1"},
     )
     qualify: DecayTable = Field(
@@ -391,6 +391,12 @@ class SpeedToLead(Frozen):
         description="Time since MQL -> multiplier on the 'qualified' outcome probability; "
         "interpolated like contact.",
         json_schema_extra={"unit": "duration -> multiplier 0-1"},
+    )
+    patience: DurationDist | None = Field(
+        default=None,
+        description="How long a new MQL stays warm if nobody calls it: one not attempted within "
+        "its patience goes cold (end state 'cold', lost to the SDR process). Not set: MQLs "
+        "wait for ever. Exponential patience makes the team an M/M/c+M (Erlang A) queue.",
     )
 
     @field_validator("contact", "qualify")

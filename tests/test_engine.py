@@ -92,7 +92,7 @@ def check_invariants(result: simfunnel.SimulationResult) -> None:
     assert t["won"] + t["lost"] + t["open_opportunities"] == t["valid_opportunities"]
     assert states["won"] == t["won"] and states["lost"] == t["lost"]
     assert result.speed_to_lead["attempted"] + result.speed_to_lead["never_attempted"] == t["mqls"]
-    assert states["untouched"] == result.speed_to_lead["never_attempted"]
+    assert states["untouched"] + states["cold"] == result.speed_to_lead["never_attempted"]
     assert result.leads["attempts"].sum() == t["dials"]
     weekly = result.weekly
     for column in ("leads", "mqls", "dials", "sqls", "valid_opportunities", "won", "lost"):

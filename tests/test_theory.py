@@ -27,7 +27,7 @@ Z = 4.0
 
 
 def mmc(
-    arrivals_per_hour: float, mean_service_h: float, servers: int, weeks: int
+    arrivals_per_hour: float, mean_service_h: float, servers: int, weeks: int, **changes: object
 ) -> simfunnel.Scenario:
     """M/M/c: 24/7, Poisson MQLs, one attempt that always reaches the person, exponential talk time."""
     return build(
@@ -51,6 +51,7 @@ def mmc(
             "after_call_work": "0 min",
         },
         outcomes__probabilities=outcome_only("no_prospect"),
+        **changes,
     )
 
 
