@@ -46,6 +46,7 @@ class Leads:
     # changing the threshold or the team does not reshuffle who would accept, win or pay what.
     u_accept: np.ndarray
     u_win: np.ndarray
+    u_reason: np.ndarray  # picks the lost reason, should the deal be lost
     meeting_delay: np.ndarray
     sales_cycle: np.ndarray
     value: np.ndarray
@@ -111,6 +112,7 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
         columns["quality"].append(src.quality.mean + src.quality.sd * z)
         columns["u_accept"].append(streams.rng("ae_accept", src.name).random(n))
         columns["u_win"].append(streams.rng("ae_win", src.name).random(n))
+        columns["u_reason"].append(streams.rng("ae_reason", src.name).random(n))
         columns["meeting_delay"].append(
             ae.meeting_delay.sample(streams.rng("ae_meeting", src.name), n)
         )

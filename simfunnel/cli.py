@@ -60,6 +60,8 @@ def _fmt(value: Any, key: str) -> str:
             "sdr",
             "within_1h",
             "within_24h",
+            "ae_waited_share",
+            "ae_occupancy",
         }:
             return f"{value:6.1%}"
         if key.endswith("_h"):
@@ -79,6 +81,8 @@ _TITLES = {
     "speed_to_lead": "Speed to lead (MQL to first attempt)",
     "utilisation": "Utilisation",
     "staffing": "SDR team",
+    "ae": "AE stage",
+    "lost_reasons": "Lost opportunities by reason",
     "backlog": "Untouched MQL backlog",
     "end_states": "End state of every lead",
 }

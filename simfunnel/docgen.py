@@ -301,12 +301,12 @@ def type_doc(tp: Any, meta: Sequence[Any] = ()) -> TypeDoc:
     meta = [*meta, *extra]
     members = _union_members(tp)
     if members is not None:
+        if len(members) == 1:  # Optional[X]: "not set" is rendered by the default column
+            return type_doc(members[0], meta)
         if all(_is_model(m) for m in members):
             kind = _dist_kind(members)
             unit = DURATION_UNIT if kind == "durations" else NO_UNIT
             return TypeDoc(f"distribution of {kind}", unit, (), str)
-        if len(members) == 1:  # Optional[X]: "not set" is rendered by the default column
-            return type_doc(members[0], meta)
         raise TypeError(f"cannot document the union {tp!r}")
     origin, args = get_origin(tp), get_args(tp)
     if _is_duration(meta):
@@ -394,6 +394,9 @@ def _row(path: str, name: str, info: FieldInfo, owner: type[BaseModel]) -> Row:
 def _nested_model(tp: Any) -> tuple[type[BaseModel] | None, bool]:
     """The model a field holds, and whether it holds a list of them."""
     tp, _ = _unwrap(tp)
+    members = _union_members(tp)
+    if members is not None and len(members) == 1:  # an optional section
+        tp = _unwrap(members[0])[0]
     if _is_model(tp):
         return tp, False
     args = get_args(tp)

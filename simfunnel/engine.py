@@ -17,6 +17,7 @@ from heapq import heappop, heappush
 import numpy as np
 import simpy
 
+from .ae import AEStage
 from .arrivals import Leads, Streams, generate_leads
 from .dists import Pool, uniform
 from .scenario import OUTCOMES, Scenario
@@ -116,6 +117,15 @@ class RunData:
     rep_contacts: np.ndarray
     rep_busy: np.ndarray
     sql_rep: np.ndarray  # the SDR (spell index) who qualified each SQL, -1 otherwise
+    ae_roster: Roster | None  # None: unlimited AEs
+    ae_of: np.ndarray  # AE (spell index) holding the lead at the end, -1 if none
+    ae_assigned_at: np.ndarray  # first assignment to an AE
+    ae_waited: np.ndarray  # hours spent waiting for an AE with room
+    lost_reason: np.ndarray  # index into scenario.ae.lost_reasons, -1 if not lost
+    ae_queue_area: float  # time integral of tossed-up leads waiting for an AE
+    ae_open_area: float  # time integral of opportunities held by AEs
+    ae_capacity_area: float  # time integral of AE room (0 when unlimited)
+    ae_queue_at_end: int
     trace: list[tuple] | None = field(default=None)
 
 
@@ -145,7 +155,8 @@ class Engine:
         self.state = [NURTURE] * n
         self.first_attempt = [nan] * n
         self.cold_at = [nan] * n
-        self.patience = self.leads.patience.tolist()
+        # Only MQLs have a patience clock: read from numpy per MQL, not a list over all leads.
+        self.patience = self.leads.patience if sc.speed_to_lead.patience is not None else None
         self.w_cold = [0] * self.n_weeks
         self.contacted_at = [nan] * n
         self.sql_at = [nan] * n
@@ -264,9 +275,10 @@ class Engine:
             if self.trace is not None:
                 self.trace.append((t, "mql", lead, None, None))
             self._push(lead, t)
-            cold = t + self.patience[lead]
-            if cold < self.horizon:
-                env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
+            if self.patience is not None:
+                cold = t + float(self.patience[lead])
+                if cold < self.horizon:
+                    env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
 
     def _on_cold(self, event: simpy.Event) -> None:
         """Patience ran out: if still untouched, the lead goes cold (and is skipped in the queue)."""
@@ -380,6 +392,7 @@ class Engine:
         if k == 0:
             self.sql_at[lead] = end
             self.sql_rep[lead] = rep
+            self.ae.toss_up(lead, end)
         elif k == 1 and self.follow_ups[lead] < outcomes.max_follow_ups:
             self.follow_ups[lead] += 1
             self._schedule_cycle(lead, now + outcomes.follow_up_after, now)
@@ -396,6 +409,21 @@ class Engine:
     def run(self) -> RunData:
         self._prepare()
         self.env = env = simpy.Environment()
+        sc = self.scenario
+        self.ae_roster = (
+            None
+            if sc.ae.team is None
+            else build_roster(sc.ae.team, sc, self.calendar, self.streams, "ae")
+        )
+        self.ae = AEStage(
+            env,
+            sc,
+            self.leads,
+            self.state,
+            {name: END_STATES.index(name) for name in END_STATES},
+            self.ae_roster,
+            self.trace,
+        )
         env.process(self._arrivals())
         for i, shift in enumerate(self.shifts):
             env.process(self._rep(i, shift))
@@ -408,26 +436,12 @@ class Engine:
     def _collect(self) -> RunData:
         sc = self.scenario
         leads = self.leads
-        horizon = self.horizon
+        ae = self.ae
+        ae.finish()
         state = np.array(self.state, dtype=np.int8)
         sql_at = np.array(self.sql_at)
-        # AE stage, vectorised: the meeting decides acceptance, the cycle decides the close.
-        is_sql = ~np.isnan(sql_at)
-        met_at = sql_at + leads.meeting_delay
-        decided = is_sql & (met_at < horizon)
-        acc, win = sc.ae.acceptance, sc.ae.win
-        p_accept = _logistic(_logit(acc.probability) + acc.quality_effect * leads.quality)
-        p_win = _logistic(_logit(win.probability) + win.quality_effect * leads.quality)
-        valid = decided & (leads.u_accept < p_accept)
-        state[decided & ~valid] = REJECTED
-        valid_at = np.where(valid, met_at, np.nan)
-        close_at = valid_at + leads.sales_cycle
-        closed = valid & (close_at < horizon)
-        state[valid & ~closed] = OPEN_OPP
-        won = closed & (leads.u_win < p_win)
-        state[won] = WON
-        state[closed & ~won] = LOST
-        closed_at = np.where(closed, close_at, np.nan)
+        valid_at = ae.array("valid_at")
+        closed_at = ae.array("closed_at")
 
         weekly = {
             "dials": np.array(self.w_dials),
@@ -439,6 +453,9 @@ class Engine:
             "available_hours": self.available_by_week,
             "backlog_area": np.array(self.w_backlog_area),
             "backlog_end": np.array(self.w_backlog_end),
+            "ae_queue_area": np.array(ae.queue_level.weekly_area),
+            "ae_open_area": np.array(ae.open_level.weekly_area),
+            "ae_capacity_area": np.array(ae.capacity_level.weekly_area),
         }
         for name, counts in zip(OUTCOMES, self.w_outcomes, strict=True):
             weekly[name] = np.array(counts)
@@ -464,6 +481,15 @@ class Engine:
             rep_contacts=np.array(self.rep_contacts, dtype=np.int64),
             rep_busy=np.array(self.rep_busy),
             sql_rep=np.array(self.sql_rep, dtype=np.int32),
+            ae_roster=self.ae_roster,
+            ae_of=ae.array("ae_of", -1, np.int32),
+            ae_assigned_at=ae.array("assigned_at"),
+            ae_waited=ae.array("waited", 0.0),
+            lost_reason=ae.array("lost_reason", -1, np.int16),
+            ae_queue_area=ae.queue_level.area,
+            ae_open_area=ae.open_level.area,
+            ae_capacity_area=ae.capacity_level.area,
+            ae_queue_at_end=len(ae.queue),
             trace=self.trace,
         )
 

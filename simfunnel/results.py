@@ -178,6 +178,35 @@ class SimulationResult:
         }
 
     @cached_property
+    def ae(self) -> dict[str, float]:
+        """The AE stage as a queue: how long tossed-up leads waited, how full the AEs were."""
+        d = self.data
+        horizon = self.scenario.horizon
+        assigned = ~np.isnan(d.ae_assigned_at)
+        roster = d.ae_roster
+        working = self._working_days
+        limited = roster is not None
+        return {
+            "ae_mean_headcount": float(roster.employed[working].mean())
+            if limited and working.any()
+            else math.nan,
+            "ae_mean_wait_h": float(d.ae_waited[assigned].mean()) if assigned.any() else math.nan,
+            "ae_waited_share": _share(int((d.ae_waited[assigned] > 0).sum()), int(assigned.sum())),
+            "ae_queue_mean": d.ae_queue_area / horizon,
+            "ae_queue_at_end": d.ae_queue_at_end,
+            "ae_open_mean": d.ae_open_area / horizon,
+            "ae_occupancy": _share(d.ae_open_area, d.ae_capacity_area) if limited else math.nan,
+        }
+
+    @cached_property
+    def lost_reasons(self) -> dict[str, int]:
+        """Lost opportunities by reason; the counts add up to ``totals['lost']``."""
+        reasons = list(self.scenario.ae.lost_reasons)
+        codes = self.data.lost_reason
+        counts = np.bincount(codes[codes >= 0], minlength=len(reasons))
+        return {name: int(c) for name, c in zip(reasons, counts, strict=True)}
+
+    @cached_property
     def _working_days(self) -> np.ndarray:
         return WorkCalendar(self.scenario).working
 
@@ -238,6 +267,8 @@ class SimulationResult:
             "speed_to_lead": self.speed_to_lead,
             "utilisation": {"sdr": self.utilisation},
             "staffing": self.staffing,
+            "ae": self.ae,
+            "lost_reasons": self.lost_reasons,
             "backlog": self.backlog,
             "end_states": self.end_states,
         }
@@ -260,6 +291,8 @@ class SimulationResult:
                 "speed_to_lead",
                 "utilisation",
                 "staffing",
+                "ae",
+                "lost_reasons",
                 "backlog",
                 "end_states",
             )
@@ -313,6 +346,8 @@ class SimulationResult:
             "busy_hours": w["busy_hours"],
             "available_hours": w["available_hours"],
             **self._weekly_staff(),
+            "ae_queue_mean": w["ae_queue_area"] / week_hours,
+            "ae_open_mean": w["ae_open_area"] / week_hours,
         }
         frame = pd.DataFrame(table)
         for col in (
@@ -398,10 +433,15 @@ class SimulationResult:
                 "attempts": d.attempts,
                 "last_contact": stamp(d.contacted_at),
                 "tossed_up": stamp(d.sql_at),
+                "assigned_to_ae": stamp(d.ae_assigned_at),
+                "hours_waiting_for_ae": np.where(np.isnan(d.ae_assigned_at), np.nan, d.ae_waited),
                 "valid_opportunity": stamp(d.valid_at),
                 "closed": stamp(d.closed_at),
                 "value": np.where(np.isnan(d.valid_at), np.nan, d.leads.value),
                 "end_state": pd.Categorical.from_codes(d.state, categories=list(END_STATES)),
+                "lost_reason": pd.Categorical.from_codes(
+                    d.lost_reason, categories=list(self.scenario.ae.lost_reasons)
+                ),
             }
         )
 

@@ -503,8 +503,40 @@ class LogisticRate(Frozen):
     )
 
 
+DEFAULT_LOST_REASONS = {"no_decision": 0.4, "competitor": 0.3, "price": 0.2, "timing": 0.1}
+
+
+class AETeam(Staffing):
+    """The AEs: how many, and how many open opportunities each can carry at once."""
+
+    max_open_per_ae: int = Field(
+        ge=1,
+        description="Most opportunities one fully ramped AE carries at once (from the first "
+        "meeting being booked to the close); a ramping AE carries its ramp share of it, at "
+        "least 1. Tossed-up leads wait, first come first served, while every AE is full.",
+        json_schema_extra={"unit": "opportunities per AE"},
+    )
+
+
 class AccountExecutives(Frozen):
     """The AE stage: accept or reject tossed-up leads, run the sales cycle, close."""
+
+    team: AETeam | None = Field(
+        default=None,
+        description="AE headcount and capacity; not set: unlimited AEs (no waiting).",
+    )
+    wait_effect: float = Field(
+        default=-0.3,
+        le=0,
+        description="Log-odds change of acceptance per week a tossed-up lead waited for an "
+        "AE: waiting cools the lead down.",
+        json_schema_extra={"unit": "log-odds per week"},
+    )
+    lost_reasons: dict[str, Probability] = Field(
+        default_factory=lambda: dict(DEFAULT_LOST_REASONS),
+        description="Why lost opportunities are lost: reason -> share, summing to 1.",
+        json_schema_extra={"unit": "reason -> share 0-1"},
+    )
 
     meeting_delay: DurationDist = Field(
         default="2 days",
@@ -517,6 +549,16 @@ class AccountExecutives(Frozen):
     deal_value: AmountDist = Field(
         description="Value of an opportunity (currency).", json_schema_extra={"unit": "currency"}
     )
+
+    @field_validator("lost_reasons")
+    @classmethod
+    def _reasons_sum_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("give at least one reason")
+        total = sum(value.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        return value
 
 
 # --------------------------------------------------------------------------- scenario
@@ -578,13 +620,24 @@ class Scenario(Frozen):
                 0,
             )
         end_date = end.date()
-        for i, change in enumerate(self.sdr.plan):
-            if not self.start_date <= change.date < end_date:
-                raise _FieldError(
-                    ("sdr", "plan", i, "date"),
-                    f"must fall inside the simulated period {self.start_date} to {end_date}",
-                    change.date.isoformat(),
-                )
+        teams = [(("sdr",), self.sdr)]
+        if self.ae.team is not None:
+            teams.append((("ae", "team"), self.ae.team))
+        for path, team in teams:
+            for i, change in enumerate(team.plan):
+                if not self.start_date <= change.date < end_date:
+                    raise _FieldError(
+                        (*path, "plan", i, "date"),
+                        f"must fall inside the simulated period {self.start_date} to {end_date}",
+                        change.date.isoformat(),
+                    )
+        if self.ae.team is not None and not self.ae.team.may_staff():
+            raise _FieldError(
+                ("ae", "team", "headcount"),
+                "needs at least 1 AE (now or hired in ae.team.plan); leave out ae.team for "
+                "unlimited AEs",
+                0,
+            )
         return self
 
     @property

@@ -81,6 +81,8 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "speed_to_lead",
         "utilisation",
         "staffing",
+        "ae",
+        "lost_reasons",
         "backlog",
         "end_states",
     }

@@ -98,6 +98,9 @@ def _leaves(
     for name, info in model.model_fields.items():
         path = prefix + (info.alias or name)
         tp = info.annotation
+        optional = [a for a in get_args(tp) if a is not type(None)]
+        if len(optional) == 1 and len(get_args(tp)) == 2:  # an optional section: its fields
+            tp = optional[0]
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             out += _leaves(tp, path + ".", forms)
         elif (item := _list_item_model(tp)) is not None:
@@ -205,6 +208,10 @@ def test_documented_defaults_are_the_defaults_the_loader_applies() -> None:
             base["sources"][0]["bursts"] = [{"start": "2026-02-02", "leads": 10}]
         if path.startswith("sdr.plan[]."):
             base["sdr"]["plan"] = [{"date": "2026-02-02"}]
+        if path.startswith("ae.team."):
+            base["ae"]["team"] = {"headcount": 2, "max_open_per_ae": 10}
+            if path.startswith("ae.team.plan[]."):
+                base["ae"]["team"]["plan"] = [{"date": "2026-02-02"}]
         explicit = copy.deepcopy(base)
         value = {} if default == "section defaults" else yaml.safe_load(default.strip("`"))
         _set(explicit, path, value)

@@ -68,7 +68,16 @@ def test_connect_without_contact_counts_as_connect_not_contact() -> None:
 def test_qualified_lead_is_tossed_up_accepted_and_won_at_hand_computed_times() -> None:
     result = simfunnel.simulate(build(), seed=1, trace=True)
     end_of_call = 10 + 15 / 60  # 10 min conversation + 5 min after-call work
-    assert log(result) == [(10.0, "attempt", "contact"), (end_of_call, "outcome", "qualified")]
+    met = round(end_of_call + 2 * DAY, 6)  # meeting delay 2 days: accepted there
+    closed = round(end_of_call + 32 * DAY, 6)  # then a 30-day sales cycle
+    assert log(result) == [
+        (10.0, "attempt", "contact"),
+        (end_of_call, "outcome", "qualified"),
+        (end_of_call, "ae_assign", None),  # unlimited AEs: no wait
+        (met, "accepted", None),
+        (closed, "won", None),
+        (closed, "ae_release", None),
+    ]
     lead = result.leads.iloc[0]
 
     def hours(ts) -> float:
