@@ -204,6 +204,13 @@ def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
     return tp, meta
 
 
+def _render_dist_default(value: Any) -> str:
+    """A distribution default as a user writes it: ``{dist: exponential, mean: 4 weeks}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
@@ -306,7 +313,7 @@ def type_doc(tp: Any, meta: Sequence[Any] = ()) -> TypeDoc:
         if all(_is_model(m) for m in members):
             kind = _dist_kind(members)
             unit = DURATION_UNIT if kind == "durations" else NO_UNIT
-            return TypeDoc(f"distribution of {kind}", unit, (), str)
+            return TypeDoc(f"distribution of {kind}", unit, (), _render_dist_default)
         raise TypeError(f"cannot document the union {tp!r}")
     origin, args = get_origin(tp), get_args(tp)
     if _is_duration(meta):

@@ -20,6 +20,7 @@ import simpy
 from .ae import AEStage
 from .arrivals import Leads, Streams, generate_leads
 from .dists import Pool, uniform
+from .nurture import score_paths
 from .scenario import OUTCOMES, Scenario
 from .staffing import Roster, build_roster
 from .worktime import Shift, WorkCalendar
@@ -28,7 +29,8 @@ WEEK_HOURS = 168.0
 
 # End states, in funnel order. Every lead ends the run in exactly one of them.
 END_STATES = (
-    "nurture",  # scored below the MQL threshold
+    "nurture",  # scored below the MQL threshold, still in nurture
+    "aged_out",  # left nurture after nurture.age_out without becoming an MQL again
     "untouched",  # MQL never attempted
     "cold",  # MQL not attempted within its patience: went cold, lost to the SDR process
     "working",  # in a cadence: waiting for its next attempt or in the queue
@@ -45,6 +47,7 @@ END_STATES = (
 )
 (
     NURTURE,
+    AGED_OUT,
     UNTOUCHED,
     COLD,
     WORKING,
@@ -60,6 +63,7 @@ END_STATES = (
     LOST,
 ) = range(len(END_STATES))
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
+_IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
 
 
 class Decay:
@@ -103,6 +107,7 @@ class RunData:
     state: np.ndarray
     first_attempt: np.ndarray
     cold_at: np.ndarray  # when an untouched MQL went cold (NaN otherwise)
+    mql_at: np.ndarray  # when the lead first became an MQL (on arrival, or in nurture)
     attempts: np.ndarray
     contacted_at: np.ndarray
     sql_at: np.ndarray
@@ -158,6 +163,13 @@ class Engine:
         # Only MQLs have a patience clock: read from numpy per MQL, not a list over all leads.
         self.patience = self.leads.patience if sc.speed_to_lead.patience is not None else None
         self.w_cold = [0] * self.n_weeks
+        # Nurture (only with a nurture section): entries wait in an inbox for the daily pass.
+        self.nurture_inbox: list[tuple[int, float, float]] = []
+        self.first_mql: dict[int, float] = {}  # leads that became MQLs in nurture: when
+        self.aged_out_at: dict[int, float] = {}
+        self.re_mql_score: dict[int, float] = {}
+        self.w_re_mql = [0] * self.n_weeks
+        self.score_floor = np.array([s.score.min for s in sc.sources])[self.leads.source]
         self.contacted_at = [nan] * n
         self.sql_at = [nan] * n
         self.attempts = [0] * n
@@ -184,6 +196,7 @@ class Engine:
         self.u_connect = Pool(uniform, r("dial", "connect"))
         self.u_contact = Pool(uniform, r("dial", "contact"))
         self.u_outcome = Pool(uniform, r("contact", "outcome"))
+        self.r_nurture = r("nurture", "paths")
         durations = sc.cadence.durations
         self.d_no_connect = Pool(durations.no_connect.sample, r("duration", "no_connect"))
         self.d_connect = Pool(durations.connect.sample, r("duration", "connect"))
@@ -269,16 +282,87 @@ class Engine:
             t = arrival[lead]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            self.state[lead] = UNTOUCHED
-            self.cycle_start[lead] = t
-            self._backlog_step(+1, t)
-            if self.trace is not None:
-                self.trace.append((t, "mql", lead, None, None))
-            self._push(lead, t)
-            if self.patience is not None:
-                cold = t + float(self.patience[lead])
-                if cold < self.horizon:
-                    env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
+            self._become_mql(lead, t, "mql")
+
+    def _become_mql(self, lead: int, t: float, event: str) -> None:
+        """A lead never called before is now an MQL: it waits, untouched, for a first attempt."""
+        self.state[lead] = UNTOUCHED
+        self.cycle_start[lead] = t
+        self._backlog_step(+1, t)
+        if self.trace is not None:
+            self.trace.append((t, event, lead, None, None))
+        self._push(lead, t)
+        if self.patience is not None:
+            cold = t + float(self.patience[lead])
+            if cold < self.horizon:
+                self.env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
+
+    # ------------------------------------------------------------------ nurture
+
+    def _to_nurture(self, lead: int, now: float, score: float) -> None:
+        if self.scenario.nurture is not None:
+            self.nurture_inbox.append((lead, now, score))
+
+    def _nurture(self):
+        """Once a day, walk the score paths of the leads that entered nurture since last time.
+
+        A re-MQL is at least ``cool_down`` (>= 1 day) after entry, so it is always still ahead.
+        """
+        env = self.env
+        below = np.flatnonzero(~self.mql)
+        self._walk(below, self.leads.arrival[below], self.leads.score[below])
+        while True:
+            yield env.timeout(24.0)
+            if self.nurture_inbox:
+                leads, starts, scores = (np.array(c) for c in zip(*self.nurture_inbox, strict=True))
+                self.nurture_inbox.clear()
+                self._walk(leads.astype(np.int64), starts, scores)
+
+    def _walk(self, leads: np.ndarray, starts: np.ndarray, scores: np.ndarray) -> None:
+        if not len(leads):
+            return
+        out = score_paths(
+            self.scenario.nurture,
+            self.scenario.scoring.threshold,
+            starts,
+            scores,
+            self.leads.quality[leads],
+            self.score_floor[leads],
+            self.horizon,
+            self.r_nurture,
+        )
+        now = self.env.now
+        for lead, at, score, aged in zip(
+            leads.tolist(),
+            out.re_mql_at.tolist(),
+            out.score_at_re_mql.tolist(),
+            out.aged_out_at.tolist(),
+            strict=True,
+        ):
+            if at < self.horizon:
+                self.aged_out_at.pop(lead, None)
+                self.re_mql_score[lead] = score
+                self.env.timeout(at - now, value=lead).callbacks.append(self._on_re_mql)
+            elif aged < self.horizon:
+                self.aged_out_at[lead] = aged
+
+    def _on_re_mql(self, event: simpy.Event) -> None:
+        lead, now = event.value, self.env.now
+        if self.state[lead] not in _IN_NURTURE:
+            return
+        self.w_re_mql[int(now // WEEK_HOURS)] += 1
+        if self.attempts[lead] == 0:
+            self.first_mql.setdefault(lead, now)
+            self._become_mql(lead, now, "re_mql")
+            return
+        if self.trace is not None:
+            self.trace.append((now, "re_mql", lead, None, None))
+        self.follow_ups[lead] = 0
+        self.callbacks[lead] = 0
+        self.cycle_attempts[lead] = 0
+        self.cycle_start[lead] = now
+        self.state[lead] = WORKING
+        self._push(lead, now)
 
     def _on_cold(self, event: simpy.Event) -> None:
         """Patience ran out: if still untouched, the lead goes cold (and is skipped in the queue)."""
@@ -360,6 +444,9 @@ class Engine:
             self.w_recycled[week] += 1
             if self.trace is not None:
                 self.trace.append((now, "recycled", lead, rep, None))
+            if self.scenario.nurture is not None:
+                score = self.re_mql_score.get(lead, self.score[lead])
+                self._to_nurture(lead, now, score - self.scenario.nurture.recycle_penalty)
         else:
             self._schedule(lead, now + self.gaps[done - 1], now)
         return duration
@@ -399,6 +486,8 @@ class Engine:
         elif k == 2 and self.callbacks[lead] < outcomes.max_callbacks:
             self.callbacks[lead] += 1
             self._schedule_cycle(lead, now + self.d_callback(), now)
+        elif k in (1, 2):  # follow-ups or callbacks used up: back to marketing
+            self._to_nurture(lead, end, self.re_mql_score.get(lead, self.score[lead]))
 
     def _schedule_cycle(self, lead: int, at: float, now: float) -> None:
         if at < self.horizon:
@@ -425,6 +514,8 @@ class Engine:
             self.trace,
         )
         env.process(self._arrivals())
+        if sc.nurture is not None:
+            env.process(self._nurture())
         for i, shift in enumerate(self.shifts):
             env.process(self._rep(i, shift))
         env.run(until=self.horizon)
@@ -438,8 +529,15 @@ class Engine:
         leads = self.leads
         ae = self.ae
         ae.finish()
+        for lead in self.aged_out_at:
+            if self.state[lead] in _IN_NURTURE:
+                self.state[lead] = AGED_OUT
         state = np.array(self.state, dtype=np.int8)
         sql_at = np.array(self.sql_at)
+        mql_at = np.where(self.mql, leads.arrival, np.nan)
+        if self.first_mql:
+            keys = np.fromiter(self.first_mql, dtype=np.int64, count=len(self.first_mql))
+            mql_at[keys] = np.fromiter(self.first_mql.values(), dtype=float, count=len(keys))
         valid_at = ae.array("valid_at")
         closed_at = ae.array("closed_at")
 
@@ -449,6 +547,7 @@ class Engine:
             "contacts": np.array(self.w_contacts),
             "recycled": np.array(self.w_recycled),
             "cold": np.array(self.w_cold),
+            "re_mqls": np.array(self.w_re_mql),
             "busy_hours": np.array(self.w_busy),
             "available_hours": self.available_by_week,
             "backlog_area": np.array(self.w_backlog_area),
@@ -467,6 +566,7 @@ class Engine:
             state=state,
             first_attempt=np.array(self.first_attempt),
             cold_at=np.array(self.cold_at),
+            mql_at=mql_at,
             attempts=np.array(self.attempts, dtype=np.int32),
             contacted_at=np.array(self.contacted_at),
             sql_at=sql_at,

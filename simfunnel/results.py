@@ -21,6 +21,7 @@ TOTAL_KEYS = (
     "mqls",
     "below_threshold",
     "cold",
+    "re_mqls",
     "dials",
     "connects",
     "contacts",
@@ -79,6 +80,7 @@ class SimulationResult:
             "mqls": int(d.mql.sum()),
             "below_threshold": int((~d.mql).sum()),
             "cold": int(w["cold"].sum()),
+            "re_mqls": int(w["re_mqls"].sum()),
             "dials": int(w["dials"].sum()),
             "connects": int(w["connects"].sum()),
             "contacts": int(w["contacts"].sum()),
@@ -122,8 +124,9 @@ class SimulationResult:
         """
         d = self.data
         horizon = self.scenario.horizon
-        arrival = d.leads.arrival[d.mql]
-        first = d.first_attempt[d.mql]
+        became = ~np.isnan(d.mql_at)
+        arrival = d.mql_at[became]
+        first = d.first_attempt[became]
         wait = first - arrival
         done = ~np.isnan(wait)
         waits = wait[done]
@@ -335,6 +338,7 @@ class SimulationResult:
             **{name: w[name] for name in OUTCOMES[1:]},
             "recycled": w["recycled"],
             "cold": w["cold"],
+            "re_mqls": w["re_mqls"],
             "sqls": self._weekly_count(d.sql_at),
             "valid_opportunities": self._weekly_count(d.valid_at),
             "won": self._weekly_count(np.where(won, d.closed_at, nan)),

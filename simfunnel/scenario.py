@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .dists import AmountDist, Duration, DurationDist, Frozen
-from .units import HOUR, MINUTE
+from .units import HOUR, MINUTE, format_duration
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -503,6 +503,62 @@ class LogisticRate(Frozen):
     )
 
 
+class Nurture(Frozen):
+    """Marketing nurture: engagement moves the score of leads below the threshold, and those
+    that cross it become MQLs again (re-MQLs)."""
+
+    engagement_every: DurationDist = Field(
+        default={"dist": "exponential", "mean": "4 weeks"},
+        validate_default=True,
+        description="Time between engagement events (email clicks, visits, downloads) of a "
+        "lead of quality 0; exponential means engagement is a Poisson process.",
+    )
+    quality_effect: float = Field(
+        default=0.5,
+        description="Log-rate change of engagement per unit of quality: better leads engage "
+        "more, so re-MQLs are better than average.",
+        json_schema_extra={"unit": "log-rate per unit of quality"},
+    )
+    score_jump: AmountDist = Field(
+        default=10.0,
+        validate_default=True,
+        description="Score points an engagement event adds.",
+        json_schema_extra={"unit": "score points"},
+    )
+    decay_per_week: float = Field(
+        default=2.0,
+        ge=0,
+        description="Score points lost per week of inactivity (linear, down to the source's "
+        "score.min).",
+        json_schema_extra={"unit": "score points per week"},
+    )
+    cool_down: Duration = Field(
+        default=30 * 24.0,
+        description="Least time from entering nurture to a re-MQL, so a lead just given up on "
+        "is not handed straight back (at least 1 day).",
+    )
+    age_out: Duration = Field(
+        default=180 * 24.0,
+        gt=0,
+        description="A lead that has not re-MQLed this long after entering nurture leaves it "
+        "(end state 'aged_out').",
+    )
+    recycle_penalty: float = Field(
+        default=20.0,
+        ge=0,
+        description="Score points taken off a lead recycled after the last failed attempt.",
+        json_schema_extra={"unit": "score points"},
+    )
+
+    @field_validator("cool_down")
+    @classmethod
+    def _at_least_a_day(cls, value: float) -> float:
+        # Nurture paths are walked once a day; a shorter cool-down could re-MQL in the past.
+        if value < 24.0:
+            raise ValueError(f"must be at least 1 day (got {format_duration(value)})")
+        return value
+
+
 DEFAULT_LOST_REASONS = {"no_decision": 0.4, "competitor": 0.3, "price": 0.2, "timing": 0.1}
 
 
@@ -587,6 +643,10 @@ class Scenario(Frozen):
         default_factory=SpeedToLead, description="Decay of contact and qualification odds."
     )
     outcomes: Outcomes = Field(description="Outcomes after a contact.")
+    nurture: Nurture | None = Field(
+        default=None,
+        description="Score dynamics in nurture and re-MQLs; not set: nurture is where leads stay.",
+    )
     ae: AccountExecutives = Field(description="The AE stage.")
 
     @field_validator("calendar", mode="before")
