@@ -10,6 +10,8 @@ flat lists, not processes, so an attempt costs one rep timeout plus, if a retry 
 from __future__ import annotations
 
 import bisect
+import calendar
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
@@ -86,6 +88,20 @@ class Decay:
             return ys[-1]
         x0, x1 = xs[i - 1], xs[i]
         return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+
+
+def _period_starts(scenario: Scenario) -> list[float]:
+    """Budget-period starts ('MM-DD') as hours from the start, over the horizon and a year on."""
+    periods = scenario.outcomes.budget_periods
+    start = scenario.start_date
+    out = []
+    for year in range(start.year, start.year + math.ceil(scenario.horizon / 8766) + 2):
+        for text in periods:
+            month, day = int(text[:2]), int(text[3:])
+            if month == 2 and day == 29 and not calendar.isleap(year):
+                day = 28
+            out.append((dt.date(year, month, day) - start).days * 24.0)
+    return sorted(t for t in out if t >= 0)
 
 
 def _logit(p: float) -> float:
@@ -169,6 +185,15 @@ class Engine:
         self.aged_out_at: dict[int, float] = {}
         self.re_mql_score: dict[int, float] = {}
         self.w_re_mql = [0] * self.n_weeks
+        self.w_replies = [0] * self.n_weeks
+        self.retry_token: dict[int, int] = {}
+        self.nurture_since: dict[int, float] = {}
+        self.info_start: dict[int, float] = {}
+        self.reply_p = sc.cadence.email_reply_probability
+        self.u_reply = Pool(uniform, self.streams.rng("email", "reply"))
+        self.d_reply = Pool(sc.cadence.email_reply_after.sample, self.streams.rng("email", "delay"))
+        self.u_budget = Pool(uniform, self.streams.rng("postponed", "budget"))
+        self.budget_starts = _period_starts(sc)
         self.score_floor = np.array([s.score.min for s in sc.sources])[self.leads.source]
         self.contacted_at = [nan] * n
         self.sql_at = [nan] * n
@@ -230,24 +255,45 @@ class Engine:
 
     # ------------------------------------------------------------------ the queue
 
-    def _push(self, lead: int, now: float) -> None:
+    def _push(self, lead: int, now: float, priority: bool = False) -> None:
         """Make a lead ready to call and wake one idle rep, if any."""
         if self.key_new is None:
             k1 = -self.score[lead]
         else:
-            k1 = self.key_new if self.attempts[lead] == 0 else self.key_retry
+            k1 = self.key_new if priority or self.attempts[lead] == 0 else self.key_retry
         self.seq += 1
         heappush(self.heap, (k1, now, self.seq, lead))
         if self.idle:
             self.idle.pop().succeed()
 
     def _on_due(self, event: simpy.Event) -> None:
-        self._push(event.value, self.env.now)
+        lead, token = event.value
+        if token == self.retry_token.get(lead, 0):  # not replaced by a reply's callback
+            self._push(lead, self.env.now)
 
     def _schedule(self, lead: int, at: float, now: float) -> None:
         """Put the lead back in the queue at ``at``; after the horizon it simply stays waiting."""
         if at < self.horizon:
-            self.env.timeout(at - now, value=lead).callbacks.append(self._on_due)
+            token = self.retry_token.get(lead, 0)
+            self.env.timeout(at - now, value=(lead, token)).callbacks.append(self._on_due)
+
+    def _on_reply(self, event: simpy.Event) -> None:
+        """A lead answered the automated email after a failed call: call it back first thing."""
+        lead, dials = event.value
+        now = self.env.now
+        if self.attempts[lead] != dials or self.state[lead] not in (WORKING, RECYCLED):
+            return  # called again since, or the lead's path moved on
+        self.retry_token[lead] = self.retry_token.get(lead, 0) + 1  # the pending retry is void
+        self.aged_out_at.pop(lead, None)
+        self.nurture_since.pop(lead, None)
+        if self.state[lead] == RECYCLED:
+            self.cycle_attempts[lead] = 0
+            self.cycle_start[lead] = now
+        self.state[lead] = WORKING
+        self.w_replies[int(now // WEEK_HOURS)] += 1
+        if self.trace is not None:
+            self.trace.append((now, "email_reply", lead, None, None))
+        self._push(lead, now, priority=True)
 
     def _start_cycle(self, event: simpy.Event) -> None:
         lead = event.value
@@ -301,6 +347,7 @@ class Engine:
 
     def _to_nurture(self, lead: int, now: float, score: float) -> None:
         if self.scenario.nurture is not None:
+            self.nurture_since[lead] = now
             self.nurture_inbox.append((lead, now, score))
 
     def _nurture(self):
@@ -332,8 +379,9 @@ class Engine:
             self.r_nurture,
         )
         now = self.env.now
-        for lead, at, score, aged in zip(
+        for lead, since, at, score, aged in zip(
             leads.tolist(),
+            starts.tolist(),
             out.re_mql_at.tolist(),
             out.score_at_re_mql.tolist(),
             out.aged_out_at.tolist(),
@@ -342,14 +390,17 @@ class Engine:
             if at < self.horizon:
                 self.aged_out_at.pop(lead, None)
                 self.re_mql_score[lead] = score
-                self.env.timeout(at - now, value=lead).callbacks.append(self._on_re_mql)
+                event = self.env.timeout(at - now, value=(lead, since))
+                event.callbacks.append(self._on_re_mql)
             elif aged < self.horizon:
                 self.aged_out_at[lead] = aged
 
     def _on_re_mql(self, event: simpy.Event) -> None:
-        lead, now = event.value, self.env.now
+        (lead, since), now = event.value, self.env.now
         if self.state[lead] not in _IN_NURTURE:
             return
+        if since != self.nurture_since.get(lead, self.arrival[lead]):
+            return  # a path from an earlier stay in nurture: the lead has moved on since
         self.w_re_mql[int(now // WEEK_HOURS)] += 1
         if self.attempts[lead] == 0:
             self.first_mql.setdefault(lead, now)
@@ -359,6 +410,7 @@ class Engine:
             self.trace.append((now, "re_mql", lead, None, None))
         self.follow_ups[lead] = 0
         self.callbacks[lead] = 0
+        self.info_start.pop(lead, None)
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
         self.state[lead] = WORKING
@@ -438,6 +490,11 @@ class Engine:
         self.busy += duration
         self.w_busy[week] += duration
         self.rep_busy[rep] += duration
+        if self.reply_p > 0 and self.u_reply() < self.reply_p:
+            reply = now + duration + self.d_reply()
+            if reply < self.horizon:
+                event = self.env.timeout(reply - now, value=(lead, self.attempts[lead]))
+                event.callbacks.append(self._on_reply)
         done = self.cycle_attempts[lead]
         if done >= len(self.gaps) + 1:
             self.state[lead] = RECYCLED
@@ -480,12 +537,19 @@ class Engine:
             self.sql_at[lead] = end
             self.sql_rep[lead] = rep
             self.ae.toss_up(lead, end)
-        elif k == 1 and self.follow_ups[lead] < outcomes.max_follow_ups:
+        elif k == 1 and self.follow_ups[lead] < len(outcomes.follow_ups):
+            first = self.info_start.setdefault(lead, now)
+            at = max(first + outcomes.follow_ups[self.follow_ups[lead]], end)
             self.follow_ups[lead] += 1
-            self._schedule_cycle(lead, now + outcomes.follow_up_after, now)
+            self._schedule_cycle(lead, at, now)
         elif k == 2 and self.callbacks[lead] < outcomes.max_callbacks:
             self.callbacks[lead] += 1
-            self._schedule_cycle(lead, now + self.d_callback(), now)
+            if self.budget_starts and self.u_budget() < outcomes.budget_period_share:
+                i = bisect.bisect_right(self.budget_starts, end)
+                at = self.budget_starts[i] if i < len(self.budget_starts) else math.inf
+            else:
+                at = now + self.d_callback()
+            self._schedule_cycle(lead, at, now)
         elif k in (1, 2):  # follow-ups or callbacks used up: back to marketing
             self._to_nurture(lead, end, self.re_mql_score.get(lead, self.score[lead]))
 
@@ -548,6 +612,7 @@ class Engine:
             "recycled": np.array(self.w_recycled),
             "cold": np.array(self.w_cold),
             "re_mqls": np.array(self.w_re_mql),
+            "email_replies": np.array(self.w_replies),
             "busy_hours": np.array(self.w_busy),
             "available_hours": self.available_by_week,
             "backlog_area": np.array(self.w_backlog_area),

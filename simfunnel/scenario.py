@@ -343,6 +343,16 @@ class Cadence(Frozen):
     durations: CallDurations = Field(
         default_factory=CallDurations, description="Rep time per attempt."
     )
+    email_reply_probability: Probability = Field(
+        default=0.0,
+        description="After each attempt without contact an automated email goes out; the share "
+        "of those that get a reply, which asks for a call back (a priority call).",
+    )
+    email_reply_after: DurationDist = Field(
+        default={"dist": "exponential", "mean": "1 day"},
+        validate_default=True,
+        description="From the failed attempt (and its email) to the reply.",
+    )
 
     @model_validator(mode="after")
     def _gaps_fit(self) -> Cadence:
@@ -469,27 +479,51 @@ class Outcomes(Frozen):
         default_factory=QualityEffects,
         description="Log-odds shift per unit of quality, per outcome (multinomial logit).",
     )
-    follow_up_after: Duration = Field(
-        default=14 * 24 * HOUR,
-        description="After 'information_gathering', a new cadence starts this much later.",
-    )
-    max_follow_ups: int = Field(
-        default=1,
-        ge=0,
-        description="Follow-up cadences per lead before it stays in nurture.",
-        json_schema_extra={"unit": "cadences"},
+    follow_ups: tuple[Duration, ...] = Field(
+        default=(14 * 24 * HOUR, 30 * 24 * HOUR),
+        description="After 'information_gathering': a follow-up cadence at each of these times "
+        "after the first such conversation (about 2 weeks and 1 month); one is used each time "
+        "the lead is again 'information_gathering'. Then it goes to nurture.",
     )
     callback_after: DurationDist = Field(
         default="90 days",
         validate_default=True,
-        description="After 'postponed', the callback cadence starts this much later.",
+        description="After 'postponed' (the stated time), the callback cadence starts this much "
+        "later.",
+    )
+    budget_periods: tuple[Annotated[str, Field(pattern=r"^\d\d-\d\d$")], ...] = Field(
+        default=(),
+        description="Starts of budget-planning periods as 'MM-DD', e.g. ['04-01', '10-01'].",
+        json_schema_extra={"unit": "'MM-DD'"},
+    )
+    budget_period_share: Probability = Field(
+        default=0.0,
+        description="Share of 'postponed' leads called back at the start of the next budget "
+        "period instead of after callback_after.",
     )
     max_callbacks: int = Field(
         default=1,
         ge=0,
-        description="Callback cadences per lead.",
+        description="Callback cadences per lead; then it goes to nurture.",
         json_schema_extra={"unit": "cadences"},
     )
+
+    @model_validator(mode="after")
+    def _budget_periods_given(self) -> Outcomes:
+        if self.budget_period_share > 0 and not self.budget_periods:
+            raise _FieldError(
+                ("budget_periods",),
+                "give the budget-period starts when budget_period_share is above 0",
+                [],
+            )
+        for i, text in enumerate(self.budget_periods):
+            try:
+                dt.date(2024, int(text[:2]), int(text[3:]))  # a leap year accepts 02-29
+            except ValueError:
+                raise _FieldError(
+                    ("budget_periods", i), "not a valid month and day", text
+                ) from None
+        return self
 
 
 class LogisticRate(Frozen):

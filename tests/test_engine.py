@@ -144,7 +144,7 @@ def scenarios(draw):
         speed_to_lead={"enabled": draw(st.booleans())},
         outcomes__probabilities=probs,
         outcomes__callback_after="3 days",
-        outcomes__follow_up_after="2 days",
+        outcomes__follow_ups=["2 days"],
         ae__meeting_delay={"dist": "exponential", "mean": "2 days"},
         ae__sales_cycle={"dist": "gamma", "mean": "10 days", "cv": 0.8},
         ae__acceptance={"probability": draw(probability), "quality_effect": 0.5},

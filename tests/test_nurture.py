@@ -92,7 +92,7 @@ def test_share_re_mqled_is_the_poisson_probability_of_enough_engagements() -> No
 def test_information_gathering_goes_to_nurture_once_its_follow_ups_are_used() -> None:
     scenario = build(
         outcomes__probabilities=outcome_only("information_gathering"),
-        outcomes__max_follow_ups=0,
+        outcomes__follow_ups=[],
         nurture={**QUIET, "age_out": "20 days"},
     )
     result = simfunnel.simulate(scenario, seed=0)
