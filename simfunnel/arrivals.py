@@ -51,6 +51,8 @@ class Leads:
     sales_cycle: np.ndarray
     value: np.ndarray
     patience: np.ndarray  # hours an untouched MQL stays warm (inf: for ever)
+    trial_end: np.ndarray  # PQLs: when the free trial ends (inf for other leads)
+    self_serve: np.ndarray  # PQLs: value if they buy self-serve at trial end, else 0
 
     def __len__(self) -> int:
         return len(self.arrival)
@@ -109,7 +111,8 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
         columns["arrival"].append(times)
         columns["source"].append(np.full(n, index, dtype=np.int16))
         columns["score"].append(np.clip(score, src.score.min, src.score.max))
-        columns["quality"].append(src.quality.mean + src.quality.sd * z)
+        quality = src.quality.mean + src.quality.sd * z
+        columns["quality"].append(quality)
         columns["u_accept"].append(streams.rng("ae_accept", src.name).random(n))
         columns["u_win"].append(streams.rng("ae_win", src.name).random(n))
         columns["u_reason"].append(streams.rng("ae_reason", src.name).random(n))
@@ -118,6 +121,19 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
         )
         columns["sales_cycle"].append(ae.sales_cycle.sample(streams.rng("ae_cycle", src.name), n))
         columns["value"].append(ae.deal_value.sample(streams.rng("ae_value", src.name), n))
+        if src.pql is None:
+            columns["trial_end"].append(np.full(n, np.inf))
+            columns["self_serve"].append(np.zeros(n))
+        else:
+            # Whether the lead would buy self-serve is its own fate, drawn with it (CRN).
+            trial = streams.rng("pql", src.name)
+            p = src.pql.self_serve_probability
+            with np.errstate(divide="ignore", over="ignore"):
+                logit = np.log(p) - np.log1p(-p) + src.pql.quality_effect * quality
+                buys = trial.random(n) < 1.0 / (1.0 + np.exp(-logit))
+            value = src.pql.self_serve_value.sample(trial, n)
+            columns["trial_end"].append(times + src.pql.trial_length)
+            columns["self_serve"].append(np.where(buys, value, 0.0))
         patience = scenario.speed_to_lead.patience
         columns["patience"].append(
             np.full(n, np.inf)

@@ -46,6 +46,7 @@ END_STATES = (
     "open_opportunity",  # valid opportunity still open at the end
     "won",
     "lost",
+    "self_serve_won",  # a PQL nobody reached during its trial bought on its own
 )
 (
     NURTURE,
@@ -63,9 +64,12 @@ END_STATES = (
     OPEN_OPP,
     WON,
     LOST,
+    SELF_SERVE,
 ) = range(len(END_STATES))
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
 _IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
+_OFF_LIST = frozenset((COLD, SELF_SERVE))  # skipped if still found in the SDR queue
+_SELF_SERVE_FROM = frozenset((NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED))
 
 
 class Decay:
@@ -88,6 +92,14 @@ class Decay:
             return ys[-1]
         x0, x1 = xs[i - 1], xs[i]
         return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+
+
+def _sparse(record: dict[int, float], n_leads: int) -> np.ndarray:
+    out = np.full(n_leads, np.nan)
+    if record:
+        keys = np.fromiter(record, dtype=np.int64, count=len(record))
+        out[keys] = np.fromiter(record.values(), dtype=float, count=len(record))
+    return out
 
 
 def _period_starts(scenario: Scenario) -> list[float]:
@@ -124,6 +136,7 @@ class RunData:
     first_attempt: np.ndarray
     cold_at: np.ndarray  # when an untouched MQL went cold (NaN otherwise)
     mql_at: np.ndarray  # when the lead first became an MQL (on arrival, or in nurture)
+    self_serve_at: np.ndarray  # PQLs that bought self-serve: when (NaN otherwise)
     attempts: np.ndarray
     contacted_at: np.ndarray
     sql_at: np.ndarray
@@ -188,6 +201,7 @@ class Engine:
         self.w_replies = [0] * self.n_weeks
         self.retry_token: dict[int, int] = {}
         self.nurture_since: dict[int, float] = {}
+        self.self_serve_at: dict[int, float] = {}
         self.info_start: dict[int, float] = {}
         self.reply_p = sc.cadence.email_reply_probability
         self.u_reply = Pool(uniform, self.streams.rng("email", "reply"))
@@ -343,6 +357,29 @@ class Engine:
             if cold < self.horizon:
                 self.env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
 
+    # ------------------------------------------------------------------ PQL trials
+
+    def _trials(self):
+        """At each trial end, a PQL nobody has reached may buy self-serve and leave the list."""
+        env = self.env
+        ends = self.leads.trial_end
+        pqls = np.flatnonzero(np.isfinite(ends) & (ends < self.horizon))
+        for lead in pqls[np.argsort(ends[pqls], kind="stable")].tolist():
+            t = float(ends[lead])
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            state = self.state[lead]
+            if self.leads.self_serve[lead] <= 0 or state not in _SELF_SERVE_FROM:
+                continue
+            if not math.isnan(self.contacted_at[lead]):
+                continue
+            if state == UNTOUCHED:
+                self._backlog_step(-1, t)
+            self.state[lead] = SELF_SERVE
+            self.self_serve_at[lead] = t
+            if self.trace is not None:
+                self.trace.append((t, "self_serve", lead, None, None))
+
     # ------------------------------------------------------------------ nurture
 
     def _to_nurture(self, lead: int, now: float, score: float) -> None:
@@ -447,7 +484,7 @@ class Engine:
                 yield wake
                 continue
             lead = heappop(heap)[3]
-            if self.state[lead] == COLD:
+            if self.state[lead] in _OFF_LIST:
                 continue
             yield env.timeout(self._attempt(lead, rep, now))
 
@@ -580,6 +617,8 @@ class Engine:
         env.process(self._arrivals())
         if sc.nurture is not None:
             env.process(self._nurture())
+        if any(src.pql is not None for src in sc.sources):
+            env.process(self._trials())
         for i, shift in enumerate(self.shifts):
             env.process(self._rep(i, shift))
         env.run(until=self.horizon)
@@ -632,6 +671,7 @@ class Engine:
             first_attempt=np.array(self.first_attempt),
             cold_at=np.array(self.cold_at),
             mql_at=mql_at,
+            self_serve_at=_sparse(self.self_serve_at, n_leads=len(leads)),
             attempts=np.array(self.attempts, dtype=np.int32),
             contacted_at=np.array(self.contacted_at),
             sql_at=sql_at,

@@ -35,6 +35,8 @@ TOTAL_KEYS = (
     "open_opportunities",
     "pipeline_value",
     "won_value",
+    "self_serve_won",
+    "self_serve_value",
 )
 
 
@@ -95,6 +97,8 @@ class SimulationResult:
             "open_opportunities": int((d.state == OPEN_OPP).sum()),
             "pipeline_value": float(d.leads.value[valid].sum()),
             "won_value": float(d.leads.value[won].sum()),
+            "self_serve_won": int((~np.isnan(d.self_serve_at)).sum()),
+            "self_serve_value": float(d.leads.self_serve[~np.isnan(d.self_serve_at)].sum()),
         }
         return totals
 

@@ -23,6 +23,7 @@ from .units import HOUR, MINUTE, format_duration
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_PER_QUALITY = "log-odds per unit of quality"
 OUTCOMES = ("qualified", "information_gathering", "postponed", "no_prospect", "do_not_call")
 
 
@@ -179,6 +180,29 @@ class QualityModel(Frozen):
     )
 
 
+class ProductTrial(Frozen):
+    """Free-trial sign-ups (PQLs): at the end of the trial, a lead nobody has reached may buy
+    on its own (self-serve) and leaves the SDRs' list; otherwise it carries on as before."""
+
+    trial_length: Duration = Field(default=14 * 24.0, gt=0, description="Length of the trial.")
+    self_serve_probability: Probability = Field(
+        default=0.05,
+        description="Chance that a PQL of quality 0 not reached by the end of its trial buys "
+        "self-serve.",
+    )
+    quality_effect: float = Field(
+        default=0.5,
+        description="Log-odds shift of self-serve buying per unit of quality.",
+        json_schema_extra={"unit": _PER_QUALITY},
+    )
+    self_serve_value: AmountDist = Field(
+        default=1000.0,
+        validate_default=True,
+        description="Value of a self-serve purchase (currency).",
+        json_schema_extra={"unit": "currency"},
+    )
+
+
 class Source(Frozen):
     """An inbound lead source (web form, white paper, seminar, free trial...)."""
 
@@ -199,6 +223,10 @@ class Source(Frozen):
     score: ScoreModel = Field(description="Lead score distribution (normal, clipped).")
     quality: QualityModel = Field(
         default_factory=QualityModel, description="Latent quality distribution (normal)."
+    )
+    pql: ProductTrial | None = Field(
+        default=None,
+        description="Set for a free-trial source: its leads are PQLs (product-qualified leads).",
     )
 
 
@@ -436,9 +464,6 @@ class OutcomeProbabilities(Frozen):
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"outcome probabilities must sum to 1 (got {total:.4g})")
         return self
-
-
-_PER_QUALITY = "log-odds per unit of quality"
 
 
 class QualityEffects(Frozen):

@@ -208,6 +208,8 @@ def test_documented_defaults_are_the_defaults_the_loader_applies() -> None:
             base["sources"][0]["bursts"] = [{"start": "2026-02-02", "leads": 10}]
         if path.startswith("sdr.plan[]."):
             base["sdr"]["plan"] = [{"date": "2026-02-02"}]
+        if path.startswith("sources[].pql."):
+            base["sources"][0]["pql"] = {}
         if path.startswith("nurture."):
             base["nurture"] = {}
         if path.startswith("ae.team."):
