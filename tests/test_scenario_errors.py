@@ -115,6 +115,54 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
             ("cadence.connect_probability", "greater than or equal to 0", "-1"),
         ],
     ),
+    "ramp share above 1": (
+        broken(sdr__ramp=[0.5, 1.2]),
+        [("sdr.ramp[1]", "less than or equal to 1", "1.2")],
+    ),
+    "hire dated outside the horizon": (
+        broken(sdr__plan=[{"date": "2027-01-01", "hire": 2}]),
+        [("sdr.plan[0].date", "must fall inside the simulated period", "'2027-01-01'")],
+    ),
+    "AE team without its limit": (
+        broken(ae__team={"headcount": 3}),
+        [("ae.team.max_open_per_ae", "required field is missing", None)],
+    ),
+    "AE wait effect that raises acceptance": (
+        broken(ae__wait_effect=0.2),
+        [("ae.wait_effect", "less than or equal to 0", "0.2")],
+    ),
+    "lost reasons not summing to 1": (
+        broken(ae__lost_reasons={"price": 0.3, "timing": 0.3}),
+        [("ae.lost_reasons", "shares must sum to 1", None)],
+    ),
+    "patience without a unit": (
+        broken(speed_to_lead__patience=3),
+        [("speed_to_lead.patience", "a duration needs a unit", "3")],
+    ),
+    "nurture cool-down under a day": (
+        broken(nurture={"cool_down": "3 h"}),
+        [("nurture.cool_down", "must be at least 1 day", None)],
+    ),
+    "nurture unknown key with hint": (
+        broken(nurture={"decay_per_wek": 1}),
+        [("nurture.decay_per_wek", "did you mean 'decay_per_week'?", None)],
+    ),
+    "budget share without periods": (
+        broken(outcomes__budget_period_share=0.5),
+        [("outcomes.budget_periods", "give the budget-period starts", "[]")],
+    ),
+    "impossible budget date": (
+        broken(outcomes__budget_periods=["02-30"]),
+        [("outcomes.budget_periods[0]", "not a valid month and day", "'02-30'")],
+    ),
+    "email reply probability above 1": (
+        broken(cadence__email_reply_probability=2),
+        [("cadence.email_reply_probability", "less than or equal to 1", "2")],
+    ),
+    "PQL trial of zero length": (
+        broken(sources__0__pql={"trial_length": "0 days"}),
+        [("sources[0].pql.trial_length", "greater than 0", None)],
+    ),
 }
 
 DUPLICATE_SOURCES = copy.deepcopy(TINY)
