@@ -95,6 +95,7 @@ class AEStage:
         self.u_win = leads.u_win
         self.u_reason = leads.u_reason
         self.quality = leads.quality
+        self.value = leads.value
         self.accept_base = _logit(ae.acceptance.probability)
         self.accept_q = ae.acceptance.quality_effect
         self.win_base = _logit(ae.win.probability)
@@ -126,6 +127,9 @@ class AEStage:
             self.n_ae = len(roster.spells)
             self.spells = roster.spells
         self.open = [0] * self.n_ae
+        # What each AE did: deals taken (a hand-over counts for both), accepted, won, lost.
+        self.count = {k: [0] * self.n_ae for k in ("taken", "accepted", "rejected", "won", "lost")}
+        self.won_value = [0.0] * self.n_ae
         self.members: list[set[int]] = [set() for _ in range(self.n_ae)]
         self.limits = [0] * self.n_ae
         self.unlimited = roster is None
@@ -218,6 +222,7 @@ class AEStage:
             self.queue_level.step(-1, now)
             self.open_level.step(+1, now)
             open_[best] += 1
+            self.count["taken"][best] += 1
             self.members[best].add(lead)
             self.ae_of[lead] = best
             self.waited[lead] += now - self.queued_since[lead]
@@ -258,12 +263,14 @@ class AEStage:
         p = _logistic(self.accept_base + self.accept_q * q + self.wait_effect * weeks_waited)
         if float(self.u_accept[lead]) < p:
             self.valid_at[lead] = now
+            self.count["accepted"][self.ae_of[lead]] += 1
             self.state[lead] = self.codes["open_opportunity"]
             if self.trace is not None:
                 self.trace.append((now, "accepted", lead, self.ae_of[lead], None))
             self._schedule(lead, CLOSE, now + float(self.sales_cycle[lead]), now)
         else:
             self.state[lead] = self.codes["rejected"]
+            self.count["rejected"][self.ae_of[lead]] += 1
             if self.trace is not None:
                 self.trace.append((now, "rejected", lead, self.ae_of[lead], None))
             self._release(lead, now)
@@ -277,9 +284,12 @@ class AEStage:
         p_win = _logistic(self.win_base + self.win_q * float(self.quality[lead]))
         if float(self.u_win[lead]) < p_win:
             self.state[lead] = self.codes["won"]
+            self.count["won"][self.ae_of[lead]] += 1
+            self.won_value[self.ae_of[lead]] += float(self.value[lead])
             detail = None
         else:
             self.state[lead] = self.codes["lost"]
+            self.count["lost"][self.ae_of[lead]] += 1
             u, k = float(self.u_reason[lead]), 0
             while k < len(self.reason_cum) - 1 and u >= self.reason_cum[k]:
                 k += 1
@@ -295,6 +305,12 @@ class AEStage:
         """Close the time integrals at the horizon."""
         for level in (self.queue_level, self.open_level, self.capacity_level):
             level.step(0, self.horizon)
+
+    def per_ae(self) -> dict[str, np.ndarray]:
+        """Per-AE totals, one entry per AE (per employment spell)."""
+        out = {k: np.array(v, dtype=np.int64) for k, v in self.count.items()}
+        out["won_value"] = np.array(self.won_value)
+        return out
 
     def array(self, name: str, missing: float = math.nan, dtype: type = float) -> np.ndarray:
         """A per-lead record as an array over all leads (``missing`` where it has no entry)."""

@@ -112,6 +112,7 @@ def _write_outputs(result: SimulationResult, out: Path) -> None:
     result.weekly_by_source.to_csv(out / "weekly_by_source.csv", index=False)
     result.leads.to_csv(out / "leads.csv", index=False)
     result.reps.to_csv(out / "reps.csv", index=False)
+    result.funnel_by_source.to_csv(out / "funnel_by_source.csv", index=False)
     (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
 
 

@@ -160,6 +160,7 @@ class RunData:
     ae_open_area: float  # time integral of opportunities held by AEs
     ae_capacity_area: float  # time integral of AE room (0 when unlimited)
     ae_queue_at_end: int
+    ae_reps: dict[str, np.ndarray]  # per AE: taken, accepted, rejected, won, lost, won_value
     trace: list[tuple] | None = field(default=None)
 
 
@@ -695,6 +696,7 @@ class Engine:
             ae_open_area=ae.open_level.area,
             ae_capacity_area=ae.capacity_level.area,
             ae_queue_at_end=len(ae.queue),
+            ae_reps=ae.per_ae(),
             trace=self.trace,
         )
 

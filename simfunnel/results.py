@@ -221,39 +221,48 @@ class SimulationResult:
 
     @cached_property
     def reps(self) -> pd.DataFrame:
-        """One row per SDR (one per employment spell): dates, hours and what they produced."""
+        """One row per rep (per employment spell; a back-fill is a new row in the same slot):
+        SDRs with hours, dials, contacts and SQLs; AEs (with an AE team) with deals and wins."""
         d = self.data
         roster = d.sdr_roster
-        start = self.scenario.start
         valid = ~np.isnan(d.valid_at)
         n = len(roster.spells)
         sqls = np.bincount(d.sql_rep[d.sql_rep >= 0], minlength=n)
         valid_by_rep = np.bincount(d.sql_rep[valid & (d.sql_rep >= 0)], minlength=n)
-        available = np.array([shift.hours for shift in roster.shifts])
-        frame = pd.DataFrame(
+        sdr = self._spell_frame("sdr", roster)
+        sdr["available_hours"] = [shift.hours for shift in roster.shifts]
+        sdr["busy_hours"] = d.rep_busy
+        sdr["dials"] = d.rep_dials
+        sdr["contacts"] = d.rep_contacts
+        sdr["sqls"] = sqls
+        sdr["valid_opportunities"] = valid_by_rep
+        sdr["utilisation"] = sdr["busy_hours"] / sdr["available_hours"].where(
+            sdr["available_hours"] > 0
+        )
+        if d.ae_roster is None:
+            return sdr
+        ae = self._spell_frame("ae", d.ae_roster)
+        for key, values in d.ae_reps.items():
+            ae[f"deals_{key}" if key != "won_value" else key] = values
+        return pd.concat([sdr, ae], ignore_index=True)
+
+    def _spell_frame(self, role: str, roster) -> pd.DataFrame:
+        start = self.scenario.start
+        spells = roster.spells
+        return pd.DataFrame(
             {
-                "role": "sdr",
-                "rep": np.arange(n),
-                "slot": [sp.slot for sp in roster.spells],
-                "joined": [start + dt.timedelta(hours=sp.start) for sp in roster.spells],
+                "role": role,
+                "rep": np.arange(len(spells)),
+                "slot": [sp.slot for sp in spells],
+                "joined": [start + dt.timedelta(hours=sp.start) for sp in spells],
                 "left": [
                     start + dt.timedelta(hours=sp.end) if math.isfinite(sp.end) else pd.NaT
-                    for sp in roster.spells
+                    for sp in spells
                 ],
-                "exit": [sp.exit or None for sp in roster.spells],
-                "joined_as": [sp.joined for sp in roster.spells],
-                "available_hours": available,
-                "busy_hours": d.rep_busy,
-                "dials": d.rep_dials,
-                "contacts": d.rep_contacts,
-                "sqls": sqls,
-                "valid_opportunities": valid_by_rep,
+                "exit": [sp.exit or None for sp in spells],
+                "joined_as": [sp.joined for sp in spells],
             }
         )
-        frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
-            frame["available_hours"] > 0
-        )
-        return frame
 
     @cached_property
     def end_states(self) -> dict[str, int]:
@@ -387,6 +396,42 @@ class SimulationResult:
         employed = np.bincount(week, weights=roster.employed * working, minlength=n_weeks)
         effective = np.bincount(week, weights=roster.effective, minlength=n_weeks)
         return {"sdr_headcount": employed / denom, "sdr_effective": effective / denom}
+
+    @cached_property
+    def funnel_by_source(self) -> pd.DataFrame:
+        """One row per source: the funnel from lead to win, with each stage's conversion."""
+        d = self.data
+        names = [s.name for s in self.scenario.sources]
+        src = d.leads.source
+        k = len(names)
+        won = d.state == END_STATES.index("won")
+        valid = ~np.isnan(d.valid_at)
+
+        def count(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(src[mask], minlength=k)
+
+        frame = pd.DataFrame(
+            {
+                "source": names,
+                "leads": count(np.ones(len(src), dtype=bool)),
+                "mqls": count(~np.isnan(d.mql_at)),
+                "attempted": count(d.attempts > 0),
+                "contacted": count(~np.isnan(d.contacted_at)),
+                "sqls": count(~np.isnan(d.sql_at)),
+                "valid_opportunities": count(valid),
+                "won": count(won),
+                "pipeline_value": np.bincount(
+                    src[valid], weights=d.leads.value[valid], minlength=k
+                ),
+                "won_value": np.bincount(src[won], weights=d.leads.value[won], minlength=k),
+            }
+        )
+        frame["mql_rate"] = frame["mqls"] / frame["leads"].where(frame["leads"] > 0)
+        frame["mql_to_sql"] = frame["sqls"] / frame["mqls"].where(frame["mqls"] > 0)
+        frame["sql_to_valid"] = frame["valid_opportunities"] / frame["sqls"].where(
+            frame["sqls"] > 0
+        )
+        return frame
 
     @cached_property
     def weekly_by_source(self) -> pd.DataFrame:

@@ -194,3 +194,21 @@ def test_bad_ae_section_gives_one_line(change, fragment) -> None:
         build(**change)
     assert len(err.value.problems) == 1, err.value.problems
     assert fragment in err.value.problems[0]
+
+
+def test_per_ae_table_adds_up_to_the_totals() -> None:
+    scenario = busy_funnel(
+        ae__team={"headcount": 3, "max_open_per_ae": 4, "attrition_per_year": 2.0},
+        ae__sales_cycle="20 days",
+        horizon="40 weeks",
+    )
+    result = simfunnel.simulate(scenario, seed=9)
+    aes = result.reps[result.reps.role == "ae"]
+    assert len(aes) >= 3
+    assert aes.deals_won.sum() == result.totals["won"]
+    assert aes.deals_lost.sum() == result.totals["lost"]
+    assert aes.deals_accepted.sum() == result.totals["valid_opportunities"]
+    assert aes.won_value.sum() == pytest.approx(result.totals["won_value"])
+    funnel = result.funnel_by_source
+    assert funnel.won.sum() == result.totals["won"]
+    assert funnel.leads.sum() == result.totals["leads"]

@@ -136,6 +136,8 @@ def test_run_out_writes_weekly_and_lead_tables(short_file, tmp_path, capsys) -> 
     kpis = json.loads((out / "kpis.json").read_text())
     assert len(weekly) == 6
     assert len(leads) == kpis["totals"]["leads"] == weekly["leads"].sum()
+    funnel = pd.read_csv(out / "funnel_by_source.csv")
+    assert funnel["leads"].sum() == kpis["totals"]["leads"]
     reps = pd.read_csv(out / "reps.csv")
     assert reps["dials"].sum() == kpis["totals"]["dials"]
     assert set(pd.read_csv(out / "weekly_by_source.csv")["source"]) == {
