@@ -13,6 +13,7 @@ import pandas as pd
 
 from .engine import END_STATES, OPEN_OPP, WEEK_HOURS, RunData
 from .scenario import OUTCOMES, Scenario
+from .staffing import Roster
 from .worktime import WorkCalendar
 
 # Stable keys of the JSON report (documented in docs/results.md).
@@ -246,7 +247,7 @@ class SimulationResult:
             ae[f"deals_{key}" if key != "won_value" else key] = values
         return pd.concat([sdr, ae], ignore_index=True)
 
-    def _spell_frame(self, role: str, roster) -> pd.DataFrame:
+    def _spell_frame(self, role: str, roster: Roster) -> pd.DataFrame:
         start = self.scenario.start
         spells = roster.spells
         return pd.DataFrame(
@@ -368,6 +369,9 @@ class SimulationResult:
             **self._weekly_staff(),
             "ae_queue_mean": w["ae_queue_area"] / week_hours,
             "ae_open_mean": w["ae_open_area"] / week_hours,
+            "ae_headcount": self._weekly_employed(d.ae_roster),
+            "ae_occupancy": w["ae_open_area"]
+            / np.where(w["ae_capacity_area"] > 0, w["ae_capacity_area"], np.nan),
         }
         frame = pd.DataFrame(table)
         for col in (
@@ -385,17 +389,28 @@ class SimulationResult:
         )
         return frame
 
-    def _weekly_staff(self) -> dict[str, np.ndarray]:
-        """Mean SDRs employed and effective (ramp- and leave-weighted) over each week's working days."""
-        roster = self.data.sdr_roster
+    def _weekly_days(self, per_day: np.ndarray) -> np.ndarray:
+        """Mean over each week's working days of a per-day series."""
         working = self._working_days
         n_weeks = self.scenario.weeks
         week = np.minimum(np.arange(len(working)) // 7, n_weeks - 1)
         days = np.bincount(week, weights=working, minlength=n_weeks)
-        denom = np.where(days > 0, days, np.nan)
-        employed = np.bincount(week, weights=roster.employed * working, minlength=n_weeks)
-        effective = np.bincount(week, weights=roster.effective, minlength=n_weeks)
-        return {"sdr_headcount": employed / denom, "sdr_effective": effective / denom}
+        total = np.bincount(week, weights=per_day * working, minlength=n_weeks)
+        return total / np.where(days > 0, days, np.nan)
+
+    def _weekly_employed(self, roster: Roster | None) -> np.ndarray:
+        """Mean reps employed over each week's working days (NaN without a roster)."""
+        if roster is None:
+            return np.full(self.scenario.weeks, np.nan)
+        return self._weekly_days(roster.employed)
+
+    def _weekly_staff(self) -> dict[str, np.ndarray]:
+        """SDRs employed and effective (ramp- and leave-weighted), per week's working day."""
+        roster = self.data.sdr_roster
+        return {
+            "sdr_headcount": self._weekly_days(roster.employed),
+            "sdr_effective": self._weekly_days(roster.effective),
+        }
 
     @cached_property
     def funnel_by_source(self) -> pd.DataFrame:

@@ -209,6 +209,9 @@ def test_per_ae_table_adds_up_to_the_totals() -> None:
     assert aes.deals_lost.sum() == result.totals["lost"]
     assert aes.deals_accepted.sum() == result.totals["valid_opportunities"]
     assert aes.won_value.sum() == pytest.approx(result.totals["won_value"])
+    weekly = result.weekly
+    assert (weekly.ae_occupancy.dropna() <= 1 + 1e-9).all()
+    assert weekly.ae_headcount.max() <= 3
     funnel = result.funnel_by_source
     assert funnel.won.sum() == result.totals["won"]
     assert funnel.leads.sum() == result.totals["leads"]
