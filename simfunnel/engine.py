@@ -68,7 +68,7 @@ END_STATES = (
 ) = range(len(END_STATES))
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
 _IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
-_OFF_LIST = frozenset((COLD, SELF_SERVE))  # skipped if still found in the SDR queue
+_CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in the SDR queue
 _SELF_SERVE_FROM = frozenset((NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED))
 
 
@@ -256,6 +256,7 @@ class Engine:
         self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[rule]
         self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[rule]
         self.heap: list[tuple[float, float, int, int]] = []
+        self.in_queue: set[int] = set()
         self.seq = 0
         self.idle: list[simpy.Event] = []
         self.roster = build_roster(sc.sdr, sc, self.calendar, self.streams, "sdr")
@@ -271,7 +272,10 @@ class Engine:
     # ------------------------------------------------------------------ the queue
 
     def _push(self, lead: int, now: float, priority: bool = False) -> None:
-        """Make a lead ready to call and wake one idle rep, if any."""
+        """Make a lead ready to call and wake one idle rep, if any (never twice in the queue)."""
+        if lead in self.in_queue:
+            return
+        self.in_queue.add(lead)
         if self.key_new is None:
             k1 = -self.score[lead]
         else:
@@ -485,8 +489,9 @@ class Engine:
                 yield wake
                 continue
             lead = heappop(heap)[3]
-            if self.state[lead] in _OFF_LIST:
-                continue
+            self.in_queue.discard(lead)
+            if self.state[lead] not in _CALLABLE:
+                continue  # went cold or bought self-serve while waiting
             yield env.timeout(self._attempt(lead, rep, now))
 
     # ------------------------------------------------------------------ one call attempt

@@ -90,8 +90,11 @@ def build_spells(
         if rate <= 0:
             return math.inf
         rng = rngs.setdefault(slot, rng_for_slot(slot))
+        stay = rng.exponential(1.0 / rate)
+        if start + stay >= horizon:
+            return math.inf  # stays beyond the run (and keeps huge draws out of the arithmetic)
         # Exits happen at the start of a day: the rep works whole days.
-        return start + math.ceil(rng.exponential(1.0 / rate) / DAY) * DAY
+        return start + math.ceil(stay / DAY) * DAY
 
     def join(slot: int, start: float, joined: str) -> None:
         active[slot] = (start, joined, random_exit(slot, start))
