@@ -262,21 +262,13 @@ class HeadcountChange(Frozen):
 
 
 class Staffing(Frozen):
-    """A team whose size and productivity change over time: plan, ramp, attrition, time off."""
+    """A team whose size changes over time: the starting headcount, a plan, ramp and attrition."""
 
     headcount: int = Field(
         ge=0,
-        description="Reps at the start of the run, fully ramped; at least 1 while leads arrive "
-        "(or hires in `plan`).",
+        description="Reps at the start of the run, fully ramped; for SDRs at least 1 while leads "
+        "arrive (or hires in `plan`).",
         json_schema_extra={"unit": "reps"},
-    )
-    shrinkage: float = Field(
-        default=0.3,
-        ge=0,
-        lt=1,
-        description="Share of paid hours not available for calls (meetings, email, training). "
-        "Modelled as one block a day per rep, staggered across the team.",
-        json_schema_extra={"unit": "share 0-1"},
     )
     ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
         default=(),
@@ -297,14 +289,6 @@ class Staffing(Frozen):
         description="Hiring delay: from a random exit to the start of the replacement, who "
         "then ramps.",
     )
-    pto_days_per_year: float = Field(
-        default=0.0,
-        ge=0,
-        le=365,
-        description="Paid time off per rep: days off drawn at random among working days, "
-        "on top of `shrinkage` and the calendar's holidays.",
-        json_schema_extra={"unit": "days per rep-year"},
-    )
     plan: tuple[HeadcountChange, ...] = Field(
         default=(), description="Dated hires and planned exits, in any order."
     )
@@ -314,7 +298,28 @@ class Staffing(Frozen):
         return self.headcount > 0 or any(change.hire for change in self.plan)
 
 
-class Team(Staffing):
+class CallingStaff(Staffing):
+    """A team on the phones: its size over time, plus the share of time it is not calling."""
+
+    shrinkage: float = Field(
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Share of paid hours not available for calls (meetings, email, training). "
+        "Modelled as one block a day per rep, staggered across the team.",
+        json_schema_extra={"unit": "share 0-1"},
+    )
+    pto_days_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        le=365,
+        description="Paid time off per rep: days off drawn at random among working days, "
+        "on top of `shrinkage` and the calendar's holidays.",
+        json_schema_extra={"unit": "days per rep-year"},
+    )
+
+
+class Team(CallingStaff):
     """The SDRs who work inbound MQLs."""
 
     queue_rule: Literal["new_first", "fifo", "score"] = Field(

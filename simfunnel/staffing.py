@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrivals import Streams
-from .scenario import Scenario, Staffing
+from .scenario import CallingStaff, Scenario, Staffing
 from .worktime import Shift, WorkCalendar
 
 DAY = 24.0
@@ -158,10 +158,12 @@ def day_factors(
         month = ((days - spell.start) / DAY // MONTH_DAYS).astype(int)
         ramp = np.array([*team.ramp, 1.0])
         factor *= np.where(month >= 0, ramp[np.clip(month, 0, len(team.ramp))], 0.0)
-    if team.pto_days_per_year > 0:
+    # AEs have no leave or shrinkage in the model: their capacity is open deals, not hours.
+    pto = team.pto_days_per_year if isinstance(team, CallingStaff) else 0.0
+    if pto > 0:
         share_working = cal.working.mean() if cal.n_days else 0.0
         working_per_year = 365.25 * share_working
-        p_off = min(1.0, team.pto_days_per_year / working_per_year) if working_per_year else 0.0
+        p_off = min(1.0, pto / working_per_year) if working_per_year else 0.0
         off = rng_leave(spell).random(cal.n_days) < p_off
         factor[off] = 0.0
     return factor
@@ -171,6 +173,7 @@ def build_roster(
     team: Staffing, scenario: Scenario, cal: WorkCalendar, streams: Streams, role: str
 ) -> Roster:
     """Compile a team: spells, each with its shift, and the team's daily capacity."""
+    shrinkage = team.shrinkage if isinstance(team, CallingStaff) else 0.0
     spells = build_spells(team, scenario, lambda slot: streams.rng("staff", role, str(slot)))
 
     def rng_leave(spell: Spell) -> np.random.Generator:
@@ -185,7 +188,7 @@ def build_roster(
         days = np.arange(cal.n_days) * DAY
         employed += (days >= spell.start) & (days < spell.end)
         effective += factor * cal.working
-        shifts.append(Shift(cal.shift_segments(team.shrinkage, spell.slot, n_slots, factor)))
+        shifts.append(Shift(cal.shift_segments(shrinkage, spell.slot, n_slots, factor)))
     open_hours = cal.close - cal.open
-    full_day = float(open_hours[0]) * (1.0 - team.shrinkage) if cal.n_days else 0.0
+    full_day = float(open_hours[0]) * (1.0 - shrinkage) if cal.n_days else 0.0
     return Roster(tuple(spells), tuple(shifts), employed, effective, full_day)

@@ -182,6 +182,10 @@ def test_lost_reasons_follow_their_shares() -> None:
         ),
         ({"ae__team": {"headcount": 1, "max_open_per_ae": 0}}, "ae.team.max_open_per_ae:"),
         ({"ae__wait_effect": 0.5}, "ae.wait_effect:"),
+        (
+            {"ae__team": {"headcount": 1, "max_open_per_ae": 3, "shrinkage": 0.2}},
+            "ae.team.shrinkage: unknown key",
+        ),
         ({"ae__lost_reasons": {"price": 0.5}}, "ae.lost_reasons: shares must sum to 1"),
         (
             {"ae__team": {"headcount": 1, "max_open_per_ae": 3, "plan": [{"date": "2030-01-01"}]}},
