@@ -387,6 +387,14 @@ class Cadence(Frozen):
         description="From the failed attempt (and its email) to the reply.",
     )
 
+    @field_validator("email_reply_after")
+    @classmethod
+    def _reply_takes_time(cls, value: Any) -> Any:
+        # Instant replies to instant failed calls could loop for ever at one moment.
+        if value.mean <= 0:
+            raise ValueError("needs a mean above 0")
+        return value
+
     @model_validator(mode="after")
     def _gaps_fit(self) -> Cadence:
         needed = self.max_attempts - 1
@@ -613,6 +621,14 @@ class Nurture(Frozen):
         description="Score points taken off a lead recycled after the last failed attempt.",
         json_schema_extra={"unit": "score points"},
     )
+
+    @field_validator("engagement_every")
+    @classmethod
+    def _engagement_takes_time(cls, value: Any) -> Any:
+        # A zero time between engagements would never let the clock move on.
+        if value.mean <= 0:
+            raise ValueError("needs a mean above 0 (engagement every 0 h never ends)")
+        return value
 
     @field_validator("cool_down")
     @classmethod

@@ -147,6 +147,14 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
         broken(nurture={"decay_per_wek": 1}),
         [("nurture.decay_per_wek", "did you mean 'decay_per_week'?", None)],
     ),
+    "nurture engagement every 0 h": (
+        broken(nurture={"engagement_every": "0 h"}),
+        [("nurture.engagement_every", "needs a mean above 0", None)],
+    ),
+    "instant email replies": (
+        broken(cadence__email_reply_after="0 min"),
+        [("cadence.email_reply_after", "needs a mean above 0", None)],
+    ),
     "budget share without periods": (
         broken(outcomes__budget_period_share=0.5),
         [("outcomes.budget_periods", "give the budget-period starts", "[]")],
