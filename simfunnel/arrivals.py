@@ -95,8 +95,49 @@ def _arrival_times(
     return np.sort(np.concatenate(parts))
 
 
+def account_times(scenario: Scenario) -> np.ndarray:
+    """When accounts join the outbound list: the initial list at 0, then each month's batch."""
+    accounts = scenario.outbound.accounts  # type: ignore[union-attr]
+    start = scenario.start_date
+    times = [np.zeros(accounts.initial)]
+    year, month = start.year, start.month
+    while accounts.added_per_month:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        t = (dt.date(year, month, 1) - start).days * 24.0
+        if t >= scenario.horizon:
+            break
+        times.append(np.full(accounts.added_per_month, t))
+    return np.concatenate(times)
+
+
+def _add_accounts(
+    scenario: Scenario, streams: Streams, columns: dict[str, list[np.ndarray]], index: int
+) -> None:
+    """Outbound accounts as leads of one more source: no score, quality from the ICP fit."""
+    out = scenario.outbound
+    assert out is not None
+    name = out.accounts.name
+    times = account_times(scenario)
+    n = len(times)
+    ae = scenario.ae
+    fit = out.accounts.icp_fit
+    columns["arrival"].append(times)
+    columns["source"].append(np.full(n, index, dtype=np.int16))
+    columns["score"].append(np.full(n, np.nan))
+    columns["quality"].append(fit.mean + fit.sd * streams.rng("attributes", name).standard_normal(n))
+    columns["u_accept"].append(streams.rng("ae_accept", name).random(n))
+    columns["u_win"].append(streams.rng("ae_win", name).random(n))
+    columns["u_reason"].append(streams.rng("ae_reason", name).random(n))
+    columns["meeting_delay"].append(ae.meeting_delay.sample(streams.rng("ae_meeting", name), n))
+    columns["sales_cycle"].append(ae.sales_cycle.sample(streams.rng("ae_cycle", name), n))
+    columns["value"].append(ae.deal_value.sample(streams.rng("ae_value", name), n))
+    columns["trial_end"].append(np.full(n, np.inf))
+    columns["self_serve"].append(np.zeros(n))
+    columns["patience"].append(np.full(n, np.inf))
+
+
 def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> Leads:
-    """Draw every lead of the horizon, all sources merged in arrival order."""
+    """Draw every lead of the horizon, all sources (and outbound accounts) in arrival order."""
     open_frac = cal.open_fraction_by_hour()
     ae = scenario.ae
     columns: dict[str, list[np.ndarray]] = {k: [] for k in Leads.__dataclass_fields__}
@@ -140,6 +181,8 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
             if patience is None
             else patience.sample(streams.rng("patience", src.name), n)
         )
+    if scenario.outbound is not None:
+        _add_accounts(scenario, streams, columns, len(scenario.sources))
     merged = {k: np.concatenate(v) for k, v in columns.items()}
     order = np.argsort(merged["arrival"], kind="stable")
     return Leads(**{k: v[order] for k, v in merged.items()})

@@ -1,10 +1,15 @@
-"""The simulation engine: SDRs working MQLs on simpy, with finite hours and a work queue.
+"""The simulation engine: SDRs working inbound MQLs and BDRs prospecting outbound accounts, on simpy.
 
-Where is a call attempt decided? In :meth:`Engine._attempt`. Everything that does not depend on
-the team (arrivals, lead attributes, what the AE would do with a lead) is drawn up front, and the
-AE stage (no capacity limit yet) is resolved after the run, vectorised. The simpy part is only
-what needs it: reps, their shifts, the queue and the cadence timers. Leads are plain indices into
-flat lists, not processes, so an attempt costs one rep timeout plus, if a retry follows, one timer.
+Where is a call attempt decided? In :meth:`Engine._attempt`, for both teams. Everything that does
+not depend on the teams (arrivals, lead attributes, what an AE would do with a lead) is drawn up
+front. The simpy part is only what needs it: reps and their shifts, the work queues, the AE stage
+and a few timers. Leads are plain indices into flat lists, not processes. Each calling team is a
+:class:`Desk`: its own reps, queue, cadence, odds, outcome paths and random streams, so the SDR
+and BDR processes are one code path with two sets of parameters.
+
+Cadence retries do not each get a simpy timer: they wait in the desk's due-heap and move to the
+ready queue when a rep next looks for work, or when a timer fires for reps who are idle. The
+order of work is the same as with one timer per retry, at a fraction of the events.
 """
 
 from __future__ import annotations
@@ -13,27 +18,30 @@ import bisect
 import calendar
 import datetime as dt
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
 import numpy as np
 import simpy
 
-from .ae import AEStage
+from .ae import AEStage, Level
 from .arrivals import Leads, Streams, generate_leads
-from .dists import Pool, uniform
+from .dists import DurationDist, Pool, uniform
 from .nurture import score_paths
-from .scenario import OUTCOMES, Scenario
+from .scenario import OUTCOMES, Cadence, Outcomes, Scenario
 from .staffing import Roster, build_roster
 from .worktime import Shift, WorkCalendar
 
 WEEK_HOURS = 168.0
+DAY_HOURS = 24.0
 
 # End states, in funnel order. Every lead ends the run in exactly one of them.
 END_STATES = (
     "nurture",  # scored below the MQL threshold, still in nurture
     "aged_out",  # left nurture after nurture.age_out without becoming an MQL again
-    "untouched",  # MQL never attempted
+    "on_list",  # outbound account still on the target list, not yet researched
+    "untouched",  # MQL (or researched account) never attempted
     "cold",  # MQL not attempted within its patience: went cold, lost to the SDR process
     "working",  # in a cadence: waiting for its next attempt or in the queue
     "recycled",  # no contact after the last attempt ("6-call-out"): back to nurture
@@ -51,6 +59,7 @@ END_STATES = (
 (
     NURTURE,
     AGED_OUT,
+    ON_LIST,
     UNTOUCHED,
     COLD,
     WORKING,
@@ -68,8 +77,20 @@ END_STATES = (
 ) = range(len(END_STATES))
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
 _IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
-_CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in the SDR queue
+_CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
 _SELF_SERVE_FROM = frozenset((NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED))
+ROLES = ("sdr", "bdr")
+# Per-desk weekly counters, kept as plain lists during the run.
+DESK_COUNTERS = (
+    "dials",
+    "connects",
+    "contacts",
+    "emails",
+    "email_replies",
+    "recycled",
+    "researched",
+    *OUTCOMES,
+)
 
 
 class Decay:
@@ -102,13 +123,12 @@ def _sparse(record: dict[int, float], n_leads: int) -> np.ndarray:
     return out
 
 
-def _period_starts(scenario: Scenario) -> list[float]:
+def _period_starts(scenario: Scenario, outcomes: Outcomes) -> list[float]:
     """Budget-period starts ('MM-DD') as hours from the start, over the horizon and a year on."""
-    periods = scenario.outcomes.budget_periods
     start = scenario.start_date
     out = []
     for year in range(start.year, start.year + math.ceil(scenario.horizon / 8766) + 2):
-        for text in periods:
+        for text in outcomes.budget_periods:
             month, day = int(text[:2]), int(text[3:])
             if month == 2 and day == 29 and not calendar.isleap(year):
                 day = 28
@@ -116,12 +136,146 @@ def _period_starts(scenario: Scenario) -> list[float]:
     return sorted(t for t in out if t >= 0)
 
 
-def _logit(p: float) -> float:
-    if p <= 0.0:
-        return -math.inf
-    if p >= 1.0:
-        return math.inf
-    return math.log(p / (1.0 - p))
+class Desk:
+    """One calling team and its work: its reps, queues, cadence, odds and random streams.
+
+    The SDR desk works inbound MQLs; the BDR desk researches outbound accounts from its target
+    list and works them. Streams are keyed by role (the SDR's by the bare names, for continuity),
+    so adding a BDR team leaves every SDR draw unchanged.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        scenario: Scenario,
+        cadence: Cadence,
+        outcomes: Outcomes,
+        roster: Roster,
+        streams: Streams,
+        *,
+        decay: bool,
+        queue_rule: str = "fifo",
+        research: DurationDist | None = None,
+        quota: int = 0,
+        dials_goal: int = 0,
+        n_days: int = 0,
+    ) -> None:
+        prefix = () if role == "sdr" else (role,)
+
+        def rng(*name: str) -> np.random.Generator:
+            return streams.rng(*prefix, *name)
+
+        n_weeks = scenario.weeks
+        self.role = role
+        self.nurtures = role == "sdr"  # outbound accounts have no score to nurture
+        self.tracks_backlog = role == "sdr"
+        self.connect_p = cadence.connect_probability
+        self.contact_p = cadence.contact_probability
+        self.gaps = [cadence.gap(a) for a in range(1, cadence.max_attempts)]
+        self.touches = cadence.max_attempts
+        self.email_touches = frozenset(cadence.email_touches)
+        self.auto_email = not self.email_touches
+        self.reply_p = cadence.email_reply_probability
+        self.u_connect = Pool(uniform, rng("dial", "connect"))
+        self.u_contact = Pool(uniform, rng("dial", "contact"))
+        self.u_outcome = Pool(uniform, rng("contact", "outcome"))
+        self.u_reply = Pool(uniform, rng("email", "reply"))
+        self.d_reply = Pool(cadence.email_reply_after.sample, rng("email", "delay"))
+        self.u_budget = Pool(uniform, rng("postponed", "budget"))
+        durations = cadence.durations
+        self.d_no_connect = Pool(durations.no_connect.sample, rng("duration", "no_connect"))
+        self.d_connect = Pool(durations.connect.sample, rng("duration", "connect"))
+        self.d_conversation = Pool(durations.conversation.sample, rng("duration", "conversation"))
+        self.d_acw = Pool(durations.after_call_work.sample, rng("duration", "after_call_work"))
+        self.d_email = Pool(durations.email.sample, rng("duration", "email"))
+        self.d_callback = Pool(outcomes.callback_after.sample, rng("delay", "callback"))
+        stl = scenario.speed_to_lead
+        self.contact_decay = Decay(stl.contact if decay and stl.enabled else None)
+        self.qualify_decay = Decay(stl.qualify if decay and stl.enabled else None)
+        self.outcomes = outcomes
+        self.outcome_p = [getattr(outcomes.probabilities, k) for k in OUTCOMES]
+        self.outcome_beta = [getattr(outcomes.quality_effect, k) for k in OUTCOMES]
+        self.budget_starts = _period_starts(scenario, outcomes)
+        self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[queue_rule]
+        self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[queue_rule]
+        self.heap: list[tuple[float, float, int, int]] = []  # ready: (key, since, seq, lead)
+        self.in_queue: set[int] = set()
+        self.due: list[tuple[float, int, int, int]] = []  # retries: (at, seq, lead, token)
+        self.timer_at = math.inf  # when the wake-up timer for idle reps is set to fire
+        self.idle: list[simpy.Event] = []
+        self.roster = roster
+        self.shifts = roster.shifts
+        reps = len(self.shifts)
+        self.rep_dials = [0] * reps
+        self.rep_contacts = [0] * reps
+        self.rep_emails = [0] * reps
+        self.rep_researched = [0] * reps
+        self.rep_busy = [0.0] * reps
+        self.busy = 0.0
+        self.overtime = 0.0
+        self.w = {name: [0] * n_weeks for name in DESK_COUNTERS}
+        self.w_busy = [0.0] * n_weeks
+        self.w_outcomes = [self.w[k] for k in OUTCOMES]
+        # Outbound: the target list, research before the first touch, daily goals.
+        self.accounts: deque[int] | None = deque() if research is not None else None
+        self.d_research = (
+            Pool(research.sample, rng("duration", "research")) if research is not None else None
+        )
+        self.quota = quota
+        self.quota_day = [-1] * reps
+        self.quota_done = [0] * reps
+        self.dials_goal = dials_goal
+        self.day_dials = [[0] * n_days for _ in range(reps)] if dials_goal else None
+        self.list_level = Level(n_weeks)  # accounts on the target list, time-weighted
+
+    def record(self, horizon: float, n_weeks: int) -> DeskRecord:
+        weekly = {name: np.array(v) for name, v in self.w.items()}
+        weekly["busy_hours"] = np.array(self.w_busy)
+        weekly["available_hours"] = self.roster.available_by_week(n_weeks)
+        weekly["list_area"] = np.array(self.list_level.weekly_area)
+        goal_met = math.nan
+        if self.day_dials is not None:
+            met = worked = 0
+            for shift, days in zip(self.shifts, self.day_dials, strict=True):
+                on = shift.days_on(len(days))
+                counts = np.array(days)
+                worked += int(on.sum())
+                met += int((counts[on] >= self.dials_goal).sum())
+            goal_met = met / worked if worked else math.nan
+        return DeskRecord(
+            role=self.role,
+            roster=self.roster,
+            busy_hours=self.busy,
+            overtime_hours=self.overtime,
+            available_hours=self.roster.available_hours,
+            rep_dials=np.array(self.rep_dials, dtype=np.int64),
+            rep_contacts=np.array(self.rep_contacts, dtype=np.int64),
+            rep_emails=np.array(self.rep_emails, dtype=np.int64),
+            rep_researched=np.array(self.rep_researched, dtype=np.int64),
+            rep_busy=np.array(self.rep_busy),
+            weekly=weekly,
+            list_at_end=len(self.accounts) if self.accounts is not None else 0,
+            dials_goal_met=goal_met,
+        )
+
+
+@dataclass
+class DeskRecord:
+    """What one calling team did: totals, per rep (per employment spell) and per week."""
+
+    role: str
+    roster: Roster
+    busy_hours: float  # on-phone hours spent on touches and research
+    overtime_hours: float  # task time that ran past the end of a shift
+    available_hours: float
+    rep_dials: np.ndarray
+    rep_contacts: np.ndarray
+    rep_emails: np.ndarray
+    rep_researched: np.ndarray
+    rep_busy: np.ndarray
+    weekly: dict[str, np.ndarray]
+    list_at_end: int  # outbound accounts never researched
+    dials_goal_met: float  # share of rep-days that reached the daily dials goal (NaN: no goal)
 
 
 @dataclass
@@ -131,26 +285,23 @@ class RunData:
     scenario: Scenario
     seed: int | np.random.SeedSequence
     leads: Leads
+    inbound: np.ndarray  # True for inbound leads, False for outbound accounts
     mql: np.ndarray
     state: np.ndarray
     first_attempt: np.ndarray
+    researched_at: np.ndarray  # outbound accounts: when a BDR finished researching it
     cold_at: np.ndarray  # when an untouched MQL went cold (NaN otherwise)
     mql_at: np.ndarray  # when the lead first became an MQL (on arrival, or in nurture)
     self_serve_at: np.ndarray  # PQLs that bought self-serve: when (NaN otherwise)
-    attempts: np.ndarray
+    attempts: np.ndarray  # touches: calls and email touches
     contacted_at: np.ndarray
     sql_at: np.ndarray
     valid_at: np.ndarray
     closed_at: np.ndarray
-    weekly: dict[str, np.ndarray]
-    busy_hours: float
-    available_hours: float
+    desks: dict[str, DeskRecord]  # "sdr", and "bdr" with an outbound section
+    weekly: dict[str, np.ndarray]  # engine-wide weekly counters and levels (not per desk)
     backlog_area: float
-    sdr_roster: Roster
-    rep_dials: np.ndarray
-    rep_contacts: np.ndarray
-    rep_busy: np.ndarray
-    sql_rep: np.ndarray  # the SDR (spell index) who qualified each SQL, -1 otherwise
+    sql_rep: np.ndarray  # the rep (spell index in its desk) who qualified each SQL, -1 otherwise
     ae_roster: Roster | None  # None: unlimited AEs
     ae_of: np.ndarray  # AE (spell index) holding the lead at the end, -1 if none
     ae_assigned_at: np.ndarray  # first assignment to an AE
@@ -162,6 +313,10 @@ class RunData:
     ae_queue_at_end: int
     ae_reps: dict[str, np.ndarray]  # per AE: taken, accepted, rejected, won, lost, won_value
     trace: list[tuple] | None = field(default=None)
+
+    @property
+    def sdr(self) -> DeskRecord:
+        return self.desks["sdr"]
 
 
 class Engine:
@@ -182,13 +337,15 @@ class Engine:
         n = len(self.leads)
         self.horizon = sc.horizon
         self.n_weeks = sc.weeks
-        self.mql = self.leads.score >= sc.scoring.threshold
+        self.inbound = self.leads.source < len(sc.sources)
+        self.mql = self.inbound & (self.leads.score >= sc.scoring.threshold)
         self.arrival = self.leads.arrival.tolist()
         self.score = self.leads.score.tolist()
         self.quality = self.leads.quality.tolist()
         nan = math.nan
-        self.state = [NURTURE] * n
+        self.state = np.where(self.inbound, NURTURE, ON_LIST).tolist()
         self.first_attempt = [nan] * n
+        self.researched_at: dict[int, float] = {}
         self.cold_at = [nan] * n
         # Only MQLs have a patience clock: read from numpy per MQL, not a list over all leads.
         self.patience = self.leads.patience if sc.speed_to_lead.patience is not None else None
@@ -199,17 +356,13 @@ class Engine:
         self.aged_out_at: dict[int, float] = {}
         self.re_mql_score: dict[int, float] = {}
         self.w_re_mql = [0] * self.n_weeks
-        self.w_replies = [0] * self.n_weeks
         self.retry_token: dict[int, int] = {}
+        self.call_back: set[int] = set()  # replied to an email: the next touch is a call
         self.nurture_since: dict[int, float] = {}
         self.self_serve_at: dict[int, float] = {}
         self.info_start: dict[int, float] = {}
-        self.reply_p = sc.cadence.email_reply_probability
-        self.u_reply = Pool(uniform, self.streams.rng("email", "reply"))
-        self.d_reply = Pool(sc.cadence.email_reply_after.sample, self.streams.rng("email", "delay"))
-        self.u_budget = Pool(uniform, self.streams.rng("postponed", "budget"))
-        self.budget_starts = _period_starts(sc)
-        self.score_floor = np.array([s.score.min for s in sc.sources])[self.leads.source]
+        floors = [s.score.min for s in sc.sources] + [math.nan]
+        self.score_floor = np.array(floors)[np.minimum(self.leads.source, len(sc.sources))]
         self.contacted_at = [nan] * n
         self.sql_at = [nan] * n
         self.attempts = [0] * n
@@ -217,91 +370,104 @@ class Engine:
         self.cycle_start = [nan] * n
         self.follow_ups = [0] * n
         self.callbacks = [0] * n
-        w = self.n_weeks
-        self.w_dials = [0] * w
-        self.w_connects = [0] * w
-        self.w_contacts = [0] * w
-        self.w_outcomes = [[0] * w for _ in OUTCOMES]
-        self.w_recycled = [0] * w
-        self.w_busy = [0.0] * w
-        self.w_backlog_area = [0.0] * w
-        self.w_backlog_end = [0] * w
-        self.busy = 0.0
+        self.w_backlog_area = [0.0] * self.n_weeks
+        self.w_backlog_end = [0] * self.n_weeks
         # Time-weighted level of untouched MQLs (a level, not a tally).
         self.backlog = 0
         self.backlog_t = 0.0
         self.backlog_area = 0.0
-        # Random streams for what happens during the run, each its own.
-        r = self.streams.rng
-        self.u_connect = Pool(uniform, r("dial", "connect"))
-        self.u_contact = Pool(uniform, r("dial", "contact"))
-        self.u_outcome = Pool(uniform, r("contact", "outcome"))
-        self.r_nurture = r("nurture", "paths")
-        durations = sc.cadence.durations
-        self.d_no_connect = Pool(durations.no_connect.sample, r("duration", "no_connect"))
-        self.d_connect = Pool(durations.connect.sample, r("duration", "connect"))
-        self.d_conversation = Pool(durations.conversation.sample, r("duration", "conversation"))
-        self.d_acw = Pool(durations.after_call_work.sample, r("duration", "after_call_work"))
-        self.d_callback = Pool(sc.outcomes.callback_after.sample, r("delay", "callback"))
-        stl = sc.speed_to_lead
-        self.contact_decay = Decay(stl.contact if stl.enabled else None)
-        self.qualify_decay = Decay(stl.qualify if stl.enabled else None)
-        probs = sc.outcomes.probabilities
-        effects = sc.outcomes.quality_effect
-        self.outcome_p = [getattr(probs, k) for k in OUTCOMES]
-        self.outcome_beta = [getattr(effects, k) for k in OUTCOMES]
-        cadence = sc.cadence
-        self.gaps = [cadence.gap(a) for a in range(1, cadence.max_attempts)]
-        rule = sc.sdr.queue_rule
-        self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[rule]
-        self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[rule]
-        self.heap: list[tuple[float, float, int, int]] = []
-        self.in_queue: set[int] = set()
+        self.r_nurture = self.streams.rng("nurture", "paths")
         self.seq = 0
-        self.idle: list[simpy.Event] = []
-        self.roster = build_roster(sc.sdr, sc, self.calendar, self.streams, "sdr")
-        self.shifts = self.roster.shifts
-        self.available = self.roster.available_hours
-        self.available_by_week = self.roster.available_by_week(self.n_weeks)
-        reps = len(self.shifts)
-        self.rep_dials = [0] * reps
-        self.rep_contacts = [0] * reps
-        self.rep_busy = [0.0] * reps
         self.sql_rep = [-1] * n
+        self.sdr = Desk(
+            "sdr",
+            sc,
+            sc.cadence,
+            sc.outcomes,
+            build_roster(sc.sdr, sc, self.calendar, self.streams, "sdr"),
+            self.streams,
+            decay=True,
+            queue_rule=sc.sdr.queue_rule,
+        )
+        self.desks = [self.sdr]
+        self.bdr: Desk | None = None
+        out = sc.outbound
+        if out is not None:
+            self.bdr = Desk(
+                "bdr",
+                sc,
+                out.cadence,
+                out.outcomes,
+                build_roster(out.bdr, sc, self.calendar, self.streams, "bdr"),
+                self.streams,
+                decay=False,
+                research=out.research,
+                quota=out.goals.new_accounts_per_day,
+                dials_goal=out.goals.dials_per_day,
+                n_days=self.calendar.n_days,
+            )
+            self.desks.append(self.bdr)
 
-    # ------------------------------------------------------------------ the queue
+    # ------------------------------------------------------------------ the queues
 
-    def _push(self, lead: int, now: float, priority: bool = False) -> None:
-        """Make a lead ready to call and wake one idle rep, if any (never twice in the queue)."""
-        if lead in self.in_queue:
+    def _push(
+        self, desk: Desk, lead: int, now: float, priority: bool = False, seq: int = 0
+    ) -> None:
+        """Make a lead ready to call and wake one idle rep, if any (never twice in the queue).
+
+        Ties in the queue go to the lead made ready first; a retry counts from when it was
+        scheduled (``seq``), as if a timer had fired at its due time.
+        """
+        if lead in desk.in_queue:
             return
-        self.in_queue.add(lead)
-        if self.key_new is None:
+        desk.in_queue.add(lead)
+        if desk.key_new is None:
             k1 = -self.score[lead]
         else:
-            k1 = self.key_new if priority or self.attempts[lead] == 0 else self.key_retry
-        self.seq += 1
-        heappush(self.heap, (k1, now, self.seq, lead))
-        if self.idle:
-            self.idle.pop().succeed()
+            k1 = desk.key_new if priority or self.attempts[lead] == 0 else desk.key_retry
+        if not seq:
+            self.seq += 1
+            seq = self.seq
+        heappush(desk.heap, (k1, now, seq, lead))
+        if desk.idle:
+            desk.idle.pop().succeed()
 
-    def _on_due(self, event: simpy.Event) -> None:
-        lead, token = event.value
-        if token == self.retry_token.get(lead, 0):  # not replaced by a reply's callback
-            self._push(lead, self.env.now)
-
-    def _schedule(self, lead: int, at: float, now: float) -> None:
-        """Put the lead back in the queue at ``at``; after the horizon it simply stays waiting."""
+    def _schedule(self, desk: Desk, lead: int, at: float) -> None:
+        """The lead's next touch is due at ``at``; after the horizon it simply stays waiting."""
         if at < self.horizon:
-            token = self.retry_token.get(lead, 0)
-            self.env.timeout(at - now, value=(lead, token)).callbacks.append(self._on_due)
+            self.seq += 1
+            heappush(desk.due, (at, self.seq, lead, self.retry_token.get(lead, 0)))
+            if desk.idle and at < desk.timer_at:
+                self._arm(desk, at)
+
+    def _release_due(self, desk: Desk, now: float) -> None:
+        """Move the touches due by ``now`` to the ready queue, each stamped with its due time."""
+        due = desk.due
+        token = self.retry_token
+        while due and due[0][0] <= now:
+            at, seq, lead, tok = heappop(due)
+            if tok == token.get(lead, 0):  # not replaced by a reply's callback
+                self._push(desk, lead, at, seq=seq)
+
+    def _arm(self, desk: Desk, at: float) -> None:
+        """Wake the idle reps of ``desk`` at ``at``, when the next touch falls due."""
+        desk.timer_at = at
+        self.env.timeout(at - self.env.now, value=desk).callbacks.append(self._on_timer)
+
+    def _on_timer(self, event: simpy.Event) -> None:
+        desk, now = event.value, self.env.now
+        if desk.timer_at <= now:
+            desk.timer_at = math.inf
+        self._release_due(desk, now)
+        if desk.idle and desk.due and desk.due[0][0] < desk.timer_at:
+            self._arm(desk, desk.due[0][0])
 
     def _on_reply(self, event: simpy.Event) -> None:
-        """A lead answered the automated email after a failed call: call it back first thing."""
-        lead, dials = event.value
+        """A lead answered an email: call it back first thing, whatever touch was next."""
+        desk, lead, touches = event.value
         now = self.env.now
-        if self.attempts[lead] != dials or self.state[lead] not in (WORKING, RECYCLED):
-            return  # called again since, or the lead's path moved on
+        if self.attempts[lead] != touches or self.state[lead] not in (WORKING, RECYCLED):
+            return  # touched again since, or the lead's path moved on
         self.retry_token[lead] = self.retry_token.get(lead, 0) + 1  # the pending retry is void
         self.aged_out_at.pop(lead, None)
         self.nurture_since.pop(lead, None)
@@ -309,18 +475,19 @@ class Engine:
             self.cycle_attempts[lead] = 0
             self.cycle_start[lead] = now
         self.state[lead] = WORKING
-        self.w_replies[int(now // WEEK_HOURS)] += 1
+        self.call_back.add(lead)
+        desk.w["email_replies"][int(now // WEEK_HOURS)] += 1
         if self.trace is not None:
             self.trace.append((now, "email_reply", lead, None, None))
-        self._push(lead, now, priority=True)
+        self._push(desk, lead, now, priority=True)
 
     def _start_cycle(self, event: simpy.Event) -> None:
-        lead = event.value
+        desk, lead, seq = event.value
         now = self.env.now
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
         self.state[lead] = WORKING
-        self._push(lead, now)
+        self._push(desk, lead, now, seq=seq)
 
     def _backlog_step(self, delta: int, now: float) -> None:
         """Advance the untouched-MQL level to ``now`` (splitting at week ends), then change it."""
@@ -341,13 +508,21 @@ class Engine:
     # ------------------------------------------------------------------ processes
 
     def _arrivals(self):
+        """MQLs reach the SDR queue, and accounts the BDRs' target list, as they arrive."""
         env = self.env
         arrival = self.arrival
-        for lead in np.flatnonzero(self.mql).tolist():
+        bdr = self.bdr
+        for lead in np.flatnonzero(self.mql | ~self.inbound).tolist():
             t = arrival[lead]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            self._become_mql(lead, t, "mql")
+            if bdr is not None and self.state[lead] == ON_LIST:
+                bdr.accounts.append(lead)
+                bdr.list_level.step(+1, t)
+                if bdr.idle:
+                    bdr.idle.pop().succeed()
+            else:
+                self._become_mql(lead, t, "mql")
 
     def _become_mql(self, lead: int, t: float, event: str) -> None:
         """A lead never called before is now an MQL: it waits, untouched, for a first attempt."""
@@ -356,7 +531,7 @@ class Engine:
         self._backlog_step(+1, t)
         if self.trace is not None:
             self.trace.append((t, event, lead, None, None))
-        self._push(lead, t)
+        self._push(self.sdr, lead, t)
         if self.patience is not None:
             cold = t + float(self.patience[lead])
             if cold < self.horizon:
@@ -387,8 +562,8 @@ class Engine:
 
     # ------------------------------------------------------------------ nurture
 
-    def _to_nurture(self, lead: int, now: float, score: float) -> None:
-        if self.scenario.nurture is not None:
+    def _to_nurture(self, desk: Desk, lead: int, now: float, score: float) -> None:
+        if self.scenario.nurture is not None and desk.nurtures:
             self.nurture_since[lead] = now
             self.nurture_inbox.append((lead, now, score))
 
@@ -398,7 +573,7 @@ class Engine:
         A re-MQL is at least ``cool_down`` (>= 1 day) after entry, so it is always still ahead.
         """
         env = self.env
-        below = np.flatnonzero(~self.mql)
+        below = np.flatnonzero(self.inbound & ~self.mql)
         self._walk(below, self.leads.arrival[below], self.leads.score[below])
         while True:
             yield env.timeout(24.0)
@@ -456,7 +631,7 @@ class Engine:
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
         self.state[lead] = WORKING
-        self._push(lead, now)
+        self._push(self.sdr, lead, now)
 
     def _on_cold(self, event: simpy.Event) -> None:
         """Patience ran out: if still untouched, the lead goes cold (and is skipped in the queue)."""
@@ -471,10 +646,15 @@ class Engine:
         if self.trace is not None:
             self.trace.append((now, "cold", lead, None, None))
 
-    def _rep(self, rep: int, shift: Shift):
+    # ------------------------------------------------------------------ reps
+
+    def _rep(self, desk: Desk, rep: int, shift: Shift):
+        """A rep's working life: on shift, take the next ready touch (or research an account)."""
         env = self.env
-        heap = self.heap
+        heap = desk.heap
+        due = desk.due
         horizon = self.horizon
+        researching = desk.accounts is not None
         while True:
             now = env.now
             on = shift.next_on(now)
@@ -483,99 +663,185 @@ class Engine:
                     return
                 yield env.timeout(on - now)
                 continue
+            if due and due[0][0] <= now:
+                self._release_due(desk, now)
+            if researching and desk.accounts and self._research_now(desk, rep, now):
+                lead, duration = self._research(desk, rep, now)
+                if now + duration > shift.segment_end():
+                    self._overtime(desk, rep, now, now + duration - shift.segment_end())
+                yield env.timeout(duration)
+                self._push(desk, lead, env.now)  # researched: ready for its first touch
+                continue
             if not heap:
+                if due and due[0][0] < desk.timer_at:
+                    self._arm(desk, due[0][0])
                 wake = env.event()
-                self.idle.append(wake)
+                desk.idle.append(wake)
                 yield wake
                 continue
             lead = heappop(heap)[3]
-            self.in_queue.discard(lead)
+            desk.in_queue.discard(lead)
             if self.state[lead] not in _CALLABLE:
                 continue  # went cold or bought self-serve while waiting
-            yield env.timeout(self._attempt(lead, rep, now))
+            duration = self._attempt(desk, lead, rep, now)
+            if now + duration > shift.segment_end():
+                self._overtime(desk, rep, now, now + duration - shift.segment_end())
+            yield env.timeout(duration)
 
-    # ------------------------------------------------------------------ one call attempt
+    def _overtime(self, desk: Desk, rep: int, now: float, hours: float) -> None:
+        """A task started on shift ran past its end: the rep finishes it, off the on-phone hours.
 
-    def _attempt(self, lead: int, rep: int, now: float) -> float:
-        """Dial ``lead`` at ``now``: decide how far the call gets and what follows; return rep time."""
+        Busy hours count only on-phone time, so utilisation stays a share of available time;
+        the time past the end is kept apart as overtime.
+        """
+        week = int(now // WEEK_HOURS)
+        desk.busy -= hours
+        desk.w_busy[week] -= hours
+        desk.rep_busy[rep] -= hours
+        desk.overtime += hours
+
+    def _research_now(self, desk: Desk, rep: int, now: float) -> bool:
+        """Research before calling while the rep's daily quota is not met, else only when idle."""
+        if desk.quota:
+            day = int(now // DAY_HOURS)
+            if desk.quota_day[rep] != day:
+                desk.quota_day[rep] = day
+                desk.quota_done[rep] = 0
+            if desk.quota_done[rep] < desk.quota:
+                return True
+        return not desk.heap
+
+    def _research(self, desk: Desk, rep: int, now: float) -> tuple[int, float]:
+        """Take the next account off the target list: the account, and the research time."""
+        lead = desk.accounts.popleft()
+        desk.list_level.step(-1, now)
+        duration = desk.d_research()
+        week = int(now // WEEK_HOURS)
+        desk.quota_done[rep] += 1
+        desk.rep_researched[rep] += 1
+        desk.w["researched"][week] += 1
+        self._busy(desk, rep, week, duration)
+        self.researched_at[lead] = now + duration
+        self.state[lead] = UNTOUCHED
+        self.cycle_start[lead] = now + duration
+        if self.trace is not None:
+            self.trace.append((now, "research", lead, rep, None))
+        return lead, duration
+
+    # ------------------------------------------------------------------ one touch
+
+    def _attempt(self, desk: Desk, lead: int, rep: int, now: float) -> float:
+        """Touch ``lead`` at ``now``: decide how far the call gets and what follows; return rep time."""
         week = int(now // WEEK_HOURS)
         if self.attempts[lead] == 0:
             self.first_attempt[lead] = now
-            self._backlog_step(-1, now)
+            if desk.tracks_backlog:
+                self._backlog_step(-1, now)
         self.attempts[lead] += 1
         self.cycle_attempts[lead] += 1
         self.state[lead] = WORKING
-        self.w_dials[week] += 1
-        self.rep_dials[rep] += 1
+        if (
+            desk.email_touches
+            and self.cycle_attempts[lead] in desk.email_touches
+            and lead not in self.call_back
+        ):
+            return self._email(desk, lead, rep, now, week)
+        self.call_back.discard(lead)
+        w = desk.w
+        w["dials"][week] += 1
+        desk.rep_dials[rep] += 1
+        if desk.day_dials is not None:
+            desk.day_dials[rep][int(now // DAY_HOURS)] += 1
         age = now - self.cycle_start[lead]
-        if self.u_connect() >= self.scenario.cadence.connect_probability:
+        if desk.u_connect() >= desk.connect_p:
             result = "no_connect"
-            duration = self.d_no_connect() + self.d_acw()
+            duration = desk.d_no_connect() + desk.d_acw()
         else:
-            self.w_connects[week] += 1
-            p_contact = self.scenario.cadence.contact_probability * self.contact_decay(age)
-            if self.u_contact() >= p_contact:
+            w["connects"][week] += 1
+            p_contact = desk.contact_p * desk.contact_decay(age)
+            if desk.u_contact() >= p_contact:
                 result = "connect"
-                duration = self.d_connect() + self.d_acw()
+                duration = desk.d_connect() + desk.d_acw()
             else:
-                self.w_contacts[week] += 1
-                duration = self.d_conversation() + self.d_acw()
+                w["contacts"][week] += 1
+                duration = desk.d_conversation() + desk.d_acw()
                 if self.trace is not None:
                     self.trace.append((now, "attempt", lead, rep, "contact"))
-                self.rep_contacts[rep] += 1
-                self._contact(lead, rep, now, now + duration, age, week)
-                self.busy += duration
-                self.w_busy[week] += duration
-                self.rep_busy[rep] += duration
+                desk.rep_contacts[rep] += 1
+                self._contact(desk, lead, rep, now, now + duration, age, week)
+                self._busy(desk, rep, week, duration)
                 return duration
         if self.trace is not None:
             self.trace.append((now, "attempt", lead, rep, result))
-        self.busy += duration
-        self.w_busy[week] += duration
-        self.rep_busy[rep] += duration
-        if self.reply_p > 0 and self.u_reply() < self.reply_p:
-            reply = now + duration + self.d_reply()
-            if reply < self.horizon:
-                event = self.env.timeout(reply - now, value=(lead, self.attempts[lead]))
-                event.callbacks.append(self._on_reply)
-        done = self.cycle_attempts[lead]
-        if done >= len(self.gaps) + 1:
-            self.state[lead] = RECYCLED
-            self.w_recycled[week] += 1
-            if self.trace is not None:
-                self.trace.append((now, "recycled", lead, rep, None))
-            if self.scenario.nurture is not None:
-                score = self.re_mql_score.get(lead, self.score[lead])
-                self._to_nurture(lead, now, score - self.scenario.nurture.recycle_penalty)
-        else:
-            self._schedule(lead, now + self.gaps[done - 1], now)
+        self._busy(desk, rep, week, duration)
+        self._no_contact(desk, lead, rep, now, duration, week, desk.auto_email)
         return duration
 
-    def _contact(self, lead: int, rep: int, now: float, end: float, age: float, week: int) -> None:
+    def _email(self, desk: Desk, lead: int, rep: int, now: float, week: int) -> float:
+        """An email touch of the cadence: rep time, a chance of a reply, then the next touch."""
+        duration = desk.d_email()
+        desk.w["emails"][week] += 1
+        desk.rep_emails[rep] += 1
+        if self.trace is not None:
+            self.trace.append((now, "email", lead, rep, None))
+        self._busy(desk, rep, week, duration)
+        self._no_contact(desk, lead, rep, now, duration, week, True)
+        return duration
+
+    def _busy(self, desk: Desk, rep: int, week: int, duration: float) -> None:
+        desk.busy += duration
+        desk.w_busy[week] += duration
+        desk.rep_busy[rep] += duration
+
+    def _no_contact(
+        self, desk: Desk, lead: int, rep: int, now: float, duration: float, week: int, email: bool
+    ) -> None:
+        """After a touch without contact: maybe a reply to the email, then a retry or recycling."""
+        if email and desk.reply_p > 0 and desk.u_reply() < desk.reply_p:
+            reply = now + duration + desk.d_reply()
+            if reply < self.horizon:
+                event = self.env.timeout(reply - now, value=(desk, lead, self.attempts[lead]))
+                event.callbacks.append(self._on_reply)
+        done = self.cycle_attempts[lead]
+        if done >= desk.touches:
+            self.state[lead] = RECYCLED
+            desk.w["recycled"][week] += 1
+            if self.trace is not None:
+                self.trace.append((now, "recycled", lead, rep, None))
+            nurture = self.scenario.nurture
+            if nurture is not None:
+                score = self.re_mql_score.get(lead, self.score[lead])
+                self._to_nurture(desk, lead, now, score - nurture.recycle_penalty)
+        else:
+            self._schedule(desk, lead, now + desk.gaps[done - 1])
+
+    def _contact(
+        self, desk: Desk, lead: int, rep: int, now: float, end: float, age: float, week: int
+    ) -> None:
         """Pick the outcome of a conversation and start its path."""
         q = self.quality[lead]
         weights = [
             p * math.exp(b * q) if p > 0 else 0.0
-            for p, b in zip(self.outcome_p, self.outcome_beta, strict=True)
+            for p, b in zip(desk.outcome_p, desk.outcome_beta, strict=True)
         ]
         total = sum(weights)
         probs = [w / total for w in weights]
-        qualified = probs[0] * self.qualify_decay(age)
+        qualified = probs[0] * desk.qualify_decay(age)
         rest = 1.0 - probs[0]
         scale = (1.0 - qualified) / rest if rest > 0 else 0.0
         probs = [qualified] + [p * scale for p in probs[1:]]
-        u = self.u_outcome()
+        u = desk.u_outcome()
         k = 0
         acc = probs[0]
         while u >= acc and k < len(probs) - 1:
             k += 1
             acc += probs[k]
-        self.w_outcomes[k][week] += 1
+        desk.w_outcomes[k][week] += 1
         self.state[lead] = _OUTCOME_STATE[k]
         self.contacted_at[lead] = now
         if self.trace is not None:
             self.trace.append((end, "outcome", lead, None, OUTCOMES[k]))
-        outcomes = self.scenario.outcomes
+        outcomes = desk.outcomes
         if k == 0:
             self.sql_at[lead] = end
             self.sql_rep[lead] = rep
@@ -584,21 +850,23 @@ class Engine:
             first = self.info_start.setdefault(lead, now)
             at = max(first + outcomes.follow_ups[self.follow_ups[lead]], end)
             self.follow_ups[lead] += 1
-            self._schedule_cycle(lead, at, now)
+            self._schedule_cycle(desk, lead, at, now)
         elif k == 2 and self.callbacks[lead] < outcomes.max_callbacks:
             self.callbacks[lead] += 1
-            if self.budget_starts and self.u_budget() < outcomes.budget_period_share:
-                i = bisect.bisect_right(self.budget_starts, end)
-                at = self.budget_starts[i] if i < len(self.budget_starts) else math.inf
+            if desk.budget_starts and desk.u_budget() < outcomes.budget_period_share:
+                i = bisect.bisect_right(desk.budget_starts, end)
+                at = desk.budget_starts[i] if i < len(desk.budget_starts) else math.inf
             else:
-                at = now + self.d_callback()
-            self._schedule_cycle(lead, at, now)
+                at = now + desk.d_callback()
+            self._schedule_cycle(desk, lead, at, now)
         elif k in (1, 2):  # follow-ups or callbacks used up: back to marketing
-            self._to_nurture(lead, end, self.re_mql_score.get(lead, self.score[lead]))
+            self._to_nurture(desk, lead, end, self.re_mql_score.get(lead, self.score[lead]))
 
-    def _schedule_cycle(self, lead: int, at: float, now: float) -> None:
+    def _schedule_cycle(self, desk: Desk, lead: int, at: float, now: float) -> None:
         if at < self.horizon:
-            self.env.timeout(at - now, value=lead).callbacks.append(self._start_cycle)
+            self.seq += 1
+            event = self.env.timeout(at - now, value=(desk, lead, self.seq))
+            event.callbacks.append(self._start_cycle)
 
     # ------------------------------------------------------------------ run
 
@@ -625,12 +893,15 @@ class Engine:
             env.process(self._nurture())
         if any(src.pql is not None for src in sc.sources):
             env.process(self._trials())
-        for i, shift in enumerate(self.shifts):
-            env.process(self._rep(i, shift))
+        for desk in self.desks:
+            for i, shift in enumerate(desk.shifts):
+                env.process(self._rep(desk, i, shift))
         env.run(until=self.horizon)
         self._backlog_step(0, self.horizon)
         last = min(int((self.horizon - 1e-9) // WEEK_HOURS), self.n_weeks - 1)
         self.w_backlog_end[last] = self.backlog
+        for desk in self.desks:
+            desk.list_level.step(0, self.horizon)
         return self._collect()
 
     def _collect(self) -> RunData:
@@ -642,55 +913,40 @@ class Engine:
             if self.state[lead] in _IN_NURTURE:
                 self.state[lead] = AGED_OUT
         state = np.array(self.state, dtype=np.int8)
-        sql_at = np.array(self.sql_at)
         mql_at = np.where(self.mql, leads.arrival, np.nan)
         if self.first_mql:
             keys = np.fromiter(self.first_mql, dtype=np.int64, count=len(self.first_mql))
             mql_at[keys] = np.fromiter(self.first_mql.values(), dtype=float, count=len(keys))
-        valid_at = ae.array("valid_at")
-        closed_at = ae.array("closed_at")
-
         weekly = {
-            "dials": np.array(self.w_dials),
-            "connects": np.array(self.w_connects),
-            "contacts": np.array(self.w_contacts),
-            "recycled": np.array(self.w_recycled),
             "cold": np.array(self.w_cold),
             "re_mqls": np.array(self.w_re_mql),
-            "email_replies": np.array(self.w_replies),
-            "busy_hours": np.array(self.w_busy),
-            "available_hours": self.available_by_week,
             "backlog_area": np.array(self.w_backlog_area),
             "backlog_end": np.array(self.w_backlog_end),
             "ae_queue_area": np.array(ae.queue_level.weekly_area),
             "ae_open_area": np.array(ae.open_level.weekly_area),
             "ae_capacity_area": np.array(ae.capacity_level.weekly_area),
         }
-        for name, counts in zip(OUTCOMES, self.w_outcomes, strict=True):
-            weekly[name] = np.array(counts)
+        n = len(leads)
         return RunData(
             scenario=sc,
             seed=self.seed,
             leads=leads,
+            inbound=self.inbound,
             mql=self.mql,
             state=state,
             first_attempt=np.array(self.first_attempt),
+            researched_at=_sparse(self.researched_at, n),
             cold_at=np.array(self.cold_at),
             mql_at=mql_at,
-            self_serve_at=_sparse(self.self_serve_at, n_leads=len(leads)),
+            self_serve_at=_sparse(self.self_serve_at, n),
             attempts=np.array(self.attempts, dtype=np.int32),
             contacted_at=np.array(self.contacted_at),
-            sql_at=sql_at,
-            valid_at=valid_at,
-            closed_at=closed_at,
+            sql_at=np.array(self.sql_at),
+            valid_at=ae.array("valid_at"),
+            closed_at=ae.array("closed_at"),
+            desks={desk.role: desk.record(self.horizon, self.n_weeks) for desk in self.desks},
             weekly=weekly,
-            busy_hours=self.busy,
-            available_hours=self.available,
             backlog_area=self.backlog_area,
-            sdr_roster=self.roster,
-            rep_dials=np.array(self.rep_dials, dtype=np.int64),
-            rep_contacts=np.array(self.rep_contacts, dtype=np.int64),
-            rep_busy=np.array(self.rep_busy),
             sql_rep=np.array(self.sql_rep, dtype=np.int32),
             ae_roster=self.ae_roster,
             ae_of=ae.array("ae_of", -1, np.int32),
@@ -704,8 +960,3 @@ class Engine:
             ae_reps=ae.per_ae(),
             trace=self.trace,
         )
-
-
-def _logistic(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))

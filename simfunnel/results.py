@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import END_STATES, OPEN_OPP, WEEK_HOURS, RunData
+from .engine import DESK_COUNTERS, END_STATES, OPEN_OPP, WEEK_HOURS, DeskRecord, RunData
 from .scenario import OUTCOMES, Scenario
 from .staffing import Roster
 from .worktime import WorkCalendar
@@ -19,6 +19,7 @@ from .worktime import WorkCalendar
 # Stable keys of the JSON report (documented in docs/results.md).
 TOTAL_KEYS = (
     "leads",
+    "accounts",
     "mqls",
     "below_threshold",
     "cold",
@@ -29,6 +30,10 @@ TOTAL_KEYS = (
     "contacts",
     "nurture_leads",
     "recycled",
+    "emails",
+    "accounts_researched",
+    "sals",
+    "sgls",
     "sqls",
     "valid_opportunities",
     "won",
@@ -38,6 +43,23 @@ TOTAL_KEYS = (
     "won_value",
     "self_serve_won",
     "self_serve_value",
+)
+
+
+# Sections of the KPI report, in the order they are shown.
+REPORT_SECTIONS = (
+    "totals",
+    "leads_by_source",
+    "rates",
+    "speed_to_lead",
+    "utilisation",
+    "teams",
+    "by_motion",
+    "staffing",
+    "ae",
+    "lost_reasons",
+    "backlog",
+    "end_states",
 )
 
 
@@ -73,16 +95,27 @@ class SimulationResult:
     # ------------------------------------------------------------------ totals and KPIs
 
     @cached_property
+    def _w(self) -> dict[str, np.ndarray]:
+        """Weekly counters: the engine's, and the calling teams' summed over SDRs and BDRs."""
+        d = self.data
+        out = dict(d.weekly)
+        for name in DESK_COUNTERS:
+            out[name] = sum(desk.weekly[name] for desk in d.desks.values())
+        return out
+
+    @cached_property
     def totals(self) -> dict[str, float]:
         d = self.data
-        w = d.weekly
+        w = self._w
+        contacted = ~np.isnan(d.contacted_at)
         valid = ~np.isnan(d.valid_at)
         won = d.state == END_STATES.index("won")
         lost = d.state == END_STATES.index("lost")
         totals: dict[str, float] = {
-            "leads": len(d.leads),
+            "leads": int(d.inbound.sum()),
+            "accounts": int((~d.inbound).sum()),
             "mqls": int(d.mql.sum()),
-            "below_threshold": int((~d.mql).sum()),
+            "below_threshold": int((d.inbound & ~d.mql).sum()),
             "cold": int(w["cold"].sum()),
             "re_mqls": int(w["re_mqls"].sum()),
             "email_replies": int(w["email_replies"].sum()),
@@ -91,6 +124,10 @@ class SimulationResult:
             "contacts": int(w["contacts"].sum()),
             "nurture_leads": int(w["information_gathering"].sum() + w["postponed"].sum()),
             "recycled": int(w["recycled"].sum()),
+            "emails": int(w["emails"].sum()),
+            "accounts_researched": int(w["researched"].sum()),
+            "sals": int((contacted & d.inbound).sum()),
+            "sgls": int((contacted & ~d.inbound).sum()),
             "sqls": int((~np.isnan(d.sql_at)).sum()),
             "valid_opportunities": int(valid.sum()),
             "won": int(won.sum()),
@@ -155,7 +192,46 @@ class SimulationResult:
     @cached_property
     def utilisation(self) -> float:
         """Share of the SDRs' on-phone hours spent on attempts (dialling, talking, after-call work)."""
-        return _share(self.data.busy_hours, self.data.available_hours)
+        sdr = self.data.sdr
+        return _share(sdr.busy_hours, sdr.available_hours)
+
+    @cached_property
+    def utilisations(self) -> dict[str, float]:
+        """Per calling team: share of on-phone hours spent on touches (and, for BDRs, research)."""
+        return {
+            role: _share(desk.busy_hours, desk.available_hours)
+            if desk is not None
+            else math.nan
+            for role, desk in self._desks.items()
+        }
+
+    @cached_property
+    def _desks(self) -> dict[str, DeskRecord | None]:
+        return {"sdr": self.data.sdr, "bdr": self.data.desks.get("bdr")}
+
+    @cached_property
+    def teams(self) -> dict[str, float]:
+        """Activity and conversion per calling team: the list-quality and opening-talk diagnostics
+        (connect and contact rates) of SDRs and BDRs apart, and the BDRs' research and goals."""
+        out: dict[str, float] = {}
+        for role, desk in self._desks.items():
+            n = {
+                k: int(desk.weekly[k].sum()) if desk is not None else math.nan
+                for k in ("dials", "emails", "connects", "contacts", "qualified", "researched")
+            }
+            out[f"{role}_dials"] = n["dials"]
+            out[f"{role}_emails"] = n["emails"]
+            out[f"{role}_connects"] = n["connects"]
+            out[f"{role}_contacts"] = n["contacts"]
+            out[f"{role}_connect_rate"] = _share(n["connects"], n["dials"])
+            out[f"{role}_contact_rate"] = _share(n["contacts"], n["connects"])
+            out[f"{role}_sqls"] = n["qualified"]
+            out[f"{role}_overtime_hours"] = desk.overtime_hours if desk is not None else math.nan
+        bdr = self._desks["bdr"]
+        out["bdr_accounts_researched"] = n["researched"]
+        out["bdr_target_list_at_end"] = bdr.list_at_end if bdr is not None else math.nan
+        out["bdr_dials_goal_met"] = bdr.dials_goal_met if bdr is not None else math.nan
+        return out
 
     @cached_property
     def backlog(self) -> dict[str, float]:
@@ -169,23 +245,30 @@ class SimulationResult:
 
     @cached_property
     def staffing(self) -> dict[str, float]:
-        """The SDR team over the run: size at both ends, joiners and leavers, effective size."""
-        roster = self.data.sdr_roster
+        """The SDR and BDR teams over the run: size at both ends, joiners and leavers, effective
+        size (BDR figures are null without an outbound section)."""
         working = self._working_days
-        return {
-            "sdr_headcount_start": int(roster.employed[0]),
-            "sdr_headcount_end": int(roster.employed[-1]),
-            "sdr_hires": roster.count(joined="hire"),
-            "sdr_backfills": roster.count(joined="backfill"),
-            "sdr_planned_exits": roster.count(exit="planned"),
-            "sdr_attrition_exits": roster.count(exit="attrition"),
-            "sdr_mean_headcount": float(roster.employed[working].mean())
-            if working.any()
-            else math.nan,
-            "sdr_mean_effective": float(roster.effective[working].mean())
-            if working.any()
-            else math.nan,
-        }
+        out: dict[str, float] = {}
+        for role, desk in self._desks.items():
+            roster = desk.roster if desk is not None else None
+
+            def count(roster: Roster | None = roster, **how: str) -> float:
+                return roster.count(**how) if roster is not None else math.nan
+
+            def mean(series: str, roster: Roster | None = roster) -> float:
+                if roster is None or not working.any():
+                    return math.nan
+                return float(getattr(roster, series)[working].mean())
+
+            out[f"{role}_headcount_start"] = int(roster.employed[0]) if roster else math.nan
+            out[f"{role}_headcount_end"] = int(roster.employed[-1]) if roster else math.nan
+            out[f"{role}_hires"] = count(joined="hire")
+            out[f"{role}_backfills"] = count(joined="backfill")
+            out[f"{role}_planned_exits"] = count(exit="planned")
+            out[f"{role}_attrition_exits"] = count(exit="attrition")
+            out[f"{role}_mean_headcount"] = mean("employed")
+            out[f"{role}_mean_effective"] = mean("effective")
+        return out
 
     @cached_property
     def ae(self) -> dict[str, float]:
@@ -223,29 +306,35 @@ class SimulationResult:
     @cached_property
     def reps(self) -> pd.DataFrame:
         """One row per rep (per employment spell; a back-fill is a new row in the same slot):
-        SDRs with hours, dials, contacts and SQLs; AEs (with an AE team) with deals and wins."""
+        SDRs and BDRs with hours, dials, emails, contacts and SQLs (BDRs also accounts
+        researched); AEs (with an AE team) with deals and wins."""
         d = self.data
-        roster = d.sdr_roster
         valid = ~np.isnan(d.valid_at)
-        n = len(roster.spells)
-        sqls = np.bincount(d.sql_rep[d.sql_rep >= 0], minlength=n)
-        valid_by_rep = np.bincount(d.sql_rep[valid & (d.sql_rep >= 0)], minlength=n)
-        sdr = self._spell_frame("sdr", roster)
-        sdr["available_hours"] = [shift.hours for shift in roster.shifts]
-        sdr["busy_hours"] = d.rep_busy
-        sdr["dials"] = d.rep_dials
-        sdr["contacts"] = d.rep_contacts
-        sdr["sqls"] = sqls
-        sdr["valid_opportunities"] = valid_by_rep
-        sdr["utilisation"] = sdr["busy_hours"] / sdr["available_hours"].where(
-            sdr["available_hours"] > 0
-        )
-        if d.ae_roster is None:
-            return sdr
-        ae = self._spell_frame("ae", d.ae_roster)
-        for key, values in d.ae_reps.items():
-            ae[f"deals_{key}" if key != "won_value" else key] = values
-        return pd.concat([sdr, ae], ignore_index=True)
+        frames = []
+        for role, desk in d.desks.items():
+            roster = desk.roster
+            n = len(roster.spells)
+            mine = (d.sql_rep >= 0) & (d.inbound if role == "sdr" else ~d.inbound)
+            frame = self._spell_frame(role, roster)
+            frame["available_hours"] = [shift.hours for shift in roster.shifts]
+            frame["busy_hours"] = desk.rep_busy
+            frame["dials"] = desk.rep_dials
+            frame["emails"] = desk.rep_emails
+            frame["contacts"] = desk.rep_contacts
+            if role == "bdr":
+                frame["accounts_researched"] = desk.rep_researched
+            frame["sqls"] = np.bincount(d.sql_rep[mine], minlength=n)
+            frame["valid_opportunities"] = np.bincount(d.sql_rep[mine & valid], minlength=n)
+            frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
+                frame["available_hours"] > 0
+            )
+            frames.append(frame)
+        if d.ae_roster is not None:
+            ae = self._spell_frame("ae", d.ae_roster)
+            for key, values in d.ae_reps.items():
+                ae[f"deals_{key}" if key != "won_value" else key] = values
+            frames.append(ae)
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def _spell_frame(self, role: str, roster: Roster) -> pd.DataFrame:
         start = self.scenario.start
@@ -271,20 +360,45 @@ class SimulationResult:
         counts = np.bincount(self.data.state, minlength=len(END_STATES))
         return {name: int(c) for name, c in zip(END_STATES, counts, strict=True)}
 
+    @cached_property
+    def by_motion(self) -> dict[str, float]:
+        """Inbound and outbound side by side: SALs (MQLs an SDR reached) against SGLs (accounts
+        a BDR reached), and what each motion turned into."""
+        d = self.data
+        contacted = ~np.isnan(d.contacted_at)
+        sql = ~np.isnan(d.sql_at)
+        valid = ~np.isnan(d.valid_at)
+        won = d.state == END_STATES.index("won")
+        value = d.leads.value
+        out: dict[str, float] = {}
+        for motion, mine in (("inbound", d.inbound), ("outbound", ~d.inbound)):
+            first = "inbound_leads" if motion == "inbound" else "outbound_accounts"
+            out[first] = int(mine.sum())
+            out[f"{motion}_attempted"] = int((mine & (d.attempts > 0)).sum())
+            out["sals" if motion == "inbound" else "sgls"] = int((mine & contacted).sum())
+            out[f"{motion}_sqls"] = int((mine & sql).sum())
+            out[f"{motion}_valid_opportunities"] = int((mine & valid).sum())
+            out[f"{motion}_won"] = int((mine & won).sum())
+            out[f"{motion}_pipeline_value"] = float(value[mine & valid].sum())
+            out[f"{motion}_won_value"] = float(value[mine & won].sum())
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Everything in the KPI report, JSON-ready, under stable keys (NaN becomes None)."""
-        sources = self.scenario.sources
-        by_source = np.bincount(self.data.leads.source, minlength=len(sources))
+        names = self.scenario.source_names
+        by_source = np.bincount(self.data.leads.source, minlength=len(names))
         report = {
             "scenario": self.scenario.name,
             "seed": self._seed_json(),
             "start_date": self.scenario.start_date.isoformat(),
             "weeks": self.scenario.weeks,
             "totals": self.totals,
-            "leads_by_source": {s.name: int(c) for s, c in zip(sources, by_source, strict=True)},
+            "leads_by_source": {n: int(c) for n, c in zip(names, by_source, strict=True)},
             "rates": self.rates,
             "speed_to_lead": self.speed_to_lead,
-            "utilisation": {"sdr": self.utilisation},
+            "utilisation": self.utilisations,
+            "teams": self.teams,
+            "by_motion": self.by_motion,
             "staffing": self.staffing,
             "ae": self.ae,
             "lost_reasons": self.lost_reasons,
@@ -303,18 +417,7 @@ class SimulationResult:
         d = self.to_dict()
         rows = [
             (section, key, value)
-            for section in (
-                "totals",
-                "leads_by_source",
-                "rates",
-                "speed_to_lead",
-                "utilisation",
-                "staffing",
-                "ae",
-                "lost_reasons",
-                "backlog",
-                "end_states",
-            )
+            for section in REPORT_SECTIONS
             for key, value in d[section].items()
         ]
         return pd.DataFrame(rows, columns=["section", "metric", "value"])
@@ -332,10 +435,15 @@ class SimulationResult:
 
     @cached_property
     def weekly(self) -> pd.DataFrame:
-        """One row per week: volumes, values, backlog and utilisation of that week."""
+        """One row per week: volumes, values, backlog and utilisation of that week.
+
+        Volumes (dials, contacts, outcomes, SQLs...) count both calling teams; hours and
+        utilisation without a prefix are the SDRs'. With an outbound section, ``bdr_`` columns
+        give the BDRs' own activity, hours and headcount.
+        """
         d = self.data
-        w = d.weekly
-        arrival = d.leads.arrival
+        w = self._w
+        arrival = np.where(d.inbound, d.leads.arrival, np.nan)
         won = d.state == END_STATES.index("won")
         lost = d.state == END_STATES.index("lost")
         nan = np.full(len(arrival), np.nan)
@@ -347,6 +455,8 @@ class SimulationResult:
             "leads": self._weekly_count(arrival),
             "mqls": self._weekly_count(np.where(d.mql, arrival, nan)),
             "below_threshold": self._weekly_count(np.where(d.mql, nan, arrival)),
+            "accounts_added": self._weekly_count(np.where(d.inbound, nan, d.leads.arrival)),
+            "accounts_researched": w["researched"],
             "dials": w["dials"],
             "connects": w["connects"],
             "contacts": w["contacts"],
@@ -355,8 +465,10 @@ class SimulationResult:
             "recycled": w["recycled"],
             "cold": w["cold"],
             "re_mqls": w["re_mqls"],
+            "emails": w["emails"],
             "email_replies": w["email_replies"],
             "sqls": self._weekly_count(d.sql_at),
+            "sqls_outbound": self._weekly_count(np.where(d.inbound, nan, d.sql_at)),
             "valid_opportunities": self._weekly_count(d.valid_at),
             "won": self._weekly_count(np.where(won, d.closed_at, nan)),
             "lost": self._weekly_count(np.where(lost, d.closed_at, nan)),
@@ -364,9 +476,9 @@ class SimulationResult:
             "won_value": self._weekly_count(np.where(won, d.closed_at, nan), d.leads.value),
             "backlog_mean": w["backlog_area"] / week_hours,
             "backlog_end": w["backlog_end"],
-            "busy_hours": w["busy_hours"],
-            "available_hours": w["available_hours"],
-            **self._weekly_staff(),
+            "busy_hours": d.sdr.weekly["busy_hours"],
+            "available_hours": d.sdr.weekly["available_hours"],
+            **self._weekly_staff("sdr"),
             "ae_queue_mean": w["ae_queue_area"] / week_hours,
             "ae_open_mean": w["ae_open_area"] / week_hours,
             "ae_headcount": self._weekly_employed(d.ae_roster),
@@ -378,7 +490,9 @@ class SimulationResult:
             "leads",
             "mqls",
             "below_threshold",
+            "accounts_added",
             "sqls",
+            "sqls_outbound",
             "valid_opportunities",
             "won",
             "lost",
@@ -387,6 +501,16 @@ class SimulationResult:
         frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
             frame["available_hours"] > 0
         )
+        bdr = d.desks.get("bdr")
+        if bdr is not None:
+            for name in ("dials", "emails", "connects", "contacts", "busy_hours", "available_hours"):
+                frame[f"bdr_{name}"] = bdr.weekly[name]
+            frame["bdr_utilisation"] = frame["bdr_busy_hours"] / frame[
+                "bdr_available_hours"
+            ].where(frame["bdr_available_hours"] > 0)
+            for key, values in self._weekly_staff("bdr").items():
+                frame[key] = values
+            frame["target_list_mean"] = bdr.weekly["list_area"] / week_hours
         return frame
 
     def _weekly_days(self, per_day: np.ndarray) -> np.ndarray:
@@ -404,19 +528,19 @@ class SimulationResult:
             return np.full(self.scenario.weeks, np.nan)
         return self._weekly_days(roster.employed)
 
-    def _weekly_staff(self) -> dict[str, np.ndarray]:
-        """SDRs employed and effective (ramp- and leave-weighted), per week's working day."""
-        roster = self.data.sdr_roster
+    def _weekly_staff(self, role: str) -> dict[str, np.ndarray]:
+        """Reps employed and effective (ramp- and leave-weighted), per week's working day."""
+        roster = self.data.desks[role].roster
         return {
-            "sdr_headcount": self._weekly_days(roster.employed),
-            "sdr_effective": self._weekly_days(roster.effective),
+            f"{role}_headcount": self._weekly_days(roster.employed),
+            f"{role}_effective": self._weekly_days(roster.effective),
         }
 
     @cached_property
     def funnel_by_source(self) -> pd.DataFrame:
         """One row per source: the funnel from lead to win, with each stage's conversion."""
         d = self.data
-        names = [s.name for s in self.scenario.sources]
+        names = self.scenario.source_names
         src = d.leads.source
         k = len(names)
         won = d.state == END_STATES.index("won")
@@ -428,6 +552,8 @@ class SimulationResult:
         frame = pd.DataFrame(
             {
                 "source": names,
+                "motion": ["inbound"] * len(self.scenario.sources)
+                + ["outbound"] * (k - len(self.scenario.sources)),
                 "leads": count(np.ones(len(src), dtype=bool)),
                 "mqls": count(~np.isnan(d.mql_at)),
                 "attempted": count(d.attempts > 0),
@@ -455,13 +581,13 @@ class SimulationResult:
         nan = np.full(len(d.leads), np.nan)
         won = d.state == END_STATES.index("won")
         frames = []
-        for index, src in enumerate(self.scenario.sources):
+        for index, name in enumerate(self.scenario.source_names):
             mine = d.leads.source == index
             frames.append(
                 pd.DataFrame(
                     {
                         "week": np.arange(self.scenario.weeks),
-                        "source": src.name,
+                        "source": name,
                         "leads": self._weekly_count(np.where(mine, d.leads.arrival, nan)).astype(
                             int
                         ),
@@ -489,7 +615,7 @@ class SimulationResult:
         def stamp(hours: np.ndarray) -> pd.Series:
             return start + pd.to_timedelta(hours, unit="h")
 
-        names = [s.name for s in self.scenario.sources]
+        names = self.scenario.source_names
         return pd.DataFrame(
             {
                 "lead_id": np.arange(len(d.leads)),
@@ -498,6 +624,7 @@ class SimulationResult:
                 "quality": d.leads.quality,
                 "mql": d.mql,
                 "arrived": stamp(d.leads.arrival),
+                "researched": stamp(d.researched_at),
                 "first_attempt": stamp(d.first_attempt),
                 "went_cold": stamp(d.cold_at),
                 "hours_to_first_attempt": d.first_attempt - d.leads.arrival,

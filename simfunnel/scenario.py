@@ -349,7 +349,13 @@ class CallDurations(Frozen):
     after_call_work: DurationDist = Field(
         default="2 min",
         validate_default=True,
-        description="Logging and follow-up email after every attempt.",
+        description="Logging and follow-up email after every call attempt.",
+    )
+    email: DurationDist = Field(
+        default="5 min",
+        validate_default=True,
+        description="Writing and sending one email touch of the cadence (see "
+        "`cadence.email_touches`); no after-call work is added.",
     )
 
 
@@ -376,10 +382,19 @@ class Cadence(Frozen):
     durations: CallDurations = Field(
         default_factory=CallDurations, description="Rep time per attempt."
     )
+    email_touches: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        default=(),
+        description="Which touches of the cadence are emails rather than calls, by number "
+        "(1-based, at most max_attempts), e.g. [2, 4] for call, email, call, email, call, call. "
+        "An email touch costs `durations.email` of rep time and may get a reply. A cadence with "
+        "email touches sends no automated email after failed calls.",
+        json_schema_extra={"unit": "touch numbers"},
+    )
     email_reply_probability: Probability = Field(
         default=0.0,
-        description="After each attempt without contact an automated email goes out; the share "
-        "of those that get a reply, which asks for a call back (a priority call).",
+        description="Share of emails that get a reply asking for a call back (a priority call): "
+        "the email touches, or, in a cadence without them, the automated email sent after "
+        "each call attempt without contact.",
     )
     email_reply_after: DurationDist = Field(
         default={"dist": "exponential", "mean": "1 day"},
@@ -403,6 +418,21 @@ class Cadence(Frozen):
                 ("gaps",),
                 f"needs 1 value or max_attempts - 1 = {needed} values, one per gap",
                 len(self.gaps),
+            )
+        for i, touch in enumerate(self.email_touches):
+            if touch > self.max_attempts:
+                raise _FieldError(
+                    ("email_touches", i),
+                    f"must be a touch number from 1 to max_attempts = {self.max_attempts}",
+                    touch,
+                )
+        if len(set(self.email_touches)) < len(self.email_touches):
+            raise _FieldError(("email_touches",), "touch numbers must not repeat", self.email_touches)
+        if self.max_attempts and len(set(self.email_touches)) == self.max_attempts:
+            raise _FieldError(
+                ("email_touches",),
+                "at least one touch must be a call (nobody can be reached by email alone)",
+                self.email_touches,
             )
         return self
 
@@ -639,6 +669,74 @@ class Nurture(Frozen):
         return value
 
 
+class TargetAccounts(Frozen):
+    """The outbound target list: accounts picked from the ideal customer profile (ICP)."""
+
+    name: str = Field(
+        default="outbound",
+        min_length=1,
+        description="Name of the list in results (the source column); must differ from the "
+        "inbound source names.",
+    )
+    initial: int = Field(
+        ge=0,
+        description="Accounts on the list at the start of the run.",
+        json_schema_extra={"unit": "accounts"},
+    )
+    added_per_month: int = Field(
+        default=0,
+        ge=0,
+        description="Accounts added to the list on the first day of every calendar month after "
+        "the start (list replenishment).",
+        json_schema_extra={"unit": "accounts per month"},
+    )
+    icp_fit: QualityModel = Field(
+        default_factory=QualityModel,
+        description="ICP fit of the accounts: their latent quality (normal), on the same scale "
+        "as inbound lead quality; it drives outcomes, acceptance and wins alike.",
+    )
+
+
+class ActivityGoals(Frozen):
+    """Daily activity goals of each BDR."""
+
+    new_accounts_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="Accounts each BDR researches and starts a cadence on every working day "
+        "before turning to due touches (0: research only when no touch is due).",
+        json_schema_extra={"unit": "accounts per BDR-day"},
+    )
+    dials_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="Dials each BDR aims at per working day; not a limit, measured: results "
+        "give the share of BDR-days that reached it (0: no goal).",
+        json_schema_extra={"unit": "dials per BDR-day"},
+    )
+
+
+class Outbound(Frozen):
+    """Outbound prospecting: BDRs research accounts from a target list and work them with a
+    cadence of calls and emails; qualified conversations are SGLs tossed up to the AEs."""
+
+    accounts: TargetAccounts = Field(description="The target account list.")
+    bdr: CallingStaff = Field(description="The BDR team: headcount, ramp, attrition, leave.")
+    research: DurationDist = Field(
+        default="15 min",
+        validate_default=True,
+        description="BDR time spent researching one account before its first touch.",
+    )
+    cadence: Cadence = Field(
+        description="The outbound cadence: touches (calls and `email_touches`), gaps and the "
+        "(lower) connect and contact odds of cold prospects."
+    )
+    outcomes: Outcomes = Field(description="Outcomes after a BDR conversation.")
+    goals: ActivityGoals = Field(
+        default_factory=ActivityGoals, description="Daily activity goals per BDR."
+    )
+
+
 DEFAULT_LOST_REASONS = {"no_decision": 0.4, "competitor": 0.3, "price": 0.2, "timing": 0.1}
 
 
@@ -727,6 +825,10 @@ class Scenario(Frozen):
         default=None,
         description="Score dynamics in nurture and re-MQLs; not set: nurture is where leads stay.",
     )
+    outbound: Outbound | None = Field(
+        default=None,
+        description="Outbound prospecting by BDRs; not set: an inbound-only funnel.",
+    )
     ae: AccountExecutives = Field(description="The AE stage.")
 
     @field_validator("calendar", mode="before")
@@ -760,9 +862,25 @@ class Scenario(Frozen):
                 0,
             )
         end_date = end.date()
-        teams = [(("sdr",), self.sdr)]
+        teams: list[tuple[tuple[str, ...], Staffing]] = [(("sdr",), self.sdr)]
         if self.ae.team is not None:
             teams.append((("ae", "team"), self.ae.team))
+        out = self.outbound
+        if out is not None:
+            teams.append((("outbound", "bdr"), out.bdr))
+            if out.accounts.name in names:
+                raise _FieldError(
+                    ("outbound", "accounts", "name"),
+                    "must differ from the inbound source names",
+                    out.accounts.name,
+                )
+            if (out.accounts.initial or out.accounts.added_per_month) and not out.bdr.may_staff():
+                raise _FieldError(
+                    ("outbound", "bdr", "headcount"),
+                    "needs at least 1 BDR (now or hired in outbound.bdr.plan) while the target "
+                    "list has accounts",
+                    0,
+                )
         for path, team in teams:
             for i, change in enumerate(team.plan):
                 if not self.start_date <= change.date < end_date:
@@ -779,6 +897,14 @@ class Scenario(Frozen):
                 0,
             )
         return self
+
+    @property
+    def source_names(self) -> list[str]:
+        """Names of the lead sources in results: the inbound sources, then the outbound list."""
+        names = [s.name for s in self.sources]
+        if self.outbound is not None:
+            names.append(self.outbound.accounts.name)
+        return names
 
     @property
     def weeks(self) -> int:

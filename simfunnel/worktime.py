@@ -104,6 +104,17 @@ class Shift:
                 a = end
         return out
 
+    def segment_end(self) -> float:
+        """End of the on-phone interval found by the last :meth:`next_on` (inf past the last)."""
+        return self._ends[self._k]
+
+    def days_on(self, n_days: int) -> np.ndarray:
+        """Which days of the run the rep is on the phones at all."""
+        on = np.zeros(n_days, dtype=bool)
+        for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True):
+            on[int(a // 24.0) : min(n_days, math.ceil(b / 24.0))] = True
+        return on
+
     @property
     def hours(self) -> float:
         return float(sum(b - a for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True)))

@@ -80,23 +80,34 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "rates",
         "speed_to_lead",
         "utilisation",
+        "teams",
+        "by_motion",
         "staffing",
         "ae",
         "lost_reasons",
         "backlog",
         "end_states",
     }
+    assert set(report) - {"scenario", "seed", "start_date", "weeks"} == set(
+        simfunnel.results.REPORT_SECTIONS
+    )
     assert report["seed"] == 3
     assert set(report["staffing"]) == {
-        "sdr_headcount_start",
-        "sdr_headcount_end",
-        "sdr_hires",
-        "sdr_backfills",
-        "sdr_planned_exits",
-        "sdr_attrition_exits",
-        "sdr_mean_headcount",
-        "sdr_mean_effective",
+        f"{role}_{key}"
+        for role in ("sdr", "bdr")
+        for key in (
+            "headcount_start",
+            "headcount_end",
+            "hires",
+            "backfills",
+            "planned_exits",
+            "attrition_exits",
+            "mean_headcount",
+            "mean_effective",
+        )
     }
+    assert set(report["utilisation"]) == {"sdr", "bdr"}
+    assert report["utilisation"]["bdr"] is None  # no outbound section: null, never absent
     assert set(report["totals"]) == set(simfunnel.results.TOTAL_KEYS)
     assert set(report["rates"]) == {
         "mql_rate",
@@ -168,7 +179,7 @@ def test_bundled_scenarios_validate_and_run(path) -> None:
     scenario = simfunnel.load_scenario(path)
     result = simfunnel.simulate(scenario, seed=1)
     assert result.totals["leads"] > 0
-    assert sum(result.end_states.values()) == result.totals["leads"]
+    assert sum(result.end_states.values()) == result.totals["leads"] + result.totals["accounts"]
 
 
 def test_threshold_raises_lead_quality(saas_dict) -> None:

@@ -187,6 +187,22 @@ def test_required_fields_are_the_schema_required_fields() -> None:
         assert (rows[path][3] == "required") == info.is_required(), path
 
 
+MINIMAL_OUTBOUND = {
+    "accounts": {"initial": 100},
+    "bdr": {"headcount": 1},
+    "cadence": {"connect_probability": 0.1, "contact_probability": 0.5},
+    "outcomes": {
+        "probabilities": {
+            "qualified": 0.2,
+            "information_gathering": 0.3,
+            "postponed": 0.1,
+            "no_prospect": 0.3,
+            "do_not_call": 0.1,
+        }
+    },
+}
+
+
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
     """Set a documented path (``[]`` = first item), creating sections on the way."""
     node: Any = data
@@ -212,6 +228,10 @@ def test_documented_defaults_are_the_defaults_the_loader_applies() -> None:
             base["sources"][0]["pql"] = {}
         if path.startswith("nurture."):
             base["nurture"] = {}
+        if path.startswith("outbound."):
+            base["outbound"] = copy.deepcopy(MINIMAL_OUTBOUND)
+            if path.startswith("outbound.bdr.plan[]."):
+                base["outbound"]["bdr"]["plan"] = [{"date": "2026-02-02"}]
         if path.startswith("ae.team."):
             base["ae"]["team"] = {"headcount": 2, "max_open_per_ae": 10}
             if path.startswith("ae.team.plan[]."):

@@ -62,7 +62,7 @@ def test_connect_without_contact_counts_as_connect_not_contact() -> None:
         0,
     )
     # Rep time: 2 x (3 min connect + 5 min after-call work).
-    assert result.data.busy_hours == pytest.approx(2 * 8 / 60)
+    assert result.data.sdr.busy_hours == pytest.approx(2 * 8 / 60)
 
 
 def test_qualified_lead_is_tossed_up_accepted_and_won_at_hand_computed_times() -> None:
@@ -200,7 +200,7 @@ def test_queue_rule_score_calls_the_highest_score_first() -> None:
 def test_shrinkage_removes_its_share_of_on_phone_hours() -> None:
     scenario = build(horizon="1 week", sdr__headcount=2, sdr__shrinkage=0.25)
     result = simfunnel.simulate(scenario, seed=1)
-    assert result.data.available_hours == pytest.approx(5 * 9 * 0.75 * 2)
+    assert result.data.sdr.available_hours == pytest.approx(5 * 9 * 0.75 * 2)
 
 
 def test_shrinkage_block_is_not_worked() -> None:

@@ -185,7 +185,7 @@ def test_connects_and_contacts_are_binomial(no_decay_run) -> None:
 def test_outcomes_after_contact_are_multinomial(no_decay_run) -> None:
     weekly = no_decay_run.weekly
     contacts = no_decay_run.totals["contacts"]
-    qualified = no_decay_run.data.weekly["qualified"].sum()
+    qualified = no_decay_run.data.sdr.weekly["qualified"].sum()
     assert _binomial_ok(int(qualified), contacts, 0.3)
     for name, p in (
         ("information_gathering", 0.2),
