@@ -124,7 +124,9 @@ def _add_accounts(
     columns["arrival"].append(times)
     columns["source"].append(np.full(n, index, dtype=np.int16))
     columns["score"].append(np.full(n, np.nan))
-    columns["quality"].append(fit.mean + fit.sd * streams.rng("attributes", name).standard_normal(n))
+    columns["quality"].append(
+        fit.mean + fit.sd * streams.rng("attributes", name).standard_normal(n)
+    )
     columns["u_accept"].append(streams.rng("ae_accept", name).random(n))
     columns["u_win"].append(streams.rng("ae_win", name).random(n))
     columns["u_reason"].append(streams.rng("ae_reason", name).random(n))

@@ -668,7 +668,7 @@ class Engine:
             if researching and desk.accounts and self._research_now(desk, rep, now):
                 lead, duration = self._research(desk, rep, now)
                 if now + duration > shift.segment_end():
-                    self._overtime(desk, rep, now, now + duration - shift.segment_end())
+                    self._overtime(desk, rep, now, shift.off_time(now, now + duration))
                 yield env.timeout(duration)
                 self._push(desk, lead, env.now)  # researched: ready for its first touch
                 continue
@@ -685,11 +685,12 @@ class Engine:
                 continue  # went cold or bought self-serve while waiting
             duration = self._attempt(desk, lead, rep, now)
             if now + duration > shift.segment_end():
-                self._overtime(desk, rep, now, now + duration - shift.segment_end())
+                self._overtime(desk, rep, now, shift.off_time(now, now + duration))
             yield env.timeout(duration)
 
     def _overtime(self, desk: Desk, rep: int, now: float, hours: float) -> None:
-        """A task started on shift ran past its end: the rep finishes it, off the on-phone hours.
+        """A task started on shift ran past its end: the rep finishes it, off the on-phone hours
+        (a long one may run on into the next shift: only the time between counts here).
 
         Busy hours count only on-phone time, so utilisation stays a share of available time;
         the time past the end is kept apart as overtime.

@@ -199,9 +199,7 @@ class SimulationResult:
     def utilisations(self) -> dict[str, float]:
         """Per calling team: share of on-phone hours spent on touches (and, for BDRs, research)."""
         return {
-            role: _share(desk.busy_hours, desk.available_hours)
-            if desk is not None
-            else math.nan
+            role: _share(desk.busy_hours, desk.available_hours) if desk is not None else math.nan
             for role, desk in self._desks.items()
         }
 
@@ -503,11 +501,18 @@ class SimulationResult:
         )
         bdr = d.desks.get("bdr")
         if bdr is not None:
-            for name in ("dials", "emails", "connects", "contacts", "busy_hours", "available_hours"):
+            for name in (
+                "dials",
+                "emails",
+                "connects",
+                "contacts",
+                "busy_hours",
+                "available_hours",
+            ):
                 frame[f"bdr_{name}"] = bdr.weekly[name]
-            frame["bdr_utilisation"] = frame["bdr_busy_hours"] / frame[
-                "bdr_available_hours"
-            ].where(frame["bdr_available_hours"] > 0)
+            frame["bdr_utilisation"] = frame["bdr_busy_hours"] / frame["bdr_available_hours"].where(
+                frame["bdr_available_hours"] > 0
+            )
             for key, values in self._weekly_staff("bdr").items():
                 frame[key] = values
             frame["target_list_mean"] = bdr.weekly["list_area"] / week_hours

@@ -427,7 +427,9 @@ class Cadence(Frozen):
                     touch,
                 )
         if len(set(self.email_touches)) < len(self.email_touches):
-            raise _FieldError(("email_touches",), "touch numbers must not repeat", self.email_touches)
+            raise _FieldError(
+                ("email_touches",), "touch numbers must not repeat", self.email_touches
+            )
         if self.max_attempts and len(set(self.email_touches)) == self.max_attempts:
             raise _FieldError(
                 ("email_touches",),

@@ -108,6 +108,15 @@ class Shift:
         """End of the on-phone interval found by the last :meth:`next_on` (inf past the last)."""
         return self._ends[self._k]
 
+    def off_time(self, a: float, b: float) -> float:
+        """Hours of [a, b] that fall outside the on-phone intervals, from the current one on."""
+        on = 0.0
+        k = self._k
+        while self._starts[k] < b:
+            on += max(0.0, min(b, self._ends[k]) - max(a, self._starts[k]))
+            k += 1
+        return (b - a) - on
+
     def days_on(self, n_days: int) -> np.ndarray:
         """Which days of the run the rep is on the phones at all."""
         on = np.zeros(n_days, dtype=bool)

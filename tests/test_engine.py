@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,7 +85,7 @@ def test_adding_a_source_leaves_the_other_sources_leads_unchanged(saas_dict) -> 
 def check_invariants(result: simfunnel.SimulationResult) -> None:
     t = result.totals
     states = result.end_states
-    assert sum(states.values()) == t["leads"] == len(result.leads)
+    assert sum(states.values()) == t["leads"] + t["accounts"] == len(result.leads)
     assert t["leads"] == t["mqls"] + t["below_threshold"]
     assert states["nurture"] + states["aged_out"] <= t["below_threshold"]
     if result.scenario.nurture is None:
@@ -97,14 +99,30 @@ def check_invariants(result: simfunnel.SimulationResult) -> None:
     assert t["mqls"] <= became_mql <= t["mqls"] + t["re_mqls"]
     stl = result.speed_to_lead
     assert stl["attempted"] + stl["never_attempted"] == became_mql
-    assert states["untouched"] + states["cold"] <= stl["never_attempted"]
+    untouched = result.leads["end_state"].eq("untouched") & result.data.inbound
+    assert untouched.sum() + states["cold"] <= stl["never_attempted"]
     assert states["self_serve_won"] == t["self_serve_won"]
-    assert result.leads["attempts"].sum() == t["dials"]
+    assert result.leads["attempts"].sum() == t["dials"] + t["emails"]  # touches
+    assert t["sals"] + t["sgls"] == (~np.isnan(result.data.contacted_at)).sum()
+    m = result.by_motion
+    assert m["inbound_sqls"] + m["outbound_sqls"] == t["sqls"]
+    assert t["accounts_researched"] + states["on_list"] <= t["accounts"]
+    assert states["on_list"] == result.teams["bdr_target_list_at_end"] or t["accounts"] == 0
     weekly = result.weekly
-    for column in ("leads", "mqls", "dials", "sqls", "valid_opportunities", "won", "lost"):
+    for column in (
+        "leads",
+        "mqls",
+        "dials",
+        "emails",
+        "sqls",
+        "valid_opportunities",
+        "won",
+        "lost",
+    ):
         assert weekly[column].sum() == t[column], column
     assert weekly["pipeline_value"].sum() == pytest.approx(t["pipeline_value"])
-    assert 0.0 <= result.utilisation <= 1.05  # a call may run a few minutes past closing
+    for role, share in result.utilisations.items():  # time past closing is overtime
+        assert math.isnan(share) or 0.0 <= share <= 1.0 + 1e-9, role
 
 
 def test_conservation_on_the_bundled_scenario(saas_dict) -> None:
@@ -133,6 +151,38 @@ def scenarios(draw):
             "max_open_per_ae": draw(st.integers(1, 5)),
             "attrition_per_year": draw(st.floats(0, 3)),
             "ramp": [0.5],
+        }
+    if draw(st.booleans()):
+        optional["cadence__email_touches"] = [attempts] if attempts > 1 else []
+    if draw(st.booleans()):
+        optional["outbound"] = {
+            "accounts": {
+                "initial": draw(st.integers(0, 200)),
+                "added_per_month": draw(st.integers(0, 100)),
+            },
+            "bdr": {
+                "headcount": draw(st.integers(1, 3)),
+                "attrition_per_year": draw(st.floats(0, 3)),
+                "ramp": [0.5],
+            },
+            "research": {"dist": "exponential", "mean": "20 min"},
+            "goals": {
+                "new_accounts_per_day": draw(st.integers(0, 5)),
+                "dials_per_day": draw(st.integers(0, 40)),
+            },
+            "cadence": {
+                "max_attempts": 4,
+                "email_touches": [2],
+                "gaps": ["1 day"],
+                "connect_probability": draw(probability),
+                "contact_probability": draw(probability),
+                "email_reply_probability": draw(st.floats(0, 0.5)),
+            },
+            "outcomes": {
+                "probabilities": probs,
+                "callback_after": "3 days",
+                "follow_ups": ["2 days"],
+            },
         }
     if draw(st.booleans()):
         optional["speed_to_lead__patience"] = {"dist": "exponential", "mean": "1 day"}

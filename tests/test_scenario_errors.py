@@ -173,6 +173,91 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
     ),
 }
 
+OUTBOUND = {
+    "accounts": {"initial": 10},
+    "bdr": {"headcount": 1},
+    "cadence": {"connect_probability": 0.1, "contact_probability": 0.5},
+    "outcomes": {"probabilities": TINY["outcomes"]["probabilities"]},
+}
+
+
+def broken_outbound(**changes: Any) -> str:
+    """TINY plus a valid outbound section, then dotted-path changes (``None`` deletes)."""
+    data = yaml.safe_load(broken())
+    data["outbound"] = copy.deepcopy(OUTBOUND)
+    text = yaml.safe_dump(data, sort_keys=False)
+    for key, value in changes.items():
+        data = yaml.safe_load(text)
+        dotted = key.replace("__", ".")
+        if value is None:
+            *parents, last = dotted.split(".")
+            node: Any = data
+            for part in parents:
+                node = node[part]
+            del node[last]
+        else:
+            set_path(data, dotted, value)
+        text = yaml.safe_dump(data, sort_keys=False)
+    return text
+
+
+CASES.update(
+    {
+        "outbound list named like a source": (
+            broken_outbound(outbound__accounts__name="one"),
+            [("outbound.accounts.name", "must differ from the inbound source names", "'one'")],
+        ),
+        "accounts but no BDRs": (
+            broken_outbound(outbound__bdr__headcount=0),
+            [("outbound.bdr.headcount", "needs at least 1 BDR", "0")],
+        ),
+        "negative account count": (
+            broken_outbound(outbound__accounts__initial=-3),
+            [("outbound.accounts.initial", "greater than or equal to 0", "-3")],
+        ),
+        "outbound cadence without odds": (
+            broken_outbound(outbound__cadence__connect_probability=None),
+            [("outbound.cadence.connect_probability", "required field is missing", None)],
+        ),
+        "email touch past the last touch": (
+            broken_outbound(outbound__cadence__email_touches=[2, 9]),
+            [("outbound.cadence.email_touches[1]", "from 1 to max_attempts = 6", "9")],
+        ),
+        "email touches only": (
+            broken_outbound(
+                outbound__cadence__max_attempts=2,
+                outbound__cadence__gaps=["1 day"],
+                outbound__cadence__email_touches=[1, 2],
+            ),
+            [("outbound.cadence.email_touches", "at least one touch must be a call", "(1, 2)")],
+        ),
+        "repeated email touch": (
+            broken_outbound(outbound__cadence__email_touches=[2, 2]),
+            [("outbound.cadence.email_touches", "must not repeat", "(2, 2)")],
+        ),
+        "outbound outcomes not summing to 1": (
+            broken_outbound(outbound__outcomes__probabilities__qualified=0.5),
+            [("outbound.outcomes.probabilities", "sum to 1", "0.5")],
+        ),
+        "misspelt outbound key": (
+            broken_outbound(outbound__reserch="10 min"),
+            [("outbound.reserch", "unknown key; did you mean 'research'?", None)],
+        ),
+        "negative activity goal": (
+            broken_outbound(outbound__goals={"dials_per_day": -5}),
+            [("outbound.goals.dials_per_day", "greater than or equal to 0", "-5")],
+        ),
+        "research without a unit": (
+            broken_outbound(outbound__research=20),
+            [("outbound.research", "a duration needs a unit", "20")],
+        ),
+        "BDR hire outside the horizon": (
+            broken_outbound(outbound__bdr__plan=[{"date": "2027-01-01", "hire": 1}]),
+            [("outbound.bdr.plan[0].date", "must fall inside the simulated period", None)],
+        ),
+    }
+)
+
 DUPLICATE_SOURCES = copy.deepcopy(TINY)
 DUPLICATE_SOURCES["sources"] = [TINY["sources"][0], TINY["sources"][0]]
 CASES["duplicate source names"] = (
