@@ -4,8 +4,8 @@ Why a baseline in the same run: benchmark machines are shared and noisy, so abso
 little; the ratio to a bare-simpy M/M/c model (c server processes pulling customers from a
 ``simpy.Store``, nothing else) timed on the same machine a moment later is what we track.
 
-Targets (issue 2): engine call attempts per second >= 0.5x bare-simpy customers per second, and
-peak memory <= 1 KB per lead. Run with ``make bench`` or ``python benchmarks/bench_engine.py``.
+Targets (issue 2): engine rep tasks (call attempts, email touches, account research) per second
+>= 0.5x bare-simpy customers per second, and peak memory <= 1 KB per lead (or account). Run with ``make bench`` or ``python benchmarks/bench_engine.py``.
 """
 
 from __future__ import annotations
@@ -92,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     scenario = simfunnel.load_scenario(args.scenario)
     result = simfunnel.simulate(scenario, seed=args.seed)  # warm-up, and the counts
     totals = result.totals
-    attempts, leads = int(totals["dials"]), int(totals["leads"])
-    servers = scenario.sdr.headcount
+    # Every rep task is one simpy timeout: call attempts, email touches and account research.
+    attempts = int(totals["dials"] + totals["emails"] + totals["accounts_researched"])
+    leads = int(totals["leads"] + totals["accounts"])
+    servers = scenario.sdr.headcount + (
+        scenario.outbound.bdr.headcount if scenario.outbound is not None else 0
+    )
     # Interleaved, so that a burst of load on the machine hits both sides alike.
     engine_s = bare_s = float("inf")
     served = 0
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "leads": leads,
         "mqls": int(totals["mqls"]),
         "attempts": attempts,
-        "sdr_utilisation": round(result.utilisation, 3),
+        "utilisation": {k: round(v, 3) for k, v in result.utilisations.items() if v == v},
         "engine_seconds": round(engine_s, 3),
         "engine_attempts_per_s": round(engine_rate),
         "bare_simpy_customers": served,
@@ -135,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(
             f"reference scenario   {leads:,} leads, {figures['mqls']:,} MQLs, "
-            f"{attempts:,} call attempts, SDR utilisation {figures['sdr_utilisation']:.0%}"
+            f"{attempts:,} rep tasks, utilisation "
+            + ", ".join(f"{k.upper()} {v:.0%}" for k, v in figures["utilisation"].items())
         )
         print(
-            f"simfunnel engine     {engine_s:6.2f} s   {engine_rate:10,.0f} attempts/s  "
+            f"simfunnel engine     {engine_s:6.2f} s   {engine_rate:10,.0f} tasks/s     "
             f"(best of {args.repeat})"
         )
         print(
