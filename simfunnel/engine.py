@@ -19,7 +19,7 @@ import calendar
 import datetime as dt
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 
 import numpy as np
@@ -228,7 +228,15 @@ class Desk:
         self.day_dials = [[0] * n_days for _ in range(reps)] if dials_goal else None
         self.list_level = Level(n_weeks)  # accounts on the target list, time-weighted
 
-    def record(self, horizon: float, n_weeks: int) -> DeskRecord:
+    def mark(self) -> dict[str, object]:
+        """The per-rep and total counters now: what the warm-up did, to take off at the end."""
+        return {name: list(getattr(self, name)) for name in _REP_COUNTERS} | {
+            "busy": self.busy,
+            "overtime": self.overtime,
+        }
+
+    def record(self, n_weeks: int, mark: dict[str, object] | None, first_day: int) -> DeskRecord:
+        """The desk's figures; with a warm-up ``mark``, only what happened after it."""
         weekly = {name: np.array(v) for name, v in self.w.items()}
         weekly["busy_hours"] = np.array(self.w_busy)
         weekly["available_hours"] = self.roster.available_by_week(n_weeks)
@@ -237,26 +245,35 @@ class Desk:
         if self.day_dials is not None:
             met = worked = 0
             for shift, days in zip(self.shifts, self.day_dials, strict=True):
-                on = shift.days_on(len(days))
-                counts = np.array(days)
+                on = shift.days_on(len(days))[first_day:]
+                counts = np.array(days[first_day:])
                 worked += int(on.sum())
                 met += int((counts[on] >= self.dials_goal).sum())
             goal_met = met / worked if worked else math.nan
+        reps = {name: np.array(getattr(self, name)) for name in _REP_COUNTERS}
+        busy, overtime = self.busy, self.overtime
+        if mark is not None:
+            reps = {name: values - np.array(mark[name]) for name, values in reps.items()}
+            busy -= mark["busy"]  # type: ignore[operator]
+            overtime -= mark["overtime"]  # type: ignore[operator]
         return DeskRecord(
             role=self.role,
             roster=self.roster,
-            busy_hours=self.busy,
-            overtime_hours=self.overtime,
+            busy_hours=busy,
+            overtime_hours=overtime,
             available_hours=self.roster.available_hours,
-            rep_dials=np.array(self.rep_dials, dtype=np.int64),
-            rep_contacts=np.array(self.rep_contacts, dtype=np.int64),
-            rep_emails=np.array(self.rep_emails, dtype=np.int64),
-            rep_researched=np.array(self.rep_researched, dtype=np.int64),
-            rep_busy=np.array(self.rep_busy),
+            rep_dials=reps["rep_dials"].astype(np.int64),
+            rep_contacts=reps["rep_contacts"].astype(np.int64),
+            rep_emails=reps["rep_emails"].astype(np.int64),
+            rep_researched=reps["rep_researched"].astype(np.int64),
+            rep_busy=reps["rep_busy"].astype(float),
             weekly=weekly,
             list_at_end=len(self.accounts) if self.accounts is not None else 0,
             dials_goal_met=goal_met,
         )
+
+
+_REP_COUNTERS = ("rep_dials", "rep_contacts", "rep_emails", "rep_researched", "rep_busy")
 
 
 @dataclass
@@ -286,6 +303,7 @@ class RunData:
     seed: int | np.random.SeedSequence
     leads: Leads
     inbound: np.ndarray  # True for inbound leads, False for outbound accounts
+    carried: np.ndarray  # True for leads already there at the start (from the warm-up)
     mql: np.ndarray
     state: np.ndarray
     first_attempt: np.ndarray
@@ -323,7 +341,8 @@ class Engine:
     """One run of one scenario. Build it, call :meth:`run` once."""
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence, trace: bool = False):
-        self.scenario = scenario
+        self.reported = scenario
+        self.scenario = scenario = scenario.extended()  # what runs: the warm-up, then the period
         self.seed = seed
         self.streams = Streams(seed)
         self.calendar = WorkCalendar(scenario)
@@ -897,6 +916,9 @@ class Engine:
         for desk in self.desks:
             for i, shift in enumerate(desk.shifts):
                 env.process(self._rep(desk, i, shift))
+        self.marks: dict[str, object] | None = None
+        if self.reported.warm_up:
+            env.timeout(self.reported.warm_up).callbacks.append(self._end_warm_up)
         env.run(until=self.horizon)
         self._backlog_step(0, self.horizon)
         last = min(int((self.horizon - 1e-9) // WEEK_HOURS), self.n_weeks - 1)
@@ -904,6 +926,12 @@ class Engine:
         for desk in self.desks:
             desk.list_level.step(0, self.horizon)
         return self._collect()
+
+    def _end_warm_up(self, event: simpy.Event) -> None:
+        self.marks = {desk.role: desk.mark() for desk in self.desks}
+        self.marks["ae"] = {k: list(v) for k, v in self.ae.count.items()} | {
+            "won_value": list(self.ae.won_value)
+        }
 
     def _collect(self) -> RunData:
         sc = self.scenario
@@ -928,11 +956,12 @@ class Engine:
             "ae_capacity_area": np.array(ae.capacity_level.weekly_area),
         }
         n = len(leads)
-        return RunData(
+        data = RunData(
             scenario=sc,
             seed=self.seed,
             leads=leads,
             inbound=self.inbound,
+            carried=np.zeros(n, dtype=bool),
             mql=self.mql,
             state=state,
             first_attempt=np.array(self.first_attempt),
@@ -945,7 +974,14 @@ class Engine:
             sql_at=np.array(self.sql_at),
             valid_at=ae.array("valid_at"),
             closed_at=ae.array("closed_at"),
-            desks={desk.role: desk.record(self.horizon, self.n_weeks) for desk in self.desks},
+            desks={
+                desk.role: desk.record(
+                    self.n_weeks,
+                    None if self.marks is None else self.marks[desk.role],
+                    int(self.reported.warm_up // DAY_HOURS),
+                )
+                for desk in self.desks
+            },
             weekly=weekly,
             backlog_area=self.backlog_area,
             sql_rep=np.array(self.sql_rep, dtype=np.int32),
@@ -961,3 +997,76 @@ class Engine:
             ae_reps=ae.per_ae(),
             trace=self.trace,
         )
+        if self.reported.warm_up:
+            data = window(data, self.reported, self.marks["ae"])  # type: ignore[index]
+        return data
+
+
+def _shift_roster(roster: Roster, offset: float, first_day: int) -> Roster:
+    """The roster as seen from ``offset`` on: spells and shifts moved, days before it dropped."""
+    spells = tuple(
+        replace(sp, start=sp.start - offset, end=sp.end - offset) for sp in roster.spells
+    )
+    shifts = tuple(shift.after(offset) for shift in roster.shifts)
+    return Roster(
+        spells,
+        shifts,
+        roster.employed[first_day:],
+        roster.effective[first_day:],
+        roster.full_day_hours,
+    )
+
+
+def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunData:
+    """Discard the warm-up: times move so that 0 is the reported start, weekly figures and
+    counters keep only what happened after it, and leads that arrived before are carried in."""
+    offset = reported.warm_up
+    k = round(offset / WEEK_HOURS)
+    first_day = k * 7
+    times = (
+        "first_attempt",
+        "researched_at",
+        "cold_at",
+        "mql_at",
+        "self_serve_at",
+        "contacted_at",
+        "sql_at",
+        "valid_at",
+        "closed_at",
+        "ae_assigned_at",
+    )
+    leads = replace(
+        data.leads, arrival=data.leads.arrival - offset, trial_end=data.leads.trial_end - offset
+    )
+    desks = {}
+    for role, desk in data.desks.items():
+        weekly = {name: values[k:] for name, values in desk.weekly.items()}
+        desks[role] = replace(
+            desk,
+            roster=_shift_roster(desk.roster, offset, first_day),
+            weekly=weekly,
+            available_hours=float(weekly["available_hours"].sum()),
+        )
+    weekly = {name: values[k:] for name, values in data.weekly.items()}
+    ae_reps = {name: values - np.array(ae_mark[name]) for name, values in data.ae_reps.items()}
+    trace = data.trace
+    if trace is not None:
+        trace = [(t - offset, *rest) for t, *rest in trace if t >= offset]
+    return replace(
+        data,
+        scenario=reported,
+        leads=leads,
+        carried=leads.arrival < 0,
+        **{name: getattr(data, name) - offset for name in times},
+        desks=desks,
+        weekly=weekly,
+        backlog_area=float(weekly["backlog_area"].sum()),
+        ae_roster=None
+        if data.ae_roster is None
+        else _shift_roster(data.ae_roster, offset, first_day),
+        ae_queue_area=float(weekly["ae_queue_area"].sum()),
+        ae_open_area=float(weekly["ae_open_area"].sum()),
+        ae_capacity_area=float(weekly["ae_capacity_area"].sum()),
+        ae_reps=ae_reps,
+        trace=trace,
+    )

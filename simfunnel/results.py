@@ -20,6 +20,7 @@ from .worktime import WorkCalendar
 TOTAL_KEYS = (
     "leads",
     "accounts",
+    "carried_in",
     "mqls",
     "below_threshold",
     "cold",
@@ -107,15 +108,18 @@ class SimulationResult:
     def totals(self) -> dict[str, float]:
         d = self.data
         w = self._w
-        contacted = ~np.isnan(d.contacted_at)
-        valid = ~np.isnan(d.valid_at)
-        won = d.state == END_STATES.index("won")
-        lost = d.state == END_STATES.index("lost")
+        new = ~d.carried  # created in the period, not carried in from before it
+        contacted = d.contacted_at >= 0
+        valid = d.valid_at >= 0
+        closed = d.closed_at >= 0  # closed in the period
+        won = (d.state == END_STATES.index("won")) & closed
+        lost = (d.state == END_STATES.index("lost")) & closed
         totals: dict[str, float] = {
-            "leads": int(d.inbound.sum()),
-            "accounts": int((~d.inbound).sum()),
-            "mqls": int(d.mql.sum()),
-            "below_threshold": int((d.inbound & ~d.mql).sum()),
+            "leads": int((d.inbound & new).sum()),
+            "accounts": int((~d.inbound & new).sum()),
+            "carried_in": int(d.carried.sum()),
+            "mqls": int((d.mql & new).sum()),
+            "below_threshold": int((d.inbound & ~d.mql & new).sum()),
             "cold": int(w["cold"].sum()),
             "re_mqls": int(w["re_mqls"].sum()),
             "email_replies": int(w["email_replies"].sum()),
@@ -128,15 +132,15 @@ class SimulationResult:
             "accounts_researched": int(w["researched"].sum()),
             "sals": int((contacted & d.inbound).sum()),
             "sgls": int((contacted & ~d.inbound).sum()),
-            "sqls": int((~np.isnan(d.sql_at)).sum()),
+            "sqls": int((d.sql_at >= 0).sum()),
             "valid_opportunities": int(valid.sum()),
             "won": int(won.sum()),
             "lost": int(lost.sum()),
             "open_opportunities": int((d.state == OPEN_OPP).sum()),
             "pipeline_value": float(d.leads.value[valid].sum()),
             "won_value": float(d.leads.value[won].sum()),
-            "self_serve_won": int((~np.isnan(d.self_serve_at)).sum()),
-            "self_serve_value": float(d.leads.self_serve[~np.isnan(d.self_serve_at)].sum()),
+            "self_serve_won": int((d.self_serve_at >= 0).sum()),
+            "self_serve_value": float(d.leads.self_serve[(d.self_serve_at >= 0)].sum()),
         }
         return totals
 
@@ -156,8 +160,9 @@ class SimulationResult:
     @property
     def _ae_decided(self) -> int:
         d = self.data
-        undecided = d.state == END_STATES.index("sql")
-        return int((~np.isnan(d.sql_at)).sum() - undecided.sum())
+        tossed = d.sql_at >= 0
+        undecided = (d.state == END_STATES.index("sql")) & tossed
+        return int(tossed.sum() - undecided.sum())
 
     @cached_property
     def speed_to_lead(self) -> dict[str, float]:
@@ -168,7 +173,7 @@ class SimulationResult:
         """
         d = self.data
         horizon = self.scenario.horizon
-        became = ~np.isnan(d.mql_at)
+        became = d.mql_at >= 0
         arrival = d.mql_at[became]
         first = d.first_attempt[became]
         wait = first - arrival
@@ -273,7 +278,7 @@ class SimulationResult:
         """The AE stage as a queue: how long tossed-up leads waited, how full the AEs were."""
         d = self.data
         horizon = self.scenario.horizon
-        assigned = ~np.isnan(d.ae_assigned_at)
+        assigned = d.ae_assigned_at >= 0
         roster = d.ae_roster
         working = self._working_days
         limited = roster is not None
@@ -293,7 +298,7 @@ class SimulationResult:
     def lost_reasons(self) -> dict[str, int]:
         """Lost opportunities by reason; the counts add up to ``totals['lost']``."""
         reasons = list(self.scenario.ae.lost_reasons)
-        codes = self.data.lost_reason
+        codes = self.data.lost_reason[self.data.closed_at >= 0]
         counts = np.bincount(codes[codes >= 0], minlength=len(reasons))
         return {name: int(c) for name, c in zip(reasons, counts, strict=True)}
 
@@ -307,12 +312,12 @@ class SimulationResult:
         SDRs and BDRs with hours, dials, emails, contacts and SQLs (BDRs also accounts
         researched); AEs (with an AE team) with deals and wins."""
         d = self.data
-        valid = ~np.isnan(d.valid_at)
+        valid = d.valid_at >= 0
         frames = []
         for role, desk in d.desks.items():
             roster = desk.roster
             n = len(roster.spells)
-            mine = (d.sql_rep >= 0) & (d.inbound if role == "sdr" else ~d.inbound)
+            mine = (d.sql_rep >= 0) & (d.sql_at >= 0) & (d.inbound if role == "sdr" else ~d.inbound)
             frame = self._spell_frame(role, roster)
             frame["available_hours"] = [shift.hours for shift in roster.shifts]
             frame["busy_hours"] = desk.rep_busy
@@ -363,16 +368,16 @@ class SimulationResult:
         """Inbound and outbound side by side: SALs (MQLs an SDR reached) against SGLs (accounts
         a BDR reached), and what each motion turned into."""
         d = self.data
-        contacted = ~np.isnan(d.contacted_at)
-        sql = ~np.isnan(d.sql_at)
-        valid = ~np.isnan(d.valid_at)
-        won = d.state == END_STATES.index("won")
+        contacted = d.contacted_at >= 0
+        sql = d.sql_at >= 0
+        valid = d.valid_at >= 0
+        won = (d.state == END_STATES.index("won")) & (d.closed_at >= 0)
         value = d.leads.value
         out: dict[str, float] = {}
         for motion, mine in (("inbound", d.inbound), ("outbound", ~d.inbound)):
             first = "inbound_leads" if motion == "inbound" else "outbound_accounts"
-            out[first] = int(mine.sum())
-            out[f"{motion}_attempted"] = int((mine & (d.attempts > 0)).sum())
+            out[first] = int((mine & ~d.carried).sum())
+            out[f"{motion}_attempted"] = int((mine & (d.first_attempt >= 0)).sum())
             out["sals" if motion == "inbound" else "sgls"] = int((mine & contacted).sum())
             out[f"{motion}_sqls"] = int((mine & sql).sum())
             out[f"{motion}_valid_opportunities"] = int((mine & valid).sum())
@@ -423,11 +428,11 @@ class SimulationResult:
     # ------------------------------------------------------------------ tables
 
     def _week_of(self, times: np.ndarray) -> np.ndarray:
-        t = times[~np.isnan(times)]
+        t = times[times >= 0]  # NaN (never) and negative (before the period) drop out
         return np.minimum((t // WEEK_HOURS).astype(int), self.scenario.weeks - 1)
 
     def _weekly_count(self, times: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        mask = ~np.isnan(times)
+        mask = times >= 0
         w = None if weights is None else weights[mask]
         return np.bincount(self._week_of(times), weights=w, minlength=self.scenario.weeks)
 
@@ -548,8 +553,8 @@ class SimulationResult:
         names = self.scenario.source_names
         src = d.leads.source
         k = len(names)
-        won = d.state == END_STATES.index("won")
-        valid = ~np.isnan(d.valid_at)
+        won = (d.state == END_STATES.index("won")) & (d.closed_at >= 0)
+        valid = d.valid_at >= 0
 
         def count(mask: np.ndarray) -> np.ndarray:
             return np.bincount(src[mask], minlength=k)
@@ -559,11 +564,11 @@ class SimulationResult:
                 "source": names,
                 "motion": ["inbound"] * len(self.scenario.sources)
                 + ["outbound"] * (k - len(self.scenario.sources)),
-                "leads": count(np.ones(len(src), dtype=bool)),
-                "mqls": count(~np.isnan(d.mql_at)),
-                "attempted": count(d.attempts > 0),
-                "contacted": count(~np.isnan(d.contacted_at)),
-                "sqls": count(~np.isnan(d.sql_at)),
+                "leads": count(~d.carried),
+                "mqls": count(d.mql_at >= 0),
+                "attempted": count(d.first_attempt >= 0),
+                "contacted": count(d.contacted_at >= 0),
+                "sqls": count(d.sql_at >= 0),
                 "valid_opportunities": count(valid),
                 "won": count(won),
                 "pipeline_value": np.bincount(
@@ -628,6 +633,7 @@ class SimulationResult:
                 "score": d.leads.score,
                 "quality": d.leads.quality,
                 "mql": d.mql,
+                "carried_in": d.carried,
                 "arrived": stamp(d.leads.arrival),
                 "researched": stamp(d.researched_at),
                 "first_attempt": stamp(d.first_attempt),

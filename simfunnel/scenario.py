@@ -809,6 +809,13 @@ class Scenario(Frozen):
         description="First day simulated (the clock starts at its midnight)."
     )
     horizon: Duration = Field(gt=0, description="Length of the simulated period, e.g. '52 weeks'.")
+    warm_up: Duration = Field(
+        default=0.0,
+        description="Simulated before start_date and then discarded, in whole weeks, e.g. "
+        "'8 weeks': queues, cadences, nurture and open opportunities fill up, so the reported "
+        "period does not start from an empty funnel. Leads from the warm-up still open at "
+        "start_date carry on (and count as carried in).",
+    )
     calendar: Annotated[
         Calendar,
         Field(description="Working calendar of the reps; '24/7' is short for {always_open: true}."),
@@ -837,6 +844,27 @@ class Scenario(Frozen):
     @classmethod
     def _calendar(cls, value: Any) -> Any:
         return _calendar_shorthand(value)
+
+    @field_validator("warm_up")
+    @classmethod
+    def _whole_weeks(cls, value: float) -> float:
+        # Weekly results start at start_date: a warm-up of whole weeks keeps weeks whole.
+        weeks = value / (7 * 24)
+        if abs(weeks - round(weeks)) > 1e-9:
+            raise ValueError(f"must be whole weeks (got {format_duration(value)})")
+        return value
+
+    def extended(self) -> Scenario:
+        """The scenario the engine runs: warm-up weeks added before the start."""
+        if not self.warm_up:
+            return self
+        return self.model_copy(
+            update={
+                "start_date": self.start_date - dt.timedelta(hours=self.warm_up),
+                "horizon": self.horizon + self.warm_up,
+                "warm_up": 0.0,
+            }
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

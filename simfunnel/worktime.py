@@ -104,6 +104,15 @@ class Shift:
                 a = end
         return out
 
+    def after(self, offset: float) -> Shift:
+        """The same shift seen from ``offset`` on, on a clock that starts there."""
+        segments = [
+            (max(a, offset) - offset, b - offset)
+            for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True)
+            if b > offset
+        ]
+        return Shift(segments)
+
     def segment_end(self) -> float:
         """End of the on-phone interval found by the last :meth:`next_on` (inf past the last)."""
         return self._ends[self._k]

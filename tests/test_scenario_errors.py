@@ -251,6 +251,10 @@ CASES.update(
             broken_outbound(outbound__research=20),
             [("outbound.research", "a duration needs a unit", "20")],
         ),
+        "warm-up not in whole weeks": (
+            broken(warm_up="10 days"),
+            [("warm_up", "must be whole weeks", None)],
+        ),
         "BDR hire outside the horizon": (
             broken_outbound(outbound__bdr__plan=[{"date": "2027-01-01", "hire": 1}]),
             [("outbound.bdr.plan[0].date", "must fall inside the simulated period", None)],
