@@ -201,6 +201,23 @@ class AEStage:
         if at < self.horizon:
             self.env.timeout(at - self.env.now, value=lead).callbacks.append(self._on_toss_up)
 
+    def restore_open(self, lead: int, valid_at: float, remaining: float) -> None:
+        """A valid opportunity already open at the start: it needs an AE's room, then closes
+        after ``remaining`` hours (assigned with :meth:`assign_now` or when room opens)."""
+        self.token[lead] = 0
+        self.waited[lead] = 0.0
+        self.valid_at[lead] = valid_at
+        self.phase[lead] = CLOSE
+        self.due[lead] = remaining
+        self.remaining[lead] = remaining
+        self.queued_since[lead] = 0.0
+        self.queue.append(lead)
+        self.queue_level.step(+1, 0.0)
+
+    def assign_now(self) -> None:
+        """Give waiting leads to AEs with room (at the start, after restoring a snapshot)."""
+        self._assign(self.env.now)
+
     def _on_toss_up(self, event: simpy.Event) -> None:
         lead, now = event.value, self.env.now
         self.queued_since[lead] = now

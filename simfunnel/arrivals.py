@@ -53,9 +53,20 @@ class Leads:
     patience: np.ndarray  # hours an untouched MQL stays warm (inf: for ever)
     trial_end: np.ndarray  # PQLs: when the free trial ends (inf for other leads)
     self_serve: np.ndarray  # PQLs: value if they buy self-serve at trial end, else 0
+    carried: np.ndarray  # already in the funnel at the start (from a snapshot)
 
     def __len__(self) -> int:
         return len(self.arrival)
+
+    @staticmethod
+    def stack(*parts: Leads) -> Leads:
+        """Several sets of leads as one, each after the other: give them in arrival order."""
+        return Leads(
+            **{
+                k: np.concatenate([getattr(p, k) for p in parts])
+                for k in Leads.__dataclass_fields__
+            }
+        )
 
 
 def _season_by_hour(source: Source, dates: list[dt.date]) -> np.ndarray:
@@ -136,6 +147,7 @@ def _add_accounts(
     columns["trial_end"].append(np.full(n, np.inf))
     columns["self_serve"].append(np.zeros(n))
     columns["patience"].append(np.full(n, np.inf))
+    columns["carried"].append(np.zeros(n, dtype=bool))
 
 
 def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> Leads:
@@ -177,6 +189,7 @@ def generate_leads(scenario: Scenario, streams: Streams, cal: WorkCalendar) -> L
             value = src.pql.self_serve_value.sample(trial, n)
             columns["trial_end"].append(times + src.pql.trial_length)
             columns["self_serve"].append(np.where(buys, value, 0.0))
+        columns["carried"].append(np.zeros(n, dtype=bool))
         patience = scenario.speed_to_lead.patience
         columns["patience"].append(
             np.full(n, np.inf)

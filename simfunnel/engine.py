@@ -30,6 +30,7 @@ from .arrivals import Leads, Streams, generate_leads
 from .dists import DurationDist, Pool, uniform
 from .nurture import score_paths
 from .scenario import OUTCOMES, Cadence, Outcomes, Scenario
+from .snapshot import Snapshot, snapshot_leads
 from .staffing import Roster, build_roster
 from .worktime import Shift, WorkCalendar
 
@@ -340,13 +341,28 @@ class RunData:
 class Engine:
     """One run of one scenario. Build it, call :meth:`run` once."""
 
-    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence, trace: bool = False):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | np.random.SeedSequence,
+        trace: bool = False,
+        snapshot: Snapshot | None = None,
+    ):
+        if snapshot is not None and scenario.warm_up:
+            raise ValueError(
+                "start from a snapshot or after a warm-up, not both: the snapshot is the state "
+                "at start_date"
+            )
         self.reported = scenario
         self.scenario = scenario = scenario.extended()  # what runs: the warm-up, then the period
         self.seed = seed
         self.streams = Streams(seed)
         self.calendar = WorkCalendar(scenario)
         self.leads = generate_leads(scenario, self.streams, self.calendar)
+        self.snapshot = snapshot
+        if snapshot is not None:
+            # Snapshot rows come first: they arrived at or before the start.
+            self.leads = Leads.stack(snapshot_leads(snapshot, scenario, self.streams), self.leads)
         self.trace: list[tuple] | None = [] if trace else None
 
     # ------------------------------------------------------------------ set-up
@@ -357,12 +373,16 @@ class Engine:
         self.horizon = sc.horizon
         self.n_weeks = sc.weeks
         self.inbound = self.leads.source < len(sc.sources)
+        self.carried = self.leads.carried
         self.mql = self.inbound & (self.leads.score >= sc.scoring.threshold)
         self.arrival = self.leads.arrival.tolist()
         self.score = self.leads.score.tolist()
         self.quality = self.leads.quality.tolist()
         nan = math.nan
         self.state = np.where(self.inbound, NURTURE, ON_LIST).tolist()
+        if self.snapshot is not None:
+            for lead, name in enumerate(self.snapshot.state.tolist()):
+                self.state[lead] = END_STATES.index(name)
         self.first_attempt = [nan] * n
         self.researched_at: dict[int, float] = {}
         self.cold_at = [nan] * n
@@ -531,7 +551,7 @@ class Engine:
         env = self.env
         arrival = self.arrival
         bdr = self.bdr
-        for lead in np.flatnonzero(self.mql | ~self.inbound).tolist():
+        for lead in np.flatnonzero((self.mql | ~self.inbound) & ~self.carried).tolist():
             t = arrival[lead]
             if t > env.now:
                 yield env.timeout(t - env.now)
@@ -542,6 +562,42 @@ class Engine:
                     bdr.idle.pop().succeed()
             else:
                 self._become_mql(lead, t, "mql")
+
+    def _restore(self) -> None:
+        """Put the snapshot's leads where they stand at the start (see :mod:`simfunnel.snapshot`)."""
+        snap = self.snapshot
+        assert snap is not None
+        score = self.score
+        for lead in range(len(snap)):
+            name = str(snap.state[lead])
+            desk = self.sdr if self.inbound[lead] else self.bdr
+            born = self.arrival[lead]
+            done = int(snap.attempts[lead])
+            if desk is None:  # an outbound account in a scenario without BDRs cannot be worked
+                continue
+            if name == "untouched" or (name == "working" and done == 0):
+                self.state[lead] = UNTOUCHED
+                self.cycle_start[lead] = born
+                if desk.tracks_backlog:
+                    self._backlog_step(+1, 0.0)
+                self._push(desk, lead, born)  # the oldest first, as if waiting since arrival
+            elif name == "working":
+                self.attempts[lead] = done
+                self.cycle_attempts[lead] = min(done, desk.touches - 1)
+                self.cycle_start[lead] = born
+                self._schedule(desk, lead, 0.0)
+            elif name == "on_list":
+                desk.accounts.append(lead)
+                desk.list_level.step(+1, 0.0)
+            elif name == "sql":
+                self.ae.toss_up(lead, 0.0)
+            elif name == "open_opportunity":
+                self.ae.restore_open(
+                    lead, float(snap.valid_at[lead]), float(self.leads.sales_cycle[lead])
+                )
+            elif self.state[lead] in _IN_NURTURE:
+                self._to_nurture(desk, lead, 0.0, score[lead])
+        self.ae.assign_now()
 
     def _become_mql(self, lead: int, t: float, event: str) -> None:
         """A lead never called before is now an MQL: it waits, untouched, for a first attempt."""
@@ -592,7 +648,7 @@ class Engine:
         A re-MQL is at least ``cool_down`` (>= 1 day) after entry, so it is always still ahead.
         """
         env = self.env
-        below = np.flatnonzero(self.inbound & ~self.mql)
+        below = np.flatnonzero(self.inbound & ~self.mql & ~self.carried)
         self._walk(below, self.leads.arrival[below], self.leads.score[below])
         while True:
             yield env.timeout(24.0)
@@ -908,6 +964,8 @@ class Engine:
             self.ae_roster,
             self.trace,
         )
+        if self.snapshot is not None:
+            self._restore()
         env.process(self._arrivals())
         if sc.nurture is not None:
             env.process(self._nurture())
@@ -942,7 +1000,7 @@ class Engine:
             if self.state[lead] in _IN_NURTURE:
                 self.state[lead] = AGED_OUT
         state = np.array(self.state, dtype=np.int8)
-        mql_at = np.where(self.mql, leads.arrival, np.nan)
+        mql_at = np.where(self.mql & ~self.carried, leads.arrival, np.nan)
         if self.first_mql:
             keys = np.fromiter(self.first_mql, dtype=np.int64, count=len(self.first_mql))
             mql_at[keys] = np.fromiter(self.first_mql.values(), dtype=float, count=len(keys))
@@ -961,7 +1019,7 @@ class Engine:
             seed=self.seed,
             leads=leads,
             inbound=self.inbound,
-            carried=np.zeros(n, dtype=bool),
+            carried=self.carried.copy(),
             mql=self.mql,
             state=state,
             first_attempt=np.array(self.first_attempt),
@@ -1056,7 +1114,7 @@ def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunDa
         data,
         scenario=reported,
         leads=leads,
-        carried=leads.arrival < 0,
+        carried=leads.carried | (leads.arrival < 0),
         **{name: getattr(data, name) - offset for name in times},
         desks=desks,
         weekly=weekly,

@@ -147,7 +147,10 @@ class SimulationResult:
     @cached_property
     def rates(self) -> dict[str, float]:
         t = self.totals
-        decided = _share(t["valid_opportunities"], self._ae_decided)
+        d = self.data
+        # SQLs tossed up in the period and decided in it (not those carried in from before).
+        from_period = int(((d.valid_at >= 0) & (d.sql_at >= 0)).sum())
+        decided = _share(from_period, self._ae_decided)
         return {
             "mql_rate": _share(t["mqls"], t["leads"]),
             "connect_rate": _share(t["connects"], t["dials"]),
