@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/inbound_saas.yaml
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test lint bench bench-parallel docs clean
 
 $(BIN)/simfunnel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(BIN)/simfunnel
 
 bench: $(BIN)/simfunnel
 	$(BIN)/python benchmarks/bench_engine.py
+
+bench-parallel: $(BIN)/simfunnel
+	$(BIN)/python benchmarks/bench_parallel.py
 
 docs: $(BIN)/simfunnel
 	$(BIN)/python -m simfunnel.docgen

@@ -4,25 +4,47 @@
 >>> scenario = simfunnel.load_scenario("scenarios/inbound_saas.yaml")   # doctest: +SKIP
 >>> result = simfunnel.simulate(scenario, seed=1)                       # doctest: +SKIP
 >>> result.weekly.head()                                                # doctest: +SKIP
+>>> experiment = simfunnel.run(scenario, reps=20)                        # doctest: +SKIP
+>>> experiment.summary()                                                 # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .experiments import Experiment, run, run_variants, sweep
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
+from .snapshot import Snapshot, read_snapshot
 
-__all__ = ["Scenario", "ScenarioError", "SimulationResult", "load_scenario", "simulate"]
+__all__ = [
+    "Experiment",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
+    "Snapshot",
+    "load_scenario",
+    "read_snapshot",
+    "run",
+    "run_variants",
+    "simulate",
+    "sweep",
+]
 __version__ = "0.1.0"
 
 
 def simulate(
-    scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, trace: bool = False
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence = 0,
+    *,
+    trace: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> SimulationResult:
     """Run the scenario once. The same seed gives the same result, draw for draw.
 
     ``trace=True`` also records every event (``result.events``), for checking process logic.
+    ``snapshot`` (from :func:`read_snapshot`) starts the run from today's open leads and
+    opportunities instead of an empty funnel.
     """
     from .engine import Engine
 
@@ -30,4 +52,4 @@ def simulate(
         raise TypeError(
             f"simulate() takes a Scenario (from load_scenario); got {type(scenario).__name__}"
         )
-    return SimulationResult(Engine(scenario, seed, trace=trace).run())
+    return SimulationResult(Engine(scenario, seed, trace=trace, snapshot=snapshot).run())

@@ -1,6 +1,7 @@
-"""The ``simfunnel`` command: run and validate scenario files.
+"""The ``simfunnel`` command: run, replicate, sweep and validate scenario files.
 
-Exit codes: 0 success, 2 bad input (a scenario problem, one line each, never a traceback).
+Exit codes: 0 success, 1 a replication failed, 2 bad input (a scenario problem, one line each,
+never a traceback), 130 interrupted (Ctrl-C; what finished is still reported).
 """
 
 from __future__ import annotations
@@ -9,16 +10,56 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import __version__, simulate
+from .experiments import Experiment, ExperimentError, run, sweep, with_overrides
 from .results import SimulationResult
-from .scenario import ScenarioError, load_scenario
+from .scenario import Scenario, ScenarioError, load_scenario
+from .snapshot import Snapshot, read_snapshot
 from .units import format_duration
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless --kpi is given
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number >= 1 (got {text!r})")
+    return value
+
+
+def _add_execution(parser: argparse.ArgumentParser, reps_default: int) -> None:
+    parser.add_argument(
+        "--reps",
+        type=_positive,
+        default=reps_default,
+        help=f"replications, seeds spawned from --seed (default {reps_default})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes (default: every core; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="start from today's open leads and opportunities: a lead table like leads.csv",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +83,36 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json here",
+        help="also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json here; with "
+        "--reps above 1, every replication as it finishes (a rerun resumes) and the tidy tables",
     )
+    _add_execution(run, reps_default=1)
+
+    grid = sub.add_parser(
+        "sweep", help="replicate every combination of --set values, on common random numbers"
+    )
+    grid.add_argument("scenario", type=Path, help="scenario YAML file")
+    grid.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2,...",
+        help="a scenario field by dotted path and the values to try, e.g. sdr.headcount=8,10,12; "
+        "repeat for a grid",
+    )
+    grid.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    grid.add_argument(
+        "--out", type=Path, required=True, help="directory for the tidy tables (and resuming)"
+    )
+    grid.add_argument(
+        "--kpi",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help=f"KPI to print, repeatable (default: {', '.join(SWEEP_KPIS)})",
+    )
+    _add_execution(grid, reps_default=10)
 
     validate = sub.add_parser("validate", help="check a scenario file and report every problem")
     validate.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -56,8 +125,9 @@ def _fmt(value: Any, key: str) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "n/a"
-        if key.endswith(("_rate", "_to_sql", "_to_valid")) or key in {
+        if key.endswith(("_rate", "_to_sql", "_to_valid", "_goal_met")) or key in {
             "sdr",
+            "bdr",
             "within_1h",
             "within_24h",
             "ae_waited_share",
@@ -80,7 +150,9 @@ _TITLES = {
     "rates": "Conversion rates",
     "speed_to_lead": "Speed to lead (MQL to first attempt)",
     "utilisation": "Utilisation",
-    "staffing": "SDR team",
+    "teams": "Calling teams: activity and conversion",
+    "by_motion": "Inbound (SALs) and outbound (SGLs)",
+    "staffing": "Teams over time",
     "ae": "AE stage",
     "lost_reasons": "Lost opportunities by reason",
     "backlog": "Untouched MQL backlog",
@@ -95,14 +167,17 @@ def format_table(result: SimulationResult) -> str:
         f"{report['scenario']}  (seed {report['seed']}, {report['weeks']} weeks from "
         f"{report['start_date']})",
     ]
+    outbound = result.scenario.outbound is not None
     for section, title in _TITLES.items():
         lines.append("")
         lines.append(title)
         lines.append("-" * len(title))
         for key, value in report[section].items():
+            if not outbound and key.startswith(("bdr", "outbound_", "sgls")):
+                continue  # no BDR team: its figures are all n/a
             # Durations carry their own unit ("5.4 h", "12 min"), so the "_h" of the key goes.
             label = key.removesuffix("_h")
-            lines.append(f"  {label.replace('_', ' '):<24}{_fmt(value, key):>16}")
+            lines.append(f"  {label.replace('_', ' '):<28}{_fmt(value, key):>16}")
     return "\n".join(lines)
 
 
@@ -116,9 +191,201 @@ def _write_outputs(result: SimulationResult, out: Path) -> None:
     (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
 
 
+def _title(section: str) -> str:
+    return _TITLES.get(section, section.replace("_", " ").capitalize())
+
+
+def format_summary(experiment: Experiment, level: float = 0.95) -> str:
+    """Replications as aligned plain text: mean, confidence interval of the mean, P10-P90."""
+    summary = experiment.summary(level)
+    scenario = next(iter(experiment.scenarios.values()))
+    n = int(experiment.totals["replication"].nunique())
+    lines = [
+        f"{scenario.name}  ({n} replications, seed {experiment.seed}, {scenario.weeks} weeks "
+        f"from {scenario.start_date})",
+        "",
+        f"{'':<26}{'mean':>14}{f'{level:.0%} CI of the mean':>30}{'P10 - P90 of replications':>30}",
+    ]
+    for section, rows in summary.groupby("section", sort=False):
+        title = _title(str(section))
+        lines += ["", title, "-" * len(title)]
+        for row in rows.itertuples(index=False):
+            key = str(row.metric)
+            label = key.removesuffix("_h").replace("_", " ")
+            mean, ci, spread = (
+                " - ".join(_fmt(v, key).strip() for v in values)
+                for values in ((row.mean,), (row.ci_low, row.ci_high), (row.p10, row.p90))
+            )
+            lines.append(f"  {label:<24}{mean:>14}{ci:>30}{spread:>30}")
+    return "\n".join(lines)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def experiment_json(experiment: Experiment, level: float = 0.95) -> dict[str, Any]:
+    """Replications as JSON-ready data: per section and KPI, n, mean, sd, interval, P10/50/90."""
+    summary: dict[str, dict[str, Any]] = {}
+    for row in experiment.summary(level).itertuples(index=False):
+        summary.setdefault(str(row.section), {})[str(row.metric)] = {
+            key: _json_value(getattr(row, key))
+            for key in ("n", "mean", "sd", "ci_low", "ci_high", "p10", "p50", "p90")
+        }
+    scenario = next(iter(experiment.scenarios.values()))
+    return {
+        "scenario": scenario.name,
+        "seed": experiment.seed,
+        "reps": experiment.reps,
+        "level": level,
+        "complete": experiment.complete,
+        "summary": summary,
+        "failures": experiment.failures.drop(columns="traceback").to_dict("records"),
+    }
+
+
+def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run an experiment; its interrupt warning is reported by the caller instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return call(*args, **kwargs)
+
+
+def _finish(experiment: Experiment) -> int:
+    """Report failures and interruptions on standard error; the exit code they call for."""
+    for row in experiment.failures.itertuples(index=False):
+        print(
+            f"replication {row.replication} of {row.variant!r} failed: {row.error}; "
+            f"replay: {row.replay}",
+            file=sys.stderr,
+        )
+    if experiment.interrupted:
+        print("interrupted: the tables above hold only the finished replications", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if not experiment.failures.empty else EXIT_OK
+
+
+def _snapshot(args: argparse.Namespace, scenario: Scenario) -> Snapshot | None:
+    return None if args.snapshot is None else read_snapshot(args.snapshot, scenario)
+
+
+def _replicate(args: argparse.Namespace, scenario: Scenario) -> int:
+    experiment = _quietly(
+        run,
+        scenario,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        out=args.out,
+        snapshot=_snapshot(args, scenario),
+    )
+    if args.format == "json":
+        print(json.dumps(experiment_json(experiment), indent=2, allow_nan=False))
+    elif args.format == "csv":
+        print(experiment.summary().to_csv(index=False), end="")
+    else:
+        print(format_summary(experiment))
+    if args.out is not None:
+        names = ", ".join(p.name for p in experiment.save(args.out))
+        print(f"wrote {names} to {args.out}", file=sys.stderr)
+    return _finish(experiment)
+
+
+def _split_values(text: str) -> list[str]:
+    """``8,10,[1 h, 2 h]`` -> ``['8', '10', '[1 h, 2 h]']``: commas inside brackets stay."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def _grid(scenario: Scenario, settings: list[str], source: str) -> dict[str, list[Any]]:
+    """``--set path=v1,v2`` options as a grid; each value checked alone, like a file."""
+    grid: dict[str, list[Any]] = {}
+    for setting in settings:
+        path, sep, text = setting.partition("=")
+        path = path.strip()
+        if not sep or not path or not text.strip():
+            raise ScenarioError([f"--set {setting!r}: write PATH=VALUE[,VALUE...]"])
+        if path in grid:
+            raise ScenarioError([f"--set {path}: given twice; list every value in one --set"])
+        values = []
+        for item in _split_values(text):
+            try:
+                value = yaml.safe_load(item) if item.strip() else None
+            except yaml.YAMLError:
+                raise ScenarioError([f"--set {path}: cannot read the value {item!r}"]) from None
+            with_overrides(scenario, {path: value}, source=f"{source} --set")
+            if value in values:
+                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is given twice"])
+            values.append(value)
+        grid[path] = values
+    return grid
+
+
+def _sweep_table(experiment: Experiment, kpis: list[str]) -> str:
+    """One row per variant: its parameters, then mean +- half-width of each KPI."""
+    summary = experiment.summary()
+    table = experiment.params.copy()
+    for name in kpis:
+        section, _, metric = name.rpartition(".")
+        rows = summary[summary["metric"] == metric]
+        if section:
+            rows = rows[rows["section"] == section]
+        if rows.empty:
+            raise ScenarioError([f"--kpi {name}: no such KPI in the report"])
+        rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
+        cells = {
+            r.variant: f"{_fmt(r.mean, metric).strip()} ± {_fmt(r.half_width, metric).strip()}"
+            for r in rows.itertuples(index=False)
+        }
+        table[name] = table["variant"].map(cells)
+    shown = table.drop(columns="variant") if table.shape[1] > 1 + len(kpis) else table
+    return shown.to_string(index=False)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    grid = _grid(scenario, args.settings, str(args.scenario))
+    experiment = _quietly(
+        sweep,
+        scenario,
+        grid,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        out=args.out,
+        snapshot=_snapshot(args, scenario),
+    )
+    kpis = args.kpi or [k for k in SWEEP_KPIS if (experiment.totals["metric"] == k).any()]
+    n = int(experiment.totals["replication"].nunique())
+    print(
+        f"{scenario.name}: {len(experiment.scenarios)} variants x {n} replications "
+        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval"
+    )
+    print(_sweep_table(experiment, kpis))
+    names = ", ".join(p.name for p in experiment.save(args.out))
+    print(f"wrote {names} to {args.out}", file=sys.stderr)
+    return _finish(experiment)
+
+
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    result = simulate(scenario, seed=args.seed)
+    if args.reps > 1:
+        return _replicate(args, scenario)
+    result = simulate(scenario, seed=args.seed, snapshot=_snapshot(args, scenario))
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     elif args.format == "csv":
@@ -128,7 +395,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_outputs(result, args.out)
         print(
-            f"wrote weekly.csv, weekly_by_source.csv, leads.csv, kpis.json to {args.out}",
+            f"wrote weekly.csv, weekly_by_source.csv, funnel_by_source.csv, leads.csv, "
+            f"reps.csv, kpis.json to {args.out}",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -147,10 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate}[args.command](args)
+        return {"run": _run, "sweep": _sweep, "validate": _validate}[args.command](args)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ExperimentError as exc:
+        print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

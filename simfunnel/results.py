@@ -155,7 +155,7 @@ class SimulationResult:
             "mql_rate": _share(t["mqls"], t["leads"]),
             "connect_rate": _share(t["connects"], t["dials"]),
             "contact_rate": _share(t["contacts"], t["connects"]),
-            "mql_to_sql": _share(t["sqls"], t["mqls"]),
+            "mql_to_sql": _share(int(((d.sql_at >= 0) & d.inbound).sum()), t["mqls"]),
             "sql_to_valid": decided,
             "win_rate": _share(t["won"], t["won"] + t["lost"]),
         }

@@ -72,6 +72,13 @@ def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapsh
             frame = pd.read_csv(data)
         except (OSError, ValueError) as exc:
             raise ScenarioError([f"{origin}: cannot read the lead table ({exc})"]) from None
+    if scenario.warm_up:
+        raise ScenarioError(
+            [
+                f"{origin}: the scenario has a warm_up, and a snapshot is the funnel at "
+                "start_date: use one or the other"
+            ]
+        )
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise ScenarioError(

@@ -18,11 +18,17 @@ SAAS = ROOT / "scenarios" / "inbound_saas.yaml"
 
 def test_public_api_is_small_and_explicit() -> None:
     assert sorted(simfunnel.__all__) == [
+        "Experiment",
         "Scenario",
         "ScenarioError",
         "SimulationResult",
+        "Snapshot",
         "load_scenario",
+        "read_snapshot",
+        "run",
+        "run_variants",
         "simulate",
+        "sweep",
     ]
     for name in simfunnel.__all__:
         assert hasattr(simfunnel, name)
