@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .diagnose import diagnose
 from .experiments import Experiment, run, run_variants, sweep
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
+from .sizing import hiring_plan, size_team
 from .snapshot import Snapshot, read_snapshot
+from .thresholds import compare_thresholds
 
 __all__ = [
     "Experiment",
@@ -23,11 +26,15 @@ __all__ = [
     "ScenarioError",
     "SimulationResult",
     "Snapshot",
+    "compare_thresholds",
+    "diagnose",
+    "hiring_plan",
     "load_scenario",
     "read_snapshot",
     "run",
     "run_variants",
     "simulate",
+    "size_team",
     "sweep",
 ]
 __version__ = "0.1.0"

@@ -17,10 +17,14 @@ from typing import Any
 import yaml
 
 from . import __version__, simulate
+from .analytic import reverse_waterfall_for, scenario_rates, sdr_workload
+from .diagnose import diagnose
 from .experiments import Experiment, ExperimentError, run, sweep, with_overrides
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
+from .sizing import size_team
 from .snapshot import Snapshot, read_snapshot
+from .thresholds import compare_thresholds
 from .units import format_duration
 
 EXIT_OK = 0
@@ -113,6 +117,64 @@ def _parser() -> argparse.ArgumentParser:
         help=f"KPI to print, repeatable (default: {', '.join(SWEEP_KPIS)})",
     )
     _add_execution(grid, reps_default=10)
+
+    th = sub.add_parser(
+        "thresholds", help="compare MQL thresholds on common random numbers, with a verdict"
+    )
+    th.add_argument("scenario", type=Path, help="scenario YAML file")
+    th.add_argument(
+        "--values",
+        required=True,
+        metavar="T1,T2,...",
+        help="thresholds to compare with the scenario's own, e.g. 40,50,60,70",
+    )
+    th.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    th.add_argument(
+        "--cost",
+        action="append",
+        default=[],
+        metavar="ROLE=PER_YEAR",
+        help="yearly cost of one rep, e.g. sdr=90000 (repeatable), for the cost per valid opp",
+    )
+    th.add_argument(
+        "--service-level",
+        type=float,
+        default=0.5,
+        help="least share of MQLs called within an hour (default 0.5)",
+    )
+    th.add_argument("--out", type=Path, default=None, help="write the tables and plots here")
+    _add_execution(th, reps_default=10)
+
+    size = sub.add_parser("size", help="the smallest headcount of a role that meets targets")
+    size.add_argument("scenario", type=Path, help="scenario YAML file")
+    size.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    size.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="METRIC>=VALUE",
+        help="a target, repeatable, e.g. 'speed_to_lead_1h>=0.8' 'valid_opps_per_month>=120'",
+    )
+    size.add_argument(
+        "--confidence",
+        type=float,
+        default=0.8,
+        help="share of simulated runs that must meet every target (default 0.8)",
+    )
+    size.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
+    _add_execution(size, reps_default=10)
+
+    wf = sub.add_parser(
+        "waterfall", help="the reverse waterfall: leads needed for a revenue target (no simulation)"
+    )
+    wf.add_argument("scenario", type=Path, help="scenario YAML file")
+    wf.add_argument(
+        "--revenue", type=float, required=True, help="revenue target over the scenario's horizon"
+    )
+    diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
+    diag.add_argument("scenario", type=Path, help="scenario YAML file")
+    diag.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     validate = sub.add_parser("validate", help="check a scenario file and report every problem")
     validate.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -402,6 +464,116 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _costs(items: list[str]) -> dict[str, float]:
+    costs = {}
+    for item in items:
+        role, sep, value = item.partition("=")
+        try:
+            costs[role.strip()] = float(value)
+        except ValueError:
+            raise ScenarioError([f"--cost {item!r}: write ROLE=PER_YEAR, e.g. sdr=90000"]) from None
+        if not sep or role.strip() not in ("sdr", "bdr", "ae"):
+            raise ScenarioError([f"--cost {item!r}: the role is one of sdr, bdr, ae"])
+    return costs
+
+
+def _thresholds(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    try:
+        values = [float(v) for v in args.values.split(",") if v.strip()]
+    except ValueError:
+        raise ScenarioError([f"--values {args.values!r}: write numbers, e.g. 40,50,60"]) from None
+    comparison = _quietly(
+        compare_thresholds,
+        scenario,
+        values,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        snapshot=_snapshot(args, scenario),
+        costs=_costs(args.cost),
+        service_level=args.service_level,
+    )
+    table = comparison.overview.set_index("threshold").T
+    print(comparison.verdict)
+    print()
+    print(table.to_string(float_format=lambda v: f"{v:,.3g}"))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        comparison.table.to_csv(args.out / "thresholds.csv", index=False)
+        comparison.overview.to_csv(args.out / "overview.csv", index=False)
+        _save(comparison.plot("valid_opportunities"), args.out / "valid_opportunities.png")
+        _save(comparison.plot_tradeoff(), args.out / "tradeoff.png")
+        print(f"wrote thresholds.csv, overview.csv and two plots to {args.out}", file=sys.stderr)
+    return _finish(comparison.experiment)
+
+
+def _size(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    try:
+        sizing = size_team(
+            scenario,
+            args.role,
+            args.target,
+            args.confidence,
+            args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            progress=sys.stderr.isatty(),
+            snapshot=_snapshot(args, scenario),
+        )
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    print(sizing.verdict)
+    print()
+    print(sizing.table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        sizing.table.to_csv(args.out / "sizing.csv", index=False)
+        for i, target in enumerate(sizing.targets):
+            _save(sizing.plot(i), args.out / f"{target.metric}.png")
+        print(f"wrote sizing.csv and {len(sizing.targets)} plot(s) to {args.out}", file=sys.stderr)
+    return EXIT_OK if sizing.headcount is not None else EXIT_FAILED
+
+
+def _waterfall(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    try:
+        table = reverse_waterfall_for(scenario, args.revenue)
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    r = scenario_rates(scenario)
+    print(
+        f"{scenario.name}: {args.revenue:,.0f} in {scenario.weeks} weeks at a mean deal of "
+        f"{r.deal_value:,.0f} (nominal rates: no capacity limit, no speed-to-lead decay)"
+    )
+    print(table.to_string(index=False, float_format="{:,.2f}".format, na_rep=""))
+    w = sdr_workload(scenario)
+    print(
+        f"\nSDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
+        f"week; {w.headcount_by_occupancy:.1f} SDRs at {w.target_occupancy:.0%} occupancy, "
+        f"{w.headcount_by_erlang_c:.1f} by Erlang C for {w.erlang_c.target:.0%} of touches "
+        f"within {w.erlang_c.answer_within:g} h (now {w.headcount_now})"
+    )
+    return EXIT_OK
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    result = simulate(scenario, seed=args.seed, snapshot=None)
+    print(diagnose(result))
+    return EXIT_OK
+
+
+def _save(ax: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=120)
+    plt.close(ax.figure)
+
+
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     print(
@@ -415,7 +587,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "sweep": _sweep, "validate": _validate}[args.command](args)
+        commands = {
+            "run": _run,
+            "sweep": _sweep,
+            "thresholds": _thresholds,
+            "size": _size,
+            "waterfall": _waterfall,
+            "diagnose": _diagnose,
+            "validate": _validate,
+        }
+        return commands[args.command](args)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -197,7 +197,7 @@ class ThresholdComparison:
             ax.axvline(self.recommended, color="tab:green", ls="--", label="recommended")
         ax.set_xlabel("MQL threshold (score points)")
         ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
-        ax.set_title(f"{spec.label} by MQL threshold")
+        ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
         ax.legend(fontsize="small")
         return ax
 

@@ -23,11 +23,15 @@ def test_public_api_is_small_and_explicit() -> None:
         "ScenarioError",
         "SimulationResult",
         "Snapshot",
+        "compare_thresholds",
+        "diagnose",
+        "hiring_plan",
         "load_scenario",
         "read_snapshot",
         "run",
         "run_variants",
         "simulate",
+        "size_team",
         "sweep",
     ]
     for name in simfunnel.__all__:

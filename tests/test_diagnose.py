@@ -1,0 +1,145 @@
+"""Bottleneck diagnosis on scenarios whose answer is known by construction."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import build, outcome_only
+
+import simfunnel
+from simfunnel.diagnose import diagnose
+
+Z = 4.0
+
+
+@pytest.fixture(scope="module")
+def sdr_burst() -> simfunnel.SimulationResult:
+    """One SDR, no shrinkage, 45 on-phone hours a week (Mon-Fri 09-18). Every attempt connects,
+    reaches the person (10 min + 5 min after-call work) and qualifies: 0.25 h per MQL, one
+    attempt each. 560 MQLs arrive at once on Monday of week 3: 140 h of work, so weeks 3, 4
+    and 5 are full (45 h each) and week 6 has 5 h (11%); weeks 0-2 have nothing."""
+    scenario = build(
+        sources=[
+            {
+                "name": "show",
+                "rate_per_week": 0,
+                "bursts": [{"start": "2026-01-26 09:00", "leads": 560, "over": "0 h"}],
+                "score": {"mean": 80, "sd": 0},
+            }
+        ],
+    )
+    return simfunnel.simulate(scenario, seed=1)
+
+
+def test_sdr_capacity_binds_in_the_weeks_it_is_full(sdr_burst: simfunnel.SimulationResult) -> None:
+    d = diagnose(sdr_burst)
+    print(d.verdict)
+    print(sdr_burst.weekly[["week", "mqls", "utilisation", "backlog_end"]].to_string())
+    full = set(sdr_burst.weekly.loc[sdr_burst.weekly["utilisation"] >= 0.9, "week"])
+    assert full == {3, 4, 5}  # the arithmetic in the fixture
+    sdr = d.capacity.set_index("role").loc["sdr"]
+    assert set(sdr["binding_weeks"]) == full
+    assert sdr["first_week"] == 3
+    assert d.binding == "sdr"
+    assert "SDR capacity binds from week 3 (2026-01-26), in 3 of 8 weeks" in d.verdict
+    assert not d.capacity.set_index("role").loc["ae", "binds"]  # unlimited AEs never bind
+
+
+def test_sdr_backlog_growth_under_a_steady_overload() -> None:
+    """400 MQLs a week of 0.25 h on one 45-hour rep: 100 h of work a week, so the untouched
+    backlog grows by about 220 a week, past a week's intake from the second week on. The rep
+    gets through exactly 36 leads a day, 720 in the 20 working days."""
+    scenario = build(
+        horizon="4 weeks",
+        sources=[{"name": "web", "rate_per_week": 400, "score": {"mean": 80, "sd": 0}}],
+    )
+    result = simfunnel.simulate(scenario, seed=2)
+    d = diagnose(result)
+    print(d.verdict)
+    print(result.weekly[["week", "mqls", "utilisation", "backlog_end"]].to_string())
+    assert d.binding == "sdr"
+    assert d.weeks["sdr_binds"].all()
+    assert d.weeks["sdr_backlog_grows"].iloc[1:].all()
+    assert "the untouched MQL backlog grows" in d.verdict
+    # The stage table sees it too: only the 720 the rep reached were attempted.
+    attempted = d.table.set_index("key").loc["mql_attempted"]
+    assert attempted["numerator"] == 720
+    assert attempted["denominator"] == result.totals["mqls"]
+
+
+@pytest.fixture(scope="module")
+def low_contact() -> simfunnel.SimulationResult:
+    """Ample SDRs (10 for 200 MQLs a week), connect 0.5, contact 0.05 per connect, 6 calls, every
+    contact qualifies: MQL -> SAL about 1 - (1 - 0.025)^6 = 14%, far below 40-60%."""
+    scenario = build(
+        sources=[{"name": "web", "rate_per_week": 200, "score": {"mean": 80, "sd": 0}}],
+        sdr__headcount=10,
+        cadence__connect_probability=0.5,
+        cadence__contact_probability=0.05,
+    )
+    return simfunnel.simulate(scenario, seed=3)
+
+
+def test_low_contact_rate_flags_the_contact_stage(low_contact: simfunnel.SimulationResult) -> None:
+    d = diagnose(low_contact)
+    print(d)
+    table = d.table.set_index("key")
+    assert d.bottleneck == "mql_to_sal"
+    assert table.loc["mql_to_sal", "status"] == "below"
+    assert table.loc["sdr_connect_rate", "status"] == "within"
+    # The table's rates are the engine's binomial ones, within Z standard errors.
+    contact = table.loc["sdr_contact_rate"]
+    se = math.sqrt(0.05 * 0.95 / contact["denominator"])
+    assert abs(contact["rate"] - 0.05) <= Z * se
+    assert "MQL -> SAL" in d.verdict and "opening talk" in d.verdict
+    assert d.binding is None and "No team's capacity binds" in d.verdict
+
+
+def test_ranges_override_the_defaults(low_contact: simfunnel.SimulationResult) -> None:
+    d = diagnose(low_contact, ranges={"mql_to_sal": None, "sdr_contact_rate": (0.2, 0.4)})
+    table = d.table.set_index("key")
+    assert table.loc["mql_to_sal", "status"] == "no range"
+    # No serial stage is below its range now: the contact rate, a detail row, is flagged.
+    assert d.bottleneck == "sdr_contact_rate"
+    assert table.loc["sdr_contact_rate", "uplift"] == pytest.approx(
+        0.2 / table.loc["sdr_contact_rate", "rate"]
+    )
+    with pytest.raises(ValueError, match="unknown stage"):
+        diagnose(low_contact, ranges={"mql_to_sql": (0.1, 0.2)})
+
+
+def test_a_tiny_ae_team_binds() -> None:
+    """One AE carrying at most 2 opportunities, each held 2 days + a 30-day cycle, can take
+    about 2 / 32 a day (0.44 a week) against about 20 SQLs a week: occupancy at 100% and leads
+    waiting from the first week on. Two SDRs have 25x the hours the 20 MQLs need."""
+    scenario = build(
+        horizon="6 weeks",
+        sources=[{"name": "web", "rate_per_week": 20, "score": {"mean": 80, "sd": 0}}],
+        sdr__headcount=2,
+        outcomes__probabilities=outcome_only("qualified"),
+        ae__team={"headcount": 1, "max_open_per_ae": 2},
+    )
+    result = simfunnel.simulate(scenario, seed=4)
+    d = diagnose(result)
+    print(d.verdict)
+    print(result.weekly[["week", "sqls", "ae_occupancy", "ae_queue_mean"]].to_string())
+    assert d.binding == "ae"
+    ae = d.capacity.set_index("role").loc["ae"]
+    assert set(range(1, 6)) <= set(ae["binding_weeks"])
+    assert not d.capacity.set_index("role").loc["sdr", "binds"]
+    assert "AE capacity binds from week" in d.verdict
+    assert "tossed-up leads wait for an AE" in d.verdict
+
+
+def test_inbound_saas_diagnosis_runs_and_reads(saas_dict: dict) -> None:
+    """The bundled scenario, 12 weeks without its spring trade show: 8 SDRs keep up (about
+    66% busy), and with the default speed-to-lead decay about a quarter of SALs qualify,
+    half the 50-70% range: qualification is the leak."""
+    scenario = build(saas_dict, horizon="12 weeks", sources__2__bursts=[])
+    d = diagnose(simfunnel.simulate(scenario, seed=1))
+    print(d)
+    assert d.table["bottleneck"].sum() == 1
+    assert d.bottleneck == "sal_to_sql"
+    assert set(d.capacity["role"]) == {"sdr", "ae"}
+    assert d.verdict.startswith("The funnel leaks most at SAL -> SQL (qualification)")
