@@ -14,6 +14,7 @@ import numpy as np
 
 from .diagnose import diagnose
 from .experiments import Experiment, run, run_variants, sweep
+from .forecast import Forecast, forecast
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
 from .sizing import hiring_plan, size_team
@@ -22,12 +23,14 @@ from .thresholds import compare_thresholds
 
 __all__ = [
     "Experiment",
+    "Forecast",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
     "Snapshot",
     "compare_thresholds",
     "diagnose",
+    "forecast",
     "hiring_plan",
     "load_scenario",
     "read_snapshot",

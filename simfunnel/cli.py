@@ -19,7 +19,15 @@ import yaml
 from . import __version__, simulate
 from .analytic import reverse_waterfall_for, scenario_rates, sdr_workload
 from .diagnose import diagnose
-from .experiments import Experiment, ExperimentError, run, sweep, with_overrides
+from .experiments import (
+    Experiment,
+    ExperimentError,
+    ReplicationError,
+    run,
+    sweep,
+    with_overrides,
+)
+from .forecast import forecast
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
 from .sizing import size_team
@@ -164,6 +172,20 @@ def _parser() -> argparse.ArgumentParser:
     size.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
     _add_execution(size, reps_default=10)
+
+    fc = sub.add_parser("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
+    fc.add_argument("scenario", type=Path, help="scenario YAML file")
+    fc.add_argument(
+        "--weeks",
+        type=_positive,
+        default=None,
+        help="weeks ahead (default: the scenario's horizon)",
+    )
+    fc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fc.add_argument(
+        "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
+    )
+    _add_execution(fc, reps_default=20)
 
     wf = sub.add_parser(
         "waterfall", help="the reverse waterfall: leads needed for a revenue target (no simulation)"
@@ -537,6 +559,37 @@ def _size(args: argparse.Namespace) -> int:
     return EXIT_OK if sizing.headcount is not None else EXIT_FAILED
 
 
+def _forecast(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    try:
+        result = _quietly(
+            forecast,
+            scenario,
+            args.weeks,
+            args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            snapshot=_snapshot(args, scenario),
+            progress=sys.stderr.isatty(),
+        )
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    except ReplicationError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    print(result.verdict)
+    print()
+    print(result.totals_table().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result.bands.to_csv(args.out / "bands.csv", index=False)
+        result.cumulative.to_csv(args.out / "cumulative.csv", index=False)
+        _save(result.plot("valid_opportunities"), args.out / "valid_opportunities.png")
+        _save(result.plot("pipeline_value", cumulative=True), args.out / "pipeline_value.png")
+        print(f"wrote bands.csv, cumulative.csv and two fan charts to {args.out}", file=sys.stderr)
+    return _finish(result.experiment)
+
+
 def _waterfall(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     try:
@@ -592,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": _sweep,
             "thresholds": _thresholds,
             "size": _size,
+            "forecast": _forecast,
             "waterfall": _waterfall,
             "diagnose": _diagnose,
             "validate": _validate,

@@ -19,12 +19,14 @@ SAAS = ROOT / "scenarios" / "inbound_saas.yaml"
 def test_public_api_is_small_and_explicit() -> None:
     assert sorted(simfunnel.__all__) == [
         "Experiment",
+        "Forecast",
         "Scenario",
         "ScenarioError",
         "SimulationResult",
         "Snapshot",
         "compare_thresholds",
         "diagnose",
+        "forecast",
         "hiring_plan",
         "load_scenario",
         "read_snapshot",

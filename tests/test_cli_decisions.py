@@ -42,6 +42,17 @@ def test_size_finds_a_headcount_and_shows_one_fewer(small, capsys) -> None:
     assert text.startswith("You need ") and "with " in text and "in only" in text
 
 
+def test_forecast_prints_the_verdict_and_writes_bands_and_fan_charts(
+    small, tmp_path, capsys
+) -> None:
+    out = tmp_path / "fc"
+    args = ["forecast", str(small), "--weeks", "2", "--reps", "4", "--workers", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("Over the next 2 weeks")
+    for name in ("bands.csv", "cumulative.csv", "valid_opportunities.png", "pipeline_value.png"):
+        assert (out / name).stat().st_size > 0
+
+
 def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     assert main(["waterfall", str(small), "--revenue", "500000"]) == 0
     text = capsys.readouterr().out
@@ -58,6 +69,7 @@ def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
         (["size", "{f}", "--target", "fast"], "write METRIC>=VALUE"),
         (["size", "{f}", "--role", "bdr", "--target", "bdr_utilisation<=0.8"], "outbound"),
         (["waterfall", "{f}", "--revenue", "-5"], "revenue"),
+        (["forecast", "{f}", "--reps", "1"], "reps"),
     ],
 )
 def test_bad_decision_input_is_one_line_and_exit_2(small, capsys, args, message) -> None:
