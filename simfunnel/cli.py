@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -28,9 +29,10 @@ from .experiments import (
     with_overrides,
 )
 from .forecast import forecast
+from .gap import explain_gap
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
-from .sizing import size_team
+from .sizing import hiring_plan, size_team
 from .snapshot import Snapshot, read_snapshot
 from .thresholds import compare_thresholds
 from .units import format_duration
@@ -186,6 +188,35 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
     )
     _add_execution(fc, reps_default=20)
+
+    hire = sub.add_parser("hire", help="dated hires that keep a role big enough for a volume plan")
+    hire.add_argument("scenario", type=Path, help="scenario YAML file")
+    hire.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    hire.add_argument(
+        "--volume",
+        action="append",
+        default=[],
+        metavar="YYYY-MM=FACTOR",
+        help="lead volume of a month against the scenario's (repeatable), e.g. 2026-04=1.5",
+    )
+    hire.add_argument(
+        "--target", action="append", required=True, metavar="METRIC>=VALUE", help="as for size"
+    )
+    hire.add_argument("--confidence", type=float, default=0.8)
+    hire.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    hire.add_argument("--reps", type=_positive, default=6, help="replications per sizing run")
+    hire.add_argument("--workers", type=_positive, default=None, help="worker processes")
+    hire.add_argument("--out", type=Path, default=None, help="write the plan and its chart here")
+
+    gap = sub.add_parser(
+        "explain", help="why the simulation departs from the spreadsheet, step by step"
+    )
+    gap.add_argument("scenario", type=Path, help="scenario YAML file")
+    gap.add_argument(
+        "--metric", choices=("valid_opportunities", "won"), default="valid_opportunities"
+    )
+    gap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_execution(gap, reps_default=10)
 
     wf = sub.add_parser(
         "waterfall", help="the reverse waterfall: leads needed for a revenue target (no simulation)"
@@ -590,6 +621,61 @@ def _forecast(args: argparse.Namespace) -> int:
     return _finish(result.experiment)
 
 
+def _hire(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    volume = {}
+    for item in args.volume:
+        month, sep, factor = item.partition("=")
+        try:
+            volume[month.strip()] = float(factor)
+        except ValueError:
+            raise ScenarioError(
+                [f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"]
+            ) from None
+        if not sep or not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
+            raise ScenarioError([f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"])
+    try:
+        plan = hiring_plan(
+            scenario,
+            volume,
+            args.role,
+            args.target,
+            args.confidence,
+            args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            progress=sys.stderr.isatty(),
+        )
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    print(plan.verdict)
+    print()
+    print(plan.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        plan.table.to_csv(args.out / "hiring_plan.csv", index=False)
+        _save(plan.plot(), args.out / "hiring_plan.png")
+        print(f"wrote hiring_plan.csv and hiring_plan.png to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    gap = explain_gap(
+        scenario,
+        args.metric,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        snapshot=_snapshot(args, scenario),
+    )
+    print(gap.verdict)
+    print()
+    print(gap.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=""))
+    return _finish(gap.experiment)
+
+
 def _waterfall(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     try:
@@ -646,6 +732,8 @@ def main(argv: list[str] | None = None) -> int:
             "thresholds": _thresholds,
             "size": _size,
             "forecast": _forecast,
+            "hire": _hire,
+            "explain": _explain,
             "waterfall": _waterfall,
             "diagnose": _diagnose,
             "validate": _validate,

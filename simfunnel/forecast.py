@@ -139,7 +139,26 @@ class Forecast:
         pipeline: of what is open at the end)."""
         last = self.cumulative[self.cumulative["week"] == self.cumulative["week"].max()]
         cols = ["metric", "mean", *self.quantile_columns]
-        return last[cols].reset_index(drop=True)
+        table = last[cols].reset_index(drop=True)
+        table["spreadsheet"] = table["metric"].map(self._spreadsheet())
+        return table
+
+    def _spreadsheet(self) -> dict[str, float]:
+        """What a rate-times-volume sheet expects over the period (new leads only: it knows
+        nothing of capacity, decay or a starting funnel), for the flows it can give."""
+        from .analytic import spreadsheet_funnel
+
+        total = spreadsheet_funnel(self.scenario).set_index("source").loc["total"]
+        weeks = self.scenario.horizon / 168.0
+        columns = {
+            "leads": "leads_per_week",
+            "mqls": "mqls_per_week",
+            "sqls": "sqls_per_week",
+            "valid_opportunities": "valid_per_week",
+            "won": "won_per_week",
+            "won_value": "won_value_per_week",
+        }
+        return {metric: float(total[col]) * weeks for metric, col in columns.items()}
 
     @property
     def verdict(self) -> str:
@@ -166,7 +185,13 @@ class Forecast:
             f"At the end, {figure('open_opportunities', 'valid opportunities')} are still "
             f"open ({self.reps} replications{origin})."
         )
-        return f"{first} {second}"
+        sheet = t.loc["valid_opportunities", "spreadsheet"]
+        third = (
+            f"A spreadsheet of the same rates would expect {sheet:,.0f} valid opportunities: "
+            "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.gap "
+            "measures each)."
+        )
+        return f"{first} {second} {third}"
 
     def plot(
         self, metric: str = "valid_opportunities", ax: Any = None, cumulative: bool = False

@@ -192,8 +192,28 @@ class Sizing:
         )
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {rows.loc[h - 1, 'p_all_met']:.0%}"
-        text += f". The analytic estimate was {self.start}."
-        return text
+            failing = [
+                str(t)
+                for t in self.targets
+                if rows.loc[h - 1, f"{t.metric}_p_met"] < self.confidence
+            ]
+            if failing:
+                text += f" ({' and '.join(failing)} is what fails)"
+        text += f". The analytic estimate was {self.start}"
+        if self.start != h:
+            text += (
+                f": the simulation needs {abs(h - self.start)} "
+                f"{'more' if h > self.start else 'fewer'}, because "
+                + (
+                    "leads arrive in office-hour peaks and overnight, cadence retries and "
+                    "follow-ups add load, and the queue order matters, which the analytic "
+                    "model (a steady flow of independent jobs) leaves out."
+                    if h > self.start
+                    else "the analytic model counts every touch as a job waiting its turn, "
+                    "while the queue rule lets new MQLs jump ahead of retries."
+                )
+            )
+        return text + "."
 
     def plot(self, target: int = 0, ax: Any = None) -> Any:
         """One target's metric against headcount (mean, P10-P90), the target line, the answer."""

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .experiments import Experiment, run_variants
+from .analytic import spreadsheet_funnel
+from .experiments import Experiment, run_variants, with_overrides
+from .gap import Gap, explain_gap
 from .scenario import Scenario
 from .snapshot import Snapshot
 
@@ -133,6 +135,7 @@ class ThresholdComparison:
     overview: pd.DataFrame  # one row per threshold: KPI means and flags
     recommended: float | None
     reason: str
+    gap: Gap | None = None  # spreadsheet vs simulation at the current threshold
 
     def kpi(self, name: str) -> pd.DataFrame:
         """One KPI across thresholds."""
@@ -167,7 +170,8 @@ class ThresholdComparison:
             if self.recommended is not None
             else f"No threshold meets the conditions: {self.reason}"
         )
-        return " ".join([head, *parts])
+        tail = [] if self.gap is None else [f"At the current threshold: {self.gap.verdict}"]
+        return " ".join([head, *parts, *tail])
 
     def plot(self, kpi: str = "valid_opportunities", ax: Any = None) -> Any:
         """A KPI against the threshold, mean and 95% interval; saturated thresholds marked."""
@@ -252,12 +256,15 @@ def compare_thresholds(
     service_level: float = 0.5,
     saturation: float = 0.9,
     min_valid_per_week: float = 0.0,
+    explain: bool = True,
 ) -> ThresholdComparison:
     """Run every threshold (and the current one) on common random numbers and compare.
 
     ``costs``: yearly cost per rep by role (``{"sdr": 90000, "ae": 150000}``) for the cost per
     valid opportunity. ``service_level``: least share of MQLs called within an hour.
     ``saturation``: SDR utilisation from which the team counts as saturated.
+    ``explain``: also measure why the current threshold's valid opportunities differ from the
+    spreadsheet's (:func:`simfunnel.gap.explain_gap`, on the same seeds).
     """
     if not thresholds:
         raise ValueError("give at least one threshold to compare with the current one")
@@ -298,9 +305,26 @@ def compare_thresholds(
     overview["saturated"] = overview["sdr_utilisation"] >= saturation
     overview["meets_service_level"] = overview["within_1h"] >= service_level
     overview["enough_supply"] = overview["valid_opportunities"] / weeks >= min_valid_per_week
+    overview["spreadsheet_valid"] = [
+        _sheet_valid(with_overrides(scenario, {"scoring.threshold": t}), weeks)
+        for t in overview["threshold"]
+    ]
     overview["pareto"] = _pareto(overview, ("valid_opportunities", "within_1h", "valid_rate"))
     recommended, reason = _recommend(experiment, names, overview, service_level, saturation)
     overview["recommended"] = overview["threshold"] == recommended
+    gap = (
+        explain_gap(
+            scenario,
+            "valid_opportunities",
+            reps,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            snapshot=snapshot,
+        )
+        if explain
+        else None
+    )
     return ThresholdComparison(
         experiment=experiment,
         thresholds=tuple(values),
@@ -309,7 +333,14 @@ def compare_thresholds(
         overview=overview,
         recommended=recommended,
         reason=reason,
+        gap=gap,
     )
+
+
+def _sheet_valid(scenario: Scenario, weeks: float) -> float:
+    """Valid opportunities a spreadsheet expects over the period (no capacity, no decay)."""
+    funnel = spreadsheet_funnel(scenario)
+    return float(funnel.loc[funnel["source"] == "total", "valid_per_week"].iloc[0]) * weeks
 
 
 def _pareto(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:

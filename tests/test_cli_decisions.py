@@ -53,6 +53,16 @@ def test_forecast_prints_the_verdict_and_writes_bands_and_fan_charts(
         assert (out / name).stat().st_size > 0
 
 
+def test_hire_and_explain_print_their_answers(small, tmp_path, capsys) -> None:
+    out = tmp_path / "hire"
+    args = ["hire", str(small), "--volume", "2026-01=1.5", "--target", "sdr_utilisation<=0.3"]
+    assert main([*args, "--reps", "2", "--workers", "1", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("Hire ")
+    assert (out / "hiring_plan.png").stat().st_size > 0
+    assert main(["explain", str(small), "--reps", "3", "--workers", "1"]) == 0
+    assert capsys.readouterr().out.startswith("A spreadsheet expects")
+
+
 def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     assert main(["waterfall", str(small), "--revenue", "500000"]) == 0
     text = capsys.readouterr().out
@@ -70,6 +80,8 @@ def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
         (["size", "{f}", "--role", "bdr", "--target", "bdr_utilisation<=0.8"], "outbound"),
         (["waterfall", "{f}", "--revenue", "-5"], "revenue"),
         (["forecast", "{f}", "--reps", "1"], "reps"),
+        (["hire", "{f}", "--volume", "April=2", "--target", "sdr_utilisation<=0.5"], "YYYY-MM"),
+        (["hire", "{f}", "--volume", "2031-01=2", "--target", "sdr_utilisation<=0.5"], "outside"),
     ],
 )
 def test_bad_decision_input_is_one_line_and_exit_2(small, capsys, args, message) -> None:
