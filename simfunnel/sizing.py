@@ -179,10 +179,16 @@ class Sizing:
         goals = "; ".join(str(t) for t in self.targets)
         if self.headcount is None:
             top = int(rows.index.max())
+            best = "; ".join(
+                f"{t.metric} reaches {rows.loc[top, f'{t.metric}_mean']:.3g} at {top}"
+                for t in self.targets
+            )
             return (
                 f"No {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
                 f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
-                f"{rows.loc[top, 'p_all_met']:.0%}."
+                f"{rows.loc[top, 'p_all_met']:.0%} ({best}). Where more reps stop helping, the "
+                "limit is not headcount: for speed-to-lead, leads that arrive outside working "
+                "hours wait for the morning whatever the team's size."
             )
         h = self.headcount
         name = self.role.upper() + ("" if h == 1 else "s")
@@ -207,10 +213,10 @@ class Sizing:
                 + (
                     "leads arrive in office-hour peaks and overnight, cadence retries and "
                     "follow-ups add load, and the queue order matters, which the analytic "
-                    "model (a steady flow of independent jobs) leaves out."
+                    "model (a steady flow of independent jobs) leaves out"
                     if h > self.start
                     else "the analytic model counts every touch as a job waiting its turn, "
-                    "while the queue rule lets new MQLs jump ahead of retries."
+                    "while the queue rule lets new MQLs jump ahead of retries"
                 )
             )
         return text + "."
@@ -270,6 +276,7 @@ def size_team(
     first = max(1, min(first, max_headcount))
     tried: dict[int, Experiment] = {}
     share: dict[int, float] = {}
+    level: dict[int, list[float]] = {}  # each target's mean metric, per headcount
 
     def meets(h: int) -> bool:
         if h not in tried:
@@ -286,7 +293,15 @@ def size_team(
             share[h] = float(
                 np.mean([all(g.met(g.value_in(r, weeks)) for g in goals) for r in reports])
             )
+            level[h] = [float(np.nanmean([g.value_in(r, weeks) for r in reports])) for g in goals]
         return share[h] >= confidence
+
+    def flat(a: int, b: int) -> bool:
+        """More reps changed nothing: every target's metric moved less than 0.5%."""
+        return all(
+            abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
+            for x, y in zip(level[a], level[b], strict=True)
+        )
 
     answer: int | None
     if meets(first):
@@ -301,8 +316,8 @@ def size_team(
             nxt = min(max_headcount, low + step)
             if meets(nxt):
                 high = nxt
-            elif nxt == max_headcount:
-                break
+            elif nxt == max_headcount or (share[nxt] == 0 and step > 1 and flat(low, nxt)):
+                break  # the limit, or a plateau: headcount no longer moves the targets
             else:
                 low, step = nxt, step * 2
         if high is None:

@@ -137,3 +137,23 @@ def test_a_volume_plan_gets_hires_ahead_of_the_busy_months() -> None:
     assert ax.get_title() == "SDR hiring plan"
     with pytest.raises(ValueError, match="outside the scenario's period"):
         hiring_plan(scenario, {"2027-01": 2.0}, "sdr", ["sdr_utilisation<=0.8"], reps=2)
+
+
+def test_a_target_headcount_cannot_reach_is_reported_as_a_plateau() -> None:
+    """Office hours, and 30% of leads arriving outside them: no team calls 90% within an hour."""
+    scenario = busy(
+        calendar={"days": ["mon", "tue", "wed", "thu", "fri"]},
+        sources=[
+            {
+                "name": "web",
+                "rate_per_week": 300,
+                "office_hours_share": 0.7,
+                "score": {"mean": 70, "sd": 10},
+            }
+        ],
+    )
+    sizing = size_team(scenario, "sdr", ["speed_to_lead_1h>=0.9"], reps=4, workers=1)
+    assert sizing.headcount is None
+    assert sizing.table["headcount"].max() < 50  # stopped at the plateau, not at the limit
+    assert sizing.table["speed_to_lead_1h_mean"].max() < 0.9
+    assert "outside working hours" in sizing.verdict
