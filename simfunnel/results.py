@@ -68,6 +68,10 @@ def _share(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else math.nan
 
 
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0%}"
+
+
 def _json_number(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -663,6 +667,35 @@ class SimulationResult:
         if self.data.trace is None:
             raise ValueError("run simulate(..., trace=True) to record the event log")
         return pd.DataFrame(self.data.trace, columns=["time_h", "event", "lead", "rep", "detail"])
+
+    def _repr_html_(self) -> str:
+        """A compact headline table for notebooks."""
+        import html
+
+        t, stl = self.totals, self.speed_to_lead
+        rows = [
+            ("leads (inbound)", f"{t['leads']:,}"),
+            ("MQLs", f"{t['mqls']:,}"),
+            ("SQLs", f"{t['sqls']:,}"),
+            ("valid opportunities", f"{t['valid_opportunities']:,}"),
+            ("won", f"{t['won']:,}"),
+            ("pipeline value", f"{t['pipeline_value']:,.0f}"),
+            ("won value", f"{t['won_value']:,.0f}"),
+            ("MQLs called within 1 h", _percent(stl["within_1h"])),
+            ("SDR utilisation", _percent(self.utilisation)),
+        ]
+        if self.scenario.outbound is not None:
+            rows[1:1] = [("outbound accounts", f"{t['accounts']:,}"), ("SGLs", f"{t['sgls']:,}")]
+            rows.append(("BDR utilisation", _percent(self.utilisations["bdr"])))
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        head = html.escape(
+            f"{self.scenario.name}: {self.scenario.weeks} weeks from "
+            f"{self.scenario.start_date}, seed {self.seed}"
+        )
+        return f"<div><p><b>{head}</b></p><table>{body}</table></div>"
 
     def __repr__(self) -> str:
         t = self.totals

@@ -928,6 +928,38 @@ class Scenario(Frozen):
             )
         return self
 
+    def _repr_html_(self) -> str:
+        """A compact summary for notebooks: period, sources, threshold and teams."""
+        import html
+
+        rows = [
+            ("period", f"{self.weeks} weeks from {self.start_date}"),
+            ("MQL threshold", f"{self.scoring.threshold:g}"),
+            ("SDRs", str(self.sdr.headcount)),
+        ]
+        rows += [
+            (f"source {s.name}", f"{s.rate_per_week:g} leads/week, score {s.score.mean:g}")
+            for s in self.sources
+        ]
+        if self.outbound is not None:
+            acc = self.outbound.accounts
+            rows.append(("BDRs", str(self.outbound.bdr.headcount)))
+            rows.append(
+                (f"target list {acc.name}", f"{acc.initial:,} + {acc.added_per_month:,}/month")
+            )
+        team = self.ae.team
+        rows.append(
+            (
+                "AEs",
+                "unlimited" if team is None else f"{team.headcount} x {team.max_open_per_ae} open",
+            )
+        )
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<div><p><b>{html.escape(self.name)}</b></p><table>{body}</table></div>"
+
     @property
     def source_names(self) -> list[str]:
         """Names of the lead sources in results: the inbound sources, then the outbound list."""

@@ -221,3 +221,19 @@ def test_rates_without_a_denominator_are_null_in_json(tmp_path, capsys) -> None:
     assert report["totals"]["leads"] == 0
     assert report["rates"]["connect_rate"] is None
     assert report["speed_to_lead"]["median_h"] is None
+
+
+def test_notebooks_show_scenarios_and_results_as_compact_tables(saas_dict) -> None:
+    from html.parser import HTMLParser
+
+    scenario = simfunnel.load_scenario(ROOT / "scenarios" / "mixed_inbound_outbound.yaml")
+    result = simfunnel.simulate(build(saas_dict, horizon="4 weeks", sources__2__bursts=[]), seed=1)
+    for obj, must in (
+        (scenario, ["BDRs", "target list target_accounts", "MQL threshold"]),
+        (result, ["valid opportunities", "MQLs called within 1 h", "SDR utilisation"]),
+    ):
+        text = obj._repr_html_()
+        HTMLParser().feed(text)  # well-formed enough to parse
+        assert text.count("<tr>") >= 5
+        for word in must:
+            assert word in text
