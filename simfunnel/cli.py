@@ -76,6 +76,13 @@ def _add_execution(parser: argparse.ArgumentParser, reps_default: int) -> None:
     )
 
 
+def _scenario_args(parser: argparse.ArgumentParser, *, seed: bool) -> None:
+    """Every command reads one scenario file; those that simulate take a seed."""
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simfunnel",
@@ -85,8 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="simulate a scenario and print its KPIs")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _scenario_args(run, seed=True)
     run.add_argument(
         "--format",
         choices=("table", "json", "csv"),
@@ -105,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     grid = sub.add_parser(
         "sweep", help="replicate every combination of --set values, on common random numbers"
     )
-    grid.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(grid, seed=True)
     grid.add_argument(
         "--set",
         dest="settings",
@@ -115,7 +121,6 @@ def _parser() -> argparse.ArgumentParser:
         help="a scenario field by dotted path and the values to try, e.g. sdr.headcount=8,10,12; "
         "repeat for a grid",
     )
-    grid.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     grid.add_argument(
         "--out", type=Path, required=True, help="directory for the tidy tables (and resuming)"
     )
@@ -131,14 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     th = sub.add_parser(
         "thresholds", help="compare MQL thresholds on common random numbers, with a verdict"
     )
-    th.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(th, seed=True)
     th.add_argument(
         "--values",
         required=True,
         metavar="T1,T2,...",
         help="thresholds to compare with the scenario's own, e.g. 40,50,60,70",
     )
-    th.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     th.add_argument(
         "--cost",
         action="append",
@@ -156,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_execution(th, reps_default=10)
 
     size = sub.add_parser("size", help="the smallest headcount of a role that meets targets")
-    size.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(size, seed=True)
     size.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
     size.add_argument(
         "--target",
@@ -171,26 +175,24 @@ def _parser() -> argparse.ArgumentParser:
         default=0.8,
         help="share of simulated runs that must meet every target (default 0.8)",
     )
-    size.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
     _add_execution(size, reps_default=10)
 
     fc = sub.add_parser("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
-    fc.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(fc, seed=True)
     fc.add_argument(
         "--weeks",
         type=_positive,
         default=None,
         help="weeks ahead (default: the scenario's horizon)",
     )
-    fc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fc.add_argument(
         "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
     )
     _add_execution(fc, reps_default=20)
 
     hire = sub.add_parser("hire", help="dated hires that keep a role big enough for a volume plan")
-    hire.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(hire, seed=True)
     hire.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
     hire.add_argument(
         "--volume",
@@ -203,7 +205,6 @@ def _parser() -> argparse.ArgumentParser:
         "--target", action="append", required=True, metavar="METRIC>=VALUE", help="as for size"
     )
     hire.add_argument("--confidence", type=float, default=0.8)
-    hire.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     hire.add_argument("--reps", type=_positive, default=6, help="replications per sizing run")
     hire.add_argument("--workers", type=_positive, default=None, help="worker processes")
     hire.add_argument("--out", type=Path, default=None, help="write the plan and its chart here")
@@ -211,26 +212,24 @@ def _parser() -> argparse.ArgumentParser:
     gap = sub.add_parser(
         "explain", help="why the simulation departs from the spreadsheet, step by step"
     )
-    gap.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(gap, seed=True)
     gap.add_argument(
         "--metric", choices=("valid_opportunities", "won"), default="valid_opportunities"
     )
-    gap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_execution(gap, reps_default=10)
 
     wf = sub.add_parser(
         "waterfall", help="the reverse waterfall: leads needed for a revenue target (no simulation)"
     )
-    wf.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(wf, seed=False)
     wf.add_argument(
         "--revenue", type=float, required=True, help="revenue target over the scenario's horizon"
     )
     diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
-    diag.add_argument("scenario", type=Path, help="scenario YAML file")
-    diag.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _scenario_args(diag, seed=True)
 
     validate = sub.add_parser("validate", help="check a scenario file and report every problem")
-    validate.add_argument("scenario", type=Path, help="scenario YAML file")
+    _scenario_args(validate, seed=False)
     return parser
 
 
