@@ -32,7 +32,7 @@ from .forecast import forecast
 from .gap import explain_gap
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
-from .sizing import hiring_plan, size_team
+from .sizing import SLACK, hiring_plan, size_team
 from .snapshot import Snapshot, read_snapshot
 from .thresholds import compare_thresholds
 from .units import format_duration
@@ -156,6 +156,17 @@ def _parser() -> argparse.ArgumentParser:
         default=0.5,
         help="least share of MQLs called within an hour (default 0.5)",
     )
+    th.add_argument(
+        "--saturation",
+        type=float,
+        default=0.9,
+        help="SDR utilisation from which the team counts as saturated (default 0.9)",
+    )
+    th.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="skip measuring the spreadsheet gap (about halves the run time)",
+    )
     th.add_argument("--out", type=Path, default=None, help="write the tables and plots here")
     _add_execution(th, reps_default=10)
 
@@ -185,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="weeks ahead (default: the scenario's horizon)",
+    )
+    fc.add_argument(
+        "--level",
+        type=float,
+        default=0.8,
+        help="share of outcomes the bands hold (default 0.8: P10 to P90)",
     )
     fc.add_argument(
         "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
@@ -546,6 +563,8 @@ def _thresholds(args: argparse.Namespace) -> int:
         snapshot=_snapshot(args, scenario),
         costs=_costs(args.cost),
         service_level=args.service_level,
+        saturation=args.saturation,
+        explain=not args.no_explain,
     )
     table = comparison.overview.set_index("threshold").T
     print(comparison.verdict)
@@ -601,6 +620,7 @@ def _forecast(args: argparse.Namespace) -> int:
             workers=args.workers,
             snapshot=_snapshot(args, scenario),
             progress=sys.stderr.isatty(),
+            level=args.level,
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
@@ -655,7 +675,8 @@ def _hire(args: argparse.Namespace) -> int:
         plan.table.to_csv(args.out / "hiring_plan.csv", index=False)
         _save(plan.plot(), args.out / "hiring_plan.png")
         print(f"wrote hiring_plan.csv and hiring_plan.png to {args.out}", file=sys.stderr)
-    return EXIT_OK
+    t = plan.table
+    return EXIT_FAILED if (t["expected_effective"] < t["required"] - SLACK).any() else EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:

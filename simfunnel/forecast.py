@@ -148,7 +148,12 @@ class Forecast:
         nothing of capacity, decay or a starting funnel), for the flows it can give."""
         from .analytic import spreadsheet_funnel
 
-        total = spreadsheet_funnel(self.scenario).set_index("source").loc["total"]
+        funnel = spreadsheet_funnel(self.scenario).set_index("source")
+        total = funnel.loc["total"].copy()
+        inbound = funnel[funnel["motion"] == "inbound"]
+        # The simulation's leads and MQLs are inbound only: outbound accounts are neither.
+        total["leads_per_week"] = inbound["leads_per_week"].sum()
+        total["mqls_per_week"] = inbound["mqls_per_week"].sum()
         weeks = self.scenario.horizon / 168.0
         columns = {
             "leads": "leads_per_week",

@@ -70,6 +70,8 @@ class Gap:
         parts = [
             f"{s} {t.loc[s, 'change']:+,.0f} (95% CI {t.loc[s, 'change_low']:+,.0f} to "
             f"{t.loc[s, 'change_high']:+,.0f})"
+            if t.loc[s, "change"] != 0 or s == STEPS[0]
+            else f"{s} none (not in this scenario)"
             for s in STEPS
         ]
         return (

@@ -2,8 +2,10 @@
 
 ``size_team`` finds the smallest headcount of one role that meets every target with a given
 probability: each headcount is simulated on the same replications (common random numbers), the
-search starts from the analytic estimate and moves one rep at a time, and the table keeps the
-headcount one below the answer, which fails, as the evidence. ``hiring_plan`` turns a monthly
+search starts from the analytic estimate (for the targets given), steps down one rep at a time
+while the targets still hold, or up in doubling steps and then by bisection, and stops early
+when more reps no longer move the targets; the table keeps the headcount one below the answer,
+which fails, as the evidence. ``hiring_plan`` turns a monthly
 lead-volume plan into dated hires that keep the team big enough, month by month, once ramp,
 attrition and the hiring delay are counted, using the same staffing model the engine runs.
 """
@@ -145,17 +147,22 @@ def _staff(scenario: Scenario, role: str) -> Any:
     }[role]
 
 
-def analytic_start(scenario: Scenario, role: str) -> int:
-    """Where the search starts: the analytic estimate for SDRs (offered load over on-phone
-    hours, :func:`simfunnel.analytic.sdr_workload`); the current headcount otherwise."""
+def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()) -> int:
+    """Where the search starts: for SDRs the analytic estimate (offered load over on-phone
+    hours, and Erlang C, :func:`simfunnel.analytic.sdr_workload`) at the targets' own service
+    level and occupancy where they give one; the current headcount otherwise."""
+    from .analytic import sdr_workload
+
     current = _staff(scenario, role).headcount
     if role != "sdr":
         return max(1, current)
-    try:
-        from .analytic import sdr_workload
-    except ImportError:
-        return max(1, current)
-    estimate = sdr_workload(scenario)
+    options: dict[str, float] = {}
+    for t in targets:
+        if t.metric == "speed_to_lead_1h" and t.op in (">=", ">") and 0 < t.value < 1:
+            options["service_level"] = t.value
+        if t.metric == "sdr_utilisation" and t.op in ("<=", "<") and 0 < t.value <= 1:
+            options["target_occupancy"] = t.value
+    estimate = sdr_workload(scenario, **options)
     best = max(estimate.headcount_by_occupancy, estimate.headcount_by_erlang_c)
     return max(1, math.ceil(best)) if math.isfinite(best) else max(1, current)
 
@@ -199,9 +206,7 @@ class Sizing:
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {rows.loc[h - 1, 'p_all_met']:.0%}"
             failing = [
-                str(t)
-                for t in self.targets
-                if rows.loc[h - 1, f"{t.metric}_p_met"] < self.confidence
+                str(t) for t in self.targets if rows.loc[h - 1, f"p_met: {t}"] < self.confidence
             ]
             if failing:
                 text += f" ({' and '.join(failing)} is what fails)"
@@ -253,7 +258,7 @@ class Sizing:
 def size_team(
     scenario: Scenario,
     role: str = "sdr",
-    targets: Sequence[str | Target] = ("speed_to_lead_1h>=0.8",),
+    targets: Sequence[str | Target] = (),
     confidence: float = 0.8,
     reps: int = 10,
     *,
@@ -272,7 +277,7 @@ def size_team(
     goals = _targets(targets)
     path = _headcount_path(scenario, role)
     weeks = scenario.horizon / 168.0
-    first = start if start is not None else analytic_start(scenario, role)
+    first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
     tried: dict[int, Experiment] = {}
     share: dict[int, float] = {}
@@ -290,6 +295,10 @@ def size_team(
                 snapshot=snapshot,
             )
             reports = _reports(tried[h])
+            for g in goals:
+                if g.metric not in MEASURES and g.metric not in reports[0]:
+                    known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
+                    raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
             share[h] = float(
                 np.mean([all(g.met(g.value_in(r, weeks)) for g in goals) for r in reports])
             )
@@ -352,7 +361,8 @@ def _sizing_table(
             row[f"{g.metric}_mean"] = float(ok.mean()) if ok.size else math.nan
             row[f"{g.metric}_p10"] = float(np.quantile(ok, 0.1)) if ok.size else math.nan
             row[f"{g.metric}_p90"] = float(np.quantile(ok, 0.9)) if ok.size else math.nan
-            row[f"{g.metric}_p_met"] = float(np.mean([g.met(v) for v in values]))
+            # Per target: two targets may bound the same metric from both sides.
+            row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -436,7 +446,7 @@ def hiring_plan(
     scenario: Scenario,
     volume: Mapping[str, float],
     role: str = "sdr",
-    targets: Sequence[str | Target] = ("speed_to_lead_1h>=0.8",),
+    targets: Sequence[str | Target] = (),
     confidence: float = 0.8,
     reps: int = 6,
     *,
@@ -458,6 +468,12 @@ def hiring_plan(
     _headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
     factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
+    repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
+    if repeated:
+        raise ValueError(
+            f"volume: {repeated[0]} is a calendar month the period covers twice; the plan is "
+            "applied as seasonality by month, so keep the horizon within a year"
+        )
     unknown = sorted(set(volume) - set(factors))
     if unknown:
         raise ValueError(
@@ -473,7 +489,8 @@ def hiring_plan(
         node = data
         for part in staff_path:
             node = node[part]
-        node.update({"ramp": [], "attrition_per_year": 0.0, "plan": []})
+        # Fully ramped reps with no leave: expected_effective counts ramp, attrition and leave.
+        node.update({"ramp": [], "attrition_per_year": 0.0, "plan": [], "pto_days_per_year": 0.0})
         month_scenario = scenario_from_dict(data, f"{role} sizing at volume x{f:g}")
         sizing = size_team(
             month_scenario,

@@ -11,8 +11,9 @@ The recommendation rule, in order:
 1. drop thresholds at which the SDRs saturate (mean utilisation >= ``saturation``) or that miss
    the speed-to-lead service level (share of MQLs called within an hour >= ``service_level``);
 2. drop those that do not supply sales with ``min_valid_per_week`` valid opportunities;
-3. of the rest, recommend the one with the most valid opportunities; a tie (overlapping 95%
-   intervals of the paired difference) goes to the higher threshold: as many opportunities for
+3. of the rest, recommend the one with the most valid opportunities; a higher threshold that is
+   not clearly worse (the upper end of the 95% interval of its paired difference from the best
+   is at or above 0) ties, and a tie goes to the higher threshold: as many opportunities for
    less rep time and fewer weak leads.
 
 If no threshold passes, none is recommended and the verdict says which condition failed.
@@ -386,17 +387,21 @@ def _recommend(
         upper = valid.set_index("variant")["ci_high"]
         ties = [t for t in higher if upper.get(names[t], -math.inf) >= 0]
         choice = max([best, *ties])
-    row = overview.set_index("threshold").loc[choice]
-    return choice, (
-        f"It gives the most valid opportunities ({row['valid_opportunities']:.0f}) among "
-        f"thresholds where the SDRs keep slack (utilisation {row['sdr_utilisation']:.0%}) and "
+    o = overview.set_index("threshold")
+    row = o.loc[choice]
+    slack = (
+        f"the SDRs keep slack (utilisation {row['sdr_utilisation']:.0%}) and "
         f"{row['within_1h']:.0%} of MQLs are called within an hour"
-        + (
-            f"; {_num(best)} is not clearly better (paired 95% interval), so the higher, "
-            "less wasteful threshold is kept."
-            if choice != best
-            else "."
+    )
+    if choice == best:
+        return choice, (
+            f"It gives the most valid opportunities ({row['valid_opportunities']:.0f}) among "
+            f"thresholds where {slack}."
         )
+    return choice, (
+        f"It gives {row['valid_opportunities']:.0f} valid opportunities against "
+        f"{o.loc[best, 'valid_opportunities']:.0f} at {_num(best)}, which is not clearly more "
+        f"(paired 95% interval), for fewer and better MQLs; {slack}."
     )
 
 

@@ -157,3 +157,20 @@ def test_a_target_headcount_cannot_reach_is_reported_as_a_plateau() -> None:
     assert sizing.table["headcount"].max() < 50  # stopped at the plateau, not at the limit
     assert sizing.table["speed_to_lead_1h_mean"].max() < 0.9
     assert "outside working hours" in sizing.verdict
+
+
+def test_two_targets_on_one_metric_are_judged_apart_and_unknown_kpis_are_named() -> None:
+    band = ["sdr_utilisation>=0.2", "sdr_utilisation<=0.85"]
+    sizing = size_team(busy(), "sdr", band, reps=3, workers=1)
+    h = sizing.headcount
+    rows = sizing.table.set_index("headcount")
+    assert rows.loc[h, "p_met: sdr_utilisation >= 0.2"] == 1.0
+    assert rows.loc[h - 1, "p_met: sdr_utilisation <= 0.85"] < 0.8
+    with pytest.raises(ValueError, match="no KPI 'totals.wonn'"):
+        size_team(busy(), "sdr", ["totals.wonn>=1"], reps=2, workers=1)
+
+
+def test_a_volume_plan_may_not_name_a_month_the_period_covers_twice() -> None:
+    scenario = busy(horizon="56 weeks")
+    with pytest.raises(ValueError, match="covers twice"):
+        hiring_plan(scenario, {"2026-01": 2.0}, "sdr", ["sdr_utilisation<=0.8"], reps=2)
