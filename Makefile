@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/inbound_saas.yaml
 
-.PHONY: run test lint bench bench-parallel docs clean
+.PHONY: run test lint bench bench-parallel docs notebooks clean
 
 $(BIN)/simfunnel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(BIN)/simfunnel
 
 bench-parallel: $(BIN)/simfunnel
 	$(BIN)/python benchmarks/bench_parallel.py
+
+notebooks: $(BIN)/simfunnel
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	$(BIN)/jupyter lab notebooks/
 
 docs: $(BIN)/simfunnel
 	$(BIN)/python -m simfunnel.docgen

@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _scenario_args(th, seed=True)
     th.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
+    th.add_argument(
         "--values",
         required=True,
         metavar="T1,T2,...",
@@ -172,6 +175,9 @@ def _parser() -> argparse.ArgumentParser:
 
     size = sub.add_parser("size", help="the smallest headcount of a role that meets targets")
     _scenario_args(size, seed=True)
+    size.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
     size.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
     size.add_argument(
         "--target",
@@ -192,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     fc = sub.add_parser("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
     _scenario_args(fc, seed=True)
     fc.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
+    fc.add_argument(
         "--weeks",
         type=_positive,
         default=None,
@@ -210,6 +219,9 @@ def _parser() -> argparse.ArgumentParser:
 
     hire = sub.add_parser("hire", help="dated hires that keep a role big enough for a volume plan")
     _scenario_args(hire, seed=True)
+    hire.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
     hire.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
     hire.add_argument(
         "--volume",
@@ -244,6 +256,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
     _scenario_args(diag, seed=True)
+
+    report = sub.add_parser("report", help="one self-contained HTML report of a run")
+    _scenario_args(report, seed=True)
+    report.add_argument(
+        "--out", type=Path, default=Path("report.html"), help="HTML file (default report.html)"
+    )
+    report.add_argument("--title", default=None, help="the report's title")
 
     validate = sub.add_parser("validate", help="check a scenario file and report every problem")
     _scenario_args(validate, seed=False)
@@ -566,6 +585,7 @@ def _thresholds(args: argparse.Namespace) -> int:
         saturation=args.saturation,
         explain=not args.no_explain,
     )
+    _write_report(comparison, args)
     table = comparison.overview.set_index("threshold").T
     print(comparison.verdict)
     print()
@@ -596,6 +616,7 @@ def _size(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    _write_report(sizing, args)
     print(sizing.verdict)
     print()
     print(sizing.table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
@@ -627,6 +648,7 @@ def _forecast(args: argparse.Namespace) -> int:
     except ReplicationError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
+    _write_report(result, args)
     print(result.verdict)
     print()
     print(result.totals_table().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
@@ -667,6 +689,7 @@ def _hire(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+    _write_report(plan, args)
     print(plan.verdict)
     print()
     print(plan.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
@@ -725,6 +748,24 @@ def _diagnose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    scenario = load_scenario(args.scenario)
+    result = simulate(scenario, seed=args.seed)
+    path = write_report(result, args.out, title=args.title)
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_report(obj: Any, args: argparse.Namespace) -> None:
+    """--report PATH on a decision command: the same answer as one HTML file."""
+    if getattr(args, "report", None) is not None:
+        from .report import write_report
+
+        print(f"wrote {write_report(obj, args.report)}", file=sys.stderr)
+
+
 def _save(ax: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -754,6 +795,7 @@ def main(argv: list[str] | None = None) -> int:
             "forecast": _forecast,
             "hire": _hire,
             "explain": _explain,
+            "report": _report,
             "waterfall": _waterfall,
             "diagnose": _diagnose,
             "validate": _validate,

@@ -63,6 +63,17 @@ def test_hire_and_explain_print_their_answers(small, tmp_path, capsys) -> None:
     assert capsys.readouterr().out.startswith("A spreadsheet expects")
 
 
+def test_report_commands_write_self_contained_html(small, tmp_path, capsys) -> None:
+    page = tmp_path / "run.html"
+    assert main(["report", str(small), "--seed", "3", "--out", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text
+    th = tmp_path / "th.html"
+    args = ["thresholds", str(small), "--values", "70", "--reps", "2", "--workers", "1"]
+    assert main([*args, "--no-explain", "--report", str(th)]) == 0
+    assert 'id="verdict"' in th.read_text()
+
+
 def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     assert main(["waterfall", str(small), "--revenue", "500000"]) == 0
     text = capsys.readouterr().out
