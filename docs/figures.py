@@ -9,9 +9,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import simfunnel  # noqa: E402
-from simfunnel import plots  # noqa: E402
-from simfunnel.experiments import with_overrides  # noqa: E402
+import simfunnel
+from simfunnel import plots
+from simfunnel.experiments import with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"

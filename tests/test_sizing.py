@@ -166,7 +166,7 @@ def test_two_targets_on_one_metric_are_judged_apart_and_unknown_kpis_are_named()
     rows = sizing.table.set_index("headcount")
     assert rows.loc[h, "p_met: sdr_utilisation >= 0.2"] == 1.0
     assert rows.loc[h - 1, "p_met: sdr_utilisation <= 0.85"] < 0.8
-    with pytest.raises(ValueError, match="no KPI 'totals.wonn'"):
+    with pytest.raises(ValueError, match=r"no KPI 'totals\.wonn'"):
         size_team(busy(), "sdr", ["totals.wonn>=1"], reps=2, workers=1)
 
 
