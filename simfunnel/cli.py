@@ -19,6 +19,7 @@ import yaml
 
 from . import __version__, simulate
 from .analytic import reverse_waterfall_for, scenario_rates, sdr_workload
+from .calibration import CalibrationError
 from .diagnose import diagnose
 from .experiments import (
     Experiment,
@@ -256,6 +257,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
     _scenario_args(diag, seed=True)
+
+    def exports(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--leads", type=Path, required=True, help="lead lifecycle CSV")
+        parser.add_argument("--calls", type=Path, default=None, help="call activity CSV")
+        parser.add_argument("--opportunities", type=Path, default=None, help="opportunities CSV")
+        parser.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+        parser.add_argument("--mapping", type=Path, default=None, help="YAML/JSON column mapping")
+        parser.add_argument(
+            "--date-format", default=None, help="iso, dayfirst, monthfirst or a strftime pattern"
+        )
+        parser.add_argument("--start", default=None, help="first day of the data period")
+
+    fit = sub.add_parser("fit", help="fit a scenario from CRM exports (leads, calls, opps)")
+    exports(fit)
+    fit.add_argument("--as-of", default=None, help="when the extract was taken")
+    fit.add_argument("--horizon", type=_positive, default=13, help="weeks the scenario runs")
+    fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
+
+    bt = sub.add_parser("backtest", help="fit before a cutoff, forecast past it, score it")
+    exports(bt)
+    bt.add_argument("--cutoff", required=True, help="the date the fit stops and the test starts")
+    bt.add_argument("--horizon", type=_positive, required=True, help="weeks to forecast")
+    bt.add_argument("--reps", type=_positive, default=19, help="replications (default 19)")
+    bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bt.add_argument("--workers", type=_positive, default=None, help="worker processes")
+    bt.add_argument("--out", type=Path, default=None, help="weekly.csv, summary.csv and plots")
+
+    export = sub.add_parser("export", help="simulate a scenario and write synthetic CRM exports")
+    _scenario_args(export, seed=True)
+    export.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+    export.add_argument("--out", type=Path, required=True, help="directory for the CSV files")
 
     report = sub.add_parser("report", help="one self-contained HTML report of a run")
     _scenario_args(report, seed=True)
@@ -748,6 +780,66 @@ def _diagnose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit(args: argparse.Namespace) -> int:
+    from .calibration import fit
+
+    cal = fit(
+        args.leads,
+        args.calls,
+        args.opportunities,
+        style=args.style,
+        mapping=args.mapping,
+        date_format=args.date_format,
+        start=args.start,
+        as_of=args.as_of,
+        horizon_weeks=args.horizon,
+    )
+    path = cal.write_scenario(args.out)
+    report = cal.report
+    print(f"wrote {path}: {len(cal.parameters)} fitted parameters; {len(report)} rows reported")
+    if len(report):
+        print(report.groupby(["file", "problem", "action"]).size().to_string())
+    return EXIT_OK
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from .backtest import STAGES, backtest
+
+    bt = backtest(
+        args.leads,
+        args.cutoff,
+        args.horizon,
+        args.calls,
+        args.opportunities,
+        style=args.style,
+        mapping=args.mapping,
+        date_format=args.date_format,
+        start=args.start,
+        reps=args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+    )
+    print(bt.summary.to_string(index=False))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        bt.weekly.to_csv(args.out / "weekly.csv", index=False)
+        bt.summary.to_csv(args.out / "summary.csv", index=False)
+        for metric in STAGES:
+            _save(bt.plot(metric), args.out / f"{metric}.png")
+        print(f"wrote weekly.csv, summary.csv and plots to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .exports import write_exports
+
+    result = simulate(load_scenario(args.scenario), seed=args.seed, trace=True)
+    for name, path in write_exports(result, args.out, style=args.style, seed=args.seed).items():
+        print(f"{name}: {path}")
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
@@ -796,6 +888,9 @@ def main(argv: list[str] | None = None) -> int:
             "hire": _hire,
             "explain": _explain,
             "report": _report,
+            "fit": _fit,
+            "backtest": _backtest,
+            "export": _export,
             "waterfall": _waterfall,
             "diagnose": _diagnose,
             "validate": _validate,
@@ -805,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ExperimentError as exc:
+    except (ExperimentError, CalibrationError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
 

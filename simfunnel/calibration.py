@@ -1,0 +1,1601 @@
+"""Calibration from CRM exports: read lead, call and opportunity tables, fit, write a scenario.
+
+A simulation is only as credible as its parameters, and teams have CRM exports rather than
+parameters. This module reads the three tables a team can pull (``read_leads``, ``read_calls``,
+``read_opportunities``: a documented column mapping per style, dates in any common format,
+every bad row reported with its line and never dropped silently), fits what the data can give
+(``fit``: arrivals, conversions, stage durations with censoring, call rates, deal values, the
+score curve) and writes a scenario that runs, with each fitted value's interval and basis in a
+comment and the capacity figures the data cannot give marked as assumptions.
+
+Two choices shape the scenario it writes (docs/calibration.md says more):
+
+- rates are the *observed* ones, so speed-to-lead decay is switched off (``speed_to_lead:
+  {enabled: false}``): the data show contact and qualification at the team's present response
+  times, and applying the default decay on top would count it twice;
+- quality effects are set to 0: exports do not show latent quality, so the fitted
+  probabilities are averages over the leads seen. The score curve (``score_curve``) shows how
+  much the score says, for setting them by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import optimize, stats
+
+from .exports import CALL_OUTCOMES, STYLES
+
+__all__ = [
+    "Calibration",
+    "CalibrationError",
+    "ExportTable",
+    "fit",
+    "fit_amounts",
+    "fit_durations",
+    "kaplan_meier",
+    "poisson_interval",
+    "rate_table",
+    "read_calls",
+    "read_leads",
+    "read_opportunities",
+    "threshold_tradeoff",
+    "wilson_interval",
+]
+
+Z95 = 1.959963984540054
+# Canonical columns of each table: (name, kind, required). Kinds: id, date, number, text.
+SCHEMAS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "leads": (
+        ("lead_id", "id", True),
+        ("created", "date", True),
+        ("source", "text", False),
+        ("score", "number", False),
+        ("mql_date", "date", False),
+        ("sql_date", "date", False),
+        ("opportunity_date", "date", False),
+        ("won_date", "date", False),
+        ("lost_date", "date", False),
+        ("amount", "number", False),
+        ("status", "text", False),
+    ),
+    "calls": (
+        ("lead_id", "id", True),
+        ("timestamp", "date", True),
+        ("outcome", "text", True),
+        ("duration_s", "number", False),
+        ("rep", "text", False),
+    ),
+    "opportunities": (
+        ("opportunity_id", "id", True),
+        ("lead_id", "id", False),
+        ("created", "date", True),
+        ("close_date", "date", False),
+        ("stage", "text", False),
+        ("amount", "number", False),
+        ("won", "text", False),
+        ("owner", "text", False),
+    ),
+}
+# Stage dates of a lead, in the order a lead reaches them (won and lost are alternatives).
+LEAD_STAGES = ("created", "mql_date", "sql_date", "opportunity_date")
+_STAGE_LABEL = {
+    "created": "created date",
+    "mql_date": "MQL date",
+    "sql_date": "SQL date",
+    "opportunity_date": "opportunity date",
+    "won_date": "won date",
+    "lost_date": "lost date",
+    "close_date": "close date",
+}
+
+# Date formats tried, by family; ISO is read by pandas' ISO 8601 parser.
+_DATE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "iso": ("ISO8601",),
+    "day-first": tuple(
+        f"%d{s}%m{s}{y}{t}"
+        for s in "/-."
+        for y in ("%Y", "%y")
+        for t in (" %H:%M:%S", " %H:%M", "")
+    ),
+    "month-first": tuple(
+        f"%m{s}%d{s}{y}{t}"
+        for s in "/-."
+        for y in ("%Y", "%y")
+        for t in (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M:%S %p", "")
+    ),
+}
+_FAMILY_ALIASES = {
+    "iso": "iso",
+    "dayfirst": "day-first",
+    "day-first": "day-first",
+    "monthfirst": "month-first",
+    "month-first": "month-first",
+}
+_TRUE = {"true", "1", "yes", "y", "won", "closed won", "closedwon", "t"}
+_FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
+# Call outcome values (lower case) -> canonical; the styles' own values are added below.
+_OUTCOME_WORDS: dict[str, str] = {
+    "no_answer": "no_answer",
+    "no answer": "no_answer",
+    "no_connect": "no_answer",
+    "busy": "no_answer",
+    "voicemail": "no_answer",
+    "left voicemail": "no_answer",
+    "wrong number": "no_answer",
+    "connect": "connect",
+    "gatekeeper": "connect",
+    "contact": "contact",
+    "connected": "contact",
+}
+for _values in CALL_OUTCOMES.values():
+    _OUTCOME_WORDS.update({v.lower(): k for k, v in _values.items()})
+# Default calendar (scenario defaults): Monday-Friday 09:00-18:00, for the office-hours share.
+_OFFICE = (9.0, 18.0)
+_CONTACT_OUTCOMES = ("information_gathering", "postponed", "no_prospect", "do_not_call")
+_DEFAULT_SHARES = {
+    "information_gathering": 0.25,
+    "postponed": 0.10,
+    "no_prospect": 0.25,
+    "do_not_call": 0.05,
+}
+
+
+class CalibrationError(Exception):
+    """An export that cannot be read at all (no file, a missing column): one line, naming it."""
+
+
+# --------------------------------------------------------------------------- small statistics
+
+
+def wilson_interval(k: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial share: sound near 0 and 1 and for small n."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def poisson_interval(count: Any, exposure: Any, level: float = 0.95) -> tuple[Any, Any]:
+    """Exact (Garwood) interval of a Poisson rate: count events over exposure units of time."""
+    count = np.asarray(count, dtype=float)
+    alpha = 1 - level
+    low = np.where(count > 0, stats.chi2.ppf(alpha / 2, 2 * count) / 2, 0.0)
+    high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    return low / exposure, high / exposure
+
+
+def rate_table(groups: Any, success: Any, name: str = "group") -> pd.DataFrame:
+    """Share of successes per group with Wilson intervals: ``name, n, k, rate, low, high``."""
+    frame = pd.DataFrame({name: np.asarray(groups), "k": np.asarray(success, dtype=float)})
+    out = frame.groupby(name, sort=True)["k"].agg(["size", "sum"]).reset_index()
+    out.columns = [name, "n", "k"]
+    out["k"] = out["k"].astype(int)
+    out["rate"] = out["k"] / out["n"]
+    out["low"], out["high"] = wilson_interval(out["k"], out["n"])
+    return out
+
+
+def kaplan_meier(time: Any, event: Any) -> pd.DataFrame:
+    """Kaplan-Meier survival at each event time, with Greenwood's standard error.
+
+    ``time``: durations; ``event``: True where the end was seen, False where the record was
+    still open (right-censored) at that time.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    order = np.argsort(t, kind="stable")
+    t, e = t[order], e[order]
+    times = np.unique(t[e])
+    at_risk = len(t) - np.searchsorted(t, times, side="left")
+    events = np.array([np.sum(e & (t == x)) for x in times]) if len(times) else np.array([])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1 - events / at_risk)
+        green = np.cumsum(events / (at_risk * (at_risk - events)))
+        se = surv * np.sqrt(green)
+    return pd.DataFrame(
+        {
+            "time": times,
+            "at_risk": at_risk.astype(int),
+            "events": events.astype(int),
+            "survival": surv,
+            "se": se,
+        }
+    )
+
+
+def _km_quantile(km: pd.DataFrame, q: float) -> float:
+    """Smallest time at which the Kaplan-Meier estimate of the CDF reaches q (NaN if never)."""
+    hit = km.index[km["survival"] <= 1 - q + 1e-12]
+    return float(km.loc[hit[0], "time"]) if len(hit) else math.nan
+
+
+_DISTS = {"lognormal": stats.lognorm, "gamma": stats.gamma, "weibull": stats.weibull_min}
+
+
+def _start(name: str, t: np.ndarray) -> tuple[float, float]:
+    logs = np.log(t)
+    if name == "lognormal":
+        return max(float(np.std(logs)), 0.1), float(np.exp(np.mean(logs)))
+    mean, var = float(np.mean(t)), max(float(np.var(t)), 1e-9)
+    if name == "gamma":
+        return max(mean * mean / var, 0.05), var / mean
+    return 1.2, mean
+
+
+def _nll(name: str, theta: np.ndarray, t: np.ndarray, e: np.ndarray) -> float:
+    shape, scale = np.exp(theta)
+    dist = _DISTS[name]
+    ll = dist.logpdf(t[e], shape, scale=scale).sum() + dist.logsf(t[~e], shape, scale=scale).sum()
+    return -float(ll) if np.isfinite(ll) else 1e300
+
+
+def _hessian(f: Any, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    n = len(x)
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+            out[i, j] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
+                4 * h * h
+            )
+    return out
+
+
+def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Censored maximum-likelihood fits of lognormal, gamma and Weibull, ranked by AIC.
+
+    One row per candidate: ``dist, shape, scale, loglik, aic, delta_aic, ks, median,
+    median_low, median_high, p90, mean, cv, n, events, chosen``. Censored records enter the
+    likelihood through the survival function. ``ks`` is the largest gap between the fitted
+    survival curve and Kaplan-Meier's (a Kolmogorov distance that respects censoring); the
+    median's interval is by the delta method on the observed information.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.ones(len(t), bool) if event is None else np.asarray(event, dtype=bool)
+    keep = np.isfinite(t) & (t > 0)
+    t, e = t[keep], e[keep]
+    if e.sum() < 3:
+        raise ValueError(f"too few completed durations to fit ({int(e.sum())}; need 3)")
+    km = kaplan_meier(t, e)
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for name, dist in _DISTS.items():
+        te = t[e]
+        x0 = np.log(_start(name, te))
+        res = optimize.minimize(
+            lambda th, name=name: _nll(name, th, t, e), x0, method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000},
+        )  # fmt: skip
+        shape, scale = np.exp(res.x)
+        frozen = dist(shape, scale=scale)
+        s_fit = frozen.sf(km["time"].to_numpy())
+        s_km = km["survival"].to_numpy()
+        before = np.concatenate([[1.0], s_km[:-1]])
+        ks = float(np.max(np.maximum(np.abs(s_km - s_fit), np.abs(before - s_fit))))
+        # Delta method for the median, in log-parameter space.
+        try:
+            cov = np.linalg.inv(_hessian(lambda th, name=name: _nll(name, th, t, e), res.x))
+
+            def log_median(th: np.ndarray, dist: Any = dist) -> float:
+                return float(np.log(dist(np.exp(th[0]), scale=np.exp(th[1])).median()))
+
+            step = 1e-5
+            grad = np.array(
+                [
+                    (log_median(res.x + d) - log_median(res.x - d)) / (2 * step)
+                    for d in np.eye(2) * step
+                ]
+            )
+            se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
+        except np.linalg.LinAlgError:
+            se = math.nan
+        median = float(frozen.median())
+        mean, var = frozen.stats(moments="mv")
+        rows.append(
+            {
+                "dist": name,
+                "shape": float(shape),
+                "scale": float(scale),
+                "loglik": -float(res.fun),
+                "aic": 4 + 2 * float(res.fun),
+                "ks": ks,
+                "median": median,
+                "median_low": median * math.exp(-z * se),
+                "median_high": median * math.exp(z * se),
+                "p90": float(frozen.ppf(0.9)),
+                "mean": float(mean),
+                "cv": float(np.sqrt(var) / mean),
+                "n": len(t),
+                "events": int(e.sum()),
+            }
+        )
+    out = pd.DataFrame(rows).sort_values("aic", kind="stable").reset_index(drop=True)
+    out.insert(5, "delta_aic", out["aic"] - out["aic"].min())
+    out["chosen"] = out.index == 0
+    out.attrs["km_median"] = _km_quantile(km, 0.5)
+    return out
+
+
+def fit_amounts(values: Any) -> pd.DataFrame:
+    """Lognormal and gamma fits of positive amounts (deal values), ranked by AIC, with the
+    Kolmogorov-Smirnov statistic and p-value of each."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x) & (x > 0)]
+    if len(x) < 3:
+        raise ValueError(f"too few positive amounts to fit ({len(x)}; need 3)")
+    if np.ptp(x) == 0:  # one price for every deal (a list price): a fixed value, not a fit
+        v = float(x[0])
+        fixed = {"dist": "fixed", "shape": math.nan, "scale": v, "aic": math.nan, "ks": 0.0}
+        fixed |= {"ks_p": 1.0, "median": v, "p90": v, "mean": v, "cv": 0.0, "n": len(x)}
+        return pd.DataFrame([fixed | {"chosen": True}])
+    rows = []
+    for name in ("lognormal", "gamma"):
+        dist = _DISTS[name]
+        shape, _, scale = dist.fit(x, floc=0)
+        frozen = dist(shape, scale=scale)
+        ks = stats.kstest(x, frozen.cdf)
+        mean, var = frozen.stats(moments="mv")
+        rows.append(
+            {
+                "dist": name,
+                "shape": float(shape),
+                "scale": float(scale),
+                "aic": 4 - 2 * float(frozen.logpdf(x).sum()),
+                "ks": float(ks.statistic),
+                "ks_p": float(ks.pvalue),
+                "median": float(frozen.median()),
+                "p90": float(frozen.ppf(0.9)),
+                "mean": float(mean),
+                "cv": float(np.sqrt(var) / mean),
+                "n": len(x),
+            }
+        )
+    out = pd.DataFrame(rows).sort_values("aic", kind="stable").reset_index(drop=True)
+    out["chosen"] = out.index == 0
+    return out
+
+
+def threshold_tradeoff(scores: Any, converted: Any, thresholds: Any = None) -> pd.DataFrame:
+    """For each threshold: the share of leads kept (score at or above it) and of converters
+    kept, the conversion rate of those kept, and its Wilson interval.
+
+    The curve practitioners use to check that a stricter threshold still supplies enough
+    opportunities (DOMAIN.md, "Setting the threshold").
+    """
+    s = np.asarray(scores, dtype=float)
+    c = np.asarray(converted, dtype=bool)
+    ok = np.isfinite(s)
+    s, c = s[ok], c[ok]
+    if thresholds is None:
+        thresholds = np.unique(np.round(np.quantile(s, np.linspace(0, 0.95, 20)), 6))
+    rows = []
+    for t in np.asarray(thresholds, dtype=float):
+        kept = s >= t
+        rows.append((t, int(kept.sum()), int((kept & c).sum())))
+    out = pd.DataFrame(rows, columns=["threshold", "kept", "converters_kept"])
+    out["leads_kept_share"] = out["kept"] / len(s)
+    out["converters_kept_share"] = out["converters_kept"] / max(int(c.sum()), 1)
+    out["conversion"] = out["converters_kept"] / out["kept"].where(out["kept"] > 0)
+    out["low"], out["high"] = wilson_interval(out["converters_kept"], out["kept"])
+    return out
+
+
+def score_curve(scores: Any, converted: Any, bins: int = 10) -> pd.DataFrame:
+    """Conversion by score band (quantile bins): ``band, score_low, score_high, n, k, rate,
+    low, high``; bins of tied scores are merged."""
+    s = pd.Series(np.asarray(scores, dtype=float))
+    c = np.asarray(converted, dtype=bool)
+    ok = s.notna().to_numpy()
+    band = pd.qcut(s[ok], bins, duplicates="drop")
+    table = rate_table(band.cat.codes.to_numpy(), c[ok], "band")
+    cats = band.cat.categories
+    table["score_low"] = [float(cats[i].left) for i in table["band"]]
+    table["score_high"] = [float(cats[i].right) for i in table["band"]]
+    return table[["band", "score_low", "score_high", "n", "k", "rate", "low", "high"]]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, eq=False)
+class ExportTable:
+    """One export read into canonical columns.
+
+    ``data``: the rows kept, canonical columns plus ``line`` (the file's line number, header
+    = line 1). ``report``: one row per problem found (``file, line, column, problem, value,
+    action``; action is ``excluded``, ``blanked`` or ``note``): nothing is dropped silently.
+    ``date_format``: the date format used, and whether it was stated or detected.
+    """
+
+    kind: str
+    path: str
+    data: pd.DataFrame
+    report: pd.DataFrame
+    date_format: str
+    rows_read: int
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def excluded(self) -> int:
+        """Rows left out of ``data`` (each with its reasons in ``report``)."""
+        return self.rows_read - len(self.data)
+
+    def summary(self) -> pd.DataFrame:
+        """Problems counted by column, problem and action."""
+        if self.report.empty:
+            return pd.DataFrame(columns=["column", "problem", "action", "rows"])
+        return (
+            self.report.groupby(["column", "problem", "action"], dropna=False)
+            .size()
+            .rename("rows")
+            .reset_index()
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ExportTable({self.kind}, {self.path!r}: {self.rows_read} rows read, "
+            f"{len(self.data)} kept, {self.excluded} excluded; dates {self.date_format})"
+        )
+
+
+def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
+    """A mapping argument as a dict: canonical -> column for ``kind`` (plus ``outcomes``)."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, str | Path):
+        path = Path(mapping)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CalibrationError(
+                f"{path}: cannot read the mapping file ({exc.strerror})"
+            ) from exc
+        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(loaded, dict):
+            raise CalibrationError(f"{path}: a mapping file holds a mapping of table -> columns")
+        mapping = loaded
+    mapping = dict(mapping)
+    if kind in mapping and isinstance(mapping[kind], Mapping):
+        out = dict(mapping[kind])
+        if "outcomes" in mapping:
+            out.setdefault("outcomes", mapping["outcomes"])
+        return out
+    if any(isinstance(v, Mapping) for k, v in mapping.items() if k != "outcomes"):
+        return {"outcomes": mapping["outcomes"]} if "outcomes" in mapping else {}
+    return mapping
+
+
+def _parse_family(values: pd.Series, family: str) -> pd.Series:
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = values != ""
+    for fmt in _DATE_FAMILIES[family]:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert(None)
+        parsed = parsed.astype("datetime64[ns]")
+        got = parsed.notna()
+        out.loc[got[got].index] = parsed[got]
+        todo = todo & out.isna()
+    return out
+
+
+def _choose_dates(
+    columns: dict[str, pd.Series], date_format: str | None
+) -> tuple[dict[str, pd.Series], str]:
+    """Parse every date column with one format family: the stated one, or the one that reads
+    the most values (ties: ISO, then day-first, then month-first, and the tie reported)."""
+    if date_format is not None and "%" in date_format:
+        parsed = {}
+        for name, s in columns.items():
+            p = pd.to_datetime(s.where(s != ""), format=date_format, errors="coerce")
+            parsed[name] = p.astype("datetime64[ns]")
+        return parsed, f"{date_format} (stated)"
+    if date_format is not None:
+        family = _FAMILY_ALIASES.get(date_format.lower())
+        if family is None:
+            raise CalibrationError(
+                f"unknown date format {date_format!r}; use iso, dayfirst, monthfirst or a "
+                "strftime pattern such as '%d.%m.%Y %H:%M'"
+            )
+        return {n: _parse_family(s, family) for n, s in columns.items()}, f"{family} (stated)"
+    values = pd.concat(list(columns.values()), ignore_index=True) if columns else pd.Series([])
+    values = values[values != ""]
+    if values.empty:
+        return {n: pd.Series(pd.NaT, index=s.index) for n, s in columns.items()}, "none"
+    sample = values.sample(min(len(values), 5000), random_state=0) if len(values) > 5000 else values
+    scores = {f: int(_parse_family(sample, f).notna().sum()) for f in _DATE_FAMILIES}
+    best = max(scores.values())
+    tied = [f for f, v in scores.items() if v == best]
+    family = tied[0]
+    note = f"{family} (detected: {best} of {len(sample)} values read"
+    if len(tied) > 1:
+        note += f"; {' and '.join(tied)} read them equally, {family} assumed: state date_format"
+    note += ")"
+    return {n: _parse_family(s, family) for n, s in columns.items()}, note
+
+
+def _problem(
+    rows: list[dict[str, Any]], path: str, line: Any, column: str, problem: str, value: Any,
+    action: str,
+) -> None:  # fmt: skip
+    rows.append(
+        {
+            "file": path,
+            "line": line,
+            "column": column,
+            "problem": problem,
+            "value": value,
+            "action": action,
+        }
+    )
+
+
+def _read(
+    kind: str,
+    path: str | Path,
+    style: str,
+    mapping: Any,
+    date_format: str | None,
+    sep: str,
+) -> ExportTable:
+    if style not in STYLES:
+        raise CalibrationError(f"unknown export style {style!r}; use one of {', '.join(STYLES)}")
+    path = str(path)
+    cols = dict(STYLES[style][kind])
+    extra = _load_mapping(mapping, kind)
+    outcome_words = extra.pop("outcomes", None)
+    unknown = set(extra) - {name for name, _, _ in SCHEMAS[kind]}
+    if unknown:
+        known = ", ".join(name for name, _, _ in SCHEMAS[kind])
+        raise CalibrationError(
+            f"mapping for {kind}: unknown field(s) {', '.join(sorted(unknown))}; use {known}"
+        )
+    cols.update(extra)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True)
+    except FileNotFoundError as exc:
+        raise CalibrationError(f"{path}: no such file") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [
+        f"'{cols[name]}' ({name})"
+        for name, _, required in SCHEMAS[kind]
+        if required and cols.get(name) not in raw.columns
+    ]
+    if missing:
+        found = ", ".join(f"'{c}'" for c in raw.columns[:12])
+        raise CalibrationError(
+            f"{path}: missing column {', '.join(missing)} for the {kind} table ({style} style); "
+            f"found {found}; give a mapping to name the columns"
+        )
+    problems: list[dict[str, Any]] = []
+    n = len(raw)
+    line = pd.Series(np.arange(n) + 2, index=raw.index)
+    data = pd.DataFrame({"line": line})
+    bad = pd.Series(False, index=raw.index)
+    present: dict[str, str] = {}
+    dates: dict[str, pd.Series] = {}
+    for name, kind_, required in SCHEMAS[kind]:
+        column = cols.get(name)
+        if column not in raw.columns:
+            _problem(problems, path, None, str(column), f"no column for {name}", None, "note")
+            data[name] = pd.NA if kind_ != "date" else pd.NaT
+            continue
+        present[name] = column
+        values = raw[column].astype(str).str.strip()
+        if kind_ == "date":
+            dates[name] = values
+        elif kind_ == "number":
+            number = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+            wrong = (values != "") & number.isna()
+            for i in raw.index[wrong]:
+                _problem(problems, path, line[i], column, "not a number", values[i], "blanked")
+            data[name] = number
+        else:
+            data[name] = values.where(values != "", None)
+            if required or kind_ == "id":
+                blank = values == ""
+                if required:
+                    for i in raw.index[blank]:
+                        _problem(problems, path, line[i], column, "blank", "", "excluded")
+                    bad |= blank
+    parsed, described = _choose_dates(dates, date_format)
+    for name, values in dates.items():
+        column = present[name]
+        p = parsed[name]
+        unreadable = (values != "") & p.isna()
+        for i in raw.index[unreadable]:
+            _problem(problems, path, line[i], column, "unparseable date", values[i], "excluded")
+        bad |= unreadable
+        required = next(r for nm, _, r in SCHEMAS[kind] if nm == name)
+        if required:
+            blank = values == ""
+            for i in raw.index[blank]:
+                _problem(problems, path, line[i], column, "blank", "", "excluded")
+            bad |= blank
+        data[name] = p
+    if kind == "leads":
+        bad |= _check_leads(data, present, path, problems)
+    elif kind == "calls":
+        bad |= _check_calls(data, present, path, problems, outcome_words)
+    else:
+        bad |= _check_opportunities(data, present, path, problems)
+    if "lead_id" in present and kind in ("leads", "opportunities"):
+        key = "lead_id" if kind == "leads" else "opportunity_id"
+        ids = data[key]
+        dup = ids.notna() & ids.duplicated(keep="first") & ~bad
+        first = data.loc[~ids.duplicated(keep="first")].set_index(key)["line"]
+        for i in raw.index[dup]:
+            _problem(
+                problems, path, line[i], present.get(key, key),
+                f"duplicate id (first on line {int(first[ids[i]])})", ids[i], "excluded",
+            )  # fmt: skip
+        bad |= dup
+    report = pd.DataFrame(
+        problems, columns=["file", "line", "column", "problem", "value", "action"]
+    ).astype({"line": "Int64"})
+    report = report.sort_values(["line", "column"], na_position="first", kind="stable")
+    return ExportTable(
+        kind=kind,
+        path=path,
+        data=data[~bad].reset_index(drop=True),
+        report=report.reset_index(drop=True),
+        date_format=described,
+        rows_read=n,
+        columns=present,
+    )
+
+
+def _check_leads(
+    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
+) -> pd.Series:
+    """Stage dates out of order, or a lead both won and lost: excluded, since one of its dates
+    is wrong and the fit cannot tell which."""
+    bad = pd.Series(False, index=data.index)
+    chain = [s for s in (*LEAD_STAGES, "won_date", "lost_date") if s in present]
+    for i, later in enumerate(chain):
+        for earlier in chain[:i]:
+            if {earlier, later} == {"won_date", "lost_date"}:
+                continue
+            wrong = (data[later] < data[earlier]) & ~bad
+            for j in data.index[wrong]:
+                _problem(
+                    problems, path, data.at[j, "line"], present[later],
+                    f"stage dates out of order: {_STAGE_LABEL[later]} before "
+                    f"{_STAGE_LABEL[earlier]}",
+                    f"{data.at[j, later]} < {data.at[j, earlier]}", "excluded",
+                )  # fmt: skip
+            bad |= wrong
+    if not {"won_date", "lost_date"} - set(present):
+        both = data["won_date"].notna() & data["lost_date"].notna() & ~bad
+        for j in data.index[both]:
+            _problem(
+                problems, path, data.at[j, "line"], present["won_date"],
+                "both won and lost dates", "", "excluded",
+            )  # fmt: skip
+        bad |= both
+    return bad
+
+
+def _check_calls(
+    data: pd.DataFrame,
+    present: dict[str, str],
+    path: str,
+    problems: list[dict[str, Any]],
+    words: Any,
+) -> pd.Series:
+    """Outcome values mapped to no_answer / connect / contact; an unknown value is excluded."""
+    lookup = dict(_OUTCOME_WORDS)
+    for canonical, values in dict(words or {}).items():
+        if canonical not in ("no_answer", "connect", "contact"):
+            raise CalibrationError(
+                f"mapping outcomes: unknown outcome {canonical!r}; use no_answer, connect, contact"
+            )
+        for v in [values] if isinstance(values, str) else values:
+            lookup[str(v).strip().lower()] = canonical
+    raw = data["outcome"].fillna("")
+    mapped = raw.str.lower().map(lookup)
+    wrong = raw.ne("") & mapped.isna()
+    for j in data.index[wrong]:
+        _problem(
+            problems, path, data.at[j, "line"], present["outcome"],
+            "unknown call outcome (map it with outcomes: in the mapping)", raw[j], "excluded",
+        )  # fmt: skip
+    data["outcome"] = mapped
+    return wrong
+
+
+def _check_opportunities(
+    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
+) -> pd.Series:
+    """The won flag from its column, else from the stage; a close before creation excluded."""
+    flag = data["won"].fillna("").str.lower()
+    won = pd.Series(pd.NA, index=data.index, dtype="boolean")
+    won[flag.isin(_TRUE)] = True
+    won[flag.isin(_FALSE)] = False
+    stage = data["stage"].fillna("").str.lower()
+    from_stage = stage.str.contains("won") | stage.isin(_TRUE)
+    lost_stage = stage.str.contains("lost") | stage.isin(_FALSE)
+    won = won.mask(won.isna() & from_stage, True).mask(won.isna() & lost_stage, False)
+    odd = flag.ne("") & ~flag.isin(_TRUE | _FALSE)
+    for j in data.index[odd]:
+        _problem(problems, path, data.at[j, "line"], present.get("won", "won"),
+                 "won flag not understood; read from the stage", flag[j], "note")  # fmt: skip
+    data["won"] = won
+    bad = pd.Series(False, index=data.index)
+    if "close_date" in present:
+        wrong = data["close_date"] < data["created"]
+        for j in data.index[wrong]:
+            _problem(
+                problems, path, data.at[j, "line"], present["close_date"],
+                "stage dates out of order: close date before created date",
+                f"{data.at[j, 'close_date']} < {data.at[j, 'created']}", "excluded",
+            )  # fmt: skip
+        bad |= wrong
+        closed_no_flag = data["close_date"].notna() & won.isna() & ~bad
+        for j in data.index[closed_no_flag]:
+            _problem(problems, path, data.at[j, "line"], present.get("stage", "stage"),
+                     "closed, but neither won nor lost; treated as open", "", "note")  # fmt: skip
+    return bad
+
+
+def read_leads(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str = ",",
+) -> ExportTable:
+    """Read a lead lifecycle export (one row per lead, a date per stage reached).
+
+    ``mapping``: canonical name -> column, overriding the style's defaults (``STYLES`` in
+    simfunnel.exports), as a dict or a YAML/JSON file (``{leads: {...}, calls: {...}}`` or a
+    flat mapping for this table). ``date_format``: ``iso``, ``dayfirst``, ``monthfirst`` or a
+    strftime pattern; detected when not given (``.date_format`` says which).
+    """
+    return _read("leads", path, style, mapping, date_format, sep)
+
+
+def read_calls(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str = ",",
+) -> ExportTable:
+    """Read a call activity log (one row per dial). Outcomes are read as no_answer, connect
+    (reached the company) or contact (reached the person); other words can be mapped with
+    ``outcomes: {contact: [...], ...}`` in the mapping."""
+    return _read("calls", path, style, mapping, date_format, sep)
+
+
+def read_opportunities(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str = ",",
+) -> ExportTable:
+    """Read an opportunities export (one row per deal); the won flag is read from its column
+    or, without one, from the stage name (containing 'won' or 'lost')."""
+    return _read("opportunities", path, style, mapping, date_format, sep)
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def _days(delta: pd.Series) -> np.ndarray:
+    return delta.dt.total_seconds().to_numpy(dtype=float) / 86400.0
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}" if isinstance(x, float | int) and math.isfinite(x) else "n/a"
+
+
+def _days_text(days: float) -> str:
+    return f"{round(float(days), 2):g} days"
+
+
+def _param(
+    rows: list[dict[str, Any]], path: str, value: Any, low: Any = None, high: Any = None,
+    basis: str = "", kind: str = "fitted",
+) -> None:  # fmt: skip
+    rows.append(
+        {"parameter": path, "value": value, "low": low, "high": high, "basis": basis, "kind": kind}
+    )
+
+
+def _as_table(x: ExportTable | str | Path | None, reader: Any, **kw: Any) -> ExportTable | None:
+    if x is None or isinstance(x, ExportTable):
+        return x
+    return reader(x, **kw)
+
+
+@dataclass(eq=False)
+class Calibration:
+    """What :func:`fit` found, as tidy tables, and the scenario it implies.
+
+    Tables: ``arrivals`` (per source: leads, weeks, rate per week and its exact Poisson
+    interval, office-hours share), ``weekly`` (per source and week: leads and the multiplier
+    against the mean), ``dispersion`` (per source: index of dispersion of weekly counts and the
+    p-value of a constant Poisson rate), ``conversion`` (per stage and source: n, k, rate,
+    Wilson interval), ``durations`` (per stage: the candidate fits, ``chosen`` by AIC),
+    ``survival`` (Kaplan-Meier per stage), ``deal_values`` (fits of the amounts),
+    ``score_curve`` and ``thresholds`` (when scores exist), ``attempts`` (leads by number of
+    calls), ``by_attempt`` (connect and contact rates by attempt number), ``call_durations``,
+    ``parameters`` (every scenario value written, with its interval, basis and whether it was
+    fitted or assumed) and ``report`` (every row excluded or changed, and why).
+    """
+
+    tables: dict[str, ExportTable]
+    start: pd.Timestamp
+    as_of: pd.Timestamp
+    horizon_weeks: int
+    arrivals: pd.DataFrame
+    weekly: pd.DataFrame
+    dispersion: pd.DataFrame
+    conversion: pd.DataFrame
+    durations: pd.DataFrame
+    survival: pd.DataFrame
+    deal_values: pd.DataFrame
+    score_curve: pd.DataFrame
+    thresholds: pd.DataFrame
+    attempts: pd.DataFrame
+    by_attempt: pd.DataFrame
+    call_durations: pd.DataFrame
+    parameters: pd.DataFrame
+    notes: list[str]
+    _scenario: dict[str, Any]
+
+    @property
+    def report(self) -> pd.DataFrame:
+        """Every problem of every table read, with file, line, column, problem and action."""
+        frames = [t.report for t in self.tables.values() if not t.report.empty]
+        if not frames:
+            return pd.DataFrame(columns=["file", "line", "column", "problem", "value", "action"])
+        return pd.concat(frames, ignore_index=True)
+
+    def scenario_dict(self) -> dict[str, Any]:
+        """The fitted scenario as plain data (``scenario_from_dict`` reads it)."""
+        return _plain(self._scenario)
+
+    def scenario(self) -> Any:
+        """The fitted scenario, validated."""
+        from .scenario import scenario_from_dict
+
+        return scenario_from_dict(self.scenario_dict(), source="<calibration>")
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML, each section preceded by comments with the fitted values,
+        their 95% intervals and bases, and the assumptions marked ASSUMPTION."""
+        data = self.scenario_dict()
+        lines = [
+            "# Scenario fitted by simfunnel.calibration: every value below is either FITTED from",
+            "# the exports (with its 95% interval and what it rests on) or an ASSUMPTION that",
+            "# the data cannot give: check the assumptions before trusting capacity questions.",
+        ]
+        for t in self.tables.values():
+            lines.append(
+                f"# {t.kind}: {t.path}: {t.rows_read} rows, {len(t.data)} used, "
+                f"{t.excluded} excluded (see the calibration report); dates {t.date_format}"
+            )
+        lines.append(
+            f"# data period: {self.start:%Y-%m-%d %H:%M} to {self.as_of:%Y-%m-%d %H:%M} "
+            f"({(self.as_of - self.start).total_seconds() / 604800:.1f} weeks)"
+        )
+        lines.extend(f"# note: {n}" for n in self.notes)
+        params = self.parameters
+        for _, p in params[params["kind"] == "check"].iterrows():
+            lines.append(
+                f"# CHECK {p['parameter']} = {_fmt(p['value'], 4)} (95% {_fmt(p['low'], 4)} to "
+                f"{_fmt(p['high'], 4)}): {p['basis']}"
+            )
+        for key, value in data.items():
+            mine = params[params["parameter"].str.split(".").str[0].str.split("[").str[0] == key]
+            if len(mine):
+                lines.append("")
+            for _, p in mine.iterrows():
+                interval = ""
+                if p["low"] is not None and not pd.isna(p["low"]):
+                    interval = f" (95% {_fmt(p['low'], 4)} to {_fmt(p['high'], 4)})"
+                tag = "ASSUMPTION" if p["kind"] == "assumption" else p["kind"].upper()
+                value_text = _fmt(p["value"], 4) if isinstance(p["value"], float) else p["value"]
+                lines.append(f"# {tag} {p['parameter']} = {value_text}{interval}: {p['basis']}")
+            flow = None if isinstance(value, dict | list) else False
+            dumped = yaml.safe_dump({key: _plain(value)}, sort_keys=False, default_flow_style=flow)
+            lines.append(dumped.rstrip("\n"))
+        return "\n".join(lines) + "\n"
+
+    def write_scenario(self, path: str | Path) -> Path:
+        """Write the commented scenario YAML (checked by loading it back) and return the path."""
+        from .scenario import load_scenario
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_yaml(), encoding="utf-8")
+        load_scenario(path)
+        return path
+
+    def plot(self, stage: str = "sales_cycle", ax: Any = None) -> Any:
+        """Kaplan-Meier survival of a stage against the chosen parametric fit; returns the axes."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7, 4))
+        km = self.survival[self.survival["stage"] == stage]
+        if km.empty:
+            raise ValueError(f"no durations for stage {stage!r}")
+        ax.step(km["time"], km["survival"], where="post", label="Kaplan-Meier", color="C0")
+        best = self.durations[(self.durations["stage"] == stage) & self.durations["chosen"]]
+        if len(best):
+            b = best.iloc[0]
+            x = np.linspace(0, float(km["time"].max()), 200)
+            ax.plot(x, _DISTS[b["dist"]](b["shape"], scale=b["scale"]).sf(x), "--", color="C1",
+                    label=f"{b['dist']} (AIC best, KS {b['ks']:.3f})")  # fmt: skip
+        ax.set_xlabel("days")
+        ax.set_ylabel("share still open")
+        ax.set_title(f"{stage}: censored records included")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        return ax
+
+    def __repr__(self) -> str:
+        n = len(self.tables["leads"].data) if "leads" in self.tables else 0
+        return (
+            f"Calibration({n} leads, {self.start:%Y-%m-%d} to {self.as_of:%Y-%m-%d}, "
+            f"{len(self.parameters)} parameters, {len(self.report)} report rows)"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Plain Python values for YAML (numpy scalars are not)."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _office_share(times: pd.Series) -> tuple[float, float, float, int] | None:
+    """Share of arrivals within the default calendar's hours (Mon-Fri 09:00-18:00)."""
+    if times.empty or (times.dt.hour.eq(0) & times.dt.minute.eq(0)).all():
+        return None  # dates only: the time of day is unknown
+    hour = times.dt.hour + times.dt.minute / 60
+    inside = (times.dt.day_of_week < 5) & (hour >= _OFFICE[0]) & (hour < _OFFICE[1])
+    k, n = int(inside.sum()), len(times)
+    low, high = wilson_interval(k, n)
+    return k / n, float(low), float(high), n
+
+
+def _weekly_counts(
+    created: pd.Series, source: pd.Series, start: pd.Timestamp, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    full_weeks = int((as_of - start).total_seconds() // 604800)
+    week = ((created - start).dt.total_seconds() // 604800).astype(int)
+    rows = []
+    for name in sorted(source.unique()):
+        counts = np.bincount(week[(source == name) & (week < full_weeks)], minlength=full_weeks)
+        counts = counts[:full_weeks]
+        mean = counts.mean() if full_weeks else math.nan
+        for w, c in enumerate(counts):
+            week_start = start + pd.Timedelta(weeks=w)
+            rows.append(
+                {
+                    "source": name,
+                    "week": w,
+                    "week_start": week_start,
+                    "iso_week": int(week_start.isocalendar().week),
+                    "leads": int(c),
+                    "multiplier": c / mean if mean else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=["source", "week", "week_start", "iso_week", "leads",
+                                       "multiplier"])  # fmt: skip
+
+
+def fit(
+    leads: ExportTable | str | Path,
+    calls: ExportTable | str | Path | None = None,
+    opportunities: ExportTable | str | Path | None = None,
+    *,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    start: Any = None,
+    as_of: Any = None,
+    horizon_weeks: int = 13,
+    name: str = "fitted",
+) -> Calibration:
+    """Fit a scenario from exports (paths, or tables from the ``read_*`` functions).
+
+    ``start`` and ``as_of`` bound the period the data cover (defaults: the day of the first
+    lead, and the latest date in any table): arrival rates divide by it, and records still open
+    at ``as_of`` are right-censored there. The scenario written starts at ``as_of`` and runs
+    ``horizon_weeks``, after a warm-up long enough to fill the pipeline.
+    """
+    kw = {"style": style, "mapping": mapping, "date_format": date_format}
+    lt = _as_table(leads, read_leads, **kw)
+    ct = _as_table(calls, read_calls, **kw)
+    ot = _as_table(opportunities, read_opportunities, **kw)
+    assert lt is not None
+    tables = {"leads": lt} | ({"calls": ct} if ct else {}) | ({"opportunities": ot} if ot else {})
+    L = lt.data.copy()
+    if L.empty:
+        raise CalibrationError(f"{lt.path}: no usable lead rows (see the report)")
+    L["source"] = L["source"].fillna("unknown")
+    notes: list[str] = []
+    params: list[dict[str, Any]] = []
+    date_cols = ["created", "mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"]
+    latest = [L[c].max() for c in date_cols]
+    if ct is not None and not ct.data.empty:
+        latest.append(ct.data["timestamp"].max())
+    if ot is not None and not ot.data.empty:
+        latest += [ot.data["created"].max(), ot.data["close_date"].max()]
+    t0 = pd.Timestamp(start) if start is not None else L["created"].min().normalize()
+    t1 = pd.Timestamp(as_of) if as_of is not None else max(x for x in latest if pd.notna(x))
+    weeks = (t1 - t0).total_seconds() / 604800
+    if weeks <= 0:
+        raise CalibrationError(f"{lt.path}: the data period is empty ({t0} to {t1})")
+    outside = (L["created"] < t0) | (L["created"] > t1)
+    if outside.any():
+        notes.append(f"{int(outside.sum())} leads created outside the period left out of rates")
+
+    # Arrivals per source.
+    inside = L[~outside]
+    arrivals = []
+    for src, group in inside.groupby("source", sort=True):
+        n = len(group)
+        low, high = poisson_interval(n, weeks)
+        office = _office_share(group["created"])
+        arrivals.append(
+            {
+                "source": src,
+                "leads": n,
+                "weeks": weeks,
+                "rate_per_week": n / weeks,
+                "low": float(low),
+                "high": float(high),
+                "office_hours_share": office[0] if office else math.nan,
+                "office_low": office[1] if office else math.nan,
+                "office_high": office[2] if office else math.nan,
+            }
+        )
+    arrivals_df = pd.DataFrame(arrivals)
+    weekly = _weekly_counts(inside["created"], inside["source"], t0, t1)
+    dispersion = []
+    for src, group in weekly.groupby("source"):
+        x = group["leads"].to_numpy(float)
+        if len(x) >= 2 and x.mean() > 0:
+            d = float(((x - x.mean()) ** 2).sum() / x.mean())
+            p = float(stats.chi2.sf(d, len(x) - 1))
+        else:
+            d, p = math.nan, math.nan
+        dispersion.append({"source": src, "weeks": len(x), "dispersion": d, "p_value": p})
+    dispersion_df = pd.DataFrame(dispersion, columns=["source", "weeks", "dispersion", "p_value"])
+
+    # Conversions per stage and source.
+    status = L["status"].fillna("").str.lower()
+    is_mql = L["mql_date"].notna()
+    is_sql = L["sql_date"].notna()
+    is_opp = L["opportunity_date"].notna()
+    is_won = L["won_date"].notna()
+    is_lost = L["lost_date"].notna()
+    stage_defs = [
+        ("lead->mql", pd.Series(True, index=L.index), is_mql),
+        ("mql->sql", is_mql, is_sql),
+        ("sql->opportunity", is_sql & ~(status == "sql"), is_opp),
+        ("opportunity->won", is_won | is_lost, is_won),
+    ]
+    conv = []
+    for stage, base, hit in stage_defs:
+        for src in [*sorted(L["source"].unique()), "all"]:
+            mask = base if src == "all" else base & (L["source"] == src)
+            n, k = int(mask.sum()), int((mask & hit).sum())
+            low, high = wilson_interval(k, n)
+            conv.append(
+                {"stage": stage, "source": src, "n": n, "k": k,
+                 "rate": k / n if n else math.nan, "low": float(low), "high": float(high)}
+            )  # fmt: skip
+    conversion = pd.DataFrame(conv)
+
+    def conv_row(stage: str) -> pd.Series:
+        c = conversion
+        return c[(c["stage"] == stage) & (c["source"] == "all")].iloc[0]
+
+    # Durations: meeting delay (SQL -> opportunity) and sales cycle (opportunity -> close).
+    duration_tables, km_tables = [], []
+    cycle_t, cycle_e, cycle_basis = _cycle(L, ot, t1)
+    stages = {"sales_cycle": (cycle_t, cycle_e, cycle_basis)}
+    delay = _days(L.loc[is_sql & is_opp, "opportunity_date"] - L.loc[is_sql & is_opp, "sql_date"])
+    stages["meeting_delay"] = (delay, np.ones(len(delay), bool), "SQL date to opportunity date")
+    chosen: dict[str, pd.Series] = {}
+    for stage, (t, e, basis) in stages.items():
+        ok = np.isfinite(t) & (t > 0)
+        if (~ok).any():
+            notes.append(f"{stage}: {int((~ok).sum())} durations of 0 days or less left out")
+        if e[ok].sum() >= 3:
+            table = fit_durations(t[ok], e[ok])
+            table.insert(0, "stage", stage)
+            table["km_median"] = table.attrs["km_median"]
+            table["basis"] = basis
+            duration_tables.append(table)
+            chosen[stage] = table.iloc[0]
+            km = kaplan_meier(t[ok], e[ok])
+            km.insert(0, "stage", stage)
+            km_tables.append(km)
+    durations = pd.concat(duration_tables, ignore_index=True) if duration_tables else pd.DataFrame()
+    survival = pd.concat(km_tables, ignore_index=True) if km_tables else pd.DataFrame()
+
+    # Deal values.
+    amounts = L.loc[is_opp, "amount"].dropna()
+    if amounts.empty and ot is not None:
+        amounts = ot.data["amount"].dropna()
+    deal_values = fit_amounts(amounts) if (amounts > 0).sum() >= 3 else pd.DataFrame()
+
+    # Score -> conversion, and the threshold.
+    scored = L["score"].notna()
+    score_tab, thresholds = pd.DataFrame(), pd.DataFrame()
+    threshold = None
+    if scored.sum() >= 20:
+        s = L.loc[scored, "score"].to_numpy(float)
+        converted = is_sql[scored].to_numpy()
+        score_tab = score_curve(s, converted)
+        thresholds = threshold_tradeoff(s, converted)
+        threshold = _threshold(s, is_mql[scored].to_numpy())
+
+    # Calls.
+    attempts_df, by_attempt, call_durations = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    call_fit: dict[str, Any] = {}
+    if ct is not None and not ct.data.empty:
+        attempts_df, by_attempt, call_durations, call_fit = _fit_calls(ct.data, L)
+        unknown = ~ct.data["lead_id"].isin(L["lead_id"])
+        if unknown.any():
+            notes.append(f"{int(unknown.sum())} calls for leads not in the lead table")
+
+    scenario = _build_scenario(
+        name, t1, horizon_weeks, arrivals_df, dispersion_df, weekly, L, conv_row, chosen,
+        deal_values, threshold, call_fit, params, ot,
+    )  # fmt: skip
+    return Calibration(
+        tables=tables,
+        start=t0,
+        as_of=t1,
+        horizon_weeks=horizon_weeks,
+        arrivals=arrivals_df,
+        weekly=weekly,
+        dispersion=dispersion_df,
+        conversion=conversion,
+        durations=durations,
+        survival=survival,
+        deal_values=deal_values,
+        score_curve=score_tab,
+        thresholds=thresholds,
+        attempts=attempts_df,
+        by_attempt=by_attempt,
+        call_durations=call_durations,
+        parameters=pd.DataFrame(params),
+        notes=notes,
+        _scenario=scenario,
+    )
+
+
+def _cycle(
+    L: pd.DataFrame, ot: ExportTable | None, as_of: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Days from opportunity to close, open ones censored at ``as_of``: from the lead table
+    when it has opportunity dates, else from the opportunities table."""
+    opp = L[L["opportunity_date"].notna()]
+    if len(opp):
+        close = opp["won_date"].fillna(opp["lost_date"])
+        event = close.notna().to_numpy()
+        t = _days(close.fillna(as_of) - opp["opportunity_date"])
+        return t, event, "opportunity date to won/lost date; open ones censored at the as-of date"
+    if ot is not None and not ot.data.empty:
+        o = ot.data
+        event = (o["close_date"].notna() & o["won"].notna()).to_numpy()
+        close = o["close_date"].where(pd.Series(event, index=o.index)).fillna(as_of)
+        return _days(close - o["created"]), event, "opportunity created to close; open censored"
+    return np.array([]), np.array([], bool), ""
+
+
+def _threshold(scores: np.ndarray, mql: np.ndarray) -> dict[str, Any]:
+    """The MQL threshold the data imply: the cut that best separates MQLs by score (a round
+    number when one separates them as well), and the share of leads it classifies right."""
+    order = np.unique(scores)
+    cuts = np.concatenate([order, [order[-1] + 1]])
+    errors = np.array([np.sum((scores >= c) != mql) for c in cuts])
+    best = int(errors.min())
+    good = cuts[errors == best]
+    low_cut = float(good.min())
+    below = scores[scores < low_cut]
+    lower = float(below.max()) if len(below) else low_cut - 1
+    rounds = [
+        r for r in range(math.floor(lower) + 1, math.ceil(low_cut) + 1) if lower < r <= low_cut
+    ]
+    value = float(rounds[len(rounds) // 2]) if rounds else (lower + low_cut) / 2
+    # Rounded scores blur the cut by a point or two; a whole number nearly as good wins.
+    whole = np.arange(math.floor(low_cut) - 1, math.ceil(low_cut) + 2, dtype=float)
+    whole_err = np.array([np.sum((scores >= c) != mql) for c in whole])
+    if whole_err.min() <= best + max(1, 0.001 * len(scores)):
+        value = float(whole[int(np.argmin(whole_err))])
+    return {"value": value, "agreement": 1 - best / len(scores), "n": len(scores)}
+
+
+def _fit_calls(
+    calls: pd.DataFrame, L: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    c = calls.sort_values(["lead_id", "timestamp"], kind="stable").copy()
+    c["attempt"] = c.groupby("lead_id").cumcount() + 1
+    c["connected"] = c["outcome"].isin(["connect", "contact"])
+    c["contacted"] = c["outcome"] == "contact"
+    per_lead = c.groupby("lead_id").agg(
+        calls=("attempt", "size"), contacts=("contacted", "sum"), first=("timestamp", "min")
+    )
+    attempts = per_lead["calls"].value_counts().sort_index().rename_axis("attempts")
+    attempts_df = attempts.rename("leads").reset_index()
+    attempts_df["share"] = attempts_df["leads"] / attempts_df["leads"].sum()
+    rows = []
+    for k, g in c.groupby("attempt"):
+        dials, conn, cont = len(g), int(g["connected"].sum()), int(g["contacted"].sum())
+        cl, ch = wilson_interval(conn, dials)
+        tl, th = wilson_interval(cont, conn)
+        rows.append(
+            {"attempt": int(k), "dials": dials, "connects": conn, "contacts": cont,
+             "connect_rate": conn / dials, "connect_low": float(cl), "connect_high": float(ch),
+             "contact_rate": cont / conn if conn else math.nan, "contact_low": float(tl),
+             "contact_high": float(th)}
+        )  # fmt: skip
+    by_attempt = pd.DataFrame(rows)
+    dials, conn, cont = len(c), int(c["connected"].sum()), int(c["contacted"].sum())
+    never = per_lead[per_lead["contacts"] == 0]
+    max_attempts = (
+        int(never["calls"].mode().iloc[0]) if len(never) else int(per_lead["calls"].max())
+    )
+    # Gaps between attempts of leads worked through the whole cadence without contact.
+    full = never.index[never["calls"] == max_attempts]
+    cf = c[c["lead_id"].isin(full)]
+    gap_h = (cf.groupby("lead_id")["timestamp"].diff().dt.total_seconds() / 3600).to_numpy()
+    gap_idx = cf["attempt"].to_numpy() - 1
+    gaps = []
+    for k in range(1, max_attempts):
+        g = gap_h[gap_idx == k]
+        g = g[np.isfinite(g)]
+        if len(g):
+            med = float(np.median(g))
+            gaps.append(max(round(med / 24), 1) * 24.0 if med >= 20 else round(med, 1))
+    # Durations by outcome.
+    dur_rows = []
+    if c["duration_s"].notna().any():
+        for outcome, g in c.groupby("outcome"):
+            x = g["duration_s"].dropna().to_numpy(float)
+            if len(x):
+                dur_rows.append(
+                    {"outcome": outcome, "n": len(x), "median_s": float(np.median(x)),
+                     "p90_s": float(np.quantile(x, 0.9)), "mean_s": float(np.mean(x))}
+                )  # fmt: skip
+    call_durations = pd.DataFrame(dur_rows)
+    # Qualification per conversation: SQLs among the leads called, over their contacts.
+    called = L[L["lead_id"].isin(per_lead.index)]
+    sqls = int(called["sql_date"].notna().sum())
+    # Outcomes per conversation. A lead's conversations end at its first terminal outcome
+    # (qualified, no prospect, do not call), so each earlier one was information gathering or
+    # postponed: the terminal ones are counted from the final status, the rest split between
+    # the two in the ratio of final statuses information_gathering : postponed.
+    contacted = per_lead.index[per_lead["contacts"] > 0]
+    final = (
+        called.loc[called["lead_id"].isin(contacted) & called["sql_date"].isna(), "status"]
+        .fillna("")
+        .str.lower()
+    )
+    final_counts = final.value_counts()
+    has_status = bool(called["status"].notna().any())
+    no_prospect = int(final_counts.get("no_prospect", 0))
+    do_not_call = int(final_counts.get("do_not_call", 0))
+    info, later = (
+        int(final_counts.get("information_gathering", 0)),
+        int(final_counts.get("postponed", 0)),
+    )
+    open_talks = max(cont - sqls - no_prospect - do_not_call, 0)
+    ratio = info / (info + later) if info + later else 0.25 / 0.35
+    shares = {
+        "information_gathering": open_talks * ratio,
+        "postponed": open_talks * (1 - ratio),
+        "no_prospect": no_prospect,
+        "do_not_call": do_not_call,
+    }
+    reps = calls["rep"].dropna()
+    fit_out = {
+        "dials": dials,
+        "connects": conn,
+        "contacts": cont,
+        "connect": (conn / dials, *map(float, wilson_interval(conn, dials))),
+        "contact": (cont / conn if conn else math.nan, *map(float, wilson_interval(cont, conn))),
+        "qualified": (sqls / cont if cont else math.nan, *map(float, wilson_interval(sqls, cont))),
+        "sqls": sqls,
+        "outcome_counts": shares if has_status else {},
+        "max_attempts": max_attempts,
+        "never_contacted": len(never),
+        "gaps_h": gaps,
+        "durations": call_durations,
+        "reps": sorted(set(reps[reps.str.upper().str.startswith("SDR")])) or sorted(set(reps)),
+        "mql_per_week": None,
+    }
+    return attempts_df, by_attempt, call_durations, fit_out
+
+
+def _duration_dist(row: pd.Series) -> Any:
+    """A chosen duration fit as a scenario distribution (Weibull, which the schema lacks, as
+    20 equally likely quantiles of the fitted curve)."""
+    if row["cv"] < 0.01:  # all but fixed: lognormal needs p90 above the median
+        return _days_text(row["median"])  # type: ignore[return-value]
+    if row["dist"] == "lognormal":
+        return {"dist": "lognormal", "median": _days_text(row["median"]),
+                "p90": _days_text(row["p90"])}  # fmt: skip
+    if row["dist"] == "gamma":
+        return {"dist": "gamma", "mean": _days_text(row["mean"]), "cv": round(row["cv"], 4)}
+    q = stats.weibull_min(row["shape"], scale=row["scale"]).ppf((np.arange(20) + 0.5) / 20)
+    return {"dist": "empirical", "values": [_days_text(v) for v in q]}
+
+
+def _seconds_dist(median: float, p90: float) -> Any:
+    if p90 <= median * 1.0001:
+        return f"{round(median, 1):g} s"
+    return {"dist": "lognormal", "median": f"{round(median, 1):g} s", "p90": f"{round(p90, 1):g} s"}
+
+
+def _build_scenario(
+    name: str, as_of: pd.Timestamp, horizon_weeks: int, arrivals: pd.DataFrame,
+    dispersion: pd.DataFrame, weekly: pd.DataFrame, L: pd.DataFrame, conv_row: Any,
+    chosen: dict[str, pd.Series], deal_values: pd.DataFrame, threshold: dict[str, Any] | None,
+    calls: dict[str, Any], params: list[dict[str, Any]], ot: ExportTable | None,
+) -> dict[str, Any]:  # fmt: skip
+    P = params
+    start = (as_of + pd.Timedelta(days=1)).normalize() if as_of != as_of.normalize() else as_of
+    # Scores: real ones when the export has them, else a synthetic normal score per source
+    # placed so that P(score >= 50) is the source's MQL share.
+    sources = []
+    mql_by_source = {}
+    for _, row in arrivals.iterrows():
+        src = row["source"]
+        mine = L["source"] == src
+        n, k = int(mine.sum()), int((mine & L["mql_date"].notna()).sum())
+        mql_by_source[src] = (k, n)
+        source: dict[str, Any] = {"name": str(src), "rate_per_week": round(row["rate_per_week"], 3)}
+        _param(P, f"sources[{src}].rate_per_week", row["rate_per_week"], row["low"], row["high"],
+               f"{row['leads']} leads over {row['weeks']:.1f} weeks (Poisson)")  # fmt: skip
+        if math.isfinite(row["office_hours_share"]):
+            source["office_hours_share"] = round(row["office_hours_share"], 4)
+            _param(P, f"sources[{src}].office_hours_share", row["office_hours_share"],
+                   row["office_low"], row["office_high"],
+                   "share created Mon-Fri 09:00-18:00 (the calendar assumed below)")  # fmt: skip
+        else:
+            _param(P, f"sources[{src}].office_hours_share", 0.7, basis="dates have no time of "
+                   "day: default kept", kind="assumption")  # fmt: skip
+        disp = dispersion[dispersion["source"] == src]
+        if len(disp) and disp["p_value"].iloc[0] < 0.01:
+            w = weekly[weekly["source"] == src]
+            by_week = {int(i): round(float(m), 3) for i, m in zip(w["iso_week"], w["multiplier"],
+                                                                   strict=True)}  # fmt: skip
+            source["seasonality"] = {"by_week": by_week}
+            _param(P, f"sources[{src}].seasonality.by_week", f"{len(by_week)} weeks",
+                   basis=f"weekly counts over-dispersed (index {disp['dispersion'].iloc[0]:.1f} "
+                   f"on {len(w) - 1} df, p={disp['p_value'].iloc[0]:.2g}): week / mean")  # fmt: skip
+        elif len(disp):
+            _param(P, f"sources[{src}].seasonality", "none",
+                   basis=f"weekly counts consistent with a constant rate "
+                   f"(p={disp['p_value'].iloc[0]:.2g})", kind="fitted")  # fmt: skip
+        scores = L.loc[mine, "score"].dropna()
+        if threshold is not None and len(scores) >= 2:
+            lo, hi = float(min(0.0, scores.min())), float(max(100.0, scores.max()))
+            source["score"] = {"mean": round(float(scores.mean()), 3),
+                               "sd": round(float(scores.std()), 3), "min": lo, "max": hi}  # fmt: skip
+            _param(P, f"sources[{src}].score", f"mean {scores.mean():.2f}, sd {scores.std():.2f}",
+                   basis=f"{len(scores)} scores (normal, clipped)")  # fmt: skip
+        else:
+            share = min(max(k / n if n else 0.5, 1e-4), 1 - 1e-4)
+            mean = 50 + 10 * stats.norm.ppf(share)
+            source["score"] = {"mean": round(float(mean), 3), "sd": 10.0}
+            _param(P, f"sources[{src}].score", "synthetic", basis=f"no scores: normal sd 10 placed"
+                   f" so {share:.1%} score >= 50, the MQL share seen", kind="derived")  # fmt: skip
+        source["score"]["reliability"] = 0.6
+        sources.append(source)
+    _param(P, "sources[].score.reliability / quality", "defaults",
+           basis="latent quality is not in exports; quality effects are set to 0 below",
+           kind="assumption")  # fmt: skip
+    if threshold is not None:
+        thr = threshold["value"]
+        _param(P, "scoring.threshold", thr,
+               basis=f"cut that best separates MQLs by score: agrees on "
+               f"{threshold['agreement']:.2%} of {threshold['n']} leads")  # fmt: skip
+    else:
+        thr = 50.0
+        _param(P, "scoring.threshold", thr, basis="no scores: synthetic scale", kind="derived")
+    mql = conv_row("lead->mql")
+    _param(P, "(MQL share)", mql["rate"], mql["low"], mql["high"],
+           f"{mql['k']} MQLs of {mql['n']} leads", kind="check")  # fmt: skip
+
+    # Cadence and outcomes.
+    cadence: dict[str, Any]
+    outcomes_p: dict[str, float]
+    mql_sql = conv_row("mql->sql")
+    if calls:
+        cp, cl, ch = calls["connect"]
+        tp, tl, th = calls["contact"]
+        qp, ql, qh = calls["qualified"]
+        cadence = {
+            "max_attempts": calls["max_attempts"],
+            "connect_probability": round(cp, 4),
+            "contact_probability": round(tp, 4),
+        }
+        if calls["gaps_h"] and len(calls["gaps_h"]) == calls["max_attempts"] - 1:
+            cadence["gaps"] = [f"{g:g} h" for g in calls["gaps_h"]]
+        _param(P, "cadence.connect_probability", cp, cl, ch,
+               f"{calls['connects']} connects of {calls['dials']} dials")  # fmt: skip
+        _param(P, "cadence.contact_probability", tp, tl, th,
+               f"{calls['contacts']} contacts of {calls['connects']} connects (observed, decay "
+               "included)")  # fmt: skip
+        _param(P, "cadence.max_attempts", calls["max_attempts"],
+               basis=f"most common number of calls of the {calls['never_contacted']} leads "
+               "never contacted")  # fmt: skip
+        if "gaps" in cadence:
+            _param(P, "cadence.gaps", ", ".join(cadence["gaps"]),
+                   basis="median gap between attempts of leads called to the end of the cadence,"
+                   " in whole days (observed gaps include waits for working time)")  # fmt: skip
+        durations = calls["durations"]
+        if not durations.empty:
+            d = durations.set_index("outcome")
+            spec = {}
+            for out, key in (("no_answer", "no_connect"), ("connect", "connect"),
+                             ("contact", "conversation")):  # fmt: skip
+                if out in d.index:
+                    spec[key] = _seconds_dist(d.at[out, "median_s"], d.at[out, "p90_s"])
+                    _param(P, f"cadence.durations.{key}", d.at[out, "median_s"],
+                           basis=f"median seconds of {int(d.at[out, 'n'])} calls "
+                           f"(p90 {d.at[out, 'p90_s']:.0f} s), lognormal by median and p90")  # fmt: skip
+            cadence["durations"] = spec
+        qualified = min(max(qp, 0.0), 1.0)
+        _param(
+            P,
+            "outcomes.probabilities.qualified",
+            qp,
+            ql,
+            qh,
+            f"{calls['sqls']} SQLs of {calls['contacts']} contacts (observed, decay included)",
+        )
+        counts = calls["outcome_counts"]
+        total = sum(counts.values())
+        if total:
+            rest = {k: v / total for k, v in counts.items()}
+            _param(P, "outcomes.probabilities (others)", ", ".join(
+                f"{k} {v:.3f}" for k, v in rest.items()),
+                basis=f"{total:.0f} conversations not qualified: no prospect and do not call from "
+                "final statuses; the earlier conversations of a lead were information gathering "
+                "or postponed, split as their final statuses", kind="derived")  # fmt: skip
+        else:
+            s = sum(_DEFAULT_SHARES.values())
+            rest = {k: v / s for k, v in _DEFAULT_SHARES.items()}
+            _param(P, "outcomes.probabilities (others)", "defaults' proportions",
+                   basis="no lead status column", kind="assumption")  # fmt: skip
+        outcomes_p = {"qualified": qualified} | {k: (1 - qualified) * v for k, v in rest.items()}
+        team = len(calls["reps"]) or 1
+        _param(P, "sdr.headcount", team, basis="distinct SDRs in the call log: check against the "
+               "roster (part-timers, leavers)", kind="assumption")  # fmt: skip
+    else:
+        cadence = {"connect_probability": 0.4, "contact_probability": 0.5}
+        reach = 1 - (1 - 0.2) ** 6
+        qualified = min(mql_sql["rate"] / reach, 1.0) if mql_sql["n"] else 0.3
+        s = sum(_DEFAULT_SHARES.values())
+        outcomes_p = {"qualified": qualified} | {
+            k: (1 - qualified) * v / s for k, v in _DEFAULT_SHARES.items()
+        }
+        _param(P, "cadence.connect/contact_probability", "0.4 / 0.5", basis="no call log",
+               kind="assumption")  # fmt: skip
+        _param(P, "outcomes.probabilities.qualified", qualified,
+               basis=f"MQL->SQL {mql_sql['rate']:.3f} over the assumed reach of 6 attempts "
+               f"({reach:.3f})", kind="derived")  # fmt: skip
+        weekly_mql = mql_sql["n"] / max(arrivals["weeks"].max(), 1e-9)
+        team = max(1, math.ceil(weekly_mql * 4 * (5 / 60) / (40 * 0.7)))
+        _param(P, "sdr.headcount", team, basis="no call log: MQLs a week x 4 attempts x 5 min "
+               "over 28 phone hours a rep", kind="assumption")  # fmt: skip
+    total = sum(outcomes_p.values())
+    outcomes_p = {k: round(v / total, 6) for k, v in outcomes_p.items()}
+    outcomes_p["qualified"] = round(
+        1 - sum(v for k, v in outcomes_p.items() if k != "qualified"), 6
+    )
+    mql_sql_p = (mql_sql["rate"], mql_sql["low"], mql_sql["high"])
+    _param(P, "(MQL->SQL)", mql_sql_p[0], mql_sql_p[1], mql_sql_p[2],
+           f"{mql_sql['k']} SQLs of {mql_sql['n']} MQLs (recent MQLs may still convert)",
+           kind="check")  # fmt: skip
+    _param(P, "sdr.shrinkage / calendar", "0.3 / Mon-Fri 09:00-18:00",
+           basis="not in exports: scenario defaults", kind="assumption")  # fmt: skip
+
+    # AE stage.
+    acc = conv_row("sql->opportunity")
+    win = conv_row("opportunity->won")
+    if not win["n"] and ot is not None and not ot.data.empty:
+        won = ot.data["won"]
+        k, n = int((won == True).sum()), int(won.notna().sum())  # noqa: E712
+        wl, wh = wilson_interval(k, n)
+        win = pd.Series({"rate": k / n if n else math.nan, "low": wl, "high": wh, "k": k, "n": n})
+    acceptance = float(acc["rate"]) if acc["n"] else 0.7
+    win_p = float(win["rate"]) if win["n"] else 0.25
+    _param(P, "ae.acceptance.probability", acceptance, acc["low"], acc["high"],
+           f"{acc['k']} opportunities of {acc['n']} SQLs"
+           if acc["n"] else "no SQLs", kind="fitted" if acc["n"] else "assumption")  # fmt: skip
+    _param(P, "ae.win.probability", win_p, win["low"], win["high"],
+           f"{win['k']} won of {win['n']} closed" if win["n"] else "no closed deals",
+           kind="fitted" if win["n"] else "assumption")  # fmt: skip
+    ae: dict[str, Any] = {
+        "acceptance": {"probability": round(acceptance, 4), "quality_effect": 0},
+        "win": {"probability": round(win_p, 4), "quality_effect": 0},
+    }
+    for stage, key in (("meeting_delay", "meeting_delay"), ("sales_cycle", "sales_cycle")):
+        if stage in chosen:
+            row = chosen[stage]
+            ae[key] = _duration_dist(row)
+            _param(P, f"ae.{key}", f"{row['dist']}, median {row['median']:.1f} days",
+                   row["median_low"], row["median_high"],
+                   f"{row['events']} completed of {row['n']} ({row['n'] - row['events']} "
+                   f"censored), censored MLE chosen by AIC; KS distance to Kaplan-Meier "
+                   f"{row['ks']:.3f}; Kaplan-Meier median {row['km_median']:.1f} days")  # fmt: skip
+        elif key == "sales_cycle":
+            ae[key] = {"dist": "lognormal", "median": "45 days", "p90": "90 days"}
+            _param(P, "ae.sales_cycle", "45/90 days", basis="no closed opportunities",
+                   kind="assumption")  # fmt: skip
+    if not deal_values.empty:
+        b = deal_values.iloc[0]
+        if b["dist"] == "fixed":
+            ae["deal_value"] = round(b["median"], 2)
+        elif b["dist"] == "lognormal":
+            ae["deal_value"] = {"dist": "lognormal", "median": round(b["median"], 2),
+                                "p90": round(b["p90"], 2)}  # fmt: skip
+        else:
+            ae["deal_value"] = {"dist": "gamma", "mean": round(b["mean"], 2),
+                                "cv": round(b["cv"], 4)}  # fmt: skip
+        _param(P, "ae.deal_value", f"{b['dist']}, median {b['median']:.0f}, mean {b['mean']:.0f}",
+               basis=f"{int(b['n'])} amounts, chosen by AIC; KS {b['ks']:.3f} "
+               f"(p={b['ks_p']:.2g})")  # fmt: skip
+    else:
+        ae["deal_value"] = 10000
+        _param(P, "ae.deal_value", 10000, basis="no amounts", kind="assumption")
+    _param(P, "ae.team", "unlimited", basis="AE headcount and room are not in the exports",
+           kind="assumption")  # fmt: skip
+    cycle_p90 = 0.0
+    if "sales_cycle" in chosen:
+        cycle_p90 = float(chosen["sales_cycle"]["p90"])
+    warm = min(52, math.ceil(cycle_p90 / 7) + 4)
+    _param(P, "warm_up", f"{warm} weeks", basis="sales-cycle p90 plus 4 weeks, so the pipeline "
+           "is full when the forecast starts", kind="derived")  # fmt: skip
+    outcome_eff = {k: 0 for k in ("qualified", *_CONTACT_OUTCOMES)}
+    return {
+        "name": name,
+        "description": f"Fitted from CRM exports up to {as_of:%Y-%m-%d %H:%M}.",
+        "start_date": f"{start:%Y-%m-%d}",
+        "horizon": f"{horizon_weeks} weeks",
+        "warm_up": f"{warm} weeks",
+        "sources": sources,
+        "scoring": {"threshold": float(thr)},
+        "sdr": {"headcount": int(team), "shrinkage": 0.3},
+        "cadence": cadence,
+        "speed_to_lead": {"enabled": False},
+        "outcomes": {"probabilities": outcomes_p, "quality_effect": outcome_eff},
+        "ae": ae,
+    }

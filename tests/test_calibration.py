@@ -1,0 +1,306 @@
+"""Calibration: reading exports (mappings, dates, bad rows) and the simulate -> export -> fit
+round trip, with tolerances of four standard errors from each estimate's sample size."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import simfunnel
+from simfunnel.calibration import (
+    CalibrationError,
+    fit,
+    fit_durations,
+    kaplan_meier,
+    read_calls,
+    read_leads,
+    read_opportunities,
+    wilson_interval,
+)
+from simfunnel.exports import write_exports
+from simfunnel.scenario import scenario_from_dict
+
+Z = 4.0  # standard errors: a fixed-seed check that fails by chance about once in 16,000
+OUTCOMES = {
+    "qualified": 0.4,
+    "information_gathering": 0.2,
+    "postponed": 0.1,
+    "no_prospect": 0.25,
+    "do_not_call": 0.05,
+}
+KNOWN = {
+    "name": "round trip",
+    "start_date": "2026-01-05",
+    "horizon": "52 weeks",
+    "sources": [
+        {"name": "web", "rate_per_week": 80, "score": {"mean": 50, "sd": 15}},
+        {"name": "event", "rate_per_week": 40, "score": {"mean": 58, "sd": 12}},
+    ],
+    "scoring": {"threshold": 55},
+    "sdr": {"headcount": 3},
+    "cadence": {"connect_probability": 0.4, "contact_probability": 0.5},
+    # Exports show no latent quality and the fit writes observed rates: the known scenario is
+    # one the fitted family contains (no decay, no quality effects).
+    "speed_to_lead": {"enabled": False},
+    "outcomes": {"probabilities": OUTCOMES, "quality_effect": dict.fromkeys(OUTCOMES, 0)},
+    "ae": {
+        "acceptance": {"probability": 0.75},
+        "sales_cycle": {"dist": "lognormal", "median": "45 days", "p90": "90 days"},
+        "win": {"probability": 0.3},
+        "deal_value": {"dist": "lognormal", "median": 12000, "p90": 30000},
+    },
+}
+WEEKS = 52
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, Path]:
+    result = simfunnel.simulate(scenario_from_dict(KNOWN), seed=11, trace=True)
+    return write_exports(result, tmp_path_factory.mktemp("export"), style="salesforce")
+
+
+@pytest.fixture(scope="module")
+def calibration(exported):
+    return fit(
+        exported["leads"],
+        exported["calls"],
+        exported["opportunities"],
+        style="salesforce",
+        start="2026-01-05",
+        as_of="2027-01-04",
+    )
+
+
+def _param(cal, name: str):
+    return cal.parameters.set_index("parameter").loc[name]
+
+
+def test_round_trip_arrivals_and_mql_share(calibration) -> None:
+    arrivals = calibration.arrivals.set_index("source")
+    for source in KNOWN["sources"]:
+        rate = source["rate_per_week"]
+        got = arrivals.loc[source["name"], "rate_per_week"]
+        tol = Z * math.sqrt(rate * WEEKS) / WEEKS
+        print(f"{source['name']}: rate {got:.2f}/week, known {rate}, tolerance {tol:.2f}")
+        assert abs(got - rate) <= tol
+        # MQL share given the threshold: P(score >= 55) for a normal score.
+        p = stats.norm.sf(55, source["score"]["mean"], source["score"]["sd"])
+        row = calibration.conversion.query("stage == 'lead->mql' and source == @source['name']")
+        n, share = int(row["n"].iloc[0]), float(row["rate"].iloc[0])
+        tol = Z * math.sqrt(p * (1 - p) / n)
+        print(f"{source['name']}: MQL share {share:.4f}, known {p:.4f}, tolerance {tol:.4f}")
+        assert abs(share - p) <= tol
+    assert _param(calibration, "scoring.threshold")["value"] == 55
+
+
+def test_round_trip_calls(calibration) -> None:
+    """Connect rate per dial, contact rate per connect, qualification per contact; the cadence."""
+    p = calibration.parameters.set_index("parameter")
+    by = calibration.by_attempt
+    dials, connects = by["dials"].sum(), by["connects"].sum()
+    contacts = by["contacts"].sum()
+    for name, known, n in (
+        ("cadence.connect_probability", 0.4, dials),
+        ("cadence.contact_probability", 0.5, connects),
+        ("outcomes.probabilities.qualified", 0.4, contacts),
+    ):
+        got = p.loc[name, "value"]
+        tol = Z * math.sqrt(known * (1 - known) / n)
+        print(f"{name}: {got:.4f}, known {known}, n {n}, tolerance {tol:.4f}")
+        assert abs(got - known) <= tol
+    assert calibration.scenario_dict()["cadence"]["max_attempts"] == 6
+    # Default gaps 1, 2, 2, 3, 4 days: the median observed gap, in whole days.
+    assert calibration.scenario_dict()["cadence"]["gaps"] == [
+        "24 h",
+        "48 h",
+        "48 h",
+        "72 h",
+        "96 h",
+    ]
+
+
+def test_round_trip_ae_stage(calibration) -> None:
+    conv = calibration.conversion.set_index(["stage", "source"])
+    for stage, known in (("sql->opportunity", 0.75), ("opportunity->won", 0.3)):
+        n, got = conv.loc[(stage, "all"), "n"], conv.loc[(stage, "all"), "rate"]
+        tol = Z * math.sqrt(known * (1 - known) / n)
+        print(f"{stage}: {got:.4f}, known {known}, n {n}, tolerance {tol:.4f}")
+        assert abs(got - known) <= tol
+    # Sales-cycle median with censoring: log-median error within Z sigma / sqrt(events).
+    cycle = calibration.durations.query("stage == 'sales_cycle' and chosen").iloc[0]
+    sigma = math.log(90 / 45) / stats.norm.ppf(0.9)
+    tol = Z * sigma / math.sqrt(cycle["events"])
+    print(
+        f"sales cycle: {cycle['dist']} median {cycle['median']:.1f} days "
+        f"({cycle['median_low']:.1f}-{cycle['median_high']:.1f}), Kaplan-Meier "
+        f"{cycle['km_median']:.1f}, known 45; {cycle['events']} closed of {cycle['n']}; "
+        f"log tolerance {tol:.3f}; KS {cycle['ks']:.3f}"
+    )
+    assert cycle["n"] > cycle["events"]  # open opportunities were censored, not dropped
+    assert abs(math.log(cycle["median"] / 45)) <= tol
+    # The sample median's standard error is sqrt(pi / 2) times the MLE's.
+    assert abs(math.log(cycle["km_median"] / 45)) <= tol * math.sqrt(math.pi / 2)
+    value = calibration.deal_values.iloc[0]
+    sigma_v = math.log(30000 / 12000) / stats.norm.ppf(0.9)
+    tol_v = Z * sigma_v / math.sqrt(value["n"])
+    print(f"deal value: {value['dist']} median {value['median']:.0f}, known 12000")
+    assert abs(math.log(value["median"] / 12000)) <= tol_v
+
+
+def test_fitted_scenario_is_written_commented_and_runs(calibration, tmp_path) -> None:
+    path = calibration.write_scenario(tmp_path / "fitted.yaml")
+    text = path.read_text()
+    assert "# FITTED cadence.connect_probability = " in text
+    assert "(95% " in text
+    assert "# ASSUMPTION sdr.headcount" in text
+    assert "# ASSUMPTION ae.team = unlimited" in text
+    scenario = simfunnel.load_scenario(path)
+    assert scenario.start_date.isoformat() == "2027-01-04"
+    result = simfunnel.simulate(scenario, seed=1)
+    assert result.totals["sqls"] > 0
+
+
+# --------------------------------------------------------------------------- reading
+
+
+LEADS = """Record ID,Create Date,Original Source,HubSpot Score,Became a Marketing Qualified Lead Date,Became a Sales Qualified Lead Date,Became an Opportunity Date,Became a Customer Date,Closed Lost Date,Amount,Lead Status
+1,{d1},web,70,{d1},,,,,,working
+2,{d2},web,40,,,,,,,nurture
+3,not a date,web,80,,,,,,,nurture
+4,{d1},web,eighty,{d1},{d0},,,,,sql
+5,{d1},web,90,{d1},{d2},{d2},{d2},{d2},100,won
+,{d1},web,90,,,,,,,nurture
+1,{d2},web,60,{d2},,,,,,working
+"""
+
+
+def _write(path: Path, d0: str, d1: str, d2: str) -> Path:
+    path.write_text(LEADS.format(d0=d0, d1=d1, d2=d2))
+    return path
+
+
+def test_bad_rows_are_reported_with_line_and_reason(tmp_path) -> None:
+    table = read_leads(_write(tmp_path / "l.csv", "2026-01-01", "2026-01-05 09:30", "2026-01-20"))
+    report = table.report
+    by_line = {int(r.line): r for r in report.dropna(subset=["line"]).itertuples()}
+    assert table.rows_read == 7
+    assert list(table.data["lead_id"]) == ["1", "2"]
+    assert table.excluded == 5
+    assert by_line[4].problem == "unparseable date" and by_line[4].value == "not a date"
+    assert report.query("line == 5 and problem == 'not a number'")["action"].item() == "blanked"
+    assert (
+        "out of order: SQL date before created date"
+        in report.query("line == 5 and action == 'excluded'")["problem"].item()
+    )
+    assert report.query("line == 6")["problem"].item() == "both won and lost dates"
+    assert report.query("line == 7")["problem"].item() == "blank"
+    assert report.query("line == 8")["problem"].item() == "duplicate id (first on line 2)"
+    assert table.summary()["rows"].sum() == len(report)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected", "first"),
+    [
+        (("2026-01-01", "2026-01-05 09:30", "2026-01-20"), "iso", "2026-01-05 09:30"),
+        (("01/01/2026", "13/01/2026 09:30", "20/01/2026"), "day-first", "2026-01-13 09:30"),
+        (("01/01/2026", "01/13/2026 09:30", "01/20/2026"), "month-first", "2026-01-13 09:30"),
+        (("01.01.26", "13.01.26", "20.01.26"), "day-first", "2026-01-13 00:00"),
+    ],
+)
+def test_date_formats_are_detected_and_reported(tmp_path, dates, expected, first) -> None:
+    table = read_leads(_write(tmp_path / "l.csv", *dates))
+    assert table.date_format.startswith(f"{expected} (detected")
+    assert f"{table.data['created'].iloc[0]:%Y-%m-%d %H:%M}" == first
+
+
+def test_ambiguous_dates_are_flagged_and_a_stated_format_wins(tmp_path) -> None:
+    path = _write(tmp_path / "l.csv", "01/01/2026", "02/01/2026", "03/01/2026")
+    detected = read_leads(path)
+    assert "read them equally" in detected.date_format
+    stated = read_leads(path, date_format="dayfirst")
+    assert stated.date_format == "day-first (stated)"
+    assert f"{stated.data['created'].iloc[0]:%Y-%m-%d}" == "2026-01-02"
+    explicit = read_leads(path, date_format="%d/%m/%Y")
+    assert f"{explicit.data['created'].iloc[0]:%Y-%m-%d}" == "2026-01-02"
+
+
+def test_missing_columns_name_file_column_and_field(tmp_path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_text("Record ID,Created\n1,2026-01-01\n")
+    with pytest.raises(CalibrationError) as err:
+        read_leads(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: missing column 'Create Date' (created)")
+    assert "\n" not in message
+    # A mapping names the column instead.
+    table = read_leads(path, mapping={"created": "Created"})
+    assert len(table.data) == 1
+    mapping_file = tmp_path / "map.yaml"
+    mapping_file.write_text("leads:\n  created: Created\n")
+    assert len(read_leads(path, mapping=mapping_file).data) == 1
+    with pytest.raises(CalibrationError, match="no such file"):
+        read_leads(tmp_path / "nope.csv")
+    with pytest.raises(CalibrationError, match=r"unknown field\(s\) creatd"):
+        read_leads(path, mapping={"creatd": "Created"})
+
+
+def test_bad_calls_and_opportunities(tmp_path) -> None:
+    calls = tmp_path / "c.csv"
+    calls.write_text(
+        "Associated Contact ID,Activity Date,Call Outcome,Call Duration (seconds)\n"
+        "1,2026-01-05 10:00,No answer,30\n"
+        "1,2026-01-06 10:00,Sent fax,30\n"
+        "1,yesterday,Connected,abc\n"
+        "2,2026-01-06 11:00,Left live message,40\n"
+    )
+    table = read_calls(calls)
+    assert len(table.data) == 1
+    assert table.report.query("line == 3")["problem"].item().startswith("unknown call outcome")
+    assert table.report.query("line == 4 and action == 'excluded'")["problem"].item() == (
+        "unparseable date"
+    )
+    mapped = read_calls(calls, mapping={"outcomes": {"connect": ["Left live message"]}})
+    assert list(mapped.data["outcome"]) == ["no_answer", "connect"]
+    opps = tmp_path / "o.csv"
+    opps.write_text(
+        "Deal ID,Create Date,Close Date,Deal Stage,Amount\n"
+        "A,2026-01-05,2026-02-01,closedwon,10\n"
+        "B,2026-01-05,2025-12-01,closedlost,10\n"
+        "C,2026-01-05,,open,10\n"
+    )
+    o = read_opportunities(opps)
+    assert list(o.data["won"].astype(object).fillna("open")) == [True, "open"]
+    assert "close date before created date" in o.report.query("line == 3")["problem"].item()
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+def test_kaplan_meier_by_hand() -> None:
+    """Times 1, 2+, 3, 3, 4+: S(1) = 4/5, S(3) = 4/5 x 1/3."""
+    km = kaplan_meier([1, 2, 3, 3, 4], [True, False, True, True, False])
+    assert list(km["time"]) == [1, 3]
+    assert list(km["at_risk"]) == [5, 3]
+    assert km["survival"].tolist() == pytest.approx([0.8, 0.8 / 3])
+
+
+def test_censored_fit_recovers_a_weibull() -> None:
+    """Weibull data censored at a fixed time: the censored likelihood finds the shape."""
+    rng = np.random.default_rng(5)
+    t = stats.weibull_min(2.5, scale=30).rvs(2000, random_state=rng)
+    e = t < 35
+    table = fit_durations(np.minimum(t, 35), e)
+    best = table.iloc[0]
+    assert best["dist"] == "weibull"
+    true_median = 30 * math.log(2) ** (1 / 2.5)
+    assert best["median_low"] <= true_median <= best["median_high"]
+
+
+def test_wilson_interval_known_value() -> None:
+    low, high = wilson_interval(0, 10)
+    assert low == pytest.approx(0.0, abs=1e-12)
+    assert high == pytest.approx(0.2775, abs=1e-4)

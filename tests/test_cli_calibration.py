@@ -1,0 +1,52 @@
+"""The calibration commands: export a simulated CRM, fit a scenario from it, backtest it."""
+
+from __future__ import annotations
+
+import copy
+
+import matplotlib
+import yaml
+from conftest import TINY
+
+import simfunnel
+from simfunnel.cli import main
+
+matplotlib.use("Agg")
+
+
+def test_export_fit_backtest_from_the_command_line(tmp_path, capsys) -> None:
+    data = copy.deepcopy(TINY)
+    data |= {"horizon": "20 weeks"}
+    data["sources"] = [{"name": "web", "rate_per_week": 60, "score": {"mean": 60, "sd": 15}}]
+    data["cadence"] |= {"connect_probability": 0.5, "contact_probability": 0.5}
+    data["outcomes"]["probabilities"] = {
+        "qualified": 0.4,
+        "information_gathering": 0.2,
+        "postponed": 0.1,
+        "no_prospect": 0.2,
+        "do_not_call": 0.1,
+    }
+    data["ae"] |= {"sales_cycle": {"dist": "lognormal", "median": "20 days", "p90": "40 days"}}
+    data["ae"]["win"] = {"probability": 0.3}
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(yaml.safe_dump(data))
+    crm = tmp_path / "crm"
+    assert main(["export", str(scenario_file), "--seed", "4", "--out", str(crm)]) == 0
+    files = [crm / "leads.csv", crm / "calls.csv", crm / "opportunities.csv"]
+    assert all(f.stat().st_size > 0 for f in files)
+    capsys.readouterr()
+    fitted = tmp_path / "fitted.yaml"
+    args = ["fit", "--leads", str(files[0]), "--calls", str(files[1])]
+    assert main([*args, "--opportunities", str(files[2]), "--out", str(fitted)]) == 0
+    assert "fitted parameters" in capsys.readouterr().out
+    scenario = simfunnel.load_scenario(fitted)
+    assert scenario.ae.deal_value.mean == 10_000  # one list price: fixed, not a failed fit
+    assert simfunnel.simulate(scenario, seed=1).totals["leads"] > 0
+    out = tmp_path / "bt"
+    args = ["backtest", "--leads", str(files[0]), "--cutoff", "2026-03-30", "--horizon", "4"]
+    assert main([*args, "--reps", "9", "--workers", "1", "--out", str(out)]) == 0
+    assert "coverage" in capsys.readouterr().out
+    assert (out / "summary.csv").stat().st_size > 0
+    assert main(["fit", "--leads", str(tmp_path / "none.csv"), "--out", str(fitted)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "none.csv" in line
