@@ -3,16 +3,27 @@
 A fitted scenario earns trust only if its forecasts would have been right. :func:`backtest`
 hides everything after ``cutoff`` (leads created later, stage dates reached later, calls and
 closes after it), fits a scenario on the rest (:func:`simfunnel.calibration.fit`), forecasts
-``horizon_weeks`` from the cutoff (:func:`simfunnel.forecast`, with forecast arrivals and a
-warm-up that fills the pipeline), and compares each week's actual count of every stage with
-the forecast band: the share of weeks inside the band (coverage, to compare with its nominal
-level) and the mean absolute percentage error of the forecast mean (MAPE).
+``horizon_weeks`` from the cutoff (:func:`simfunnel.forecast`) and compares each period's actual
+count of every stage with the forecast band: the share of periods inside the band (coverage, to
+compare with its nominal level) and the mean absolute percentage error of the forecast mean
+(MAPE). Three options shape it:
+
+- ``start_from``: ``"snapshot"`` (the default) starts the forecast from the funnel as it stood
+  at the cutoff, a lead table built from the exports by :func:`lead_snapshot`; ``"warm_up"``
+  lets the fitted model fill its own pipeline first;
+- ``arrivals``: ``"forecast"`` (the default) draws new leads from the fitted Poisson rates;
+  ``"actual"`` replays the leads that did arrive after the cutoff (each source's created times,
+  grouped by clock hour, become bursts of one hour), so the test isolates everything downstream
+  of arrivals;
+- ``freq``: ``"W"`` scores weekly counts, ``"M"`` calendar-month counts (the weekly table is
+  always there).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import (
+    _DISTS,
     Calibration,
     CalibrationError,
     ExportTable,
@@ -29,9 +41,11 @@ from .calibration import (
     read_leads,
     read_opportunities,
 )
-from .forecast import Forecast, forecast
+from .forecast import FLOWS, Forecast, _band_table, _weekly_arrays, forecast
+from .scenario import scenario_from_dict
+from .snapshot import Snapshot, read_snapshot
 
-__all__ = ["STAGES", "Backtest", "backtest"]
+__all__ = ["ARRIVALS", "FREQS", "STAGES", "STARTS", "Backtest", "backtest", "lead_snapshot"]
 
 # Forecast metric -> the lead-table date that counts it.
 STAGES: dict[str, str] = {
@@ -42,6 +56,21 @@ STAGES: dict[str, str] = {
     "won": "won_date",
     "lost": "lost_date",
 }
+ARRIVALS = ("forecast", "actual")
+STARTS = ("snapshot", "warm_up")
+FREQS = ("W", "M")
+# Lead statuses (simfunnel end states) that a lead keeps once there, for the snapshot.
+_SETTLED = (
+    "recycled",
+    "information_gathering",
+    "postponed",
+    "no_prospect",
+    "do_not_call",
+    "cold",
+    "aged_out",
+)
+_CONTACTED = ("information_gathering", "postponed", "no_prospect", "do_not_call")
+_DEFAULT_GAPS_DAYS = 12.0  # the scenario's default cadence gaps: 1, 2, 2, 3, 4 days
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +78,14 @@ class Backtest:
     """A backtest's result.
 
     ``weekly``: one row per week and stage: ``week, week_start, metric, actual, mean``, the
-    band (``p10, p50, p90`` at level 0.8) and ``inside``. ``summary``: per stage, the weeks,
-    ``coverage`` (share of weeks inside the band), ``nominal`` level, ``mape`` (of the mean,
-    over weeks with an actual above 0), the actual total and the forecast total with its band.
-    ``calibration``: the fit on the data before the cutoff; ``forecast``: the forecast.
+    band (``p10, p50, p90`` at level 0.8) and ``inside``. ``monthly`` (with ``freq="M"``, else
+    None): the same per calendar month (``month, month_start, days`` in the horizon, ...).
+    ``summary``: per stage, the weeks of the horizon, ``freq`` and the ``periods`` scored,
+    ``coverage`` (share of periods inside the band), ``nominal`` level, ``mape`` (of the mean,
+    over periods with an actual above 0), the actual total and the forecast total with its band.
+    ``calibration``: the fit on the data before the cutoff; ``forecast``: the forecast;
+    ``snapshot``: the funnel it started from (``start_from="snapshot"``), ``snapshot_table``
+    the lead table it was read from; ``notes``: what was left out, and why.
     """
 
     cutoff: pd.Timestamp
@@ -61,24 +94,65 @@ class Backtest:
     forecast: Forecast
     weekly: pd.DataFrame
     summary: pd.DataFrame
+    freq: str = "W"
+    arrivals: str = "forecast"
+    start_from: str = "snapshot"
+    monthly: pd.DataFrame | None = None
+    snapshot: Snapshot | None = None
+    snapshot_table: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def periods(self) -> pd.DataFrame:
+        """The table the summary scores: ``monthly`` with ``freq="M"``, else ``weekly``."""
+        if self.freq == "M" and self.monthly is not None:
+            return self.monthly
+        return self.weekly
 
     @property
     def coverage(self) -> float:
-        """Share of all (week, stage) actuals inside their band."""
-        return float(self.weekly["inside"].mean())
+        """Share of all (period, stage) actuals inside their band, at the chosen frequency."""
+        return float(self.periods["inside"].mean())
 
-    def plot(self, metric: str = "sqls", ax: Any = None) -> Any:
-        """The forecast band of one stage with the actual weekly counts drawn over it."""
+    def plot(self, metric: str = "sqls", ax: Any = None, freq: str | None = None) -> Any:
+        """The forecast band of one stage with the actual counts drawn over it: weekly (the
+        forecast's fan chart) or, with ``freq="M"`` (default: the backtest's), by month."""
         if metric not in STAGES:
             raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(STAGES)}")
-        ax = self.forecast.plot(metric, ax=ax)
-        rows = self.weekly[self.weekly["metric"] == metric].sort_values("week")
-        x = [d + dt.timedelta(days=7) for d in rows["week_start"]]
-        ax.plot(x, rows["actual"], "o-", color="black", markersize=4, label="actual")
+        freq = self.freq if freq is None else freq
+        _check_choice("freq", freq, FREQS)
         s = self.summary.set_index("metric").loc[metric]
+        if freq == "M":
+            if self.monthly is None:
+                raise ValueError("no monthly table: run the backtest with freq='M'")
+            if ax is None:
+                import matplotlib.pyplot as plt
+
+                _, ax = plt.subplots(figsize=(9, 4.5))
+            rows = self.monthly[self.monthly["metric"] == metric]
+            low, _, high = self.forecast.quantile_columns
+            x = np.arange(len(rows))
+            ax.bar(x, rows[high] - rows[low], bottom=rows[low], color="C0", alpha=0.3,
+                   label=f"{self.forecast.level:.0%} band")  # fmt: skip
+            ax.plot(x, rows["mean"], "_", color="C0", markersize=20, label="mean")
+            ax.plot(x, rows["actual"], "o", color="black", label="actual")
+            ax.set_xticks(x, [f"{m} ({d} d)" for m, d in zip(rows["month"], rows["days"],
+                                                              strict=True)])  # fmt: skip
+            ax.set_ylabel(f"{metric} per month (days in the horizon)")
+            ax.grid(alpha=0.3)
+        else:
+            ax = self.forecast.plot(metric, ax=ax)
+            rows = self.weekly[self.weekly["metric"] == metric].sort_values("week")
+            x = [d + dt.timedelta(days=7) for d in rows["week_start"]]
+            ax.plot(x, rows["actual"], "o-", color="black", markersize=4, label="actual")
+        table = self.monthly if freq == "M" else self.weekly
+        w = table[table["metric"] == metric]
+        coverage = float(w["inside"].mean())
+        pos = w[w["actual"] > 0]
+        mape = float((abs(pos["mean"] - pos["actual"]) / pos["actual"]).mean()) if len(pos) else 0
         ax.set_title(
-            f"Backtest from {self.cutoff:%Y-%m-%d}: {metric}, coverage {s['coverage']:.0%} "
-            f"(nominal {s['nominal']:.0%}), MAPE {s['mape']:.0%}"
+            f"Backtest from {self.cutoff:%Y-%m-%d}: {metric}, coverage {coverage:.0%} "
+            f"(nominal {s['nominal']:.0%}), MAPE {mape:.0%}"
         )
         ax.legend(loc="upper left")
         return ax
@@ -86,8 +160,14 @@ class Backtest:
     def __repr__(self) -> str:
         return (
             f"Backtest(cutoff={self.cutoff:%Y-%m-%d}, weeks={self.horizon_weeks}, "
+            f"freq={self.freq}, start_from={self.start_from}, arrivals={self.arrivals}, "
             f"coverage={self.coverage:.2f})"
         )
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))} (got {value!r})")
 
 
 def _before(
@@ -108,6 +188,282 @@ def _before(
     return dataclasses.replace(table, data=data.reset_index(drop=True))
 
 
+_LEAD_DATES = ["mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"]
+
+
+def _frame(x: ExportTable | pd.DataFrame | None) -> pd.DataFrame | None:
+    return x.data if isinstance(x, ExportTable) else x
+
+
+def lead_snapshot(
+    leads: ExportTable | pd.DataFrame,
+    cutoff: Any,
+    calls: ExportTable | pd.DataFrame | None = None,
+    opportunities: ExportTable | pd.DataFrame | None = None,
+    *,
+    max_attempts: int = 6,
+    cadence_days: float = _DEFAULT_GAPS_DAYS + 7,
+    meeting_days: float = 14.0,
+) -> pd.DataFrame:
+    """The funnel as it stood at ``cutoff``, from the exports, as a lead table in the format
+    :func:`simfunnel.read_snapshot` reads (``result.leads``'s columns).
+
+    One row per lead created before the cutoff: ``lead_id, source, end_state, arrived,
+    attempts, valid_opportunity, value, score`` and ``rule`` (which rule below set the state).
+    Only what was known at the cutoff is used: later stage dates, calls and closes are ignored,
+    and the lead status (an extract-time field) only when no stage date moved after the cutoff.
+    The state is set by the latest stage the lead had reached (docs/calibration.md):
+
+    - won or lost date -> ``won`` / ``lost``;
+    - an opportunity not closed -> ``open_opportunity``, with ``valid_opportunity`` = its date
+      and ``value`` = the amount (from the opportunities table when the lead table has no
+      opportunity date but a deal names the lead);
+    - an SQL with no opportunity -> ``sql`` while the first meeting can still be ahead (SQL
+      within ``meeting_days`` of the cutoff, or status ``sql``); older ones were decided at
+      their meeting without becoming an opportunity -> ``rejected``;
+    - an MQL with no SQL, with a call log: no call before the cutoff -> ``untouched`` (``cold``
+      if that is its status); a contact before it -> its status if one of the contact outcomes,
+      else ``information_gathering``; calls without contact -> ``working`` with ``attempts`` =
+      the calls made, or ``recycled`` once ``max_attempts`` were made. Without a call log:
+      ``working`` with 1 attempt (attempts unknown) if the MQL is within ``cadence_days`` of the
+      cutoff, else its status when it is a settled one (recycled, a contact outcome, cold,
+      aged out), else ``recycled``;
+    - below MQL -> ``nurture``.
+    """
+    cut = pd.Timestamp(cutoff)
+    L = _frame(leads)
+    assert L is not None
+    L = L[L["created"] < cut].copy()
+    for col in _LEAD_DATES:
+        if col not in L:
+            L[col] = pd.NaT
+    moved = pd.Series(False, index=L.index)
+    for col in _LEAD_DATES:
+        later = L[col] >= cut
+        moved |= later
+        L[col] = L[col].where(~later)
+    status = (
+        L["status"].where(~moved).fillna("").astype(str).str.lower()
+        if "status" in L
+        else pd.Series("", index=L.index)
+    )
+    L["source"] = L["source"].fillna("unknown") if "source" in L else "unknown"
+    amount = L["amount"] if "amount" in L else pd.Series(np.nan, index=L.index)
+    opp_date = L["opportunity_date"].copy()
+    won_date, lost_date = L["won_date"].copy(), L["lost_date"].copy()
+    deals = _frame(opportunities)
+    if deals is not None and "lead_id" in deals and deals["lead_id"].notna().any():
+        o = (
+            deals[deals["created"] < cut]
+            .drop_duplicates("lead_id", keep="last")
+            .set_index("lead_id")
+        )
+        closed = o["close_date"].notna() & (o["close_date"] < cut) & o["won"].notna()
+        ids = L["lead_id"]
+        fill = opp_date.isna() & ids.isin(o.index)
+        opp_date[fill] = ids[fill].map(o["created"])
+        amount = amount.where(~(fill & amount.isna()), ids.map(o["amount"]))
+        was_closed = ids.map(closed).fillna(False).astype(bool) & fill
+        was_won = ids.map(o["won"]).fillna(False).astype(bool)
+        won_date[was_closed & was_won] = ids[was_closed & was_won].map(o["close_date"])
+        lost_date[was_closed & ~was_won] = ids[was_closed & ~was_won].map(o["close_date"])
+    state = pd.Series("nurture", index=L.index, dtype=object)
+    rule = pd.Series("below MQL at the cutoff", index=L.index, dtype=object)
+    attempts = pd.Series(0, index=L.index, dtype=int)
+    mql_only = L["mql_date"].notna() & L["sql_date"].isna()
+    C = _frame(calls)
+    if C is not None:
+        c = C[C["timestamp"] < cut]
+        n_calls = L["lead_id"].map(c.groupby("lead_id").size()).fillna(0).astype(int)
+        contacts = c[c["outcome"] == "contact"].groupby("lead_id").size()
+        talked = L["lead_id"].map(contacts).fillna(0).astype(int) > 0
+        untouched = mql_only & (n_calls == 0)
+        state[untouched] = np.where(status[untouched] == "cold", "cold", "untouched")
+        rule[untouched] = "MQL, no call before the cutoff"
+        contacted = mql_only & (n_calls > 0) & talked
+        state[contacted] = np.where(
+            status[contacted].isin(_CONTACTED), status[contacted], "information_gathering"
+        )
+        rule[contacted] = "MQL contacted before the cutoff, not an SQL"
+        working = mql_only & (n_calls > 0) & ~talked
+        done = working & (n_calls >= max_attempts)
+        state[working] = "working"
+        state[done] = "recycled"
+        attempts[working] = n_calls[working]
+        rule[working] = "MQL in the cadence: attempts = calls before the cutoff"
+        rule[done] = f"MQL called {max_attempts} times without contact"
+    else:
+        recent = mql_only & (cut - L["mql_date"] <= pd.Timedelta(days=cadence_days))
+        state[recent] = "working"
+        attempts[recent] = 1
+        rule[recent] = f"MQL within {cadence_days:g} days, no call log: attempts unknown (1)"
+        old = mql_only & ~recent
+        state[old] = np.where(status[old].isin(_SETTLED), status[old], "recycled")
+        rule[old] = f"MQL over {cadence_days:g} days old, not an SQL: settled"
+    sql = L["sql_date"].notna()
+    pending = (cut - L["sql_date"] <= pd.Timedelta(days=meeting_days)) | (status == "sql")
+    state[sql] = np.where(pending[sql], "sql", "rejected")
+    rule[sql] = np.where(
+        pending[sql],
+        "SQL, meeting still ahead",
+        f"SQL over {meeting_days:g} days old, no opportunity",
+    )
+    is_opp = opp_date.notna()
+    state[is_opp] = "open_opportunity"
+    rule[is_opp] = "opportunity not closed at the cutoff"
+    for col, name in ((won_date, "won"), (lost_date, "lost")):
+        hit = col.notna()
+        state[hit] = name
+        rule[hit] = f"{name} before the cutoff"
+    open_opp = state == "open_opportunity"
+    out = pd.DataFrame(
+        {
+            "lead_id": L["lead_id"].to_numpy(),
+            "source": L["source"].astype(str).to_numpy(),
+            "end_state": state.to_numpy(),
+            "arrived": L["created"].to_numpy(),
+            "attempts": attempts.to_numpy(),
+            "valid_opportunity": opp_date.where(open_opp).to_numpy(),
+            "value": amount.where(open_opp).to_numpy(dtype=float),
+            "score": (L["score"] if "score" in L else pd.Series(np.nan, index=L.index)).to_numpy(
+                dtype=float
+            ),
+            "rule": rule.to_numpy(),
+        }
+    )
+    return out
+
+
+def _calendar_days(scenario_dict: dict[str, Any]) -> float:
+    """Days a cadence runs: the sum of its gaps (default 1, 2, 2, 3, 4 days), plus a week."""
+    gaps = scenario_dict.get("cadence", {}).get("gaps")
+    if not gaps:
+        return _DEFAULT_GAPS_DAYS + 7
+    hours = 0.0
+    for g in gaps:
+        number, unit = str(g).split()
+        hours += float(number) * {"h": 1, "days": 24, "day": 24}.get(unit, 1)
+    return hours / 24 + 7
+
+
+def _meeting_days(calibration: Calibration) -> float:
+    """Days within which a first meeting is all but sure to be held: the fitted meeting delay's
+    99th percentile plus a day (14 days without a fit)."""
+    d = calibration.durations
+    if d.empty or not (d["stage"] == "meeting_delay").any():
+        return 14.0
+    b = d[(d["stage"] == "meeting_delay") & d["chosen"]].iloc[0]
+    return float(_DISTS[b["dist"]](b["shape"], scale=b["scale"]).ppf(0.99)) + 1.0
+
+
+def _bursts(created: pd.Series, source: pd.Series, names: list[str]) -> dict[str, list[dict]]:
+    """Per source, the leads created grouped by clock hour: one burst of an hour each."""
+    hour = created.dt.floor("h")
+    out: dict[str, list[dict]] = {n: [] for n in names}
+    counts = pd.DataFrame({"source": source, "hour": hour}).groupby(["source", "hour"]).size()
+    for (src, h), k in counts.items():
+        if src in out:
+            out[src].append({"start": f"{h:%Y-%m-%d %H:%M}", "leads": int(k), "over": "1 h"})
+    return out
+
+
+def _actual_counts(
+    lt: pd.DataFrame, origin: pd.Timestamp, end: pd.Timestamp, freq: str
+) -> pd.DataFrame:
+    """Actual counts of every stage per week (``week``) or calendar month (``month``)."""
+    rows = []
+    for metric, col in STAGES.items():
+        when = lt[col].dropna()
+        when = when[(when >= origin) & (when < end)]
+        if freq == "W":
+            horizon = round((end - origin) / pd.Timedelta(weeks=1))
+            week = ((when - origin).dt.total_seconds() // 604800).astype(int)
+            counts = np.bincount(week, minlength=horizon)[:horizon]
+            rows.append(pd.DataFrame({"week": np.arange(horizon), "metric": metric,
+                                      "actual": counts}))  # fmt: skip
+        else:
+            months = _months(origin, end)
+            got = when.dt.to_period("M").astype(str).value_counts()
+            rows.append(pd.DataFrame({"month": months, "metric": metric,
+                                      "actual": [int(got.get(m, 0)) for m in months]}))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def _months(origin: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    return [str(p) for p in pd.period_range(origin, end - pd.Timedelta(seconds=1), freq="M")]
+
+
+def _simulated_monthly(
+    fc: Forecast, origin: pd.Timestamp, end: pd.Timestamp
+) -> tuple[list[str], np.ndarray]:
+    """Per replication, the count of every stage per calendar month of [origin, end), from
+    the replications replayed (the same draws as the forecast's bands; weekly tables cannot
+    be split at a month's edge). Shape (stages, replications, months)."""
+    months = _months(origin, end)
+    reps = sorted(fc.experiment.long["replication"].unique())
+    inbound = set(fc.scenario.source_names)
+    cube = np.zeros((len(STAGES), len(reps), len(months)))
+    for j, r in enumerate(reps):
+        leads = fc.experiment.replay(int(r)).leads
+        state = leads["end_state"].astype(str)
+        times = {
+            "leads": leads["arrived"].where(leads["source"].astype(str).isin(inbound)),
+            "mqls": leads["arrived"].where(
+                leads["source"].astype(str).isin(inbound) & leads["mql"].astype(bool)
+            ),
+            "sqls": leads["tossed_up"],
+            "valid_opportunities": leads["valid_opportunity"],
+            "won": leads["closed"].where(state == "won"),
+            "lost": leads["closed"].where(state == "lost"),
+        }
+        for i, metric in enumerate(STAGES):
+            t = times[metric].dropna()
+            t = t[(t >= origin) & (t < end)]
+            got = t.dt.to_period("M").astype(str).value_counts()
+            cube[i, j] = [got.get(m, 0) for m in months]
+    return months, cube
+
+
+def _score(table: pd.DataFrame, low: str, high: str) -> pd.DataFrame:
+    table["inside"] = (table["actual"] >= table[low]) & (table["actual"] <= table[high])
+    return table
+
+
+def _extended_forecast(
+    data: dict[str, Any], warm_weeks: int, horizon_weeks: int, lt: pd.DataFrame,
+    names: list[str], kw: dict[str, Any],
+) -> Forecast:  # fmt: skip
+    """With actual arrivals and a warm-up: the warm-up weeks run as the first weeks of a
+    longer period fed by the actual leads of those weeks (known at the cutoff), and are then
+    cut off the bands, since the engine's own warm-up draws its leads from the rates."""
+    origin = pd.Timestamp(data["start_date"])
+    first = origin - pd.Timedelta(weeks=warm_weeks)
+    end = origin + pd.Timedelta(weeks=horizon_weeks)
+    data.pop("warm_up", None)
+
+    def period(start: pd.Timestamp, weeks: int) -> Any:
+        d = dict(data, start_date=f"{start:%Y-%m-%d}", horizon=f"{weeks} weeks")
+        mine = lt[(lt["created"] >= start) & (lt["created"] < end)]
+        bursts = _bursts(mine["created"], mine["source"], names)
+        d["sources"] = [dict(s, rate_per_week=0, bursts=bursts[s["name"]]) for s in data["sources"]]
+        return scenario_from_dict(d, source="<backtest, actual arrivals>")
+
+    longer = period(first, warm_weeks + horizon_weeks)
+    fc = forecast(longer, **kw)
+    cube = _weekly_arrays(fc.experiment, longer.weeks)[:, :, warm_weeks:]
+    flows = cube.copy()
+    n = len(FLOWS)
+    flows[:n] = np.cumsum(cube[:n], axis=2)
+    scenario = period(origin, horizon_weeks)
+    return Forecast(
+        scenario=scenario,
+        experiment=fc.experiment,
+        level=fc.level,
+        bands=_band_table(cube, scenario, fc.level),
+        cumulative=_band_table(flows, scenario, fc.level),
+    )
+
+
 def backtest(
     leads: ExportTable | str | Path,
     cutoff: Any,
@@ -124,14 +480,26 @@ def backtest(
     workers: int | None = None,
     level: float = 0.8,
     progress: bool = False,
+    arrivals: str = "forecast",
+    start_from: str = "snapshot",
+    freq: str = "W",
 ) -> Backtest:
     """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks from it, and
-    compare with the actual weekly counts of leads, MQLs, SQLs, valid opportunities, wins and
-    losses after it. ``start``: where the data period begins (default: the first lead's day).
+    compare with the actual counts of leads, MQLs, SQLs, valid opportunities, wins and losses
+    after it. ``start``: where the data period begins (default: the first lead's day).
     ``reps`` replications (19 puts P10 and P90 exactly on order statistics).
+
+    ``start_from``: ``"snapshot"`` starts from the funnel at the cutoff (:func:`lead_snapshot`
+    of the exports), ``"warm_up"`` from a pipeline the fitted model fills itself.
+    ``arrivals``: ``"forecast"`` (Poisson at the fitted rates) or ``"actual"`` (the leads that
+    did arrive, as hourly bursts per source). ``freq``: ``"W"`` or ``"M"``, the periods the
+    summary scores (calendar months are counted from replays of the replications).
     """
     if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
         raise ValueError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    _check_choice("arrivals", arrivals, ARRIVALS)
+    _check_choice("start_from", start_from, STARTS)
+    _check_choice("freq", freq, FREQS)
     cut = pd.Timestamp(cutoff)
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
     lt = leads if isinstance(leads, ExportTable) else read_leads(leads, **kw)
@@ -148,45 +516,101 @@ def backtest(
             f"{lt.path}: the last lead was created {latest:%Y-%m-%d}; a {horizon_weeks}-week "
             f"backtest from {cut:%Y-%m-%d} needs data up to {end:%Y-%m-%d}"
         )
-    lead_dates = ["mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"]
-    past_leads = _before(lt, cut, lead_dates, "created")
+    past_leads = _before(lt, cut, _LEAD_DATES, "created")
     past_calls = _before(ct, cut, [], "timestamp") if ct is not None else None
     past_opps = _before(ot, cut, ["close_date"], "created") if ot is not None else None
     calibration = fit(
         past_leads, past_calls, past_opps, start=start, as_of=cut, horizon_weeks=horizon_weeks,
         name=f"backtest from {cut:%Y-%m-%d}",
     )  # fmt: skip
-    scenario = calibration.scenario()
-    fc = forecast(scenario, reps=reps, seed=seed, workers=workers, level=level, progress=progress)
-    origin = pd.Timestamp(scenario.start)
-    rows = []
-    for metric, col in STAGES.items():
-        when = lt.data[col].dropna()
-        week = ((when - origin).dt.total_seconds() // 604800).astype(int)
-        counts = np.bincount(week[(week >= 0) & (week < horizon_weeks)], minlength=horizon_weeks)
-        rows.append(pd.DataFrame({"week": np.arange(horizon_weeks), "metric": metric,
-                                  "actual": counts[:horizon_weeks]}))  # fmt: skip
-    actual = pd.concat(rows, ignore_index=True)
+    data = calibration.scenario_dict()
+    names = [s["name"] for s in data["sources"]]
+    origin = pd.Timestamp(data["start_date"])
+    end = origin + pd.Timedelta(weeks=horizon_weeks)
+    notes: list[str] = []
+    actual_leads = lt.data.assign(source=lt.data["source"].fillna("unknown"))
+    if arrivals == "actual":
+        later = actual_leads[(actual_leads["created"] >= origin) & (actual_leads["created"] < end)]
+        new = sorted(set(later["source"]) - set(names))
+        if new:
+            notes.append(
+                f"{int(later['source'].isin(new).sum())} leads of sources unseen before the "
+                f"cutoff ({', '.join(new)}) have no fitted score or rates: left out of the "
+                "actual arrivals"
+            )
+    fkw = {"reps": reps, "seed": seed, "workers": workers, "level": level, "progress": progress}
+    snap, snap_table = None, None
+    if start_from == "snapshot":
+        data.pop("warm_up", None)
+        if arrivals == "actual":
+            bursts = _bursts(later["created"], later["source"], names)
+            for s in data["sources"]:
+                s["rate_per_week"] = 0
+                s.pop("seasonality", None)
+                s["bursts"] = bursts[s["name"]]
+        scenario = scenario_from_dict(data, source=f"<backtest from {cut:%Y-%m-%d}>")
+        snap_table = lead_snapshot(
+            lt, cut, ct, ot, max_attempts=int(data["cadence"].get("max_attempts", 6)),
+            cadence_days=_calendar_days(data), meeting_days=_meeting_days(calibration),
+        )  # fmt: skip
+        unknown = ~snap_table["source"].isin(names)
+        if unknown.any():
+            notes.append(f"{int(unknown.sum())} leads of sources not in the fit left out of the "
+                         "snapshot")  # fmt: skip
+            snap_table = snap_table[~unknown].reset_index(drop=True)
+        snap = read_snapshot(snap_table.drop(columns=["rule"]), scenario)
+        fc = forecast(scenario, snapshot=snap, **fkw)
+    elif arrivals == "actual":
+        warm = round(calibration.scenario().warm_up / 168)
+        fc = _extended_forecast(data, warm, horizon_weeks, actual_leads, names, fkw)
+    else:
+        fc = forecast(calibration.scenario(), **fkw)
     low, mid, high = fc.quantile_columns
+    actual = _actual_counts(actual_leads, origin, end, "W")
     bands = fc.bands[fc.bands["metric"].isin(list(STAGES))]
     weekly = bands.merge(actual, on=["week", "metric"], how="left")
     weekly = weekly[["week", "week_start", "metric", "actual", "mean", low, mid, high]].copy()
-    weekly["inside"] = (weekly["actual"] >= weekly[low]) & (weekly["actual"] <= weekly[high])
+    weekly = _score(weekly, low, high).reset_index(drop=True)
+    monthly = None
+    if freq == "M":
+        months, cube = _simulated_monthly(fc, origin, end)
+        q = (1 - level) / 2
+        qs = np.quantile(cube, [q, 0.5, 1 - q], axis=1, method="weibull")
+        firsts = [max(pd.Period(m).start_time, origin) for m in months]
+        lasts = [min(pd.Period(m).end_time + pd.Timedelta(1, "ns"), end) for m in months]
+        rows = [
+            {"month": m, "month_start": firsts[k].date(),
+             "days": round((lasts[k] - firsts[k]) / pd.Timedelta(days=1)),
+             "metric": metric, "mean": float(cube[i, :, k].mean()), low: float(qs[0, i, k]),
+             mid: float(qs[1, i, k]), high: float(qs[2, i, k])}
+            for i, metric in enumerate(STAGES)
+            for k, m in enumerate(months)
+        ]  # fmt: skip
+        monthly = pd.DataFrame(rows).merge(
+            _actual_counts(actual_leads, origin, end, "M"), on=["month", "metric"], how="left"
+        )
+        cols = ["month", "month_start", "days", "metric", "actual", "mean", low, mid, high]
+        monthly = _score(monthly[cols].copy(), low, high)
+    scored = monthly if freq == "M" else weekly
     cum = fc.cumulative
     last = cum[(cum["week"] == horizon_weeks - 1) & cum["metric"].isin(list(STAGES))]
     summary_rows = []
     for metric in STAGES:
-        w = weekly[weekly["metric"] == metric]
+        w = scored[scored["metric"] == metric]
         pos = w[w["actual"] > 0]
         mape = (
-            float((abs(pos["mean"] - pos["actual"]) / pos["actual"]).mean()) if len(pos) else np.nan
+            float((abs(pos["mean"] - pos["actual"]) / pos["actual"]).mean())
+            if len(pos)
+            else math.nan
         )
         t = last[last["metric"] == metric].iloc[0]
         total = int(w["actual"].sum())
         summary_rows.append(
             {
                 "metric": metric,
-                "weeks": len(w),
+                "weeks": horizon_weeks,
+                "freq": freq,
+                "periods": len(w),
                 "coverage": float(w["inside"].mean()),
                 "nominal": level,
                 "mape": mape,
@@ -202,6 +626,13 @@ def backtest(
         horizon_weeks=horizon_weeks,
         calibration=calibration,
         forecast=fc,
-        weekly=weekly.reset_index(drop=True),
+        weekly=weekly,
         summary=pd.DataFrame(summary_rows),
+        freq=freq,
+        arrivals=arrivals,
+        start_from=start_from,
+        monthly=monthly,
+        snapshot=snap,
+        snapshot_table=snap_table,
+        notes=tuple(notes),
     )

@@ -955,6 +955,42 @@ class Calibration:
         ax.grid(alpha=0.3)
         return ax
 
+    def save(self, directory: str | Path, *, dpi: int = 100) -> dict[str, Path]:
+        """Write the calibration report to ``directory`` (created if need be); return the paths
+        by name.
+
+        ``arrivals.csv``, ``conversion.csv``, ``durations.csv``, ``deal_values.csv``,
+        ``parameters.csv`` and ``report.csv`` always (a table the data could not give is
+        written with its header only, or empty); the other tables (``weekly``, ``dispersion``,
+        ``survival``, ``score_curve``, ``thresholds``, ``attempts``, ``by_attempt``,
+        ``call_durations``) when they have rows; ``survival_<stage>.png``, Kaplan-Meier against
+        the chosen fit (:meth:`plot`), per stage with durations; and ``scenario.yaml``, the
+        commented scenario (:meth:`write_scenario`).
+        """
+        from matplotlib.figure import Figure
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        always = ("arrivals", "conversion", "durations", "deal_values", "parameters", "report")
+        optional = ("weekly", "dispersion", "survival", "score_curve", "thresholds", "attempts",
+                    "by_attempt", "call_durations")  # fmt: skip
+        for name in (*always, *optional):
+            table = getattr(self, name)
+            if name in optional and table.empty:
+                continue
+            paths[name] = out / f"{name}.csv"
+            table.to_csv(paths[name], index=False)
+        stages = list(dict.fromkeys(self.survival["stage"])) if not self.survival.empty else []
+        for stage in stages:
+            fig = Figure(figsize=(7, 4))
+            self.plot(stage, ax=fig.subplots())
+            fig.tight_layout()
+            paths[f"survival_{stage}"] = out / f"survival_{stage}.png"
+            fig.savefig(paths[f"survival_{stage}"], dpi=dpi)
+        paths["scenario"] = self.write_scenario(out / "scenario.yaml")
+        return paths
+
     def __repr__(self) -> str:
         n = len(self.tables["leads"].data) if "leads" in self.tables else 0
         return (

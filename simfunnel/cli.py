@@ -274,6 +274,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--as-of", default=None, help="when the extract was taken")
     fit.add_argument("--horizon", type=_positive, default=13, help="weeks the scenario runs")
     fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
+    fit.add_argument(
+        "--tables", type=Path, default=None, help="also save the fitted tables and plots here"
+    )
 
     bt = sub.add_parser("backtest", help="fit before a cutoff, forecast past it, score it")
     exports(bt)
@@ -283,6 +286,19 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=_positive, default=None, help="worker processes")
     bt.add_argument("--out", type=Path, default=None, help="weekly.csv, summary.csv and plots")
+    bt.add_argument(
+        "--arrivals",
+        choices=("forecast", "actual"),
+        default="forecast",
+        help="forecast arrivals, or replay the leads that actually came (default forecast)",
+    )
+    bt.add_argument(
+        "--start-from",
+        choices=("snapshot", "warm_up"),
+        default="snapshot",
+        help="the funnel as the export shows it at the cutoff, or a warm-up (default snapshot)",
+    )
+    bt.add_argument("--freq", choices=("W", "M"), default="W", help="weeks or calendar months")
 
     export = sub.add_parser("export", help="simulate a scenario and write synthetic CRM exports")
     _scenario_args(export, seed=True)
@@ -795,6 +811,9 @@ def _fit(args: argparse.Namespace) -> int:
         horizon_weeks=args.horizon,
     )
     path = cal.write_scenario(args.out)
+    if args.tables is not None:
+        saved = cal.save(args.tables)
+        print(f"wrote {len(saved)} tables and plots to {args.tables}", file=sys.stderr)
     report = cal.report
     print(f"wrote {path}: {len(cal.parameters)} fitted parameters; {len(report)} rows reported")
     if len(report):
@@ -819,15 +838,18 @@ def _backtest(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         progress=sys.stderr.isatty(),
+        arrivals=args.arrivals,
+        start_from=args.start_from,
+        freq=args.freq,
     )
     print(bt.summary.to_string(index=False))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        bt.weekly.to_csv(args.out / "weekly.csv", index=False)
+        bt.periods.to_csv(args.out / "periods.csv", index=False)
         bt.summary.to_csv(args.out / "summary.csv", index=False)
         for metric in STAGES:
             _save(bt.plot(metric), args.out / f"{metric}.png")
-        print(f"wrote weekly.csv, summary.csv and plots to {args.out}", file=sys.stderr)
+        print(f"wrote periods.csv, summary.csv and plots to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 

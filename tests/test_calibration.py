@@ -164,6 +164,34 @@ def test_fitted_scenario_is_written_commented_and_runs(calibration, tmp_path) ->
     assert result.totals["sqls"] > 0
 
 
+def test_calibration_report_is_saved_to_disk(calibration, tmp_path) -> None:
+    """Calibration.save: the fitted tables as CSVs, a survival plot per stage, the scenario."""
+    import pandas as pd
+
+    paths = calibration.save(tmp_path / "report")
+    print()
+    for name, path in paths.items():
+        print(f"{name}: {path.name} ({path.stat().st_size} bytes)")
+    for name in ("arrivals", "conversion", "durations", "deal_values", "parameters", "report"):
+        assert paths[name] == tmp_path / "report" / f"{name}.csv"
+        back = pd.read_csv(paths[name])
+        table = getattr(calibration, name)
+        assert list(back.columns) == list(table.columns)
+        assert len(back) == len(table)
+    arrivals = pd.read_csv(paths["arrivals"]).set_index("source")
+    assert arrivals.loc["web", "rate_per_week"] == pytest.approx(
+        calibration.arrivals.set_index("source").loc["web", "rate_per_week"]
+    )
+    assert len(pd.read_csv(paths["report"])) == len(calibration.report)
+    for stage in ("sales_cycle", "meeting_delay"):
+        png = paths[f"survival_{stage}"]
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"by_attempt", "score_curve", "survival"} <= set(paths)
+    scenario = simfunnel.load_scenario(paths["scenario"])
+    assert scenario.start_date.isoformat() == "2027-01-04"
+    assert "# FITTED cadence.connect_probability" in paths["scenario"].read_text()
+
+
 # --------------------------------------------------------------------------- reading
 
 

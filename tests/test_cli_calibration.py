@@ -37,13 +37,17 @@ def test_export_fit_backtest_from_the_command_line(tmp_path, capsys) -> None:
     capsys.readouterr()
     fitted = tmp_path / "fitted.yaml"
     args = ["fit", "--leads", str(files[0]), "--calls", str(files[1])]
-    assert main([*args, "--opportunities", str(files[2]), "--out", str(fitted)]) == 0
+    tables = tmp_path / "tables"
+    args += ["--opportunities", str(files[2]), "--tables", str(tables)]
+    assert main([*args, "--out", str(fitted)]) == 0
+    assert (tables / "parameters.csv").stat().st_size > 0
     assert "fitted parameters" in capsys.readouterr().out
     scenario = simfunnel.load_scenario(fitted)
     assert scenario.ae.deal_value.mean == 10_000  # one list price: fixed, not a failed fit
     assert simfunnel.simulate(scenario, seed=1).totals["leads"] > 0
     out = tmp_path / "bt"
     args = ["backtest", "--leads", str(files[0]), "--cutoff", "2026-03-30", "--horizon", "4"]
+    args += ["--arrivals", "actual", "--freq", "M"]
     assert main([*args, "--reps", "9", "--workers", "1", "--out", str(out)]) == 0
     assert "coverage" in capsys.readouterr().out
     assert (out / "summary.csv").stat().st_size > 0
