@@ -145,6 +145,11 @@ class Backtest:
             rows = self.weekly[self.weekly["metric"] == metric].sort_values("week")
             x = [d + dt.timedelta(days=7) for d in rows["week_start"]]
             ax.plot(x, rows["actual"], "o-", color="black", markersize=4, label="actual")
+            # The fan chart fixed its y limits; the actual weeks must fit too.
+            ax.set_autoscaley_on(True)
+            ax.relim()
+            ax.autoscale_view(scalex=False)
+            ax.set_ylim(bottom=0)
         table = self.monthly if freq == "M" else self.weekly
         w = table[table["metric"] == metric]
         coverage = float(w["inside"].mean())
@@ -353,6 +358,8 @@ def _meeting_days(calibration: Calibration) -> float:
     if d.empty or not (d["stage"] == "meeting_delay").any():
         return 14.0
     b = d[(d["stage"] == "meeting_delay") & d["chosen"]].iloc[0]
+    if b["dist"] == "fixed":
+        return float(b["median"]) + 1.0
     return float(_DISTS[b["dist"]](b["shape"], scale=b["scale"]).ppf(0.99)) + 1.0
 
 

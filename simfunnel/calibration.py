@@ -165,7 +165,10 @@ def wilson_interval(k: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, np
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    # At k = 0 or k = n the bound is exactly 0 or 1; rounding must not put it past the rate.
+    low = np.where(k == 0, 0.0, centre - half)
+    high = np.where(k == n, 1.0, centre + half)
+    return low, high
 
 
 def poisson_interval(count: Any, exposure: Any, level: float = 0.95) -> tuple[Any, Any]:
@@ -270,6 +273,17 @@ def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> p
     if e.sum() < 3:
         raise ValueError(f"too few completed durations to fit ({int(e.sum())}; need 3)")
     km = kaplan_meier(t, e)
+    done = t[e]
+    if np.ptp(done) == 0 and (t[~e] <= done[0]).all():
+        # Every completed duration is the same (a fixed delay) and no open record has run
+        # past it: a fixed value, not a distribution fitted to a spike.
+        v = float(done[0])
+        fixed = {"dist": "fixed", "shape": math.nan, "scale": v, "loglik": math.nan}
+        fixed |= {"aic": math.nan, "delta_aic": 0.0, "ks": 0.0, "median": v, "median_low": v}
+        fixed |= {"median_high": v, "p90": v, "mean": v, "cv": 0.0, "n": len(t)}
+        out = pd.DataFrame([fixed | {"events": int(e.sum()), "chosen": True}])
+        out.attrs["km_median"] = _km_quantile(km, 0.5)
+        return out
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for name, dist in _DISTS.items():
@@ -946,8 +960,13 @@ class Calibration:
         if len(best):
             b = best.iloc[0]
             x = np.linspace(0, float(km["time"].max()), 200)
-            ax.plot(x, _DISTS[b["dist"]](b["shape"], scale=b["scale"]).sf(x), "--", color="C1",
-                    label=f"{b['dist']} (AIC best, KS {b['ks']:.3f})")  # fmt: skip
+            if b["dist"] == "fixed":
+                sf = (x < b["median"]).astype(float)
+                label = f"fixed at {b['median']:g} days"
+            else:
+                sf = _DISTS[b["dist"]](b["shape"], scale=b["scale"]).sf(x)
+                label = f"{b['dist']} (AIC best, KS {b['ks']:.3f})"
+            ax.plot(x, sf, "--", color="C1", label=label)
         ax.set_xlabel("days")
         ax.set_ylabel("share still open")
         ax.set_title(f"{stage}: censored records included")

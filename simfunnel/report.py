@@ -2,11 +2,12 @@
 
 ``write_report`` takes a :class:`~simfunnel.results.SimulationResult`, a
 :class:`~simfunnel.thresholds.ThresholdComparison`, a :class:`~simfunnel.sizing.Sizing`, a
-:class:`~simfunnel.sizing.HiringPlan` or a :class:`~simfunnel.forecast.Forecast` and writes one
-HTML file that can be mailed as is: the verdict in plain words first, then the charts (PNG
-embedded as base64: no external file, no script), the key figures with their intervals where
-the object has them, and at the end every assumption: the scenario as YAML, which reads back
-with ``simfunnel.load_scenario``. All text is escaped.
+:class:`~simfunnel.sizing.HiringPlan`, a :class:`~simfunnel.forecast.Forecast`, a
+:class:`~simfunnel.calibration.Calibration` or a :class:`~simfunnel.backtest.Backtest` and
+writes one HTML file that can be mailed as is: the verdict in plain words first, then the
+charts (PNG embedded as base64: no external file, no script), the key figures with their
+intervals where the object has them, and at the end every assumption: the scenario as YAML,
+which reads back with ``simfunnel.load_scenario``. All text is escaped.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Report:
     scenario: Scenario
     notes: list[str] = field(default_factory=list)  # assumptions besides the scenario
     details: pd.DataFrame | None = None  # every figure, folded away
+    tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # heading, note
 
 
 # --------------------------------------------------------------------------- formatting
@@ -465,8 +467,495 @@ def _forecast_report(fc: Any) -> Report:
     )
 
 
+# --------------------------------------------------------------------------- calibration
+
+_CONVERSIONS = (  # stage: how the verdict words it
+    ("lead->mql", "of leads became MQLs"),
+    ("mql->sql", "of MQLs became SQLs"),
+    ("sql->opportunity", "of SQLs became valid opportunities"),
+    ("opportunity->won", "of closed deals were won"),
+)
+_DURATION_STAGES = {
+    "sales_cycle": ("Sales cycle", "opportunity to won or lost", "opportunities"),
+    "meeting_delay": ("Meeting delay", "SQL to opportunity", "SQLs"),
+}
+
+
+def _ks_words(ks: float) -> str:
+    """How close a fitted survival curve is to Kaplan-Meier's, by its largest gap."""
+    if ks <= 0.05:
+        return "a close fit"
+    if ks <= 0.10:
+        return "a fair fit"
+    return "a poor fit: read its tail with care"
+
+
+def _parameter(params: pd.DataFrame, name: str) -> pd.Series | None:
+    rows = params[params["parameter"] == name]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _value_text(value: Any) -> str:
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
+        return f"{value:g}"
+    return _fmt(value)
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
+
+
+def _lines(lines: pd.Series, most: int = 6) -> str:
+    """Line numbers as a reader scans them: '2, 7, 12 and 3 more'."""
+    values = sorted({int(v) for v in lines.dropna()})
+    text = ", ".join(str(v) for v in values[:most])
+    return text + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _data_quality(cal: Any) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """The sentence on rows used and left out, a table per file, and the problems grouped by
+    file, problem and action (rows counted once per problem, with their lines)."""
+    files = pd.DataFrame(
+        [
+            (t.path, t.kind, t.rows_read, len(t.data), t.excluded, t.date_format)
+            for t in cal.tables.values()
+        ],
+        columns=["file", "table", "rows read", "rows used", "rows excluded", "dates"],
+    )
+    read = int(files["rows read"].sum())
+    excluded = int(files["rows excluded"].sum())
+    report = cal.report
+    if report.empty:
+        problems = pd.DataFrame(columns=["file", "problem", "action", "rows", "lines"])
+    else:
+        grouped = report.assign(line=pd.to_numeric(report["line"], errors="coerce")).groupby(
+            ["file", "problem", "action"], dropna=False, sort=False
+        )
+        problems = grouped.agg(rows=("line", "nunique"), lines=("line", _lines)).reset_index()
+        problems["rows"] = problems["rows"].astype(int)
+        problems = problems.sort_values(
+            ["file", "action", "rows"], ascending=[True, True, False], kind="stable"
+        ).reset_index(drop=True)
+    n_files = len(files)
+    where = f"{read:,} rows in {n_files} file{'s' if n_files != 1 else ''}"
+    if excluded == 0 and report.empty:
+        text = f"All {where} were used; none was excluded or changed."
+    else:
+        out = problems[problems["action"] == "excluded"]
+        reasons = "; ".join(
+            f"{r.problem}, {r.rows:,} row{'s' if r.rows != 1 else ''} in {Path(str(r.file)).name}"
+            for r in out.head(4).itertuples()
+        )
+        more = f"; and {len(out) - 4} other reasons" if len(out) > 4 else ""
+        blanked = int(problems.loc[problems["action"] == "blanked", "rows"].sum())
+        text = f"Of {where}, {excluded:,} were excluded" + (
+            f": {reasons}{more}." if reasons else "."
+        )
+        if blanked:
+            text += (
+                f" {blanked:,} unreadable value{' was' if blanked == 1 else 's were'} blanked "
+                f"and {'its row' if blanked == 1 else 'their rows'} kept."
+            )
+        text += " Every problem is listed below with its lines."
+    return text, files, problems
+
+
+def _draw_score_curve(cal: Any, threshold: float | None, ax: Any) -> Any:
+    import numpy as np
+    from matplotlib.ticker import PercentFormatter
+
+    from .plots import COLORS, _finish
+
+    t = cal.score_curve
+    low, high = t["score_low"].to_numpy(float), t["score_high"].to_numpy(float)
+    mid = (low + high) / 2
+    rate = 100 * t["rate"].to_numpy(float)
+    below = np.clip(rate - 100 * t["low"].to_numpy(float), 0, None)  # rounding at k = 0
+    above = np.clip(100 * t["high"].to_numpy(float) - rate, 0, None)
+    ax.errorbar(mid, rate, yerr=[below, above], xerr=[mid - low, high - mid], fmt="o",
+                color=COLORS["inbound"], capsize=3, label="SQL rate, 95% interval")  # fmt: skip
+    if threshold is not None:
+        ax.axvline(threshold, color=COLORS["mark"], linestyle=":",
+                   label=f"MQL threshold {threshold:g}")  # fmt: skip
+    ax.yaxis.set_major_formatter(PercentFormatter())
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    return _finish(
+        ax,
+        "Conversion to SQL by score band (each band a tenth of the scored leads)",
+        "lead score (bar: the band's range)",
+        "leads that became SQLs (% of the band)",
+    )
+
+
+def _calibration_report(cal: Any) -> Report:
+    scenario = cal.scenario()
+    params = cal.parameters
+    weeks = (cal.as_of - cal.start).total_seconds() / 604800
+    counts = [f"{len(cal.tables['leads'].data):,} leads"]
+    if "calls" in cal.tables:
+        counts.append(f"{len(cal.tables['calls'].data):,} calls")
+    if "opportunities" in cal.tables:
+        counts.append(f"{len(cal.tables['opportunities'].data):,} opportunities")
+    arrivals = ", ".join(
+        f"{r.source} {_interval(float(r.rate_per_week), float(r.low), float(r.high))}"
+        for r in cal.arrivals.itertuples()
+    )
+    conv = cal.conversion[cal.conversion["source"] == "all"].set_index("stage")
+    rates = [
+        f"{_interval(float(c['rate']), float(c['low']), float(c['high']), True)} {words}"
+        for stage, words in _CONVERSIONS
+        if stage in conv.index and (c := conv.loc[stage])["n"] > 0
+    ]
+    first = (
+        f"Fitted from {', '.join(counts)} between {cal.start:%Y-%m-%d} and "
+        f"{cal.as_of:%Y-%m-%d} ({weeks:.1f} weeks). Leads a week by source, with 95% intervals: "
+        f"{arrivals or 'none in the period'}."
+    )
+    if rates:
+        first += " Down the funnel, " + ", ".join(rates[:-1]) + (" and " if len(rates) > 1 else "")
+        first += rates[-1] + "."
+    verdict = [first]
+
+    threshold = _parameter(params, "scoring.threshold")
+    steps = []
+    if threshold is not None and threshold["kind"] == "fitted":
+        steps.append(f"The MQL threshold is {_value_text(threshold['value'])} (the "
+                     f"{threshold['basis']}).")  # fmt: skip
+    connect = _parameter(params, "cadence.connect_probability")
+    contact = _parameter(params, "cadence.contact_probability")
+    qualified = _parameter(params, "outcomes.probabilities.qualified")
+    attempts = _parameter(params, "cadence.max_attempts")
+    if connect is not None and contact is not None and qualified is not None:
+        steps.append(
+            f"On the phone, {_fmt(float(connect['value']), True)} of dials connect, "
+            f"{_fmt(float(contact['value']), True)} of connects reach the person and "
+            f"{_fmt(float(qualified['value']), True)} of those conversations qualify"
+            + (f", over a cadence of {attempts['value']} attempts." if attempts is not None
+               else ".")
+        )  # fmt: skip
+    if steps:
+        verdict.append(" ".join(steps))
+
+    durations = cal.durations
+    cycle = (
+        durations[(durations["stage"] == "sales_cycle") & durations["chosen"]]
+        if not durations.empty
+        else durations
+    )
+    if len(cycle):
+        b = cycle.iloc[0]
+        median = _interval(float(b["median"]), float(b["median_low"]), float(b["median_high"]))
+        closed, still_open = int(b["events"]), int(b["n"] - b["events"])
+        ks = float(b["ks"])
+        verdict.append(
+            f"The sales cycle is best described (by AIC, of lognormal, gamma and Weibull) by a "
+            f"{b['dist']} with a median of {median} days, from {closed:,} closed and "
+            f"{still_open:,} still open opportunities; its survival curve is at most "
+            f"{ks:.3f} from the Kaplan-Meier curve ({_ks_words(ks)}), whose median is "
+            f"{_fmt(float(b['km_median']))} days."
+        )
+    else:
+        verdict.append(
+            "No opportunity closed in the data, so the sales cycle is an assumption (a "
+            "lognormal of median 45 and p90 90 days): forecasts of wins rest on it."
+        )
+    quality, files, problems = _data_quality(cal)
+    verdict.append(quality)
+    assumed = params[params["kind"] == "assumption"]
+    if len(assumed):
+        verdict.append(
+            f"{len(assumed)} values are assumptions the exports cannot give "
+            f"({', '.join(assumed['parameter'])}): check them, above all before asking "
+            "capacity questions (how many SDRs, how fast they call)."
+        )
+
+    rows = []
+    for p in params.itertuples(index=False):
+        has_interval = not (_missing(p.low) or _missing(p.high))
+        rows.append(
+            (
+                p.parameter,
+                _value_text(p.value),
+                f"{_value_text(p.low)} to {_value_text(p.high)}" if has_interval else "",
+                p.kind,
+                p.basis,
+            )
+        )
+    kpis = pd.DataFrame(rows, columns=["parameter", "value", "95% interval", "kind", "basis"])
+
+    charts: list[tuple[str, Draw, tuple[float, float]]] = []
+    stages = list(cal.survival["stage"].unique()) if not cal.survival.empty else []
+    for stage in stages:
+        name, span, what = _DURATION_STAGES.get(
+            stage, (stage.replace("_", " ").capitalize(), "its start to its end", "records")
+        )
+        chosen = durations[(durations["stage"] == stage) & durations["chosen"]]
+        fitted = f" against the {chosen.iloc[0]['dist']} fit" if len(chosen) else ""
+        charts.append(
+            (
+                f"{name} ({span}): share of {what} still open after each number of days, "
+                f"Kaplan-Meier (open ones counted until the extract){fitted}.",
+                lambda ax, stage=stage: cal.plot(stage, ax=ax),
+                (8, 4.2),
+            )
+        )
+    if not cal.score_curve.empty:
+        thr = float(scenario.scoring.threshold)
+        charts.append(
+            (
+                "How much the score says: the share of each score band that became an SQL, "
+                "with the MQL threshold.",
+                lambda ax: _draw_score_curve(cal, thr, ax),
+                (8, 4.2),
+            )
+        )
+
+    notes = [
+        f"ASSUMPTION {p.parameter} = {_value_text(p.value)}: {p.basis}"
+        for p in assumed.itertuples(index=False)
+    ]
+    notes += [f"note from the fit: {n}" for n in cal.notes]
+    notes.append(
+        "fitted values are observed averages: speed-to-lead decay is off and quality effects "
+        "are 0 (see docs/calibration.md before studying response-time or threshold changes)"
+    )
+    return Report(
+        title=f"{scenario.name}: a scenario fitted from CRM exports",
+        subtitle=(
+            f"Data from {cal.start:%Y-%m-%d} to {cal.as_of:%Y-%m-%d}; the scenario starts "
+            f"{scenario.start_date:%Y-%m-%d} and runs {scenario.weeks} weeks"
+        ),
+        verdict=verdict,
+        charts=charts,
+        kpis=kpis,
+        kpi_note=(
+            "Every value the scenario gets: fitted (with its 95% interval and what it rests on), "
+            "derived from fitted values, an assumption the exports cannot give, or a check "
+            "shown but not written."
+        ),
+        scenario=scenario,
+        notes=notes,
+        tables=[
+            ("The exports read", "One row per file: rows read, used and excluded.", files),
+            (
+                "Data quality",
+                "Rows excluded or values changed, grouped by file, problem and action."
+                if len(problems)
+                else "No row was excluded and no value changed.",
+                problems,
+            ),
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+_BACKTEST_NAMES = {
+    "leads": "leads",
+    "mqls": "MQLs",
+    "sqls": "SQLs",
+    "valid_opportunities": "valid opportunities",
+    "won": "deals won",
+    "lost": "deals lost",
+}
+
+
+def _count(x: float) -> str:
+    """A band's end as a count: whole when it is one (quantiles of counts are)."""
+    return f"{x:,.0f}" if float(x).is_integer() else _fmt(float(x))
+
+
+def _backtest_periods(bt: Any) -> tuple[pd.DataFrame, str]:
+    """The table the backtest scored and its unit: weekly, or monthly with ``freq="M"``."""
+    if getattr(bt, "freq", "W") == "M" and getattr(bt, "monthly", None) is not None:
+        return bt.monthly, "month"
+    return bt.weekly, "week"
+
+
+def _draw_backtest(bt: Any, metric: str, ax: Any) -> Any:
+    """Backtest.plot, with the y axis stretched to show every actual count: the forecast's
+    fan chart fixes the limits from the band before the actual weeks are drawn over it, so a
+    week above the band (the ones that matter most) would fall off the chart."""
+    bt.plot(metric, ax=ax)
+    table, _ = _backtest_periods(bt)
+    actual = table.loc[table["metric"] == metric, "actual"]
+    bottom, top = ax.get_ylim()
+    if len(actual) and float(actual.max()) > top:
+        ax.set_ylim(bottom, float(actual.max()) * 1.08)
+        ax.legend(loc="best")  # out of the way of the count that was off the chart
+    return ax
+
+
+def _backtest_report(bt: Any) -> Report:
+    from .backtest import STAGES
+    from .forecast import _LABELS
+
+    fc = bt.forecast
+    low, _, high = fc.quantile_columns
+    level = fc.level
+    periods, unit = _backtest_periods(bt)
+    summary = bt.summary.set_index("metric")
+    inside = periods.groupby("metric")["inside"].sum().astype(int)
+    scored = periods.groupby("metric").size()
+    n = len(periods)
+    spread = 2 * math.sqrt(level * (1 - level) / n) if n else math.nan
+    lo, hi = max(level - spread, 0.0), min(level + spread, 1.0)
+    coverage = float(periods["inside"].mean())
+    if coverage < lo:
+        judgement = (
+            "too few: the bands are too narrow, so the fitted scenario is surer than the data "
+            "allow, or something changed after the cutoff"
+        )
+    elif coverage > hi:
+        judgement = "more than promised: the bands are wider than they need to be"
+    else:
+        judgement = "about as many as promised, so the bands are about as wide as they should be"
+    verdict = [
+        f"Fitted only on the exports up to {bt.cutoff:%Y-%m-%d} and asked to forecast the "
+        f"{bt.horizon_weeks} weeks after it, the scenario's {level:.0%} bands held the actual "
+        f"{unit}ly count in {coverage:.0%} of {n} stage-{unit}s (nominal {level:.0%}; by chance "
+        f"alone anything from about {lo:.0%} to {hi:.0%}): {judgement}."
+    ]
+    names = {m: _BACKTEST_NAMES.get(m, _LABELS[m][0]) for m in STAGES}
+    per_stage = "; ".join(
+        f"{names[m]} {inside.get(m, 0)} of {scored.get(m, 0)} {unit}s inside, mean off by "
+        f"{_fmt(float(s['mape']), True)} a {unit}"
+        for m, s in summary.iterrows()
+        if not _missing(s["mape"])
+    )
+    verdict.append(f"By stage: {per_stage}.")
+    outside = [m for m, s in summary.iterrows() if not bool(s["total_inside"])]
+    totals = (
+        f"Over the {bt.horizon_weeks} weeks every stage's total fell inside its band."
+        if not outside
+        else f"Over the {bt.horizon_weeks} weeks {len(STAGES) - len(outside)} of {len(STAGES)} "
+        f"stage totals fell inside their band; outside: "
+        + "; ".join(
+            f"{names[m]} ({summary.at[m, 'actual_total']:,} actual against "
+            f"{_fmt(float(summary.at[m, 'forecast_total']))} forecast, band "
+            f"{_count(summary.at[m, f'total_{low}'])} to "
+            f"{_count(summary.at[m, f'total_{high}'])})"
+            for m in outside
+        )
+        + "."
+    )
+    verdict.append(totals)
+    small = [
+        f"{names[m]}, {s['actual_total'] / scored[m]:.1f} a {unit}"
+        for m, s in summary.iterrows()
+        if scored.get(m, 0) and s["actual_total"] / scored[m] < 5
+    ]
+    if small:
+        verdict.append(
+            f"The percentage error is large where counts are small ({'; '.join(small)}): one "
+            "more or one less is a big share of a small count, so judge those stages by their "
+            "coverage and totals."
+        )
+
+    rows = []
+    for m, s in summary.iterrows():
+        rows.append(
+            (
+                names[m],
+                f"{inside.get(m, 0)} of {scored.get(m, 0)} ({_fmt(float(s['coverage']), True)})",
+                _fmt(float(s["nominal"]), True),
+                _fmt(float(s["mape"]), True),
+                f"{int(s['actual_total']):,}",
+                _fmt(float(s["forecast_total"])),
+                f"{_count(s[f'total_{low}'])} to {_count(s[f'total_{high}'])}",
+                "yes" if bool(s["total_inside"]) else "no",
+            )
+        )
+    kpis = pd.DataFrame(
+        rows,
+        columns=[
+            "stage",
+            f"{unit}s inside the band",
+            "nominal",
+            f"MAPE ({unit}ly mean)",
+            "actual total",
+            "forecast total (mean)",
+            f"{level:.0%} band of the total",
+            "total inside",
+        ],
+    )
+    charts: list[tuple[str, Draw, tuple[float, float]]] = [
+        (
+            f"{names[m].capitalize()} per {unit}: the forecast's {level:.0%} band from "
+            f"{bt.cutoff:%Y-%m-%d} with what happened (black).",
+            functools.partial(_draw_backtest, bt, m),
+            (9, 4.2),
+        )
+        for m in STAGES
+    ]
+    details = periods.copy()
+    for col in ("week_start", "month_start"):
+        if col in details:
+            details[col] = [f"{d:%Y-%m-%d}" for d in details[col]]
+    details["inside"] = details["inside"].map({True: "yes", False: "no"})
+    cal = bt.calibration
+    exp = fc.experiment
+    start_from = getattr(bt, "start_from", "warm_up")
+    snapshot = getattr(bt, "snapshot", None)
+    if start_from == "snapshot" and snapshot is not None:
+        start = (
+            f"the forecast starts from the funnel as it stood at the cutoff: {len(snapshot):,} "
+            "open leads and opportunities rebuilt from the exports"
+        )
+    else:
+        start = (
+            "the forecast starts from a pipeline the fitted model filled itself (the scenario's "
+            "warm_up), not from the leads actually open at the cutoff"
+        )
+    notes = [
+        f"cutoff {bt.cutoff:%Y-%m-%d}: the fit saw no lead created, stage reached, call made or "
+        "deal closed after it",
+        f"root seed: {exp.seed}; replications: {fc.reps}; band: {level:.0%} "
+        f"({low.upper()} to {high.upper()})",
+        start,
+        (
+            "new leads replay the ones that actually arrived after the cutoff, so only what "
+            "happens downstream of arrivals is tested"
+            if getattr(bt, "arrivals", "forecast") == "actual"
+            else "new leads are drawn from the fitted arrival rates"
+        ),
+        f"coverage is the share of {unit}s inside the band; MAPE the mean absolute percentage "
+        f"error of the forecast mean over the {unit}s with an actual above 0",
+        *getattr(bt, "notes", ()),
+    ]
+    notes += [
+        f"ASSUMPTION {p.parameter} = {_value_text(p.value)}: {p.basis}"
+        for p in cal.parameters[cal.parameters["kind"] == "assumption"].itertuples(index=False)
+    ]
+    return Report(
+        title=f"Backtest from {bt.cutoff:%Y-%m-%d}: would the fitted scenario have been right?",
+        subtitle=(
+            f"Fitted on {cal.start:%Y-%m-%d} to {bt.cutoff:%Y-%m-%d}, forecast "
+            f"{bt.horizon_weeks} weeks with {fc.reps} replications, scored {unit} by {unit} "
+            "against what happened"
+        ),
+        verdict=verdict,
+        charts=charts,
+        kpis=kpis,
+        kpi_note=(
+            f"Per stage: the {unit}s whose actual count fell inside the forecast's {level:.0%} "
+            f"band, the mean absolute percentage error of the {unit}ly mean, and the horizon's "
+            "total against its band."
+        ),
+        scenario=fc.scenario,
+        notes=notes,
+        details=details,
+    )
+
+
 def build_report(obj: Any, title: str | None = None) -> Report:
-    """The report's content for a run or a decision object."""
+    """The report's content for a run, a decision, a calibration or a backtest."""
+    from .backtest import Backtest
+    from .calibration import Calibration
     from .forecast import Forecast
     from .results import SimulationResult
     from .sizing import HiringPlan, Sizing
@@ -478,6 +967,8 @@ def build_report(obj: Any, title: str | None = None) -> Report:
         (Sizing, _sizing_report),
         (HiringPlan, _hiring_report),
         (Forecast, _forecast_report),
+        (Calibration, _calibration_report),
+        (Backtest, _backtest_report),
     ]
     for kind, build in builders:
         if isinstance(obj, kind):
@@ -522,6 +1013,12 @@ def render_html(report: Report) -> str:
             f'<figure id="chart-{i}">\n<img src="data:image/png;base64,{data}" '
             f'alt="{e(caption)}">\n<figcaption>Figure {i}. {e(caption)}</figcaption>\n</figure>'
         )
+    tables = []
+    for heading, note, frame in report.tables:
+        tables.append(f"<h3>{e(heading)}</h3>")
+        tables.append(f'<p class="note">{e(note)}</p>')
+        if len(frame):
+            tables.append(_table_html(frame))
     details = ""
     if report.details is not None:
         details = (
@@ -558,6 +1055,7 @@ def render_html(report: Report) -> str:
         "<h2>Key figures</h2>",
         f'<p class="note">{e(report.kpi_note)}</p>',
         _table_html(report.kpis),
+        *tables,
         details,
         "</section>",
         '<section id="assumptions">',

@@ -332,3 +332,13 @@ def test_wilson_interval_known_value() -> None:
     low, high = wilson_interval(0, 10)
     assert low == pytest.approx(0.0, abs=1e-12)
     assert high == pytest.approx(0.2775, abs=1e-4)
+
+
+def test_a_fixed_duration_and_an_empty_share_are_reported_as_they_are() -> None:
+    from simfunnel.calibration import fit_durations, wilson_interval
+
+    fits = fit_durations([2.0] * 40 + [1.0] * 3, [True] * 40 + [False] * 3)
+    (row,) = fits.itertuples()
+    assert (row.dist, row.median, row.cv, row.chosen) == ("fixed", 2.0, 0.0, True)
+    low, high = wilson_interval([0, 5], [20, 5])
+    assert low[0] == 0.0 and high[1] == 1.0 and 0 < high[0] < 0.2 and 0.5 < low[1] < 1

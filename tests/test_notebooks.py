@@ -10,7 +10,13 @@ import pytest
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"01_quickstart", "02_mql_threshold", "03_size_the_team", "05_forecast"}
+EXPECTED = {
+    "01_quickstart",
+    "02_mql_threshold",
+    "03_size_the_team",
+    "04_calibrate_and_backtest",
+    "05_forecast",
+}
 
 
 def test_the_notebooks_are_there() -> None:

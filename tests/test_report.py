@@ -1,5 +1,6 @@
 """The HTML report: valid, self-contained HTML5 with every section in order, one embedded PNG
-per chart, every text escaped, and the scenario at the end reading back to the same scenario."""
+per chart, every text escaped, and the scenario at the end reading back to the same scenario.
+Runs, decisions, and a calibration and a backtest on a small synthetic CRM export."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT
+from test_calibration import KNOWN
 
 import simfunnel
+from simfunnel.backtest import STAGES, backtest
+from simfunnel.calibration import fit
 from simfunnel.experiments import scenario_to_dict, with_overrides
+from simfunnel.exports import write_exports
 from simfunnel.report import SECTIONS, build_report, write_report
 from simfunnel.scenario import scenario_from_dict
 
@@ -87,8 +93,38 @@ def short() -> simfunnel.Scenario:
     return with_overrides(scenario, {"horizon": "13 weeks", "sources.2.bursts": []})
 
 
+# Half a year of a small known funnel (60 leads a week, two SDRs): fast to simulate and to fit.
+CRM = dict(
+    KNOWN,
+    name="small crm",
+    horizon="26 weeks",
+    sources=[
+        {"name": "web", "rate_per_week": 40, "score": {"mean": 50, "sd": 15}},
+        {"name": "event", "rate_per_week": 20, "score": {"mean": 58, "sd": 12}},
+    ],
+    sdr={"headcount": 2},
+)
+BAD_ROWS = 3  # appended to the lead export: two excluded, one with a value blanked
+
+
 @pytest.fixture(scope="module")
-def objects(short: simfunnel.Scenario) -> dict[str, Any]:
+def crm(tmp_path_factory) -> dict[str, Path]:
+    """The synthetic exports of a traced run, with a few bad lead rows appended."""
+    run = simfunnel.simulate(scenario_from_dict(CRM), seed=3, trace=True)
+    paths = write_exports(run, tmp_path_factory.mktemp("crm"))
+    leads = pd.read_csv(paths["leads"], dtype=str, keep_default_na=False)
+    first = leads.iloc[0]
+    bad = pd.DataFrame([first, first, first])
+    bad.iloc[1, bad.columns.get_loc("Record ID")] = "900001"
+    bad.iloc[1, bad.columns.get_loc("Create Date")] = "not a date"
+    bad.iloc[2, bad.columns.get_loc("Record ID")] = "900002"
+    bad.iloc[2, bad.columns.get_loc("Amount")] = "n/a"
+    pd.concat([leads, bad]).to_csv(paths["leads"], index=False)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def objects(short: simfunnel.Scenario, crm: dict[str, Path]) -> dict[str, Any]:
     """One of every kind of object a report is written for, small and fast."""
     mixed = simfunnel.load_scenario(ROOT / "scenarios" / "mixed_inbound_outbound.yaml")
     hiring = with_overrides(short, {"horizon": "12 weeks"})
@@ -111,10 +147,30 @@ def objects(short: simfunnel.Scenario) -> dict[str, Any]:
             month_weeks=2,
         ),
         "forecast": simfunnel.forecast(short, weeks=8, reps=6, workers=2, progress=False),
-    }
+        "calibration": fit(
+            crm["leads"], crm["calls"], crm["opportunities"], start="2026-01-05",
+            as_of="2026-07-06",
+        ),
+        "backtest": backtest(
+            crm["leads"], "2026-05-04", 8, crm["calls"], crm["opportunities"],
+            start="2026-01-05", reps=5, workers=2,
+        ),
+    }  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", ["run", "run_mixed", "thresholds", "sizing", "hiring", "forecast"])
+KINDS = [
+    "run",
+    "run_mixed",
+    "thresholds",
+    "sizing",
+    "hiring",
+    "forecast",
+    "calibration",
+    "backtest",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_report_is_valid_self_contained_html(kind: str, objects: dict[str, Any], tmp_path: Path):
     obj = objects[kind]
     path = write_report(obj, tmp_path / "out" / "report.html")
@@ -152,6 +208,113 @@ def test_threshold_report_has_intervals_and_the_gap(objects: dict[str, Any], tmp
 def test_forecast_report_shows_the_band(objects: dict[str, Any], tmp_path: Path) -> None:
     text = write_report(objects["forecast"], tmp_path / "f.html").read_text()
     assert "80% range (P10 to P90)" in text
+
+
+def _section(text: str, name: str) -> str:
+    found = re.search(rf'<section id="{name}">(.*?)</section>', text, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def test_calibration_report(objects: dict[str, Any], tmp_path: Path) -> None:
+    cal = objects["calibration"]
+    content = build_report(cal)
+    text = write_report(cal, tmp_path / "c.html").read_text()
+    verdict = html.unescape(_section(text, "verdict"))
+    print()
+    print("\n".join(content.verdict))
+    # What was fitted and how well: each source's rate with its interval, the conversions,
+    # the sales-cycle fit and its distance to Kaplan-Meier, the rows left out.
+    for r in cal.arrivals.itertuples():
+        assert re.search(rf"{r.source} {r.rate_per_week:.1f} \(\d+\.\d to \d+\.\d\)", verdict)
+    assert "of MQLs became SQLs" in verdict and "of closed deals were won" in verdict
+    chosen = cal.durations.query("stage == 'sales_cycle' and chosen").iloc[0]
+    assert f"by a {chosen['dist']} with a median of" in verdict
+    assert f"at most {chosen['ks']:.3f} from the Kaplan-Meier curve" in verdict
+    excluded = sum(t.excluded for t in cal.tables.values())
+    assert excluded == 2
+    assert (
+        f"{excluded:,} were excluded" in verdict
+        and "1 unreadable value was blanked and its row kept" in verdict
+    )
+    # Charts: a survival plot per fitted stage, and the score curve.
+    stages = list(cal.survival["stage"].unique())
+    assert len(content.charts) == len(stages) + 1 == 3
+    assert "score band" in content.charts[-1][0]
+    # The key figures: one row per fitted parameter, intervals where it has them.
+    kpis = _section(text, "kpis")
+    assert len(content.kpis) == len(cal.parameters)
+    assert "cadence.connect_probability" in kpis and re.search(r"<td>0\.\d+ to 0\.\d+</td>", kpis)
+    # The data-quality report: the exports read, and each problem with its rows and lines.
+    files, problems = content.tables[0][2], content.tables[1][2]
+    assert list(files["rows excluded"]) == [t.excluded for t in cal.tables.values()]
+    assert problems["rows"].sum() == BAD_ROWS
+    assert set(problems["action"]) == {"excluded", "blanked"}
+    for problem in problems["problem"]:
+        assert html.escape(problem) in kpis
+    print(problems.to_string(index=False))
+    # Assumptions: the fitted scenario, and each assumption with its basis.
+    assert content.scenario == cal.scenario()
+    assumptions = html.unescape(_section(text, "assumptions"))
+    assert "ASSUMPTION sdr.headcount = 2" in assumptions
+
+
+def test_calibration_without_scores_or_calls_has_no_score_curve(crm, tmp_path: Path) -> None:
+    leads = pd.read_csv(crm["leads"], dtype=str, keep_default_na=False)
+    path = tmp_path / "leads.csv"
+    leads.drop(columns=["HubSpot Score"]).to_csv(path, index=False)
+    cal = fit(path, start="2026-01-05", as_of="2026-07-06")
+    content = build_report(cal)
+    assert cal.score_curve.empty
+    assert [c[0].split(" (")[0] for c in content.charts] == ["Sales cycle", "Meeting delay"]
+    assert not any("On the phone" in v for v in content.verdict)
+    check(write_report(cal, tmp_path / "c.html").read_text())
+
+
+def test_backtest_report(objects: dict[str, Any], tmp_path: Path) -> None:
+    bt = objects["backtest"]
+    content = build_report(bt)
+    text = write_report(bt, tmp_path / "b.html").read_text()
+    verdict = html.unescape(_section(text, "verdict"))
+    print()
+    print("\n".join(content.verdict))
+    # Coverage against nominal first, then per stage the weeks inside and the MAPE.
+    n = len(bt.weekly)
+    assert f"in {bt.coverage:.0%} of {n} stage-weeks (nominal 80%" in verdict
+    for metric, s in bt.summary.set_index("metric").iterrows():
+        inside = int(bt.weekly.loc[bt.weekly["metric"] == metric, "inside"].sum())
+        assert f"{inside} of {s['weeks']} weeks inside, mean off by {s['mape']:.0%}" in verdict
+    # One chart per stage, each the band with the actual weeks, every week on the chart.
+    assert len(content.charts) == len(STAGES)
+    from matplotlib.figure import Figure
+
+    for (_, draw, _), metric in zip(content.charts, STAGES, strict=True):
+        ax = Figure().subplots()
+        draw(ax)
+        actual = bt.weekly.loc[bt.weekly["metric"] == metric, "actual"]
+        assert actual.max() <= ax.get_ylim()[1]
+        assert metric in ax.get_title()
+    # The summary, one row per stage, with the total's band.
+    assert list(content.kpis["stage"]) == ["leads", "MQLs", "SQLs", "valid opportunities",
+                                           "deals won", "deals lost"]  # fmt: skip
+    assert "80% band of the total" in text
+    print(content.kpis.to_string(index=False))
+    assert content.scenario == bt.forecast.scenario
+
+
+def test_backtest_report_by_month(crm: dict[str, Path], tmp_path: Path) -> None:
+    bt = backtest(
+        crm["leads"], "2026-04-06", 12, crm["calls"], crm["opportunities"],
+        start="2026-01-05", reps=3, workers=2, freq="M",
+    )  # fmt: skip
+    content = build_report(bt)
+    parser = check(write_report(bt, tmp_path / "m.html").read_text())
+    n = len(bt.monthly)
+    print()
+    print(content.verdict[0])
+    assert f"actual monthly count in {bt.coverage:.0%} of {n} stage-months" in content.verdict[0]
+    assert "months inside the band" in content.kpis.columns
+    assert len(parser.images) == len(content.charts) == len(STAGES)
 
 
 def test_every_text_is_escaped(objects: dict[str, Any], tmp_path: Path) -> None:
