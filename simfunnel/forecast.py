@@ -42,6 +42,7 @@ import pandas as pd
 from .experiments import Experiment, ExperimentError, run, scenario_to_dict, with_overrides
 from .scenario import Scenario
 from .snapshot import Snapshot
+from .units import format_amount
 
 __all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "forecast"]
 
@@ -83,22 +84,8 @@ def _count(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _amount(x: float) -> str:
-    """A currency amount as the verdict writes it: 6.1M, 950k, 12.3k, 850."""
-    size = abs(x)
-    if size >= 1e9:
-        return f"{x / 1e9:.1f}B"
-    if size >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if size >= 1e5:
-        return f"{x / 1e3:.0f}k"
-    if size >= 1e3:
-        return f"{x / 1e3:.1f}k"
-    return f"{x:.0f}"
-
-
 def _format(metric: str, x: float) -> str:
-    return _amount(x) if metric in _VALUES else _count(x)
+    return format_amount(x) if metric in _VALUES else _count(x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,7 +229,7 @@ class Forecast:
         if metric in _VALUES:  # 1.2M rather than an offset of 1e7 above the axis
             from matplotlib.ticker import FuncFormatter
 
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _amount(v)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
         ax.set_title(f"{self.scenario.name}: {label}, {how} ({self.reps} replications)")
         ax.set_ylim(bottom=min(0.0, float(np.nanmin(rows[low].to_numpy(float)))))
         ax.grid(alpha=0.3)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .units import format_amount
+
 if TYPE_CHECKING:
     from .gap import Gap
     from .results import SimulationResult
@@ -99,20 +101,6 @@ def _finish(ax: Any, title: str, xlabel: str, ylabel: str) -> Any:
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     return ax
-
-
-def _amount(x: float) -> str:
-    """1.2M, 950k, 12.3k, 850: currency on an axis or a label."""
-    size = abs(x)
-    if size >= 1e9:
-        return f"{x / 1e9:.1f}B"
-    if size >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if size >= 1e4:
-        return f"{x / 1e3:.0f}k"
-    if size >= 1e3:
-        return f"{x / 1e3:.1f}k"
-    return f"{x:.0f}"
 
 
 def _week_ends(result: SimulationResult) -> list[Any]:
@@ -236,7 +224,7 @@ def weekly(
     if all(c in ("pipeline_value", "won_value") for c in columns):
         from matplotlib.ticker import FuncFormatter
 
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _amount(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
     ax.set_ylim(bottom=0)
     _finish(
         ax,

@@ -28,6 +28,7 @@ import yaml
 
 from .experiments import scenario_to_dict
 from .scenario import Scenario
+from .units import format_amount
 
 __all__ = ["SECTIONS", "Report", "build_report", "render_html", "write_report"]
 
@@ -145,8 +146,8 @@ def _result_report(result: Any) -> Report:
     opening = (
         f"Over {s.weeks} weeks from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
         f"gave {t['mqls']:,} MQLs, {t['sqls']:,} SQLs and {t['valid_opportunities']:,} valid "
-        f"opportunities worth {plots._amount(t['pipeline_value'])}; {t['won']:,} deals were won "
-        f"({plots._amount(t['won_value'])}). {_fmt(stl['within_1h'], True)} of MQLs were "
+        f"opportunities worth {format_amount(t['pipeline_value'])}; {t['won']:,} deals were won "
+        f"({format_amount(t['won_value'])}). {_fmt(stl['within_1h'], True)} of MQLs were "
         f"called within an hour, and the SDRs were busy {_fmt(util['sdr'], True)} of their "
         "on-phone time."
     )

@@ -16,8 +16,9 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.forecast import FLOWS, METRICS, Forecast, _amount, forecast
+from simfunnel.forecast import FLOWS, METRICS, Forecast, forecast
 from simfunnel.scenario import ScenarioError
+from simfunnel.units import format_amount as _amount
 
 matplotlib.use("Agg")
 
