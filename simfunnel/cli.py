@@ -277,6 +277,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--tables", type=Path, default=None, help="also save the fitted tables and plots here"
     )
+    fit.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
 
     bt = sub.add_parser("backtest", help="fit before a cutoff, forecast past it, score it")
     exports(bt)
@@ -299,6 +302,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the funnel as the export shows it at the cutoff, or a warm-up (default snapshot)",
     )
     bt.add_argument("--freq", choices=("W", "M"), default="W", help="weeks or calendar months")
+    bt.add_argument(
+        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+    )
 
     export = sub.add_parser("export", help="simulate a scenario and write synthetic CRM exports")
     _scenario_args(export, seed=True)
@@ -814,6 +820,7 @@ def _fit(args: argparse.Namespace) -> int:
     if args.tables is not None:
         saved = cal.save(args.tables)
         print(f"wrote {len(saved)} tables and plots to {args.tables}", file=sys.stderr)
+    _write_report(cal, args)
     report = cal.report
     print(f"wrote {path}: {len(cal.parameters)} fitted parameters; {len(report)} rows reported")
     if len(report):
@@ -842,6 +849,7 @@ def _backtest(args: argparse.Namespace) -> int:
         start_from=args.start_from,
         freq=args.freq,
     )
+    _write_report(bt, args)
     print(bt.summary.to_string(index=False))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

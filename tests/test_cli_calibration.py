@@ -39,18 +39,20 @@ def test_export_fit_backtest_from_the_command_line(tmp_path, capsys) -> None:
     args = ["fit", "--leads", str(files[0]), "--calls", str(files[1])]
     tables = tmp_path / "tables"
     args += ["--opportunities", str(files[2]), "--tables", str(tables)]
-    assert main([*args, "--out", str(fitted)]) == 0
+    assert main([*args, "--out", str(fitted), "--report", str(tmp_path / "fit.html")]) == 0
     assert (tables / "parameters.csv").stat().st_size > 0
+    assert 'id="assumptions"' in (tmp_path / "fit.html").read_text()
     assert "fitted parameters" in capsys.readouterr().out
     scenario = simfunnel.load_scenario(fitted)
     assert scenario.ae.deal_value.mean == 10_000  # one list price: fixed, not a failed fit
     assert simfunnel.simulate(scenario, seed=1).totals["leads"] > 0
     out = tmp_path / "bt"
     args = ["backtest", "--leads", str(files[0]), "--cutoff", "2026-03-30", "--horizon", "4"]
-    args += ["--arrivals", "actual", "--freq", "M"]
+    args += ["--arrivals", "actual", "--freq", "M", "--report", str(tmp_path / "bt.html")]
     assert main([*args, "--reps", "9", "--workers", "1", "--out", str(out)]) == 0
     assert "coverage" in capsys.readouterr().out
     assert (out / "summary.csv").stat().st_size > 0
+    assert (tmp_path / "bt.html").read_text().startswith("<!DOCTYPE html>")
     assert main(["fit", "--leads", str(tmp_path / "none.csv"), "--out", str(fitted)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "none.csv" in line
