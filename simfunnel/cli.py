@@ -802,6 +802,16 @@ def _diagnose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reading(args: argparse.Namespace) -> dict[str, Any]:
+    """How to read the exports: the options fit and backtest share."""
+    return {
+        "style": args.style,
+        "mapping": args.mapping,
+        "date_format": args.date_format,
+        "start": args.start,
+    }
+
+
 def _fit(args: argparse.Namespace) -> int:
     from .calibration import fit
 
@@ -809,10 +819,7 @@ def _fit(args: argparse.Namespace) -> int:
         args.leads,
         args.calls,
         args.opportunities,
-        style=args.style,
-        mapping=args.mapping,
-        date_format=args.date_format,
-        start=args.start,
+        **_reading(args),
         as_of=args.as_of,
         horizon_weeks=args.horizon,
     )
@@ -837,10 +844,7 @@ def _backtest(args: argparse.Namespace) -> int:
         args.horizon,
         args.calls,
         args.opportunities,
-        style=args.style,
-        mapping=args.mapping,
-        date_format=args.date_format,
-        start=args.start,
+        **_reading(args),
         reps=args.reps,
         seed=args.seed,
         workers=args.workers,
