@@ -77,11 +77,34 @@ def _add_execution(parser: argparse.ArgumentParser, reps_default: int) -> None:
     )
 
 
-def _scenario_args(parser: argparse.ArgumentParser, *, seed: bool) -> None:
-    """Every command reads one scenario file; those that simulate take a seed."""
+def _scenario_args(parser: argparse.ArgumentParser, *, seed: bool, report: bool = False) -> None:
+    """Every command reads one scenario file; those that simulate take a seed, and the
+    decision commands can also write their answer as an HTML report."""
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    if report:
+        parser.add_argument(
+            "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+        )
+
+
+def _target_args(parser: argparse.ArgumentParser) -> None:
+    """The role and targets that size and hire share."""
+    parser.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    parser.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="METRIC>=VALUE",
+        help="a target, repeatable, e.g. 'speed_to_lead_1h>=0.8' 'valid_opps_per_month>=120'",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.8,
+        help="share of simulated runs that must meet every target (default 0.8)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,10 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     th = sub.add_parser(
         "thresholds", help="compare MQL thresholds on common random numbers, with a verdict"
     )
-    _scenario_args(th, seed=True)
-    th.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-    )
+    _scenario_args(th, seed=True, report=True)
     th.add_argument(
         "--values",
         required=True,
@@ -175,32 +195,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_execution(th, reps_default=10)
 
     size = sub.add_parser("size", help="the smallest headcount of a role that meets targets")
-    _scenario_args(size, seed=True)
-    size.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-    )
-    size.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
-    size.add_argument(
-        "--target",
-        action="append",
-        required=True,
-        metavar="METRIC>=VALUE",
-        help="a target, repeatable, e.g. 'speed_to_lead_1h>=0.8' 'valid_opps_per_month>=120'",
-    )
-    size.add_argument(
-        "--confidence",
-        type=float,
-        default=0.8,
-        help="share of simulated runs that must meet every target (default 0.8)",
-    )
+    _scenario_args(size, seed=True, report=True)
+    _target_args(size)
     size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
     _add_execution(size, reps_default=10)
 
     fc = sub.add_parser("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
-    _scenario_args(fc, seed=True)
-    fc.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-    )
+    _scenario_args(fc, seed=True, report=True)
     fc.add_argument(
         "--weeks",
         type=_positive,
@@ -219,11 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_execution(fc, reps_default=20)
 
     hire = sub.add_parser("hire", help="dated hires that keep a role big enough for a volume plan")
-    _scenario_args(hire, seed=True)
-    hire.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-    )
-    hire.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    _scenario_args(hire, seed=True, report=True)
+    _target_args(hire)
     hire.add_argument(
         "--volume",
         action="append",
@@ -231,10 +229,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM=FACTOR",
         help="lead volume of a month against the scenario's (repeatable), e.g. 2026-04=1.5",
     )
-    hire.add_argument(
-        "--target", action="append", required=True, metavar="METRIC>=VALUE", help="as for size"
-    )
-    hire.add_argument("--confidence", type=float, default=0.8)
     hire.add_argument("--reps", type=_positive, default=6, help="replications per sizing run")
     hire.add_argument("--workers", type=_positive, default=None, help="worker processes")
     hire.add_argument("--out", type=Path, default=None, help="write the plan and its chart here")
