@@ -317,10 +317,40 @@ class CallingStaff(Staffing):
         "on top of `shrinkage` and the calendar's holidays.",
         json_schema_extra={"unit": "days per rep-year"},
     )
+    skill_ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(),
+        description="Learning curve of a new hire by month of tenure, e.g. [0.6, 0.8, 0.9]: a "
+        "multiplier on their contact and qualification odds (1 afterwards). It comes on top of "
+        "`ramp` (which is about hours); like it, it applies to hires and back-fills, and to the "
+        "starting team only when `starting_tenure_months` says they are new.",
+        json_schema_extra={"unit": "multiplier 0-1 per month"},
+    )
+    starting_tenure_months: float | None = Field(
+        default=None,
+        ge=0,
+        description="Tenure of the starting team at the start of the run; 0 for a team launched "
+        "on start_date, whose reps then ramp and learn like hires. Not set: fully ramped.",
+        json_schema_extra={"unit": "months"},
+    )
+
+
+class DialGoal(Frozen):
+    """A daily activity goal of each rep: measured, not enforced."""
+
+    dials_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="Dials each rep aims at per working day; not a limit, measured: results "
+        "give the share of rep-days that reached it (0: no goal). A launch-phase team is "
+        "judged on it.",
+        json_schema_extra={"unit": "dials per rep-day"},
+    )
 
 
 class Team(CallingStaff):
     """The SDRs who work inbound MQLs."""
+
+    goals: DialGoal = Field(default_factory=DialGoal, description="Daily activity goal per SDR.")
 
     queue_rule: Literal["new_first", "fifo", "score"] = Field(
         default="new_first",
@@ -372,6 +402,13 @@ class Cadence(Frozen):
         default=(24.0, 48.0, 48.0, 72.0, 96.0),
         description="Time from one attempt to the next: one value for all, or max_attempts - 1 values. "
         "An attempt due outside working hours waits for the next working time.",
+    )
+    gap_unit: Literal["auto", "working_days", "calendar"] = Field(
+        default="auto",
+        description="How whole days in `gaps` count: 'working_days' skips the calendar's days off "
+        "(a 1-day gap from Friday lands on Monday, so attempts stay on days 0, 1, 3, 5 of the "
+        "working week), 'calendar' counts every day. 'auto': working days when the calendar has "
+        "days off, calendar days on a 24/7 calendar. Hours beyond whole days are added as hours.",
     )
     connect_probability: Probability = Field(
         description="Chance a dial reaches the company (connect), per attempt."
@@ -460,20 +497,41 @@ DEFAULT_QUALIFY_DECAY = {
 
 
 class SpeedToLead(Frozen):
-    """Leads go cold: multipliers on contact and qualification odds by time since the lead became an MQL."""
+    """Leads go cold: the response time to an inquiry sets the contact and qualification odds.
+
+    As the published studies measure it, the response time is the time from the inquiry (the
+    lead becoming an MQL, a re-MQL, or a reply to an email) to the first attempt of the cadence
+    that answers it. Every attempt of that cadence carries the multipliers fixed then: a retry on
+    day 3 is not a 3-day-late response. Follow-ups and callbacks at a time agreed with the lead
+    are conversations the lead expects and carry ``agreed_factor`` instead.
+    """
 
     enabled: bool = Field(default=True, description="false switches decay off (multipliers of 1).")
     contact: DecayTable = Field(
         default_factory=lambda: dict(DEFAULT_CONTACT_DECAY),
-        description="Time since MQL -> multiplier on contact_probability; interpolated linearly in "
+        description="Response time -> multiplier on contact_probability; interpolated linearly in "
         "log(1 + minutes), flat beyond the last point.",
         json_schema_extra={"unit": "duration -> multiplier 0-1"},
     )
     qualify: DecayTable = Field(
         default_factory=lambda: dict(DEFAULT_QUALIFY_DECAY),
-        description="Time since MQL -> multiplier on the 'qualified' outcome probability; "
+        description="Response time -> multiplier on the 'qualified' outcome probability; "
         "interpolated like contact.",
         json_schema_extra={"unit": "duration -> multiplier 0-1"},
+    )
+    applies_to: Literal["response", "every_touch"] = Field(
+        default="response",
+        description="'response': the multipliers are fixed by the response time of each cadence "
+        "(as measured by HBR 2011 and MIT/InsideSales 2007). 'every_touch': the older reading, "
+        "the lead's age at every touch since its cadence started; it implies that a retry the "
+        "next day qualifies at 2.5% of a fresh call's odds and a callback at a time the lead "
+        "asked for is a day-late response, so few SQLs ever come from later attempts.",
+    )
+    agreed_factor: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0,
+        description="Multiplier on contact and qualification odds of follow-up and callback "
+        "cadences (a time agreed with the lead): 1 means as good as an instant response.",
+        json_schema_extra={"unit": "multiplier 0-1"},
     )
     patience: DurationDist | None = Field(
         default=None,
@@ -785,6 +843,32 @@ class AccountExecutives(Frozen):
     deal_value: AmountDist = Field(
         description="Value of an opportunity (currency).", json_schema_extra={"unit": "currency"}
     )
+    meeting_hours: Duration = Field(
+        default=1.0,
+        description="AE time spent on the first meeting of every tossed-up lead, accepted or "
+        "not: what a rejected SQL costs the AEs (see `costs.ae_per_hour`).",
+    )
+    nurture_reasons: tuple[str, ...] = Field(
+        default=("timing", "no_decision"),
+        description="Lost reasons whose leads go back to marketing nurture (and may come back as "
+        "re-MQLs) rather than being closed; needs a nurture section to have an effect.",
+    )
+    rejected_to_nurture: bool = Field(
+        default=True,
+        description="Whether leads the AE rejects go back to marketing nurture (with a nurture "
+        "section) rather than being closed.",
+    )
+
+    @model_validator(mode="after")
+    def _nurture_reasons_known(self) -> AccountExecutives:
+        for i, reason in enumerate(self.nurture_reasons):
+            if reason not in self.lost_reasons:
+                raise _FieldError(
+                    ("nurture_reasons", i),
+                    f"must be one of the lost_reasons ({', '.join(self.lost_reasons)})",
+                    reason,
+                )
+        return self
 
     @field_validator("lost_reasons")
     @classmethod
@@ -795,6 +879,89 @@ class AccountExecutives(Frozen):
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
         return value
+
+
+DEFAULT_BANT = {
+    "budget": {"probability": 0.5, "quality_effect": 1.0},
+    "authority": {"probability": 0.6, "quality_effect": 0.5},
+    "need": {"probability": 0.7, "quality_effect": 1.0},
+    "timeline": {"probability": 0.5, "quality_effect": 0.5},
+}
+
+
+class TossUp(Frozen):
+    """The toss-up (SQL) criteria: which qualified conversations the reps hand to an AE.
+
+    A BANT-style checklist: in a qualifying conversation each criterion is met with a probability
+    that rises with the lead's quality, and the lead is tossed up only when at least ``require``
+    of them are met; otherwise it goes the 'information_gathering' path (nurture with a
+    follow-up). Stricter criteria send fewer, better SQLs: the AE accepts more of them and
+    spends less time on rejections. Each lead's answers are drawn once, so every option of a
+    comparison sees the same leads answer the same way.
+    """
+
+    criteria: dict[str, LogisticRate] = Field(
+        default_factory=lambda: {k: LogisticRate(**v) for k, v in DEFAULT_BANT.items()},
+        description="Criterion -> chance a qualified lead meets it (by quality); budget, "
+        "authority, need and timeline by default.",
+        json_schema_extra={"unit": "name -> probability and quality effect"},
+    )
+    require: int = Field(
+        default=0,
+        ge=0,
+        description="How many criteria must be met to toss a lead up; 0 tosses up every "
+        "qualified conversation.",
+        json_schema_extra={"unit": "criteria"},
+    )
+
+    @model_validator(mode="after")
+    def _require_fits(self) -> TossUp:
+        if self.require > len(self.criteria):
+            raise _FieldError(
+                ("require",),
+                f"must be at most the number of criteria ({len(self.criteria)})",
+                self.require,
+            )
+        return self
+
+
+class Costs(Frozen):
+    """What the funnel costs, for decisions that weigh value won against cost."""
+
+    sdr_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        description="Loaded cost of one SDR.",
+        json_schema_extra={"unit": "currency per rep-year"},
+    )
+    bdr_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        description="Loaded cost of one BDR.",
+        json_schema_extra={"unit": "currency per rep-year"},
+    )
+    ae_per_year: float = Field(
+        default=0.0,
+        ge=0,
+        description="Loaded cost of one AE.",
+        json_schema_extra={"unit": "currency per rep-year"},
+    )
+    ae_per_hour: float = Field(
+        default=0.0,
+        ge=0,
+        description="Cost of an hour of AE time spent on first meetings (`ae.meeting_hours`), "
+        "on top of any yearly cost: the price of junk SQLs.",
+        json_schema_extra={"unit": "currency per hour"},
+    )
+    per_lead: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Source name -> cost of one lead from it (media, events, list purchase).",
+        json_schema_extra={"unit": "source -> currency per lead"},
+    )
+
+    def per_year(self, role: str) -> float:
+        """The loaded yearly cost of one rep of ``role`` ('sdr', 'bdr' or 'ae')."""
+        return float(getattr(self, f"{role}_per_year"))
 
 
 # --------------------------------------------------------------------------- scenario
@@ -839,6 +1006,15 @@ class Scenario(Frozen):
         description="Outbound prospecting by BDRs; not set: an inbound-only funnel.",
     )
     ae: AccountExecutives = Field(description="The AE stage.")
+    toss_up: TossUp = Field(
+        default_factory=TossUp,
+        description="Toss-up (SQL) criteria beside the MQL threshold; by default every "
+        "qualified conversation is tossed up.",
+    )
+    costs: Costs = Field(
+        default_factory=Costs,
+        description="Costs per rep, AE hour and lead; decisions weigh them against value won.",
+    )
 
     @field_validator("calendar", mode="before")
     @classmethod
@@ -919,6 +1095,13 @@ class Scenario(Frozen):
                         f"must fall inside the simulated period {self.start_date} to {end_date}",
                         change.date.isoformat(),
                     )
+        for key in self.costs.per_lead:
+            if key not in self.source_names:
+                raise _FieldError(
+                    ("costs", "per_lead", key),
+                    f"must be a source name ({', '.join(self.source_names)})",
+                    key,
+                )
         if self.ae.team is not None and not self.ae.team.may_staff():
             raise _FieldError(
                 ("ae", "team", "headcount"),
