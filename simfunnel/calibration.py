@@ -1328,14 +1328,25 @@ def _fit_calls(
     full = never.index[never["calls"] == max_attempts]
     cf = c[c["lead_id"].isin(full)]
     gap_h = (cf.groupby("lead_id")["timestamp"].diff().dt.total_seconds() / 3600).to_numpy()
+    # Gaps of a day or more count in working days (Mon-Fri, the calendar the fitted scenario
+    # assumes), as the scenario's cadence does: Friday to Monday is one day, not three.
+    prev = cf.groupby("lead_id")["timestamp"].shift()
+    known = prev.notna().to_numpy()
+    work_days = np.full(len(cf), np.nan)
+    work_days[known] = np.busday_count(
+        prev[known].dt.date.to_numpy(dtype="datetime64[D]"),
+        cf["timestamp"][known].dt.date.to_numpy(dtype="datetime64[D]"),
+    )
     gap_idx = cf["attempt"].to_numpy() - 1
     gaps = []
     for k in range(1, max_attempts):
         g = gap_h[gap_idx == k]
-        g = g[np.isfinite(g)]
+        ok = np.isfinite(g)
+        g, wd = g[ok], work_days[gap_idx == k][ok]
         if len(g):
             med = float(np.median(g))
-            gaps.append(max(round(med / 24), 1) * 24.0 if med >= 20 else round(med, 1))
+            days = float(np.median(wd))
+            gaps.append(max(round(days), 1) * 24.0 if med >= 20 else round(med, 1))
     # Durations by outcome.
     dur_rows = []
     if c["duration_s"].notna().any():
@@ -1513,7 +1524,7 @@ def _build_scenario(
         if "gaps" in cadence:
             _param(P, "cadence.gaps", ", ".join(cadence["gaps"]),
                    basis="median gap between attempts of leads called to the end of the cadence,"
-                   " in whole days (observed gaps include waits for working time)")  # fmt: skip
+                   " in whole working days, Mon-Fri (observed gaps include waits for working time)")  # fmt: skip
         durations = calls["durations"]
         if not durations.empty:
             d = durations.set_index("outcome")

@@ -79,7 +79,11 @@ END_STATES = (
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
 _IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
 _CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
-_SELF_SERVE_FROM = frozenset((NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED))
+# A PQL may buy self-serve at the end of its trial unless the AEs hold it, it bought already, or
+# it told the rep it is not a prospect (bought elsewhere): being reached does not stop a buyer.
+_SELF_SERVE_FROM = frozenset(
+    (NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED, INFO, POSTPONED, DNC, REJECTED)
+)
 ROLES = ("sdr", "bdr")
 # Per-desk weekly counters, kept as plain lists during the run.
 DESK_COUNTERS = (
@@ -191,8 +195,16 @@ class Desk:
         self.d_email = Pool(durations.email.sample, rng("duration", "email"))
         self.d_callback = Pool(outcomes.callback_after.sample, rng("delay", "callback"))
         stl = scenario.speed_to_lead
-        self.contact_decay = Decay(stl.contact if decay and stl.enabled else None)
-        self.qualify_decay = Decay(stl.qualify if decay and stl.enabled else None)
+        decays = decay and stl.enabled
+        self.contact_decay = Decay(stl.contact if decays else None)
+        self.qualify_decay = Decay(stl.qualify if decays else None)
+        self.per_touch = stl.applies_to == "every_touch"
+        self.agreed = (stl.agreed_factor, stl.agreed_factor) if decays else (1.0, 1.0)
+        cal = scenario.calendar
+        unit = cadence.gap_unit
+        if unit == "auto":
+            unit = "calendar" if cal.always_open or len(set(cal.days)) == 7 else "working_days"
+        self.working_gaps = unit == "working_days"
         self.outcomes = outcomes
         self.outcome_p = [getattr(outcomes.probabilities, k) for k in OUTCOMES]
         self.outcome_beta = [getattr(outcomes.quality_effect, k) for k in OUTCOMES]
@@ -203,7 +215,7 @@ class Desk:
         self.in_queue: set[int] = set()
         self.due: list[tuple[float, int, int, int]] = []  # retries: (at, seq, lead, token)
         self.timer_at = math.inf  # when the wake-up timer for idle reps is set to fire
-        self.idle: list[simpy.Event] = []
+        self.idle: list[tuple[simpy.Event, int]] = []  # idle reps: (wake-up event, rep)
         self.roster = roster
         self.shifts = roster.shifts
         reps = len(self.shifts)
@@ -332,6 +344,8 @@ class RunData:
     ae_queue_at_end: int
     ae_reps: dict[str, np.ndarray]  # per AE: taken, accepted, rejected, won, lost, won_value
     trace: list[tuple] | None = field(default=None)
+    # With a trace: (time, lead, contact multiplier, qualify multiplier) of every touch.
+    odds_trace: list[tuple] | None = field(default=None)
 
     @property
     def sdr(self) -> DeskRecord:
@@ -396,6 +410,11 @@ class Engine:
         self.re_mql_score: dict[int, float] = {}
         self.w_re_mql = [0] * self.n_weeks
         self.retry_token: dict[int, int] = {}
+        # Speed-to-lead multipliers (contact, qualify) of each lead's current cadence, fixed at
+        # its first attempt from the response time; absent until then.
+        self.odds: dict[int, tuple[float, float]] = {}
+        self.odds_trace: list[tuple] | None = [] if self.trace is not None else None
+        self.late_reply: set[int] = set()  # answered after its cadence ended: one call, once
         self.call_back: set[int] = set()  # replied to an email: the next touch is a call
         self.nurture_since: dict[int, float] = {}
         self.self_serve_at: dict[int, float] = {}
@@ -469,7 +488,22 @@ class Engine:
             seq = self.seq
         heappush(desk.heap, (k1, now, seq, lead))
         if desk.idle:
-            desk.idle.pop().succeed()
+            self._wake(desk, now)
+
+    @staticmethod
+    def _wake(desk: Desk, now: float) -> None:
+        """Wake the idle rep who can work soonest: one on shift now before one whose shift is
+        over (who would sleep until tomorrow while the lead waits)."""
+        idle = desk.idle
+        best, best_on = len(idle) - 1, math.inf
+        for i in range(len(idle) - 1, -1, -1):
+            on = desk.shifts[idle[i][1]].next_on(now)
+            if on <= now:
+                best = i
+                break
+            if on < best_on:
+                best, best_on = i, on
+        idle.pop(best)[0].succeed()
 
     def _schedule(self, desk: Desk, lead: int, at: float) -> None:
         """The lead's next touch is due at ``at``; after the horizon it simply stays waiting."""
@@ -510,9 +544,19 @@ class Engine:
         self.retry_token[lead] = self.retry_token.get(lead, 0) + 1  # the pending retry is void
         self.aged_out_at.pop(lead, None)
         self.nurture_since.pop(lead, None)
-        if self.state[lead] == RECYCLED:
-            self.cycle_attempts[lead] = 0
-            self.cycle_start[lead] = now
+        if desk.per_touch:  # the older reading: a reply to a recycled lead restarts a cadence
+            if self.state[lead] == RECYCLED:
+                self.cycle_attempts[lead] = 0
+                self.cycle_start[lead] = now
+        else:
+            # The cadence resumes: the reply brings the next touch forward as a call. A lead
+            # whose cadence had ended gets that one call (then it is recycled again) and no
+            # second chance, so even certain replies end.
+            if self.state[lead] == RECYCLED:
+                self.cycle_attempts[lead] = desk.touches - 1
+                self.late_reply.add(lead)
+            self.cycle_start[lead] = now  # a reply is a new inquiry: its response time counts
+            self.odds.pop(lead, None)
         self.state[lead] = WORKING
         self.call_back.add(lead)
         desk.w["email_replies"][int(now // WEEK_HOURS)] += 1
@@ -521,10 +565,15 @@ class Engine:
         self._push(desk, lead, now, priority=True)
 
     def _start_cycle(self, event: simpy.Event) -> None:
+        """A follow-up or callback cadence starts at the time agreed with the lead."""
         desk, lead, seq = event.value
+        if self.state[lead] not in (INFO, POSTPONED):
+            return  # moved on meanwhile (bought self-serve)
         now = self.env.now
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
+        self.odds[lead] = desk.agreed  # an expected call, not a late response
+        self.late_reply.discard(lead)
         self.state[lead] = WORKING
         self._push(desk, lead, now, seq=seq)
 
@@ -559,7 +608,7 @@ class Engine:
                 bdr.accounts.append(lead)
                 bdr.list_level.step(+1, t)
                 if bdr.idle:
-                    bdr.idle.pop().succeed()
+                    self._wake(bdr, t)
             else:
                 self._become_mql(lead, t, "mql")
 
@@ -603,6 +652,7 @@ class Engine:
         """A lead never called before is now an MQL: it waits, untouched, for a first attempt."""
         self.state[lead] = UNTOUCHED
         self.cycle_start[lead] = t
+        self.odds.pop(lead, None)
         self._backlog_step(+1, t)
         if self.trace is not None:
             self.trace.append((t, event, lead, None, None))
@@ -625,8 +675,6 @@ class Engine:
                 yield env.timeout(t - env.now)
             state = self.state[lead]
             if self.leads.self_serve[lead] <= 0 or state not in _SELF_SERVE_FROM:
-                continue
-            if not math.isnan(self.contacted_at[lead]):
                 continue
             if state == UNTOUCHED:
                 self._backlog_step(-1, t)
@@ -705,6 +753,8 @@ class Engine:
         self.info_start.pop(lead, None)
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
+        self.odds.pop(lead, None)
+        self.late_reply.discard(lead)
         self.state[lead] = WORKING
         self._push(self.sdr, lead, now)
 
@@ -751,7 +801,7 @@ class Engine:
                 if due and due[0][0] < desk.timer_at:
                     self._arm(desk, due[0][0])
                 wake = env.event()
-                desk.idle.append(wake)
+                desk.idle.append((wake, rep))
                 yield wake
                 continue
             lead = heappop(heap)[3]
@@ -800,6 +850,7 @@ class Engine:
         self.researched_at[lead] = now + duration
         self.state[lead] = UNTOUCHED
         self.cycle_start[lead] = now + duration
+        self.odds.pop(lead, None)
         if self.trace is not None:
             self.trace.append((now, "research", lead, rep, None))
         return lead, duration
@@ -816,6 +867,14 @@ class Engine:
         self.attempts[lead] += 1
         self.cycle_attempts[lead] += 1
         self.state[lead] = WORKING
+        if desk.per_touch:  # the lead's age at this touch, since its cadence started
+            age = now - self.cycle_start[lead]
+            odds = (desk.contact_decay(age), desk.qualify_decay(age))
+        else:  # the response time of this cadence, fixed at its first touch
+            odds = self.odds.get(lead)  # type: ignore[assignment]
+            if odds is None:
+                age = now - self.cycle_start[lead]
+                odds = self.odds[lead] = (desk.contact_decay(age), desk.qualify_decay(age))
         if (
             desk.email_touches
             and self.cycle_attempts[lead] in desk.email_touches
@@ -828,13 +887,14 @@ class Engine:
         desk.rep_dials[rep] += 1
         if desk.day_dials is not None:
             desk.day_dials[rep][int(now // DAY_HOURS)] += 1
-        age = now - self.cycle_start[lead]
+        if self.odds_trace is not None:
+            self.odds_trace.append((now, lead, *odds))
         if desk.u_connect() >= desk.connect_p:
             result = "no_connect"
             duration = desk.d_no_connect() + desk.d_acw()
         else:
             w["connects"][week] += 1
-            p_contact = desk.contact_p * desk.contact_decay(age)
+            p_contact = desk.contact_p * odds[0]
             if desk.u_contact() >= p_contact:
                 result = "connect"
                 duration = desk.d_connect() + desk.d_acw()
@@ -844,7 +904,7 @@ class Engine:
                 if self.trace is not None:
                     self.trace.append((now, "attempt", lead, rep, "contact"))
                 desk.rep_contacts[rep] += 1
-                self._contact(desk, lead, rep, now, now + duration, age, week)
+                self._contact(desk, lead, rep, now, now + duration, odds[1], week)
                 self._busy(desk, rep, week, duration)
                 return duration
         if self.trace is not None:
@@ -873,13 +933,19 @@ class Engine:
         self, desk: Desk, lead: int, rep: int, now: float, duration: float, week: int, email: bool
     ) -> None:
         """After a touch without contact: maybe a reply to the email, then a retry or recycling."""
-        if email and desk.reply_p > 0 and desk.u_reply() < desk.reply_p:
+        done = self.cycle_attempts[lead]
+        last = done >= desk.touches
+        if (
+            email
+            and desk.reply_p > 0
+            and not (last and lead in self.late_reply)
+            and desk.u_reply() < desk.reply_p
+        ):
             reply = now + duration + desk.d_reply()
             if reply < self.horizon:
                 event = self.env.timeout(reply - now, value=(desk, lead, self.attempts[lead]))
                 event.callbacks.append(self._on_reply)
-        done = self.cycle_attempts[lead]
-        if done >= desk.touches:
+        if last:
             self.state[lead] = RECYCLED
             desk.w["recycled"][week] += 1
             if self.trace is not None:
@@ -889,12 +955,15 @@ class Engine:
                 score = self.re_mql_score.get(lead, self.score[lead])
                 self._to_nurture(desk, lead, now, score - nurture.recycle_penalty)
         else:
-            self._schedule(desk, lead, now + desk.gaps[done - 1])
+            gap = desk.gaps[done - 1]
+            at = self.calendar.after_working_days(now, gap) if desk.working_gaps else now + gap
+            self._schedule(desk, lead, at)
 
     def _contact(
-        self, desk: Desk, lead: int, rep: int, now: float, end: float, age: float, week: int
+        self, desk: Desk, lead: int, rep: int, now: float, end: float, decay: float, week: int
     ) -> None:
-        """Pick the outcome of a conversation and start its path."""
+        """Pick the outcome of a conversation (``decay``: the speed-to-lead multiplier on
+        'qualified') and start its path."""
         q = self.quality[lead]
         weights = [
             p * math.exp(b * q) if p > 0 else 0.0
@@ -902,7 +971,7 @@ class Engine:
         ]
         total = sum(weights)
         probs = [w / total for w in weights]
-        qualified = probs[0] * desk.qualify_decay(age)
+        qualified = probs[0] * decay
         rest = 1.0 - probs[0]
         scale = (1.0 - qualified) / rest if rest > 0 else 0.0
         probs = [qualified] + [p * scale for p in probs[1:]]
@@ -1054,6 +1123,7 @@ class Engine:
             ae_queue_at_end=len(ae.queue),
             ae_reps=ae.per_ae(),
             trace=self.trace,
+            odds_trace=self.odds_trace,
         )
         if self.reported.warm_up:
             data = window(data, self.reported, self.marks["ae"])  # type: ignore[index]
@@ -1110,6 +1180,9 @@ def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunDa
     trace = data.trace
     if trace is not None:
         trace = [(t - offset, *rest) for t, *rest in trace if t >= offset]
+    odds_trace = data.odds_trace
+    if odds_trace is not None:
+        odds_trace = [(t - offset, *rest) for t, *rest in odds_trace if t >= offset]
     return replace(
         data,
         scenario=reported,
@@ -1127,4 +1200,5 @@ def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunDa
         ae_capacity_area=float(weekly["ae_capacity_area"].sum()),
         ae_reps=ae_reps,
         trace=trace,
+        odds_trace=odds_trace,
     )

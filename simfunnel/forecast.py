@@ -28,11 +28,22 @@ those created by the end of week k, minus those closed (won or lost) by then. An
 leaves the open state only by closing, and weekly won and lost count exactly the closes of the
 period, carried-in opportunities included, so the identity is exact. It is a level, not a
 flow: in ``cumulative`` it is the same figure as in ``bands``.
+
+**Not from an empty funnel.** A forecast starts from today's funnel: from a ``snapshot`` of the
+open leads and opportunities, or else after a warm-up (simulated before the start and then
+discarded; what is still open carries on). The warm-up is the scenario's own ``warm_up`` if it
+sets one; otherwise the sales cycle's P90 plus 4 weeks, in whole weeks, at most 52 (the rule
+:mod:`simfunnel.calibration` uses for the scenarios it fits). Why that length: the open
+pipeline at any moment holds the opportunities opened within about one sales cycle, so after
+its P90 nine in ten of them are there; the 4 weeks cover the way from inquiry to valid
+opportunity (the cadence and the first meeting). ``warm_up=0`` starts from an empty funnel,
+which undercounts the first weeks (wins above all), and the verdict says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +55,10 @@ from .scenario import Scenario
 from .snapshot import Snapshot
 from .units import format_amount
 
-__all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "forecast"]
+__all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
+
+WARM_UP_EXTRA_WEEKS = 4  # from inquiry to valid opportunity: the cadence and the first meeting
+WARM_UP_MAX_WEEKS = 52
 
 # Weekly columns of SimulationResult.weekly that are counted per week (flows), and the derived
 # level. Labels and units for tables, the chart and the verdict.
@@ -105,6 +119,12 @@ class Forecast:
     level: float
     bands: pd.DataFrame
     cumulative: pd.DataFrame
+    warm_up_basis: str = ""  # why the warm-up has its length ("" when none ran)
+
+    @property
+    def warm_up_weeks(self) -> int:
+        """Weeks simulated before the start to fill the funnel (0: none)."""
+        return round(self.scenario.warm_up / 168)
 
     @property
     def weeks(self) -> int:
@@ -172,7 +192,13 @@ class Forecast:
             f"{figure('pipeline_value', 'of pipeline')}, and "
             f"{figure('won', 'wins')} worth {figure('won_value', '')}."
         )
-        origin = "" if self.experiment.snapshot is None else ", starting from today's funnel"
+        if self.experiment.snapshot is not None:
+            origin = ", starting from today's funnel"
+        elif self.warm_up_weeks:
+            basis = f": {self.warm_up_basis}" if self.warm_up_basis else ""
+            origin = f", each after a {self.warm_up_weeks}-week warm-up{basis}"
+        else:
+            origin = ", from an empty funnel"
         second = (
             f"At the end, {figure('open_opportunities', 'valid opportunities')} are still "
             f"open ({self.reps} replications{origin})."
@@ -183,7 +209,14 @@ class Forecast:
             "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.gap "
             "measures each)."
         )
-        return f"{first} {second} {third}"
+        text = f"{first} {second} {third}"
+        if self.experiment.snapshot is None and not self.warm_up_weeks:
+            text = (
+                "WARNING: this forecast starts from an EMPTY funnel (no snapshot, warm-up 0): "
+                "no leads or opportunities are open at the start, so the first weeks, and wins "
+                "above all, are undercounted. " + text
+            )
+        return text
 
     def plot(
         self, metric: str = "valid_opportunities", ax: Any = None, cumulative: bool = False
@@ -253,6 +286,21 @@ def _check(weeks: int | None, reps: int, level: float) -> None:
         )
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, e.g. 0.8 for P10-P90 (got {level!r})")
+
+
+def default_warm_up(scenario: Scenario) -> tuple[int, str]:
+    """The warm-up a forecast without a snapshot runs, in weeks, and why: the scenario's own
+    ``warm_up`` if set; otherwise the sales cycle's P90 plus 4 weeks, rounded up to whole
+    weeks, at most 52 (see the module docstring)."""
+    if scenario.warm_up:
+        return round(scenario.warm_up / 168), "the scenario's own warm_up"
+    draws = scenario.ae.sales_cycle.sample(np.random.default_rng(0), 20_000)
+    p90 = float(np.quantile(draws, 0.9))  # hours
+    weeks = min(WARM_UP_MAX_WEEKS, math.ceil(p90 / 168 - 1e-9) + WARM_UP_EXTRA_WEEKS)
+    return weeks, (
+        f"the sales cycle's P90 of {p90 / 24:.0f} days plus {WARM_UP_EXTRA_WEEKS} weeks, so "
+        "the funnel is full when the period starts"
+    )
 
 
 def _horizon_overrides(scenario: Scenario, weeks: int) -> dict[str, Any]:
@@ -344,6 +392,7 @@ def forecast(
     snapshot: Snapshot | None = None,
     progress: bool = True,
     level: float = 0.8,
+    warm_up: int | None = None,
 ) -> Forecast:
     """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
     weeks (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
@@ -353,12 +402,34 @@ def forecast(
     ``workers``, ``executor`` and ``progress`` are those of :func:`simfunnel.run`. A failing
     replication raises (a band from the survivors would be biased); with Ctrl-C the forecast
     uses the replications that finished, if at least two did.
+
+    ``warm_up`` (weeks): without a snapshot, the funnel is first filled by a warm-up of
+    :func:`default_warm_up` weeks (the scenario's own ``warm_up`` if set, else the sales-cycle
+    P90 plus 4 weeks); give a number to choose it, and 0 to start from an empty funnel (the
+    verdict then warns). With a snapshot there is no warm-up.
     """
     _check(weeks, reps, level)
-    if weeks is not None:
-        scenario = with_overrides(
-            scenario, _horizon_overrides(scenario, weeks), source=f"{scenario.name} (weeks={weeks})"
-        )
+    if warm_up is not None and (
+        isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
+    ):
+        raise ValueError(f"warm_up must be a whole number of weeks >= 0 (got {warm_up!r})")
+    if snapshot is not None:
+        if warm_up:
+            raise ValueError(
+                "start from a snapshot or after a warm-up, not both: the snapshot is the "
+                "funnel at the start (give warm_up=0 or None)"
+            )
+        warm, basis = round(scenario.warm_up / 168), "the scenario's own warm_up"
+    elif warm_up is None:
+        warm, basis = default_warm_up(scenario)
+    else:
+        warm, basis = warm_up, "the length asked for"
+    overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
+    if warm * 168 != scenario.warm_up:
+        overrides["warm_up"] = f"{warm} weeks"
+    if overrides:
+        name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
+        scenario = with_overrides(scenario, overrides, source=name)
     experiment = run(
         scenario,
         reps,
@@ -385,4 +456,5 @@ def forecast(
         level=float(level),
         bands=_band_table(cube, scenario, level),
         cumulative=_band_table(flows, scenario, level),
+        warm_up_basis=basis if warm else "",
     )

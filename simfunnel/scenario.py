@@ -482,17 +482,20 @@ class Cadence(Frozen):
 
 DecayTable = dict[Duration, Annotated[float, Field(ge=0, le=1)]]
 
-# Shaped on the published lead-response figures in DOMAIN.md (HBR 2011; MIT/InsideSales 2007):
-# the product contact x qualify is about 7x higher in the first hour than in the second, and
-# about 60x higher than after 24 hours. tests/test_theory.py checks these ratios.
+# Shaped on the published lead-response figures in DOMAIN.md (HBR 2011; MIT/InsideSales 2007),
+# read as the studies measure them: the chance that a lead is qualified, given the response time
+# of the cadence that answers it (every attempt of that cadence carrying the multipliers), is
+# about 7x higher for a response in the first hour than in the second, and over 60x higher than
+# for a response after 24 hours, for the usual inbound cadences (1 to 6 attempts, connect and
+# contact odds from 0.3 to 1). tests/test_theory.py checks these ratios.
 DEFAULT_CONTACT_DECAY = {0.0: 1.0, 5 * MINUTE: 1.0, 30 * MINUTE: 0.6, 1.0: 0.5, 2.0: 0.4, 24.0: 0.3}
 DEFAULT_QUALIFY_DECAY = {
     0.0: 1.0,
     5 * MINUTE: 1.0,
     30 * MINUTE: 0.8,
-    1.0: 0.3,
-    2.0: 0.04,
-    24.0: 0.025,
+    1.0: 0.27,
+    2.0: 0.032,
+    24.0: 0.02,
 }
 
 
@@ -848,10 +851,11 @@ class AccountExecutives(Frozen):
         description="AE time spent on the first meeting of every tossed-up lead, accepted or "
         "not: what a rejected SQL costs the AEs (see `costs.ae_per_hour`).",
     )
-    nurture_reasons: tuple[str, ...] = Field(
-        default=("timing", "no_decision"),
+    nurture_reasons: tuple[str, ...] | None = Field(
+        default=None,
         description="Lost reasons whose leads go back to marketing nurture (and may come back as "
-        "re-MQLs) rather than being closed; needs a nurture section to have an effect.",
+        "re-MQLs) rather than being closed; needs a nurture section to have an effect. Not set: "
+        "'timing' and 'no_decision', where they are among the lost_reasons.",
     )
     rejected_to_nurture: bool = Field(
         default=True,
@@ -861,7 +865,7 @@ class AccountExecutives(Frozen):
 
     @model_validator(mode="after")
     def _nurture_reasons_known(self) -> AccountExecutives:
-        for i, reason in enumerate(self.nurture_reasons):
+        for i, reason in enumerate(self.nurture_reasons or ()):
             if reason not in self.lost_reasons:
                 raise _FieldError(
                     ("nurture_reasons", i),
@@ -869,6 +873,13 @@ class AccountExecutives(Frozen):
                     reason,
                 )
         return self
+
+    @property
+    def reasons_to_nurture(self) -> tuple[str, ...]:
+        """The lost reasons that send a lead back to nurture."""
+        if self.nurture_reasons is not None:
+            return self.nurture_reasons
+        return tuple(r for r in ("timing", "no_decision") if r in self.lost_reasons)
 
     @field_validator("lost_reasons")
     @classmethod
@@ -901,7 +912,8 @@ class TossUp(Frozen):
     """
 
     criteria: dict[str, LogisticRate] = Field(
-        default_factory=lambda: {k: LogisticRate(**v) for k, v in DEFAULT_BANT.items()},
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_BANT.items()},
+        validate_default=True,
         description="Criterion -> chance a qualified lead meets it (by quality); budget, "
         "authority, need and timeline by default.",
         json_schema_extra={"unit": "name -> probability and quality effect"},

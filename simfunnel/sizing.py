@@ -1,37 +1,34 @@
-"""How many reps, and when to hire them.
+"""How many reps: the smallest headcount of one role that meets every target.
 
 ``size_team`` finds the smallest headcount of one role that meets every target with a given
 probability: each headcount is simulated on the same replications (common random numbers), the
 search starts from the analytic estimate (for the targets given), steps down one rep at a time
 while the targets still hold, or up in doubling steps and then by bisection, and stops early
-when more reps no longer move the targets; the table keeps the headcount one below the answer,
-which fails, as the evidence. ``hiring_plan`` turns a monthly
-lead-volume plan into dated hires that keep the team big enough, month by month, once ramp,
-attrition and the hiring delay are counted, using the same staffing model the engine runs.
+when more reps no longer move the targets. The table keeps the headcount one below the answer,
+which fails, as the evidence, and today's headcount (the scenario's starting team), so that
+the answer reads against what the team has. What the answer pays for is measured, not
+asserted: ramp, the learning curve, attrition and leave (those the scenario has) are removed
+one at a time at the answer and one below, on the same replications, and the verdict names
+those without which one rep fewer would do. The hiring plan is in :mod:`simfunnel.hiring`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .arrivals import Streams
-from .experiments import Experiment, run, scenario_to_dict, with_overrides
-from .scenario import Scenario, scenario_from_dict
+from .experiments import Experiment, run, with_overrides
+from .scenario import Scenario
 from .snapshot import Snapshot
-from .staffing import build_roster
-from .worktime import WorkCalendar
 
 WEEKS_PER_MONTH = 52.1775 / 12
-SLACK = 0.5  # a month is covered when the expected effective headcount is within half a rep
 ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -167,9 +164,73 @@ def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()
     return max(1, math.ceil(best)) if math.isfinite(best) else max(1, current)
 
 
+def _mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
+    """What the role has in this scenario beside its headcount, each as the overrides that take
+    it out: ramp and learning curve (only when someone new joins: attrition back-fills, planned
+    hires, or a starting team given a tenure), attrition, and leave (AEs have none)."""
+    staff = _staff(scenario, role)
+    path = ROLE_PATHS[role]
+    newcomers = (
+        staff.attrition_per_year > 0
+        or any(c.hire for c in staff.plan)
+        or getattr(staff, "starting_tenure_months", None) is not None
+    )
+    found: dict[str, dict[str, Any]] = {}
+    if staff.ramp and newcomers:
+        found["ramp"] = {f"{path}.ramp": []}
+    if getattr(staff, "skill_ramp", ()) and newcomers:
+        found["learning curve"] = {f"{path}.skill_ramp": []}
+    if staff.attrition_per_year > 0:
+        found["attrition"] = {f"{path}.attrition_per_year": 0.0}
+    if getattr(staff, "pto_days_per_year", 0.0) > 0:
+        found["leave"] = {f"{path}.pto_days_per_year": 0.0}
+    return found
+
+
+def _paired(with_: Sequence[float], without: Sequence[float]) -> tuple[float, float, float]:
+    """Mean of the paired differences (without - with) and its 95% t interval."""
+    from scipy import stats
+
+    if len(with_) != len(without):  # a failed replication: no pairs to trust
+        return math.nan, math.nan, math.nan
+    d = np.asarray(without, dtype=float) - np.asarray(with_, dtype=float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    return mean, mean - half, mean + half
+
+
+def _num(x: float, sign: bool = False) -> str:
+    """A metric as the verdict writes it: three significant figures, whole above 1,000."""
+    if math.isnan(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    spec = ("+" if sign else "") + (",.0f" if abs(x) >= 1000 else ".3g")
+    return format(x, spec)
+
+
+def _share_met(reports: Sequence[Mapping[str, float]], goals: Sequence[Target], w: float) -> float:
+    return float(np.mean([all(g.met(g.value_in(r, w)) for g in goals) for r in reports]))
+
+
 @dataclass(frozen=True)
 class Sizing:
-    """The answer of :func:`size_team`: the headcount, and the table that shows it."""
+    """The answer of :func:`size_team`: the headcount, and the table that shows it.
+
+    ``table``: one row per headcount tried: ``headcount``, ``today`` (the scenario's own
+    headcount), ``answer``, ``p_all_met`` (share of runs meeting every target) and per target
+    its mean, P10, P90 and ``p_met``. ``explanation``: one row per mechanism the role has
+    (ramp, learning curve, attrition, leave) and headcount (the answer and one fewer): the share
+    of runs meeting every target with it (``p_all_met_with``) and without it (``p_all_met``),
+    the binding target's metric with and without it and their paired difference (``diff``,
+    ``diff_low``, ``diff_high``, 95% interval), and ``one_fewer_would_do`` (on the row one
+    below the answer: it fails with the mechanism and passes without it).
+    """
 
     role: str
     targets: tuple[Target, ...]
@@ -178,12 +239,24 @@ class Sizing:
     start: int  # where the search started (the analytic estimate)
     table: pd.DataFrame  # one row per headcount tried: P(all met) and each target's metric
     experiments: dict[int, Experiment]
+    current: int | None = None  # today's headcount (the scenario's starting team)
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    explained: dict[tuple[str, int], Experiment] = field(default_factory=dict, repr=False)
+
+    def _name(self, n: int | None) -> str:
+        return self.role.upper() + ("" if n == 1 else "s")
 
     @property
     def verdict(self) -> str:
         rows = self.table.set_index("headcount")
-        name = self.role.upper() + "s"
         goals = "; ".join(str(t) for t in self.targets)
+        have = "" if self.current is None else f"You have {self.current} {self._name(self.current)}"
+        today = ""
+        if self.current is not None and self.current in rows.index:
+            today = (
+                f" With today's {self.current}, every target is met in "
+                f"{rows.loc[self.current, 'p_all_met']:.0%} of runs."
+            )
         if self.headcount is None:
             top = int(rows.index.max())
             best = "; ".join(
@@ -191,17 +264,18 @@ class Sizing:
                 for t in self.targets
             )
             return (
-                f"No {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
+                (f"{have}; n" if have else "N")
+                + f"o {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
                 f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
                 f"{rows.loc[top, 'p_all_met']:.0%} ({best}). Where more reps stop helping, the "
                 "limit is not headcount: for speed-to-lead, leads that arrive outside working "
-                "hours wait for the morning whatever the team's size."
+                f"hours wait for the morning whatever the team's size.{today}"
             )
         h = self.headcount
-        name = self.role.upper() + ("" if h == 1 else "s")
-        text = (
-            f"You need {h} {name}: with {h}, every target ({goals}) is met in "
-            f"{rows.loc[h, 'p_all_met']:.0%} of simulated runs (asked: {self.confidence:.0%})"
+        text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
+        text += (
+            f": with {h}, every target ({goals}) is met in {rows.loc[h, 'p_all_met']:.0%} of "
+            f"simulated runs (asked: {self.confidence:.0%})"
         )
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {rows.loc[h - 1, 'p_all_met']:.0%}"
@@ -210,24 +284,56 @@ class Sizing:
             ]
             if failing:
                 text += f" ({' and '.join(failing)} is what fails)"
-        text += f". The analytic estimate was {self.start}"
-        if self.start != h:
-            text += (
-                f": the simulation needs {abs(h - self.start)} "
-                f"{'more' if h > self.start else 'fewer'}, because "
-                + (
-                    "leads arrive in office-hour peaks and overnight, cadence retries and "
-                    "follow-ups add load, and the queue order matters, which the analytic "
-                    "model (a steady flow of independent jobs) leaves out"
-                    if h > self.start
-                    else "the analytic model counts every touch as a job waiting its turn, "
-                    "while the queue rule lets new MQLs jump ahead of retries"
-                )
+        text += "." + today + self._explained()
+        return text + (
+            f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
+        )
+
+    def _explained(self) -> str:
+        """The measured explanation: what each mechanism costs at the answer and one fewer."""
+        e, h = self.explanation, self.headcount
+        if h is None or "mechanism" not in e:
+            return ""  # not measured (explain=False)
+        if e.empty:
+            return (
+                f" The {self._name(2)} have no ramp, attrition or leave in this scenario: the "
+                "answer is headcount alone."
             )
-        return text + "."
+        at = h - 1 if (e["headcount"] == h - 1).any() else h
+        rows = e[e["headcount"] == at]
+        first = rows.iloc[0]
+        parts, drop = [], []
+        for _, r in rows.iterrows():
+            if r["diff"] == 0 and r["p_all_met"] == r["p_all_met_with"]:
+                parts.append(f"{r['mechanism']} no change")
+                continue
+            part = (
+                f"{r['mechanism']} {r['p_all_met']:.0%}, {_num(r['mean_without'])} "
+                f"({_num(r['diff'], True)}, 95% CI {_num(r['diff_low'], True)} to "
+                f"{_num(r['diff_high'], True)})"
+            )
+            if r["one_fewer_would_do"]:
+                drop.append(r["mechanism"])
+                part += f": {at} would do"
+            parts.append(part)
+        text = (
+            f" What the answer pays for, measured at {at} (every target met in "
+            f"{first['p_all_met_with']:.0%} of runs, {first['metric']} "
+            f"{_num(first['mean_with'])}) with each removed on the same runs: "
+            + "; ".join(parts)
+            + "."
+        )
+        names = list(e["mechanism"].unique())
+        if drop:
+            text += f" Without {' or without '.join(drop)} the answer would be {h - 1}."
+        elif at != h:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+            text += f" No {listed} alone changes the answer."
+        return text
 
     def plot(self, target: int = 0, ax: Any = None) -> Any:
-        """One target's metric against headcount (mean, P10-P90), the target line, the answer."""
+        """One target's metric against headcount (mean, P10-P90), the target line, the answer
+        and today's headcount."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -247,6 +353,10 @@ class Sizing:
         ax.axhline(t.value, color="tab:red", ls="--", label=f"target {t.op} {t.value:g}")
         if self.headcount is not None:
             ax.axvline(self.headcount, color="tab:green", ls=":", label="smallest that meets all")
+        if self.current is not None and self.current in set(rows["headcount"]):
+            ax.axvline(self.current, color="black", ls="-.", lw=1, label=f"today: {self.current}")
+            y = rows.loc[rows["headcount"] == self.current, f"{t.metric}_mean"].iloc[0]
+            ax.plot([self.current], [y], marker="*", ms=12, color="black", ls="none")
         label = MEASURES[t.metric].label if t.metric in MEASURES else t.metric
         ax.set_xlabel(f"{self.role.upper()} headcount (reps)")
         ax.set_ylabel(label)
@@ -269,9 +379,15 @@ def size_team(
     executor: Any = None,
     progress: bool = False,
     snapshot: Snapshot | None = None,
+    explain: bool = True,
 ) -> Sizing:
     """The smallest headcount of ``role`` whose runs meet every target with probability at
-    least ``confidence`` (the share of ``reps`` replications in which all are met)."""
+    least ``confidence`` (the share of ``reps`` replications in which all are met).
+
+    Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
+    ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
+    the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
+    """
     if not 0 < confidence <= 1:
         raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
     goals = _targets(targets)
@@ -282,26 +398,27 @@ def size_team(
     tried: dict[int, Experiment] = {}
     share: dict[int, float] = {}
     level: dict[int, list[float]] = {}  # each target's mean metric, per headcount
+    options = {
+        "seed": seed,
+        "workers": workers,
+        "executor": executor,
+        "progress": progress,
+        "snapshot": snapshot,
+    }
 
     def meets(h: int) -> bool:
         if h not in tried:
             tried[h] = run(
                 with_overrides(scenario, {path: h}, source=f"{role} headcount {h}"),
                 reps,
-                seed=seed,
-                workers=workers,
-                executor=executor,
-                progress=progress,
-                snapshot=snapshot,
+                **options,
             )
             reports = _reports(tried[h])
             for g in goals:
                 if g.metric not in MEASURES and g.metric not in reports[0]:
                     known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
                     raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
-            share[h] = float(
-                np.mean([all(g.met(g.value_in(r, weeks)) for g in goals) for r in reports])
-            )
+            share[h] = _share_met(reports, goals, weeks)
             level[h] = [float(np.nanmean([g.value_in(r, weeks) for r in reports])) for g in goals]
         return share[h] >= confidence
 
@@ -341,8 +458,90 @@ def size_team(
             answer = high
     if answer is not None and answer > 1:
         meets(answer - 1)  # the evidence: one fewer fails
+    current = _staff(scenario, role).headcount
+    if 1 <= current <= max_headcount:
+        meets(current)  # today's team, always in the table
     table = _sizing_table(tried, share, goals, weeks)
-    return Sizing(role, tuple(goals), confidence, answer, first, table, dict(sorted(tried.items())))
+    table.insert(1, "today", table["headcount"] == current)
+    table.insert(2, "answer", table["headcount"] == answer)
+    explanation, explained = pd.DataFrame(), {}
+    if explain and answer is not None:
+        explanation, explained = _explain(
+            scenario, role, answer, tried, goals, confidence, reps, options
+        )
+    return Sizing(
+        role,
+        tuple(goals),
+        confidence,
+        answer,
+        first,
+        table,
+        dict(sorted(tried.items())),
+        current=current,
+        explanation=explanation,
+        explained=explained,
+    )
+
+
+def _explain(
+    scenario: Scenario,
+    role: str,
+    answer: int,
+    tried: Mapping[int, Experiment],
+    goals: Sequence[Target],
+    confidence: float,
+    reps: int,
+    options: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
+    """Each mechanism removed at the answer and one fewer, on the replications of the search
+    (same seed): the pass rate and the binding target's metric with and without it."""
+    weeks = scenario.horizon / 168.0
+    path = _headcount_path(scenario, role)
+    levels = [answer - 1, answer] if answer > 1 else [answer]
+    base = {k: _reports(tried[k]) for k in levels}
+    # The binding target: the one met least often one below the answer (or at it).
+    probe = base[levels[0]]
+    binding = min(goals, key=lambda g: np.mean([g.met(g.value_in(r, weeks)) for r in probe]))
+    rows, runs = [], {}
+    for name, overrides in _mechanisms(scenario, role).items():
+        for k in levels:
+            variant = with_overrides(
+                scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
+            )
+            runs[(name, k)] = exp = run(variant, reps, **options)
+            reports = _reports(exp)
+            with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))
+            diff, low, high = _paired(with_, without)
+            p_with, p_without = _share_met(base[k], goals, weeks), _share_met(reports, goals, weeks)
+            rows.append(
+                {
+                    "mechanism": name,
+                    "headcount": k,
+                    "p_all_met_with": p_with,
+                    "p_all_met": p_without,
+                    "metric": binding.metric,
+                    "mean_with": float(np.nanmean(with_)),
+                    "mean_without": float(np.nanmean(without)),
+                    "diff": diff,
+                    "diff_low": low,
+                    "diff_high": high,
+                    "one_fewer_would_do": k == answer - 1 and p_with < confidence <= p_without,
+                }
+            )
+    columns = [
+        "mechanism",
+        "headcount",
+        "p_all_met_with",
+        "p_all_met",
+        "metric",
+        "mean_with",
+        "mean_without",
+        "diff",
+        "diff_low",
+        "diff_high",
+        "one_fewer_would_do",
+    ]
+    return pd.DataFrame(rows, columns=columns), runs
 
 
 def _sizing_table(
@@ -367,212 +566,13 @@ def _sizing_table(
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- hiring plan
+_HIRING = ("SLACK", "HiringPlan", "expected_effective", "hiring_plan")
 
 
-@dataclass(frozen=True)
-class HiringPlan:
-    """Dated hires for one role, month by month, and the check that they keep up."""
+def __getattr__(name: str) -> Any:
+    """The hiring plan moved to :mod:`simfunnel.hiring`; its names still import from here."""
+    if name in _HIRING:
+        from . import hiring
 
-    role: str
-    table: pd.DataFrame  # month, volume, required, expected_effective, hires
-    hires: tuple[tuple[dt.date, int], ...]
-    scenario: Scenario  # the input scenario with the volume plan and the hires in it
-
-    @property
-    def verdict(self) -> str:
-        t = self.table
-        short = t[t["expected_effective"] < t["required"] - SLACK]
-        total = sum(n for _, n in self.hires)
-        when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
-        role = self.role.upper() + ("" if total == 1 else "s")
-        text = f"Hire {total} {role}" + (f": {when}." if when else ": the team is big enough.")
-        if not short.empty:
-            months = ", ".join(str(m) for m in short["month"])
-            text += (
-                f" Even so the team is short in {months}: a hire cannot ramp in time "
-                "(start hiring earlier, or plan for a gap)."
-            )
-        return text
-
-    def plot(self, ax: Any = None) -> Any:
-        """Required against expected effective headcount by month, hires marked."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        t = self.table
-        x = np.arange(len(t))
-        ax.step(x, t["required"], where="mid", color="tab:red", label="required (sized)")
-        ax.plot(x, t["expected_effective"], marker="o", label="expected effective headcount")
-        ax.bar(x, t["hires"], alpha=0.3, color="tab:green", label="hires that month")
-        ax.set_xticks(x, [str(m) for m in t["month"]], rotation=45, ha="right")
-        ax.set_ylabel(f"{self.role.upper()}s (ramp- and leave-weighted)")
-        ax.set_title(f"{self.role.upper()} hiring plan")
-        ax.legend(fontsize="small")
-        return ax
-
-
-def _months(scenario: Scenario) -> list[dt.date]:
-    start = scenario.start_date.replace(day=1)
-    end = scenario.start_date + dt.timedelta(hours=scenario.horizon)
-    months, m = [], start
-    while m < end:
-        months.append(m)
-        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return months
-
-
-def expected_effective(
-    scenario: Scenario, role: str, *, draws: int = 50, seed: int = 0
-) -> pd.Series:
-    """Mean effective headcount per calendar month (ramp, attrition, back-fill, leave), over
-    ``draws`` rosters from the staffing model the engine uses."""
-    staff = _staff(scenario, role)
-    cal = WorkCalendar(scenario)
-    total = np.zeros(cal.n_days)
-    for k in range(draws):
-        roster = build_roster(staff, scenario, cal, Streams(seed + k), role)
-        total += roster.effective
-    per_day = total / draws
-    months = pd.Series([d.replace(day=1) for d in cal.dates])
-    working = pd.Series(cal.working)
-    frame = pd.DataFrame({"month": months, "eff": per_day, "working": working})
-    frame = frame[frame["working"]]
-    return frame.groupby("month")["eff"].mean()
-
-
-def hiring_plan(
-    scenario: Scenario,
-    volume: Mapping[str, float],
-    role: str = "sdr",
-    targets: Sequence[str | Target] = (),
-    confidence: float = 0.8,
-    reps: int = 6,
-    *,
-    month_weeks: int = 4,
-    seed: int | None = 0,
-    workers: int | None = None,
-    progress: bool = False,
-) -> HiringPlan:
-    """Hires by month that keep ``role`` big enough for a lead-volume plan.
-
-    ``volume``: 'YYYY-MM' -> multiplier on every source's rate that month (1 = as in the
-    scenario; months not given are 1). Each month's required headcount is sized on a
-    ``month_weeks``-week run at that volume (fully ramped reps); hires are then placed, earliest
-    month first, so that the expected effective headcount (ramp, attrition with back-fill after
-    the hiring delay, leave) comes within half a rep of it (expected headcounts are fractional
-    under attrition; a whole hire more would overshoot): a hire joins early enough to be ramped
-    by the month it is needed when the plan allows, otherwise at the start.
-    """
-    _headcount_path(scenario, role)  # checks the role exists in this scenario
-    months = _months(scenario)
-    factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
-    repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
-    if repeated:
-        raise ValueError(
-            f"volume: {repeated[0]} is a calendar month the period covers twice; the plan is "
-            "applied as seasonality by month, so keep the horizon within a year"
-        )
-    unknown = sorted(set(volume) - set(factors))
-    if unknown:
-        raise ValueError(
-            f"volume: months {unknown} are outside the scenario's period "
-            f"({_month_key(months[0])} to {_month_key(months[-1])})"
-        )
-    # 1. Required (fully ramped) headcount per distinct volume level.
-    required: dict[float, int] = {}
-    base = scenario_to_dict(scenario)
-    for f in sorted(set(factors.values())):
-        data = _scaled(base, f, month_weeks)
-        staff_path = ROLE_PATHS[role].split(".")
-        node = data
-        for part in staff_path:
-            node = node[part]
-        # Fully ramped reps with no leave: expected_effective counts ramp, attrition and leave.
-        node.update({"ramp": [], "attrition_per_year": 0.0, "plan": [], "pto_days_per_year": 0.0})
-        month_scenario = scenario_from_dict(data, f"{role} sizing at volume x{f:g}")
-        sizing = size_team(
-            month_scenario,
-            role,
-            targets,
-            confidence,
-            reps,
-            seed=seed,
-            workers=workers,
-            progress=progress,
-        )
-        if sizing.headcount is None:
-            raise ValueError(f"at volume x{f:g} no headcount meets the targets: {sizing.verdict}")
-        required[f] = sizing.headcount
-    need = [required[factors[_month_key(m)]] for m in months]
-    # 2. Hires, earliest shortfall first, with the staffing model's own expectation.
-    staff = _staff(scenario, role)
-    ramp_months = len(staff.ramp)
-    plan: dict[dt.date, int] = {}
-    planned = scenario
-    for _ in range(200):
-        eff = expected_effective(planned, role)
-        eff_by_month = [float(eff.get(m, 0.0)) for m in months]
-        pairs = zip(eff_by_month, need, strict=True)
-        short = [i for i, (e, r) in enumerate(pairs) if e < r - SLACK]
-        if not short:
-            break
-        i = short[0]
-        hire_month = months[max(0, i - ramp_months)]
-        day = max(hire_month, scenario.start_date)
-        if plan.get(day, 0) >= 100:
-            break
-        plan[day] = plan.get(day, 0) + 1
-        planned = _with_hires(scenario, role, plan)
-    eff = expected_effective(planned, role)
-    table = pd.DataFrame(
-        {
-            "month": [_month_key(m) for m in months],
-            "volume": [factors[_month_key(m)] for m in months],
-            "required": need,
-            "expected_effective": [float(eff.get(m, 0.0)) for m in months],
-            "hires": [sum(n for d, n in plan.items() if d.replace(day=1) == m) for m in months],
-        }
-    )
-    return HiringPlan(role, table, tuple(sorted(plan.items())), _with_volume(planned, factors))
-
-
-def _month_key(month: dt.date) -> str:
-    return f"{month:%Y-%m}"
-
-
-def _scaled(base: Mapping[str, Any], factor: float, weeks: int) -> dict[str, Any]:
-    """The scenario at ``factor`` times its lead volume, run for ``weeks`` after a warm-up."""
-    import copy
-
-    data = copy.deepcopy(dict(base))
-    for source in data["sources"]:
-        source["rate_per_week"] = source["rate_per_week"] * factor
-        source["bursts"] = []
-        source["seasonality"] = {}
-    data["horizon"] = f"{weeks} weeks"
-    data["warm_up"] = "2 weeks"
-    for staff in (data["sdr"], (data.get("outbound") or {}).get("bdr"), data["ae"].get("team")):
-        if staff:
-            staff["plan"] = []
-    return data
-
-
-def _with_hires(scenario: Scenario, role: str, plan: Mapping[dt.date, int]) -> Scenario:
-    staff = _staff(scenario, role)
-    extra = [{"date": d.isoformat(), "hire": n} for d, n in sorted(plan.items())]
-    existing = [{"date": c.date.isoformat(), "hire": c.hire, "leave": c.leave} for c in staff.plan]
-    return with_overrides(scenario, {ROLE_PATHS[role] + ".plan": existing + extra})
-
-
-def _with_volume(scenario: Scenario, factors: Mapping[str, float]) -> Scenario:
-    """The volume plan as seasonality by month on every source (months repeat each year)."""
-    by_month = {int(k[5:]): v for k, v in factors.items() if v != 1.0}
-    overrides: dict[str, Any] = {}
-    for i, src in enumerate(scenario.sources):
-        merged = dict(src.seasonality.by_month)
-        for month, v in by_month.items():
-            merged[month] = merged.get(month, 1.0) * v
-        overrides[f"sources.{i}.seasonality.by_month"] = merged
-    return with_overrides(scenario, overrides) if overrides else scenario
+        return getattr(hiring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,27 +1,23 @@
-"""Compare MQL thresholds before changing the real one.
+"""Compare MQL thresholds, and toss-up criteria, before changing the real ones.
 
-Lowering the threshold sends more, weaker MQLs to the same SDRs. A spreadsheet scales every
-stage by the extra volume; the simulation shows what happens to capacity, speed-to-lead and,
-through them, to valid opportunities and wins. Every threshold is run on the same replications
-(common random numbers: the same leads arrive), so each difference against the current threshold
-is the threshold's, not luck's.
+Lowering the threshold sends more, weaker MQLs to the same SDRs; stricter toss-up criteria
+(``toss_up.require``: how many BANT criteria a lead must meet) send the AEs fewer, better SQLs.
+A spreadsheet scales every stage by the volume; the simulation shows what happens to capacity,
+speed-to-lead and, through them, to valid opportunities, wins and money. Every option (a
+threshold, or a threshold and a toss-up requirement of a grid) runs on the same replications
+(common random numbers: the same leads arrive), so each difference against the current option
+is the option's, not luck's.
 
-The recommendation rule, in order:
-
-1. drop thresholds at which the SDRs saturate (mean utilisation >= ``saturation``) or that miss
-   the speed-to-lead service level (share of MQLs called within an hour >= ``service_level``);
-2. drop those that do not supply sales with ``min_valid_per_week`` valid opportunities;
-3. of the rest, recommend the one with the most valid opportunities; a higher threshold that is
-   not clearly worse (the upper end of the 95% interval of its paired difference from the best
-   is at or above 0) ties, and a tie goes to the higher threshold: as many opportunities for
-   less rep time and fewer weak leads.
-
-If no threshold passes, none is recommended and the verdict says which condition failed.
+Options are ranked on an objective with money in it (value won, self-serve value and open
+pipeline at expected win value, minus rep, lead and AE-meeting cost), subject to service
+targets; the rule and its terms are in :mod:`simfunnel.objective`. Saturated SDRs (utilisation
+>= ``saturation``) are flagged, not excluded: leads that wait and go cold already cost value.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,196 +29,201 @@ import pandas as pd
 from .analytic import spreadsheet_funnel
 from .experiments import Experiment, run_variants, with_overrides
 from .gap import Gap, explain_gap
-from .scenario import Scenario
-from .snapshot import Snapshot
-
-SECTION = "decision"  # the section of the decision KPIs in the experiment's tables
-
-
-@dataclass(frozen=True)
-class Kpi:
-    name: str
-    label: str
-    higher_is_better: bool
-    percent: bool = False
-
-
-KPIS = (
-    Kpi("mqls_per_week", "MQLs per week", True),
-    Kpi("sdr_utilisation", "SDR utilisation", False, percent=True),
-    Kpi("speed_to_lead_median_h", "speed-to-lead, median (h)", False),
-    Kpi("within_1h", "MQLs called within 1 h", True, percent=True),
-    Kpi("backlog_mean", "untouched MQLs waiting (mean)", False),
-    Kpi("sqls", "SQLs", True),
-    Kpi("valid_opportunities", "valid opportunities", True),
-    Kpi("valid_rate", "valid rate (valid / decided SQLs)", True, percent=True),
-    Kpi("won", "wins", True),
-    Kpi("won_value", "won value", True),
-    Kpi("pipeline_value", "pipeline value", True),
-    Kpi("cost_per_valid", "rep cost per valid opportunity", False),
+from .objective import (
+    BY_NAME,
+    FALLBACKS,
+    KPIS,
+    SECTION,
+    Choice,
+    Kpi,
+    Target,
+    choose,
+    decision_kpis,
+    failures,
+    money,
+    resolve_costs,
+    service_targets,
+    with_decision_kpis,
 )
-_BY_NAME = {k.name: k for k in KPIS}
-
-
-def decision_kpis(
-    experiment: Experiment, weeks: float, costs: Mapping[str, float] | None = None
-) -> pd.DataFrame:
-    """Per variant and replication, the KPIs a threshold or headcount decision is judged on,
-    as rows in the experiment's ``totals`` form (section ``decision``)."""
-    t = experiment.totals
-    key = t["section"] + "." + t["metric"]
-    wide = (
-        t.assign(key=key)
-        .pivot_table(index=["variant", "replication"], columns="key", values="value", dropna=False)
-        .reset_index()
-    )
-
-    def col(name: str) -> pd.Series:
-        return wide[name] if name in wide else pd.Series(np.nan, index=wide.index)
-
-    out = pd.DataFrame({"variant": wide["variant"], "replication": wide["replication"]})
-    out["mqls_per_week"] = col("totals.mqls") / weeks
-    out["sdr_utilisation"] = col("utilisation.sdr")
-    out["speed_to_lead_median_h"] = col("speed_to_lead.median_h")
-    out["within_1h"] = col("speed_to_lead.within_1h")
-    out["backlog_mean"] = col("backlog.mean")
-    out["sqls"] = col("totals.sqls")
-    out["valid_opportunities"] = col("totals.valid_opportunities")
-    out["valid_rate"] = col("rates.sql_to_valid")
-    out["won"] = col("totals.won")
-    out["won_value"] = col("totals.won_value")
-    out["pipeline_value"] = col("totals.pipeline_value")
-    if costs:
-        years = weeks / 52.18
-        spend = sum(
-            col(f"staffing.{role}_mean_headcount").fillna(0) * cost * years
-            for role, cost in costs.items()
-            if role != "ae"
-        )
-        if "ae" in costs:
-            spend = spend + col("ae.ae_mean_headcount").fillna(0) * costs["ae"] * years
-        out["cost_per_valid"] = spend / out["valid_opportunities"].where(
-            out["valid_opportunities"] > 0
-        )
-    else:
-        out["cost_per_valid"] = np.nan
-    long = out.melt(id_vars=["variant", "replication"], var_name="metric", value_name="value")
-    long.insert(1, "section", SECTION)
-    return long
-
-
-def with_decision_kpis(
-    experiment: Experiment, weeks: float, costs: Mapping[str, float] | None = None
-) -> Experiment:
-    """The experiment with its decision KPIs added to ``totals`` (so summary and compare,
-    with their intervals, cover them too)."""
-    extra = decision_kpis(experiment, weeks, costs)
-    params = experiment.params
-    extra = extra.merge(params, on="variant", how="left") if params.shape[1] > 1 else extra
-    extra["seed"] = experiment.seed
-    totals = pd.concat([experiment.totals, extra[experiment.totals.columns]], ignore_index=True)
-    return dataclasses.replace(experiment, totals=totals)
+from .scenario import Costs, Scenario
+from .snapshot import Snapshot
 
 
 @dataclass(frozen=True)
 class ThresholdComparison:
-    """Thresholds side by side: KPIs with intervals, differences against the current one,
-    flags, the Pareto set and a recommendation (rule in :mod:`simfunnel.thresholds`)."""
+    """Options side by side: KPIs with intervals, differences against the current option, the
+    objective, failed targets and flags, the Pareto set and a recommendation (rule in
+    :mod:`simfunnel.objective`)."""
 
     experiment: Experiment
     thresholds: tuple[float, ...]
-    current: float
-    table: pd.DataFrame  # threshold, kpi, mean, ci_low, ci_high, diff, diff_low, diff_high
-    overview: pd.DataFrame  # one row per threshold: KPI means and flags
-    recommended: float | None
+    current: float  # the scenario's own threshold
+    table: pd.DataFrame  # option, threshold, sql_require, kpi, mean, ci_*, diff, diff_*
+    overview: pd.DataFrame  # one row per option: KPI means, objective interval, flags
+    recommended: str | None  # an option label, e.g. "MQL 40" or "MQL 40 / SQL 2 of 4"
     reason: str
-    gap: Gap | None = None  # spreadsheet vs simulation at the current threshold
+    gap: Gap | None = None  # spreadsheet vs simulation at the current option
+    sql_requires: tuple[int, ...] = ()
+    current_option: str = ""
+    targets: tuple[Target, ...] = ()
+    saturation: float = 0.9
+    costed: bool = False
+    fallback: str = "valid_opportunities"
+    assumptions: str = ""
+    choice: Choice | None = None
 
     def kpi(self, name: str) -> pd.DataFrame:
-        """One KPI across thresholds."""
+        """One KPI across options."""
         return self.table[self.table["kpi"] == name].reset_index(drop=True)
 
     @property
-    def pareto(self) -> list[float]:
-        """Thresholds no other beats on valid opportunities, speed-to-lead and valid rate."""
-        return self.overview.loc[self.overview["pareto"], "threshold"].tolist()
+    def options(self) -> list[str]:
+        return self.overview["option"].tolist()
+
+    @property
+    def recommended_threshold(self) -> float | None:
+        return None if self.recommended is None else float(self._row(self.recommended)["threshold"])
+
+    @property
+    def pareto(self) -> list[str]:
+        """Options no other beats on valid opportunities, speed-to-lead and valid rate."""
+        return self.overview.loc[self.overview["pareto"], "option"].tolist()
+
+    @property
+    def objective_name(self) -> str:
+        return "value minus cost" if self.costed else self.fallback.replace("_", " ")
+
+    @property
+    def rule(self) -> str:
+        """The rule applied, in one sentence."""
+        targets = ", ".join(str(t) for t in self.targets) or "none set"
+        return (
+            f"Rule: among options that meet every target ({targets}), take the highest mean "
+            f"{self.objective_name} over the horizon, but keep the current option unless another "
+            "is clearly better (paired 95% interval above 0); SDR saturation is flagged, not "
+            "excluded."
+        )
+
+    def _row(self, option: str) -> pd.Series:
+        return self.overview.set_index("option").loc[option]
+
+    def _fmt(self, x: float, signed: bool = False) -> str:
+        if self.costed or self.fallback == "won_value":
+            return money(x, signed)
+        return f"{x:+,.0f}" if signed else f"{x:,.0f}"
+
+    def _diff(self, option: str) -> str:
+        r = self._row(option)
+        return (
+            f"{self._fmt(r['objective_diff'], True)} (95% CI {self._fmt(r['objective_diff_low'], True)}"
+            f" to {self._fmt(r['objective_diff_high'], True)})"
+        )
+
+    def _flags(self, option: str) -> list[str]:
+        r = self._row(option)
+        out = []
+        if r["saturated"]:
+            out.append(
+                f"at {option} the SDRs run at {r['sdr_utilisation']:.0%} (saturated): leads wait and "
+                "go cold, which the figures count, and any surge will hit speed-to-lead first"
+            )
+        if r["ae_occupancy"] >= self.saturation:
+            out.append(f"at {option} the AEs are {r['ae_occupancy']:.0%} full")
+        return out
 
     @property
     def verdict(self) -> str:
-        o = self.overview.set_index("threshold")
-        cur = o.loc[self.current]
+        """What to do, why, what could go wrong, the current option's targets, the rule and
+        the assumptions, one short paragraph."""
+        cur, rec = self.current_option, self.recommended
+        o = self.overview.set_index("option")
+        weeks = f"the {self.experiment.scenarios[self.experiment.baseline].weeks:g} weeks"
         parts = []
-        for t in self.thresholds:
-            if t == self.current:
-                continue
-            row = o.loc[t]
-            d = self.kpi("valid_opportunities").set_index("threshold").loc[t]
-            change = "raising" if t > self.current else "lowering"
+        if not self.costed:
             parts.append(
-                f"{change.capitalize()} the threshold from {_num(self.current)} to {_num(t)} "
-                f"changes MQLs per week by {_pct(row['mqls_per_week'], cur['mqls_per_week'])} and "
-                f"valid opportunities by {d['diff']:+.0f} (95% CI {d['diff_low']:+.0f} to "
-                f"{d['diff_high']:+.0f}); SDR utilisation {row['sdr_utilisation']:.0%}, "
-                f"{row['within_1h']:.0%} of MQLs called within an hour"
-                + (" (the SDRs saturate)." if row["saturated"] else ".")
+                f"WARNING: NO COSTS in the scenario or given, so options are ranked on "
+                f"{self.objective_name} alone, which ignores what extra leads, SDR hours and "
+                "rejected SQLs cost; add a costs section or --cost to rank on value minus cost."
             )
-        head = (
-            f"Recommended threshold: {_num(self.recommended)}. {self.reason}"
-            if self.recommended is not None
-            else f"No threshold meets the conditions: {self.reason}"
+        if rec is None:
+            parts.append("Do: no option is recommended.")
+        elif rec == cur:
+            parts.append(f"Do: keep {cur}.")
+        else:
+            parts.append(f"Do: move from {cur} to {rec}.")
+        parts.append(self.reason)
+        if rec is not None:
+            flags = self._flags(rec)
+            r = o.loc[rec]
+            parts.append(
+                "What could go wrong: " + "; ".join(flags) + "."
+                if flags
+                else f"What could go wrong: nothing flagged at {rec} (SDRs at "
+                f"{r['sdr_utilisation']:.0%}, {r['within_1h']:.0%} of MQLs called within 1 h)."
+            )
+        fails = o.loc[cur, "failed_targets"]
+        parts.append(
+            f"The current {cur} fails its targets: {fails}."
+            if fails
+            else f"The current {cur} meets every target."
         )
-        tail = [] if self.gap is None else [f"At the current threshold: {self.gap.verdict}"]
-        return " ".join([head, *parts, *tail])
+        parts.append(self.rule)
+        parts.append(f"Assumptions over {weeks}: {self.assumptions}")
+        return " ".join(parts)
 
     def plot(self, kpi: str = "valid_opportunities", ax: Any = None) -> Any:
-        """A KPI against the threshold, mean and 95% interval; saturated thresholds marked."""
+        """A KPI against the threshold, mean and 95% interval (one line per toss-up
+        requirement in a grid); saturated options marked."""
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         rows = self.kpi(kpi)
-        spec = _BY_NAME[kpi]
+        spec = BY_NAME.get(kpi, Kpi(kpi, kpi, True))
         scale = 100.0 if spec.percent else 1.0
-        x = rows["threshold"].to_numpy(dtype=float)
-        ax.fill_between(x, rows["ci_low"] * scale, rows["ci_high"] * scale, alpha=0.25, lw=0)
-        ax.plot(x, rows["mean"] * scale, marker="o", label="mean, 95% interval")
-        sat = self.overview.set_index("threshold").loc[x, "saturated"].to_numpy(dtype=bool)
+        sat = self.overview.set_index("option")["saturated"]
+        grid = len(self.sql_requires) > 1
+        for require, part in rows.groupby("sql_require", sort=True):
+            x = part["threshold"].to_numpy(dtype=float)
+            label = f"SQL {require:g} of {self._criteria}" if grid else "mean, 95% interval"
+            ax.fill_between(x, part["ci_low"] * scale, part["ci_high"] * scale, alpha=0.2, lw=0)
+            ax.plot(x, part["mean"] * scale, marker="o", label=label)
+            hot = sat.loc[part["option"]].to_numpy(dtype=bool)
+            if hot.any():
+                ax.scatter(x[hot], part["mean"].to_numpy()[hot] * scale, s=90, marker="x",
+                           color="tab:red", zorder=3)  # fmt: skip
         if sat.any():
-            ax.scatter(
-                x[sat],
-                rows["mean"].to_numpy()[sat] * scale,
-                s=90,
-                marker="x",
-                color="tab:red",
-                zorder=3,
-                label="SDRs saturated",
-            )
+            ax.scatter([], [], s=90, marker="x", color="tab:red", label="SDRs saturated")
         ax.axvline(self.current, color="grey", ls=":", label="current threshold")
         if self.recommended is not None:
-            ax.axvline(self.recommended, color="tab:green", ls="--", label="recommended")
+            ax.axvline(self.recommended_threshold, color="tab:green", ls="--", label="recommended")
         ax.set_xlabel("MQL threshold (score points)")
         ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
         ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
         ax.legend(fontsize="small")
         return ax
 
+    @property
+    def _criteria(self) -> int:
+        return len(self.experiment.scenarios[self.experiment.baseline].toss_up.criteria)
+
     def plot_tradeoff(
         self, x: str = "within_1h", y: str = "valid_opportunities", ax: Any = None
     ) -> Any:
-        """The trade-off plane: each threshold a point, the Pareto set joined up."""
+        """The trade-off plane: each option a point, the Pareto set joined up."""
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         o = self.overview
-        sx, sy = _BY_NAME[x], _BY_NAME[y]
+        sx, sy = BY_NAME.get(x, Kpi(x, x, True)), BY_NAME.get(y, Kpi(y, y, True))
         fx, fy = (100.0 if sx.percent else 1.0), (100.0 if sy.percent else 1.0)
         ax.scatter(o[x] * fx, o[y] * fy, color="tab:blue", zorder=2)
         front = o[o["pareto"]].sort_values(x)
         ax.plot(front[x] * fx, front[y] * fy, color="tab:blue", alpha=0.5, label="Pareto set")
         for row in o.itertuples(index=False):
             ax.annotate(
-                _num(row.threshold),
+                row.option,
                 (getattr(row, x) * fx, getattr(row, y) * fy),
                 textcoords="offset points",
                 xytext=(4, 4),
@@ -230,17 +231,14 @@ class ThresholdComparison:
             )
         ax.set_xlabel(sx.label + (" (%)" if sx.percent else ""))
         ax.set_ylabel(sy.label + (" (%)" if sy.percent else ""))
-        ax.set_title("Threshold trade-off (labels: threshold)")
+        ax.set_title("Trade-off between options")
         ax.legend(fontsize="small")
         return ax
 
 
-def _num(value: float | None) -> str:
-    return "none" if value is None else f"{value:g}"
-
-
-def _pct(new: float, old: float) -> str:
-    return f"{(new - old) / old:+.0%}" if old else "n/a"
+def option_label(threshold: float, require: int, criteria: int, grid: bool) -> str:
+    """``MQL 40``, or in a grid of toss-up requirements ``MQL 40 / SQL 2 of 4``."""
+    return f"MQL {threshold:g}" + (f" / SQL {require} of {criteria}" if grid else "")
 
 
 def compare_thresholds(
@@ -248,35 +246,62 @@ def compare_thresholds(
     thresholds: Sequence[float],
     reps: int = 10,
     *,
+    sql_require: Sequence[int] | None = None,
     seed: int | None = 0,
     workers: int | None = None,
     executor: Any = None,
     progress: bool = True,
     snapshot: Snapshot | None = None,
-    costs: Mapping[str, float] | None = None,
-    service_level: float = 0.5,
+    costs: Mapping[str, Any] | Costs | None = None,
+    service_level: float | None = 0.5,
+    max_utilisation: float | None = None,
+    min_valid_rate: float | None = None,
+    min_valid_per_week: float | None = 0.0,
     saturation: float = 0.9,
-    min_valid_per_week: float = 0.0,
+    open_pipeline: bool = True,
+    fallback: str = "valid_opportunities",
     explain: bool = True,
 ) -> ThresholdComparison:
-    """Run every threshold (and the current one) on common random numbers and compare.
+    """Run every option (and the current one) on common random numbers and compare.
 
-    ``costs``: yearly cost per rep by role (``{"sdr": 90000, "ae": 150000}``) for the cost per
-    valid opportunity. ``service_level``: least share of MQLs called within an hour.
-    ``saturation``: SDR utilisation from which the team counts as saturated.
-    ``explain``: also measure why the current threshold's valid opportunities differ from the
+    ``thresholds``: MQL thresholds; ``sql_require``: toss-up requirements (how many of the
+    ``toss_up.criteria`` a lead must meet); together a grid, the scenario's own values always
+    added. ``costs``: on top of the scenario's ``costs`` section (see
+    :func:`simfunnel.objective.resolve_costs`; ``{"sdr": 90000}`` is a yearly cost per rep).
+    Targets, on the mean over replications (``None`` leaves one out): ``service_level`` (least
+    share of MQLs called within an hour), ``max_utilisation`` (SDRs), ``min_valid_rate`` (AE
+    acceptance), ``min_valid_per_week``. ``saturation``: SDR utilisation flagged as saturated.
+    ``open_pipeline``: count opportunities open at the horizon at expected win value.
+    ``fallback``: the objective without costs (``valid_opportunities`` or ``won_value``).
+    ``explain``: also measure why the current option's valid opportunities differ from the
     spreadsheet's (:func:`simfunnel.gap.explain_gap`, on the same seeds).
     """
-    if not thresholds:
+    if not thresholds and not sql_require:
         raise ValueError("give at least one threshold to compare with the current one")
-    current = float(scenario.scoring.threshold)
-    values = sorted({float(t) for t in thresholds} | {current})
-    names = {t: f"threshold={_num(t)}" for t in values}
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)} (got {fallback!r})")
+    criteria = len(scenario.toss_up.criteria)
+    for r in sql_require or ():
+        if not (isinstance(r, (int, np.integer)) and 0 <= r <= criteria):
+            raise ValueError(f"sql_require {r!r}: a whole number from 0 to {criteria} (criteria)")
+    model = resolve_costs(scenario, costs)
+    current_t, current_r = float(scenario.scoring.threshold), int(scenario.toss_up.require)
+    values = sorted({float(t) for t in thresholds} | {current_t})
+    requires = sorted({int(r) for r in sql_require or ()} | {current_r})
+    grid = len(requires) > 1
+    options = {
+        option_label(t, r, criteria, grid): (t, r) for t, r in itertools.product(values, requires)
+    }
+    current = option_label(current_t, current_r, criteria, grid)
+    variants = {
+        name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
+        for name, (t, r) in options.items()
+    }
     experiment = run_variants(
         scenario,
-        {names[t]: {"scoring.threshold": t} for t in values},
+        variants,
         reps,
-        baseline=names[current],
+        baseline=current,
         seed=seed,
         workers=workers,
         executor=executor,
@@ -284,37 +309,29 @@ def compare_thresholds(
         snapshot=snapshot,
     )
     weeks = scenario.horizon / 168.0
-    experiment = with_decision_kpis(experiment, weeks, costs)
-    summary = experiment.summary()
-    summary = summary[summary["section"] == SECTION]
-    diffs = experiment.compare()
-    diffs = diffs[diffs["section"] == SECTION]
-    by_name = {v: t for t, v in names.items()}
-    table = summary[["variant", "metric", "mean", "ci_low", "ci_high"]].rename(
-        columns={"metric": "kpi"}
-    )
-    d = diffs[["variant", "metric", "diff", "ci_low", "ci_high"]].rename(
-        columns={"metric": "kpi", "ci_low": "diff_low", "ci_high": "diff_high"}
-    )
-    table = table.merge(d, on=["variant", "kpi"], how="left")
-    table.loc[table["variant"] == names[current], ["diff", "diff_low", "diff_high"]] = 0.0
-    table.insert(0, "threshold", table["variant"].map(by_name))
-    table = table.drop(columns="variant").sort_values(["kpi", "threshold"], kind="stable")
-    table = table.reset_index(drop=True)
-    overview = table.pivot(index="threshold", columns="kpi", values="mean").reset_index()
-    overview = overview[["threshold", *[k.name for k in KPIS if k.name in overview]]]
-    overview["saturated"] = overview["sdr_utilisation"] >= saturation
-    overview["meets_service_level"] = overview["within_1h"] >= service_level
-    overview["enough_supply"] = overview["valid_opportunities"] / weeks >= min_valid_per_week
-    overview["spreadsheet_valid"] = [
-        _sheet_valid(with_overrides(scenario, {"scoring.threshold": t}), weeks)
-        for t in overview["threshold"]
+    kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
+    experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
+    table = _table(experiment, options, current)
+    overview = _overview(table, options, weeks, scenario, current, saturation)
+    targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
+    overview["failed_targets"] = [
+        "; ".join(failures(row, targets, _intervals(table, row["option"], weeks)))
+        for _, row in overview.iterrows()
     ]
-    overview["pareto"] = _pareto(overview, ("valid_opportunities", "within_1h", "valid_rate"))
-    recommended, reason = _recommend(experiment, names, overview, service_level, saturation)
-    overview["recommended"] = overview["threshold"] == recommended
-    gap = (
-        explain_gap(
+    overview["meets_targets"] = overview["failed_targets"] == ""
+    choice = choose(overview.set_index("option"), current)
+    overview["recommended"] = overview["option"] == choice.recommended
+    unlimited = scenario.ae.team is None
+    costed = model.given
+    comparison = ThresholdComparison(
+        experiment=experiment,
+        thresholds=tuple(values),
+        current=current_t,
+        table=table,
+        overview=overview,
+        recommended=choice.recommended,
+        reason="",
+        gap=explain_gap(
             scenario,
             "valid_opportunities",
             reps,
@@ -324,18 +341,155 @@ def compare_thresholds(
             snapshot=snapshot,
         )
         if explain
-        else None
+        else None,
+        sql_requires=tuple(requires),
+        current_option=current,
+        targets=tuple(targets),
+        saturation=saturation,
+        costed=costed,
+        fallback=fallback,
+        assumptions=_assumptions(model, costed, unlimited, open_pipeline, experiment),
+        choice=choice,
     )
-    return ThresholdComparison(
-        experiment=experiment,
-        thresholds=tuple(values),
-        current=current,
-        table=table,
-        overview=overview,
-        recommended=recommended,
-        reason=reason,
-        gap=gap,
+    return _with_reason(comparison)
+
+
+def _table(experiment: Experiment, options: Mapping[str, tuple[float, int]], current: str):
+    summary = experiment.summary()
+    summary = summary[summary["section"] == SECTION]
+    table = summary[["variant", "metric", "mean", "ci_low", "ci_high"]].rename(
+        columns={"metric": "kpi"}
     )
+    if len(options) > 1:
+        diffs = experiment.compare()
+        diffs = diffs[diffs["section"] == SECTION]
+        d = diffs[["variant", "metric", "diff", "ci_low", "ci_high"]].rename(
+            columns={"metric": "kpi", "ci_low": "diff_low", "ci_high": "diff_high"}
+        )
+        table = table.merge(d, on=["variant", "kpi"], how="left")
+    else:
+        table = table.assign(diff=np.nan, diff_low=np.nan, diff_high=np.nan)
+    table.loc[table["variant"] == current, ["diff", "diff_low", "diff_high"]] = 0.0
+    table = table.rename(columns={"variant": "option"})
+    table.insert(1, "threshold", table["option"].map(lambda o: options[o][0]))
+    table.insert(2, "sql_require", table["option"].map(lambda o: options[o][1]))
+    order = {k.name: i for i, k in enumerate(KPIS)}
+    table = table.assign(_k=table["kpi"].map(order))
+    table = table.sort_values(["_k", "threshold", "sql_require"], kind="stable")
+    return table.drop(columns="_k").reset_index(drop=True)
+
+
+def _overview(
+    table: pd.DataFrame,
+    options: Mapping[str, tuple[float, int]],
+    weeks: float,
+    scenario: Scenario,
+    current: str,
+    saturation: float,
+) -> pd.DataFrame:
+    wide = table.pivot(index="option", columns="kpi", values="mean")
+    wide = wide[[k.name for k in KPIS if k.name in wide]]
+    obj = table[table["kpi"] == "objective"].set_index("option")
+    out = pd.DataFrame(
+        {
+            "option": list(options),
+            "threshold": [t for t, _ in options.values()],
+            "sql_require": [r for _, r in options.values()],
+        }
+    )
+    out = out.join(wide, on="option")
+    out["valid_per_week"] = out["valid_opportunities"] / weeks
+    for src, dst in (("ci_low", "objective_low"), ("ci_high", "objective_high")):
+        out[dst] = out["option"].map(obj[src])
+    for src in ("diff", "diff_low", "diff_high"):
+        out[f"objective_{src}"] = out["option"].map(obj[src])
+    out["saturated"] = out["sdr_utilisation"] >= saturation
+    out["current"] = out["option"] == current
+    out["spreadsheet_valid"] = [
+        _sheet_valid(with_overrides(scenario, {"scoring.threshold": t}), weeks)
+        for t in out["threshold"]
+    ]
+    out["pareto"] = _pareto(out, ("valid_opportunities", "within_1h", "valid_rate"))
+    return out.sort_values(["threshold", "sql_require"]).reset_index(drop=True)
+
+
+def _intervals(table: pd.DataFrame, option: str, weeks: float) -> dict[str, tuple[float, float]]:
+    """KPI -> 95% interval of the mean for one option (valid per week from valid opportunities)."""
+    rows = table[table["option"] == option].set_index("kpi")
+    out = {k: (float(r["ci_low"]), float(r["ci_high"])) for k, r in rows.iterrows()}
+    lo, hi = out.get("valid_opportunities", (math.nan, math.nan))
+    out["valid_per_week"] = (lo / weeks, hi / weeks)
+    return out
+
+
+def _assumptions(
+    model: Any, costed: bool, unlimited: bool, open_pipeline: bool, experiment: Experiment
+) -> str:
+    value = "value = won value + self-serve value"
+    if "self_serve_value" not in set(experiment.totals["metric"]):
+        value += " (absent from the results: counted as 0)"
+    value += (
+        " + opportunities open at the horizon at their expected win value (value won per closed "
+        "deal of the option)"
+        if open_pipeline
+        else " (opportunities open at the horizon left out)"
+    )
+    if not costed:
+        return value + "; no costs."
+    cost = (
+        "cost = mean headcount x yearly cost x years + leads x cost per lead + SQLs x "
+        f"{model.meeting_hours:g} AE hour(s) x {money(model.ae_per_hour)} per hour"
+    )
+    zero = model.missing(unlimited)
+    return f"{value}; {cost}" + (f"; counted as 0: {', '.join(zero)}." if zero else ".")
+
+
+def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
+    o = c.overview.set_index("option")
+    ch, cur, name = c.choice, c.current_option, c.objective_name
+    if ch is None or ch.recommended is None:
+        best = str(o["objective"].idxmax())
+        reason = (
+            f"Why: no option meets every target; the highest {name}, {best}, misses "
+            f"{o.loc[best, 'failed_targets']}. Relax a target or add capacity."
+        )
+    elif ch.kept_current:
+        reason = (
+            f"Why: the best option on {name}, {ch.best}, is not clearly better than the current "
+            f"one: {c._diff(ch.best)}."
+        )
+    elif ch.recommended == cur:
+        others = o.drop(index=cur)
+        others = others[others["meets_targets"]]
+        reason = (
+            f"Why: it has the highest {name} ({c._fmt(o.loc[cur, 'objective'])}) of the options "
+            "that meet every target"
+        )
+        if not others.empty:
+            nxt = str(others["objective"].idxmax())
+            reason += f"; the next, {nxt}, differs by {c._diff(nxt)}"
+        reason += "."
+    else:
+        r, k = o.loc[ch.recommended], o.loc[cur]
+        lead = (
+            f"Why: the current option fails its targets and {ch.recommended} has the highest "
+            f"{name} of those that meet them: "
+            if not k["meets_targets"]
+            else f"Why: {name} "
+        )
+        counts = [("wins", "won", "{:,.0f}"), ("valid rate", "valid_rate", "{:.0%}")]
+        if c.costed or c.fallback != "valid_opportunities":
+            counts.insert(0, ("valid opportunities", "valid_opportunities", "{:,.0f}"))
+        reason = (
+            f"{lead}{c._fmt(r['objective'])} against {c._fmt(k['objective'])} now, "
+            f"{c._diff(ch.recommended)}; "
+            + ", ".join(
+                f"{label} {fmt.format(r[key])} against {fmt.format(k[key])}"
+                for label, key, fmt in counts
+            )
+            + "."
+        )
+    return dataclasses.replace(c, reason=reason)
 
 
 def _sheet_valid(scenario: Scenario, weeks: float) -> float:
@@ -358,51 +512,12 @@ def _pareto(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return pd.Series(keep, index=frame.index)
 
 
-def _recommend(
-    experiment: Experiment,
-    names: Mapping[float, str],
-    overview: pd.DataFrame,
-    service_level: float,
-    saturation: float,
-) -> tuple[float | None, str]:
-    ok = overview[~overview["saturated"]]
-    if ok.empty:
-        return None, f"the SDRs saturate (utilisation >= {saturation:.0%}) at every threshold."
-    ok = ok[ok["meets_service_level"]]
-    if ok.empty:
-        return None, (
-            f"no threshold has {service_level:.0%} of MQLs called within an hour without "
-            "saturating the SDRs."
-        )
-    ok = ok[ok["enough_supply"]]
-    if ok.empty:
-        return None, "no threshold that keeps speed-to-lead supplies sales with enough."
-    best = float(ok.loc[ok["valid_opportunities"].idxmax(), "threshold"])
-    choice = best
-    higher = [float(t) for t in ok["threshold"] if t > best]
-    if higher:
-        # Paired differences against the best: a higher threshold not clearly worse ties.
-        diffs = experiment.compare(baseline=names[best])
-        valid = diffs[(diffs["section"] == SECTION) & (diffs["metric"] == "valid_opportunities")]
-        upper = valid.set_index("variant")["ci_high"]
-        ties = [t for t in higher if upper.get(names[t], -math.inf) >= 0]
-        choice = max([best, *ties])
-    o = overview.set_index("threshold")
-    row = o.loc[choice]
-    slack = (
-        f"the SDRs keep slack (utilisation {row['sdr_utilisation']:.0%}) and "
-        f"{row['within_1h']:.0%} of MQLs are called within an hour"
-    )
-    if choice == best:
-        return choice, (
-            f"It gives the most valid opportunities ({row['valid_opportunities']:.0f}) among "
-            f"thresholds where {slack}."
-        )
-    return choice, (
-        f"It gives {row['valid_opportunities']:.0f} valid opportunities against "
-        f"{o.loc[best, 'valid_opportunities']:.0f} at {_num(best)}, which is not clearly more "
-        f"(paired 95% interval), for fewer and better MQLs; {slack}."
-    )
-
-
-__all__ = ["KPIS", "ThresholdComparison", "compare_thresholds", "decision_kpis"]
+__all__ = [
+    "KPIS",
+    "SECTION",
+    "ThresholdComparison",
+    "compare_thresholds",
+    "decision_kpis",
+    "option_label",
+    "with_decision_kpis",
+]

@@ -7,6 +7,7 @@ date arithmetic per event.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 
@@ -35,6 +36,25 @@ class WorkCalendar:
         base = np.arange(self.n_days) * 24.0
         self.open = base + open_h
         self.close = base + close_h
+        self._worked = np.cumsum(working).tolist()  # working days up to and including each day
+
+    def after_working_days(self, t: float, gap: float) -> float:
+        """``t`` plus ``gap`` hours, its whole days counted in working days: the same time of day
+        on the n-th working day after t's day, plus the hours left over (inf past the horizon).
+
+        Cadences are written in business days ("day 0, 1, 3, 5"); on a Mon-Fri calendar
+        counting calendar days would drift the attempts onto the days after weekends.
+        """
+        days = math.floor(gap / 24.0 + 1e-9)
+        rest = gap - 24.0 * days
+        if days <= 0:
+            return t + gap
+        day = int(t // 24.0)
+        worked = self._worked
+        target = bisect.bisect_left(worked, worked[min(day, len(worked) - 1)] + days)
+        if target >= len(worked):
+            return math.inf
+        return target * 24.0 + (t - day * 24.0) + rest
 
     def open_fraction_by_hour(self) -> np.ndarray:
         """Share of each clock hour of the horizon that falls in working time."""

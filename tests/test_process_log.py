@@ -27,6 +27,7 @@ def test_never_contacted_six_attempts_at_cadence_times_then_recycled() -> None:
         sources__0__bursts=[{"start": "2026-01-09 17:30", "leads": 1, "over": "0 h"}],
         calendar__holidays=["2026-01-14"],
         cadence__connect_probability=0,
+        cadence__gap_unit="calendar",
     )
     result = simfunnel.simulate(scenario, seed=1, trace=True)
     expected_times = [
@@ -46,6 +47,28 @@ def test_never_contacted_six_attempts_at_cadence_times_then_recycled() -> None:
     assert result.totals["dials"] == 6
     assert result.totals["connects"] == 0
     assert result.totals["recycled"] == 1
+
+
+def test_gaps_in_working_days_skip_weekends_and_holidays() -> None:
+    # The same lead on the default gap unit of a Mon-Fri calendar: gaps of 1, 2, 2, 3, 4
+    # working days from each attempt, at the same time of day (Wed 14 Jan is a holiday).
+    scenario = build(
+        sources__0__bursts=[{"start": "2026-01-09 17:30", "leads": 1, "over": "0 h"}],
+        calendar__holidays=["2026-01-14"],
+        cadence__connect_probability=0,
+    )
+    result = simfunnel.simulate(scenario, seed=1, trace=True)
+    expected_times = [
+        4 * DAY + 17.5,  # Fri 9 Jan 17:30
+        7 * DAY + 17.5,  # +1 working day: Mon 12
+        10 * DAY + 17.5,  # +2: Tue 13, (Wed 14 holiday), Thu 15
+        14 * DAY + 17.5,  # +2: Fri 16, Mon 19
+        17 * DAY + 17.5,  # +3: Tue 20, Wed 21, Thu 22
+        23 * DAY + 17.5,  # +4: Fri 23, Mon 26, Tue 27, Wed 28
+    ]
+    assert log(result) == [(t, "attempt", "no_connect") for t in expected_times] + [
+        (23 * DAY + 17.5, "recycled", None)
+    ]
 
 
 def test_connect_without_contact_counts_as_connect_not_contact() -> None:
