@@ -326,6 +326,7 @@ class RunData:
     self_serve_at: np.ndarray  # PQLs that bought self-serve: when (NaN otherwise)
     attempts: np.ndarray  # touches: calls and email touches
     contacted_at: np.ndarray
+    nurtured_at: np.ndarray  # first conversation judged worth following up (a nurture lead)
     sql_at: np.ndarray
     valid_at: np.ndarray
     closed_at: np.ndarray
@@ -419,6 +420,7 @@ class Engine:
         self.nurture_since: dict[int, float] = {}
         self.self_serve_at: dict[int, float] = {}
         self.info_start: dict[int, float] = {}
+        self.nurtured_at: dict[int, float] = {}  # first 'information gathering' or 'postponed'
         floors = [s.score.min for s in sc.sources] + [math.nan]
         self.score_floor = np.array(floors)[np.minimum(self.leads.source, len(sc.sources))]
         self.contacted_at = [nan] * n
@@ -984,6 +986,8 @@ class Engine:
         desk.w_outcomes[k][week] += 1
         self.state[lead] = _OUTCOME_STATE[k]
         self.contacted_at[lead] = now
+        if k in (1, 2):
+            self.nurtured_at.setdefault(lead, end)
         if self.trace is not None:
             self.trace.append((end, "outcome", lead, None, OUTCOMES[k]))
         outcomes = desk.outcomes
@@ -1098,6 +1102,7 @@ class Engine:
             self_serve_at=_sparse(self.self_serve_at, n),
             attempts=np.array(self.attempts, dtype=np.int32),
             contacted_at=np.array(self.contacted_at),
+            nurtured_at=_sparse(self.nurtured_at, n),
             sql_at=np.array(self.sql_at),
             valid_at=ae.array("valid_at"),
             closed_at=ae.array("closed_at"),
@@ -1158,6 +1163,7 @@ def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunDa
         "mql_at",
         "self_serve_at",
         "contacted_at",
+        "nurtured_at",
         "sql_at",
         "valid_at",
         "closed_at",

@@ -33,6 +33,8 @@ TOTAL_KEYS = (
     "recycled",
     "emails",
     "accounts_researched",
+    "contacted_inbound",
+    "contacted_outbound",
     "sals",
     "sgls",
     "sqls",
@@ -130,12 +132,14 @@ class SimulationResult:
             "dials": int(w["dials"].sum()),
             "connects": int(w["connects"].sum()),
             "contacts": int(w["contacts"].sum()),
-            "nurture_leads": int(w["information_gathering"].sum() + w["postponed"].sum()),
+            "nurture_leads": int((d.nurtured_at >= 0).sum()),
             "recycled": int(w["recycled"].sum()),
             "emails": int(w["emails"].sum()),
             "accounts_researched": int(w["researched"].sum()),
-            "sals": int((contacted & d.inbound).sum()),
-            "sgls": int((contacted & ~d.inbound).sum()),
+            "contacted_inbound": int((contacted & d.inbound).sum()),
+            "contacted_outbound": int((contacted & ~d.inbound).sum()),
+            "sals": int(((d.sql_at >= 0) & d.inbound).sum()),
+            "sgls": int(((d.sql_at >= 0) & ~d.inbound).sum()),
             "sqls": int((d.sql_at >= 0).sum()),
             "valid_opportunities": int(valid.sum()),
             "won": int(won.sum()),
@@ -372,8 +376,9 @@ class SimulationResult:
 
     @cached_property
     def by_motion(self) -> dict[str, float]:
-        """Inbound and outbound side by side: SALs (MQLs an SDR reached) against SGLs (accounts
-        a BDR reached), and what each motion turned into."""
+        """Inbound and outbound side by side, as the Demand Waterfall splits SQL-level
+        opportunities by origin: SALs (tossed up from inbound) against SGLs (from outbound),
+        the leads each motion reached, and what each turned into."""
         d = self.data
         contacted = d.contacted_at >= 0
         sql = d.sql_at >= 0
@@ -385,7 +390,8 @@ class SimulationResult:
             first = "inbound_leads" if motion == "inbound" else "outbound_accounts"
             out[first] = int((mine & ~d.carried).sum())
             out[f"{motion}_attempted"] = int((mine & (d.first_attempt >= 0)).sum())
-            out["sals" if motion == "inbound" else "sgls"] = int((mine & contacted).sum())
+            out[f"{motion}_contacted"] = int((mine & contacted).sum())
+            out["sals" if motion == "inbound" else "sgls"] = int((mine & sql).sum())
             out[f"{motion}_sqls"] = int((mine & sql).sum())
             out[f"{motion}_valid_opportunities"] = int((mine & valid).sum())
             out[f"{motion}_won"] = int((mine & won).sum())
@@ -470,7 +476,7 @@ class SimulationResult:
             "dials": w["dials"],
             "connects": w["connects"],
             "contacts": w["contacts"],
-            "nurture_leads": w["information_gathering"] + w["postponed"],
+            "nurture_leads": self._weekly_count(d.nurtured_at),
             **{name: w[name] for name in OUTCOMES[1:]},
             "recycled": w["recycled"],
             "cold": w["cold"],

@@ -113,7 +113,8 @@ def check_invariants(result: simfunnel.SimulationResult) -> None:
     untouched = leads["end_state"].eq("untouched") & result.data.inbound & ~leads["carried_in"]
     assert untouched.sum() + states["cold"] * exact <= stl["never_attempted"]
     assert states["self_serve_won"] >= t["self_serve_won"]
-    assert t["sals"] + t["sgls"] == (result.data.contacted_at >= 0).sum()
+    assert t["contacted_inbound"] + t["contacted_outbound"] == (result.data.contacted_at >= 0).sum()
+    assert t["sals"] + t["sgls"] == t["sqls"]  # the Demand Waterfall's split of SQLs by origin
     m = result.by_motion
     assert m["inbound_sqls"] + m["outbound_sqls"] == t["sqls"]
     assert t["accounts_researched"] <= t["accounts"] + t["carried_in"]

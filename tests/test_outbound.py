@@ -253,5 +253,6 @@ def test_sal_and_sgl_split_adds_up() -> None:
     assert m["inbound_leads"] == t["leads"] and m["outbound_accounts"] == t["accounts"]
     funnel = result.funnel_by_source.set_index("source")
     assert funnel.loc["outbound", "motion"] == "outbound"
-    assert funnel.loc["outbound", "contacted"] == t["sgls"]
+    assert funnel.loc["outbound", "contacted"] == t["contacted_outbound"] == m["outbound_contacted"]
+    assert t["sgls"] == m["outbound_sqls"] and t["sals"] == m["inbound_sqls"]
     assert funnel["sqls"].sum() == t["sqls"]

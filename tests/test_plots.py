@@ -104,7 +104,7 @@ def test_funnel_bars_carry_the_run_counts_and_conversions(mixed) -> None:
     assert inbound.loc["leads", "count"] == m["inbound_leads"]
     assert inbound.loc["won", "count"] == m["inbound_won"]
     assert outbound.loc["sqls", "count"] == m["outbound_sqls"]
-    assert outbound.loc["contacted", "count"] == m["sgls"]
+    assert outbound.loc["contacted", "count"] == m["outbound_contacted"]
     assert math.isnan(outbound.loc["mqls", "count"])  # accounts are never MQLs
     assert outbound.loc["attempted", "conversion"] == pytest.approx(
         m["outbound_attempted"] / m["outbound_accounts"]

@@ -152,7 +152,10 @@ def test_information_gathering_gets_a_follow_up_cadence_two_weeks_later() -> Non
         (follow_up + 0.25, "outcome", "information_gathering"),
     ]
     assert result.leads.iloc[0]["end_state"] == "information_gathering"
-    assert result.totals["nurture_leads"] == 2
+    # two conversations judged worth following up, but one nurture lead
+    assert result.weekly["information_gathering"].sum() == 2
+    assert result.totals["nurture_leads"] == 1
+    assert result.weekly["nurture_leads"].sum() == 1
 
 
 @pytest.mark.parametrize("outcome", ["no_prospect", "do_not_call"])
@@ -234,3 +237,17 @@ def test_shrinkage_block_is_not_worked() -> None:
     )
     result = simfunnel.simulate(scenario, seed=1, trace=True)
     assert log(result)[0] == (15.0, "attempt", "contact")
+
+
+def test_a_new_lead_wakes_an_idle_rep_on_shift_before_one_whose_block_has_started() -> None:
+    # Two SDRs, half their day off the phones in staggered blocks: rep 1 10:07:30-14:37:30,
+    # rep 2 12:22:30-16:52:30. Both are idle from 09:00. A lead at 15:00 is called at once by
+    # rep 1, not left waiting for rep 2's block to end at 16:52:30.
+    scenario = build(
+        sdr__headcount=2,
+        sdr__shrinkage=0.5,
+        sources__0__bursts=[{"start": "2026-01-05 15:00", "leads": 1, "over": "0 h"}],
+    )
+    result = simfunnel.simulate(scenario, seed=1, trace=True)
+    assert log(result)[0] == (15.0, "attempt", "contact")
+    assert result.data.trace[1][3] == 0  # rep 1
