@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -26,7 +27,7 @@ WEEK = 168.0
 MEETING, CLOSE = 0, 1
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
     if p <= 0.0:
         return -math.inf
     if p >= 1.0:
@@ -34,7 +35,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def _logistic(x: float) -> float:
+def logistic(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
@@ -78,8 +79,25 @@ class AEStage:
         codes: dict[str, int],
         roster: Roster | None,
         trace: list[tuple] | None,
+        on_return: Callable[[int, float], None] | None = None,
+        again: np.random.Generator | None = None,
     ) -> None:
         self.env = env
+        # Leads rejected, or lost for a reason that keeps them open, go back to nurture through
+        # ``on_return``; a lead tossed up again meets its AE with fresh draws from ``again``.
+        self.on_return = on_return
+        self.return_rejected = on_return is not None and scenario.ae.rejected_to_nurture
+        self.return_reasons = (
+            frozenset(
+                i
+                for i, r in enumerate(scenario.ae.lost_reasons)
+                if r in scenario.ae.reasons_to_nurture
+            )
+            if on_return is not None
+            else frozenset()
+        )
+        self.again = again
+        self.fresh: dict[int, tuple[float, float, float]] = {}  # second toss-ups: new draws
         self.horizon = scenario.horizon
         self.trace = trace
         self.state = state
@@ -96,9 +114,9 @@ class AEStage:
         self.u_reason = leads.u_reason
         self.quality = leads.quality
         self.value = leads.value
-        self.accept_base = _logit(ae.acceptance.probability)
+        self.accept_base = logit(ae.acceptance.probability)
         self.accept_q = ae.acceptance.quality_effect
-        self.win_base = _logit(ae.win.probability)
+        self.win_base = logit(ae.win.probability)
         self.win_q = ae.win.quality_effect
         self.wait_effect = ae.wait_effect
         self.reasons = list(ae.lost_reasons)
@@ -196,6 +214,9 @@ class AEStage:
 
     def toss_up(self, lead: int, at: float) -> None:
         """The qualifying call ends at ``at``: the lead joins the AE queue then."""
+        if lead in self.token and self.again is not None:  # back from nurture: a new meeting
+            u = self.again.random(3)
+            self.fresh[lead] = (float(u[0]), float(u[1]), float(u[2]))
         self.token[lead] = 0
         self.waited[lead] = 0.0
         if at < self.horizon:
@@ -277,8 +298,9 @@ class AEStage:
         now = self.env.now
         weeks_waited = self.waited[lead] / WEEK
         q = float(self.quality[lead])
-        p = _logistic(self.accept_base + self.accept_q * q + self.wait_effect * weeks_waited)
-        if float(self.u_accept[lead]) < p:
+        p = logistic(self.accept_base + self.accept_q * q + self.wait_effect * weeks_waited)
+        fresh = self.fresh.get(lead)
+        if (float(self.u_accept[lead]) if fresh is None else fresh[0]) < p:
             self.valid_at[lead] = now
             self.count["accepted"][self.ae_of[lead]] += 1
             self.state[lead] = self.codes["open_opportunity"]
@@ -291,6 +313,8 @@ class AEStage:
             if self.trace is not None:
                 self.trace.append((now, "rejected", lead, self.ae_of[lead], None))
             self._release(lead, now)
+            if self.return_rejected:
+                self.on_return(lead, now)  # type: ignore[misc]
 
     def _on_close(self, event: simpy.Event) -> None:
         lead, token = event.value
@@ -298,8 +322,11 @@ class AEStage:
             return
         now = self.env.now
         self.closed_at[lead] = now
-        p_win = _logistic(self.win_base + self.win_q * float(self.quality[lead]))
-        if float(self.u_win[lead]) < p_win:
+        p_win = logistic(self.win_base + self.win_q * float(self.quality[lead]))
+        fresh = self.fresh.get(lead)
+        k = -1
+        if (float(self.u_win[lead]) if fresh is None else fresh[1]) < p_win:
+            self.lost_reason.pop(lead, None)  # lost once before, won this time
             self.state[lead] = self.codes["won"]
             self.count["won"][self.ae_of[lead]] += 1
             self.won_value[self.ae_of[lead]] += float(self.value[lead])
@@ -307,7 +334,7 @@ class AEStage:
         else:
             self.state[lead] = self.codes["lost"]
             self.count["lost"][self.ae_of[lead]] += 1
-            u, k = float(self.u_reason[lead]), 0
+            u, k = (float(self.u_reason[lead]) if fresh is None else fresh[2]), 0
             while k < len(self.reason_cum) - 1 and u >= self.reason_cum[k]:
                 k += 1
             self.lost_reason[lead] = k
@@ -317,6 +344,8 @@ class AEStage:
                 (now, "won" if detail is None else "lost", lead, self.ae_of[lead], detail)
             )
         self._release(lead, now)
+        if k in self.return_reasons:
+            self.on_return(lead, now)  # type: ignore[misc]
 
     def finish(self) -> None:
         """Close the time integrals at the horizon."""

@@ -27,6 +27,14 @@ class Streams:
             seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         )
 
+    def lead_rng(self, name: str, lead: int) -> np.random.Generator:
+        """A generator of lead ``lead``'s own for ``name``: what a lead answers is the same
+        whatever happened before (and so under every option of a comparison)."""
+        key = (*self.root.spawn_key, zlib.crc32(name.encode("utf-8")), lead)
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(self.root.entropy, spawn_key=key))
+        )
+
     def rng(self, *name: str) -> np.random.Generator:
         """The generator for ``name``; the same name always gives the same stream."""
         key = tuple(zlib.crc32(part.encode("utf-8")) for part in name)

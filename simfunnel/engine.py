@@ -25,7 +25,7 @@ from heapq import heappop, heappush
 import numpy as np
 import simpy
 
-from .ae import AEStage, Level
+from .ae import AEStage, Level, logistic, logit
 from .arrivals import Leads, Streams, generate_leads
 from .dists import DurationDist, Pool, uniform
 from .nurture import score_paths
@@ -79,6 +79,7 @@ END_STATES = (
 _OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
 _IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
 _CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
+_RETURNED = frozenset((REJECTED, LOST))  # AE outcomes that may go back to nurture
 # A PQL may buy self-serve at the end of its trial unless the AEs hold it, it bought already, or
 # it told the rep it is not a prospect (bought elsewhere): being reached does not stop a buyer.
 _SELF_SERVE_FROM = frozenset(
@@ -94,6 +95,7 @@ DESK_COUNTERS = (
     "email_replies",
     "recycled",
     "researched",
+    "held_back",  # qualified conversations that failed the toss-up criteria
     *OUTCOMES,
 )
 
@@ -437,6 +439,11 @@ class Engine:
         self.backlog_t = 0.0
         self.backlog_area = 0.0
         self.r_nurture = self.streams.rng("nurture", "paths")
+        toss = sc.toss_up
+        self.toss_require = toss.require
+        self.toss_criteria = [
+            (logit(c.probability), c.quality_effect) for c in toss.criteria.values()
+        ]
         self.seq = 0
         self.sql_rep = [-1] * n
         self.sdr = Desk(
@@ -739,7 +746,8 @@ class Engine:
 
     def _on_re_mql(self, event: simpy.Event) -> None:
         (lead, since), now = event.value, self.env.now
-        if self.state[lead] not in _IN_NURTURE:
+        state = self.state[lead]
+        if state not in _IN_NURTURE and not (state in _RETURNED and lead in self.nurture_since):
             return
         if since != self.nurture_since.get(lead, self.arrival[lead]):
             return  # a path from an earlier stay in nurture: the lead has moved on since
@@ -983,6 +991,9 @@ class Engine:
         while u >= acc and k < len(probs) - 1:
             k += 1
             acc += probs[k]
+        if k == 0 and self.toss_require and not self._meets_criteria(lead, q):
+            desk.w["held_back"][week] += 1
+            k = 1  # not tossed up: interested, followed up later (information gathering)
         desk.w_outcomes[k][week] += 1
         self.state[lead] = _OUTCOME_STATE[k]
         self.contacted_at[lead] = now
@@ -1011,6 +1022,22 @@ class Engine:
         elif k in (1, 2):  # follow-ups or callbacks used up: back to marketing
             self._to_nurture(desk, lead, end, self.re_mql_score.get(lead, self.score[lead]))
 
+    def _meets_criteria(self, lead: int, quality: float) -> bool:
+        """Whether a qualified lead meets enough toss-up criteria (its answers are its own)."""
+        u = self.streams.lead_rng("toss_up", lead).random(len(self.toss_criteria))
+        met = sum(
+            1
+            for ui, (base, effect) in zip(u.tolist(), self.toss_criteria, strict=True)
+            if ui < logistic(base + effect * quality)
+        )
+        return met >= self.toss_require
+
+    def _from_ae(self, lead: int, now: float) -> None:
+        """A lead the AE rejected, or lost for a reason that keeps it open, goes back to
+        marketing nurture (lost reasons feed the cycle); it keeps its state until a re-MQL."""
+        if self.inbound[lead]:
+            self._to_nurture(self.sdr, lead, now, self.re_mql_score.get(lead, self.score[lead]))
+
     def _schedule_cycle(self, desk: Desk, lead: int, at: float, now: float) -> None:
         if at < self.horizon:
             self.seq += 1
@@ -1036,6 +1063,8 @@ class Engine:
             {name: END_STATES.index(name) for name in END_STATES},
             self.ae_roster,
             self.trace,
+            on_return=self._from_ae if sc.nurture is not None else None,
+            again=self.streams.rng("ae", "again"),
         )
         if self.snapshot is not None:
             self._restore()

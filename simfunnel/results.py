@@ -33,6 +33,7 @@ TOTAL_KEYS = (
     "recycled",
     "emails",
     "accounts_researched",
+    "held_back",
     "contacted_inbound",
     "contacted_outbound",
     "sals",
@@ -119,7 +120,8 @@ class SimulationResult:
         valid = d.valid_at >= 0
         closed = d.closed_at >= 0  # closed in the period
         won = (d.state == END_STATES.index("won")) & closed
-        lost = (d.state == END_STATES.index("lost")) & closed
+        # Lost by its reason, not its state: a lost lead back in nurture may be worked again.
+        lost = (d.lost_reason >= 0) & closed
         totals: dict[str, float] = {
             "leads": int((d.inbound & new).sum()),
             "accounts": int((~d.inbound & new).sum()),
@@ -136,6 +138,7 @@ class SimulationResult:
             "recycled": int(w["recycled"].sum()),
             "emails": int(w["emails"].sum()),
             "accounts_researched": int(w["researched"].sum()),
+            "held_back": int(w["held_back"].sum()),
             "contacted_inbound": int((contacted & d.inbound).sum()),
             "contacted_outbound": int((contacted & ~d.inbound).sum()),
             "sals": int(((d.sql_at >= 0) & d.inbound).sum()),
@@ -293,6 +296,7 @@ class SimulationResult:
         roster = d.ae_roster
         working = self._working_days
         limited = roster is not None
+        meetings = int(d.ae_reps["accepted"].sum() + d.ae_reps["rejected"].sum())
         return {
             "ae_mean_headcount": float(roster.employed[working].mean())
             if limited and working.any()
@@ -303,6 +307,8 @@ class SimulationResult:
             "ae_queue_at_end": d.ae_queue_at_end,
             "ae_open_mean": d.ae_open_area / horizon,
             "ae_occupancy": _share(d.ae_open_area, d.ae_capacity_area) if limited else math.nan,
+            "ae_meetings": meetings,
+            "ae_meeting_hours": meetings * self.scenario.ae.meeting_hours,
         }
 
     @cached_property
@@ -461,7 +467,7 @@ class SimulationResult:
         w = self._w
         arrival = np.where(d.inbound, d.leads.arrival, np.nan)
         won = d.state == END_STATES.index("won")
-        lost = d.state == END_STATES.index("lost")
+        lost = d.lost_reason >= 0  # by reason: a lost lead may be back in nurture
         nan = np.full(len(arrival), np.nan)
         weeks = np.arange(self.scenario.weeks)
         week_hours = np.minimum(WEEK_HOURS, self.scenario.horizon - weeks * WEEK_HOURS)
