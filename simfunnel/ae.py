@@ -164,7 +164,7 @@ class AEStage:
             return 0
         share = 1.0
         if spell.ramps and self.team.ramp:
-            month = int((now - spell.start) / DAY // MONTH_DAYS)
+            month = spell.tenure_month(now)
             if month < len(self.team.ramp):
                 share = self.team.ramp[month]
         return max(1, math.floor(self.team.max_open_per_ae * share + 1e-9))
@@ -175,10 +175,11 @@ class AEStage:
             times = [spell.start]
             if spell.ramps:
                 times += [
-                    spell.start + (m + 1) * MONTH_DAYS * DAY for m in range(len(self.team.ramp))
+                    spell.tenure_from + (m + 1) * MONTH_DAYS * DAY
+                    for m in range(len(self.team.ramp))
                 ]
             for t in times:
-                if t < min(spell.end, self.horizon):
+                if spell.start <= t < min(spell.end, self.horizon):
                     self.env.timeout(t, value=ae).callbacks.append(self._on_capacity)
             if spell.end < self.horizon:
                 self.env.timeout(spell.end, value=ae).callbacks.append(self._on_exit)
@@ -302,6 +303,8 @@ class AEStage:
         fresh = self.fresh.get(lead)
         if (float(self.u_accept[lead]) if fresh is None else fresh[0]) < p:
             self.valid_at[lead] = now
+            self.lost_reason.pop(lead, None)  # back from nurture: an earlier loss is history
+            self.closed_at.pop(lead, None)
             self.count["accepted"][self.ae_of[lead]] += 1
             self.state[lead] = self.codes["open_opportunity"]
             if self.trace is not None:

@@ -31,6 +31,7 @@ from .experiments import (
 )
 from .forecast import forecast
 from .gap import explain_gap
+from .objective import parse_costs
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
 from .sizing import SLACK, hiring_plan, size_team
@@ -163,28 +164,66 @@ def _parser() -> argparse.ArgumentParser:
     _scenario_args(th, seed=True, report=True)
     th.add_argument(
         "--values",
-        required=True,
+        default="",
         metavar="T1,T2,...",
         help="thresholds to compare with the scenario's own, e.g. 40,50,60,70",
+    )
+    th.add_argument(
+        "--sql-require",
+        default="",
+        metavar="N1,N2,...",
+        help="toss-up requirements (how many toss_up.criteria a lead must meet) to compare as a "
+        "grid with --values, e.g. 0,2,3; 0 tosses up every qualified conversation",
     )
     th.add_argument(
         "--cost",
         action="append",
         default=[],
-        metavar="ROLE=PER_YEAR",
-        help="yearly cost of one rep, e.g. sdr=90000 (repeatable), for the cost per valid opp",
+        metavar="KEY=VALUE",
+        help="a cost on top of the scenario's costs section (repeatable): sdr=90000, bdr=..., "
+        "ae=... (per rep-year), ae_per_hour=120, per_lead.SOURCE=40",
     )
     th.add_argument(
         "--service-level",
         type=float,
         default=0.5,
-        help="least share of MQLs called within an hour (default 0.5)",
+        help="target: least share of MQLs called within an hour (default 0.5; 0 = none)",
+    )
+    th.add_argument(
+        "--max-utilisation",
+        type=float,
+        default=None,
+        help="target: most SDR utilisation (default: none; saturation is only flagged)",
+    )
+    th.add_argument(
+        "--min-valid-rate",
+        type=float,
+        default=None,
+        help="target: least AE valid rate, valid / decided SQLs (default: none)",
+    )
+    th.add_argument(
+        "--min-valid-per-week",
+        type=float,
+        default=0.0,
+        help="target: least valid opportunities per week (default 0: none)",
     )
     th.add_argument(
         "--saturation",
         type=float,
         default=0.9,
-        help="SDR utilisation from which the team counts as saturated (default 0.9)",
+        help="SDR utilisation flagged as saturated, not excluded (default 0.9)",
+    )
+    th.add_argument(
+        "--fallback",
+        choices=("valid_opportunities", "won_value"),
+        default="valid_opportunities",
+        help="what options are ranked on when there are no costs (default valid_opportunities)",
+    )
+    th.add_argument(
+        "--no-open-pipeline",
+        action="store_true",
+        help="leave out opportunities open at the horizon (counted by default at expected win "
+        "value)",
     )
     th.add_argument(
         "--no-explain",
@@ -269,6 +308,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
     _scenario_args(diag, seed=True)
+    diag.add_argument(
+        "--phase",
+        choices=("auto", "launch", "mature"),
+        default="auto",
+        help="judge a launch-phase team on activity, a mature one on results (default auto: "
+        "launch when most SDRs start inside their ramp or learning curve)",
+    )
+    diag.add_argument(
+        "--reps",
+        type=_positive,
+        default=8,
+        help="replications per lever (one more rep, AE, other queue rules; default 8)",
+    )
+    diag.add_argument(
+        "--no-levers",
+        action="store_true",
+        help="skip measuring what one more unit of each lever buys (one run only)",
+    )
+    diag.add_argument("--workers", type=_positive, default=None, help="worker processes")
 
     def exports(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--leads", type=Path, required=True, help="lead lifecycle CSV")
@@ -618,51 +676,73 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _costs(items: list[str]) -> dict[str, float]:
-    costs = {}
-    for item in items:
-        role, sep, value = item.partition("=")
-        try:
-            costs[role.strip()] = float(value)
-        except ValueError:
-            raise ScenarioError([f"--cost {item!r}: write ROLE=PER_YEAR, e.g. sdr=90000"]) from None
-        if not sep or role.strip() not in ("sdr", "bdr", "ae"):
-            raise ScenarioError([f"--cost {item!r}: the role is one of sdr, bdr, ae"])
-    return costs
+def _costs(items: list[str]) -> dict[str, Any]:
+    try:
+        return parse_costs(items)
+    except ValueError as exc:
+        raise ScenarioError([str(exc)]) from None
+
+
+def _numbers(option: str, text: str, kind: type = float) -> list[Any]:
+    try:
+        return [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        example = "40,50,60" if kind is float else "0,2,3"
+        raise ScenarioError([f"{option} {text!r}: write numbers, e.g. {example}"]) from None
 
 
 def _thresholds(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
+    values = _numbers("--values", args.values)
+    requires = _numbers("--sql-require", args.sql_require, int)
+    if not values and not requires:
+        raise ScenarioError(["give --values (thresholds) or --sql-require, e.g. --values 40,50,60"])
     try:
-        values = [float(v) for v in args.values.split(",") if v.strip()]
-    except ValueError:
-        raise ScenarioError([f"--values {args.values!r}: write numbers, e.g. 40,50,60"]) from None
-    comparison = _quietly(
-        compare_thresholds,
-        scenario,
-        values,
-        args.reps,
-        seed=args.seed,
-        workers=args.workers,
-        progress=sys.stderr.isatty(),
-        snapshot=_snapshot(args, scenario),
-        costs=_costs(args.cost),
-        service_level=args.service_level,
-        saturation=args.saturation,
-        explain=not args.no_explain,
-    )
+        comparison = _quietly(
+            compare_thresholds,
+            scenario,
+            values,
+            args.reps,
+            sql_require=requires or None,
+            seed=args.seed,
+            workers=args.workers,
+            progress=sys.stderr.isatty(),
+            snapshot=_snapshot(args, scenario),
+            costs=_costs(args.cost),
+            service_level=args.service_level or None,
+            max_utilisation=args.max_utilisation,
+            min_valid_rate=args.min_valid_rate,
+            min_valid_per_week=args.min_valid_per_week,
+            saturation=args.saturation,
+            open_pipeline=not args.no_open_pipeline,
+            fallback=args.fallback,
+            explain=not args.no_explain,
+        )
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
     _write_report(comparison, args)
-    table = comparison.overview.set_index("threshold").T
+    texts = ["failed_targets", "marginal_targets"]
+    table = comparison.overview.drop(columns=texts).set_index("option").T
     print(comparison.verdict)
     print()
-    print(table.to_string(float_format=lambda v: f"{v:,.3g}"))
+    print(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"))
+    for row in comparison.overview.itertuples(index=False):
+        if row.failed_targets:
+            print(f"{row.option} fails: {row.failed_targets}")
+        if row.marginal_targets:
+            print(f"{row.option} meets only within the noise: {row.marginal_targets}")
+    if comparison.gap is not None:
+        print()
+        print(f"Spreadsheet against simulation at {comparison.current_option}: "
+              f"{comparison.gap.verdict}")  # fmt: skip
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         comparison.table.to_csv(args.out / "thresholds.csv", index=False)
         comparison.overview.to_csv(args.out / "overview.csv", index=False)
         _save(comparison.plot("valid_opportunities"), args.out / "valid_opportunities.png")
+        _save(comparison.plot("objective"), args.out / "objective.png")
         _save(comparison.plot_tradeoff(), args.out / "tradeoff.png")
-        print(f"wrote thresholds.csv, overview.csv and two plots to {args.out}", file=sys.stderr)
+        print(f"wrote thresholds.csv, overview.csv and three plots to {args.out}", file=sys.stderr)
     return _finish(comparison.experiment)
 
 
@@ -821,7 +901,16 @@ def _waterfall(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     result = simulate(scenario, seed=args.seed, snapshot=None)
-    print(diagnose(result))
+    print(
+        diagnose(
+            result,
+            phase=args.phase,
+            levers=0 if args.no_levers else args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            progress=sys.stderr.isatty(),
+        )
+    )
     return EXIT_OK
 
 

@@ -11,6 +11,18 @@ Two questions leaders ask of a run (DOMAIN.md, question 4):
 2. *Which capacity binds, and when?* Week by week from ``result.weekly``: SDRs or BDRs at or
    above 90% utilisation, the untouched MQL backlog growing past a week's intake, AEs at or above
    90% occupancy or tossed-up leads waiting for an AE.
+3. *What does one more unit of each lever buy?* Utilisation alone misleads (a team at 75% can
+   still be what limits the output: leads wait in office-hour peaks, retries crowd out new
+   MQLs), so the binding constraint is measured: one more rep of each calling role (SDR, BDR),
+   one more AE (with a finite AE team) and each other queue rule run on common random numbers
+   against the scenario as it is; the lever whose gain in valid opportunities is largest, and
+   significant (its 95% interval above 0), is the binding constraint.
+
+**Phase.** A newly launched team is judged on activity, a mature one on results (seed 004,
+Shigeno: at launch, count the "moves": dials and connects, not opportunities). A launch-phase
+verdict leads with dials, connects and contacts per rep-day and the dials goal, and names the
+activity lever (list quality, opening talk, call volume) that falls shortest
+(:func:`launch_phase` gives the criterion).
 """
 
 from __future__ import annotations
@@ -18,45 +30,51 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .experiments import Experiment, run_variants
 from .results import SimulationResult
+from .worktime import WorkCalendar
 
 Range = tuple[float, float]
 
 # Published figures (../shared/DOMAIN.md, "Published figures"): the Demand Waterfall ranges,
-# and connect rates per dial (inbound MQLs near 50%; cold outbound 5-13%, Gong 2024 / Belkins
-# 2025). No published range exists for contact per connect, SQL -> valid or valid -> won alone:
-# give them with ``ranges=`` to judge them.
+# and cold outbound connect rates per dial (5-13%, Gong 2024 / Belkins 2025). SDR connect and
+# contact follow seed 001 (the Konica Minolta case): a connect rate near 50% means check the
+# list quality, so the range starts at 60%; a low contact rate means fix the opening talk, and
+# "low" is below 20% of connects (the published ~10% of first calls reaching the person, at the
+# 50% connect rate the case already calls a list problem). No published range exists for SQL ->
+# valid or valid -> won alone: give them with ``ranges=`` to judge them.
 DEFAULT_RANGES: dict[str, Range] = {
     "inquiry_to_mql": (0.10, 0.25),
     "mql_to_sal": (0.40, 0.60),
     "sal_to_sql": (0.50, 0.70),
     "sql_to_won": (0.20, 0.30),
-    "sdr_connect_rate": (0.40, 0.60),
+    "sdr_connect_rate": (0.60, 1.00),
+    "sdr_contact_rate": (0.20, 1.00),
     "bdr_connect_rate": (0.05, 0.13),
+}
+# What to do when a row is below its range (the seeds' diagnostics).
+ADVICE = {
+    "sdr_connect_rate": "check the list quality",
+    "bdr_connect_rate": "check the list quality",
+    "sdr_contact_rate": "fix the opening talk",
+    "bdr_contact_rate": "fix the opening talk",
+    "mql_attempted": "give the SDRs time to call",
 }
 
 BUSY = 0.9  # utilisation or occupancy at which a team counts as full
+LEVER_REPS = 8  # replications per lever: a few, on common random numbers
+LAUNCH_MONTHS = 3  # a new SDR ramps about 3 months (DOMAIN.md): the shortest launch curve
+PHASES = ("auto", "launch", "mature")
 
 _COLUMNS = [
-    "key",
-    "stage",
-    "kind",
-    "parent",
-    "lever",
-    "numerator",
-    "denominator",
-    "rate",
-    "low",
-    "high",
-    "status",
-    "gap",
-    "uplift",
-    "bottleneck",
-]
+    "key", "stage", "kind", "parent", "lever", "numerator", "denominator", "rate", "low", "high",
+    "status", "gap", "uplift", "bottleneck", "advice",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,20 +96,24 @@ def _share(numerator: float, denominator: float) -> float:
 
 
 def _rows(result: SimulationResult) -> list[_Row]:
+    """The stages and their detail rows. The waterfall's MQL -> SAL and SAL -> SQL ranges judge
+    the MQLs inside sales reached (engaged) and the reached that became SQLs (results.py now
+    counts SALs and SGLs as SQLs split by origin, so SAL -> SQL itself would always be 1)."""
     t, m, teams, r = result.totals, result.by_motion, result.teams, result.rates
     sql_to_won = r["sql_to_valid"] * r["win_rate"]
     rows = [
         _Row("inquiry_to_mql", "inquiry -> MQL", "stage", None, "scoring and lead mix",
              t["mqls"], t["leads"]),
-        _Row("mql_to_sal", "MQL -> SAL", "stage", None, "reaching the MQLs", m["sals"], t["mqls"]),
+        _Row("mql_to_sal", "MQL -> reached", "stage", None, "reaching the MQLs",
+             m["inbound_contacted"], t["mqls"]),
         _Row("mql_attempted", "MQLs attempted", "detail", "mql_to_sal", "SDR time to call",
              m["inbound_attempted"], t["mqls"]),
         _Row("sdr_connect_rate", "SDR connect rate", "detail", "mql_to_sal", "list quality",
              teams["sdr_connects"], teams["sdr_dials"]),
         _Row("sdr_contact_rate", "SDR contact rate", "detail", "mql_to_sal", "opening talk",
              teams["sdr_contacts"], teams["sdr_connects"]),
-        _Row("sal_to_sql", "SAL -> SQL", "stage", None, "qualification",
-             m["inbound_sqls"], m["sals"]),
+        _Row("sal_to_sql", "reached -> SQL", "stage", None, "qualification",
+             m["inbound_sqls"], m["inbound_contacted"]),
         _Row("sql_to_won", "SQL -> won", "stage", None, "AE acceptance and closing",
              math.nan, math.nan, sql_to_won),
         _Row("sql_to_valid", "SQL -> valid opportunity", "detail", "sql_to_won",
@@ -101,14 +123,14 @@ def _rows(result: SimulationResult) -> list[_Row]:
     ]  # fmt: skip
     if result.scenario.outbound is not None:
         rows += [
-            _Row("account_to_sgl", "account -> SGL", "stage", None, "reaching the accounts",
-                 m["sgls"], m["outbound_attempted"]),
+            _Row("account_to_sgl", "account -> reached", "stage", None, "reaching the accounts",
+                 m["outbound_contacted"], m["outbound_attempted"]),
             _Row("bdr_connect_rate", "BDR connect rate", "detail", "account_to_sgl",
                  "list quality", teams["bdr_connects"], teams["bdr_dials"]),
             _Row("bdr_contact_rate", "BDR contact rate", "detail", "account_to_sgl",
                  "opening talk", teams["bdr_contacts"], teams["bdr_connects"]),
-            _Row("sgl_to_sql", "SGL -> SQL", "stage", None, "qualification",
-                 m["outbound_sqls"], m["sgls"]),
+            _Row("sgl_to_sql", "account reached -> SGL", "stage", None, "qualification",
+                 m["outbound_sqls"], m["outbound_contacted"]),
         ]  # fmt: skip
     return rows
 
@@ -166,6 +188,7 @@ def stage_table(
                 "gap": gap,
                 "uplift": uplift,
                 "bottleneck": False,
+                "advice": ADVICE.get(row.key, "") if status == "below" else "",
             }
         )
     table = pd.DataFrame.from_records(records, columns=_COLUMNS)
@@ -260,18 +283,124 @@ def capacity_table(weeks: pd.DataFrame, busy: float = BUSY) -> pd.DataFrame:
     return table
 
 
+# --------------------------------------------------------------------------- levers
+
+
+def lever_variants(scenario: Any) -> dict[str, dict[str, Any]]:
+    """One more unit of each lever, as overrides: one more rep of each calling role present,
+    one more AE (only with a finite AE team), and each queue rule other than the scenario's."""
+    out: dict[str, dict[str, Any]] = {"sdr": {"sdr.headcount": scenario.sdr.headcount + 1}}
+    if scenario.outbound is not None:
+        out["bdr"] = {"outbound.bdr.headcount": scenario.outbound.bdr.headcount + 1}
+    if scenario.ae.team is not None:
+        out["ae"] = {"ae.team.headcount": scenario.ae.team.headcount + 1}
+    for rule in ("new_first", "fifo", "score"):
+        if rule != scenario.sdr.queue_rule:
+            out[f"queue_rule:{rule}"] = {"sdr.queue_rule": rule}
+    return out
+
+
+def _lever_name(key: str) -> str:
+    if key.startswith("queue_rule:"):
+        return f"queue rule {key.split(':', 1)[1]}"
+    return f"one more {_ROLE_NAME[key]}"
+
+
+def lever_table(experiment: Experiment) -> pd.DataFrame:
+    """Per lever: valid opportunities and wins gained against the scenario as it is (``now``),
+    paired over replications, with 95% intervals; ``significant``: the valid-opportunity gain's
+    interval is above 0; ``binding``: the significant lever that gains most."""
+    d = experiment.compare(baseline="now")
+    d = d[d["section"] == "totals"].set_index(["variant", "metric"])
+    rows = []
+    for key in [v for v in experiment.variants if v != "now"]:
+        row: dict[str, Any] = {"lever": key, "what": _lever_name(key)}
+        for metric, name in (("valid_opportunities", "valid"), ("won", "won")):
+            c = d.loc[(key, metric)]
+            row |= {f"{name}_now": float(c["baseline_mean"]), f"{name}_gain": float(c["diff"])}
+            row |= {f"{name}_low": float(c["ci_low"]), f"{name}_high": float(c["ci_high"])}
+        now = row["valid_now"]
+        row["valid_gain_share"] = row["valid_gain"] / now if now else math.nan
+        rows.append(row | {"significant": row["valid_low"] > 0})
+    table = pd.DataFrame(rows)
+    table["binding"] = False
+    sig = table[table["significant"]] if not table.empty else table
+    if not sig.empty:
+        table.loc[sig["valid_gain"].idxmax(), "binding"] = True
+    return table
+
+
+# --------------------------------------------------------------------------- activity
+
+
+def launch_phase(scenario: Any) -> tuple[bool, str]:
+    """Whether the SDR team is in its launch phase at the start, and why: more than half of
+    the SDRs are new. The starting team counts as new when ``sdr.starting_tenure_months`` is set
+    and below the length of its ramp or learning curve (``ramp``, ``skill_ramp``; at least 3
+    months, the usual SDR ramp); hires dated on the start date are new."""
+    sdr = scenario.sdr
+    tenure = getattr(sdr, "starting_tenure_months", None)
+    curve = max(len(sdr.ramp), len(getattr(sdr, "skill_ramp", ())), LAUNCH_MONTHS)
+    hired = sum(c.hire for c in sdr.plan if c.date == scenario.start_date)
+    starting_new = tenure is not None and tenure < curve
+    new = (sdr.headcount if starting_new else 0) + hired
+    team = sdr.headcount + hired
+    why = (
+        f"{new} of {team} SDRs start inside their {curve}-month ramp or learning curve"
+        if tenure is not None or hired
+        else "the starting SDRs are fully ramped (no starting_tenure_months)"
+    )
+    return bool(team and new > team / 2), why
+
+
+def activity_table(result: SimulationResult) -> pd.DataFrame:
+    """Activity of each calling team: dials, connects and contacts per rep-day (a working day
+    on the payroll: mean headcount x working days), the rates, and the daily dials goal with
+    how far the team reached it (``goal_met_share``: rep-days at or above it, when the run
+    measures it; ``goal_attainment``: dials per rep-day / goal)."""
+    s = result.scenario
+    days = int(WorkCalendar(s).working.sum())
+    teams, staffing = result.teams, result.staffing
+    goals = {"sdr": getattr(getattr(s.sdr, "goals", None), "dials_per_day", 0)}
+    if s.outbound is not None:
+        goals["bdr"] = s.outbound.goals.dials_per_day
+    rows = []
+    for role, goal in goals.items():
+        rep_days = float(staffing.get(f"{role}_mean_headcount", math.nan)) * days
+        per = {k: _share(teams[f"{role}_{k}"], rep_days) for k in ("dials", "connects", "contacts")}
+        met = teams.get(f"{role}_dials_goal_met", math.nan) if goal else math.nan
+        rows.append(
+            {
+                "role": role,
+                "rep_days": rep_days,
+                **{f"{k}_per_rep_day": v for k, v in per.items()},
+                "connect_rate": teams[f"{role}_connect_rate"],
+                "contact_rate": teams[f"{role}_contact_rate"],
+                "dials_goal": goal or math.nan,
+                "goal_met_share": met,
+                "goal_attainment": per["dials"] / goal if goal else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- the diagnosis
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Where one run's funnel leaks and which capacity binds, with a plain-language verdict.
+    """Where one run's funnel leaks, what binds, and a plain-language verdict.
 
-    ``table``: stages against their ranges (:func:`stage_table`); ``capacity``: one row per
-    role (:func:`capacity_table`); ``weeks``: the weekly flags (:func:`capacity_weeks`);
-    ``bottleneck``: the key of the flagged stage (None if every stage meets its range);
-    ``binding``: the role binding in most weeks (None if no team is at capacity).
-    Week numbers are those of ``result.weekly`` (0 is the first week).
+    ``table``: stages against their ranges (:func:`stage_table`), with ``advice`` for rows
+    below; ``capacity``: one row per role (:func:`capacity_table`); ``weeks``: the weekly flags
+    (:func:`capacity_weeks`); ``activity``: activity per calling team (:func:`activity_table`);
+    ``levers``: what one more unit of each lever buys (:func:`lever_table`; empty with
+    ``levers=0``); ``phase``: "launch" or "mature", and ``phase_why``; ``bottleneck``: the key of
+    the flagged row (a stage for a mature team, an activity row such as ``sdr_connect_rate`` or
+    ``sdr_dials_goal`` for a launch team; None if nothing falls short); ``binding``: the role
+    binding in most weeks by utilisation (None if no team is at capacity); ``constraint``: the
+    lever that buys most (a role, or ``queue_rule:<rule>``; None if none buys a significant
+    gain or levers were not run). Week numbers are those of ``result.weekly``.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -280,10 +409,27 @@ class Diagnosis:
     bottleneck: str | None
     binding: str | None
     verdict: str
+    activity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    levers: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    phase: str = "mature"
+    phase_why: str = ""
+    constraint: str | None = None
+    experiment: Experiment | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
+        fmt = "{:.3f}".format
         shown = self.table[["stage", "rate", "low", "high", "status", "uplift", "bottleneck"]]
-        return f"{self.verdict}\n\n{shown.to_string(index=False, float_format='{:.3f}'.format)}"
+        parts = [self.verdict, shown.to_string(index=False, float_format=fmt)]
+        if not self.activity.empty:
+            parts.append(self.activity.to_string(index=False, float_format="{:.2f}".format))
+        cap = ["role", "binds", "weeks_binding", "mean_level", "peak_level"]
+        if not self.capacity.empty:
+            parts.append(self.capacity[cap].to_string(index=False, float_format=fmt))
+        if not self.levers.empty:
+            cols = ["what", "valid_gain", "valid_low", "valid_high", "valid_gain_share"]
+            cols += ["won_gain", "won_low", "won_high", "binding"]
+            parts.append(self.levers[cols].to_string(index=False, float_format="{:.2f}".format))
+        return "\n\n".join(parts)
 
 
 def _pct(x: float) -> str:
@@ -294,6 +440,11 @@ def _range_text(row: pd.Series) -> str:
     return f"{_pct(row['low'])}-{_pct(row['high'])}"
 
 
+def _detail(d: pd.Series) -> str:
+    judged = "" if d["status"] == "no range" else f", {d['status']} {_range_text(d)}"
+    return f"{d['stage']} {_pct(d['rate'])}{judged} ({d['advice'] or d['lever']})"
+
+
 def _leak_sentence(table: pd.DataFrame) -> str:
     flagged = table[table["bottleneck"]]
     if flagged.empty:
@@ -301,6 +452,8 @@ def _leak_sentence(table: pd.DataFrame) -> str:
         names = ", ".join(judged["stage"])
         return f"Every stage with a benchmark ({names}) is within or above its range."
     row = flagged.iloc[0]
+    if row["kind"] == "detail":
+        return f"The funnel leaks most at {_detail(row)}."
     text = (
         f"The funnel leaks most at {row['stage']} ({row['lever']}): {_pct(row['rate'])} against "
         f"{_range_text(row)}, so reaching the low end would multiply what follows by "
@@ -308,15 +461,62 @@ def _leak_sentence(table: pd.DataFrame) -> str:
     )
     details = table[(table["parent"] == row["key"]) & table["rate"].notna()]
     if not details.empty:
-        parts = []
-        for _, d in details.iterrows():
-            judged = "" if d["status"] == "no range" else f", {d['status']} {_range_text(d)}"
-            parts.append(f"{d['stage']} {_pct(d['rate'])}{judged} ({d['lever']})")
-        text += "; " + ", ".join(parts)
+        text += "; " + ", ".join(_detail(d) for _, d in details.iterrows())
+    # Other rows below their range with a known remedy (the seeds' list and opening talk).
+    others = table[(table["advice"] != "") & ~table["bottleneck"] & (table["parent"] != row["key"])]
+    if not others.empty:
+        text += ". Also: " + ", ".join(_detail(d) for _, d in others.iterrows())
     return text + "."
 
 
 _ROLE_NAME = {"sdr": "SDR", "bdr": "BDR", "ae": "AE"}
+
+
+def _launch_bottleneck(table: pd.DataFrame, activity: pd.DataFrame) -> tuple[str | None, float]:
+    """The activity row that falls shortest: a connect or contact rate below its range, or a
+    dials goal not reached on average; by uplift (low / rate, or goal / dials per rep-day)."""
+    rows = table[table["key"].str.endswith(("_connect_rate", "_contact_rate"))]
+    options = {r["key"]: r["uplift"] for _, r in rows[rows["status"] == "below"].iterrows()}
+    for _, a in activity.iterrows():
+        if a["goal_attainment"] < 1:
+            options[f"{a['role']}_dials_goal"] = 1 / a["goal_attainment"]
+    if not options:
+        return None, math.nan
+    key = max(options, key=options.__getitem__)
+    return key, options[key]
+
+
+def _activity_sentence(
+    table: pd.DataFrame, activity: pd.DataFrame, why: str, key: str | None
+) -> str:
+    text = f"Launch phase ({why}): judged on activity, not yet on results."
+    for _, a in activity.iterrows():
+        name = _ROLE_NAME[a["role"]] + "s"
+        text += (
+            f" {name} make {a['dials_per_rep_day']:.1f} dials, {a['connects_per_rep_day']:.1f} "
+            f"connects and {a['contacts_per_rep_day']:.1f} contacts per rep-day"
+        )
+        if not math.isnan(a["dials_goal"]):
+            text += f" against a goal of {a['dials_goal']:.0f} dials ({a['goal_attainment']:.0%}"
+            if not math.isnan(a["goal_met_share"]):
+                text += f"; reached on {a['goal_met_share']:.0%} of rep-days"
+            text += ")"
+        text += "."
+    rates = table[table["key"].str.endswith(("_connect_rate", "_contact_rate"))]
+    judged = [
+        _detail(r)
+        for _, r in rates.iterrows()
+        if r["status"] != "no range" and r["rate"] == r["rate"]
+    ]
+    if judged:
+        text += " " + "; ".join(judged) + "."
+    if key is None:
+        text += " Activity is on track: no rate below its range and no dials goal missed."
+    elif key.endswith("_dials_goal"):
+        text += f" First lever: more dials ({_ROLE_NAME[key[:3]]}s are below their goal)."
+    else:
+        text += f" First lever: {table.set_index('key').loc[key, 'advice']}."
+    return text
 
 
 def _capacity_sentence(capacity: pd.DataFrame, n_weeks: int) -> str:
@@ -327,7 +527,7 @@ def _capacity_sentence(capacity: pd.DataFrame, n_weeks: int) -> str:
             for _, r in capacity.iterrows()
             if not math.isnan(r["peak_level"])
         )
-        return f"No team's capacity binds (peak weekly utilisation or occupancy: {peaks})."
+        return f"By utilisation no team is at capacity (peak weekly utilisation or occupancy: {peaks})."
     ordered = binding.sort_values(["weeks_binding", "first_week"], ascending=[False, True])
     parts = []
     for i, (_, r) in enumerate(ordered.iterrows()):
@@ -336,7 +536,36 @@ def _capacity_sentence(capacity: pd.DataFrame, n_weeks: int) -> str:
             f"{_ROLE_NAME[r['role']]} capacity{also} binds from week {int(r['first_week'])} "
             f"({r['first_week_start']}), in {r['weeks_binding']} of {n_weeks} weeks: {r['why']}"
         )
-    return "; ".join(parts) + "."
+    return "By utilisation, " + "; ".join(parts) + "."
+
+
+def _lever_sentence(levers: pd.DataFrame, reps: int) -> str:
+    if levers.empty:
+        return ""
+    parts = []
+    for _, r in levers.sort_values("valid_gain", ascending=False).iterrows():
+        share = r["valid_gain_share"]
+        parts.append(
+            f"{r['what']} {r['valid_gain']:+,.1f} valid opportunities ("
+            + (f"{share:+.0%}, " if share == share else "")
+            + f"95% CI {r['valid_low']:+,.1f} to {r['valid_high']:+,.1f}) and "
+            f"{r['won_gain']:+,.1f} wins (95% CI {r['won_low']:+,.1f} to {r['won_high']:+,.1f})"
+        )
+    text = f"What one more unit of each lever buys ({reps} replications, common random numbers): "
+    text += "; ".join(parts) + "."
+    top = levers[levers["binding"]]
+    if top.empty:
+        return text + (
+            " No lever buys a significant gain (no interval above 0): neither capacity nor the "
+            "queue rule binds; the stages are where to look."
+        )
+    key = str(top.iloc[0]["lever"])
+    what = (
+        f"the queue rule ({key.split(':', 1)[1]} buys most)"
+        if key.startswith("queue_rule:")
+        else f"{_ROLE_NAME[key]} capacity (one more {_ROLE_NAME[key]} buys most)"
+    )
+    return text + f" The binding constraint: {what}."
 
 
 def diagnose(
@@ -344,33 +573,78 @@ def diagnose(
     ranges: Mapping[str, Range | None] | None = None,
     *,
     busy: float = BUSY,
+    phase: str = "auto",
+    levers: int = LEVER_REPS,
+    seed: int | None = None,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: bool = False,
 ) -> Diagnosis:
-    """Diagnose one run: the leaking stage against benchmark ranges, and the binding capacity.
+    """Diagnose one run: the leaking stage against benchmark ranges (activity for a launch-phase
+    team), the capacity that binds by utilisation, and what one more unit of each lever buys.
 
     ``ranges`` overrides :data:`DEFAULT_RANGES` by row key (``inquiry_to_mql``, ``mql_to_sal``,
     ``mql_attempted``, ``sdr_connect_rate``, ``sdr_contact_rate``, ``sal_to_sql``,
     ``sql_to_won``, ``sql_to_valid``, ``valid_to_won``, and with outbound ``account_to_sgl``,
     ``bdr_connect_rate``, ``bdr_contact_rate``, ``sgl_to_sql``); a value of None drops a
     default. ``busy`` is the utilisation or occupancy at which a team counts as full.
-
-    Conversions are over the whole run, so stages far down the funnel (wins) undercount what
-    was created late and had no time to close; compare runs of the same horizon.
+    ``phase``: "auto" (:func:`launch_phase`), "launch" or "mature". ``levers``: replications
+    per lever run on ``result.scenario`` (common random numbers, root ``seed``: by default the
+    run's own when it is a number, else 0); 0 skips them. ``workers``, ``executor`` and
+    ``progress`` are those of :func:`simfunnel.run`. Conversions are over the whole run: late
+    stages (wins) undercount what was created late; compare runs of the same horizon.
     """
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {', '.join(PHASES)} (got {phase!r})")
     table = stage_table(result, ranges)
     weeks = capacity_weeks(result, busy)
     capacity = capacity_table(weeks, busy)
-    flagged = table.loc[table["bottleneck"], "key"]
+    activity = activity_table(result)
+    launch, why = launch_phase(result.scenario)
+    if phase != "auto":
+        launch, why = phase == "launch", "as stated"
     binding_rows = capacity[capacity["binds"]] if not capacity.empty else capacity
     binding = None
     if not binding_rows.empty:
         top = binding_rows.sort_values(["weeks_binding", "first_week"], ascending=[False, True])
         binding = str(top.iloc[0]["role"])
-    verdict = f"{_leak_sentence(table)} {_capacity_sentence(capacity, len(weeks))}"
+    if launch:
+        bottleneck, _ = _launch_bottleneck(table, activity)
+        table["bottleneck"] = table["key"] == bottleneck
+        first = _activity_sentence(table, activity, why, bottleneck)
+    else:
+        flagged = table.loc[table["bottleneck"], "key"]
+        bottleneck = str(flagged.iloc[0]) if not flagged.empty else None
+        first = _leak_sentence(table)
+    experiment, lever_rows, constraint = None, pd.DataFrame(), None
+    if levers:
+        if seed is None:
+            seed = result.seed if isinstance(result.seed, int) else 0
+        variants = {"now": {}} | lever_variants(result.scenario)
+        experiment = run_variants(
+            result.scenario,
+            variants,
+            levers,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            progress=progress,
+        )
+        lever_rows = lever_table(experiment)
+        chosen = lever_rows[lever_rows["binding"]]
+        constraint = str(chosen.iloc[0]["lever"]) if not chosen.empty else None
+    parts = [first, _capacity_sentence(capacity, len(weeks)), _lever_sentence(lever_rows, levers)]
     return Diagnosis(
         table=table,
         capacity=capacity,
         weeks=weeks,
-        bottleneck=str(flagged.iloc[0]) if not flagged.empty else None,
+        bottleneck=bottleneck,
         binding=binding,
-        verdict=verdict,
+        verdict=" ".join(p for p in parts if p),
+        activity=activity,
+        levers=lever_rows,
+        phase="launch" if launch else "mature",
+        phase_why=why,
+        constraint=constraint,
+        experiment=experiment,
     )

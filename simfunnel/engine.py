@@ -166,6 +166,7 @@ class Desk:
         quota: int = 0,
         dials_goal: int = 0,
         n_days: int = 0,
+        skill: tuple[float, ...] = (),
     ) -> None:
         prefix = () if role == "sdr" else (role,)
 
@@ -242,6 +243,9 @@ class Desk:
         self.dials_goal = dials_goal
         self.day_dials = [[0] * n_days for _ in range(reps)] if dials_goal else None
         self.list_level = Level(n_weeks)  # accounts on the target list, time-weighted
+        # Learning curve: a multiplier on contact and qualification odds by month of tenure.
+        self.skill = list(skill)
+        self.spells = roster.spells
 
     def mark(self) -> dict[str, object]:
         """The per-rep and total counters now: what the warm-up did, to take off at the end."""
@@ -455,6 +459,9 @@ class Engine:
             self.streams,
             decay=True,
             queue_rule=sc.sdr.queue_rule,
+            dials_goal=sc.sdr.goals.dials_per_day,
+            n_days=self.calendar.n_days,
+            skill=sc.sdr.skill_ramp,
         )
         self.desks = [self.sdr]
         self.bdr: Desk | None = None
@@ -472,6 +479,7 @@ class Engine:
                 quota=out.goals.new_accounts_per_day,
                 dials_goal=out.goals.dials_per_day,
                 n_days=self.calendar.n_days,
+                skill=out.bdr.skill_ramp,
             )
             self.desks.append(self.bdr)
 
@@ -897,6 +905,8 @@ class Engine:
         desk.rep_dials[rep] += 1
         if desk.day_dials is not None:
             desk.day_dials[rep][int(now // DAY_HOURS)] += 1
+        if desk.skill:
+            odds = self._skilled(desk, rep, now, odds)
         if self.odds_trace is not None:
             self.odds_trace.append((now, lead, *odds))
         if desk.u_connect() >= desk.connect_p:
@@ -922,6 +932,20 @@ class Engine:
         self._busy(desk, rep, week, duration)
         self._no_contact(desk, lead, rep, now, duration, week, desk.auto_email)
         return duration
+
+    @staticmethod
+    def _skilled(
+        desk: Desk, rep: int, now: float, odds: tuple[float, float]
+    ) -> tuple[float, float]:
+        """The odds as this rep achieves them: a new rep reaches and qualifies fewer leads."""
+        spell = desk.spells[rep]
+        if not spell.ramps:
+            return odds
+        month = spell.tenure_month(now)
+        if not 0 <= month < len(desk.skill):
+            return odds
+        m = desk.skill[month]
+        return (odds[0] * m, odds[1] * m)
 
     def _email(self, desk: Desk, lead: int, rep: int, now: float, week: int) -> float:
         """An email touch of the cadence: rep time, a chance of a reply, then the next touch."""

@@ -79,9 +79,11 @@ class HiringPlan:
         total = sum(n for _, n in self.hires)
         peak = int(t["required"].max())
         at_peak = ", ".join(str(m) for m in t.loc[t["required"] == peak, "month"])
+        low = t.loc[t["required"] == peak, "today_team"].min()
         text = (
             f"You have {self.current} {_role_name(self.role, self.current)}, you need up to "
-            f"{peak} (fully ramped, in {at_peak}). "
+            f"{peak} effective (fully ramped, in {at_peak}); without new hires, today's team is "
+            f"expected at {low:.1f} effective there. "
         )
         when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
         text += f"Hire {total} {_role_name(self.role, total)}" + (
@@ -123,7 +125,7 @@ class HiringPlan:
             if n != total:
                 parts.append(
                     f"without {r['mechanism']} you would hire {n} ({r['mechanism']} costs "
-                    f"{total - n:+d})"
+                    f"{total - n} {'hire' if total - n == 1 else 'hires'})"
                 )
             elif n and r["first_hire"] != first:
                 parts.append(

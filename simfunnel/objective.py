@@ -354,6 +354,21 @@ def failures(
     ]
 
 
+def marginal(
+    row: Mapping[str, float],
+    targets: Sequence[Target],
+    ci: Mapping[str, tuple[float, float]],
+) -> list[str]:
+    """The targets a row meets on the mean but whose 95% interval reaches past the target: met
+    only within the noise of the replications."""
+    out = []
+    for t in targets:
+        x, (lo, hi) = float(row[t.kpi]), ci.get(t.kpi, (math.nan, math.nan))
+        if t.met(x) and (lo < t.value if t.op == ">=" else hi > t.value):
+            out.append(t.failure(x, (lo, hi)))
+    return out
+
+
 @dataclass(frozen=True)
 class Choice:
     """What the rule picked: ``recommended`` (an option, or None), the ``best`` option by
@@ -398,6 +413,7 @@ __all__ = [
     "choose",
     "decision_kpis",
     "failures",
+    "marginal",
     "parse_costs",
     "resolve_costs",
     "service_targets",

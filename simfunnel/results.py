@@ -248,6 +248,7 @@ class SimulationResult:
         out["bdr_accounts_researched"] = n["researched"]
         out["bdr_target_list_at_end"] = bdr.list_at_end if bdr is not None else math.nan
         out["bdr_dials_goal_met"] = bdr.dials_goal_met if bdr is not None else math.nan
+        out["sdr_dials_goal_met"] = self.data.sdr.dials_goal_met
         return out
 
     @cached_property

@@ -214,6 +214,11 @@ def _num(x: float, sign: bool = False) -> str:
     return format(x, spec)
 
 
+def _either(names: Sequence[str], word: str = "or") -> str:
+    """'ramp', 'ramp or attrition', 'ramp, attrition or leave'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
 def _share_met(reports: Sequence[Mapping[str, float]], goals: Sequence[Target], w: float) -> float:
     return float(np.mean([all(g.met(g.value_in(r, w)) for g in goals) for r in reports]))
 
@@ -305,16 +310,15 @@ class Sizing:
         parts, drop = [], []
         for _, r in rows.iterrows():
             if r["diff"] == 0 and r["p_all_met"] == r["p_all_met_with"]:
-                parts.append(f"{r['mechanism']} no change")
+                parts.append(f"without {r['mechanism']} no change")
                 continue
             part = (
-                f"{r['mechanism']} {r['p_all_met']:.0%}, {_num(r['mean_without'])} "
+                f"without {r['mechanism']} {r['p_all_met']:.0%}, {_num(r['mean_without'])} "
                 f"({_num(r['diff'], True)}, 95% CI {_num(r['diff_low'], True)} to "
                 f"{_num(r['diff_high'], True)})"
             )
             if r["one_fewer_would_do"]:
                 drop.append(r["mechanism"])
-                part += f": {at} would do"
             parts.append(part)
         text = (
             f" What the answer pays for, measured at {at} (every target met in "
@@ -325,10 +329,11 @@ class Sizing:
         )
         names = list(e["mechanism"].unique())
         if drop:
-            text += f" Without {' or without '.join(drop)} the answer would be {h - 1}."
+            who = f"{drop[0]} alone" if len(drop) == 1 else f"any one of {_either(drop)}"
+            text += f" Without {who}, {h - 1} would do."
         elif at != h:
-            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-            text += f" No {listed} alone changes the answer."
+            who = names[0] if len(names) == 1 else f"any one of {_either(names)}"
+            text += f" Removing {who} alone does not change the answer."
         return text
 
     def plot(self, target: int = 0, ax: Any = None) -> Any:

@@ -34,11 +34,16 @@ class Spell:
     end: float  # hours; inf when the rep is still there after the horizon
     joined: str  # "start" (the starting team), "hire" (by plan) or "backfill"
     exit: str  # "attrition", "planned" or "" (still employed)
+    tenure_from: float = -math.inf  # when the rep's tenure began (-inf: long before the run)
 
     @property
     def ramps(self) -> bool:
-        """New hires and back-fills ramp up; the starting team is fully productive."""
-        return self.joined != "start"
+        """New hires, back-fills and a newly launched team ramp up; a mature team does not."""
+        return math.isfinite(self.tenure_from)
+
+    def tenure_month(self, t: float) -> int:
+        """Whole months of tenure at ``t`` (calendar-average months)."""
+        return int((t - self.tenure_from) / DAY // MONTH_DAYS)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ def build_spells(
     # Open spells: slot -> (start, how they joined, random exit time).
     active: dict[int, tuple[float, str, float]] = {}
     rngs: dict[int, np.random.Generator] = {}
+    months = getattr(team, "starting_tenure_months", None)
+    start_tenure = -math.inf if months is None else -months * MONTH_DAYS * DAY
+
+    def spell(slot: int, start: float, end: float, joined: str, exit: str) -> Spell:
+        return Spell(slot, start, end, joined, exit, start_tenure if joined == "start" else start)
 
     def random_exit(slot: int, start: float) -> float:
         if rate <= 0:
@@ -122,7 +132,7 @@ def build_spells(
                 join(slot, at, "backfill")
             else:
                 start, joined, _ = active.pop(exit_slot)
-                spells.append(Spell(exit_slot, start, exit_at, joined, "attrition"))
+                spells.append(spell(exit_slot, start, exit_at, joined, "attrition"))
                 pending_backfills.append((exit_at + team.backfill_after, exit_slot))
 
     for at, _, change in changes:
@@ -133,13 +143,13 @@ def build_spells(
             # The most recent joiner leaves (ties: the highest slot).
             slot = max(active, key=lambda k: (active[k][0], k))
             start, joined, _ = active.pop(slot)
-            spells.append(Spell(slot, start, at, joined, "planned"))
+            spells.append(spell(slot, start, at, joined, "planned"))
         for _ in range(change.hire):
             join(next_slot, at, "hire")
             next_slot += 1
     settle_until(math.inf)
     for slot, (start, joined, _) in active.items():
-        spells.append(Spell(slot, start, math.inf, joined, ""))
+        spells.append(spell(slot, start, math.inf, joined, ""))
     spells.sort(key=lambda s: (s.start, s.slot))
     return spells
 
@@ -155,7 +165,7 @@ def day_factors(
     employed = (days >= spell.start) & (days < spell.end)
     factor = employed.astype(float)
     if spell.ramps and team.ramp:
-        month = ((days - spell.start) / DAY // MONTH_DAYS).astype(int)
+        month = ((days - spell.tenure_from) / DAY // MONTH_DAYS).astype(int)
         ramp = np.array([*team.ramp, 1.0])
         factor *= np.where(month >= 0, ramp[np.clip(month, 0, len(team.ramp))], 0.0)
     # AEs have no leave or shrinkage in the model: their capacity is open deals, not hours.

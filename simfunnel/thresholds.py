@@ -40,6 +40,7 @@ from .objective import (
     choose,
     decision_kpis,
     failures,
+    marginal,
     money,
     resolve_costs,
     service_targets,
@@ -129,6 +130,10 @@ class ThresholdComparison:
             )
         if r["ae_occupancy"] >= self.saturation:
             out.append(f"at {option} the AEs are {r['ae_occupancy']:.0%} full")
+        if r["marginal_targets"]:
+            out.append(
+                f"at {option} a target is met only within the noise: {r['marginal_targets']}"
+            )
         return out
 
     @property
@@ -161,12 +166,13 @@ class ThresholdComparison:
                 else f"What could go wrong: nothing flagged at {rec} (SDRs at "
                 f"{r['sdr_utilisation']:.0%}, {r['within_1h']:.0%} of MQLs called within 1 h)."
             )
-        fails = o.loc[cur, "failed_targets"]
-        parts.append(
-            f"The current {cur} fails its targets: {fails}."
-            if fails
-            else f"The current {cur} meets every target."
-        )
+        fails, near = o.loc[cur, "failed_targets"], o.loc[cur, "marginal_targets"]
+        if fails:
+            parts.append(f"The current {cur} fails its targets: {fails}.")
+        elif near and rec != cur:
+            parts.append(f"The current {cur} meets every target, some only just: {near}.")
+        else:
+            parts.append(f"The current {cur} meets every target.")
         parts.append(self.rule)
         parts.append(f"Assumptions over {weeks}: {self.assumptions}")
         return " ".join(parts)
@@ -180,6 +186,8 @@ class ThresholdComparison:
             _, ax = plt.subplots(figsize=(6, 4))
         rows = self.kpi(kpi)
         spec = BY_NAME.get(kpi, Kpi(kpi, kpi, True))
+        if kpi == "objective" and not self.costed:
+            spec = Kpi(kpi, f"objective: {self.objective_name} (no costs)", True)
         scale = 100.0 if spec.percent else 1.0
         sat = self.overview.set_index("option")["saturated"]
         grid = len(self.sql_requires) > 1
@@ -199,6 +207,10 @@ class ThresholdComparison:
             ax.axvline(self.recommended_threshold, color="tab:green", ls="--", label="recommended")
         ax.set_xlabel("MQL threshold (score points)")
         ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
+        if spec.money:
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
         ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
         ax.legend(fontsize="small")
         return ax
@@ -314,9 +326,13 @@ def compare_thresholds(
     table = _table(experiment, options, current)
     overview = _overview(table, options, weeks, scenario, current, saturation)
     targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
+    intervals = [_intervals(table, o, weeks) for o in overview["option"]]
+    rows = [row for _, row in overview.iterrows()]
     overview["failed_targets"] = [
-        "; ".join(failures(row, targets, _intervals(table, row["option"], weeks)))
-        for _, row in overview.iterrows()
+        "; ".join(failures(r, targets, ci)) for r, ci in zip(rows, intervals, strict=True)
+    ]
+    overview["marginal_targets"] = [
+        "; ".join(marginal(r, targets, ci)) for r, ci in zip(rows, intervals, strict=True)
     ]
     overview["meets_targets"] = overview["failed_targets"] == ""
     choice = choose(overview.set_index("option"), current)
@@ -438,7 +454,7 @@ def _assumptions(
         return value + "; no costs."
     cost = (
         "cost = mean headcount x yearly cost x years + leads x cost per lead + SQLs x "
-        f"{model.meeting_hours:g} AE hour(s) x {money(model.ae_per_hour)} per hour"
+        f"{model.meeting_hours:g} h of AE meeting x {money(model.ae_per_hour)} per hour"
     )
     zero = model.missing(unlimited)
     return f"{value}; {cost}" + (f"; counted as 0: {', '.join(zero)}." if zero else ".")

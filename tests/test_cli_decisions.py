@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import matplotlib
+import pandas as pd
 import pytest
 import yaml
 from conftest import TINY
@@ -27,19 +29,52 @@ def small(tmp_path):
 def test_thresholds_prints_a_verdict_and_writes_tables_and_plots(small, tmp_path, capsys) -> None:
     out = tmp_path / "th"
     args = ["thresholds", str(small), "--values", "50,70", "--reps", "3", "--workers", "1"]
-    assert main([*args, "--cost", "sdr=90000", "--out", str(out)]) == 0
+    costs = ["--cost", "sdr=90000", "--cost", "ae_per_hour=100", "--cost", "per_lead.web=20"]
+    assert main([*args, *costs, "--min-valid-rate", "0.5", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("Recommended threshold:") or text.startswith("No threshold")
-    assert "valid_opportunities" in text and "cost_per_valid" in text
-    for name in ("thresholds.csv", "overview.csv", "valid_opportunities.png", "tradeoff.png"):
+    verdict = text.split("\n", 1)[0]
+    assert verdict.startswith("Do: ") and "Why: " in verdict and "Rule: " in verdict
+    assert "AE valid rate >= 50%" in verdict and "Assumptions" in verdict
+    assert "valid_opportunities" in text and "cost_per_valid" in text and "objective" in text
+    assert "Spreadsheet against simulation at MQL 60: A spreadsheet expects" in text
+    for name in (
+        "thresholds.csv",
+        "overview.csv",
+        "valid_opportunities.png",
+        "objective.png",
+        "tradeoff.png",
+    ):
         assert (out / name).stat().st_size > 0
+    # The option the verdict names is the one the documented rule picks from the written table.
+    o = pd.read_csv(out / "overview.csv", keep_default_na=False).set_index("option")
+    ok = (o["within_1h"] >= 0.5) & (o["valid_rate"] >= 0.5)
+    best = o.loc[ok, "objective"].idxmax() if ok.any() else None
+    current = "MQL 60"
+    pick = best
+    if best is not None and ok[current] and best != current:
+        pick = best if o.loc[best, "objective_diff_low"] > 0 else current
+    found = re.search(r"Do: (?:keep|move from .+? to) (.+?)\. Why: ", verdict)
+    assert (found.group(1) if found else None) == pick
+
+
+def test_thresholds_runs_an_mql_by_sql_grid(small, capsys) -> None:
+    args = ["thresholds", str(small), "--values", "50", "--sql-require", "0,3"]
+    assert main([*args, "--reps", "2", "--workers", "1", "--no-explain"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("WARNING: NO COSTS")  # the small scenario has no costs section
+    header = next(line for line in text.splitlines() if line.startswith("option"))
+    for label in ("MQL 50 / SQL 0 of 4", "MQL 50 / SQL 3 of 4", "MQL 60 / SQL 3 of 4"):
+        assert label in header
 
 
 def test_size_finds_a_headcount_and_shows_one_fewer(small, capsys) -> None:
     args = ["size", str(small), "--target", "sdr_utilisation<=0.1", "--reps", "3"]
-    assert main([*args, "--workers", "1"]) == 0
+    assert main([*args, "--workers", "1", "--no-explain"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("You need ") and "with " in text and "in only" in text
+    assert text.startswith("You have 1 SDR, you need ") and "with " in text and "in only" in text
+    assert "What the answer pays for" not in text  # --no-explain
+    header = next(line for line in text.splitlines() if line.strip().startswith("headcount"))
+    assert header.split()[:3] == ["headcount", "today", "answer"]
 
 
 def test_forecast_prints_the_verdict_and_writes_bands_and_fan_charts(
@@ -48,16 +83,22 @@ def test_forecast_prints_the_verdict_and_writes_bands_and_fan_charts(
     out = tmp_path / "fc"
     args = ["forecast", str(small), "--weeks", "2", "--reps", "4", "--workers", "1"]
     assert main([*args, "--out", str(out)]) == 0
-    assert capsys.readouterr().out.startswith("Over the next 2 weeks")
+    text = capsys.readouterr().out
+    # TINY's fixed 30-day sales cycle: a warm-up of ceil(30 / 7) + 4 = 9 weeks by default.
+    assert text.startswith("Over the next 2 weeks") and "after a 9-week warm-up" in text
     for name in ("bands.csv", "cumulative.csv", "valid_opportunities.png", "pipeline_value.png"):
         assert (out / name).stat().st_size > 0
+    assert main([*args, "--warm-up", "0"]) == 0
+    assert capsys.readouterr().out.startswith("WARNING: this forecast starts from an EMPTY funnel")
 
 
 def test_hire_and_explain_print_their_answers(small, tmp_path, capsys) -> None:
     out = tmp_path / "hire"
     args = ["hire", str(small), "--volume", "2026-01=1.5", "--target", "sdr_utilisation<=0.3"]
     assert main([*args, "--reps", "2", "--workers", "1", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.startswith("Hire ")
+    text = capsys.readouterr().out
+    assert text.startswith("You have 1 SDR, you need up to ") and "Hire " in text
+    assert "shortfall" in text and "today_team" in text
     assert (out / "hiring_plan.png").stat().st_size > 0
     assert main(["explain", str(small), "--reps", "3", "--workers", "1"]) == 0
     assert capsys.readouterr().out.startswith("A spreadsheet expects")
@@ -78,8 +119,13 @@ def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     assert main(["waterfall", str(small), "--revenue", "500000"]) == 0
     text = capsys.readouterr().out
     assert "valid_opportunities" in text and "SDR load" in text
-    assert main(["diagnose", str(small), "--seed", "2"]) == 0
-    assert "MQL -> SAL" in capsys.readouterr().out
+    assert main(["diagnose", str(small), "--seed", "2", "--no-levers"]) == 0
+    text = capsys.readouterr().out
+    assert "MQL -> reached" in text and "What one more unit" not in text
+    args = ["diagnose", str(small), "--phase", "launch", "--reps", "3", "--workers", "1"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Launch phase (as stated)") and "one more SDR" in text
 
 
 @pytest.mark.parametrize(
@@ -87,10 +133,15 @@ def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     [
         (["thresholds", "{f}", "--values", "fifty"], "--values 'fifty': write numbers"),
         (["thresholds", "{f}", "--values", "50", "--cost", "cfo=1"], "the role is one of"),
+        (["thresholds", "{f}", "--values", "50", "--cost", "per_lead.tv=1"], "not a source"),
+        (["thresholds", "{f}", "--sql-require", "9"], "a whole number from 0 to 4"),
+        (["thresholds", "{f}", "--sql-require", "two"], "--sql-require 'two': write numbers"),
+        (["thresholds", "{f}"], "give --values"),
         (["size", "{f}", "--target", "fast"], "write METRIC>=VALUE"),
         (["size", "{f}", "--role", "bdr", "--target", "bdr_utilisation<=0.8"], "outbound"),
         (["waterfall", "{f}", "--revenue", "-5"], "revenue"),
         (["forecast", "{f}", "--reps", "1"], "reps"),
+        (["forecast", "{f}", "--warm-up", "-1"], "warm_up must be a whole number"),
         (["hire", "{f}", "--volume", "April=2", "--target", "sdr_utilisation<=0.5"], "YYYY-MM"),
         (["hire", "{f}", "--volume", "2031-01=2", "--target", "sdr_utilisation<=0.5"], "outside"),
     ],

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simfunnel
+from simfunnel.engine import END_STATES
 
 ATTRIBUTES = ["lead_id", "source", "score", "quality", "arrived"]
 
@@ -102,7 +103,10 @@ def check_invariants(result: simfunnel.SimulationResult) -> None:
     if exact:
         assert t["valid_opportunities"] <= t["sqls"]
         assert t["won"] + t["lost"] + t["open_opportunities"] == t["valid_opportunities"]
-        assert states["won"] == t["won"] and states["lost"] == t["lost"]
+        assert states["won"] == t["won"]
+        # A lead lost for timing or no decision may be back in the funnel: lost, in another state.
+        back = (result.data.lost_reason >= 0) & (result.data.state != END_STATES.index("lost"))
+        assert states["lost"] + back.sum() == t["lost"]
         assert leads["attempts"].sum() == t["dials"] + t["emails"]  # touches
     else:
         assert states["won"] >= t["won"] and states["lost"] >= t["lost"]

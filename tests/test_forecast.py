@@ -253,7 +253,8 @@ def test_verdict_states_the_totals(small: Forecast) -> None:
     assert amount("pipeline_value").format(" of pipeline") in verdict
     assert count("won", "wins") + " worth " + amount("won_value").format("") in verdict
     assert count("open_opportunities", "valid opportunities") + " are still open" in verdict
-    assert "(9 replications)" in verdict and len(verdict) < 600
+    assert "(9 replications, each after a 1-week warm-up: the scenario's own warm_up)" in verdict
+    assert len(verdict) < 700 and "EMPTY" not in verdict
     sheet = t.loc["valid_opportunities", "spreadsheet"]
     assert f"A spreadsheet of the same rates would expect {sheet:,.0f} valid opportunities" in (
         verdict

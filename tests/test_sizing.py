@@ -8,7 +8,8 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.sizing import Target, expected_effective, hiring_plan, size_team
+from simfunnel.hiring import expected_effective, hiring_plan
+from simfunnel.sizing import Target, size_team
 
 matplotlib.use("Agg")
 
@@ -52,7 +53,8 @@ def test_the_sized_headcount_meets_every_target_and_one_fewer_does_not(sized) ->
     # The table is what single runs give, replication by replication.
     assert _share_met(busy(), h, sized) == rows.loc[h, "p_all_met"]
     assert _share_met(busy(), h - 1, sized) == rows.loc[h - 1, "p_all_met"]
-    assert f"You need {h} SDRs" in sized.verdict and f"with {h - 1}, in only" in sized.verdict
+    assert sized.verdict.startswith(f"You have 2 SDRs, you need {h}: ")
+    assert f"with {h - 1}, in only" in sized.verdict
 
 
 def test_the_search_starts_from_the_analytic_estimate(sized) -> None:
@@ -129,7 +131,7 @@ def test_a_volume_plan_gets_hires_ahead_of_the_busy_months() -> None:
     assert t.loc["2026-03", "required"] > t.loc["2026-01", "required"]
     assert all(d <= np.datetime64("2026-03-01") for d, _ in plan.hires)  # hired ahead
     assert (t["expected_effective"] >= t["required"] - 0.5).all()
-    assert plan.verdict.startswith("Hire ")
+    assert plan.verdict.startswith("You have 1 SDR, you need up to ")
     # The plan carries the volume and the hires: the planned scenario runs as it is.
     result = simfunnel.simulate(plan.scenario, seed=1)
     assert result.staffing["sdr_hires"] == sum(n for _, n in plan.hires)

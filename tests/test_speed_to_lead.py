@@ -28,9 +28,7 @@ def decay(age: float) -> tuple[float, float]:
 
 def touches(result: simfunnel.SimulationResult) -> list[tuple[float, float, float]]:
     """(time, contact multiplier, qualify multiplier) of every touch, rounded."""
-    return [
-        (round(t, 6), round(c, 9), round(q, 9)) for t, _lead, c, q in result.data.odds_trace
-    ]
+    return [(round(t, 6), round(c, 9), round(q, 9)) for t, _lead, c, q in result.data.odds_trace]
 
 
 def expect(t: float, odds: tuple[float, float]) -> tuple[float, float, float]:
@@ -61,9 +59,7 @@ def test_a_late_response_sets_the_odds_of_its_whole_cadence() -> None:
     assert touches(result) == [expect(t, decay(3.0)) for t in times]
 
 
-def test_retries_in_a_first_hour_cadence_keep_full_odds_and_the_older_reading_decays_them() -> (
-    None
-):
+def test_retries_in_a_first_hour_cadence_keep_full_odds_and_the_older_reading_decays_them() -> None:
     base = {
         "cadence__connect_probability": 0,
         "sources__0__bursts": [{"start": "2026-01-05 10:00", "leads": 1, "over": "0 h"}],
@@ -77,9 +73,7 @@ def test_retries_in_a_first_hour_cadence_keep_full_odds_and_the_older_reading_de
 
 
 def test_a_callback_at_the_stated_time_carries_the_agreed_factor() -> None:
-    scenario = build(
-        speed_to_lead=DECAY_ON, outcomes__probabilities=outcome_only("postponed")
-    )
+    scenario = build(speed_to_lead=DECAY_ON, outcomes__probabilities=outcome_only("postponed"))
     result = simfunnel.simulate(scenario, seed=1, trace=True)
     callback = 30 * DAY + 10  # 30 days after the first call: Wednesday 4 February 10:00
     assert events(result) == [

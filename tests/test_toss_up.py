@@ -72,7 +72,9 @@ def test_held_back_leads_are_the_qualified_ones_that_miss_the_criteria(runs) -> 
     p = np.array([_p_fewer_than(3, q) for q in quality])
     expected, sd = p.sum(), math.sqrt((p * (1 - p)).sum())
     z = (strict.totals["held_back"] - expected) / sd
-    print(f"\nheld back {strict.totals['held_back']} of {len(p)}, expected {expected:.1f} (z {z:.2f})")
+    print(
+        f"\nheld back {strict.totals['held_back']} of {len(p)}, expected {expected:.1f} (z {z:.2f})"
+    )
     assert abs(z) < 4
 
 
@@ -137,7 +139,9 @@ def test_rejected_and_timing_losses_go_back_to_nurture_and_come_back_as_re_mqls(
     closes = ev[ev["event"].isin(["won", "lost"])].groupby("lead")["event"].last()
     assert result.totals["lost"] == (closes == "lost").sum()
     assert result.totals["won"] == (closes == "won").sum()
-    assert (closes == "won").sum() > len(set(ev.loc[ev["event"] == "won", "lead"]) - set(lost["lead"]))
+    assert (closes == "won").sum() > len(
+        set(ev.loc[ev["event"] == "won", "lead"]) - set(lost["lead"])
+    )
     assert sum(result.lost_reasons.values()) == result.totals["lost"]
 
 

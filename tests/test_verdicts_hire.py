@@ -1,0 +1,157 @@
+"""`hire`: today's team, the requirement, its half-rep tolerance and every month's shortfall are
+in the table and the chart; the verdict names each month below the requirement by the rule it
+states; what ramp, attrition and leave cost is measured by placing the hires again without
+each, on the same rosters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import matplotlib
+import pandas as pd
+import pytest
+from conftest import build
+
+from simfunnel.hiring import SLACK, HiringPlan, expected_effective, hiring_plan
+
+matplotlib.use("Agg")
+
+
+def _scenario():
+    return build(
+        horizon="16 weeks",
+        calendar="24/7",
+        sources=[{"name": "web", "rate_per_week": 300, "score": {"mean": 70, "sd": 10}}],
+        sdr__headcount=1,
+        sdr__ramp=[0.5],
+        sdr__attrition_per_year=2.0,
+        sdr__pto_days_per_year=20,
+        cadence__connect_probability=0.5,
+        cadence__contact_probability=0.5,
+        cadence__gaps=["2 h"],
+    )
+
+
+@pytest.fixture(scope="module")
+def plan() -> HiringPlan:
+    return hiring_plan(
+        _scenario(),
+        {"2026-03": 2.0, "2026-04": 2.0},
+        "sdr",
+        ["sdr_utilisation<=0.8"],
+        reps=6,
+        workers=1,
+    )
+
+
+def _named(verdict: str, lead: str) -> list[str]:
+    """The months the verdict lists after ``lead``, e.g. '2026-04 (6.7 of 7), ...'."""
+    match = re.search(re.escape(lead) + r" (.*?)(?:\.|: a hire)(?: |$)", verdict)
+    return re.findall(r"(\d{4}-\d{2}) \(", match.group(1)) if match else []
+
+
+def test_the_verdict_names_the_months_the_rule_finds_in_the_table(plan: HiringPlan) -> None:
+    t = plan.table
+    print(plan.verdict)
+    print(t.to_string())
+    assert list(t.columns) == [
+        "month", "volume", "required", "expected_effective", "shortfall", "status", "hires",
+        "today_team",
+    ]  # fmt: skip
+    # The rule, recomputed from the printed columns.
+    for _, r in t.iterrows():
+        assert r["shortfall"] == pytest.approx(max(0.0, r["required"] - r["expected_effective"]))
+        want = (
+            "covered"
+            if r["expected_effective"] >= r["required"]
+            else "within tolerance"
+            if r["expected_effective"] >= r["required"] - SLACK
+            else "short"
+        )
+        assert r["status"] == want
+    assert f"at least the requirement minus {SLACK:g} rep" in plan.verdict
+    within = _named(plan.verdict, "Below the requirement but within that tolerance:")
+    short = _named(plan.verdict, "Short by more than the tolerance even so:")
+    assert within == list(t.loc[t["status"] == "within tolerance", "month"])
+    assert short == list(t.loc[t["status"] == "short", "month"])
+    for month in within + short:
+        row = t.set_index("month").loc[month]
+        assert f"{month} ({row['expected_effective']:.1f} of {row['required']})" in plan.verdict
+    # The hires: as many as the table's column, on the dates listed.
+    total = int(re.search(r"Hire (\d+) SDR", plan.verdict).group(1))
+    assert total == t["hires"].sum() == sum(n for _, n in plan.hires)
+    for day, n in plan.hires:
+        assert f"{n} on {day:%Y-%m-%d}" in plan.verdict
+    # The placement's own stopping rule: nothing short that a hire could have ramped for.
+    assert (t["shortfall"] <= SLACK).all()
+
+
+def test_today_s_team_and_the_peak_requirement(plan: HiringPlan) -> None:
+    t = plan.table
+    peak = int(t["required"].max())
+    assert plan.current == 1
+    assert plan.verdict.startswith(f"You have 1 SDR, you need up to {peak} effective")
+    # Today's team is the staffing model's expectation without the new hires.
+    today = expected_effective(_scenario(), "sdr")
+    months = [dt.date(int(m[:4]), int(m[5:]), 1) for m in t["month"]]
+    assert list(t["today_team"]) == pytest.approx([today[m] for m in months])
+    # Hires only add: with the same rosters, never below today's team.
+    assert (t["expected_effective"] >= t["today_team"] - 1e-12).all()
+    low = t.loc[t["required"] == peak, "today_team"].min()
+    assert f"today's team is expected at {low:.1f} effective there" in plan.verdict
+
+
+def test_the_explanation_places_the_hires_again_without_each_mechanism(plan: HiringPlan) -> None:
+    e = plan.explanation.set_index("mechanism")
+    print(e.to_string())
+    assert set(e.index) == {"ramp", "attrition", "leave"}
+    total = sum(n for _, n in plan.hires)
+    assert (e["hires_with"] == total).all()
+    # Removing a mechanism only raises the expected headcount: never more hires. Without
+    # ramp a hire is productive on its first day, so it never needs to come earlier.
+    assert (e["hires"] <= total).all()
+    if e.loc["ramp", "hires"] == total and total:
+        assert e.loc["ramp", "first_hire"] >= plan.hires[0][0]
+    for name, r in e.iterrows():
+        n = int(r["hires"])
+        if n != total:
+            assert f"without {name} you would hire {n} ({name} costs {total - n} hire" in (
+                plan.verdict
+            )
+        else:
+            assert f"without {name} the same" in plan.verdict
+
+
+def test_the_chart_marks_today_the_tolerance_and_the_months_below(plan: HiringPlan) -> None:
+    ax = plan.plot()
+    labels = ax.get_legend_handles_labels()[1]
+    assert "today: 1 SDR" in labels and f"tolerance ({SLACK:g} rep)" in labels
+    assert "today's team, no new hires" in labels
+    below = (plan.table["status"] != "covered").any()
+    assert ("below the requirement" in labels) == below
+
+
+def test_a_hand_made_table_words_each_rule() -> None:
+    """The verdict from a table: one month within the tolerance, one short beyond it."""
+    table = pd.DataFrame(
+        {
+            "month": ["2026-01", "2026-02", "2026-03"],
+            "volume": [1.0, 1.5, 1.5],
+            "required": [5, 7, 7],
+            "expected_effective": [5.2, 6.7, 6.1],
+            "today_team": [5.2, 5.8, 5.6],
+            "hires": [1, 0, 0],
+        }
+    )
+    table["shortfall"] = (table["required"] - table["expected_effective"]).clip(lower=0)
+    table["status"] = ["covered", "within tolerance", "short"]
+    plan = HiringPlan("sdr", table, ((dt.date(2026, 1, 5), 1),), _scenario(), current=6)
+    v = plan.verdict
+    assert v.startswith("You have 6 SDRs, you need up to 7 effective (fully ramped, in 2026-02, ")
+    assert "Hire 1 SDR: 1 on 2026-01-05." in v
+    assert "Below the requirement but within that tolerance: 2026-02 (6.7 of 7)." in v
+    assert "Short by more than the tolerance even so: 2026-03 (6.1 of 7)" in v
+    covered = HiringPlan("sdr", table.assign(status="covered"), (), _scenario(), current=6)
+    assert "Every month meets its requirement in full." in covered.verdict
+    assert "today's team keeps up" in covered.verdict
