@@ -210,6 +210,15 @@ def scenarios(draw):
     if draw(st.booleans()):
         optional["sources__0__pql"] = {"trial_length": "3 days", "self_serve_probability": 0.3}
     if draw(st.booleans()):
+        optional["toss_up"] = {"require": draw(st.integers(0, 4))}
+        optional["speed_to_lead__applies_to"] = draw(st.sampled_from(["response", "every_touch"]))
+        optional["speed_to_lead__agreed_factor"] = draw(st.floats(0.1, 1.0))
+    if draw(st.booleans()):
+        optional["sdr__skill_ramp"] = [0.5, 0.8]
+        optional["sdr__starting_tenure_months"] = draw(st.sampled_from([0, 1]))
+        optional["sdr__goals"] = {"dials_per_day": draw(st.integers(0, 40))}
+        optional["cadence__gap_unit"] = draw(st.sampled_from(["auto", "calendar"]))
+    if draw(st.booleans()):
         optional["sdr__attrition_per_year"] = draw(st.floats(0, 4))
         optional["sdr__pto_days_per_year"] = draw(st.floats(0, 30))
         optional["sdr__plan"] = [{"date": "2026-01-12", "hire": 1, "leave": 1}]

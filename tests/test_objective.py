@@ -92,7 +92,9 @@ def test_objective_equals_the_hand_calculation_from_each_replications_totals() -
         value += r["totals.open_opportunities"] * per_closed
         cost = r["staffing.sdr_mean_headcount"] * 90_000 * 6 / YEAR_WEEKS
         cost += r["leads_by_source.web"] * 40 + r["leads_by_source.event"] * 80
-        cost += r["totals.sqls"] * 1.0 * 120  # meeting_hours defaults to 1 h
+        # First meetings held (1 h each by default), accepted or rejected, at 120 an hour.
+        assert r["ae.ae_meeting_hours"] == r["ae.ae_meetings"] * 1.0
+        cost += r["ae.ae_meeting_hours"] * 120
         assert wide.loc[rep, "objective"] == pytest.approx(value - cost, rel=1e-12)
 
 
