@@ -7,7 +7,7 @@ replication and option, over the horizon:
     value     = won value + self-serve value + open opportunities x value won per closed deal
     cost      = sum over roles of mean headcount x yearly cost x years
                 + leads x cost per lead (by source)
-                + SQLs x ae.meeting_hours x costs.ae_per_hour
+                + AE meeting hours x costs.ae_per_hour
 
 - *Won value* is ``totals.won_value``; *self-serve value* ``totals.self_serve_value`` (revenue of
   PQLs that buy on their own; 0 when the results do not carry it, and the verdict says so).
@@ -16,11 +16,14 @@ replication and option, over the horizon:
   open count times the value won per closed deal (won value / (won + lost)), pooled over the
   option's replications, so a stricter option's better deals are valued as such. An option with
   no closed deal uses the scenario's nominal ``ae.win.probability`` x mean ``ae.deal_value``.
-  ``open_pipeline=False`` leaves them out. SQLs still waiting for an AE at the end count as cost
-  only.
+  ``open_pipeline=False`` leaves them out. SQLs still waiting for their first meeting at the
+  end count neither as value nor as meeting cost.
 - *Years* = horizon weeks / 52.18. Headcounts are the mean employed over working days (gaps
   from attrition are not paid). With unlimited AEs (no ``ae.team``) there is no AE headcount, so
   no yearly AE cost; AE time still costs ``ae_per_hour`` per first meeting.
+- *AE meeting hours* are ``ae.ae_meeting_hours``: the first meetings held in the period (accepted
+  or not, a lead tossed up again after nurture meets again) x ``ae.meeting_hours``. Results
+  without that key use SQLs x ``ae.meeting_hours``.
 - *Leads* are every lead of the run's table by source (``leads_by_source``); the same leads
   arrive in every option, so this cost moves the level, not the ranking.
 
@@ -81,6 +84,7 @@ KPIS = (
     Kpi("within_1h", "MQLs called within 1 h", True, percent=True),
     Kpi("backlog_mean", "untouched MQLs waiting (mean)", False),
     Kpi("sqls", "SQLs", True),
+    Kpi("ae_meeting_hours", "AE hours in first meetings", False),
     Kpi("valid_opportunities", "valid opportunities", True),
     Kpi("valid_rate", "valid rate (valid / decided SQLs)", True, percent=True),
     Kpi("won", "wins", True),
@@ -248,6 +252,10 @@ def decision_kpis(
         "bdr": col("staffing.bdr_mean_headcount"),
         "ae": col("ae.ae_mean_headcount"),
     }
+    meeting_hours = col("ae.ae_meeting_hours")
+    if "ae.ae_meeting_hours" not in wide:
+        meeting_hours = out["sqls"] * variant.map({v: m.meeting_hours for v, m in models.items()})
+    out["ae_meeting_hours"] = meeting_hours
     cost = pd.Series(0.0, index=wide.index)
     for v, m in models.items():
         rows = variant == v
@@ -255,7 +263,7 @@ def decision_kpis(
         c = c + sum(
             col(f"leads_by_source.{s}")[rows].fillna(0.0) * p for s, p in m.per_lead.items()
         )
-        c = c + out.loc[rows, "sqls"].fillna(0.0) * m.meeting_hours * m.ae_per_hour
+        c = c + meeting_hours[rows].fillna(0.0) * m.ae_per_hour
         cost.loc[rows] = c
     given = any(m.given for m in models.values())
     out["cost"] = cost

@@ -453,8 +453,9 @@ def _assumptions(
     if not costed:
         return value + "; no costs."
     cost = (
-        "cost = mean headcount x yearly cost x years + leads x cost per lead + SQLs x "
-        f"{model.meeting_hours:g} h of AE meeting x {money(model.ae_per_hour)} per hour"
+        "cost = mean headcount x yearly cost x years + leads x cost per lead + AE hours in "
+        f"first meetings ({model.meeting_hours:g} h each, accepted or not) x "
+        f"{money(model.ae_per_hour)} per hour"
     )
     zero = model.missing(unlimited)
     return f"{value}; {cost}" + (f"; counted as 0: {', '.join(zero)}." if zero else ".")
@@ -472,7 +473,7 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
     elif ch.kept_current:
         reason = (
             f"Why: the best option on {name}, {ch.best}, is not clearly better than the current "
-            f"one: {c._diff(ch.best)}."
+            f"one: {c._diff(ch.best)}; {_counts(c, o.loc[ch.best], o.loc[cur])}."
         )
     elif ch.recommended == cur:
         others = o.drop(index=cur)
@@ -493,19 +494,23 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
             if not k["meets_targets"]
             else f"Why: {name} "
         )
-        counts = [("wins", "won", "{:,.0f}"), ("valid rate", "valid_rate", "{:.0%}")]
-        if c.costed or c.fallback != "valid_opportunities":
-            counts.insert(0, ("valid opportunities", "valid_opportunities", "{:,.0f}"))
         reason = (
             f"{lead}{c._fmt(r['objective'])} against {c._fmt(k['objective'])} now, "
-            f"{c._diff(ch.recommended)}; "
-            + ", ".join(
-                f"{label} {fmt.format(r[key])} against {fmt.format(k[key])}"
-                for label, key, fmt in counts
-            )
-            + "."
+            f"{c._diff(ch.recommended)}; {_counts(c, r, k)}."
         )
     return dataclasses.replace(c, reason=reason)
+
+
+def _counts(c: ThresholdComparison, option: pd.Series, current: pd.Series) -> str:
+    """``valid opportunities 130 against 157, wins 25 against 29, valid rate 75% against 74%``
+    (valid opportunities left out when they are the objective)."""
+    counts = [("wins", "won", "{:,.0f}"), ("valid rate", "valid_rate", "{:.0%}")]
+    if c.costed or c.fallback != "valid_opportunities":
+        counts.insert(0, ("valid opportunities", "valid_opportunities", "{:,.0f}"))
+    return ", ".join(
+        f"{label} {fmt.format(option[key])} against {fmt.format(current[key])}"
+        for label, key, fmt in counts
+    )
 
 
 def _sheet_valid(scenario: Scenario, weeks: float) -> float:

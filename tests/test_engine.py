@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import simfunnel
 from simfunnel.engine import END_STATES
 
+LOST = END_STATES.index("lost")
+
 ATTRIBUTES = ["lead_id", "source", "score", "quality", "arrived"]
 
 
@@ -72,7 +74,7 @@ def test_adding_a_source_leaves_the_other_sources_leads_unchanged(saas_dict) -> 
         *saas_dict["sources"][:2],
         {"name": "partner", "rate_per_week": 80, "score": {"mean": 55, "sd": 10}},
     ]
-    more = build(saas_dict, horizon="6 weeks", sources=sources)
+    more = build(saas_dict, horizon="6 weeks", sources=sources, costs={})
     a = simfunnel.simulate(base, seed=3).leads
     b = simfunnel.simulate(more, seed=3).leads
     for name in ("web_form", "content_download"):
@@ -103,13 +105,14 @@ def check_invariants(result: simfunnel.SimulationResult) -> None:
     if exact:
         assert t["valid_opportunities"] <= t["sqls"]
         assert t["won"] + t["lost"] + t["open_opportunities"] == t["valid_opportunities"]
+    # A lead lost for timing or no decision may be back in the funnel: lost, in another state.
+    back = int(((result.data.lost_reason >= 0) & (result.data.state != LOST)).sum())
+    if exact:
         assert states["won"] == t["won"]
-        # A lead lost for timing or no decision may be back in the funnel: lost, in another state.
-        back = (result.data.lost_reason >= 0) & (result.data.state != END_STATES.index("lost"))
-        assert states["lost"] + back.sum() == t["lost"]
+        assert states["lost"] + back == t["lost"]
         assert leads["attempts"].sum() == t["dials"] + t["emails"]  # touches
     else:
-        assert states["won"] >= t["won"] and states["lost"] >= t["lost"]
+        assert states["won"] >= t["won"] and states["lost"] + back >= t["lost"]
     became_mql = int((result.data.mql_at >= 0).sum())
     assert t["mqls"] <= became_mql <= t["mqls"] + t["re_mqls"]
     stl = result.speed_to_lead
