@@ -235,11 +235,11 @@ def _threshold_report(comparison: Any) -> Report:
         if all(isinstance(v, float) and math.isnan(v) for v in (row.mean, row.ci_low)):
             continue  # a KPI not computed (cost per valid opportunity without costs)
         p = row.kpi in percent
-        current = row.threshold == comparison.current
+        current = row.option == comparison.current_option
         rows.append(
             (
                 labels.get(row.kpi, row.kpi),
-                f"{row.threshold:g}",
+                str(row.option),
                 _interval(row.mean, row.ci_low, row.ci_high, p),
                 "(current)"
                 if current
@@ -247,7 +247,7 @@ def _threshold_report(comparison: Any) -> Report:
             )
         )
     kpis = pd.DataFrame(
-        rows, columns=["KPI", "threshold", "mean (95% CI)", "change vs current (95% CI)"]
+        rows, columns=["KPI", "option", "mean (95% CI)", "change vs current (95% CI)"]
     )
     charts: list[tuple[str, Draw, tuple[float, float]]] = [
         (
@@ -277,8 +277,8 @@ def _threshold_report(comparison: Any) -> Report:
     return Report(
         title=f"{base.name}: MQL threshold comparison",
         subtitle=(
-            f"Thresholds {', '.join(f'{t:g}' for t in comparison.thresholds)} (current "
-            f"{comparison.current:g}), {exp.reps} replications each on common random numbers"
+            f"Options {', '.join(comparison.options)} (current {comparison.current_option}), "
+            f"{exp.reps} replications each on common random numbers"
         ),
         verdict=[comparison.verdict],
         charts=charts,
@@ -290,8 +290,8 @@ def _threshold_report(comparison: Any) -> Report:
         scenario=base,
         notes=[
             f"root seed: {exp.seed}; replications: {exp.reps}",
-            "the only field changed between options: scoring.threshold",
-            "recommendation rule: see simfunnel.thresholds (saturation, service level, supply)",
+            "the only fields changed between options: scoring.threshold and toss_up.require",
+            comparison.rule,
             *(["started from a snapshot of open leads"] if exp.snapshot is not None else []),
         ],
         details=overview,
