@@ -318,8 +318,8 @@ def _parser() -> argparse.ArgumentParser:
     diag.add_argument(
         "--reps",
         type=_positive,
-        default=8,
-        help="replications per lever (one more rep, AE, other queue rules; default 8)",
+        default=5,
+        help="replications per lever (one more rep, AE, other queue rules; default 5)",
     )
     diag.add_argument(
         "--no-levers",

@@ -67,7 +67,7 @@ ADVICE = {
 }
 
 BUSY = 0.9  # utilisation or occupancy at which a team counts as full
-LEVER_REPS = 8  # replications per lever: a few, on common random numbers
+LEVER_REPS = 5  # replications per lever: a few, on common random numbers
 LAUNCH_MONTHS = 3  # a new SDR ramps about 3 months (DOMAIN.md): the shortest launch curve
 PHASES = ("auto", "launch", "mature")
 
@@ -300,12 +300,6 @@ def lever_variants(scenario: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _lever_name(key: str) -> str:
-    if key.startswith("queue_rule:"):
-        return f"queue rule {key.split(':', 1)[1]}"
-    return f"one more {_ROLE_NAME[key]}"
-
-
 def lever_table(experiment: Experiment) -> pd.DataFrame:
     """Per lever: valid opportunities and wins gained against the scenario as it is (``now``),
     paired over replications, with 95% intervals; ``significant``: the valid-opportunity gain's
@@ -314,7 +308,9 @@ def lever_table(experiment: Experiment) -> pd.DataFrame:
     d = d[d["section"] == "totals"].set_index(["variant", "metric"])
     rows = []
     for key in [v for v in experiment.variants if v != "now"]:
-        row: dict[str, Any] = {"lever": key, "what": _lever_name(key)}
+        rule = key.startswith("queue_rule:")
+        what = f"queue rule {key[len('queue_rule:') :]}" if rule else f"one more {_ROLE_NAME[key]}"
+        row: dict[str, Any] = {"lever": key, "what": what}
         for metric, name in (("valid_opportunities", "valid"), ("won", "won")):
             c = d.loc[(key, metric)]
             row |= {f"{name}_now": float(c["baseline_mean"]), f"{name}_gain": float(c["diff"])}
@@ -391,16 +387,12 @@ def activity_table(result: SimulationResult) -> pd.DataFrame:
 class Diagnosis:
     """Where one run's funnel leaks, what binds, and a plain-language verdict.
 
-    ``table``: stages against their ranges (:func:`stage_table`), with ``advice`` for rows
-    below; ``capacity``: one row per role (:func:`capacity_table`); ``weeks``: the weekly flags
-    (:func:`capacity_weeks`); ``activity``: activity per calling team (:func:`activity_table`);
-    ``levers``: what one more unit of each lever buys (:func:`lever_table`; empty with
-    ``levers=0``); ``phase``: "launch" or "mature", and ``phase_why``; ``bottleneck``: the key of
-    the flagged row (a stage for a mature team, an activity row such as ``sdr_connect_rate`` or
-    ``sdr_dials_goal`` for a launch team; None if nothing falls short); ``binding``: the role
-    binding in most weeks by utilisation (None if no team is at capacity); ``constraint``: the
-    lever that buys most (a role, or ``queue_rule:<rule>``; None if none buys a significant
-    gain or levers were not run). Week numbers are those of ``result.weekly``.
+    ``table`` (:func:`stage_table`), ``capacity`` (:func:`capacity_table`), ``weeks``
+    (:func:`capacity_weeks`), ``activity`` (:func:`activity_table`), ``levers``
+    (:func:`lever_table`, empty with ``levers=0``), ``phase`` and ``phase_why``; ``bottleneck``:
+    the flagged row's key (an activity row for a launch team) or None; ``binding``: the role at
+    capacity in most weeks by utilisation, or None; ``constraint``: the lever that buys most
+    (a role or ``queue_rule:<rule>``), or None. Rules: docs/decisions.md.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -583,11 +575,8 @@ def diagnose(
     """Diagnose one run: the leaking stage against benchmark ranges (activity for a launch-phase
     team), the capacity that binds by utilisation, and what one more unit of each lever buys.
 
-    ``ranges`` overrides :data:`DEFAULT_RANGES` by row key (``inquiry_to_mql``, ``mql_to_sal``,
-    ``mql_attempted``, ``sdr_connect_rate``, ``sdr_contact_rate``, ``sal_to_sql``,
-    ``sql_to_won``, ``sql_to_valid``, ``valid_to_won``, and with outbound ``account_to_sgl``,
-    ``bdr_connect_rate``, ``bdr_contact_rate``, ``sgl_to_sql``); a value of None drops a
-    default. ``busy`` is the utilisation or occupancy at which a team counts as full.
+    ``ranges`` overrides :data:`DEFAULT_RANGES` by row key (the ``key`` column of the stage
+    table, e.g. ``mql_to_sal`` or ``sdr_contact_rate``); a value of None drops a default. ``busy`` is the utilisation or occupancy at which a team counts as full.
     ``phase``: "auto" (:func:`launch_phase`), "launch" or "mature". ``levers``: replications
     per lever run on ``result.scenario`` (common random numbers, root ``seed``: by default the
     run's own when it is a number, else 0); 0 skips them. ``workers``, ``executor`` and

@@ -97,7 +97,7 @@ class HiringPlan:
 
         def listed(months: list[str]) -> str:
             return ", ".join(
-                f"{m} ({rows.loc[m, 'expected_effective']:.1f} of {rows.loc[m, 'required']})"
+                f"{m} ({rows.loc[m, 'expected_effective']:.2f} of {rows.loc[m, 'required']})"
                 for m in months
             )
 

@@ -77,7 +77,7 @@ def test_the_verdict_names_the_months_the_rule_finds_in_the_table(plan: HiringPl
     assert short == list(t.loc[t["status"] == "short", "month"])
     for month in within + short:
         row = t.set_index("month").loc[month]
-        assert f"{month} ({row['expected_effective']:.1f} of {row['required']})" in plan.verdict
+        assert f"{month} ({row['expected_effective']:.2f} of {row['required']})" in plan.verdict
     # The hires: as many as the table's column, on the dates listed.
     total = int(re.search(r"Hire (\d+) SDR", plan.verdict).group(1))
     assert total == t["hires"].sum() == sum(n for _, n in plan.hires)
@@ -150,8 +150,8 @@ def test_a_hand_made_table_words_each_rule() -> None:
     v = plan.verdict
     assert v.startswith("You have 6 SDRs, you need up to 7 effective (fully ramped, in 2026-02, ")
     assert "Hire 1 SDR: 1 on 2026-01-05." in v
-    assert "Below the requirement but within that tolerance: 2026-02 (6.7 of 7)." in v
-    assert "Short by more than the tolerance even so: 2026-03 (6.1 of 7)" in v
+    assert "Below the requirement but within that tolerance: 2026-02 (6.70 of 7)." in v
+    assert "Short by more than the tolerance even so: 2026-03 (6.10 of 7)" in v
     covered = HiringPlan("sdr", table.assign(status="covered"), (), _scenario(), current=6)
     assert "Every month meets its requirement in full." in covered.verdict
     assert "today's team keeps up" in covered.verdict
