@@ -15,9 +15,10 @@ import numpy as np
 from .diagnose import diagnose
 from .experiments import Experiment, run, run_variants, sweep
 from .forecast import Forecast, forecast
+from .hiring import hiring_plan
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
-from .sizing import hiring_plan, size_team
+from .sizing import size_team
 from .snapshot import Snapshot, read_snapshot
 from .thresholds import compare_thresholds
 

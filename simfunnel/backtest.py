@@ -456,7 +456,7 @@ def _extended_forecast(
         return scenario_from_dict(d, source="<backtest, actual arrivals>")
 
     longer = period(first, warm_weeks + horizon_weeks)
-    fc = forecast(longer, **kw)
+    fc = forecast(longer, **kw, warm_up=0)  # its warm-up is the first weeks, fed actual leads
     cube = _weekly_arrays(fc.experiment, longer.weeks)[:, :, warm_weeks:]
     flows = cube.copy()
     n = len(FLOWS)

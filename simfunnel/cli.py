@@ -31,10 +31,11 @@ from .experiments import (
 )
 from .forecast import forecast
 from .gap import explain_gap
+from .hiring import SLACK, hiring_plan
 from .objective import parse_costs
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
-from .sizing import SLACK, hiring_plan, size_team
+from .sizing import size_team
 from .snapshot import Snapshot, read_snapshot
 from .thresholds import compare_thresholds
 from .units import format_duration

@@ -26,7 +26,7 @@ import pandas as pd
 from .arrivals import Streams
 from .experiments import scenario_to_dict, with_overrides
 from .scenario import CallingStaff, Scenario, scenario_from_dict
-from .sizing import ROLE_PATHS, Target, _headcount_path, _staff, size_team
+from .sizing import ROLE_PATHS, Target, headcount_path, size_team, staff_of
 from .staffing import build_roster
 from .worktime import WorkCalendar
 
@@ -199,7 +199,7 @@ def expected_effective(
 ) -> pd.Series:
     """Mean effective headcount per calendar month (ramp, attrition, back-fill, leave), over
     ``draws`` rosters from the staffing model the engine uses."""
-    staff = _staff(scenario, role)
+    staff = staff_of(scenario, role)
     cal = WorkCalendar(scenario)
     total = np.zeros(cal.n_days)
     for k in range(draws):
@@ -223,7 +223,7 @@ def _place(
     scenario: Scenario, role: str, months: Sequence[dt.date], need: Sequence[int]
 ) -> tuple[dict[dt.date, int], Scenario]:
     """Hires, earliest shortfall first, until every month is within ``SLACK`` of its need."""
-    ramp_months = len(_staff(scenario, role).ramp)
+    ramp_months = len(staff_of(scenario, role).ramp)
     plan: dict[dt.date, int] = {}
     planned = scenario
     for _ in range(MAX_HIRES):
@@ -245,7 +245,7 @@ def mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
     """The staffing mechanisms the role has in this scenario, each as the overrides that take
     it out: ramp (a non-empty ramp; new hires always ramp), attrition (a rate above 0), and
     leave (paid days off above 0; AEs have none in the model)."""
-    staff = _staff(scenario, role)
+    staff = staff_of(scenario, role)
     path = ROLE_PATHS[role]
     present = {
         "ramp": bool(staff.ramp),
@@ -284,7 +284,7 @@ def hiring_plan(
     ``explain``: also place the hires with ramp, attrition and leave removed one at a time (the
     staffing model only: cheap), to measure what each costs.
     """
-    _headcount_path(scenario, role)  # checks the role exists in this scenario
+    headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
     factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
     repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
@@ -370,7 +370,7 @@ def hiring_plan(
         table,
         tuple(sorted(plan.items())),
         _with_volume(planned, factors),
-        current=_staff(scenario, role).headcount,
+        current=staff_of(scenario, role).headcount,
         explanation=pd.DataFrame(rows),
     )
 
@@ -395,7 +395,7 @@ def _scaled(base: Mapping[str, Any], factor: float, weeks: int) -> dict[str, Any
 
 
 def _with_hires(scenario: Scenario, role: str, plan: Mapping[dt.date, int]) -> Scenario:
-    staff = _staff(scenario, role)
+    staff = staff_of(scenario, role)
     extra = [{"date": d.isoformat(), "hire": n} for d, n in sorted(plan.items())]
     existing = [{"date": c.date.isoformat(), "hire": c.hire, "leave": c.leave} for c in staff.plan]
     return with_overrides(scenario, {ROLE_PATHS[role] + ".plan": existing + extra})

@@ -2,7 +2,7 @@
 
 ``write_report`` takes a :class:`~simfunnel.results.SimulationResult`, a
 :class:`~simfunnel.thresholds.ThresholdComparison`, a :class:`~simfunnel.sizing.Sizing`, a
-:class:`~simfunnel.sizing.HiringPlan`, a :class:`~simfunnel.forecast.Forecast`, a
+:class:`~simfunnel.hiring.HiringPlan`, a :class:`~simfunnel.forecast.Forecast`, a
 :class:`~simfunnel.calibration.Calibration` or a :class:`~simfunnel.backtest.Backtest` and
 writes one HTML file that can be mailed as is: the verdict in plain words first, then the
 charts (PNG embedded as base64: no external file, no script), the key figures with their
@@ -207,7 +207,7 @@ def _result_report(result: Any) -> Report:
     return Report(
         title=s.name,
         subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
-        verdict=[opening, diagnose(result).verdict],
+        verdict=[opening, diagnose(result, levers=0).verdict],
         charts=charts,
         kpis=pd.DataFrame(rows, columns=["figure", "value", "unit"]),
         kpi_note=(
@@ -462,7 +462,9 @@ def _forecast_report(fc: Any) -> Report:
                 f"started from a snapshot of {len(exp.snapshot):,} open leads and opportunities "
                 f"({exp.snapshot.origin})"
                 if exp.snapshot is not None
-                else "started from an empty funnel (or the scenario's warm_up)"
+                else f"started after a {fc.warm_up_weeks}-week warm-up ({fc.warm_up_basis})"
+                if fc.warm_up_weeks
+                else "WARNING: started from an empty funnel (no snapshot, no warm-up)"
             ),
         ],
     )
@@ -958,8 +960,9 @@ def build_report(obj: Any, title: str | None = None) -> Report:
     from .backtest import Backtest
     from .calibration import Calibration
     from .forecast import Forecast
+    from .hiring import HiringPlan
     from .results import SimulationResult
-    from .sizing import HiringPlan, Sizing
+    from .sizing import Sizing
     from .thresholds import ThresholdComparison
 
     builders: list[tuple[type, Callable[[Any], Report]]] = [

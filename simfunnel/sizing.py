@@ -126,7 +126,7 @@ def _reports(experiment: Experiment) -> list[dict[str, float]]:
     return out
 
 
-def _headcount_path(scenario: Scenario, role: str) -> str:
+def headcount_path(scenario: Scenario, role: str) -> str:
     if role not in ROLE_PATHS:
         raise ValueError(f"role must be one of {', '.join(ROLE_PATHS)} (got {role!r})")
     if role == "bdr" and scenario.outbound is None:
@@ -136,7 +136,7 @@ def _headcount_path(scenario: Scenario, role: str) -> str:
     return ROLE_PATHS[role] + ".headcount"
 
 
-def _staff(scenario: Scenario, role: str) -> Any:
+def staff_of(scenario: Scenario, role: str) -> Any:
     return {
         "sdr": scenario.sdr,
         "bdr": getattr(scenario.outbound, "bdr", None),
@@ -150,7 +150,7 @@ def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()
     level and occupancy where they give one; the current headcount otherwise."""
     from .analytic import sdr_workload
 
-    current = _staff(scenario, role).headcount
+    current = staff_of(scenario, role).headcount
     if role != "sdr":
         return max(1, current)
     options: dict[str, float] = {}
@@ -168,7 +168,7 @@ def _mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
     """What the role has in this scenario beside its headcount, each as the overrides that take
     it out: ramp and learning curve (only when someone new joins: attrition back-fills, planned
     hires, or a starting team given a tenure), attrition, and leave (AEs have none)."""
-    staff = _staff(scenario, role)
+    staff = staff_of(scenario, role)
     path = ROLE_PATHS[role]
     newcomers = (
         staff.attrition_per_year > 0
@@ -396,7 +396,7 @@ def size_team(
     if not 0 < confidence <= 1:
         raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
     goals = _targets(targets)
-    path = _headcount_path(scenario, role)
+    path = headcount_path(scenario, role)
     weeks = scenario.horizon / 168.0
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
@@ -463,7 +463,7 @@ def size_team(
             answer = high
     if answer is not None and answer > 1:
         meets(answer - 1)  # the evidence: one fewer fails
-    current = _staff(scenario, role).headcount
+    current = staff_of(scenario, role).headcount
     if 1 <= current <= max_headcount:
         meets(current)  # today's team, always in the table
     table = _sizing_table(tried, share, goals, weeks)
@@ -501,7 +501,7 @@ def _explain(
     """Each mechanism removed at the answer and one fewer, on the replications of the search
     (same seed): the pass rate and the binding target's metric with and without it."""
     weeks = scenario.horizon / 168.0
-    path = _headcount_path(scenario, role)
+    path = headcount_path(scenario, role)
     levels = [answer - 1, answer] if answer > 1 else [answer]
     base = {k: _reports(tried[k]) for k in levels}
     # The binding target: the one met least often one below the answer (or at it).
@@ -569,15 +569,3 @@ def _sizing_table(
             row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-_HIRING = ("SLACK", "HiringPlan", "expected_effective", "hiring_plan")
-
-
-def __getattr__(name: str) -> Any:
-    """The hiring plan moved to :mod:`simfunnel.hiring`; its names still import from here."""
-    if name in _HIRING:
-        from . import hiring
-
-        return getattr(hiring, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
