@@ -199,6 +199,7 @@ class Desk:
         self.d_callback = Pool(outcomes.callback_after.sample, rng("delay", "callback"))
         stl = scenario.speed_to_lead
         decays = decay and stl.enabled
+        self.decays = decays
         self.contact_decay = Decay(stl.contact if decays else None)
         self.qualify_decay = Decay(stl.qualify if decays else None)
         self.per_touch = stl.applies_to == "every_touch"
@@ -885,11 +886,10 @@ class Engine:
         self.attempts[lead] += 1
         self.cycle_attempts[lead] += 1
         self.state[lead] = WORKING
-        if desk.per_touch:  # the lead's age at this touch, since its cadence started
-            age = now - self.cycle_start[lead]
-            odds = (desk.contact_decay(age), desk.qualify_decay(age))
-        else:  # the response time of this cadence, fixed at its first touch
-            odds = self.odds.get(lead)  # type: ignore[assignment]
+        odds: tuple[float, float] | None = None  # worked out when needed (see _odds)
+        if desk.decays and not desk.per_touch:
+            # The response time of this cadence, fixed at its first touch.
+            odds = self.odds.get(lead)
             if odds is None:
                 age = now - self.cycle_start[lead]
                 odds = self.odds[lead] = (desk.contact_decay(age), desk.qualify_decay(age))
@@ -905,15 +905,17 @@ class Engine:
         desk.rep_dials[rep] += 1
         if desk.day_dials is not None:
             desk.day_dials[rep][int(now // DAY_HOURS)] += 1
-        if desk.skill:
-            odds = self._skilled(desk, rep, now, odds)
-        if self.odds_trace is not None:
-            self.odds_trace.append((now, lead, *odds))
+        if desk.skill or self.odds_trace is not None:
+            odds = self._odds(desk, lead, rep, now, odds)
+            if self.odds_trace is not None:
+                self.odds_trace.append((now, lead, *odds))
         if desk.u_connect() >= desk.connect_p:
             result = "no_connect"
             duration = desk.d_no_connect() + desk.d_acw()
         else:
             w["connects"][week] += 1
+            if odds is None:
+                odds = self._odds(desk, lead, rep, now, None)
             p_contact = desk.contact_p * odds[0]
             if desk.u_contact() >= p_contact:
                 result = "connect"
@@ -933,19 +935,25 @@ class Engine:
         self._no_contact(desk, lead, rep, now, duration, week, desk.auto_email)
         return duration
 
-    @staticmethod
-    def _skilled(
-        desk: Desk, rep: int, now: float, odds: tuple[float, float]
+    def _odds(
+        self, desk: Desk, lead: int, rep: int, now: float, odds: tuple[float, float] | None
     ) -> tuple[float, float]:
-        """The odds as this rep achieves them: a new rep reaches and qualifies fewer leads."""
-        spell = desk.spells[rep]
-        if not spell.ramps:
-            return odds
-        month = spell.tenure_month(now)
-        if not 0 <= month < len(desk.skill):
-            return odds
-        m = desk.skill[month]
-        return (odds[0] * m, odds[1] * m)
+        """The multipliers on contact and qualification odds of this touch by this rep: the
+        cadence's speed-to-lead ones (``odds``, or the lead's age now under the per-touch
+        reading), times the rep's learning curve. Only worked out when a touch needs them."""
+        if odds is None:
+            if desk.decays:
+                age = now - self.cycle_start[lead]
+                odds = (desk.contact_decay(age), desk.qualify_decay(age))
+            else:
+                odds = (1.0, 1.0)
+        if desk.skill:
+            spell = desk.spells[rep]
+            month = spell.tenure_month(now) if spell.ramps else -1
+            if 0 <= month < len(desk.skill):
+                m = desk.skill[month]
+                odds = (odds[0] * m, odds[1] * m)
+        return odds
 
     def _email(self, desk: Desk, lead: int, rep: int, now: float, week: int) -> float:
         """An email touch of the cadence: rep time, a chance of a reply, then the next touch."""

@@ -37,6 +37,7 @@ class WorkCalendar:
         self.open = base + open_h
         self.close = base + close_h
         self._worked = np.cumsum(working).tolist()  # working days up to and including each day
+        self._after: dict[tuple[int, int], int] = {}  # (day, working days) -> the day reached
 
     def after_working_days(self, t: float, gap: float) -> float:
         """``t`` plus ``gap`` hours, its whole days counted in working days: the same time of day
@@ -50,9 +51,12 @@ class WorkCalendar:
         if days <= 0:
             return t + gap
         day = int(t // 24.0)
-        worked = self._worked
-        target = bisect.bisect_left(worked, worked[min(day, len(worked) - 1)] + days)
-        if target >= len(worked):
+        target = self._after.get((day, days))
+        if target is None:
+            worked = self._worked
+            target = bisect.bisect_left(worked, worked[min(day, len(worked) - 1)] + days)
+            self._after[(day, days)] = target
+        if target >= len(self._worked):
             return math.inf
         return target * 24.0 + (t - day * 24.0) + rest
 
