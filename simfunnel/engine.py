@@ -505,8 +505,14 @@ class Engine:
             self.seq += 1
             seq = self.seq
         heappush(desk.heap, (k1, now, seq, lead))
-        if desk.idle:
-            self._wake(desk, now)
+        idle = desk.idle
+        if idle:
+            wake, rep = idle[-1]
+            if desk.shifts[rep].next_on(now) <= now:  # the usual case: the last idle is on shift
+                idle.pop()
+                wake.succeed()
+            else:
+                self._wake(desk, now)
 
     @staticmethod
     def _wake(desk: Desk, now: float) -> None:
