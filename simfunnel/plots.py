@@ -114,8 +114,8 @@ _STAGES = (
     ("leads", "leads /\naccounts"),
     ("mqls", "MQLs"),
     ("attempted", "attempted"),
-    ("contacted", "reached\n(SAL / SGL)"),
-    ("sqls", "SQLs"),
+    ("contacted", "reached"),
+    ("sqls", "SQLs\n(SAL / SGL)"),
     ("valid_opportunities", "valid\nopportunities"),
     ("won", "won"),
 )
