@@ -542,9 +542,18 @@ def test_an_interrupted_run_resumes_to_the_same_tables(
     assert_identical(reference, resumed)
 
 
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt here, even in a test run a shell started in the
+    background (which ignores SIGINT)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @needs_fork
 def test_ctrl_c_with_a_process_pool_cancels_pending_work_and_keeps_what_finished(
-    monkeypatch, tmp_path
+    monkeypatch, tmp_path, sigint_raises
 ) -> None:
     full = simfunnel.run(SMALL, reps=12, seed=8, workers=1, progress=False)
     monkeypatch.setattr(experiments, "_simulate", ctrl_c_at_three)
