@@ -50,17 +50,25 @@ def simulate(
     *,
     trace: bool = False,
     snapshot: Snapshot | None = None,
+    max_memory: int | float | str | None = None,
 ) -> SimulationResult:
     """Run the scenario once. The same seed gives the same result, draw for draw.
 
     ``trace=True`` also records every event (``result.events``), for checking process logic.
     ``snapshot`` (from :func:`read_snapshot`) starts the run from today's open leads and
     opportunities instead of an empty funnel.
+    ``max_memory``: the most memory the run may need, as bytes or a size such as ``"16GiB"``
+    (default: the environment variable ``SIMFUNNEL_MAX_MEMORY``, else 4 GiB). A run estimated
+    to need more is refused before anything is allocated, with a ``ScenarioError`` naming the
+    fields that drive it (see :mod:`simfunnel.limits`).
     """
     from .engine import Engine
+    from .limits import check_size
 
     if not isinstance(scenario, Scenario):
         raise TypeError(
             f"simulate() takes a Scenario (from load_scenario); got {type(scenario).__name__}"
         )
+    rows = len(snapshot) if snapshot is not None else 0
+    check_size(scenario, max_memory=max_memory, snapshot_rows=rows, trace=trace)
     return SimulationResult(Engine(scenario, seed, trace=trace, snapshot=snapshot).run())

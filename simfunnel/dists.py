@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 import numpy as np
 from pydantic import (
@@ -22,26 +22,93 @@ from pydantic import (
     model_validator,
 )
 
-from .units import parse_duration
+from .units import MAX_DURATION, parse_duration
 
 V = TypeVar("V")
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
-"""A non-negative duration written with a unit; stored in hours."""
-Amount = Annotated[float, Field(ge=0)]
-"""A non-negative plain number, such as a deal value in currency."""
+MAX_AMOUNT = 10**12
+"""The largest amount of money (a deal value, a cost): a trillion in any currency (an int, as
+MAX_DURATION: the distribution classes are pickled by a name that holds it)."""
+MAX_CV = 30.0
+"""The largest coefficient of variation of a lognormal or gamma distribution."""
+MAX_P90_RATIO = 1000.0
+"""The largest ratio p90 / median of a lognormal distribution."""
+MAX_WEIGHT = 1e9
+"""The largest relative weight of an empirical value."""
+MAX_VALUES = 100_000
+"""The most observed values an empirical distribution may list."""
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, le=MAX_DURATION)]
+"""A non-negative duration written with a unit, at most 10 years; stored in hours."""
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+"""A non-negative plain number, such as a deal value in currency, at most 1e12."""
 
 
 _DIST = "Which distribution: the tag that selects the form."
 _CV = "ratio (standard deviation / mean)"
 
 
+class FieldError(ValueError):
+    """A problem that belongs to one named field, ``loc`` relative to the model that raised it."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str, got: Any) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.got = got
+
+
+def _has(tp: Any, wanted: Callable[[Any], bool]) -> bool:
+    """Whether ``wanted`` holds for the annotation or anything nested in it (args, metadata)."""
+    if wanted(tp):
+        return True
+    return any(_has(arg, wanted) for arg in get_args(tp))
+
+
+def _is_number_type(tp: Any) -> bool:
+    return tp is int or tp is float
+
+
+def _is_duration_check(tp: Any) -> bool:
+    return isinstance(tp, BeforeValidator) and tp.func is parse_duration
+
+
 class Frozen(BaseModel):
     """Base of every scenario object: immutable, and unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN and infinity are never a sensible input: a NaN threshold admits nobody and compares
+    # false with everything, an infinite rate cannot be drawn from. Refused everywhere.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_or_false(cls, data: Any) -> Any:
+        """YAML reads ``true`` as a boolean, and Python counts it as 1: ``headcount: true``
+        would be one rep. A number field (or a list or mapping of numbers) refuses it."""
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            value = data.get(key)
+            if not isinstance(value, bool | list | tuple | dict):
+                continue
+            kinds = (field.annotation, *field.metadata)
+            if _has(field.annotation, lambda t: t is bool) or not any(
+                _has(k, _is_number_type) for k in kinds
+            ):
+                continue
+            if any(_has(k, _is_duration_check) for k in kinds):
+                continue  # a duration refuses it itself, asking for a unit
+            if isinstance(value, bool):
+                raise FieldError((key,), "write a number, not true or false", value)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for sub, item in items:
+                if isinstance(sub, bool):
+                    raise FieldError((key,), "write a number, not true or false", sub)
+                if isinstance(item, bool):
+                    raise FieldError((key, sub), "write a number, not true or false", item)
+        return data
 
 
 def _above_zero(value: Any) -> Any:
@@ -89,12 +156,15 @@ class Lognormal(Frozen, Generic[V]):
     dist: Literal["lognormal"] = Field(description=_DIST)
     median: V | None = Field(default=None, description="Median (50th percentile); goes with p90.")
     p90: V | None = Field(
-        default=None, description="90th percentile, above the median; goes with median."
+        default=None,
+        description="90th percentile, above the median and at most 1000 x the median; goes "
+        "with median.",
     )
     mean_value: V | None = Field(default=None, alias="mean", description="Mean; goes with cv.")
     cv: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_CV,
         description="Coefficient of variation (standard deviation / mean); goes with mean.",
         json_schema_extra={"unit": _CV},
     )
@@ -110,6 +180,12 @@ class Lognormal(Frozen, Generic[V]):
                 raise ValueError("'median' and 'p90' go together")
             if not float(self.p90) > float(self.median) > 0:  # type: ignore[arg-type]
                 raise ValueError("need 0 < median < p90")
+            ratio = float(self.p90) / float(self.median)  # type: ignore[arg-type]
+            if ratio > MAX_P90_RATIO:
+                # A wider spread overflows the mean (exp of sigma squared) for no real data.
+                raise ValueError(
+                    f"p90 must be at most {MAX_P90_RATIO:g} x the median (got {ratio:.4g} x)"
+                )
         else:
             if self.mean_value is None or self.cv is None:
                 raise ValueError("'mean' and 'cv' go together")
@@ -143,7 +219,8 @@ class Gamma(Frozen, Generic[V]):
 
     _positive = field_validator("mean_value")(_above_zero)
     cv: float = Field(
-        gt=0,
+        ge=0.001,
+        le=MAX_CV,
         description="Coefficient of variation (standard deviation / mean); 1 is exponential.",
         json_schema_extra={"unit": _CV},
     )
@@ -162,10 +239,11 @@ class Empirical(Frozen, Generic[V]):
 
     dist: Literal["empirical"] = Field(description=_DIST)
     values: tuple[V, ...] = Field(
-        min_length=1, description="Observed values, drawn with replacement."
+        min_length=1, max_length=MAX_VALUES, description="Observed values, drawn with replacement."
     )
-    weights: tuple[Annotated[float, Field(ge=0)], ...] | None = Field(
+    weights: tuple[Annotated[float, Field(ge=0, le=MAX_WEIGHT)], ...] | None = Field(
         default=None,
+        max_length=MAX_VALUES,
         description="One relative weight per value, not all zero; equal weights if not set.",
         json_schema_extra={"unit": "relative weight"},
     )

@@ -28,9 +28,11 @@ import annotated_types as at
 from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
+from . import dists, limits, scenario_io
+from . import scenario as bounds
 from .queueing import erlang_c, mmc_mean_wait
 from .scenario import Scenario, ScenarioError, parse_scenario
-from .units import _UNITS, parse_duration
+from .units import _UNITS, MAX_DURATION, MAX_YEARS, parse_duration
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
 DURATION_UNIT = "duration, e.g. '15 min'"
@@ -610,6 +612,155 @@ def _intro(schema: Schema) -> list[str]:
     ]
 
 
+def _limits() -> list[str]:
+    """The bounds of the schema, the file and the run, from the constants the code applies."""
+    s, d = bounds, dists
+    days = round(MAX_DURATION / 24)
+    rows = [
+        (
+            "any number",
+            "finite: `.nan` and `.inf` are refused everywhere",
+            "a NaN compares false with everything and an infinity cannot be drawn from",
+        ),
+        (
+            "a whole number (headcounts, counts)",
+            "a number, not `true` or `false`",
+            "YAML reads `true` as a boolean and Python counts it as 1",
+        ),
+        (
+            "dates (`start_date`, holidays, plan dates, bursts)",
+            f"from {s.MIN_DATE} to {s.MAX_DATE}; a burst's time without a time zone",
+            "year 1 or 9999 is a typo, and the calendar arithmetic stays in range",
+        ),
+        (
+            "the `horizon`, and any duration",
+            f"at most {MAX_YEARS} years ({days} days)",
+            "longer means never",
+        ),
+        (
+            "the `warm_up`",
+            f"at most {s.MAX_WARM_UP_WEEKS} weeks",
+            "a warm-up fills queues in months",
+        ),
+        (
+            "gaps between touches (`cadence.gaps`)",
+            "each at least 1 min",
+            "a zero gap retries at the same instant",
+        ),
+        (
+            "mean `email_reply_after` and `outbound.research`",
+            "at least 1 min",
+            "instant work could loop at one moment",
+        ),
+        (
+            "the mean of `nurture.engagement_every`",
+            "at least 1 h, and at most "
+            f"{s.MAX_ENGAGEMENTS:,} engagements within `age_out` for a lead 4 sd above its "
+            "source's mean quality",
+            "each engagement is one step of every nurture path",
+        ),
+        (
+            "lead sources",
+            f"at most {s.MAX_SOURCES:,}, each with at most {s.MAX_BURSTS:,} bursts",
+            "validation and arrivals are per source",
+        ),
+        (
+            "a source's `rate_per_week`",
+            f"at most {s.MAX_RATE:,} leads a week per source",
+            "and the whole run must fit in memory (below)",
+        ),
+        ("a burst", f"at most {s.MAX_BURST:,} leads", "as the rates"),
+        ("seasonality multipliers", f"at most {s.MAX_MULTIPLIER:g}", "a season, not a flood"),
+        (
+            "the MQL threshold (`scoring.threshold`)",
+            "from the lowest `score.min` to the highest `score.max` of the sources",
+            "outside it every lead, or none, is an MQL",
+        ),
+        (
+            "score points (`score`, `nurture` points)",
+            f"within +-{s.MAX_SCORE:,.0f}",
+            "a score scale",
+        ),
+        (
+            "quality `mean` and `sd` (also `icp_fit`)",
+            f"within +-{s.MAX_QUALITY_MEAN:g}, sd at most {s.MAX_QUALITY_SD:g}",
+            "the odds exp(effect x quality) stay finite",
+        ),
+        (
+            "quality effects",
+            f"within +-{s.MAX_QUALITY_EFFECT:g} (nurture: "
+            f"+-{s.MAX_NURTURE_EFFECT:g}); `ae.wait_effect` from -{s.MAX_QUALITY_EFFECT:g} to 0",
+            "as above",
+        ),
+        (
+            "headcounts, hires and leaves on one date",
+            f"at most {s.MAX_HEADCOUNT:,}; a plan of at most {s.MAX_PLAN:,} changes",
+            "each rep is a process with its own shifts",
+        ),
+        (
+            "attrition (`attrition_per_year`)",
+            f"at most {s.MAX_ATTRITION:g}",
+            "a mean tenure of a month",
+        ),
+        (
+            "outbound accounts",
+            f"at most {s.MAX_ACCOUNTS:,} at the start and {s.MAX_ACCOUNTS_PER_MONTH:,} a month",
+            "as the rates",
+        ),
+        ("touches of a cadence, callbacks, follow-ups", f"at most {s.MAX_ATTEMPTS}", "a cadence"),
+        ("money (deal values, costs)", f"at most {d.MAX_AMOUNT:,}", "sums stay finite"),
+        (
+            "lognormal",
+            f"p90 at most {d.MAX_P90_RATIO:g} x the median; cv at most {d.MAX_CV:g}",
+            "a wider spread overflows the mean",
+        ),
+        ("gamma", f"cv from 0.001 to {d.MAX_CV:g}", "as lognormal"),
+        (
+            "empirical",
+            f"at most {d.MAX_VALUES:,} values, weights at most {d.MAX_WEIGHT:,.0f}",
+            "as the file size",
+        ),
+        (
+            "names; the `description`",
+            f"at most {s.MAX_NAME} characters; {s.MAX_TEXT:,}",
+            "names are labels in results",
+        ),
+    ]
+    io = scenario_io
+    return [
+        "## Limits",
+        "",
+        "Every bound follows from what the field means; each is in the field's row below (in",
+        "*constraints*, or in the description), and a value outside it is refused with the bound",
+        "in the error line.",
+        "",
+        "| what | limit | why |",
+        "|---|---|---|",
+        *(f"| {what} | {limit} | {why} |" for what, limit, why in rows),
+        "",
+        f"**The file.** At most {io.MAX_FILE_BYTES >> 20} MiB of YAML text: UTF-8, with or without a",
+        "byte-order mark, or UTF-16 or UTF-32 with one. A binary file, UTF-16 without a byte-order",
+        "mark and any other encoding are refused, naming the byte and its offset. Mappings and",
+        f"lists nest at most {io.MAX_DEPTH} levels deep, and the file may expand to at most "
+        f"{io.MAX_NODES:,} values",
+        "once aliases (`*name`) are expanded. A key is a plain name or number, never a mapping or",
+        f"a list. At most {io.MAX_PROBLEMS} problems are listed, one per line; the rest are counted.",
+        "",
+        "**The run.** A valid scenario can still be too big for the machine. Before anything is",
+        "allocated, `simfunnel.simulate` estimates the run from the scenario (the leads the rates,",
+        "seasonality and bursts bring over warm-up and horizon, the outbound accounts, the reps and",
+        f"their days) at {limits.BYTES_PER_LEAD} bytes per lead or account "
+        f"({limits.BYTES_PER_TRACED_LEAD:,} with `trace=True`) and "
+        f"{limits.BYTES_PER_REP_DAY} bytes",
+        "per rep and day, and refuses a run above "
+        f"{limits.format_size(limits.DEFAULT_MAX_MEMORY)} with one line naming the fields that",
+        'drive it. Raise the limit with `simulate(scenario, max_memory="16GiB")`, with the',
+        f"environment variable `{limits.MAX_MEMORY_ENV}=16GiB` (or `unlimited`), or with the "
+        "command",
+        "line's `--max-memory 16GiB`.",
+    ]
+
+
 def _reference(schema: Schema, anchors: dict[type[BaseModel], str]) -> list[str]:
     lines = [
         "## Field reference",
@@ -701,6 +852,8 @@ def render() -> str:
     anchors = {s.model: slug(s.title) for s in schema.sections}
     lines = [
         *_intro(schema),
+        "",
+        *_limits(),
         "",
         *_reference(schema, anchors),
         "",

@@ -8,20 +8,82 @@ below are the source of ``docs/scenarios.md`` (``python -m simfunnel.docgen``).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from collections import Counter
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from .dists import AmountDist, Duration, DurationDist, Frozen
-from .units import HOUR, MINUTE, format_duration
+from .dists import MAX_AMOUNT, AmountDist, Duration, DurationDist, FieldError, Frozen
+from .units import (
+    DAY,
+    HOUR,
+    MAX_DURATION,
+    MINUTE,
+    WEEK,
+    duration_text,
+    format_duration,
+)
 
 Probability = Annotated[float, Field(ge=0, le=1)]
+_FieldError = FieldError  # a problem that belongs to one named field, raised by a validator
+
+# Bounds that follow from what the fields mean (docs/scenarios.md, "Limits", lists them all).
+MIN_DATE = dt.date(1990, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+MAX_WARM_UP_WEEKS = 260  # 5 years
+MAX_SOURCES = 1000
+MAX_NAME = 200  # characters of a name
+MAX_TEXT = 10_000  # characters of a description
+MAX_RATE = 1_000_000  # leads per week of one source
+MAX_BURST = 1_000_000  # leads of one burst
+MAX_BURSTS = 100_000  # bursts of one source (a backtest gives each actual arrival its own)
+MAX_MULTIPLIER = 100.0  # a seasonality multiplier
+MAX_SCORE = 1e6  # score points, either side of 0
+MAX_QUALITY_MEAN = 5.0  # quality (log-odds scale), either side of 0
+MAX_QUALITY_SD = 5.0
+MAX_QUALITY_EFFECT = 10.0  # log-odds per unit of quality, either side of 0
+MAX_NURTURE_EFFECT = 3.0  # log-rate of engagement per unit of quality, either side of 0
+MAX_ENGAGEMENTS = 100_000  # engagements of the most engaged lead within nurture.age_out
+MAX_HEADCOUNT = 10_000  # reps of a team at the start, or hired on one date
+MAX_PLAN = 1000  # dated changes of a headcount plan
+MAX_ATTRITION = 12.0  # exits per rep-year: a mean tenure of one month
+MAX_RAMP_MONTHS = 120
+MAX_ACCOUNTS = 10_000_000  # accounts on the outbound list at the start
+MAX_ACCOUNTS_PER_MONTH = 1_000_000
+MAX_ATTEMPTS = 100  # touches of a cadence
+MAX_PER_DAY = 10_000  # a daily goal
+MAX_OPEN_PER_AE = 10_000
+MAX_ITEMS = 1000  # entries of a list or mapping with no bound of its own
+MIN_GAP = MINUTE  # between two touches of a cadence
+MIN_REPLY = MINUTE  # mean time to an email reply
+MIN_RESEARCH = MINUTE  # mean research time of an outbound account
+MIN_ENGAGEMENT = HOUR  # mean time between nurture engagements
+
+
+def _date_text(value: Any) -> Any:
+    """A date is written as text (YYYY-MM-DD): a bare number would be read as a timestamp."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("write a date as YYYY-MM-DD")
+    return value
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"must be from {MIN_DATE} to {MAX_DATE} (got {day.isoformat()!r})")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_date_in_range)]
+"""A calendar date from 1990-01-01 to 2100-12-31."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PER_QUALITY = "log-odds per unit of quality"
 OUTCOMES = ("qualified", "information_gathering", "postponed", "no_prospect", "do_not_call")
@@ -33,6 +95,15 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def _mean_at_least(value: Any, least: float) -> Any:
+    """A distribution of durations whose mean is at least ``least`` hours."""
+    if not value.mean >= least:
+        raise ValueError(
+            f"needs a mean of at least {duration_text(least)} (got {duration_text(value.mean)})"
+        )
+    return value
 
 
 # --------------------------------------------------------------------------- calendar
@@ -55,8 +126,11 @@ class Calendar(Frozen):
         description="Daily working hours, 'HH:MM-HH:MM' (local time), within one day.",
         json_schema_extra={"unit": "'HH:MM-HH:MM', local time"},
     )
-    holidays: tuple[dt.date, ...] = Field(
-        default=(), description="Dates on which nobody works, e.g. [2026-01-01, 2026-12-25]."
+    holidays: tuple[Date, ...] = Field(
+        default=(),
+        max_length=round(MAX_DURATION / DAY),
+        description="Dates on which nobody works, e.g. [2026-01-01, 2026-12-25]; each from "
+        "1990-01-01 to 2100-12-31.",
     )
 
     @field_validator("hours")
@@ -93,14 +167,18 @@ def _calendar_shorthand(value: Any) -> Any:
 class Seasonality(Frozen):
     """Multipliers on a source's weekly rate; both kinds may be given and then multiply."""
 
-    by_month: dict[Annotated[int, Field(ge=1, le=12)], Annotated[float, Field(ge=0)]] = Field(
+    by_month: dict[
+        Annotated[int, Field(ge=1, le=12)], Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
+    ] = Field(
         default_factory=dict,
-        description="Month number (1-12) -> multiplier; missing months are 1.",
+        description="Month number (1-12) -> multiplier, at most 100; missing months are 1.",
         json_schema_extra={"unit": "month -> multiplier"},
     )
-    by_week: dict[Annotated[int, Field(ge=1, le=53)], Annotated[float, Field(ge=0)]] = Field(
+    by_week: dict[
+        Annotated[int, Field(ge=1, le=53)], Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
+    ] = Field(
         default_factory=dict,
-        description="ISO week of year (1-53) -> multiplier; missing weeks are 1.",
+        description="ISO week of year (1-53) -> multiplier, at most 100; missing weeks are 1.",
         json_schema_extra={"unit": "ISO week -> multiplier"},
     )
 
@@ -109,11 +187,14 @@ class Burst(Frozen):
     """A one-off batch of leads, such as badge scans from a trade show."""
 
     start: dt.datetime = Field(
-        description="When the burst begins (a date alone means midnight); must fall inside the "
-        "simulated period."
+        description="When the burst begins, local time without a time zone (a date alone means "
+        "midnight); must fall inside the simulated period."
     )
     leads: int = Field(
-        ge=0, description="Exactly this many leads arrive.", json_schema_extra={"unit": "leads"}
+        ge=0,
+        le=MAX_BURST,
+        description="Exactly this many leads arrive (at most 1,000,000).",
+        json_schema_extra={"unit": "leads"},
     )
     over: Duration = Field(
         default=3 * 24 * HOUR,
@@ -123,20 +204,33 @@ class Burst(Frozen):
     @field_validator("start", mode="before")
     @classmethod
     def _date_is_midnight(cls, value: Any) -> Any:
+        if isinstance(value, bool | int | float):
+            raise ValueError("write a date and time as 'YYYY-MM-DD HH:MM'")
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return dt.datetime.combine(value, dt.time())
         return value
+
+    @field_validator("start")
+    @classmethod
+    def _local_time(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is not None:
+            # The clock is the calendar's local time: an offset would be a second clock.
+            raise ValueError("give a local time without a time zone, e.g. '2026-03-02 09:00'")
+        return _date_in_range(value)
 
 
 class ScoreModel(Frozen):
     """The lead score the MA tool gives: a noisy signal of latent quality."""
 
     mean: float = Field(
+        ge=-MAX_SCORE,
+        le=MAX_SCORE,
         description="Mean score of this source's leads (points, usually 0-100).",
         json_schema_extra={"unit": "score points"},
     )
     sd: float = Field(
         ge=0,
+        le=MAX_SCORE,
         description="Standard deviation of the score (points).",
         json_schema_extra={"unit": "score points"},
     )
@@ -148,11 +242,15 @@ class ScoreModel(Frozen):
     )
     min: float = Field(
         default=0.0,
+        ge=-MAX_SCORE,
+        le=MAX_SCORE,
         description="Lower clip of the score: scores are clipped to [min, max]; min < max.",
         json_schema_extra={"unit": "score points"},
     )
     max: float = Field(
         default=100.0,
+        ge=-MAX_SCORE,
+        le=MAX_SCORE,
         description="Upper clip of the score.",
         json_schema_extra={"unit": "score points"},
     )
@@ -169,13 +267,17 @@ class QualityModel(Frozen):
 
     mean: float = Field(
         default=0.0,
-        description="Mean quality (0 = the scenario's reference lead).",
+        ge=-MAX_QUALITY_MEAN,
+        le=MAX_QUALITY_MEAN,
+        description="Mean quality (0 = the scenario's reference lead); within +-5, so that no "
+        "odds computed from quality overflow.",
         json_schema_extra={"unit": "quality (log-odds scale)"},
     )
     sd: float = Field(
         default=1.0,
         ge=0,
-        description="Spread (standard deviation) of quality across leads.",
+        le=MAX_QUALITY_SD,
+        description="Spread (standard deviation) of quality across leads; at most 5.",
         json_schema_extra={"unit": "quality (log-odds scale)"},
     )
 
@@ -192,7 +294,9 @@ class ProductTrial(Frozen):
     )
     quality_effect: float = Field(
         default=0.5,
-        description="Log-odds shift of self-serve buying per unit of quality.",
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
+        description="Log-odds shift of self-serve buying per unit of quality (within +-10).",
         json_schema_extra={"unit": _PER_QUALITY},
     )
     self_serve_value: AmountDist = Field(
@@ -206,10 +310,15 @@ class ProductTrial(Frozen):
 class Source(Frozen):
     """An inbound lead source (web form, white paper, seminar, free trial...)."""
 
-    name: str = Field(min_length=1, description="Unique name, used in results.")
+    name: str = Field(
+        min_length=1, max_length=MAX_NAME, description="Unique name, used in results."
+    )
     rate_per_week: float = Field(
         ge=0,
-        description="Mean leads per week (Poisson arrivals), before seasonality; bursts come on top.",
+        le=MAX_RATE,
+        description="Mean leads per week (Poisson arrivals), before seasonality; bursts come on "
+        "top. At most 1,000,000; the leads of the whole run must also fit in memory (see "
+        "Limits).",
         json_schema_extra={"unit": "leads per week"},
     )
     office_hours_share: Probability = Field(
@@ -219,7 +328,9 @@ class Source(Frozen):
         json_schema_extra={"unit": "share 0-1"},
     )
     seasonality: Seasonality = Field(default_factory=Seasonality, description="Rate multipliers.")
-    bursts: tuple[Burst, ...] = Field(default=(), description="One-off batches of leads.")
+    bursts: tuple[Burst, ...] = Field(
+        default=(), max_length=MAX_BURSTS, description="One-off batches of leads."
+    )
     score: ScoreModel = Field(description="Lead score distribution (normal, clipped).")
     quality: QualityModel = Field(
         default_factory=QualityModel, description="Latent quality distribution (normal)."
@@ -237,7 +348,11 @@ class Scoring(Frozen):
     """Which leads the SDRs work: the MQL threshold on the lead score."""
 
     threshold: float = Field(
-        description="MQL threshold: leads scoring at or above it go to the SDRs, the rest to nurture.",
+        ge=-MAX_SCORE,
+        le=MAX_SCORE,
+        description="MQL threshold: leads scoring at or above it go to the SDRs, the rest to "
+        "nurture. On the sources' score scale: from the lowest `score.min` to the highest "
+        "`score.max` of the sources.",
         json_schema_extra={"unit": "score points"},
     )
 
@@ -245,16 +360,18 @@ class Scoring(Frozen):
 class HeadcountChange(Frozen):
     """A dated step in the headcount plan: hires join, planned exits leave (not back-filled)."""
 
-    date: dt.date = Field(description="Day the change takes effect (at the start of the day).")
+    date: Date = Field(description="Day the change takes effect (at the start of the day).")
     hire: int = Field(
         default=0,
         ge=0,
+        le=MAX_HEADCOUNT,
         description="New reps who join that day; they ramp up along `ramp`.",
         json_schema_extra={"unit": "reps"},
     )
     leave: int = Field(
         default=0,
         ge=0,
+        le=MAX_HEADCOUNT,
         description="Reps who leave that day by plan (the most recent joiners first); "
         "not back-filled.",
         json_schema_extra={"unit": "reps"},
@@ -266,12 +383,14 @@ class Staffing(Frozen):
 
     headcount: int = Field(
         ge=0,
+        le=MAX_HEADCOUNT,
         description="Reps at the start of the run, fully ramped; for SDRs at least 1 while leads "
-        "arrive (or hires in `plan`).",
+        "arrive (or hires in `plan`). A whole number, at most 10,000.",
         json_schema_extra={"unit": "reps"},
     )
     ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
         default=(),
+        max_length=MAX_RAMP_MONTHS,
         description="Productivity of a new hire by month of tenure, e.g. [0.25, 0.5, 0.75]: "
         "the share of a full rep's phone time they have (the rest is training); 1 afterwards. "
         "Applies to hires and back-fills, not to the starting team.",
@@ -280,8 +399,10 @@ class Staffing(Frozen):
     attrition_per_year: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_ATTRITION,
         description="Rate at which reps leave at random (exits per rep-year; 0.5 means a mean "
-        "tenure of 2 years). Each leaver is back-filled after `backfill_after`.",
+        "tenure of 2 years; at most 12, a mean tenure of a month). Each leaver is back-filled "
+        "after `backfill_after`.",
         json_schema_extra={"unit": "per rep-year"},
     )
     backfill_after: Duration = Field(
@@ -290,7 +411,7 @@ class Staffing(Frozen):
         "then ramps.",
     )
     plan: tuple[HeadcountChange, ...] = Field(
-        default=(), description="Dated hires and planned exits, in any order."
+        default=(), max_length=MAX_PLAN, description="Dated hires and planned exits, in any order."
     )
 
     def may_staff(self) -> bool:
@@ -319,6 +440,7 @@ class CallingStaff(Staffing):
     )
     skill_ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
         default=(),
+        max_length=MAX_RAMP_MONTHS,
         description="Learning curve of a new hire by month of tenure, e.g. [0.6, 0.8, 0.9]: a "
         "multiplier on their contact and qualification odds (1 afterwards). It comes on top of "
         "`ramp` (which is about hours); like it, it applies to hires and back-fills, and to the "
@@ -328,6 +450,7 @@ class CallingStaff(Staffing):
     starting_tenure_months: float | None = Field(
         default=None,
         ge=0,
+        le=600,
         description="Tenure of the starting team at the start of the run; 0 for a team launched "
         "on start_date, whose reps then ramp and learn like hires. Not set: fully ramped.",
         json_schema_extra={"unit": "months"},
@@ -340,6 +463,7 @@ class DialGoal(Frozen):
     dials_per_day: int = Field(
         default=0,
         ge=0,
+        le=MAX_PER_DAY,
         description="Dials each rep aims at per working day; not a limit, measured: results "
         "give the share of rep-days that reached it (0: no goal). A launch-phase team is "
         "judged on it.",
@@ -395,13 +519,16 @@ class Cadence(Frozen):
     max_attempts: int = Field(
         default=6,
         ge=1,
+        le=MAX_ATTEMPTS,
         description="Attempts without contact before the lead goes back to nurture.",
         json_schema_extra={"unit": "attempts"},
     )
-    gaps: tuple[Duration, ...] = Field(
+    gaps: tuple[Annotated[Duration, Field(ge=MIN_GAP)], ...] = Field(
         default=(24.0, 48.0, 48.0, 72.0, 96.0),
-        description="Time from one attempt to the next: one value for all, or max_attempts - 1 values. "
-        "An attempt due outside working hours waits for the next working time.",
+        max_length=MAX_ATTEMPTS,
+        description="Time from one attempt to the next: one value for all, or max_attempts - 1 "
+        "values, each at least 1 min. An attempt due outside working hours waits for the next "
+        "working time.",
     )
     gap_unit: Literal["auto", "working_days", "calendar"] = Field(
         default="auto",
@@ -419,8 +546,9 @@ class Cadence(Frozen):
     durations: CallDurations = Field(
         default_factory=CallDurations, description="Rep time per attempt."
     )
-    email_touches: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+    email_touches: tuple[Annotated[int, Field(ge=1, le=MAX_ATTEMPTS)], ...] = Field(
         default=(),
+        max_length=MAX_ATTEMPTS,
         description="Which touches of the cadence are emails rather than calls, by number "
         "(1-based, at most max_attempts), e.g. [2, 4] for call, email, call, email, call, call. "
         "An email touch costs `durations.email` of rep time and may get a reply. A cadence with "
@@ -436,16 +564,15 @@ class Cadence(Frozen):
     email_reply_after: DurationDist = Field(
         default={"dist": "exponential", "mean": "1 day"},
         validate_default=True,
-        description="From the failed attempt (and its email) to the reply.",
+        description="From the failed attempt (and its email) to the reply; a mean of at least "
+        "1 min.",
     )
 
     @field_validator("email_reply_after")
     @classmethod
     def _reply_takes_time(cls, value: Any) -> Any:
         # Instant replies to instant failed calls could loop for ever at one moment.
-        if value.mean <= 0:
-            raise ValueError("needs a mean above 0")
-        return value
+        return _mean_at_least(value, MIN_REPLY)
 
     @model_validator(mode="after")
     def _gaps_fit(self) -> Cadence:
@@ -480,7 +607,9 @@ class Cadence(Frozen):
         return self.gaps[0] if len(self.gaps) == 1 else self.gaps[attempt - 1]
 
 
-DecayTable = dict[Duration, Annotated[float, Field(ge=0, le=1)]]
+DecayTable = Annotated[
+    dict[Duration, Annotated[float, Field(ge=0, le=1)]], Field(max_length=MAX_ITEMS)
+]
 
 # Shaped on the published lead-response figures in DOMAIN.md (HBR 2011; MIT/InsideSales 2007),
 # read as the studies measure them: the chance that a lead is qualified, given the response time
@@ -573,28 +702,43 @@ class OutcomeProbabilities(Frozen):
 
 
 class QualityEffects(Frozen):
-    """How strongly latent quality shifts each outcome (log-odds per unit of quality)."""
+    """How strongly latent quality shifts each outcome (log-odds per unit of quality).
+
+    Each within +-10: with quality within +-5 and a spread of at most 5, the odds stay finite.
+    """
 
     qualified: float = Field(
         default=0.8,
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
         description="Better leads qualify more often.",
         json_schema_extra={"unit": _PER_QUALITY},
     )
     information_gathering: float = Field(
         default=0.0,
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
         description="Shift of 'information_gathering'.",
         json_schema_extra={"unit": _PER_QUALITY},
     )
     postponed: float = Field(
-        default=0.0, description="Shift of 'postponed'.", json_schema_extra={"unit": _PER_QUALITY}
+        default=0.0,
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
+        description="Shift of 'postponed'.",
+        json_schema_extra={"unit": _PER_QUALITY},
     )
     no_prospect: float = Field(
         default=-0.6,
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
         description="Better leads are less often no prospect.",
         json_schema_extra={"unit": _PER_QUALITY},
     )
     do_not_call: float = Field(
         default=-0.3,
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
         description="Better leads less often ask not to be called.",
         json_schema_extra={"unit": _PER_QUALITY},
     )
@@ -612,6 +756,7 @@ class Outcomes(Frozen):
     )
     follow_ups: tuple[Duration, ...] = Field(
         default=(14 * 24 * HOUR, 30 * 24 * HOUR),
+        max_length=MAX_ATTEMPTS,
         description="After 'information_gathering': a follow-up cadence at each of these times "
         "after the first such conversation (about 2 weeks and 1 month); one is used each time "
         "the lead is again 'information_gathering'. Then it goes to nurture.",
@@ -624,6 +769,7 @@ class Outcomes(Frozen):
     )
     budget_periods: tuple[Annotated[str, Field(pattern=r"^\d\d-\d\d$")], ...] = Field(
         default=(),
+        max_length=366,
         description="Starts of budget-planning periods as 'MM-DD', e.g. ['04-01', '10-01'].",
         json_schema_extra={"unit": "'MM-DD'"},
     )
@@ -635,6 +781,7 @@ class Outcomes(Frozen):
     max_callbacks: int = Field(
         default=1,
         ge=0,
+        le=MAX_ATTEMPTS,
         description="Callback cadences per lead; then it goes to nurture.",
         json_schema_extra={"unit": "cadences"},
     )
@@ -663,7 +810,9 @@ class LogisticRate(Frozen):
     probability: Probability = Field(description="Probability for a lead of quality 0.")
     quality_effect: float = Field(
         default=0.0,
-        description="Log-odds shift per unit of quality.",
+        ge=-MAX_QUALITY_EFFECT,
+        le=MAX_QUALITY_EFFECT,
+        description="Log-odds shift per unit of quality (within +-10).",
         json_schema_extra={"unit": _PER_QUALITY},
     )
 
@@ -676,12 +825,16 @@ class Nurture(Frozen):
         default={"dist": "exponential", "mean": "4 weeks"},
         validate_default=True,
         description="Time between engagement events (email clicks, visits, downloads) of a "
-        "lead of quality 0; exponential means engagement is a Poisson process.",
+        "lead of quality 0; exponential means engagement is a Poisson process. A mean of at "
+        "least 1 h, and at most 100,000 engagements expected within `age_out` of a lead 4 "
+        "standard deviations above its source's mean quality.",
     )
     quality_effect: float = Field(
         default=0.5,
+        ge=-MAX_NURTURE_EFFECT,
+        le=MAX_NURTURE_EFFECT,
         description="Log-rate change of engagement per unit of quality: better leads engage "
-        "more, so re-MQLs are better than average.",
+        "more, so re-MQLs are better than average. Within +-3.",
         json_schema_extra={"unit": "log-rate per unit of quality"},
     )
     score_jump: AmountDist = Field(
@@ -693,6 +846,7 @@ class Nurture(Frozen):
     decay_per_week: float = Field(
         default=2.0,
         ge=0,
+        le=MAX_SCORE,
         description="Score points lost per week of inactivity (linear, down to the source's "
         "score.min).",
         json_schema_extra={"unit": "score points per week"},
@@ -711,6 +865,7 @@ class Nurture(Frozen):
     recycle_penalty: float = Field(
         default=20.0,
         ge=0,
+        le=MAX_SCORE,
         description="Score points taken off a lead recycled after the last failed attempt.",
         json_schema_extra={"unit": "score points"},
     )
@@ -718,10 +873,9 @@ class Nurture(Frozen):
     @field_validator("engagement_every")
     @classmethod
     def _engagement_takes_time(cls, value: Any) -> Any:
-        # A zero time between engagements would never let the clock move on.
-        if value.mean <= 0:
-            raise ValueError("needs a mean above 0 (engagement every 0 h never ends)")
-        return value
+        # A zero time between engagements would never let the clock move on, and every
+        # engagement is one step of every nurture path: a tiny one takes for ever.
+        return _mean_at_least(value, MIN_ENGAGEMENT)
 
     @field_validator("cool_down")
     @classmethod
@@ -738,17 +892,20 @@ class TargetAccounts(Frozen):
     name: str = Field(
         default="outbound",
         min_length=1,
+        max_length=MAX_NAME,
         description="Name of the list in results (the source column); must differ from the "
         "inbound source names.",
     )
     initial: int = Field(
         ge=0,
-        description="Accounts on the list at the start of the run.",
+        le=MAX_ACCOUNTS,
+        description="Accounts on the list at the start of the run (at most 10,000,000).",
         json_schema_extra={"unit": "accounts"},
     )
     added_per_month: int = Field(
         default=0,
         ge=0,
+        le=MAX_ACCOUNTS_PER_MONTH,
         description="Accounts added to the list on the first day of every calendar month after "
         "the start (list replenishment).",
         json_schema_extra={"unit": "accounts per month"},
@@ -766,6 +923,7 @@ class ActivityGoals(Frozen):
     new_accounts_per_day: int = Field(
         default=0,
         ge=0,
+        le=MAX_PER_DAY,
         description="Accounts each BDR researches and starts a cadence on every working day "
         "before turning to due touches (0: research only when no touch is due).",
         json_schema_extra={"unit": "accounts per BDR-day"},
@@ -773,6 +931,7 @@ class ActivityGoals(Frozen):
     dials_per_day: int = Field(
         default=0,
         ge=0,
+        le=MAX_PER_DAY,
         description="Dials each BDR aims at per working day; not a limit, measured: results "
         "give the share of BDR-days that reached it (0: no goal).",
         json_schema_extra={"unit": "dials per BDR-day"},
@@ -788,7 +947,8 @@ class Outbound(Frozen):
     research: DurationDist = Field(
         default="15 min",
         validate_default=True,
-        description="BDR time spent researching one account before its first touch.",
+        description="BDR time spent researching one account before its first touch; a mean of "
+        "at least 1 min.",
     )
     cadence: Cadence = Field(
         description="The outbound cadence: touches (calls and `email_touches`), gaps and the "
@@ -799,6 +959,11 @@ class Outbound(Frozen):
         default_factory=ActivityGoals, description="Daily activity goals per BDR."
     )
 
+    @field_validator("research")
+    @classmethod
+    def _research_takes_time(cls, value: Any) -> Any:
+        return _mean_at_least(value, MIN_RESEARCH)
+
 
 DEFAULT_LOST_REASONS = {"no_decision": 0.4, "competitor": 0.3, "price": 0.2, "timing": 0.1}
 
@@ -808,6 +973,7 @@ class AETeam(Staffing):
 
     max_open_per_ae: int = Field(
         ge=1,
+        le=MAX_OPEN_PER_AE,
         description="Most opportunities one fully ramped AE carries at once (from the first "
         "meeting being booked to the close); a ramping AE carries its ramp share of it, at "
         "least 1. Tossed-up leads wait, first come first served, while every AE is full.",
@@ -824,13 +990,15 @@ class AccountExecutives(Frozen):
     )
     wait_effect: float = Field(
         default=-0.3,
+        ge=-MAX_QUALITY_EFFECT,
         le=0,
         description="Log-odds change of acceptance per week a tossed-up lead waited for an "
         "AE: waiting cools the lead down.",
         json_schema_extra={"unit": "log-odds per week"},
     )
-    lost_reasons: dict[str, Probability] = Field(
+    lost_reasons: dict[Annotated[str, Field(max_length=MAX_NAME)], Probability] = Field(
         default_factory=lambda: dict(DEFAULT_LOST_REASONS),
+        max_length=MAX_ITEMS,
         description="Why lost opportunities are lost: reason -> share, summing to 1.",
         json_schema_extra={"unit": "reason -> share 0-1"},
     )
@@ -844,7 +1012,8 @@ class AccountExecutives(Frozen):
     sales_cycle: DurationDist = Field(description="From valid opportunity to close (won or lost).")
     win: LogisticRate = Field(description="Chance a valid opportunity is won.")
     deal_value: AmountDist = Field(
-        description="Value of an opportunity (currency).", json_schema_extra={"unit": "currency"}
+        description="Value of an opportunity (currency); finite, at most 10^12 (a trillion).",
+        json_schema_extra={"unit": "currency"},
     )
     meeting_hours: Duration = Field(
         default=1.0,
@@ -853,6 +1022,7 @@ class AccountExecutives(Frozen):
     )
     nurture_reasons: tuple[str, ...] | None = Field(
         default=None,
+        max_length=MAX_ITEMS,
         description="Lost reasons whose leads go back to marketing nurture (and may come back as "
         "re-MQLs) rather than being closed; needs a nurture section to have an effect. Not set: "
         "'timing' and 'no_decision', where they are among the lost_reasons.",
@@ -911,9 +1081,10 @@ class TossUp(Frozen):
     comparison sees the same leads answer the same way.
     """
 
-    criteria: dict[str, LogisticRate] = Field(
+    criteria: dict[Annotated[str, Field(max_length=MAX_NAME)], LogisticRate] = Field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_BANT.items()},
         validate_default=True,
+        max_length=MAX_ITEMS,
         description="Criterion -> chance a qualified lead meets it (by quality); budget, "
         "authority, need and timeline by default.",
         json_schema_extra={"unit": "name -> probability and quality effect"},
@@ -943,30 +1114,35 @@ class Costs(Frozen):
     sdr_per_year: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_AMOUNT,
         description="Loaded cost of one SDR.",
         json_schema_extra={"unit": "currency per rep-year"},
     )
     bdr_per_year: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_AMOUNT,
         description="Loaded cost of one BDR.",
         json_schema_extra={"unit": "currency per rep-year"},
     )
     ae_per_year: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_AMOUNT,
         description="Loaded cost of one AE.",
         json_schema_extra={"unit": "currency per rep-year"},
     )
     ae_per_hour: float = Field(
         default=0.0,
         ge=0,
+        le=MAX_AMOUNT,
         description="Cost of an hour of AE time spent on first meetings (`ae.meeting_hours`), "
         "on top of any yearly cost: the price of junk SQLs.",
         json_schema_extra={"unit": "currency per hour"},
     )
-    per_lead: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    per_lead: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)]] = Field(
         default_factory=dict,
+        max_length=MAX_SOURCES + 1,
         description="Source name -> cost of one lead from it (media, events, list purchase).",
         json_schema_extra={"unit": "source -> currency per lead"},
     )
@@ -982,25 +1158,33 @@ class Costs(Frozen):
 class Scenario(Frozen):
     """A complete, validated description of a funnel; build it with :func:`load_scenario`."""
 
-    name: str = Field(default="scenario", description="Shown in reports.")
-    description: str = Field(default="", description="Free text.")
-    start_date: dt.date = Field(
-        description="First day simulated (the clock starts at its midnight)."
+    name: str = Field(default="scenario", max_length=MAX_NAME, description="Shown in reports.")
+    description: str = Field(default="", max_length=MAX_TEXT, description="Free text.")
+    start_date: Date = Field(
+        description="First day simulated (the clock starts at its midnight); from 1990-01-01 "
+        "to 2100-12-31."
     )
-    horizon: Duration = Field(gt=0, description="Length of the simulated period, e.g. '52 weeks'.")
+    horizon: Duration = Field(
+        gt=0,
+        le=MAX_DURATION,
+        description="Length of the simulated period, e.g. '52 weeks'; at most 10 years.",
+    )
     warm_up: Duration = Field(
         default=0.0,
+        le=MAX_WARM_UP_WEEKS * WEEK,
         description="Simulated before start_date and then discarded, in whole weeks, e.g. "
         "'8 weeks': queues, cadences, nurture and open opportunities fill up, so the reported "
         "period does not start from an empty funnel. Leads from the warm-up still open at "
-        "start_date carry on (and count as carried in).",
+        "start_date carry on (and count as carried in). At most 260 weeks (5 years).",
     )
     calendar: Annotated[
         Calendar,
         Field(description="Working calendar of the reps; '24/7' is short for {always_open: true}."),
     ] = Field(default_factory=Calendar)
     sources: tuple[Source, ...] = Field(
-        min_length=1, description="Inbound lead sources; names must be unique."
+        min_length=1,
+        max_length=MAX_SOURCES,
+        description="Inbound lead sources (at most 1,000); names must be unique.",
     )
     scoring: Scoring = Field(description="MQL threshold.")
     sdr: Team = Field(description="The SDR team.")
@@ -1042,6 +1226,24 @@ class Scenario(Frozen):
             raise ValueError(f"must be whole weeks (got {format_duration(value)})")
         return value
 
+    def _nurture_paths_end(self, nurture: Nurture) -> None:
+        """Refuse engagement so frequent that walking the nurture paths would take for ever:
+        each engagement is one step of the walk, for the most engaged lead too."""
+        shift = max(
+            abs(nurture.quality_effect) * (abs(s.quality.mean) + 4 * s.quality.sd)
+            for s in self.sources
+        )
+        per_lead = nurture.age_out / nurture.engagement_every.mean * math.exp(shift)
+        if per_lead > MAX_ENGAGEMENTS:
+            raise _FieldError(
+                ("nurture", "engagement_every"),
+                f"too frequent: a lead 4 sd above its source's mean quality would engage about "
+                f"{per_lead:,.0f} times within age_out ({duration_text(nurture.age_out)}), "
+                f"more than {MAX_ENGAGEMENTS:,}; engage less often, shorten age_out or lower "
+                "quality_effect",
+                duration_text(nurture.engagement_every.mean),
+            )
+
     def extended(self) -> Scenario:
         """The scenario the engine runs: warm-up weeks added before the start."""
         if not self.warm_up:
@@ -1057,9 +1259,20 @@ class Scenario(Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         names = [s.name for s in self.sources]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = sorted(n for n, k in Counter(names).items() if k > 1)
         if duplicates:
             raise _FieldError(("sources",), "source names must be unique", duplicates)
+        low = min(s.score.min for s in self.sources)
+        high = max(s.score.max for s in self.sources)
+        if not low <= self.scoring.threshold <= high:
+            raise _FieldError(
+                ("scoring", "threshold"),
+                f"must be on the sources' score scale, from {low:g} to {high:g} "
+                "(score.min to score.max)",
+                self.scoring.threshold,
+            )
+        if self.nurture is not None:
+            self._nurture_paths_end(self.nurture)
         end = self.start + dt.timedelta(hours=self.horizon)
         for i, src in enumerate(self.sources):
             for j, burst in enumerate(src.bursts):
@@ -1173,197 +1386,10 @@ class Scenario(Frozen):
         return dt.datetime.combine(self.start_date, dt.time())
 
 
-class _FieldError(ValueError):
-    """A cross-field problem that belongs to one named field."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str, got: Any) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.got = got
-
-
 # --------------------------------------------------------------------------- loading
 
-
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that also refuses duplicate keys, which plain YAML silently overwrites."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {seen[key] + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "could not determine a constructor" in problem or "constructor for the tag" in problem:
-        tag = re.search(r"tag '([^']+)'", problem)
-        name = tag.group(1).replace("tag:yaml.org,2002:", "!!") if tag else "?"
-        problem = f"YAML tag {name} is not allowed: a scenario is plain data"
-    return f"{source}: {where}{problem}"
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a YAML scenario file; raise ScenarioError naming each bad field."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([f"{path}: cannot read the file ({exc.strerror or exc})"]) from None
-    return parse_scenario(text, source=str(path))
-
-
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; ``source`` names it in error messages."""
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([_yaml_problem(source, exc)]) from None
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
-        raise ScenarioError([f"{source}: a scenario is a mapping of sections (got {kind})"])
-    return scenario_from_dict(data, source)
-
-
-def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate an already-parsed scenario mapping."""
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(list(_format_errors(exc, source, data))) from None
-
-
-_DIST_TAGS = ("fixed", "exponential", "lognormal", "gamma", "empirical")
-
-
-def _user_loc(loc: Iterable[Any], data: Any) -> tuple[Any, ...]:
-    """The path as the user wrote it: without pydantic's union tags or the implied ``value``.
-
-    ``sales_cycle: 45`` is read as ``{dist: fixed, value: 45}``; an error in it belongs to
-    ``sales_cycle``, a key the user wrote, not to ``value``, one they did not.
-    """
-    out: list[Any] = []
-    node = data
-    for part in loc:
-        if part in _DIST_TAGS and not (isinstance(node, dict) and part in node):
-            continue  # the discriminator tag pydantic inserts; the user never wrote it
-        if part == "value" and not isinstance(node, dict):
-            continue
-        out.append(part)
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            node = None
-    return tuple(out)
-
-
-def _format_loc(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _got(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _format_errors(exc: ValidationError, source: str, data: Any = None) -> Iterator[str]:
-    errors = exc.errors(include_url=False)
-    for err in errors:
-        err["loc"] = _user_loc(err["loc"], data)
-    locs = [tuple(e["loc"]) for e in errors]
-    # A misspelt required key is one problem, not two: the "unknown key, did you mean" line
-    # says it all, so the "missing" line for the key it suggests is not repeated.
-    suggested: set[tuple[Any, ...]] = set()
-    for err in errors:
-        if err["type"] == "extra_forbidden":
-            hint = _hint(err["loc"])
-            if hint:
-                suggested.add((*err["loc"][:-1], hint))
-    for err in errors:
-        loc = tuple(err["loc"])
-        if err["type"] == "missing" and loc in suggested:
-            continue
-        kind = err["type"]
-        if kind == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
-            continue  # a list emptied by failing items: the items' own errors say why
-        message = err["msg"]
-        context_error = (err.get("ctx") or {}).get("error")
-        if isinstance(context_error, _FieldError):
-            # Its path is relative to the model that raised it (the top level for Scenario).
-            yield (
-                f"{source}: {_format_loc(loc + context_error.loc)}: {context_error} "
-                f"(got {_got(context_error.got)})"
-            )
-            continue
-        if message.startswith(("Value error, ", "Assertion failed, ")):
-            message = message.split(", ", 1)[1]
-        if kind == "extra_forbidden":
-            hint = _hint(loc)
-            extra = f"; did you mean '{hint}'?" if hint else ""
-            yield f"{source}: {_format_loc(loc)}: unknown key{extra}"
-        elif kind == "missing":
-            yield f"{source}: {_format_loc(loc)}: required field is missing"
-        elif kind in {"union_tag_invalid", "union_tag_not_found"}:
-            tags = _DIST_TAGS
-            tag = str((err.get("ctx") or {}).get("tag", ""))
-            hint = difflib.get_close_matches(tag, tags, n=1, cutoff=0.6)
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
-            yield (
-                f"{source}: {_format_loc(loc)}.dist: unknown distribution, use one of "
-                f"{', '.join(tags)}{extra} (got {_got(tag or err['input'])})"
-            )
-        elif "(got " in message:
-            yield f"{source}: {_format_loc(loc)}: {message}"
-        else:
-            yield f"{source}: {_format_loc(loc)}: {message} (got {_got(err['input'])})"
-
-
-def _hint(loc: tuple[Any, ...]) -> str | None:
-    """The known field name closest to an unknown key, if any is close."""
-    hint = difflib.get_close_matches(str(loc[-1]), _field_names(), n=1, cutoff=0.6)
-    return hint[0] if hint else None
-
-
-def _field_names() -> list[str]:
-    """Every field name (and alias) of every scenario object, for 'did you mean' hints."""
-    names: set[str] = set()
-    seen: set[type] = set()
-
-    def visit(tp: Any) -> None:
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if tp in seen:
-                return
-            seen.add(tp)
-            for name, field in tp.model_fields.items():
-                names.add(field.alias or name)
-                visit(field.annotation)
-            return
-        if get_origin(tp) is not None or get_args(tp):
-            for arg in get_args(tp):
-                visit(arg)
-
-    visit(Scenario)
-    return sorted(names)
+# Reading files and formatting errors live in scenario_io; importing them here keeps
+# ``from simfunnel.scenario import load_scenario, scenario_from_dict`` working.
+from .scenario_io import load_scenario as load_scenario  # noqa: E402
+from .scenario_io import parse_scenario as parse_scenario  # noqa: E402
+from .scenario_io import scenario_from_dict as scenario_from_dict  # noqa: E402

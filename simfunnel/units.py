@@ -7,6 +7,7 @@ ambiguity is exactly the kind of mistake that silently ruins a capacity model.
 
 from __future__ import annotations
 
+import math
 import re
 
 HOUR = 1.0
@@ -14,6 +15,12 @@ MINUTE = HOUR / 60.0
 SECOND = MINUTE / 60.0
 DAY = 24.0 * HOUR
 WEEK = 7.0 * DAY
+MAX_YEARS = 10
+"""The longest horizon, or duration of any kind, a scenario may give, in years."""
+MAX_DURATION = math.ceil(MAX_YEARS * 365.25) * 24
+"""The longest duration, in hours: 10 years (3653 days); anything longer means "never".
+An int: it appears in the names of the generic distribution classes, which pickle looks up by
+name, and the dot of a float would break that lookup."""
 
 _UNITS: dict[str, float] = {}
 for _names, _value in (
@@ -44,7 +51,13 @@ def parse_duration(text: object) -> float:
     factor = _UNITS.get(unit.lower())
     if factor is None:
         raise ValueError(f"unknown time unit {unit!r}; use s, min, h, days or weeks")
-    return float(number) * factor
+    hours = float(number) * factor
+    if not hours <= MAX_DURATION:  # also catches '1e400 h', which is infinite
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
+        raise ValueError(
+            f"must be at most {MAX_YEARS} years ({MAX_DURATION / DAY:.0f} days) (got {shown!r})"
+        )
+    return hours
 
 
 def format_duration(hours: float) -> str:
@@ -56,6 +69,21 @@ def format_duration(hours: float) -> str:
     if hours >= HOUR:
         return f"{hours:.1f} h"
     return f"{hours / MINUTE:.1f} min"
+
+
+def duration_text(hours: float) -> str:
+    """A duration as the shortest exact text a scenario accepts: '90 days', '1.5 min', '4 h'."""
+    hours = float(hours)
+    days, minutes = round(hours / DAY, 9), round(hours / MINUTE, 9)
+    if hours >= DAY and days.is_integer():
+        return "1 day" if days == 1 else f"{int(days)} days"
+    if hours >= HOUR and round(hours, 9).is_integer():
+        return f"{round(hours)} h"
+    if hours < MINUTE and hours > 0:
+        return f"{round(hours / SECOND, 9):g} s"
+    if hours < HOUR:
+        return f"{minutes:g} min"
+    return f"{hours:g} h"
 
 
 def format_amount(x: float) -> str:

@@ -149,11 +149,11 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
     ),
     "nurture engagement every 0 h": (
         broken(nurture={"engagement_every": "0 h"}),
-        [("nurture.engagement_every", "needs a mean above 0", None)],
+        [("nurture.engagement_every", "needs a mean of at least 1 h", "0 min")],
     ),
     "instant email replies": (
         broken(cadence__email_reply_after="0 min"),
-        [("cadence.email_reply_after", "needs a mean above 0", None)],
+        [("cadence.email_reply_after", "needs a mean of at least 1 min", "0 min")],
     ),
     "budget share without periods": (
         broken(outcomes__budget_period_share=0.5),
@@ -269,7 +269,224 @@ CASES["duplicate source names"] = (
     [("sources", "source names must be unique", "['one']")],
 )
 
+# Issue 14: numbers that are not numbers, and numbers far outside what a field can mean. Each
+# bound is in the error line; nothing is silently accepted, nothing overflows or allocates.
+NAN, INF = float("nan"), float("inf")
+NURTURE_SOURCE = {"name": "one", "rate_per_week": 1, "score": {"mean": 80, "sd": 0}}
+CASES.update(
+    {
+        "horizon of 1e308 weeks": (
+            broken(horizon="1e308 weeks"),
+            [("horizon", "must be at most 10 years (3653 days)", "'1e308 weeks'")],
+        ),
+        "horizon of 1,000 years": (
+            broken(horizon="52000 weeks"),
+            [("horizon", "must be at most 10 years", "'52000 weeks'")],
+        ),
+        "warm-up of 10 years": (
+            broken(warm_up="520 weeks"),
+            [("warm_up", "less than or equal to 1820 days", "'520 weeks'")],
+        ),
+        "start in year 9999": (
+            broken(start_date="9999-01-04"),
+            [("start_date", "must be from 1990-01-01 to 2100-12-31", "'9999-01-04'")],
+        ),
+        "start in year 1": (
+            broken(start_date="0001-01-01"),
+            [("start_date", "must be from 1990-01-01 to 2100-12-31", "'0001-01-01'")],
+        ),
+        "a start date that does not exist": (
+            broken(start_date="2026-02-30"),
+            [("start_date", "valid date", "'2026-02-30'")],
+        ),
+        "a start date written as a number": (
+            broken(start_date=0),
+            [("start_date", "write a date as YYYY-MM-DD", "0")],
+        ),
+        "a holiday in year 3000": (
+            broken(calendar__holidays=["3000-01-01"]),
+            [("calendar.holidays[0]", "must be from 1990-01-01 to 2100-12-31", None)],
+        ),
+        "a burst with a time zone": (
+            broken(sources__0__bursts__0__start="2026-01-05 10:00:00+02:00"),
+            [("sources[0].bursts[0].start", "without a time zone", None)],
+        ),
+        "a burst at a number": (
+            broken(sources__0__bursts__0__start=5),
+            [("sources[0].bursts[0].start", "write a date and time", "5")],
+        ),
+        "quality effect of 1e6": (
+            broken(outcomes__quality_effect={"qualified": 1e6}),
+            [("outcomes.quality_effect.qualified", "less than or equal to 10", "1000000.0")],
+        ),
+        "infinite quality effect": (
+            broken(outcomes__quality_effect={"no_prospect": -INF}),
+            [("outcomes.quality_effect.no_prospect", "finite number", "-inf")],
+        ),
+        "NaN acceptance quality effect": (
+            broken(ae__acceptance={"probability": 0.5, "quality_effect": NAN}),
+            [("ae.acceptance.quality_effect", "finite number", "nan")],
+        ),
+        "quality mean of 1e308": (
+            broken(sources__0__quality={"mean": 1e308}),
+            [("sources[0].quality.mean", "less than or equal to 5", "1e+308")],
+        ),
+        "NaN quality mean": (
+            broken(sources__0__quality={"mean": NAN}),
+            [("sources[0].quality.mean", "finite number", "nan")],
+        ),
+        "infinite quality sd": (
+            broken(sources__0__quality={"sd": INF}),
+            [("sources[0].quality.sd", "finite number", "inf")],
+        ),
+        "quality sd of 100": (
+            broken(sources__0__quality={"sd": 100}),
+            [("sources[0].quality.sd", "less than or equal to 5", "100")],
+        ),
+        "NaN score mean": (
+            broken(sources__0__score={"mean": NAN, "sd": 0}),
+            [("sources[0].score.mean", "finite number", "nan")],
+        ),
+        "infinite score sd": (
+            broken(sources__0__score={"mean": 80, "sd": INF}),
+            [("sources[0].score.sd", "finite number", "inf")],
+        ),
+        "NaN threshold": (
+            broken(scoring__threshold=NAN),
+            [("scoring.threshold", "finite number", "nan")],
+        ),
+        "infinite threshold": (
+            broken(scoring__threshold=INF),
+            [("scoring.threshold", "finite number", "inf")],
+        ),
+        "negative threshold": (
+            broken(scoring__threshold=-5),
+            [("scoring.threshold", "on the sources' score scale, from 0 to 100", "-5.0")],
+        ),
+        "threshold above the score scale": (
+            broken(scoring__threshold=101),
+            [("scoring.threshold", "on the sources' score scale, from 0 to 100", "101.0")],
+        ),
+        "NaN distribution parameter": (
+            broken(ae__sales_cycle={"dist": "gamma", "mean": "10 days", "cv": NAN}),
+            [("ae.sales_cycle.cv", "finite number", "nan")],
+        ),
+        "infinite fixed duration": (
+            broken(cadence__durations__conversation="1e400 min"),
+            [("cadence.durations.conversation", "must be at most 10 years", None)],
+        ),
+        "gamma cv of 1e-200": (
+            broken(ae__sales_cycle={"dist": "gamma", "mean": "10 days", "cv": 1e-200}),
+            [("ae.sales_cycle.cv", "greater than or equal to 0.001", "1e-200")],
+        ),
+        "lognormal spread that overflows": (
+            broken(ae__sales_cycle={"dist": "lognormal", "median": "1e-300 h", "p90": "9 days"}),
+            [("ae.sales_cycle", "p90 must be at most 1000 x the median", None)],
+        ),
+        "empirical weight of infinity": (
+            broken(
+                cadence__durations__conversation={
+                    "dist": "empirical",
+                    "values": ["5 min", "9 min"],
+                    "weights": [1, INF],
+                }
+            ),
+            [("cadence.durations.conversation.weights[1]", "finite number", "inf")],
+        ),
+        "headcount of 1e9": (
+            broken(sdr__headcount=1e9),
+            [("sdr.headcount", "less than or equal to 10000", "1000000000.0")],
+        ),
+        "headcount true": (
+            broken(sdr__headcount=True),
+            [("sdr.headcount", "write a number, not true or false", "True")],
+        ),
+        "probability true": (
+            broken(cadence__connect_probability=True),
+            [("cadence.connect_probability", "write a number, not true or false", "True")],
+        ),
+        "true in a list of numbers": (
+            broken(sdr__ramp=[0.5, True]),
+            [("sdr.ramp[1]", "write a number, not true or false", "True")],
+        ),
+        "huge hiring plan": (
+            broken(sdr__plan=[{"date": "2026-01-12", "hire": 10**9}]),
+            [("sdr.plan[0].hire", "less than or equal to 10000", "1000000000")],
+        ),
+        "hiring plan of 1,001 dates": (
+            broken(sdr__plan=[{"date": "2026-01-12", "hire": 1}] * 1001),
+            [("sdr.plan", "at most 1000 items", None)],
+        ),
+        "attrition of 1e9 a year": (
+            broken(sdr__attrition_per_year=1e9),
+            [("sdr.attrition_per_year", "less than or equal to 12", None)],
+        ),
+        "rate of 1e7 a week": (
+            broken(sources__0__rate_per_week=1e7),
+            [("sources[0].rate_per_week", "less than or equal to 1000000", "10000000.0")],
+        ),
+        "rate of 1e12 a week": (
+            broken(sources__0__rate_per_week=1e12),
+            [("sources[0].rate_per_week", "less than or equal to 1000000", None)],
+        ),
+        "infinite rate": (
+            broken(sources__0__rate_per_week=INF),
+            [("sources[0].rate_per_week", "finite number", "inf")],
+        ),
+        "burst of 1e9 leads": (
+            broken(sources__0__bursts__0__leads=10**9),
+            [("sources[0].bursts[0].leads", "less than or equal to 1000000", "1000000000")],
+        ),
+        "huge seasonality": (
+            broken(sources__0__seasonality={"by_month": {1: 1e300}}),
+            [("sources[0].seasonality.by_month[1]", "less than or equal to 100", "1e+300")],
+        ),
+        "zero cadence gap": (
+            broken(cadence__gaps=["0 h"]),
+            [("cadence.gaps[0]", "greater than or equal to 1 min", "'0 h'")],
+        ),
+        "infinite deal value": (
+            broken(ae__deal_value=INF),
+            [("ae.deal_value", "finite number", "inf")],
+        ),
+        "deal value of 1e308": (
+            broken(ae__deal_value=1e308),
+            [("ae.deal_value", "less than or equal to 1000000000000", "1e+308")],
+        ),
+        "infinite cost": (
+            broken(costs={"sdr_per_year": INF}),
+            [("costs.sdr_per_year", "finite number", "inf")],
+        ),
+        "1,001 sources": (
+            broken(sources=[dict(NURTURE_SOURCE, name=f"s{i}") for i in range(1001)]),
+            [("sources", "at most 1000 items", None)],
+        ),
+        "nurture engagement every second": (
+            broken(nurture={"engagement_every": "1 s"}),
+            [("nurture.engagement_every", "needs a mean of at least 1 h", "1 s")],
+        ),
+        "nurture engagement too frequent for its age-out": (
+            broken(
+                nurture={"engagement_every": "1 h", "quality_effect": 3, "age_out": "156 weeks"}
+            ),
+            [("nurture.engagement_every", "too frequent", "'1 h'")],
+        ),
+        "instant BDR research": (
+            broken_outbound(outbound__research="0 min"),
+            [("outbound.research", "needs a mean of at least 1 min", "0 min")],
+        ),
+        "ICP fit mean of infinity": (
+            broken_outbound(outbound__accounts__icp_fit={"mean": INF}),
+            [("outbound.accounts.icp_fit.mean", "finite number", "inf")],
+        ),
+    }
+)
+
 # Problems found before the schema: the file itself.
+LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n"
+    for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)  # 10**9 strings once expanded, from about 600 bytes
 RAW: dict[str, tuple[str, str]] = {
     "malformed YAML": ("sdr: {headcount: 2\ncadence: [\n", "line 2"),
     "object-constructing tag": (
@@ -278,7 +495,24 @@ RAW: dict[str, tuple[str, str]] = {
     ),
     "duplicate key": (VALID + "horizon: 2 weeks\n", "horizon"),
     "empty file": ("", "empty"),
+    "only comments": ("# nothing yet\n", "empty"),
     "a list, not a mapping": ("- 1\n- 2\n", "mapping"),
+    "deeply nested YAML": ("name: " + "[" * 100_000 + "]" * 100_000 + "\n", "50 levels deep"),
+    "deeply nested mappings": (
+        "x:\n" + "".join("  " * i + "a:\n" for i in range(1, 80)),
+        "50 levels deep",
+    ),
+    "a mapping as a key": (VALID + "{a: 1}: 2\n", "a key must be a plain name or number"),
+    "a list as a key, in a section": (
+        VALID.replace("sdr:\n", "sdr:\n  ? [1, 2]\n  : 3\n"),
+        ": sdr: line",
+    ),
+    "billion laughs": (LAUGHS, "expands to more than 100,000 values"),
+    "an alias inside itself": ("a: &a [1, *a]\n", "contains itself"),
+    "an integer of 5,000 digits": (
+        VALID.replace("headcount: 1", "headcount: " + "9" * 5000),
+        "sdr.headcount",
+    ),
 }
 
 
@@ -328,6 +562,46 @@ def test_object_constructing_tag_never_runs(tmp_path, capsys, monkeypatch) -> No
     monkeypatch.chdir(tmp_path)
     run_cli(tmp_path, capsys, RAW["object-constructing tag"][0])
     assert not (tmp_path / "PWNED").exists()
+
+
+# Files that are not text, or not UTF-8: one line naming the file (and the byte), exit 2.
+BYTES: dict[str, tuple[bytes, str]] = {
+    "a binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a binary file, not YAML text"),
+    "UTF-16 without a byte-order mark": (
+        VALID.encode("utf-16-le"),
+        "UTF-16 text without a byte-order mark",
+    ),
+    "Latin-1 text": (
+        VALID.replace("name: tiny", "name: caf\xe9").encode("latin-1"),
+        "not UTF-8 text: byte 0xE9 at offset 9 (line 1)",
+    ),
+    "broken UTF-16 after its byte-order mark": (
+        b"\xff\xfe" + "name: x\n".encode("utf-16-le") + b"\x00\xd8",
+        "not valid UTF-16 text",
+    ),
+    "a file over 1 MiB": (b"# " + b"x" * (1 << 20) + b"\n", "larger than 1 MiB"),
+}
+
+
+@pytest.mark.parametrize("case", list(BYTES), ids=list(BYTES))
+def test_file_that_is_not_utf8_text_gives_one_line_and_exit_2(case: str, tmp_path, capsys) -> None:
+    data, fragment = BYTES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(data)
+    code = main(["validate", str(path)])
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert code == 2
+    assert "Traceback" not in captured.out + captured.err
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}: ") and fragment in lines[0], lines[0]
+
+
+def test_directory_gives_one_line_and_exit_2(tmp_path, capsys) -> None:
+    code = main(["validate", str(tmp_path)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err == [f"{tmp_path}: is a directory, not a scenario file"]
 
 
 def test_missing_file_gives_one_line_and_exit_2(tmp_path, capsys) -> None:
