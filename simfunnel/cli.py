@@ -1,7 +1,10 @@
 """The ``simfunnel`` command: run, replicate, sweep and validate scenario files.
 
-Exit codes: 0 success, 1 a replication failed, 2 bad input (a scenario problem, one line each,
-never a traceback), 130 interrupted (Ctrl-C; what finished is still reported).
+Exit codes: 0 success, 1 a replication failed or a file could not be written (one line naming
+it), 2 bad input (a scenario problem, a bad option or an output path that cannot be written, one
+line each, before any work; never a traceback), 130 interrupted (Ctrl-C; what finished is still
+reported). Option checks are in :mod:`simfunnel.cli_options`, safe writing in
+:mod:`simfunnel.files`.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import warnings
@@ -18,10 +22,12 @@ from typing import Any
 import yaml
 
 from . import __version__, simulate
+from . import cli_options as opt
 from .analytic import reverse_waterfall_for, scenario_rates, sdr_workload
 from .calibration import CalibrationError
 from .diagnose import diagnose
 from .experiments import (
+    DiscardedPartWarning,
     Experiment,
     ExperimentError,
     ReplicationError,
@@ -29,9 +35,11 @@ from .experiments import (
     sweep,
     with_overrides,
 )
+from .files import OutputError, save_figure, write_csv, write_json
 from .forecast import forecast
 from .gap import explain_gap
 from .hiring import SLACK, hiring_plan
+from .limits import check_size
 from .objective import parse_costs
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, load_scenario
@@ -45,6 +53,18 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless --kpi is given
+NA = "n/a"  # an undefined figure (NaN) in a printed table
+MEMORY_VARIABLE = "SIMFUNNEL_MAX_MEMORY"  # --max-memory sets it; simfunnel.limits reads it
+# An interval needs two replications: commands that report one refuse --reps 1.
+_INTERVAL_REPS = opt.whole(2, ": an interval needs two replications, 10 or more is usual")
+
+
+def _load(path: Any) -> Scenario:
+    """The scenario file, validated and checked against the memory limit before any work
+    (one line naming the file and the fields that make it too large)."""
+    scenario = load_scenario(path)
+    check_size(scenario, source=str(path))
+    return scenario
 
 
 def _positive(text: str) -> int:
@@ -57,10 +77,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_execution(parser: argparse.ArgumentParser, reps_default: int) -> None:
+def _add_execution(
+    parser: argparse.ArgumentParser, reps_default: int, *, interval: bool = True
+) -> None:
     parser.add_argument(
         "--reps",
-        type=_positive,
+        type=_INTERVAL_REPS if interval else _positive,
         default=reps_default,
         help=f"replications, seeds spawned from --seed (default {reps_default})",
     )
@@ -84,7 +106,9 @@ def _scenario_args(parser: argparse.ArgumentParser, *, seed: bool, report: bool 
     decision commands can also write their answer as an HTML report."""
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
     if seed:
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument(
+            "--seed", type=opt.seed, default=0, help="random seed, a whole number >= 0 (default 0)"
+        )
     if report:
         parser.add_argument(
             "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
@@ -103,21 +127,41 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--confidence",
-        type=float,
+        type=opt.share(),
         default=0.8,
         help="share of simulated runs that must meet every target (default 0.8)",
     )
 
 
+def _force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an output directory that holds another kind of simfunnel output",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = opt.OneLineParser(
         prog="simfunnel",
         description="Simulate a B2B inside-sales funnel from a scenario file.",
     )
     parser.add_argument("--version", action="version", version=f"simfunnel {__version__}")
+    memory = {
+        "type": opt.memory_size,
+        "metavar": "SIZE",
+        "help": f"most memory a run may plan to use, e.g. 16GiB (sets {MEMORY_VARIABLE})",
+    }
+    parser.add_argument("--max-memory", default=None, **memory)
+    # Also after the command; SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--max-memory", default=argparse.SUPPRESS, **memory)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="simulate a scenario and print its KPIs")
+    def command(name: str, **options: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **options)
+
+    run = command("run", help="simulate a scenario and print its KPIs")
     _scenario_args(run, seed=True)
     run.add_argument(
         "--format",
@@ -132,9 +176,10 @@ def _parser() -> argparse.ArgumentParser:
         help="also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json here; with "
         "--reps above 1, every replication as it finishes (a rerun resumes) and the tidy tables",
     )
-    _add_execution(run, reps_default=1)
+    _force(run)
+    _add_execution(run, reps_default=1, interval=False)
 
-    grid = sub.add_parser(
+    grid = command(
         "sweep", help="replicate every combination of --set values, on common random numbers"
     )
     _scenario_args(grid, seed=True)
@@ -157,9 +202,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"KPI to print, repeatable (default: {', '.join(SWEEP_KPIS)})",
     )
-    _add_execution(grid, reps_default=10)
+    _force(grid)
+    _add_execution(grid, reps_default=10, interval=False)
 
-    th = sub.add_parser(
+    th = command(
         "thresholds", help="compare MQL thresholds on common random numbers, with a verdict"
     )
     _scenario_args(th, seed=True, report=True)
@@ -186,31 +232,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     th.add_argument(
         "--service-level",
-        type=float,
+        type=opt.share(zero="no target"),
         default=0.5,
         help="target: least share of MQLs called within an hour (default 0.5; 0 = none)",
     )
     th.add_argument(
         "--max-utilisation",
-        type=float,
+        type=opt.share(),
         default=None,
         help="target: most SDR utilisation (default: none; saturation is only flagged)",
     )
     th.add_argument(
         "--min-valid-rate",
-        type=float,
+        type=opt.share(),
         default=None,
         help="target: least AE valid rate, valid / decided SQLs (default: none)",
     )
     th.add_argument(
         "--min-valid-per-week",
-        type=float,
+        type=opt.finite(at_least=0),
         default=0.0,
         help="target: least valid opportunities per week (default 0: none)",
     )
     th.add_argument(
         "--saturation",
-        type=float,
+        type=opt.share(),
         default=0.9,
         help="SDR utilisation flagged as saturated, not excluded (default 0.9)",
     )
@@ -232,9 +278,10 @@ def _parser() -> argparse.ArgumentParser:
         help="skip measuring the spreadsheet gap (about halves the run time)",
     )
     th.add_argument("--out", type=Path, default=None, help="write the tables and plots here")
+    _force(th)
     _add_execution(th, reps_default=10)
 
-    size = sub.add_parser("size", help="the smallest headcount of a role that meets targets")
+    size = command("size", help="the smallest headcount of a role that meets targets")
     _scenario_args(size, seed=True, report=True)
     _target_args(size)
     size.add_argument(
@@ -243,9 +290,10 @@ def _parser() -> argparse.ArgumentParser:
         help="skip measuring what ramp, attrition and leave cost (two runs per mechanism)",
     )
     size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
+    _force(size)
     _add_execution(size, reps_default=10)
 
-    fc = sub.add_parser("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
+    fc = command("forecast", help="weekly pipeline forecast with P10/P50/P90 bands")
     _scenario_args(fc, seed=True, report=True)
     fc.add_argument(
         "--weeks",
@@ -255,7 +303,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fc.add_argument(
         "--level",
-        type=float,
+        type=opt.share(one=False),
         default=0.8,
         help="share of outcomes the bands hold (default 0.8: P10 to P90)",
     )
@@ -270,9 +318,10 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument(
         "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
     )
+    _force(fc)
     _add_execution(fc, reps_default=20)
 
-    hire = sub.add_parser("hire", help="dated hires that keep a role big enough for a volume plan")
+    hire = command("hire", help="dated hires that keep a role big enough for a volume plan")
     _scenario_args(hire, seed=True, report=True)
     _target_args(hire)
     hire.add_argument(
@@ -287,27 +336,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip placing the hires again without ramp, attrition and leave",
     )
-    hire.add_argument("--reps", type=_positive, default=6, help="replications per sizing run")
+    hire.add_argument(
+        "--reps", type=_INTERVAL_REPS, default=6, help="replications per sizing run (default 6)"
+    )
     hire.add_argument("--workers", type=_positive, default=None, help="worker processes")
     hire.add_argument("--out", type=Path, default=None, help="write the plan and its chart here")
+    _force(hire)
 
-    gap = sub.add_parser(
-        "explain", help="why the simulation departs from the spreadsheet, step by step"
-    )
+    gap = command("explain", help="why the simulation departs from the spreadsheet, step by step")
     _scenario_args(gap, seed=True)
     gap.add_argument(
         "--metric", choices=("valid_opportunities", "won"), default="valid_opportunities"
     )
     _add_execution(gap, reps_default=10)
 
-    wf = sub.add_parser(
+    wf = command(
         "waterfall", help="the reverse waterfall: leads needed for a revenue target (no simulation)"
     )
     _scenario_args(wf, seed=False)
     wf.add_argument(
-        "--revenue", type=float, required=True, help="revenue target over the scenario's horizon"
+        "--revenue",
+        type=opt.finite(above=0),
+        required=True,
+        help="revenue target over the scenario's horizon",
     )
-    diag = sub.add_parser("diagnose", help="where one run's funnel leaks, and which capacity binds")
+    diag = command("diagnose", help="where one run's funnel leaks, and which capacity binds")
     _scenario_args(diag, seed=True)
     diag.add_argument(
         "--phase",
@@ -318,7 +371,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diag.add_argument(
         "--reps",
-        type=_positive,
+        type=_INTERVAL_REPS,
         default=5,
         help="replications per lever (one more rep, AE, other queue rules; default 5)",
     )
@@ -336,13 +389,29 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
         parser.add_argument("--mapping", type=Path, default=None, help="YAML/JSON column mapping")
         parser.add_argument(
-            "--date-format", default=None, help="iso, dayfirst, monthfirst or a strftime pattern"
+            "--date-format",
+            type=opt.date_format,
+            default=None,
+            help="iso, dayfirst, monthfirst or a strftime pattern (e.g. '%%d.%%m.%%Y %%H:%%M')",
         )
-        parser.add_argument("--start", default=None, help="first day of the data period")
+        parser.add_argument(
+            "--start", type=opt.date, default=None, help="first day of the data period (YYYY-MM-DD)"
+        )
+        parser.add_argument(
+            "--encoding",
+            default=None,
+            help="text encoding of the CSV files, e.g. cp1252 (default: UTF-8, or UTF-16 by its "
+            "byte-order mark)",
+        )
+        parser.add_argument(
+            "--sep", default=None, help="column separator (default: read from the header line)"
+        )
 
-    fit = sub.add_parser("fit", help="fit a scenario from CRM exports (leads, calls, opps)")
+    fit = command("fit", help="fit a scenario from CRM exports (leads, calls, opps)")
     exports(fit)
-    fit.add_argument("--as-of", default=None, help="when the extract was taken")
+    fit.add_argument(
+        "--as-of", type=opt.date, default=None, help="when the extract was taken (YYYY-MM-DD)"
+    )
     fit.add_argument("--horizon", type=_positive, default=13, help="weeks the scenario runs")
     fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
     fit.add_argument(
@@ -351,13 +420,19 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
     )
+    _force(fit)
 
-    bt = sub.add_parser("backtest", help="fit before a cutoff, forecast past it, score it")
+    bt = command("backtest", help="fit before a cutoff, forecast past it, score it")
     exports(bt)
-    bt.add_argument("--cutoff", required=True, help="the date the fit stops and the test starts")
+    bt.add_argument(
+        "--cutoff",
+        type=opt.date,
+        required=True,
+        help="the date the fit stops and the test starts (YYYY-MM-DD)",
+    )
     bt.add_argument("--horizon", type=_positive, required=True, help="weeks to forecast")
-    bt.add_argument("--reps", type=_positive, default=19, help="replications (default 19)")
-    bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bt.add_argument("--reps", type=_INTERVAL_REPS, default=19, help="replications (default 19)")
+    bt.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=_positive, default=None, help="worker processes")
     bt.add_argument("--out", type=Path, default=None, help="weekly.csv, summary.csv and plots")
     bt.add_argument(
@@ -376,20 +451,22 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument(
         "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
     )
+    _force(bt)
 
-    export = sub.add_parser("export", help="simulate a scenario and write synthetic CRM exports")
+    export = command("export", help="simulate a scenario and write synthetic CRM exports")
     _scenario_args(export, seed=True)
     export.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
     export.add_argument("--out", type=Path, required=True, help="directory for the CSV files")
+    _force(export)
 
-    report = sub.add_parser("report", help="one self-contained HTML report of a run")
+    report = command("report", help="one self-contained HTML report of a run")
     _scenario_args(report, seed=True)
     report.add_argument(
         "--out", type=Path, default=Path("report.html"), help="HTML file (default report.html)"
     )
     report.add_argument("--title", default=None, help="the report's title")
 
-    validate = sub.add_parser("validate", help="check a scenario file and report every problem")
+    validate = command("validate", help="check a scenario file and report every problem")
     _scenario_args(validate, seed=False)
     return parser
 
@@ -457,13 +534,14 @@ def format_table(result: SimulationResult) -> str:
 
 
 def _write_outputs(result: SimulationResult, out: Path) -> None:
+    """A single run's tables (CSV, each written whole, text cells made inert) and KPIs (JSON)."""
     out.mkdir(parents=True, exist_ok=True)
-    result.weekly.to_csv(out / "weekly.csv", index=False)
-    result.weekly_by_source.to_csv(out / "weekly_by_source.csv", index=False)
-    result.leads.to_csv(out / "leads.csv", index=False)
-    result.reps.to_csv(out / "reps.csv", index=False)
-    result.funnel_by_source.to_csv(out / "funnel_by_source.csv", index=False)
-    (out / "kpis.json").write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+    write_csv(result.weekly, out / "weekly.csv")
+    write_csv(result.weekly_by_source, out / "weekly_by_source.csv")
+    write_csv(result.leads, out / "leads.csv")
+    write_csv(result.reps, out / "reps.csv")
+    write_csv(result.funnel_by_source, out / "funnel_by_source.csv")
+    write_json(out / "kpis.json", result.to_dict(), allow_nan=False)
 
 
 def _title(section: str) -> str:
@@ -522,10 +600,20 @@ def experiment_json(experiment: Experiment, level: float = 0.95) -> dict[str, An
 
 
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run an experiment; its interrupt warning is reported by the caller instead."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return call(*args, **kwargs)
+    """Run an experiment; its interrupt warning is reported by the caller instead, and a
+    replication file discarded on resume is one line on standard error."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("always", DiscardedPartWarning)
+            return call(*args, **kwargs)
+    finally:
+        for w in caught:
+            if issubclass(w.category, DiscardedPartWarning):
+                print(f"warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _finish(experiment: Experiment) -> int:
@@ -564,6 +652,7 @@ def _replicate(args: argparse.Namespace, scenario: Scenario) -> int:
     else:
         print(format_summary(experiment))
     if args.out is not None:
+        _flush()
         names = ", ".join(p.name for p in experiment.save(args.out))
         print(f"wrote {names} to {args.out}", file=sys.stderr)
     return _finish(experiment)
@@ -601,6 +690,8 @@ def _grid(scenario: Scenario, settings: list[str], source: str) -> dict[str, lis
                 value = yaml.safe_load(item) if item.strip() else None
             except yaml.YAMLError:
                 raise ScenarioError([f"--set {path}: cannot read the value {item!r}"]) from None
+            if opt.not_finite(value):
+                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is not finite"])
             with_overrides(scenario, {path: value}, source=f"{source} --set")
             if value in values:
                 raise ScenarioError([f"--set {path}: the value {item.strip()!r} is given twice"])
@@ -631,7 +722,7 @@ def _sweep_table(experiment: Experiment, kpis: list[str]) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     grid = _grid(scenario, args.settings, str(args.scenario))
     experiment = _quietly(
         sweep,
@@ -651,13 +742,14 @@ def _sweep(args: argparse.Namespace) -> int:
         f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval"
     )
     print(_sweep_table(experiment, kpis))
+    _flush()
     names = ", ".join(p.name for p in experiment.save(args.out))
     print(f"wrote {names} to {args.out}", file=sys.stderr)
     return _finish(experiment)
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     if args.reps > 1:
         return _replicate(args, scenario)
     result = simulate(scenario, seed=args.seed, snapshot=_snapshot(args, scenario))
@@ -668,6 +760,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(format_table(result))
     if args.out is not None:
+        _flush()
         _write_outputs(result, args.out)
         print(
             f"wrote weekly.csv, weekly_by_source.csv, funnel_by_source.csv, leads.csv, "
@@ -678,6 +771,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _costs(items: list[str]) -> dict[str, Any]:
+    for item in items:
+        try:
+            value = float(item.partition("=")[2])
+        except ValueError:
+            continue  # parse_costs says how to write it
+        if not math.isfinite(value):
+            raise ScenarioError([f"--cost {item!r}: the value must be a finite number >= 0"])
     try:
         return parse_costs(items)
     except ValueError as exc:
@@ -685,15 +785,20 @@ def _costs(items: list[str]) -> dict[str, Any]:
 
 
 def _numbers(option: str, text: str, kind: type = float) -> list[Any]:
+    example = "40,50,60" if kind is float else "0,2,3"
     try:
-        return [kind(v) for v in text.split(",") if v.strip()]
+        values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        example = "40,50,60" if kind is float else "0,2,3"
         raise ScenarioError([f"{option} {text!r}: write numbers, e.g. {example}"]) from None
+    if text.strip() and not values:
+        raise ScenarioError([f"{option} {text!r}: no numbers given; write e.g. {example}"])
+    if not all(math.isfinite(v) for v in values):
+        raise ScenarioError([f"{option} {text!r}: write finite numbers, e.g. {example}"])
+    return values
 
 
 def _thresholds(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     values = _numbers("--values", args.values)
     requires = _numbers("--sql-require", args.sql_require, int)
     if not values and not requires:
@@ -721,12 +826,15 @@ def _thresholds(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    _write_report(comparison, args)
     texts = ["failed_targets", "marginal_targets"]
     table = comparison.overview.drop(columns=texts).set_index("option").T
     print(comparison.verdict)
     print()
-    print(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"))
+    print(
+        table.to_string(
+            float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}", na_rep=NA
+        )
+    )
     for row in comparison.overview.itertuples(index=False):
         if row.failed_targets:
             print(f"{row.option} fails: {row.failed_targets}")
@@ -736,10 +844,12 @@ def _thresholds(args: argparse.Namespace) -> int:
         print()
         print(f"Spreadsheet against simulation at {comparison.current_option}: "
               f"{comparison.gap.verdict}")  # fmt: skip
+    _flush()  # the answer is out before anything is written
+    _write_report(comparison, args)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        comparison.table.to_csv(args.out / "thresholds.csv", index=False)
-        comparison.overview.to_csv(args.out / "overview.csv", index=False)
+        write_csv(comparison.table, args.out / "thresholds.csv")
+        write_csv(comparison.overview, args.out / "overview.csv")
         _save(comparison.plot("valid_opportunities"), args.out / "valid_opportunities.png")
         _save(comparison.plot("objective"), args.out / "objective.png")
         _save(comparison.plot_tradeoff(), args.out / "tradeoff.png")
@@ -748,12 +858,12 @@ def _thresholds(args: argparse.Namespace) -> int:
 
 
 def _size(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     try:
         sizing = size_team(
             scenario,
             args.role,
-            args.target,
+            opt.targets(args.target),
             args.confidence,
             args.reps,
             seed=args.seed,
@@ -764,18 +874,21 @@ def _size(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    _write_report(sizing, args)
     print(sizing.verdict)
     print()
-    print(sizing.table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
+    print(sizing.table.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep=NA))
     if not sizing.explanation.empty:
         print()
-        print(sizing.explanation.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
+        print(
+            sizing.explanation.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep=NA)
+        )
+    _flush()
+    _write_report(sizing, args)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        sizing.table.to_csv(args.out / "sizing.csv", index=False)
+        write_csv(sizing.table, args.out / "sizing.csv")
         if not sizing.explanation.empty:
-            sizing.explanation.to_csv(args.out / "explanation.csv", index=False)
+            write_csv(sizing.explanation, args.out / "explanation.csv")
         for i, target in enumerate(sizing.targets):
             _save(sizing.plot(i), args.out / f"{target.metric}.png")
         print(f"wrote sizing.csv and {len(sizing.targets)} plot(s) to {args.out}", file=sys.stderr)
@@ -783,7 +896,7 @@ def _size(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     try:
         result = _quietly(
             forecast,
@@ -802,14 +915,16 @@ def _forecast(args: argparse.Namespace) -> int:
     except ReplicationError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
-    _write_report(result, args)
     print(result.verdict)
     print()
-    print(result.totals_table().to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    totals = result.totals_table()
+    print(totals.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=NA))
+    _flush()
+    _write_report(result, args)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        result.bands.to_csv(args.out / "bands.csv", index=False)
-        result.cumulative.to_csv(args.out / "cumulative.csv", index=False)
+        write_csv(result.bands, args.out / "bands.csv")
+        write_csv(result.cumulative, args.out / "cumulative.csv")
         _save(result.plot("valid_opportunities"), args.out / "valid_opportunities.png")
         _save(result.plot("pipeline_value", cumulative=True), args.out / "pipeline_value.png")
         print(f"wrote bands.csv, cumulative.csv and two fan charts to {args.out}", file=sys.stderr)
@@ -817,15 +932,19 @@ def _forecast(args: argparse.Namespace) -> int:
 
 
 def _hire(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     volume = {}
     for item in args.volume:
         month, sep, factor = item.partition("=")
         try:
             volume[month.strip()] = float(factor)
+            if not math.isfinite(volume[month.strip()]) or volume[month.strip()] < 0:
+                raise ValueError
         except ValueError:
             raise ScenarioError(
-                [f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"]
+                [
+                    f"--volume {item!r}: write YYYY-MM=FACTOR (a finite number >= 0), e.g. 2026-04=1.5"
+                ]
             ) from None
         if not sep or not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
             raise ScenarioError([f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"])
@@ -834,7 +953,7 @@ def _hire(args: argparse.Namespace) -> int:
             scenario,
             volume,
             args.role,
-            args.target,
+            opt.targets(args.target),
             args.confidence,
             args.reps,
             seed=args.seed,
@@ -844,16 +963,17 @@ def _hire(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    _write_report(plan, args)
     print(plan.verdict)
     print()
-    print(plan.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(plan.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}", na_rep=NA))
     if not plan.explanation.empty:
         print()
-        print(plan.explanation.to_string(index=False))
+        print(plan.explanation.to_string(index=False, na_rep=NA))
+    _flush()
+    _write_report(plan, args)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        plan.table.to_csv(args.out / "hiring_plan.csv", index=False)
+        write_csv(plan.table, args.out / "hiring_plan.csv")
         _save(plan.plot(), args.out / "hiring_plan.png")
         print(f"wrote hiring_plan.csv and hiring_plan.png to {args.out}", file=sys.stderr)
     # Exit 1 when a month stays short by more than the tolerance (status "short").
@@ -861,7 +981,7 @@ def _hire(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     gap = explain_gap(
         scenario,
         args.metric,
@@ -878,7 +998,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _waterfall(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     try:
         table = reverse_waterfall_for(scenario, args.revenue)
     except ValueError as exc:
@@ -900,19 +1020,36 @@ def _waterfall(args: argparse.Namespace) -> int:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     result = simulate(scenario, seed=args.seed, snapshot=None)
-    print(
-        diagnose(
-            result,
-            phase=args.phase,
-            levers=0 if args.no_levers else args.reps,
-            seed=args.seed,
-            workers=args.workers,
-            progress=sys.stderr.isatty(),
-        )
+    found = diagnose(
+        result,
+        phase=args.phase,
+        levers=0 if args.no_levers else args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
     )
+    print(_diagnosis_text(found))
     return EXIT_OK
+
+
+def _diagnosis_text(found: Any) -> str:
+    """A Diagnosis as ``str(diagnosis)`` shows it, with "n/a" where a figure is undefined."""
+    fmt = "{:.3f}".format
+    cols = ["stage", "rate", "low", "high", "status", "uplift", "bottleneck"]
+    parts = [found.verdict, found.table[cols].to_string(index=False, float_format=fmt, na_rep=NA)]
+    if not found.activity.empty:
+        parts.append(found.activity.to_string(index=False, float_format="{:.2f}".format, na_rep=NA))
+    cap = ["role", "binds", "weeks_binding", "mean_level", "peak_level"]
+    if not found.capacity.empty:
+        parts.append(found.capacity[cap].to_string(index=False, float_format=fmt, na_rep=NA))
+    if not found.levers.empty:
+        cols = ["what", "valid_gain", "valid_low", "valid_high", "valid_gain_share"]
+        cols += ["won_gain", "won_low", "won_high", "binding"]
+        levers = found.levers[cols]
+        parts.append(levers.to_string(index=False, float_format="{:.2f}".format, na_rep=NA))
+    return "\n\n".join(parts)
 
 
 def _reading(args: argparse.Namespace) -> dict[str, Any]:
@@ -922,6 +1059,8 @@ def _reading(args: argparse.Namespace) -> dict[str, Any]:
         "mapping": args.mapping,
         "date_format": args.date_format,
         "start": args.start,
+        "encoding": args.encoding,
+        "sep": args.sep,
     }
 
 
@@ -937,14 +1076,15 @@ def _fit(args: argparse.Namespace) -> int:
         horizon_weeks=args.horizon,
     )
     path = cal.write_scenario(args.out)
-    if args.tables is not None:
-        saved = cal.save(args.tables)
-        print(f"wrote {len(saved)} tables and plots to {args.tables}", file=sys.stderr)
-    _write_report(cal, args)
     report = cal.report
     print(f"wrote {path}: {len(cal.parameters)} fitted parameters; {len(report)} rows reported")
     if len(report):
         print(report.groupby(["file", "problem", "action"]).size().to_string())
+    _flush()
+    if args.tables is not None:
+        saved = cal.save(args.tables)
+        print(f"wrote {len(saved)} tables and plots to {args.tables}", file=sys.stderr)
+    _write_report(cal, args)
     return EXIT_OK
 
 
@@ -966,12 +1106,13 @@ def _backtest(args: argparse.Namespace) -> int:
         start_from=args.start_from,
         freq=args.freq,
     )
+    print(bt.summary.to_string(index=False, na_rep=NA))
+    _flush()
     _write_report(bt, args)
-    print(bt.summary.to_string(index=False))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        bt.periods.to_csv(args.out / "periods.csv", index=False)
-        bt.summary.to_csv(args.out / "summary.csv", index=False)
+        write_csv(bt.periods, args.out / "periods.csv")
+        write_csv(bt.summary, args.out / "summary.csv")
         for metric in STAGES:
             _save(bt.plot(metric), args.out / f"{metric}.png")
         print(f"wrote periods.csv, summary.csv and plots to {args.out}", file=sys.stderr)
@@ -981,7 +1122,7 @@ def _backtest(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .exports import write_exports
 
-    result = simulate(load_scenario(args.scenario), seed=args.seed, trace=True)
+    result = simulate(_load(args.scenario), seed=args.seed, trace=True)
     for name, path in write_exports(result, args.out, style=args.style, seed=args.seed).items():
         print(f"{name}: {path}")
     return EXIT_OK
@@ -990,11 +1131,17 @@ def _export(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     result = simulate(scenario, seed=args.seed)
     path = write_report(result, args.out, title=args.title)
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def _flush() -> None:
+    """Show what is printed (the verdict) before files are written. A reader gone (``| head``)
+    does not stop the work (main's GuardedStdout)."""
+    sys.stdout.flush()
 
 
 def _write_report(obj: Any, args: argparse.Namespace) -> None:
@@ -1009,12 +1156,14 @@ def _save(ax: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     ax.figure.tight_layout()
-    ax.figure.savefig(path, dpi=120)
-    plt.close(ax.figure)
+    try:
+        save_figure(ax.figure, path, dpi=120)
+    finally:
+        plt.close(ax.figure)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = _load(args.scenario)
     print(
         f"{args.scenario}: ok ({scenario.name}, {len(scenario.sources)} sources, "
         f"{scenario.weeks} weeks)"
@@ -1024,25 +1173,42 @@ def _validate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = _parser().parse_args(argv)
     try:
-        commands = {
-            "run": _run,
-            "sweep": _sweep,
-            "thresholds": _thresholds,
-            "size": _size,
-            "forecast": _forecast,
-            "hire": _hire,
-            "explain": _explain,
-            "report": _report,
-            "fit": _fit,
-            "backtest": _backtest,
-            "export": _export,
-            "waterfall": _waterfall,
-            "diagnose": _diagnose,
-            "validate": _validate,
-        }
-        return commands[args.command](args)
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (one line already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    if getattr(args, "max_memory", None) is not None:
+        os.environ[MEMORY_VARIABLE] = args.max_memory  # before any work, and for the workers
+    commands = {
+        "run": _run,
+        "sweep": _sweep,
+        "thresholds": _thresholds,
+        "size": _size,
+        "forecast": _forecast,
+        "hire": _hire,
+        "explain": _explain,
+        "report": _report,
+        "fit": _fit,
+        "backtest": _backtest,
+        "export": _export,
+        "waterfall": _waterfall,
+        "diagnose": _diagnose,
+        "validate": _validate,
+    }
+    guard = sys.stdout = opt.GuardedStdout(sys.stdout)
+    try:
+        opt.check_outputs(args)  # every output path, before any simulation or fit
+        code = commands[args.command](args)
+        sys.stdout.flush()  # here, so that a closed pipe is seen while it can be handled
+        # `simfunnel ... | head`: the work went on; exit code 1, as Python's on EPIPE (the
+        # docs' note on SIGPIPE).
+        return EXIT_FAILED if guard.closed and code == EXIT_OK else code
+    except BrokenPipeError:  # not through the guard (a library writing to the file itself)
+        opt.stdout_gone()
+        return EXIT_FAILED
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -1050,6 +1216,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ExperimentError, CalibrationError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # read-only, no space, a folder where a file goes...: one line
+        print(opt.os_error(exc), file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        sys.stdout = guard.stream
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ and ``replication`` columns of every table are all it takes to replay one row al
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import copy
 import datetime as dt
 import importlib.util
@@ -36,12 +37,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator
 
+from .files import TEMP_PREFIX, restore, write_csv, write_parquet, write_text
+from .limits import check_size
 from .results import SimulationResult
 from .scenario import Scenario, ScenarioError, scenario_from_dict
 from .snapshot import Snapshot
 from .units import parse_duration
 
 __all__ = [
+    "DiscardedPartWarning",
     "Experiment",
     "ExperimentError",
     "ReplicationError",
@@ -57,11 +61,18 @@ WEEKLY = "weekly"  # the section name of weekly rows in a replication's table
 _KPI_WEEK = -1  # the week of KPI rows in a replication's table (they cover the whole run)
 _MANIFEST = "manifest.json"
 _FORMAT_VERSION = 1
+_END = "#end"  # the last row of a CSV replication file: its row count, so truncation shows
+_COLUMNS = ("section", "metric", "week", "value")  # a replication's table
 
 
 class ExperimentError(Exception):
     """An experiment that cannot start as asked (for example an ``out`` directory that holds
     a different experiment); the message says what to change."""
+
+
+class DiscardedPartWarning(UserWarning):
+    """A resume found a replication file it cannot read (empty, truncated, damaged): the file
+    is deleted and the replication run again."""
 
 
 class ReplicationError(Exception):
@@ -470,7 +481,10 @@ class Experiment:
 
     def save(self, directory: str | Path) -> list[Path]:
         """Write the tidy tables as CSV: summary, totals, weekly (``long``), variants
-        (parameters), comparison (with two or more variants) and failures (if any)."""
+        (parameters), comparison (with two or more variants) and failures (if any).
+
+        Each file is written whole or not at all (a temporary file renamed), and text that a
+        spreadsheet would run as a formula gets a ``'`` in front (:mod:`simfunnel.files`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tables = {
@@ -487,9 +501,7 @@ class Experiment:
             tables["precision"] = self.precision
         paths = []
         for name, table in tables.items():
-            path = directory / f"{name}.csv"
-            table.to_csv(path, index=False)
-            paths.append(path)
+            paths.append(write_csv(table, directory / f"{name}.csv"))
         return paths
 
     def __repr__(self) -> str:
@@ -673,8 +685,12 @@ class _Store:
             self.format = "parquet" if _parquet_available() else "csv"
             self.dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps({**manifest, "format": self.format}, indent=1, sort_keys=True)
-            file.write_text(text + "\n", encoding="utf-8")
+            write_text(file, text + "\n")
         self.dir.mkdir(parents=True, exist_ok=True)
+        # What a killed writer left: temporary files never renamed (the parts are whole).
+        for stale in [*self.dir.glob(f"{TEMP_PREFIX}*"), *self.dir.glob("*.partial")]:
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
     def _check(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         where = f"{self.path}: holds another experiment"
@@ -711,25 +727,57 @@ class _Store:
         return self.dir / f"v{key[0]:04d}-r{key[1]:06d}.{self.format}"
 
     def load(self, key: tuple[int, int]) -> pd.DataFrame | None:
+        """The stored table of a replication; None when there is none, or when its file cannot
+        be read whole (then it is deleted, with a warning, and the replication runs again)."""
         file = self._file(key)
         if not file.exists():
             return None
+        try:
+            return _normalise(self._read(file))
+        except PermissionError:
+            raise  # there, but not ours to read: say so rather than delete it
+        except Exception as exc:  # pyarrow's ArrowInvalid, a parser error, a missing column...
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            warnings.warn(
+                f"{file}: cannot be read ({reason[:200]}); discarded, the replication is run again",
+                DiscardedPartWarning,
+                stacklevel=2,
+            )
+            with contextlib.suppress(OSError):
+                file.unlink()
+            return None
+
+    def _read(self, file: Path) -> pd.DataFrame:
+        if file.stat().st_size == 0:
+            raise ValueError("empty file")
         if self.format == "parquet":
-            return _normalise(pd.read_parquet(file))
-        # Only an empty cell is missing; floats read back exactly as written (pandas 3 does
-        # by default, pandas 2 when asked).
-        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-        table = pd.read_csv(file, keep_default_na=False, na_values=[""], **exact)
-        return _normalise(table)
+            table = pd.read_parquet(file)
+        else:
+            # Only an empty cell is missing; floats read back exactly as written (pandas 3
+            # does by default, pandas 2 when asked).
+            exact = (
+                {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+            )
+            table = pd.read_csv(file, keep_default_na=False, na_values=[""], **exact)
+            last = table.iloc[-1] if len(table) and "section" in table else None
+            if last is None or last["section"] != _END or int(last["week"]) != len(table) - 1:
+                raise ValueError("truncated: the end row is missing")
+            table = restore(table.iloc[:-1], ["section", "metric"])
+        missing = [c for c in _COLUMNS if c not in table.columns]
+        if missing or table.empty:
+            raise ValueError(f"no {', '.join(missing)} column" if missing else "no rows")
+        return table
 
     def save(self, key: tuple[int, int], frame: pd.DataFrame) -> None:
+        """Write a replication's table whole or not at all (a temporary file, renamed)."""
         file = self._file(key)
-        partial = file.with_name(file.name + ".partial")
         if self.format == "parquet":
-            frame.to_parquet(partial, index=False)
+            write_parquet(frame, file)
         else:
-            frame.to_csv(partial, index=False)
-        os.replace(partial, file)  # a crash mid-write never leaves a half file behind
+            end = pd.DataFrame(
+                {"section": [_END], "metric": [_END], "week": [len(frame)], "value": [math.nan]}
+            )
+            write_csv(pd.concat([frame, end], ignore_index=True), file)
 
 
 # --------------------------------------------------------------------------- execution
@@ -974,6 +1022,9 @@ def _experiment(
     limit = max_reps if max_reps is not None else (10 * reps if targets else reps)
     if limit < reps:
         raise ValueError(f"max_reps ({limit}) is below reps ({reps})")
+    for name, scenario in scenarios.items():  # too large: one line now, not a failure per run
+        check_size(scenario, snapshot_rows=len(snapshot) if snapshot is not None else 0,
+                   source=f"variant {name!r}" if len(scenarios) > 1 else None)  # fmt: skip
     root = _root_seed(seed)
     names = list(scenarios)
     store = None

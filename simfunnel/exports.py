@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .files import write_csv, write_text
 from .results import SimulationResult
 
 __all__ = ["CALL_OUTCOMES", "STYLES", "write_exports"]
@@ -274,18 +275,21 @@ def write_exports(
     docstring); ``date_format`` (strftime) overrides the style's date format. The period the
     data covers is written to ``export.txt`` beside them, since a fit needs to know when the
     extract was taken to treat open records as censored there.
+
+    Each file is written whole or not at all, and text a spreadsheet would run as a formula
+    (a source named ``=HYPERLINK(...)``) gets a ``'`` in front (:mod:`simfunnel.files`).
     """
     _check_style(style)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["leads"] = out / "leads.csv"
-    lead_table(result, style, date_format).to_csv(paths["leads"], index=False)
+    write_csv(lead_table(result, style, date_format), paths["leads"])
     if result.data.trace is not None:
         paths["calls"] = out / "calls.csv"
-        call_log(result, style, seed, date_format).to_csv(paths["calls"], index=False)
+        write_csv(call_log(result, style, seed, date_format), paths["calls"])
     paths["opportunities"] = out / "opportunities.csv"
-    opportunity_table(result, style, date_format).to_csv(paths["opportunities"], index=False)
+    write_csv(opportunity_table(result, style, date_format), paths["opportunities"])
     scenario = result.scenario
     end = scenario.start + dt.timedelta(hours=scenario.horizon)
     info: dict[str, Any] = {
@@ -296,5 +300,5 @@ def write_exports(
         "as_of": f"{end:%Y-%m-%d %H:%M}",
     }
     paths["info"] = out / "export.txt"
-    paths["info"].write_text("".join(f"{k}: {v}\n" for k, v in info.items()), encoding="utf-8")
+    write_text(paths["info"], "".join(f"{k}: {v}\n" for k, v in info.items()))
     return paths

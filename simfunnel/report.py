@@ -1078,10 +1078,14 @@ def render_html(report: Report) -> str:
 
 
 def write_report(obj: Any, path: str | Path, *, title: str | None = None) -> Path:
-    """Write a self-contained HTML report of a run or decision to ``path``; return the path."""
+    """Write a self-contained HTML report of a run or decision to ``path``; return the path.
+
+    The file is written whole or not at all (a temporary file, renamed: simfunnel.files)."""
+    from .files import write_text
+
     out = Path(path)
     text = render_html(build_report(obj, title))
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     return out
