@@ -33,10 +33,13 @@ import pandas as pd
 
 from .calibration import (
     _DISTS,
+    MIN_LEADS,
     Calibration,
     CalibrationError,
     ExportTable,
+    check_exports,
     fit,
+    parse_timestamp,
     read_calls,
     read_leads,
     read_opportunities,
@@ -490,6 +493,8 @@ def backtest(
     arrivals: str = "forecast",
     start_from: str = "snapshot",
     freq: str = "W",
+    encoding: str | None = None,
+    sep: str | None = None,
 ) -> Backtest:
     """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks from it, and
     compare with the actual counts of leads, MQLs, SQLs, valid opportunities, wins and losses
@@ -501,14 +506,28 @@ def backtest(
     ``arrivals``: ``"forecast"`` (Poisson at the fitted rates) or ``"actual"`` (the leads that
     did arrive, as hourly bursts per source). ``freq``: ``"W"`` or ``"M"``, the periods the
     summary scores (calendar months are counted from replays of the replications).
+
+    The exports are checked as :func:`simfunnel.calibration.fit` checks them (placeholder
+    dates, calls for unknown leads, ...: :func:`simfunnel.crm.check_exports`) before the
+    cutoff hides anything. Refused with one line (CalibrationError): a cutoff or start that is
+    not a date, ``reps`` below 2 (a band needs two replications), no lead before the cutoff,
+    data that end before the horizon does.
     """
     if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
         raise ValueError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 2:
+        raise CalibrationError(
+            f"reps must be a whole number >= 2: a band needs at least two replications (got "
+            f"{reps!r}; 19 puts P10 and P90 on order statistics)"
+        )
     _check_choice("arrivals", arrivals, ARRIVALS)
     _check_choice("start_from", start_from, STARTS)
     _check_choice("freq", freq, FREQS)
-    cut = pd.Timestamp(cutoff)
+    cut = parse_timestamp(cutoff, "cutoff")
+    if start is not None:
+        start = parse_timestamp(start, "start")
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
+    kw |= {"encoding": encoding, "sep": sep}
     lt = leads if isinstance(leads, ExportTable) else read_leads(leads, **kw)
     ct = calls if calls is None or isinstance(calls, ExportTable) else read_calls(calls, **kw)
     ot = (
@@ -516,6 +535,19 @@ def backtest(
         if opportunities is None or isinstance(opportunities, ExportTable)
         else read_opportunities(opportunities, **kw)
     )
+    lt, ct, ot, _ = check_exports(lt, ct, ot)
+    first = lt.data["created"].min()
+    if first >= cut:
+        raise CalibrationError(
+            f"{lt.path}: no lead created before the cutoff {cut:%Y-%m-%d} (the first was "
+            f"created {first:%Y-%m-%d}): nothing to fit"
+        )
+    before = int((lt.data["created"] < cut).sum())
+    if before < MIN_LEADS:
+        raise CalibrationError(
+            f"{lt.path}: {before} leads created before the cutoff {cut:%Y-%m-%d}; a fit needs "
+            f"at least {MIN_LEADS}"
+        )
     end = cut + pd.Timedelta(weeks=horizon_weeks)
     latest = lt.data["created"].max()
     if latest < end - pd.Timedelta(days=7):

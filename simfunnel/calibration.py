@@ -20,9 +20,9 @@ Two choices shape the scenario it writes (docs/calibration.md says more):
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,22 @@ import pandas as pd
 import yaml
 from scipy import optimize, stats
 
-from .exports import CALL_OUTCOMES, STYLES
+from .crm import (  # noqa: F401
+    _CONTROL,
+    LEAD_STAGES,
+    SCHEMAS,
+    CalibrationError,
+    ExportTable,
+    check_exports,
+    parse_timestamp,
+    read_calls,
+    read_leads,
+    read_opportunities,
+)
+
+# The readers live in simfunnel.crm; their names are imported back so that
+# ``from simfunnel.calibration import read_leads, CalibrationError, ...`` keeps working.
+from .files import save_figure, write_csv
 
 __all__ = [
     "Calibration",
@@ -52,92 +67,11 @@ __all__ = [
 ]
 
 Z95 = 1.959963984540054
-# Canonical columns of each table: (name, kind, required). Kinds: id, date, number, text.
-SCHEMAS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "leads": (
-        ("lead_id", "id", True),
-        ("created", "date", True),
-        ("source", "text", False),
-        ("score", "number", False),
-        ("mql_date", "date", False),
-        ("sql_date", "date", False),
-        ("opportunity_date", "date", False),
-        ("won_date", "date", False),
-        ("lost_date", "date", False),
-        ("amount", "number", False),
-        ("status", "text", False),
-    ),
-    "calls": (
-        ("lead_id", "id", True),
-        ("timestamp", "date", True),
-        ("outcome", "text", True),
-        ("duration_s", "number", False),
-        ("rep", "text", False),
-    ),
-    "opportunities": (
-        ("opportunity_id", "id", True),
-        ("lead_id", "id", False),
-        ("created", "date", True),
-        ("close_date", "date", False),
-        ("stage", "text", False),
-        ("amount", "number", False),
-        ("won", "text", False),
-        ("owner", "text", False),
-    ),
-}
-# Stage dates of a lead, in the order a lead reaches them (won and lost are alternatives).
-LEAD_STAGES = ("created", "mql_date", "sql_date", "opportunity_date")
-_STAGE_LABEL = {
-    "created": "created date",
-    "mql_date": "MQL date",
-    "sql_date": "SQL date",
-    "opportunity_date": "opportunity date",
-    "won_date": "won date",
-    "lost_date": "lost date",
-    "close_date": "close date",
-}
-
-# Date formats tried, by family; ISO is read by pandas' ISO 8601 parser.
-_DATE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "iso": ("ISO8601",),
-    "day-first": tuple(
-        f"%d{s}%m{s}{y}{t}"
-        for s in "/-."
-        for y in ("%Y", "%y")
-        for t in (" %H:%M:%S", " %H:%M", "")
-    ),
-    "month-first": tuple(
-        f"%m{s}%d{s}{y}{t}"
-        for s in "/-."
-        for y in ("%Y", "%y")
-        for t in (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M:%S %p", "")
-    ),
-}
-_FAMILY_ALIASES = {
-    "iso": "iso",
-    "dayfirst": "day-first",
-    "day-first": "day-first",
-    "monthfirst": "month-first",
-    "month-first": "month-first",
-}
-_TRUE = {"true", "1", "yes", "y", "won", "closed won", "closedwon", "t"}
-_FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
-# Call outcome values (lower case) -> canonical; the styles' own values are added below.
-_OUTCOME_WORDS: dict[str, str] = {
-    "no_answer": "no_answer",
-    "no answer": "no_answer",
-    "no_connect": "no_answer",
-    "busy": "no_answer",
-    "voicemail": "no_answer",
-    "left voicemail": "no_answer",
-    "wrong number": "no_answer",
-    "connect": "connect",
-    "gatekeeper": "connect",
-    "contact": "contact",
-    "connected": "contact",
-}
-for _values in CALL_OUTCOMES.values():
-    _OUTCOME_WORDS.update({v.lower(): k for k, v in _values.items()})
+# What a fit needs (docs/calibration.md, "What is refused, and why"): below these it refuses.
+MIN_LEADS = 30  # usable leads created in the data period
+MIN_MQLS = 5  # leads with an MQL date
+SMALL_SAMPLE = 10  # a value fitted from fewer events than this is kept with a warning
+SHORT_PERIOD_WEEKS = 4  # a data period shorter than this is kept with a warning
 # Default calendar (scenario defaults): Monday-Friday 09:00-18:00, for the office-hours share.
 _OFFICE = (9.0, 18.0)
 _CONTACT_OUTCOMES = ("information_gathering", "postponed", "no_prospect", "do_not_call")
@@ -147,10 +81,6 @@ _DEFAULT_SHARES = {
     "no_prospect": 0.25,
     "do_not_call": 0.05,
 }
-
-
-class CalibrationError(Exception):
-    """An export that cannot be read at all (no file, a missing column): one line, naming it."""
 
 
 # --------------------------------------------------------------------------- small statistics
@@ -421,396 +351,6 @@ def score_curve(scores: Any, converted: Any, bins: int = 10) -> pd.DataFrame:
     return table[["band", "score_low", "score_high", "n", "k", "rate", "low", "high"]]
 
 
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True, eq=False)
-class ExportTable:
-    """One export read into canonical columns.
-
-    ``data``: the rows kept, canonical columns plus ``line`` (the file's line number, header
-    = line 1). ``report``: one row per problem found (``file, line, column, problem, value,
-    action``; action is ``excluded``, ``blanked`` or ``note``): nothing is dropped silently.
-    ``date_format``: the date format used, and whether it was stated or detected.
-    """
-
-    kind: str
-    path: str
-    data: pd.DataFrame
-    report: pd.DataFrame
-    date_format: str
-    rows_read: int
-    columns: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def excluded(self) -> int:
-        """Rows left out of ``data`` (each with its reasons in ``report``)."""
-        return self.rows_read - len(self.data)
-
-    def summary(self) -> pd.DataFrame:
-        """Problems counted by column, problem and action."""
-        if self.report.empty:
-            return pd.DataFrame(columns=["column", "problem", "action", "rows"])
-        return (
-            self.report.groupby(["column", "problem", "action"], dropna=False)
-            .size()
-            .rename("rows")
-            .reset_index()
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"ExportTable({self.kind}, {self.path!r}: {self.rows_read} rows read, "
-            f"{len(self.data)} kept, {self.excluded} excluded; dates {self.date_format})"
-        )
-
-
-def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
-    """A mapping argument as a dict: canonical -> column for ``kind`` (plus ``outcomes``)."""
-    if mapping is None:
-        return {}
-    if isinstance(mapping, str | Path):
-        path = Path(mapping)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CalibrationError(
-                f"{path}: cannot read the mapping file ({exc.strerror})"
-            ) from exc
-        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        if not isinstance(loaded, dict):
-            raise CalibrationError(f"{path}: a mapping file holds a mapping of table -> columns")
-        mapping = loaded
-    mapping = dict(mapping)
-    if kind in mapping and isinstance(mapping[kind], Mapping):
-        out = dict(mapping[kind])
-        if "outcomes" in mapping:
-            out.setdefault("outcomes", mapping["outcomes"])
-        return out
-    if any(isinstance(v, Mapping) for k, v in mapping.items() if k != "outcomes"):
-        return {"outcomes": mapping["outcomes"]} if "outcomes" in mapping else {}
-    return mapping
-
-
-def _parse_family(values: pd.Series, family: str) -> pd.Series:
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    todo = values != ""
-    for fmt in _DATE_FAMILIES[family]:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
-        parsed = parsed.astype("datetime64[ns]")
-        got = parsed.notna()
-        out.loc[got[got].index] = parsed[got]
-        todo = todo & out.isna()
-    return out
-
-
-def _choose_dates(
-    columns: dict[str, pd.Series], date_format: str | None
-) -> tuple[dict[str, pd.Series], str]:
-    """Parse every date column with one format family: the stated one, or the one that reads
-    the most values (ties: ISO, then day-first, then month-first, and the tie reported)."""
-    if date_format is not None and "%" in date_format:
-        parsed = {}
-        for name, s in columns.items():
-            p = pd.to_datetime(s.where(s != ""), format=date_format, errors="coerce")
-            parsed[name] = p.astype("datetime64[ns]")
-        return parsed, f"{date_format} (stated)"
-    if date_format is not None:
-        family = _FAMILY_ALIASES.get(date_format.lower())
-        if family is None:
-            raise CalibrationError(
-                f"unknown date format {date_format!r}; use iso, dayfirst, monthfirst or a "
-                "strftime pattern such as '%d.%m.%Y %H:%M'"
-            )
-        return {n: _parse_family(s, family) for n, s in columns.items()}, f"{family} (stated)"
-    values = pd.concat(list(columns.values()), ignore_index=True) if columns else pd.Series([])
-    values = values[values != ""]
-    if values.empty:
-        return {n: pd.Series(pd.NaT, index=s.index) for n, s in columns.items()}, "none"
-    sample = values.sample(min(len(values), 5000), random_state=0) if len(values) > 5000 else values
-    scores = {f: int(_parse_family(sample, f).notna().sum()) for f in _DATE_FAMILIES}
-    best = max(scores.values())
-    tied = [f for f, v in scores.items() if v == best]
-    family = tied[0]
-    note = f"{family} (detected: {best} of {len(sample)} values read"
-    if len(tied) > 1:
-        note += f"; {' and '.join(tied)} read them equally, {family} assumed: state date_format"
-    note += ")"
-    return {n: _parse_family(s, family) for n, s in columns.items()}, note
-
-
-def _problem(
-    rows: list[dict[str, Any]], path: str, line: Any, column: str, problem: str, value: Any,
-    action: str,
-) -> None:  # fmt: skip
-    rows.append(
-        {
-            "file": path,
-            "line": line,
-            "column": column,
-            "problem": problem,
-            "value": value,
-            "action": action,
-        }
-    )
-
-
-def _read(
-    kind: str,
-    path: str | Path,
-    style: str,
-    mapping: Any,
-    date_format: str | None,
-    sep: str,
-) -> ExportTable:
-    if style not in STYLES:
-        raise CalibrationError(f"unknown export style {style!r}; use one of {', '.join(STYLES)}")
-    path = str(path)
-    cols = dict(STYLES[style][kind])
-    extra = _load_mapping(mapping, kind)
-    outcome_words = extra.pop("outcomes", None)
-    unknown = set(extra) - {name for name, _, _ in SCHEMAS[kind]}
-    if unknown:
-        known = ", ".join(name for name, _, _ in SCHEMAS[kind])
-        raise CalibrationError(
-            f"mapping for {kind}: unknown field(s) {', '.join(sorted(unknown))}; use {known}"
-        )
-    cols.update(extra)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True)
-    except FileNotFoundError as exc:
-        raise CalibrationError(f"{path}: no such file") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
-    missing = [
-        f"'{cols[name]}' ({name})"
-        for name, _, required in SCHEMAS[kind]
-        if required and cols.get(name) not in raw.columns
-    ]
-    if missing:
-        found = ", ".join(f"'{c}'" for c in raw.columns[:12])
-        raise CalibrationError(
-            f"{path}: missing column {', '.join(missing)} for the {kind} table ({style} style); "
-            f"found {found}; give a mapping to name the columns"
-        )
-    problems: list[dict[str, Any]] = []
-    n = len(raw)
-    line = pd.Series(np.arange(n) + 2, index=raw.index)
-    data = pd.DataFrame({"line": line})
-    bad = pd.Series(False, index=raw.index)
-    present: dict[str, str] = {}
-    dates: dict[str, pd.Series] = {}
-    for name, kind_, required in SCHEMAS[kind]:
-        column = cols.get(name)
-        if column not in raw.columns:
-            _problem(problems, path, None, str(column), f"no column for {name}", None, "note")
-            data[name] = pd.NA if kind_ != "date" else pd.NaT
-            continue
-        present[name] = column
-        values = raw[column].astype(str).str.strip()
-        if kind_ == "date":
-            dates[name] = values
-        elif kind_ == "number":
-            number = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
-            wrong = (values != "") & number.isna()
-            for i in raw.index[wrong]:
-                _problem(problems, path, line[i], column, "not a number", values[i], "blanked")
-            data[name] = number
-        else:
-            data[name] = values.where(values != "", None)
-            if required or kind_ == "id":
-                blank = values == ""
-                if required:
-                    for i in raw.index[blank]:
-                        _problem(problems, path, line[i], column, "blank", "", "excluded")
-                    bad |= blank
-    parsed, described = _choose_dates(dates, date_format)
-    for name, values in dates.items():
-        column = present[name]
-        p = parsed[name]
-        unreadable = (values != "") & p.isna()
-        for i in raw.index[unreadable]:
-            _problem(problems, path, line[i], column, "unparseable date", values[i], "excluded")
-        bad |= unreadable
-        required = next(r for nm, _, r in SCHEMAS[kind] if nm == name)
-        if required:
-            blank = values == ""
-            for i in raw.index[blank]:
-                _problem(problems, path, line[i], column, "blank", "", "excluded")
-            bad |= blank
-        data[name] = p
-    if kind == "leads":
-        bad |= _check_leads(data, present, path, problems)
-    elif kind == "calls":
-        bad |= _check_calls(data, present, path, problems, outcome_words)
-    else:
-        bad |= _check_opportunities(data, present, path, problems)
-    if "lead_id" in present and kind in ("leads", "opportunities"):
-        key = "lead_id" if kind == "leads" else "opportunity_id"
-        ids = data[key]
-        dup = ids.notna() & ids.duplicated(keep="first") & ~bad
-        first = data.loc[~ids.duplicated(keep="first")].set_index(key)["line"]
-        for i in raw.index[dup]:
-            _problem(
-                problems, path, line[i], present.get(key, key),
-                f"duplicate id (first on line {int(first[ids[i]])})", ids[i], "excluded",
-            )  # fmt: skip
-        bad |= dup
-    report = pd.DataFrame(
-        problems, columns=["file", "line", "column", "problem", "value", "action"]
-    ).astype({"line": "Int64"})
-    report = report.sort_values(["line", "column"], na_position="first", kind="stable")
-    return ExportTable(
-        kind=kind,
-        path=path,
-        data=data[~bad].reset_index(drop=True),
-        report=report.reset_index(drop=True),
-        date_format=described,
-        rows_read=n,
-        columns=present,
-    )
-
-
-def _check_leads(
-    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
-) -> pd.Series:
-    """Stage dates out of order, or a lead both won and lost: excluded, since one of its dates
-    is wrong and the fit cannot tell which."""
-    bad = pd.Series(False, index=data.index)
-    chain = [s for s in (*LEAD_STAGES, "won_date", "lost_date") if s in present]
-    for i, later in enumerate(chain):
-        for earlier in chain[:i]:
-            if {earlier, later} == {"won_date", "lost_date"}:
-                continue
-            wrong = (data[later] < data[earlier]) & ~bad
-            for j in data.index[wrong]:
-                _problem(
-                    problems, path, data.at[j, "line"], present[later],
-                    f"stage dates out of order: {_STAGE_LABEL[later]} before "
-                    f"{_STAGE_LABEL[earlier]}",
-                    f"{data.at[j, later]} < {data.at[j, earlier]}", "excluded",
-                )  # fmt: skip
-            bad |= wrong
-    if not {"won_date", "lost_date"} - set(present):
-        both = data["won_date"].notna() & data["lost_date"].notna() & ~bad
-        for j in data.index[both]:
-            _problem(
-                problems, path, data.at[j, "line"], present["won_date"],
-                "both won and lost dates", "", "excluded",
-            )  # fmt: skip
-        bad |= both
-    return bad
-
-
-def _check_calls(
-    data: pd.DataFrame,
-    present: dict[str, str],
-    path: str,
-    problems: list[dict[str, Any]],
-    words: Any,
-) -> pd.Series:
-    """Outcome values mapped to no_answer / connect / contact; an unknown value is excluded."""
-    lookup = dict(_OUTCOME_WORDS)
-    for canonical, values in dict(words or {}).items():
-        if canonical not in ("no_answer", "connect", "contact"):
-            raise CalibrationError(
-                f"mapping outcomes: unknown outcome {canonical!r}; use no_answer, connect, contact"
-            )
-        for v in [values] if isinstance(values, str) else values:
-            lookup[str(v).strip().lower()] = canonical
-    raw = data["outcome"].fillna("")
-    mapped = raw.str.lower().map(lookup)
-    wrong = raw.ne("") & mapped.isna()
-    for j in data.index[wrong]:
-        _problem(
-            problems, path, data.at[j, "line"], present["outcome"],
-            "unknown call outcome (map it with outcomes: in the mapping)", raw[j], "excluded",
-        )  # fmt: skip
-    data["outcome"] = mapped
-    return wrong
-
-
-def _check_opportunities(
-    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
-) -> pd.Series:
-    """The won flag from its column, else from the stage; a close before creation excluded."""
-    flag = data["won"].fillna("").str.lower()
-    won = pd.Series(pd.NA, index=data.index, dtype="boolean")
-    won[flag.isin(_TRUE)] = True
-    won[flag.isin(_FALSE)] = False
-    stage = data["stage"].fillna("").str.lower()
-    from_stage = stage.str.contains("won") | stage.isin(_TRUE)
-    lost_stage = stage.str.contains("lost") | stage.isin(_FALSE)
-    won = won.mask(won.isna() & from_stage, True).mask(won.isna() & lost_stage, False)
-    odd = flag.ne("") & ~flag.isin(_TRUE | _FALSE)
-    for j in data.index[odd]:
-        _problem(problems, path, data.at[j, "line"], present.get("won", "won"),
-                 "won flag not understood; read from the stage", flag[j], "note")  # fmt: skip
-    data["won"] = won
-    bad = pd.Series(False, index=data.index)
-    if "close_date" in present:
-        wrong = data["close_date"] < data["created"]
-        for j in data.index[wrong]:
-            _problem(
-                problems, path, data.at[j, "line"], present["close_date"],
-                "stage dates out of order: close date before created date",
-                f"{data.at[j, 'close_date']} < {data.at[j, 'created']}", "excluded",
-            )  # fmt: skip
-        bad |= wrong
-        closed_no_flag = data["close_date"].notna() & won.isna() & ~bad
-        for j in data.index[closed_no_flag]:
-            _problem(problems, path, data.at[j, "line"], present.get("stage", "stage"),
-                     "closed, but neither won nor lost; treated as open", "", "note")  # fmt: skip
-    return bad
-
-
-def read_leads(
-    path: str | Path,
-    style: str = "hubspot",
-    mapping: Any = None,
-    date_format: str | None = None,
-    sep: str = ",",
-) -> ExportTable:
-    """Read a lead lifecycle export (one row per lead, a date per stage reached).
-
-    ``mapping``: canonical name -> column, overriding the style's defaults (``STYLES`` in
-    simfunnel.exports), as a dict or a YAML/JSON file (``{leads: {...}, calls: {...}}`` or a
-    flat mapping for this table). ``date_format``: ``iso``, ``dayfirst``, ``monthfirst`` or a
-    strftime pattern; detected when not given (``.date_format`` says which).
-    """
-    return _read("leads", path, style, mapping, date_format, sep)
-
-
-def read_calls(
-    path: str | Path,
-    style: str = "hubspot",
-    mapping: Any = None,
-    date_format: str | None = None,
-    sep: str = ",",
-) -> ExportTable:
-    """Read a call activity log (one row per dial). Outcomes are read as no_answer, connect
-    (reached the company) or contact (reached the person); other words can be mapped with
-    ``outcomes: {contact: [...], ...}`` in the mapping."""
-    return _read("calls", path, style, mapping, date_format, sep)
-
-
-def read_opportunities(
-    path: str | Path,
-    style: str = "hubspot",
-    mapping: Any = None,
-    date_format: str | None = None,
-    sep: str = ",",
-) -> ExportTable:
-    """Read an opportunities export (one row per deal); the won flag is read from its column
-    or, without one, from the stage name (containing 'won' or 'lost')."""
-    return _read("opportunities", path, style, mapping, date_format, sep)
-
-
 # --------------------------------------------------------------------------- fitting
 
 
@@ -854,7 +394,8 @@ class Calibration:
     ``score_curve`` and ``thresholds`` (when scores exist), ``attempts`` (leads by number of
     calls), ``by_attempt`` (connect and contact rates by attempt number), ``call_durations``,
     ``parameters`` (every scenario value written, with its interval, basis and whether it was
-    fitted or assumed) and ``report`` (every row excluded or changed, and why).
+    fitted or assumed) and ``report`` (every row excluded or changed, and why, and the
+    ``warnings``: values fitted from small samples, a score column that says nothing).
     """
 
     tables: dict[str, ExportTable]
@@ -876,13 +417,18 @@ class Calibration:
     parameters: pd.DataFrame
     notes: list[str]
     _scenario: dict[str, Any]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def report(self) -> pd.DataFrame:
-        """Every problem of every table read, with file, line, column, problem and action."""
+        """Every problem of every table read, with file, line, column, problem and action, and
+        the fit's warnings (``action = warning``)."""
+        columns = ["file", "line", "column", "problem", "value", "action"]
         frames = [t.report for t in self.tables.values() if not t.report.empty]
+        if self.warnings:
+            frames.append(pd.DataFrame(self.warnings, columns=columns).astype({"line": "Int64"}))
         if not frames:
-            return pd.DataFrame(columns=["file", "line", "column", "problem", "value", "action"])
+            return pd.DataFrame(columns=columns)
         return pd.concat(frames, ignore_index=True)
 
     def scenario_dict(self) -> dict[str, Any]:
@@ -914,6 +460,10 @@ class Calibration:
             f"({(self.as_of - self.start).total_seconds() / 604800:.1f} weeks)"
         )
         lines.extend(f"# note: {n}" for n in self.notes)
+        lines.extend(
+            f"# WARNING {w['column'] + ': ' if w['column'] else ''}{w['problem']}"
+            for w in self.warnings
+        )
         params = self.parameters
         for _, p in params[params["kind"] == "check"].iterrows():
             lines.append(
@@ -934,16 +484,40 @@ class Calibration:
             flow = None if isinstance(value, dict | list) else False
             dumped = yaml.safe_dump({key: _plain(value)}, sort_keys=False, default_flow_style=flow)
             lines.append(dumped.rstrip("\n"))
+        # A comment is one line: a line break (or any control character) in a file name or a
+        # source name would end it early and put the rest into the YAML.
+        lines = [_CONTROL.sub(" ", x) if x.startswith("#") else x for x in lines]
         return "\n".join(lines) + "\n"
 
     def write_scenario(self, path: str | Path) -> Path:
-        """Write the commented scenario YAML (checked by loading it back) and return the path."""
-        from .scenario import load_scenario
+        """Write the commented scenario YAML and return the path: to a temporary name first,
+        loaded back and checked there, and only then renamed over ``path``, so a scenario that
+        fails its own check never replaces a good file (CalibrationError, naming the CSV
+        column behind the bad value)."""
+        from .scenario import ScenarioError, load_scenario
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_yaml(), encoding="utf-8")
-        load_scenario(path)
+        if path.is_dir():
+            raise CalibrationError(f"{path}: a directory; name the scenario file to write")
+        _validate(self._scenario, self.tables)
+        text = self.to_yaml()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CalibrationError(
+                f"{path.parent}: cannot make the folder ({exc.strerror})"
+            ) from None
+        temporary = path.with_name(f".tmp-{secrets.token_hex(4)}-{path.name}")
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            load_scenario(temporary)
+            os.replace(temporary, path)
+        except ScenarioError as exc:
+            raise CalibrationError(_one_line(_blame(exc.problems, self.tables))) from None
+        except OSError as exc:
+            raise CalibrationError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+        finally:
+            temporary.unlink(missing_ok=True)
         return path
 
     def plot(self, stage: str = "sales_cycle", ax: Any = None) -> Any:
@@ -989,7 +563,10 @@ class Calibration:
         from matplotlib.figure import Figure
 
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CalibrationError(f"{out}: cannot make the folder ({exc.strerror})") from None
         paths: dict[str, Path] = {}
         always = ("arrivals", "conversion", "durations", "deal_values", "parameters", "report")
         optional = ("weekly", "dispersion", "survival", "score_curve", "thresholds", "attempts",
@@ -999,14 +576,14 @@ class Calibration:
             if name in optional and table.empty:
                 continue
             paths[name] = out / f"{name}.csv"
-            table.to_csv(paths[name], index=False)
+            write_csv(table, paths[name])  # atomic, text cells made inert for spreadsheets
         stages = list(dict.fromkeys(self.survival["stage"])) if not self.survival.empty else []
         for stage in stages:
             fig = Figure(figsize=(7, 4))
             self.plot(stage, ax=fig.subplots())
             fig.tight_layout()
             paths[f"survival_{stage}"] = out / f"survival_{stage}.png"
-            fig.savefig(paths[f"survival_{stage}"], dpi=dpi)
+            save_figure(fig, paths[f"survival_{stage}"], dpi=dpi)
         paths["scenario"] = self.write_scenario(out / "scenario.yaml")
         return paths
 
@@ -1078,40 +655,57 @@ def fit(
     as_of: Any = None,
     horizon_weeks: int = 13,
     name: str = "fitted",
+    encoding: str | None = None,
+    sep: str | None = None,
 ) -> Calibration:
     """Fit a scenario from exports (paths, or tables from the ``read_*`` functions).
 
     ``start`` and ``as_of`` bound the period the data cover (defaults: the day of the first
-    lead, and the latest date in any table): arrival rates divide by it, and records still open
-    at ``as_of`` are right-censored there. The scenario written starts at ``as_of`` and runs
-    ``horizon_weeks``, after a warm-up long enough to fill the pipeline.
+    lead, and the latest plausible date in any table, :func:`simfunnel.crm.check_exports`):
+    arrival rates divide by it, and records still open at ``as_of`` are right-censored there.
+    The scenario written starts at ``as_of`` and runs ``horizon_weeks``, after a warm-up long
+    enough to fill the pipeline.
+
+    Refused with :class:`CalibrationError` (one line): fewer than ``MIN_LEADS`` usable leads
+    in the period or fewer than ``MIN_MQLS`` MQLs, and a scenario that would fail its own
+    validation (naming the CSV column behind the bad value). Values fitted from fewer than
+    ``SMALL_SAMPLE`` events are kept with a warning (``warnings``, the report and the YAML).
     """
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
+    kw |= {"encoding": encoding, "sep": sep}
     lt = _as_table(leads, read_leads, **kw)
     ct = _as_table(calls, read_calls, **kw)
     ot = _as_table(opportunities, read_opportunities, **kw)
-    assert lt is not None
+    if lt is None:
+        raise CalibrationError("fit needs a lead table")
+    if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
+        raise CalibrationError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    t0 = parse_timestamp(start, "start") if start is not None else None
+    if len(lt.data) < MIN_LEADS:  # before the checks across tables, which would say less
+        _enough(lt, lt.data, pd.Series(False, index=lt.data.index), None, None)
+    lt, ct, ot, t1 = check_exports(lt, ct, ot, as_of=as_of)
     tables = {"leads": lt} | ({"calls": ct} if ct else {}) | ({"opportunities": ot} if ot else {})
     L = lt.data.copy()
-    if L.empty:
-        raise CalibrationError(f"{lt.path}: no usable lead rows (see the report)")
     L["source"] = L["source"].fillna("unknown")
     notes: list[str] = []
+    warned: list[dict[str, Any]] = []
     params: list[dict[str, Any]] = []
-    date_cols = ["created", "mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"]
-    latest = [L[c].max() for c in date_cols]
-    if ct is not None and not ct.data.empty:
-        latest.append(ct.data["timestamp"].max())
-    if ot is not None and not ot.data.empty:
-        latest += [ot.data["created"].max(), ot.data["close_date"].max()]
-    t0 = pd.Timestamp(start) if start is not None else L["created"].min().normalize()
-    t1 = pd.Timestamp(as_of) if as_of is not None else max(x for x in latest if pd.notna(x))
+    if t0 is None:
+        t0 = L["created"].min().normalize()
     weeks = (t1 - t0).total_seconds() / 604800
     if weeks <= 0:
-        raise CalibrationError(f"{lt.path}: the data period is empty ({t0} to {t1})")
+        raise CalibrationError(
+            f"{lt.path}: the data period is empty (start {t0:%Y-%m-%d %H:%M} is not before the "
+            f"as-of date {t1:%Y-%m-%d %H:%M})"
+        )
     outside = (L["created"] < t0) | (L["created"] > t1)
     if outside.any():
         notes.append(f"{int(outside.sum())} leads created outside the period left out of rates")
+    _enough(lt, L, outside, t0, t1)
+    if weeks < SHORT_PERIOD_WEEKS:
+        _warn(warned, lt.path, lt.columns.get("created"), f"the data period is {weeks * 7:.1f} "
+              f"days ({t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M}): rates from under "
+              f"{SHORT_PERIOD_WEEKS} weeks")  # fmt: skip
 
     # Arrivals per source.
     inside = L[~outside]
@@ -1209,26 +803,39 @@ def fit(
     scored = L["score"].notna()
     score_tab, thresholds = pd.DataFrame(), pd.DataFrame()
     threshold = None
-    if scored.sum() >= 20:
+    score_col = lt.columns.get("score")
+    synthetic = "score curve and threshold skipped; synthetic scores per source are used"
+    if score_col and not scored.any():
+        blanked = lt.report[(lt.report["column"] == score_col) & (lt.report["action"] == "blanked")]
+        if len(blanked):
+            _warn(warned, lt.path, score_col, f"no usable score ({len(blanked)} values blanked, "
+                  f"see the report): {synthetic}")  # fmt: skip
+    elif scored.sum() >= 20:
         s = L.loc[scored, "score"].to_numpy(float)
-        converted = is_sql[scored].to_numpy()
-        score_tab = score_curve(s, converted)
-        thresholds = threshold_tradeoff(s, converted)
-        threshold = _threshold(s, is_mql[scored].to_numpy())
+        if np.ptp(s) == 0:
+            _warn(warned, lt.path, score_col, f"every lead has the same score ({s[0]:g}), so it "
+                  f"cannot tell MQLs apart: {synthetic}")  # fmt: skip
+        else:
+            converted = is_sql[scored].to_numpy()
+            score_tab = score_curve(s, converted)
+            thresholds = threshold_tradeoff(s, converted)
+            threshold = _threshold(s, is_mql[scored].to_numpy())
+    elif scored.any():
+        _warn(warned, lt.path, score_col, f"only {int(scored.sum())} leads have a score (fewer "
+              f"than 20): {synthetic}")  # fmt: skip
 
-    # Calls.
+    # Calls (those for leads not in the lead table were excluded by check_exports).
     attempts_df, by_attempt, call_durations = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     call_fit: dict[str, Any] = {}
     if ct is not None and not ct.data.empty:
         attempts_df, by_attempt, call_durations, call_fit = _fit_calls(ct.data, L)
-        unknown = ~ct.data["lead_id"].isin(L["lead_id"])
-        if unknown.any():
-            notes.append(f"{int(unknown.sum())} calls for leads not in the lead table")
 
     scenario = _build_scenario(
         name, t1, horizon_weeks, arrivals_df, dispersion_df, weekly, L, conv_row, chosen,
         deal_values, threshold, call_fit, params, ot,
     )  # fmt: skip
+    _small_samples(warned, tables, arrivals_df, conversion, chosen, deal_values, call_fit)
+    _validate(scenario, tables)
     return Calibration(
         tables=tables,
         start=t0,
@@ -1249,7 +856,137 @@ def fit(
         parameters=pd.DataFrame(params),
         notes=notes,
         _scenario=scenario,
+        warnings=warned,
     )
+
+
+def _enough(lt: ExportTable, L: pd.DataFrame, outside: pd.Series, t0: Any, t1: Any) -> None:
+    """Refuse a fit the data cannot support: fewer than MIN_LEADS leads in the period, or
+    fewer than MIN_MQLS MQLs."""
+    n = int((~outside).sum())
+    if n < MIN_LEADS:
+        where = f" created {t0:%Y-%m-%d} to {t1:%Y-%m-%d}" if outside.any() else ""
+        raise CalibrationError(
+            f"{lt.path}: {n} usable lead{'' if n == 1 else 's'}{where} ({lt.rows_read} read, "
+            f"{lt.excluded} excluded: see the report); a fit needs at least {MIN_LEADS}"
+        )
+    mqls = int(L["mql_date"].notna().sum())
+    if mqls < MIN_MQLS:
+        column = lt.columns.get("mql_date")
+        what = f"column '{column}'" if column else "no MQL date column"
+        raise CalibrationError(
+            f"{lt.path}: {mqls} MQLs ({what}) among {len(L)} leads; a fit needs at least {MIN_MQLS}"
+        )
+
+
+def _warn(rows: list[dict[str, Any]], path: str, column: Any, text: str) -> None:
+    rows.append(
+        {"file": path, "line": None, "column": column or "", "problem": text, "value": None,
+         "action": "warning"}
+    )  # fmt: skip
+
+
+# Conversion stage -> the lead-table field that counts its successes.
+_STAGE_FIELD = {
+    "lead->mql": "mql_date",
+    "mql->sql": "sql_date",
+    "sql->opportunity": "opportunity_date",
+    "opportunity->won": "won_date",
+}
+
+
+def _small_samples(
+    rows: list[dict[str, Any]], tables: dict[str, ExportTable], arrivals: pd.DataFrame,
+    conversion: pd.DataFrame, chosen: dict[str, pd.Series], deal_values: pd.DataFrame,
+    calls: dict[str, Any],
+) -> None:  # fmt: skip
+    """A warning for each value fitted from fewer than SMALL_SAMPLE events."""
+    lt = tables["leads"]
+    few = f"fewer than {SMALL_SAMPLE}"
+    for _, a in arrivals.iterrows():
+        if a["leads"] < SMALL_SAMPLE:
+            _warn(rows, lt.path, lt.columns.get("source"), f"source {a['source']!r}: rate from "
+                  f"{int(a['leads'])} leads ({few}): 95% {a['low']:.2f} to {a['high']:.2f} a week")  # fmt: skip
+    for _, c in conversion[conversion["source"] == "all"].iterrows():
+        if 0 < c["n"] < SMALL_SAMPLE:
+            _warn(rows, lt.path, lt.columns.get(_STAGE_FIELD[c["stage"]]),
+                  f"{c['stage']}: {int(c['k'])} of {int(c['n'])} ({few}): 95% "
+                  f"{c['low']:.2f} to {c['high']:.2f}")  # fmt: skip
+    for stage, row in chosen.items():
+        if row["events"] < SMALL_SAMPLE:
+            field_ = "won_date" if stage == "sales_cycle" else "opportunity_date"
+            _warn(rows, lt.path, lt.columns.get(field_), f"{stage}: fitted from "
+                  f"{int(row['events'])} completed durations ({few})")  # fmt: skip
+    if not deal_values.empty and deal_values["n"].iloc[0] < SMALL_SAMPLE:
+        _warn(rows, lt.path, lt.columns.get("amount"),
+              f"deal value: fitted from {int(deal_values['n'].iloc[0])} amounts ({few})")  # fmt: skip
+    if calls:
+        ct = tables["calls"]
+        for what, n, column in (
+            ("cadence.connect_probability", calls["dials"], "outcome"),
+            ("cadence.contact_probability", calls["connects"], "outcome"),
+            ("outcomes.probabilities.qualified", calls["contacts"], "outcome"),
+            ("cadence.max_attempts and gaps", calls["never_contacted"], "lead_id"),
+        ):
+            if n < SMALL_SAMPLE:
+                _warn(rows, ct.path, ct.columns.get(column), f"{what}: fitted from {int(n)} "
+                      f"{'leads never contacted' if 'attempts' in what else 'calls'} ({few})")  # fmt: skip
+
+
+# Scenario setting (its path's start) -> the export fields behind it, the likeliest first.
+_BLAME: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("sources", (("leads", "source"), ("leads", "created"))),
+    ("scoring", (("leads", "score"), ("leads", "mql_date"))),
+    ("cadence.durations", (("calls", "duration_s"),)),
+    ("cadence.gaps", (("calls", "timestamp"),)),
+    ("cadence.max_attempts", (("calls", "lead_id"),)),
+    ("cadence", (("calls", "outcome"),)),
+    ("outcomes", (("leads", "status"), ("leads", "sql_date"), ("calls", "outcome"))),
+    ("sdr", (("calls", "rep"),)),
+    ("ae.acceptance", (("leads", "opportunity_date"), ("leads", "sql_date"))),
+    ("ae.win", (("leads", "won_date"), ("opportunities", "won"), ("opportunities", "stage"))),
+    ("ae.sales_cycle", (("leads", "won_date"), ("opportunities", "close_date"))),
+    ("ae.meeting_delay", (("leads", "opportunity_date"), ("leads", "sql_date"))),
+    ("ae.deal_value", (("leads", "amount"), ("opportunities", "amount"))),
+    ("", (("leads", "created"),)),
+)
+
+
+def _blame(problems: list[str], tables: dict[str, ExportTable]) -> str:
+    """A scenario problem as one line naming the export file and column behind the value."""
+    first = str(problems[0])
+    parts = first.split(": ", 2)
+    loc, what = (parts[1], parts[2]) if len(parts) == 3 else ("", first)
+    plain = loc.replace("[", ".").replace("]", "")
+    if plain.startswith("sources") and ".score" in plain:
+        plain = "scoring"
+    for prefix, fields in _BLAME:
+        if plain.startswith(prefix):
+            for kind, name in fields:
+                table = tables.get(kind)
+                if table is not None and name in table.columns:
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                    return (
+                        f"{table.path}: column '{table.columns[name]}' ({name}) gives the "
+                        f"fitted {loc or 'scenario'} a value the scenario refuses: {what}{more}; "
+                        "no scenario written"
+                    )
+    return f"{tables['leads'].path}: the fitted scenario is refused ({first}); no scenario written"
+
+
+def _validate(scenario: dict[str, Any], tables: dict[str, ExportTable]) -> None:
+    """The fitted scenario must pass the scenario's own validation; else one line naming the
+    CSV column behind the bad value."""
+    from .scenario import ScenarioError, scenario_from_dict
+
+    try:
+        scenario_from_dict(_plain(scenario), source="<fitted>")
+    except ScenarioError as exc:
+        raise CalibrationError(_one_line(_blame(exc.problems, tables))) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _cycle(
@@ -1346,7 +1083,8 @@ def _fit_calls(
         if len(g):
             med = float(np.median(g))
             days = float(np.median(wd))
-            gaps.append(max(round(days), 1) * 24.0 if med >= 20 else round(med, 1))
+            # Redials in the same minute: the scenario needs a gap of a minute or more.
+            gaps.append(max(round(days), 1) * 24.0 if med >= 20 else max(round(med, 1), 0.1))
     # Durations by outcome.
     dur_rows = []
     if c["duration_s"].notna().any():

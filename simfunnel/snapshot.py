@@ -18,6 +18,14 @@ its ``end_state``:
 
 Missing values are filled from the scenario: score and quality from the source's means, deal
 value drawn from ``ae.deal_value``, ``arrived`` as the start.
+
+Read with care (one line per problem, naming the file, line and column): the file must be text
+(UTF-8, or UTF-16 with its byte-order mark) with a header and at least one row; dates are read
+value by value (ISO 8601, else day-first or month-first as most of the column reads, a date both
+read differently being flagged), and a number in a date column is an Excel serial day (1900
+system, 20000 to 80000: 1954 to 2119) or flagged, never a 1970 timestamp; lead ids must be
+unique (a duplicate would carry a lead in twice); attempts are whole numbers from 0 to
+``MAX_ATTEMPTS``; numbers must be finite.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ from .scenario import Scenario, ScenarioError
 
 REQUIRED = ("source", "end_state")
 MAX_LINES = 20  # problems listed one per line; the rest are counted
+MAX_ATTEMPTS = 1000  # attempts already made: no cadence runs to more
+EXCEL_SERIALS = (20000.0, 80000.0)  # numbers read as Excel serial days (1954-10 to 2119-01)
+_EXCEL_ORIGIN = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system, as it counts
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,13 @@ class Snapshot:
         return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
 
 
-def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapshot:
-    """Read and check a lead table; raise ScenarioError with one line per problem."""
+def read_snapshot(
+    data: str | Path | pd.DataFrame, scenario: Scenario, *, encoding: str | None = None
+) -> Snapshot:
+    """Read and check a lead table; raise ScenarioError with one line per problem.
+
+    ``encoding``: of a file, when it is neither UTF-8 nor marked by a byte-order mark."""
+    from .crm import CalibrationError, read_csv_text
     from .engine import END_STATES
 
     if isinstance(data, pd.DataFrame):
@@ -69,9 +85,10 @@ def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapsh
     else:
         origin = str(data)
         try:
-            frame = pd.read_csv(data)
-        except (OSError, ValueError) as exc:
-            raise ScenarioError([f"{origin}: cannot read the lead table ({exc})"]) from None
+            raw = read_csv_text(data, encoding=encoding, what="lead table (CSV)")
+        except CalibrationError as exc:
+            raise ScenarioError([" ".join(str(exc).split())]) from None
+        frame = raw.mask(raw == "")  # a blank cell is a missing value
     if scenario.warm_up:
         raise ScenarioError(
             [
@@ -110,12 +127,24 @@ def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapsh
         elif st == "on_list" and frame["source"].iloc[i] != outbound:
             bad(i, "end_state", "only outbound accounts can be on the target list", st)
 
+    if "lead_id" in frame.columns:
+        ids = frame["lead_id"]
+        twice = ids.notna() & ids.duplicated(keep=False)
+        if twice.any():
+            lines = pd.Series(np.arange(n) + 2, index=frame.index)[twice].groupby(ids[twice])
+            shown = [f"{k!r} on lines {', '.join(map(str, v.tolist()))}" for k, v in lines][:3]
+            more = f" and {lines.ngroups - 3} more" if lines.ngroups > 3 else ""
+            problems.append(
+                f"{origin}: lead_id: duplicate ids, one row per lead (a duplicate carries a lead "
+                f"in twice): {'; '.join(shown)}{more}"
+            )
+
     def times(column: str) -> np.ndarray:
         if column not in frame.columns:
             return np.full(n, np.nan)
-        stamps = pd.to_datetime(frame[column], errors="coerce")
-        for i in np.flatnonzero(stamps.isna() & frame[column].notna()):
-            bad(int(i), column, "not a date and time", frame[column].iloc[i])
+        stamps, why = _dates(frame[column])
+        for i in np.flatnonzero(why.notna()):
+            bad(int(i), column, why.iloc[i], frame[column].iloc[i])
         hours = ((stamps - start) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
         for i in np.flatnonzero(hours > 0):
             bad(
@@ -132,13 +161,17 @@ def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapsh
         values = pd.to_numeric(frame[column], errors="coerce")
         for i in np.flatnonzero(values.isna() & frame[column].notna()):
             bad(int(i), column, "not a number", frame[column].iloc[i])
-        return values.to_numpy(dtype=float)
+        for i in np.flatnonzero(np.isinf(values)):
+            bad(int(i), column, "not a finite number", frame[column].iloc[i])
+        return values.where(~np.isinf(values)).to_numpy(dtype=float)
 
     arrival = np.nan_to_num(times("arrived"), nan=0.0)
     valid_at = times("valid_opportunity")
     attempts = np.nan_to_num(numbers("attempts"), nan=0.0)
     for i in np.flatnonzero((attempts < 0) | (attempts != np.floor(attempts))):
         bad(int(i), "attempts", "must be a whole number >= 0", frame["attempts"].iloc[i])
+    for i in np.flatnonzero(attempts > MAX_ATTEMPTS):
+        bad(int(i), "attempts", f"must be at most {MAX_ATTEMPTS}", frame["attempts"].iloc[i])
     score, quality, value = numbers("score"), numbers("quality"), numbers("value")
     if problems:
         more = len(problems) - MAX_LINES
@@ -157,6 +190,53 @@ def read_snapshot(data: str | Path | pd.DataFrame, scenario: Scenario) -> Snapsh
         valid_at=valid_at[order],
         value=value[order],
     )
+
+
+def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column of dates read value by value: the timestamps (NaT where missing or unread) and,
+    per row, why a value was not read (None where it was).
+
+    ISO 8601 first (offsets converted to UTC); a number is an Excel serial day within
+    ``EXCEL_SERIALS``, else flagged (never a count of nanoseconds since 1970); other text is
+    read day-first or month-first, whichever reads more of the column, and a value both read
+    differently is flagged as ambiguous.
+    """
+    from .crm import _parse_family, _to_datetime
+
+    why = pd.Series(None, index=values.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.to_datetime(values, utc=True).dt.tz_convert(None)
+        inside = stamps.between(pd.Timestamp.min, pd.Timestamp.max) | stamps.isna()
+        why[~inside] = "a date pandas cannot hold (before 1677 or after 2262)"
+        return stamps.where(inside).astype("datetime64[ns]"), why
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    given = values.notna()
+    text = values.where(given, "").astype(str).str.strip()
+    given &= text != ""
+    number = pd.to_numeric(text.where(given), errors="coerce")
+    is_number = given & number.notna()
+    low, high = EXCEL_SERIALS
+    serial = is_number & number.between(low, high)
+    out[serial] = _EXCEL_ORIGIN + pd.to_timedelta(number[serial], unit="D")
+    why[is_number & ~serial] = (
+        f"a number, not a date (numbers from {low:.0f} to {high:.0f} are read as Excel serial days)"
+    )
+    rest = given & ~is_number
+    if rest.any():
+        iso = _to_datetime(text[rest], "ISO8601")
+        out[iso.index[iso.notna()]] = iso[iso.notna()]
+        rest &= out.isna()
+    if rest.any():
+        day, month = (_parse_family(text[rest], f) for f in ("day-first", "month-first"))
+        first = day if day.notna().sum() >= month.notna().sum() else month
+        other = month if first is day else day
+        clash = first.notna() & other.notna() & (first != other)
+        why[clash[clash].index] = "ambiguous date: day-first or month-first? write YYYY-MM-DD"
+        got = first.notna() & ~clash
+        out[got[got].index] = first[got]
+        rest &= out.isna() & why.isna()
+    why[rest] = "not a date and time"
+    return out, why
 
 
 def residual(cycle: np.ndarray, age: np.ndarray, draw, rng: np.random.Generator) -> np.ndarray:

@@ -247,8 +247,14 @@ def test_date_formats_are_detected_and_reported(tmp_path, dates, expected, first
 
 def test_ambiguous_dates_are_flagged_and_a_stated_format_wins(tmp_path) -> None:
     path = _write(tmp_path / "l.csv", "01/01/2026", "02/01/2026", "03/01/2026")
-    detected = read_leads(path)
-    assert "read them equally" in detected.date_format
+    # No day above 12: day-first and month-first read every value, differently. A guess would
+    # move dates by months, so the reader refuses and asks for the format.
+    with pytest.raises(CalibrationError) as err:
+        read_leads(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: the dates are ambiguous")
+    assert "'02/01/2026' is 2 January 2026 or 1 February 2026" in message
+    assert "--date-format" in message and "\n" not in message
     stated = read_leads(path, date_format="dayfirst")
     assert stated.date_format == "day-first (stated)"
     assert f"{stated.data['created'].iloc[0]:%Y-%m-%d}" == "2026-01-02"
