@@ -7,30 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SMALL_YAML as SMALL
 
 import simfunnel
 from simfunnel import experiments
 from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, main
-
-SMALL = """
-name: small team
-start_date: 2026-01-05
-horizon: 2 weeks
-sources:
-  - {name: web, rate_per_week: 150, score: {mean: 55, sd: 15}}
-  - {name: events, rate_per_week: 40, score: {mean: 45, sd: 20}}
-scoring: {threshold: 50}
-sdr: {headcount: 2}
-cadence: {connect_probability: 0.5, contact_probability: 0.4}
-outcomes:
-  probabilities:
-    {qualified: 0.3, information_gathering: 0.2, postponed: 0.1, no_prospect: 0.3, do_not_call: 0.1}
-ae:
-  acceptance: {probability: 0.7}
-  sales_cycle: {dist: exponential, mean: 10 days}
-  win: {probability: 0.3}
-  deal_value: 10000
-"""
 
 
 @pytest.fixture
