@@ -87,6 +87,25 @@ ae:
 """
 
 
+def crm_dict(horizon: str) -> dict[str, Any]:
+    """TINY with one steady source and every outcome possible: a run whose CRM exports have
+    enough of each stage for fit and backtest."""
+    data = copy.deepcopy(TINY)
+    data["horizon"] = horizon
+    data["sources"] = [{"name": "web", "rate_per_week": 60, "score": {"mean": 60, "sd": 15}}]
+    data["cadence"] |= {"connect_probability": 0.5, "contact_probability": 0.5}
+    data["outcomes"]["probabilities"] = {
+        "qualified": 0.4,
+        "information_gathering": 0.2,
+        "postponed": 0.1,
+        "no_prospect": 0.2,
+        "do_not_call": 0.1,
+    }
+    data["ae"] |= {"sales_cycle": {"dist": "lognormal", "median": "20 days", "p90": "40 days"}}
+    data["ae"]["win"] = {"probability": 0.3}
+    return data
+
+
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``a.b.c`` (list items as integers: ``sources.0.rate_per_week``) in a nested dict."""
     *parents, last = dotted.split(".")

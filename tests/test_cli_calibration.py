@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 import matplotlib
 import yaml
-from conftest import TINY
+from conftest import crm_dict
 
 import simfunnel
 from simfunnel.cli import main
@@ -15,19 +13,7 @@ matplotlib.use("Agg")
 
 
 def test_export_fit_backtest_from_the_command_line(tmp_path, capsys) -> None:
-    data = copy.deepcopy(TINY)
-    data |= {"horizon": "20 weeks"}
-    data["sources"] = [{"name": "web", "rate_per_week": 60, "score": {"mean": 60, "sd": 15}}]
-    data["cadence"] |= {"connect_probability": 0.5, "contact_probability": 0.5}
-    data["outcomes"]["probabilities"] = {
-        "qualified": 0.4,
-        "information_gathering": 0.2,
-        "postponed": 0.1,
-        "no_prospect": 0.2,
-        "do_not_call": 0.1,
-    }
-    data["ae"] |= {"sales_cycle": {"dist": "lognormal", "median": "20 days", "p90": "40 days"}}
-    data["ae"]["win"] = {"probability": 0.3}
+    data = crm_dict("20 weeks")
     scenario_file = tmp_path / "s.yaml"
     scenario_file.write_text(yaml.safe_dump(data))
     crm = tmp_path / "crm"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 import yaml
-from conftest import ROOT, TINY
+from conftest import ROOT, crm_dict
 from conftest import SMALL_YAML as SMALL
 
 from simfunnel import cli
@@ -208,19 +207,7 @@ def every_command(tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("every")
     small = tmp / "small.yaml"
     small.write_text(SMALL)
-    data = copy.deepcopy(TINY)  # 12 weeks of one source, for the exports fit and backtest read
-    data["horizon"] = "12 weeks"
-    data["sources"] = [{"name": "web", "rate_per_week": 60, "score": {"mean": 60, "sd": 15}}]
-    data["cadence"] |= {"connect_probability": 0.5, "contact_probability": 0.5}
-    data["outcomes"]["probabilities"] = {
-        "qualified": 0.4,
-        "information_gathering": 0.2,
-        "postponed": 0.1,
-        "no_prospect": 0.2,
-        "do_not_call": 0.1,
-    }
-    data["ae"] |= {"sales_cycle": {"dist": "lognormal", "median": "20 days", "p90": "40 days"}}
-    data["ae"]["win"] = {"probability": 0.3}
+    data = crm_dict("12 weeks")  # one source, for the exports fit and backtest read
     crm_file = tmp / "crm.yaml"
     crm_file.write_text(yaml.safe_dump(data))
     f, crm = str(small), str(tmp / "crm")
