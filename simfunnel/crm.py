@@ -29,6 +29,7 @@ import yaml
 
 from .exports import CALL_OUTCOMES, STYLES
 from .files import restore
+from .textfiles import bom_codec, looks_utf16
 
 # Canonical columns of each table: (name, kind, required). Kinds: id, date, number, text.
 SCHEMAS: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -132,14 +133,6 @@ MAX_CALL_SECONDS = 86400.0  # a call longer than a day is a wrong duration
 UNKNOWN_CALLS_SHARE = 0.5  # more leads called than this unknown: the wrong id column
 # Control characters (a line break in a source name ends a YAML comment early), replaced.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-# Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 # Files that are not text, by their first bytes.
 _MAGIC = {
     b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
@@ -161,18 +154,6 @@ class CalibrationError(Exception):
 
 def _line_of(raw: bytes, offset: int) -> int:
     return raw[:offset].count(b"\n") + 1
-
-
-def _looks_utf16(sample: bytes) -> str | None:
-    """'le' or 'be' when every other byte is NUL, as in UTF-16 text without a byte-order mark."""
-    even, odd = sample[0::2], sample[1::2]
-    if len(odd) < 8:
-        return None
-    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "le"
-    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "be"
-    return None
 
 
 def read_text(path: str | Path, encoding: str | None = None, what: str = "CSV file") -> str:
@@ -201,10 +182,11 @@ def read_text(path: str | Path, encoding: str | None = None, what: str = "CSV fi
         if raw.startswith(magic):
             raise CalibrationError(f"{p}: {kind}, not a {what}; save it as CSV (UTF-8)")
     if encoding is None:
-        encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+        found = bom_codec(raw)
+        encoding = found[0] if found else None
         if encoding is None:
             sample = raw[:8192]
-            order = _looks_utf16(sample)
+            order = looks_utf16(sample)
             if order:
                 raise CalibrationError(
                     f"{p}: looks like UTF-16 text without a byte-order mark; state "

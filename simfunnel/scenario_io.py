@@ -16,7 +16,6 @@ A scenario file comes from a user, so nothing in it is trusted before it is read
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import re
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from .dists import FieldError
 from .scenario import Scenario, ScenarioError
+from .textfiles import bom_codec, looks_utf16
 from .units import duration_text, parse_duration
 
 MAX_FILE_BYTES = 1 << 20
@@ -66,34 +66,22 @@ def read_scenario_text(path: str | Path) -> str:
     return text
 
 
-_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
-)
-
-
 def decode_text(raw: bytes, source: str) -> str:
     """Bytes of a text file as text: UTF-8 (a byte-order mark is allowed), or UTF-16 or UTF-32
     with a byte-order mark; anything else is refused with one line naming the first bad byte."""
-    for bom, codec, name in _BOMS:
-        if raw.startswith(bom):
-            try:
-                text = raw.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise ScenarioError(
-                    [f"{source}: not valid {name} text (at byte offset {exc.start}: {exc.reason})"]
-                ) from None
-            break
+    found = bom_codec(raw)
+    if found is not None:
+        codec, name = found
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                [f"{source}: not valid {name} text (at byte offset {exc.start}: {exc.reason})"]
+            ) from None
     else:
         nul = raw.find(b"\0")
         if nul >= 0:
-            head = raw[:64]
-            if len(head) >= 4 and (
-                head[1::2].count(0) > len(head) // 4 or head[::2].count(0) > len(head) // 4
-            ):
+            if looks_utf16(raw[:8192]):
                 raise ScenarioError(
                     [
                         f"{source}: looks like UTF-16 text without a byte-order mark (a NUL "
