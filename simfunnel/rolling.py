@@ -1,0 +1,343 @@
+"""Rolling-origin backtests: forecasts judged the way forecasters are judged.
+
+One cutoff proves little: a forecast can be right once by luck. :func:`rolling_backtest` fits
+at many cutoffs (a list, or every month between two dates), forecasts each calendar month of
+the horizon from each, and scores every (cutoff, month, metric) against what the export shows
+happened: whether the actual count fell in the P10-P90 band (coverage, to compare with 0.8
+within its binomial tolerance), the absolute percentage error of the P50, the continuous
+ranked probability score (CRPS, a proper score of the whole band) and the error of the
+horizon total. The same table scores the baselines a team would otherwise use, so the verdict
+can say whether the model beats them:
+
+- ``naive cohort rate``: the spreadsheet, average monthly leads times each stage's rate among
+  matured cohorts (cohorts older than the stage's P90 delay);
+- ``recent cohort rate``: the same from the last three months of arrivals and of matured
+  cohorts;
+- ``last month``: each month as the last whole month before the cutoff;
+- ``same month last year``: seasonal naive, where the history reaches back a year.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .cohort_forecast import CohortForecast, forecast_cohorts
+from .cohorts import DAY, STAGE_DATES, fit_cohorts
+from .crm import (
+    CalibrationError,
+    ExportTable,
+    check_exports,
+    parse_timestamp,
+    read_leads,
+    read_opportunities,
+)
+
+__all__ = ["BASELINES", "RollingBacktest", "crps", "lead_frame", "rolling_backtest"]
+
+BASELINES = ("naive cohort rate", "recent cohort rate", "last month", "same month last year")
+MODEL = "cohort model"
+_DATES = {"leads": "created", **STAGE_DATES}
+MIN_HISTORY_LEADS = 30
+RECENT_MONTHS = 3
+
+
+def crps(samples: np.ndarray, actual: float) -> float:
+    """CRPS of an ensemble: E|X - y| - E|X - X'| / 2, exact for the empirical distribution."""
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    spread = 2 * np.sum((2 * np.arange(1, n + 1) - n - 1) * x) / n**2
+    return float(np.mean(np.abs(x - actual)) - spread / 2)
+
+
+def lead_frame(
+    leads: ExportTable | None, opportunities: ExportTable | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The canonical lead table the cohort model reads, and what was assumed to build it.
+    Without a lead table, each opportunity is a lead created on its created date, won or
+    lost on its close date (an export of deals only, such as an opportunity pipeline)."""
+    if leads is not None:
+        return leads.data.copy(), []
+    if opportunities is None:
+        raise CalibrationError("a rolling backtest needs a lead table or an opportunity table")
+    o = opportunities.data
+    won = o["won"].astype("boolean") if "won" in o else pd.Series(pd.NA, index=o.index)
+    frame = pd.DataFrame({
+        "lead_id": o["opportunity_id"].astype(str),
+        "created": o["created"],
+        "source": "all",
+        "won_date": o["close_date"].where(won.fillna(False).astype(bool)),
+        "lost_date": o["close_date"].where((~won.fillna(True)).astype(bool)),
+    })  # fmt: skip
+    said = [f"{opportunities.path}: no lead table, so each of the {len(o):,} opportunities is "
+            "a lead created on its created date, won or lost on its close date"]  # fmt: skip
+    return frame, said
+
+
+@dataclass(frozen=True)
+class RollingBacktest:
+    """``cells``: one row per cutoff, month, metric and method (the model and each
+    baseline): ``actual``, the forecast (``p50``; the model also ``p10, p90, inside``),
+    ``ape`` and ``crps``. ``totals``: per cutoff, metric and method, the horizon's actual and
+    forecast totals and the relative error. ``variance``: per cutoff and metric, the share of
+    the band's variance the parameter draws make. ``notes``: what was assumed or left out."""
+
+    cells: pd.DataFrame
+    totals: pd.DataFrame
+    variance: pd.DataFrame
+    cutoffs: tuple[pd.Timestamp, ...]
+    horizon_months: int
+    level: float
+    notes: tuple[str, ...] = ()
+    windows: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """Per metric and method: months scored, coverage of the band (the model) with the
+        binomial 99% range a calibrated band would show, MAPE, mean CRPS and the mean error of
+        the horizon total."""
+        rows = []
+        for (metric, method), g in self.cells.groupby(["metric", "method"], sort=False):
+            t = self.totals[(self.totals["metric"] == metric) & (self.totals["method"] == method)]
+            row = {"metric": metric, "method": method, "months": len(g),
+                   "coverage": float(g["inside"].mean()) if method == MODEL else math.nan,
+                   "mape": float(g["ape"].mean()), "crps": float(g["crps"].mean()),
+                   "total_error": float(t["error"].mean())}  # fmt: skip
+            lo, hi = stats.binom.interval(0.99, len(g), self.level)
+            row["coverage_low"] = lo / len(g) if method == MODEL else math.nan
+            row["coverage_high"] = hi / len(g) if method == MODEL else math.nan
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def verdict(self) -> list[str]:
+        """One line per metric: does the model beat the best baseline on the horizon total,
+        and is its band calibrated."""
+        s = self.summary()
+        lines = []
+        for metric, g in s.groupby("metric", sort=False):
+            model = g[g["method"] == MODEL].iloc[0]
+            base = g[(g["method"] != MODEL) & g["total_error"].notna()]
+            if base.empty:
+                continue
+            best = base.sort_values("total_error").iloc[0]
+            beats = model["total_error"] <= best["total_error"]
+            cov_ok = model["coverage_low"] <= model["coverage"] <= model["coverage_high"]
+            lines.append(
+                f"{metric}: horizon total off by {model['total_error']:.0%} on average against "
+                f"{best['total_error']:.0%} for the best baseline ({best['method']}): "
+                f"{'beats' if beats else 'does NOT beat'} it; the P10-P90 band held "
+                f"{model['coverage']:.0%} of {int(model['months'])} months ("
+                f"{'within' if cov_ok else 'OUTSIDE'} the {model['coverage_low']:.0%}-"
+                f"{model['coverage_high']:.0%} a calibrated band shows)"
+            )
+        return lines
+
+    def __repr__(self) -> str:
+        cut = ", ".join(f"{c:%Y-%m-%d}" for c in self.cutoffs)
+        return (f"RollingBacktest({len(self.cutoffs)} cutoffs: {cut}; {self.horizon_months} "
+                f"months ahead)\n" + "\n".join(self.verdict()))  # fmt: skip
+
+
+def _month_counts(frame: pd.DataFrame, col: str, months: list[str]) -> np.ndarray:
+    when = frame[col].dropna() if col in frame else pd.Series([], dtype="datetime64[ns]")
+    got = when.dt.to_period("M").astype(str).value_counts()
+    return np.array([int(got.get(m, 0)) for m in months], dtype=float)
+
+
+def _baselines(
+    history: pd.DataFrame, cutoff: pd.Timestamp, metric: str, months: list[str],
+    shares: np.ndarray,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Point forecasts per month of each baseline (``shares``: the share of each month inside
+    the horizon, for a partial first month)."""
+    col = _DATES[metric]
+    full = [str(p) for p in pd.period_range(history["created"].min(), cutoff, freq="M")
+            if p.end_time < cutoff]  # fmt: skip
+    out: dict[str, np.ndarray] = {}
+    if not full or col not in history:
+        return out
+    leads = _month_counts(history, "created", full)
+    if metric == "leads":
+        rate_all = rate_recent = 1.0
+    else:
+        delay = ((history[col] - history["created"]) / DAY).dropna()
+        maturity = float(delay.quantile(0.9)) if len(delay) >= 5 else 90.0
+        matured = history[history["created"] <= cutoff - pd.Timedelta(days=maturity)]
+        rate_all = matured[col].notna().mean() if len(matured) else math.nan
+        recent_from = cutoff - pd.Timedelta(days=maturity) - pd.DateOffset(months=RECENT_MONTHS)
+        rec = matured[matured["created"] > recent_from]
+        rate_recent = rec[col].notna().mean() if len(rec) else rate_all
+    out["naive cohort rate"] = leads.mean() * rate_all * shares
+    out["recent cohort rate"] = leads[-RECENT_MONTHS:].mean() * rate_recent * shares
+    own = _month_counts(history, col, full)
+    out["last month"] = np.full(len(months), own[-1]) * shares
+    last_year = [str(pd.Period(m) - 12) for m in months]
+    if all(m in full for m in last_year):
+        out["same month last year"] = _month_counts(history, col, last_year) * shares
+    return out
+
+
+def _cutoffs(
+    cutoffs: Iterable[Any] | None, every: str | None, first: Any, last: Any,
+    start: pd.Timestamp, data_end: pd.Timestamp, horizon_months: int,
+) -> list[pd.Timestamp]:  # fmt: skip
+    if cutoffs is not None:
+        if every is not None:
+            raise ValueError("give cutoffs or every, not both")
+        return sorted(parse_timestamp(c, "cutoff") for c in cutoffs)
+    if every not in (None, "month"):
+        raise ValueError(f"every must be 'month' (got {every!r})")
+    lo = parse_timestamp(first, "first") if first is not None else (
+        start.to_period("M").start_time + pd.DateOffset(months=6))  # fmt: skip
+    hi = parse_timestamp(last, "last") if last is not None else (
+        data_end.to_period("M").start_time - pd.DateOffset(months=horizon_months))  # fmt: skip
+    out = list(pd.date_range(lo.to_period("M").start_time, hi, freq="MS"))
+    if not out:
+        raise CalibrationError(
+            f"no month start between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}: the data (from "
+            f"{start:%Y-%m-%d} to {data_end:%Y-%m-%d}) are too short for {horizon_months}-month "
+            "horizons after six months of history; give --cutoffs"
+        )
+    return out
+
+
+def _read(
+    leads: Any, opportunities: Any, kw: dict[str, Any]
+) -> tuple[ExportTable | None, ExportTable | None, pd.Timestamp]:
+    lt = leads if leads is None or isinstance(leads, ExportTable) else read_leads(leads, **kw)
+    ot = (opportunities if opportunities is None or isinstance(opportunities, ExportTable)
+          else read_opportunities(opportunities, **kw))  # fmt: skip
+    if lt is not None:
+        lt, _, ot, data_end = check_exports(lt, None, ot)
+        return lt, ot, data_end
+    if ot is None:
+        raise CalibrationError("a rolling backtest needs a lead table or an opportunity table")
+    o = ot.data
+    data_end = max(o["created"].max(), o["close_date"].max())
+    return None, ot, pd.Timestamp(data_end)
+
+
+def rolling_backtest(
+    leads: ExportTable | str | Path | None = None,
+    opportunities: ExportTable | str | Path | None = None,
+    *,
+    cutoffs: Iterable[Any] | None = None,
+    every: str | None = None,
+    first: Any = None,
+    last: Any = None,
+    horizon_months: int = 3,
+    reps: int = 200,
+    seed: int = 0,
+    since: Any = None,
+    half_life_weeks: float | None = None,
+    parameter_draws: bool = True,
+    level: float = 0.8,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RollingBacktest:
+    """Fit at each cutoff on the data known then, forecast ``horizon_months`` calendar months,
+    and score each month against the export, with the baselines in the same table.
+
+    Cutoffs: ``cutoffs`` (dates), or ``every="month"`` from ``first`` to ``last`` (defaults:
+    six months after the first lead; the last month start whose horizon the data cover).
+    Months past the end of the data are not scored (the export cannot say what happened).
+    ``since`` and ``half_life_weeks`` are those of :func:`simfunnel.cohorts.fit_cohorts`
+    (``since`` may fall after an early cutoff: that cutoff then uses all its history).
+    """
+    if (
+        isinstance(horizon_months, bool)
+        or not isinstance(horizon_months, int)
+        or horizon_months < 1
+    ):
+        raise ValueError(f"horizon_months must be a whole number >= 1 (got {horizon_months!r})")
+    kw = {"style": style, "mapping": mapping, "date_format": date_format, "encoding": encoding,
+          "sep": sep}  # fmt: skip
+    lt, ot, data_end = _read(leads, opportunities, kw)
+    frame, notes = lead_frame(lt, ot)
+    frame = frame[frame["created"].notna()]
+    start = frame["created"].min()
+    cuts = _cutoffs(cutoffs, every, first, last, start, data_end, horizon_months)
+    since_ts = parse_timestamp(since, "since") if since is not None else None
+    cells, totals, variance, windows = [], [], [], []
+    for cut in cuts:
+        history = frame[frame["created"] < cut]
+        if len(history) < MIN_HISTORY_LEADS:
+            notes.append(f"cutoff {cut:%Y-%m-%d}: {len(history)} leads before it, fewer than "
+                         f"{MIN_HISTORY_LEADS}: skipped")  # fmt: skip
+            continue
+        if progress:
+            progress(f"cutoff {cut:%Y-%m-%d}")
+        use_since = since_ts if since_ts is not None and since_ts < cut - pd.Timedelta(weeks=8) else None  # fmt: skip
+        model = fit_cohorts(history, cut, since=use_since, half_life_weeks=half_life_weeks)
+        windows.append(f"{cut:%Y-%m-%d}: {model.window}")
+        end = cut.to_period("M").start_time + pd.DateOffset(months=horizon_months)
+        if cut != cut.to_period("M").start_time:
+            end = cut.to_period("M").start_time + pd.DateOffset(months=horizon_months + 1)
+        fc = forecast_cohorts(model, end, reps=reps, seed=seed, parameter_draws=parameter_draws,
+                              level=level)  # fmt: skip
+        _score_cutoff(fc, frame, history, cut, data_end, cells, totals, variance)
+    if not cells:
+        raise CalibrationError("no cutoff could be scored: " + "; ".join(notes[-3:]))
+    return RollingBacktest(
+        cells=pd.DataFrame(cells), totals=pd.DataFrame(totals), variance=pd.DataFrame(variance),
+        cutoffs=tuple(cuts), horizon_months=horizon_months, level=level, notes=tuple(notes),
+        windows=tuple(windows),
+    )  # fmt: skip
+
+
+def _score_cutoff(
+    fc: CohortForecast, frame: pd.DataFrame, history: pd.DataFrame, cut: pd.Timestamp,
+    data_end: pd.Timestamp, cells: list[dict[str, Any]], totals: list[dict[str, Any]],
+    variance: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    """Score one cutoff's forecast and the baselines, month by month, into the lists."""
+    months = list(fc.months)
+    periods = [pd.Period(m) for m in months]
+    scored = [k for k, p in enumerate(periods) if p.end_time <= data_end]
+    if not scored:
+        return
+    days = np.array([(p.end_time - max(p.start_time, cut)) / DAY for p in periods])
+    shares = days / np.array([p.days_in_month for p in periods])
+    split = fc.variance_split().set_index("metric")["parameter_share"]
+    for i, metric in enumerate(fc.metrics):
+        col = _DATES[metric]
+        if col not in frame:
+            continue
+        after = frame[(frame[col] >= cut)] if col in frame else frame.iloc[:0]
+        actual = _month_counts(after, col, months)
+        q = np.quantile(fc.samples[i], [0.1, 0.5, 0.9], axis=0)
+        variance.append({"cutoff": cut, "metric": metric, "parameter_share": float(split[metric])})
+        for k in scored:
+            y = actual[k]
+            cells.append({"cutoff": cut, "month": months[k], "ahead": k + 1, "metric": metric,
+                          "method": MODEL, "actual": y, "p10": q[0, k], "p50": q[1, k],
+                          "p90": q[2, k], "inside": bool(q[0, k] <= y <= q[2, k]),
+                          "ape": abs(q[1, k] - y) / y if y > 0 else math.nan,
+                          "crps": crps(fc.samples[i, :, k], y)})  # fmt: skip
+        tot_actual = actual[scored].sum()
+        tot_model = float(np.median(fc.samples[i][:, scored].sum(axis=1)))
+        totals.append(_total(cut, metric, MODEL, tot_actual, tot_model))
+        for name, f in _baselines(history, cut, metric, months, shares).items():
+            for k in scored:
+                y = actual[k]
+                cells.append({"cutoff": cut, "month": months[k], "ahead": k + 1,
+                              "metric": metric, "method": name, "actual": y, "p50": f[k],
+                              "ape": abs(f[k] - y) / y if y > 0 else math.nan,
+                              "crps": abs(f[k] - y)})  # fmt: skip
+            totals.append(_total(cut, metric, name, tot_actual, float(f[scored].sum())))
+
+
+def _total(cut: pd.Timestamp, metric: str, method: str, actual: float, fc: float) -> dict:
+    err = abs(fc - actual) / actual if actual > 0 else math.nan
+    return {"cutoff": cut, "metric": metric, "method": method, "actual": actual,
+            "forecast": fc, "error": err}  # fmt: skip

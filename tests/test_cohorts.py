@@ -1,0 +1,162 @@
+"""Cohort models: cure-fraction fits on censored cohorts, cohort shifts, forecasts with
+parameter draws, and the rolling-origin backtest with its baselines."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simfunnel.cohort_forecast import forecast_cohorts
+from simfunnel.cohorts import fit_cohorts
+from simfunnel.rolling import BASELINES, crps, rolling_backtest
+from simfunnel.synthetic import synthetic_export
+
+PI_WON, MED_WON, SIG_WON, MED_LOST, SIG_LOST = 0.3, 45.0, 0.6, 30.0, 0.8
+
+
+def _young_opportunities(n: int = 3000, days: int = 150, seed: int = 0) -> tuple:
+    """Opportunities created over ``days`` days, seen at the end: many still open."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01")
+    as_of = start + pd.Timedelta(days=days)
+    created = start + pd.to_timedelta(rng.random(n) * days, unit="D")
+    won = rng.random(n) < PI_WON
+    dw = np.exp(math.log(MED_WON) + SIG_WON * rng.standard_normal(n))
+    dl = np.exp(math.log(MED_LOST) + SIG_LOST * rng.standard_normal(n))
+    frame = pd.DataFrame({
+        "created": created, "source": "all",
+        "won_date": pd.Series(created + pd.to_timedelta(dw, unit="D")).where(won),
+        "lost_date": pd.Series(created + pd.to_timedelta(dl, unit="D")).where(~won),
+    })  # fmt: skip
+    for col in ("won_date", "lost_date"):
+        frame.loc[frame[col] > as_of, col] = pd.NaT
+    return frame, as_of
+
+
+def test_cure_model_counts_young_cohorts_at_their_true_rate() -> None:
+    """Half the cohorts are younger than the median delay: the naive share is far below the
+    truth, the cure model's rate within 4 standard errors of it (binomial on the closed
+    deals, the information the sample holds)."""
+    frame, as_of = _young_opportunities()
+    model = fit_cohorts(frame, as_of)
+    r = model.report().set_index("stage")
+    naive = frame["won_date"].notna().mean()
+    closed = int(frame["won_date"].notna().sum() + frame["lost_date"].notna().sum())
+    se = math.sqrt(PI_WON * (1 - PI_WON) / closed)
+    print(f"\nnaive {naive:.3f}, cure model {r.loc['won', 'rate']:.3f} (truth {PI_WON}); "
+          f"median {r.loc['won', 'median_days']:.1f} days (truth {MED_WON})")  # fmt: skip
+    assert naive < PI_WON - 10 * se
+    assert abs(r.loc["won", "rate"] - PI_WON) < 4 * se
+    assert abs(r.loc["lost", "rate"] - (1 - PI_WON)) < 4 * se
+    assert (
+        r.loc["won", "low"] < PI_WON < r.loc["won", "high"]
+        or abs(r.loc["won", "rate"] - PI_WON) < 4 * se
+    )
+    # The median delay: within 4 standard errors of log(median) from the won deals seen.
+    events = int(r.loc["won", "events"])
+    assert abs(math.log(r.loc["won", "median_days"] / MED_WON)) < 4 * SIG_WON / math.sqrt(events)
+
+
+def test_forecast_conditions_open_deals_on_what_is_still_open() -> None:
+    """Wins still to come from open deals: the forecast's mean over the next 90 days is within
+    Monte Carlo and parameter error of the truth computed from the deals' own fates."""
+    frame, as_of = _young_opportunities(seed=1)
+    model = fit_cohorts(frame, as_of)
+    model = type(model)(**{**model.__dict__, "arrivals": {}})  # no new deals: open ones only
+    fc = forecast_cohorts(model, as_of + pd.Timedelta(days=90), reps=200, split=False)
+    got = fc.totals()[list(fc.metrics).index("won")]
+    # Truth: P(win in (a, a+90] | open at a) for each open deal, from the true parameters.
+    open_ = frame[frame["won_date"].isna() & frame["lost_date"].isna()]
+    age = ((as_of - open_["created"]) / pd.Timedelta(days=1)).to_numpy()
+    fw = stats.lognorm(SIG_WON, scale=MED_WON).cdf
+    fl = stats.lognorm(SIG_LOST, scale=MED_LOST).cdf
+    still = PI_WON * (1 - fw(age)) + (1 - PI_WON) * (1 - fl(age))
+    expected = float(np.sum(PI_WON * (fw(age + 90) - fw(age)) / still))
+    sd = got.std(ddof=1)
+    print(f"\nwins from open deals: forecast {got.mean():.1f} (sd {sd:.1f}), truth {expected:.1f}")
+    assert abs(got.mean() - expected) < 3 * sd
+
+
+def test_parameter_draws_widen_the_band_and_the_split_says_by_how_much() -> None:
+    ex = synthetic_export("steady", seed=3, months=8)
+    model = fit_cohorts(ex.leads, ex.as_of)
+    end = ex.as_of + pd.DateOffset(months=3)
+    on = forecast_cohorts(model, end, reps=150, seed=1)
+    off = forecast_cohorts(model, end, reps=150, seed=1, parameter_draws=False)
+    split = on.variance_split().set_index("metric")
+    print("\n" + split.round(3).to_string())
+    won = list(on.metrics).index("won")
+    assert on.totals()[won].std() > off.totals()[won].std()
+    assert split.loc["won", "parameter_share"] > 0
+    assert off.variance_split()["parameter_share"].eq(0).all()
+
+
+def test_a_thin_export_forecasts_wins_and_names_the_stages_it_cannot_see() -> None:
+    """MQL and won dates only: won is fitted from the MQL date directly; no zero forecast."""
+    ex = synthetic_export("thin", seed=4)
+    model = fit_cohorts(ex.leads, ex.as_of)
+    assert set(model.missing) == {"sqls", "valid_opportunities", "lost"}
+    assert all("the export has no" in why for why in model.missing.values())
+    r = model.report().set_index("stage")
+    truth = ex.truth["mql_to_won"]["p"]
+    won = r.loc["won"]
+    print(f"\nthin export: won rate {won['rate'].mean():.4f} (truth {truth}), missing "
+          f"{sorted(model.missing)}")  # fmt: skip
+    fc = forecast_cohorts(model, ex.as_of + pd.DateOffset(months=2), reps=50, split=False)
+    assert fc.totals()[list(fc.metrics).index("won")].mean() > 0
+
+
+def test_a_shift_in_conversion_is_found_and_the_fit_keeps_the_recent_regime() -> None:
+    ex = synthetic_export("regime", seed=5)
+    change = pd.Timestamp(ex.truth["change_date"])
+    model = fit_cohorts(ex.leads, ex.as_of)
+    found = model.shifts.set_index("stage")
+    print("\n" + model.shifts.to_string())
+    assert found.loc["sqls", "shift"]
+    assert abs(found.loc["sqls", "change"] - change) <= pd.Timedelta(days=31)
+    assert found.loc["sqls", "ratio"] > 2
+    assert "sqls from cohorts of" in model.window
+    steady = fit_cohorts(synthetic_export("steady", seed=5).leads, ex.as_of)
+    assert not steady.shifts["shift"].any(), steady.shifts
+
+
+def test_same_seed_same_forecast() -> None:
+    ex = synthetic_export("steady", seed=6, months=6)
+    model = fit_cohorts(ex.leads, ex.as_of)
+    end = ex.as_of + pd.DateOffset(months=2)
+    a = forecast_cohorts(model, end, reps=20, seed=9, split=False)
+    b = forecast_cohorts(model, end, reps=20, seed=9, split=False)
+    assert np.array_equal(a.samples, b.samples)
+
+
+def test_crps_matches_the_normal_closed_form() -> None:
+    """CRPS of a large normal ensemble against the closed form (Gneiting & Raftery 2007)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 2, 20_000)
+    y = 1.0
+    z = y / 2
+    exact = 2 * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi))
+    assert crps(x, y) == pytest.approx(exact, abs=0.02)
+    assert crps(np.array([5.0]), 5.0) == 0
+
+
+def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
+    ex = synthetic_export("no_score_amount", seed=7, months=12)
+    path = ex.write(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rb = rolling_backtest(path, cutoffs=["2023-08-01", "2023-09-01"], horizon_months=2,
+                              reps=30)  # fmt: skip
+    s = rb.summary()
+    print("\n" + s.round(3).to_string() + "\n" + "\n".join(rb.verdict()))
+    assert set(s["method"]) >= {"cohort model", *BASELINES[:3]}
+    assert len(rb.cells[rb.cells["method"] == "cohort model"]) == 2 * 2 * len(
+        rb.cells["metric"].unique()
+    )
+    assert len(rb.verdict()) == s["metric"].nunique()
+    assert rb.variance["parameter_share"].between(0, 1).all()
