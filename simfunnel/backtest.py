@@ -16,7 +16,7 @@ compare with its nominal level) and the mean absolute percentage error of the fo
   grouped by clock hour, become bursts of one hour), so the test isolates everything downstream
   of arrivals;
 - ``freq``: ``"W"`` scores weekly counts, ``"M"`` calendar-month counts (the weekly table is
-  always there).
+  always there); a horizon of ``horizon_months`` ends at a month's end and is scored by month.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,9 @@ class Backtest:
 
     ``weekly``: one row per week and stage: ``week, week_start, metric, actual, mean``, the
     band (``p10, p50, p90`` at level 0.8) and ``inside``. ``monthly`` (with ``freq="M"``, else
-    None): the same per calendar month (``month, month_start, days`` in the horizon, ...).
+    None): the same per calendar month (``month, month_start, days`` in the horizon,
+    ``partial``, ...). ``horizon_months``: the horizon in months when given so (then
+    ``horizon_weeks`` is the whole weeks simulated to reach its end).
     ``summary``: per stage, the weeks of the horizon, ``freq`` and the ``periods`` scored,
     ``coverage`` (share of periods inside the band), ``nominal`` level, ``mape`` (of the mean,
     over periods with an actual above 0), the actual total and the forecast total with its band.
@@ -104,6 +107,7 @@ class Backtest:
     snapshot: Snapshot | None = None
     snapshot_table: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    horizon_months: int | None = None
 
     @property
     def periods(self) -> pd.DataFrame:
@@ -166,8 +170,13 @@ class Backtest:
         return ax
 
     def __repr__(self) -> str:
+        horizon = (
+            f"weeks={self.horizon_weeks}"
+            if self.horizon_months is None
+            else f"months={self.horizon_months}"
+        )
         return (
-            f"Backtest(cutoff={self.cutoff:%Y-%m-%d}, weeks={self.horizon_weeks}, "
+            f"Backtest(cutoff={self.cutoff:%Y-%m-%d}, {horizon}, "
             f"freq={self.freq}, start_from={self.start_from}, arrivals={self.arrivals}, "
             f"coverage={self.coverage:.2f})"
         )
@@ -332,14 +341,18 @@ def lead_snapshot(
             "arrived": L["created"].to_numpy(),
             "attempts": attempts.to_numpy(),
             "valid_opportunity": opp_date.where(open_opp).to_numpy(),
-            "value": amount.where(open_opp).to_numpy(dtype=float),
-            "score": (L["score"] if "score" in L else pd.Series(np.nan, index=L.index)).to_numpy(
-                dtype=float
-            ),
+            "value": _floats(amount.where(open_opp)),
+            "score": _floats(L["score"] if "score" in L else pd.Series(np.nan, index=L.index)),
             "rule": rule.to_numpy(),
         }
     )
     return out
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """Numbers as floats, blanks as NaN: a column the export lacks is all pd.NA, which numpy
+    cannot turn into a float."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _calendar_days(scenario_dict: dict[str, Any]) -> float:
@@ -474,10 +487,212 @@ def _extended_forecast(
     )
 
 
+def _horizon_freq(weeks: Any, months: Any, freq: str | None) -> str:
+    """Check the horizon (weeks or calendar months, exactly one) and return the frequency
+    scored: months are scored by month, since a horizon of months exists to fill them."""
+    if (weeks is None) == (months is None):
+        raise CalibrationError(
+            "give horizon_weeks or horizon_months (one of them, not "
+            f"{'both' if weeks is not None else 'neither'}): e.g. 13 weeks or 3 months"
+        )
+    for name, value in (("horizon_weeks", weeks), ("horizon_months", months)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):  # fmt: skip
+            raise ValueError(f"{name} must be a whole number >= 1 (got {value!r})")
+    if months is not None and freq not in (None, "M"):
+        raise ValueError(f"horizon_months scores calendar months: leave freq out or give 'M' "
+                         f"(got {freq!r})")  # fmt: skip
+    return "M" if months is not None else (freq or "W")
+
+
+def _origin(cut: pd.Timestamp) -> pd.Timestamp:
+    """Where the forecast starts: the cutoff, or the next midnight (the fitted scenario's
+    start date, which is a day)."""
+    return (cut + pd.Timedelta(days=1)).normalize() if cut != cut.normalize() else cut
+
+
+def _horizon_end(
+    origin: pd.Timestamp, weeks: int | None, months: int | None
+) -> tuple[pd.Timestamp, int]:
+    """The end of the horizon and the whole weeks to simulate to reach it. Months end at the
+    end of the Nth calendar month counted from the origin's month when it starts a month,
+    else from the next month (the partial first month is scored on its own row)."""
+    if months is None:
+        assert weeks is not None
+        return origin + pd.Timedelta(weeks=weeks), weeks
+    first = origin if origin.day == 1 else origin + pd.offsets.MonthBegin(1)
+    end = first + pd.DateOffset(months=months)
+    return end, math.ceil((end - origin) / pd.Timedelta(weeks=1))
+
+
+def _data_until(
+    lt: ExportTable, data_end: pd.Timestamp, end: pd.Timestamp, arrivals: str, what: str
+) -> list[str]:
+    """Data must reach the horizon (a week's slack). With forecast arrivals, any stage date
+    in any table counts (a lead table exported before the deals is no reason to refuse); with
+    actual arrivals, the end of the sample is the truth of it: a note, not a refusal."""
+    slack = end - pd.Timedelta(days=7)
+    last_lead = lt.data["created"].max()
+    if arrivals == "forecast":
+        if data_end < slack:
+            raise CalibrationError(
+                f"{lt.path}: the data end {data_end:%Y-%m-%d} (the last date in any table); "
+                f"a {what} backtest from the cutoff needs data up to {end:%Y-%m-%d}"
+            )
+        return []
+    if min(last_lead, data_end) >= slack:
+        return []
+    return [
+        f"the sample ends {data_end:%Y-%m-%d} (last lead created {last_lead:%Y-%m-%d}), before "
+        f"the horizon {end:%Y-%m-%d}: with actual arrivals no lead arrives after it, as in the "
+        "data, and nothing is counted after it"
+    ]
+
+
+def _deal_value_note(snap_table: pd.DataFrame | None, calibration: Calibration) -> list[str]:
+    """Say what the deal values rest on when the exports have no amounts."""
+    params = calibration.parameters.set_index("parameter")
+    if "ae.deal_value" not in params.index or params.at["ae.deal_value", "kind"] == "fitted":
+        return []
+    value, basis = params.at["ae.deal_value", "value"], params.at["ae.deal_value", "basis"]
+    said = f"drawn from the scenario's deal value (ae.deal_value = {value}: {basis})"
+    if snap_table is None:
+        return [f"deal values are {said}"]
+    open_deals = snap_table["end_state"] == "open_opportunity"
+    blank = int((open_deals & snap_table["value"].isna()).sum())
+    if not blank:
+        return [f"new deals' values are {said}"]
+    return [
+        f"{blank} open opportunities at the cutoff have no amount: their deal values are {said}"
+    ]
+
+
+def _actual_note(later: pd.DataFrame, names: list[str]) -> list[str]:
+    new = sorted(set(later["source"]) - set(names))
+    if not new:
+        return []
+    return [
+        f"{int(later['source'].isin(new).sum())} leads of sources unseen before the cutoff "
+        f"({', '.join(new)}) have no fitted score or rates: left out of the actual arrivals"
+    ]
+
+
+def _monthly(
+    fc: Forecast, origin: pd.Timestamp, end: pd.Timestamp, level: float,
+    actual_leads: pd.DataFrame,
+) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+    """Per calendar month of [origin, end) and stage: the band from the replays, the actual
+    count, ``days`` in the horizon and ``partial`` (fewer days than the month has)."""
+    low, mid, high = fc.quantile_columns
+    months, cube = _simulated_monthly(fc, origin, end)
+    q = (1 - level) / 2
+    qs = np.quantile(cube, [q, 0.5, 1 - q], axis=1, method="weibull")
+    firsts = [max(pd.Period(m).start_time, origin) for m in months]
+    lasts = [min(pd.Period(m).end_time + pd.Timedelta(1, "ns"), end) for m in months]
+    days = [round((lasts[k] - firsts[k]) / pd.Timedelta(days=1)) for k in range(len(months))]
+    rows = [
+        {"month": m, "month_start": firsts[k].date(), "days": days[k],
+         "partial": days[k] < pd.Period(m).days_in_month,
+         "metric": metric, "mean": float(cube[i, :, k].mean()), low: float(qs[0, i, k]),
+         mid: float(qs[1, i, k]), high: float(qs[2, i, k])}
+        for i, metric in enumerate(STAGES)
+        for k, m in enumerate(months)
+    ]  # fmt: skip
+    monthly = pd.DataFrame(rows).merge(
+        _actual_counts(actual_leads, origin, end, "M"), on=["month", "metric"], how="left"
+    )
+    cols = ["month", "month_start", "days", "partial", "metric", "actual", "mean", low, mid, high]
+    return _score(monthly[cols].copy(), low, high), cube
+
+
+def _totals(
+    fc: Forecast, weeks: int, cube: np.ndarray | None, level: float
+) -> dict[str, tuple[float, float, float]]:
+    """Per stage, the horizon's forecast total: mean and band. From the weekly cumulative
+    bands, or (a horizon of months, which whole weeks overrun) from the monthly replays."""
+    low, _, high = fc.quantile_columns
+    if cube is not None:
+        sums = cube.sum(axis=2)
+        q = (1 - level) / 2
+        qs = np.quantile(sums, [q, 1 - q], axis=1, method="weibull")
+        return {m: (float(sums[i].mean()), float(qs[0, i]), float(qs[1, i]))
+                for i, m in enumerate(STAGES)}  # fmt: skip
+    cum = fc.cumulative
+    last = cum[(cum["week"] == weeks - 1) & cum["metric"].isin(list(STAGES))].set_index("metric")
+    return {m: (float(last.at[m, "mean"]), float(last.at[m, low]), float(last.at[m, high]))
+            for m in STAGES}  # fmt: skip
+
+
+def _summary(
+    scored: pd.DataFrame, totals: dict[str, tuple[float, float, float]], fc: Forecast,
+    weeks: int, months: int | None, freq: str, level: float,
+) -> pd.DataFrame:  # fmt: skip
+    """Per stage: coverage and MAPE over the periods scored, and the totals with their band."""
+    low, _, high = fc.quantile_columns
+    rows = []
+    for metric in STAGES:
+        w = scored[scored["metric"] == metric]
+        pos = w[w["actual"] > 0]
+        mape = (
+            float((abs(pos["mean"] - pos["actual"]) / pos["actual"]).mean())
+            if len(pos)
+            else math.nan
+        )
+        mean, lo, hi = totals[metric]
+        total = int(w["actual"].sum())
+        row = {"metric": metric, "weeks": weeks}
+        if months is not None:
+            row["months"] = months
+        row |= {
+            "freq": freq,
+            "periods": len(w),
+            "coverage": float(w["inside"].mean()),
+            "nominal": level,
+            "mape": mape,
+            "actual_total": total,
+            "forecast_total": mean,
+            f"total_{low}": lo,
+            f"total_{high}": hi,
+            "total_inside": bool(lo <= total <= hi),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_exports(
+    leads: Any, calls: Any, opportunities: Any, kw: dict[str, Any]
+) -> tuple[ExportTable, ExportTable | None, ExportTable | None, pd.Timestamp]:
+    """The three tables read (or as given) and checked against each other, with the last
+    plausible date of any of them."""
+    lt = leads if isinstance(leads, ExportTable) else read_leads(leads, **kw)
+    ct = calls if calls is None or isinstance(calls, ExportTable) else read_calls(calls, **kw)
+    ot = (
+        opportunities
+        if opportunities is None or isinstance(opportunities, ExportTable)
+        else read_opportunities(opportunities, **kw)
+    )
+    return check_exports(lt, ct, ot)
+
+
+def _enough_before(lt: ExportTable, cut: pd.Timestamp) -> None:
+    first = lt.data["created"].min()
+    if first >= cut:
+        raise CalibrationError(
+            f"{lt.path}: no lead created before the cutoff {cut:%Y-%m-%d} (the first was "
+            f"created {first:%Y-%m-%d}): nothing to fit"
+        )
+    before = int((lt.data["created"] < cut).sum())
+    if before < MIN_LEADS:
+        raise CalibrationError(
+            f"{lt.path}: {before} leads created before the cutoff {cut:%Y-%m-%d}; a fit needs "
+            f"at least {MIN_LEADS}"
+        )
+
+
 def backtest(
     leads: ExportTable | str | Path,
     cutoff: Any,
-    horizon_weeks: int,
+    horizon_weeks: int | None = None,
     calls: ExportTable | str | Path | None = None,
     opportunities: ExportTable | str | Path | None = None,
     *,
@@ -492,29 +707,35 @@ def backtest(
     progress: bool = False,
     arrivals: str = "forecast",
     start_from: str = "snapshot",
-    freq: str = "W",
+    freq: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    horizon_months: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Backtest:
-    """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks from it, and
-    compare with the actual counts of leads, MQLs, SQLs, valid opportunities, wins and losses
-    after it. ``start``: where the data period begins (default: the first lead's day).
-    ``reps`` replications (19 puts P10 and P90 exactly on order statistics).
+    """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks (or
+    ``horizon_months`` calendar months) from it, and compare with the actual counts of leads,
+    MQLs, SQLs, valid opportunities, wins and losses after it. ``start``: where the data
+    period begins (default: the first lead's day). ``reps`` replications (19 puts P10 and P90
+    exactly on order statistics).
 
     ``start_from``: ``"snapshot"`` starts from the funnel at the cutoff (:func:`lead_snapshot`
     of the exports), ``"warm_up"`` from a pipeline the fitted model fills itself.
     ``arrivals``: ``"forecast"`` (Poisson at the fitted rates) or ``"actual"`` (the leads that
-    did arrive, as hourly bursts per source). ``freq``: ``"W"`` or ``"M"``, the periods the
-    summary scores (calendar months are counted from replays of the replications).
+    did arrive, as hourly bursts per source). ``freq``: ``"W"`` (default) or ``"M"``, the
+    periods the summary scores (calendar months are counted from replays of the
+    replications); ``"M"`` with ``horizon_months``, which ends at a month's end (a cutoff
+    inside a month scores that partial month on its own row). ``overrides``: scenario fields
+    by dotted path set on the fit (:func:`simfunnel.calibration.fit`).
 
     The exports are checked as :func:`simfunnel.calibration.fit` checks them (placeholder
     dates, calls for unknown leads, ...: :func:`simfunnel.crm.check_exports`) before the
     cutoff hides anything. Refused with one line (CalibrationError): a cutoff or start that is
-    not a date, ``reps`` below 2 (a band needs two replications), no lead before the cutoff,
-    data that end before the horizon does.
+    not a date, ``reps`` below 2 (a band needs two replications), neither or both horizons,
+    no lead before the cutoff, and, with forecast arrivals, data (any date of any table) that
+    end before the horizon does; with actual arrivals such a horizon runs, with a note.
     """
-    if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
-        raise ValueError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    freq = _horizon_freq(horizon_weeks, horizon_months, freq)
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 2:
         raise CalibrationError(
             f"reps must be a whole number >= 2: a band needs at least two replications (got "
@@ -528,55 +749,26 @@ def backtest(
         start = parse_timestamp(start, "start")
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
     kw |= {"encoding": encoding, "sep": sep}
-    lt = leads if isinstance(leads, ExportTable) else read_leads(leads, **kw)
-    ct = calls if calls is None or isinstance(calls, ExportTable) else read_calls(calls, **kw)
-    ot = (
-        opportunities
-        if opportunities is None or isinstance(opportunities, ExportTable)
-        else read_opportunities(opportunities, **kw)
-    )
-    lt, ct, ot, _ = check_exports(lt, ct, ot)
-    first = lt.data["created"].min()
-    if first >= cut:
-        raise CalibrationError(
-            f"{lt.path}: no lead created before the cutoff {cut:%Y-%m-%d} (the first was "
-            f"created {first:%Y-%m-%d}): nothing to fit"
-        )
-    before = int((lt.data["created"] < cut).sum())
-    if before < MIN_LEADS:
-        raise CalibrationError(
-            f"{lt.path}: {before} leads created before the cutoff {cut:%Y-%m-%d}; a fit needs "
-            f"at least {MIN_LEADS}"
-        )
-    end = cut + pd.Timedelta(weeks=horizon_weeks)
-    latest = lt.data["created"].max()
-    if latest < end - pd.Timedelta(days=7):
-        raise CalibrationError(
-            f"{lt.path}: the last lead was created {latest:%Y-%m-%d}; a {horizon_weeks}-week "
-            f"backtest from {cut:%Y-%m-%d} needs data up to {end:%Y-%m-%d}"
-        )
+    lt, ct, ot, data_end = _read_exports(leads, calls, opportunities, kw)
+    _enough_before(lt, cut)
+    origin = _origin(cut)
+    end, weeks = _horizon_end(origin, horizon_weeks, horizon_months)
+    what = f"{horizon_weeks}-week" if horizon_months is None else f"{horizon_months}-month"
+    notes = _data_until(lt, data_end, end, arrivals, what)
     past_leads = _before(lt, cut, _LEAD_DATES, "created")
     past_calls = _before(ct, cut, [], "timestamp") if ct is not None else None
     past_opps = _before(ot, cut, ["close_date"], "created") if ot is not None else None
     calibration = fit(
-        past_leads, past_calls, past_opps, start=start, as_of=cut, horizon_weeks=horizon_weeks,
-        name=f"backtest from {cut:%Y-%m-%d}",
+        past_leads, past_calls, past_opps, start=start, as_of=cut, horizon_weeks=weeks,
+        name=f"backtest from {cut:%Y-%m-%d}", overrides=overrides,
     )  # fmt: skip
     data = calibration.scenario_dict()
     names = [s["name"] for s in data["sources"]]
     origin = pd.Timestamp(data["start_date"])
-    end = origin + pd.Timedelta(weeks=horizon_weeks)
-    notes: list[str] = []
     actual_leads = lt.data.assign(source=lt.data["source"].fillna("unknown"))
+    later = actual_leads[(actual_leads["created"] >= origin) & (actual_leads["created"] < end)]
     if arrivals == "actual":
-        later = actual_leads[(actual_leads["created"] >= origin) & (actual_leads["created"] < end)]
-        new = sorted(set(later["source"]) - set(names))
-        if new:
-            notes.append(
-                f"{int(later['source'].isin(new).sum())} leads of sources unseen before the "
-                f"cutoff ({', '.join(new)}) have no fitted score or rates: left out of the "
-                "actual arrivals"
-            )
+        notes += _actual_note(later, names)
     fkw = {"reps": reps, "seed": seed, "workers": workers, "level": level, "progress": progress}
     snap, snap_table = None, None
     if start_from == "snapshot":
@@ -601,72 +793,28 @@ def backtest(
         fc = forecast(scenario, snapshot=snap, **fkw)
     elif arrivals == "actual":
         warm = round(calibration.scenario().warm_up / 168)
-        fc = _extended_forecast(data, warm, horizon_weeks, actual_leads, names, fkw)
+        fc = _extended_forecast(data, warm, weeks, actual_leads, names, fkw)
     else:
         fc = forecast(calibration.scenario(), **fkw)
+    notes += _deal_value_note(snap_table, calibration)
     low, mid, high = fc.quantile_columns
-    actual = _actual_counts(actual_leads, origin, end, "W")
+    actual = _actual_counts(actual_leads, origin, origin + pd.Timedelta(weeks=weeks), "W")
     bands = fc.bands[fc.bands["metric"].isin(list(STAGES))]
     weekly = bands.merge(actual, on=["week", "metric"], how="left")
     weekly = weekly[["week", "week_start", "metric", "actual", "mean", low, mid, high]].copy()
     weekly = _score(weekly, low, high).reset_index(drop=True)
-    monthly = None
+    monthly, cube = None, None
     if freq == "M":
-        months, cube = _simulated_monthly(fc, origin, end)
-        q = (1 - level) / 2
-        qs = np.quantile(cube, [q, 0.5, 1 - q], axis=1, method="weibull")
-        firsts = [max(pd.Period(m).start_time, origin) for m in months]
-        lasts = [min(pd.Period(m).end_time + pd.Timedelta(1, "ns"), end) for m in months]
-        rows = [
-            {"month": m, "month_start": firsts[k].date(),
-             "days": round((lasts[k] - firsts[k]) / pd.Timedelta(days=1)),
-             "metric": metric, "mean": float(cube[i, :, k].mean()), low: float(qs[0, i, k]),
-             mid: float(qs[1, i, k]), high: float(qs[2, i, k])}
-            for i, metric in enumerate(STAGES)
-            for k, m in enumerate(months)
-        ]  # fmt: skip
-        monthly = pd.DataFrame(rows).merge(
-            _actual_counts(actual_leads, origin, end, "M"), on=["month", "metric"], how="left"
-        )
-        cols = ["month", "month_start", "days", "metric", "actual", "mean", low, mid, high]
-        monthly = _score(monthly[cols].copy(), low, high)
-    scored = monthly if freq == "M" else weekly
-    cum = fc.cumulative
-    last = cum[(cum["week"] == horizon_weeks - 1) & cum["metric"].isin(list(STAGES))]
-    summary_rows = []
-    for metric in STAGES:
-        w = scored[scored["metric"] == metric]
-        pos = w[w["actual"] > 0]
-        mape = (
-            float((abs(pos["mean"] - pos["actual"]) / pos["actual"]).mean())
-            if len(pos)
-            else math.nan
-        )
-        t = last[last["metric"] == metric].iloc[0]
-        total = int(w["actual"].sum())
-        summary_rows.append(
-            {
-                "metric": metric,
-                "weeks": horizon_weeks,
-                "freq": freq,
-                "periods": len(w),
-                "coverage": float(w["inside"].mean()),
-                "nominal": level,
-                "mape": mape,
-                "actual_total": total,
-                "forecast_total": float(t["mean"]),
-                f"total_{low}": float(t[low]),
-                f"total_{high}": float(t[high]),
-                "total_inside": bool(t[low] <= total <= t[high]),
-            }
-        )
+        monthly, cube = _monthly(fc, origin, end, level, actual_leads)
+    totals = _totals(fc, weeks, cube if horizon_months is not None else None, level)
+    scored = monthly if monthly is not None else weekly
     return Backtest(
         cutoff=cut,
-        horizon_weeks=horizon_weeks,
+        horizon_weeks=weeks,
         calibration=calibration,
         forecast=fc,
         weekly=weekly,
-        summary=pd.DataFrame(summary_rows),
+        summary=_summary(scored, totals, fc, weeks, horizon_months, freq, level),
         freq=freq,
         arrivals=arrivals,
         start_from=start_from,
@@ -674,4 +822,5 @@ def backtest(
         snapshot=snap,
         snapshot_table=snap_table,
         notes=tuple(notes),
+        horizon_months=horizon_months,
     )

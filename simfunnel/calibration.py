@@ -20,9 +20,12 @@ Two choices shape the scenario it writes (docs/calibration.md says more):
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +75,8 @@ MIN_LEADS = 30  # usable leads created in the data period
 MIN_MQLS = 5  # leads with an MQL date
 SMALL_SAMPLE = 10  # a value fitted from fewer events than this is kept with a warning
 SHORT_PERIOD_WEEKS = 4  # a data period shorter than this is kept with a warning
+SEASON_YEARS = 2  # seasonality by week of year needs every week of the year seen this often
+SEASON_P = 0.01  # ... and weekly counts over-dispersed at this level
 # Default calendar (scenario defaults): Monday-Friday 09:00-18:00, for the office-hours share.
 _OFFICE = (9.0, 18.0)
 _CONTACT_OUTCOMES = ("information_gathering", "postponed", "no_prospect", "do_not_call")
@@ -381,6 +386,10 @@ def _as_table(x: ExportTable | str | Path | None, reader: Any, **kw: Any) -> Exp
     return reader(x, **kw)
 
 
+# How each kind of parameter is marked in the YAML comments.
+_TAGS = {"assumption": "ASSUMPTION", "user": "SET BY THE USER"}
+
+
 @dataclass(eq=False)
 class Calibration:
     """What :func:`fit` found, as tidy tables, and the scenario it implies.
@@ -394,8 +403,10 @@ class Calibration:
     ``score_curve`` and ``thresholds`` (when scores exist), ``attempts`` (leads by number of
     calls), ``by_attempt`` (connect and contact rates by attempt number), ``call_durations``,
     ``parameters`` (every scenario value written, with its interval, basis and whether it was
-    fitted or assumed) and ``report`` (every row excluded or changed, and why, and the
-    ``warnings``: values fitted from small samples, a score column that says nothing).
+    fitted, assumed or set by the user), ``capacity`` (per role and month, the owners active:
+    SDRs from the call log's reps, AEs from the deals' owners), ``overrides`` (the values the
+    user set) and ``report`` (every row excluded or changed, and why, and the ``warnings``:
+    values fitted from small samples, a score column that says nothing).
     """
 
     tables: dict[str, ExportTable]
@@ -418,6 +429,8 @@ class Calibration:
     notes: list[str]
     _scenario: dict[str, Any]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def report(self) -> pd.DataFrame:
@@ -478,7 +491,7 @@ class Calibration:
                 interval = ""
                 if p["low"] is not None and not pd.isna(p["low"]):
                     interval = f" (95% {_fmt(p['low'], 4)} to {_fmt(p['high'], 4)})"
-                tag = "ASSUMPTION" if p["kind"] == "assumption" else p["kind"].upper()
+                tag = _TAGS.get(p["kind"], str(p["kind"]).upper())
                 value_text = _fmt(p["value"], 4) if isinstance(p["value"], float) else p["value"]
                 lines.append(f"# {tag} {p['parameter']} = {value_text}{interval}: {p['basis']}")
             flow = None if isinstance(value, dict | list) else False
@@ -556,9 +569,9 @@ class Calibration:
         ``parameters.csv`` and ``report.csv`` always (a table the data could not give is
         written with its header only, or empty); the other tables (``weekly``, ``dispersion``,
         ``survival``, ``score_curve``, ``thresholds``, ``attempts``, ``by_attempt``,
-        ``call_durations``) when they have rows; ``survival_<stage>.png``, Kaplan-Meier against
-        the chosen fit (:meth:`plot`), per stage with durations; and ``scenario.yaml``, the
-        commented scenario (:meth:`write_scenario`).
+        ``call_durations``, ``capacity``) when they have rows; ``survival_<stage>.png``,
+        Kaplan-Meier against the chosen fit (:meth:`plot`), per stage with durations; and
+        ``scenario.yaml``, the commented scenario (:meth:`write_scenario`).
         """
         from matplotlib.figure import Figure
 
@@ -570,7 +583,7 @@ class Calibration:
         paths: dict[str, Path] = {}
         always = ("arrivals", "conversion", "durations", "deal_values", "parameters", "report")
         optional = ("weekly", "dispersion", "survival", "score_curve", "thresholds", "attempts",
-                    "by_attempt", "call_durations")  # fmt: skip
+                    "by_attempt", "call_durations", "capacity")  # fmt: skip
         for name in (*always, *optional):
             table = getattr(self, name)
             if name in optional and table.empty:
@@ -618,9 +631,12 @@ def _office_share(times: pd.Series) -> tuple[float, float, float, int] | None:
 
 
 def _weekly_counts(
-    created: pd.Series, source: pd.Series, start: pd.Timestamp, as_of: pd.Timestamp
+    created: pd.Series, source: pd.Series, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    full_weeks = int((as_of - start).total_seconds() // 604800)
+    """Leads per source and full week from ``start`` to ``end`` (the end of the lead data, not
+    the as-of date: a week after the last lead holds no data, not zero leads), with the ISO
+    year and week of each week's first day and the multiplier against the source's mean."""
+    full_weeks = max(int((end - start).total_seconds() // 604800), 0)
     week = ((created - start).dt.total_seconds() // 604800).astype(int)
     rows = []
     for name in sorted(source.unique()):
@@ -629,18 +645,79 @@ def _weekly_counts(
         mean = counts.mean() if full_weeks else math.nan
         for w, c in enumerate(counts):
             week_start = start + pd.Timedelta(weeks=w)
+            iso = week_start.isocalendar()
             rows.append(
                 {
                     "source": name,
                     "week": w,
                     "week_start": week_start,
-                    "iso_week": int(week_start.isocalendar().week),
+                    "iso_year": int(iso.year),
+                    "iso_week": int(iso.week),
                     "leads": int(c),
                     "multiplier": c / mean if mean else math.nan,
                 }
             )
-    return pd.DataFrame(rows, columns=["source", "week", "week_start", "iso_week", "leads",
-                                       "multiplier"])  # fmt: skip
+    return pd.DataFrame(rows, columns=["source", "week", "week_start", "iso_year", "iso_week",
+                                       "leads", "multiplier"])  # fmt: skip
+
+
+def _middle_near_one(values: np.ndarray) -> float:
+    """The median, but with an even count the middle value nearer 1 (not their mean): with two
+    years, a week high in one and normal in the other is normal; a peak must show in at least
+    half the years."""
+    v = np.sort(values)
+    n = len(v)
+    if n % 2:
+        return float(v[n // 2])
+    a, b = float(v[n // 2 - 1]), float(v[n // 2])
+    return a if abs(a - 1) <= abs(b - 1) else b
+
+
+def _years_covered(weeks: pd.DataFrame) -> int:
+    """How many times the data cover the year: the fewest years holding any of ISO weeks
+    1-52 (week 53 exists in some years only)."""
+    years = weeks.groupby("iso_week")["iso_year"].nunique()
+    return int(min(years.get(w, 0) for w in range(1, 53)))
+
+
+def _seasonality(
+    weeks: pd.DataFrame, disp: pd.DataFrame
+) -> tuple[dict[int, float] | None, str, str]:
+    """A source's multipliers by ISO week, or None, with the basis and kind of the choice.
+
+    A week-of-year multiplier rests only on the years whose data hold that week, and is
+    written only when the data cover the year at least SEASON_YEARS times and the weekly
+    counts are over-dispersed; per week it is the median across years of week / mean
+    (:func:`_middle_near_one`), so a one-off week (a trade show) does not recur every year.
+    """
+    covered = _years_covered(weeks) if len(weeks) else 0
+    if covered < SEASON_YEARS:
+        span = (
+            f"{weeks['week_start'].min():%Y-%m-%d} to "
+            f"{weeks['week_start'].max() + pd.Timedelta(weeks=1):%Y-%m-%d}"
+            if len(weeks)
+            else "none"
+        )
+        why = (
+            f"the lead data cover {len(weeks)} full weeks ({span}): seasonality by week of "
+            f"year needs every week of the year covered at least twice; none written"
+        )
+        return None, why, "derived"
+    p = float(disp["p_value"].iloc[0]) if len(disp) else math.nan
+    if not p < SEASON_P:
+        return None, f"weekly counts consistent with a constant rate (p={p:.2g})", "fitted"
+    by_week = {}
+    for iso_week, group in weeks.groupby("iso_week"):
+        ratios = group["multiplier"].to_numpy(float)
+        if len(ratios) >= SEASON_YEARS:
+            by_week[int(iso_week)] = round(_middle_near_one(ratios), 3)
+    why = (
+        f"weekly counts over-dispersed (index {disp['dispersion'].iloc[0]:.1f} on "
+        f"{len(weeks) - 1} df, p={p:.2g}), the year covered {covered} times; per ISO week, the "
+        "median of week / mean over the years holding it (of an even count, the middle value "
+        "nearer 1), so a one-off week does not recur"
+    )
+    return by_week, why, "fitted"
 
 
 def fit(
@@ -657,6 +734,7 @@ def fit(
     name: str = "fitted",
     encoding: str | None = None,
     sep: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Calibration:
     """Fit a scenario from exports (paths, or tables from the ``read_*`` functions).
 
@@ -664,7 +742,9 @@ def fit(
     lead, and the latest plausible date in any table, :func:`simfunnel.crm.check_exports`):
     arrival rates divide by it, and records still open at ``as_of`` are right-censored there.
     The scenario written starts at ``as_of`` and runs ``horizon_weeks``, after a warm-up long
-    enough to fill the pipeline.
+    enough to fill the pipeline. ``overrides``: scenario fields by dotted path (``{"sdr.headcount":
+    32, "sources[web].rate_per_week": 70}``) that the user knows better than the exports; set
+    after the fit, validated like a scenario file, marked "set by the user" in the YAML.
 
     Refused with :class:`CalibrationError` (one line): fewer than ``MIN_LEADS`` usable leads
     in the period or fewer than ``MIN_MQLS`` MQLs, and a scenario that would fail its own
@@ -728,7 +808,15 @@ def fit(
             }
         )
     arrivals_df = pd.DataFrame(arrivals)
-    weekly = _weekly_counts(inside["created"], inside["source"], t0, t1)
+    last_lead = inside["created"].max()
+    lead_end = min(t1, last_lead.normalize() + pd.Timedelta(days=1))
+    if t1 - last_lead > pd.Timedelta(weeks=2):
+        notes.append(
+            f"the last lead was created {last_lead:%Y-%m-%d}, {(t1 - last_lead).days} days "
+            f"before the as-of date {t1:%Y-%m-%d}: weekly counts stop there, rates still divide "
+            "by the whole period"
+        )
+    weekly = _weekly_counts(inside["created"], inside["source"], t0, lead_end)
     dispersion = []
     for src, group in weekly.groupby("source"):
         x = group["leads"].to_numpy(float)
@@ -739,6 +827,16 @@ def fit(
             d, p = math.nan, math.nan
         dispersion.append({"source": src, "weeks": len(x), "dispersion": d, "p_value": p})
     dispersion_df = pd.DataFrame(dispersion, columns=["source", "weeks", "dispersion", "p_value"])
+    seasons = {
+        src: _seasonality(weekly[weekly["source"] == src],
+                          dispersion_df[dispersion_df["source"] == src])
+        for src in arrivals_df["source"]
+    }  # fmt: skip
+    notes += [
+        f"sources[{src}]: no seasonality: {why}"
+        for src, (by_week, why, kind) in seasons.items()
+        if by_week is None and kind == "derived"
+    ]
 
     # Conversions per stage and source.
     status = L["status"].fillna("").str.lower()
@@ -829,13 +927,17 @@ def fit(
     call_fit: dict[str, Any] = {}
     if ct is not None and not ct.data.empty:
         attempts_df, by_attempt, call_durations, call_fit = _fit_calls(ct.data, L)
+    capacity = _capacity(ct, ot, call_fit.get("reps", []), t0, t1)
+    active = _active_last_month(capacity)
+    notes.extend(_capacity_notes(capacity, active))
 
     scenario = _build_scenario(
-        name, t1, horizon_weeks, arrivals_df, dispersion_df, weekly, L, conv_row, chosen,
-        deal_values, threshold, call_fit, params, ot,
+        name, t1, horizon_weeks, arrivals_df, seasons, L, conv_row, chosen,
+        deal_values, threshold, call_fit, params, ot, active,
     )  # fmt: skip
     _small_samples(warned, tables, arrivals_df, conversion, chosen, deal_values, call_fit)
     _validate(scenario, tables)
+    scenario = _apply_overrides(scenario, overrides or {}, params)
     return Calibration(
         tables=tables,
         start=t0,
@@ -857,6 +959,8 @@ def fit(
         notes=notes,
         _scenario=scenario,
         warnings=warned,
+        capacity=capacity,
+        overrides=dict(overrides or {}),
     )
 
 
@@ -1167,9 +1271,10 @@ def _seconds_dist(median: float, p90: float) -> Any:
 
 def _build_scenario(
     name: str, as_of: pd.Timestamp, horizon_weeks: int, arrivals: pd.DataFrame,
-    dispersion: pd.DataFrame, weekly: pd.DataFrame, L: pd.DataFrame, conv_row: Any,
+    seasons: dict[str, tuple[Any, str, str]], L: pd.DataFrame, conv_row: Any,
     chosen: dict[str, pd.Series], deal_values: pd.DataFrame, threshold: dict[str, Any] | None,
     calls: dict[str, Any], params: list[dict[str, Any]], ot: ExportTable | None,
+    active: dict[str, tuple[int, str]],
 ) -> dict[str, Any]:  # fmt: skip
     P = params
     start = (as_of + pd.Timedelta(days=1)).normalize() if as_of != as_of.normalize() else as_of
@@ -1193,19 +1298,12 @@ def _build_scenario(
         else:
             _param(P, f"sources[{src}].office_hours_share", 0.7, basis="dates have no time of "
                    "day: default kept", kind="assumption")  # fmt: skip
-        disp = dispersion[dispersion["source"] == src]
-        if len(disp) and disp["p_value"].iloc[0] < 0.01:
-            w = weekly[weekly["source"] == src]
-            by_week = {int(i): round(float(m), 3) for i, m in zip(w["iso_week"], w["multiplier"],
-                                                                   strict=True)}  # fmt: skip
+        by_week, why, kind = seasons[src]
+        if by_week:
             source["seasonality"] = {"by_week": by_week}
-            _param(P, f"sources[{src}].seasonality.by_week", f"{len(by_week)} weeks",
-                   basis=f"weekly counts over-dispersed (index {disp['dispersion'].iloc[0]:.1f} "
-                   f"on {len(w) - 1} df, p={disp['p_value'].iloc[0]:.2g}): week / mean")  # fmt: skip
-        elif len(disp):
-            _param(P, f"sources[{src}].seasonality", "none",
-                   basis=f"weekly counts consistent with a constant rate "
-                   f"(p={disp['p_value'].iloc[0]:.2g})", kind="fitted")  # fmt: skip
+            _param(P, f"sources[{src}].seasonality.by_week", f"{len(by_week)} weeks", basis=why)
+        else:
+            _param(P, f"sources[{src}].seasonality", "none", basis=why, kind=kind)
         scores = L.loc[mine, "score"].dropna()
         if threshold is not None and len(scores) >= 2:
             lo, hi = float(min(0.0, scores.min())), float(max(100.0, scores.max()))
@@ -1299,9 +1397,8 @@ def _build_scenario(
             _param(P, "outcomes.probabilities (others)", "defaults' proportions",
                    basis="no lead status column", kind="assumption")  # fmt: skip
         outcomes_p = {"qualified": qualified} | {k: (1 - qualified) * v for k, v in rest.items()}
-        team = len(calls["reps"]) or 1
-        _param(P, "sdr.headcount", team, basis="distinct SDRs in the call log: check against the "
-               "roster (part-timers, leavers)", kind="assumption")  # fmt: skip
+        team, basis = _sdr_headcount(calls["reps"], active.get("sdr"))
+        _param(P, "sdr.headcount", team, basis=basis, kind="assumption")
     else:
         cadence = {"connect_probability": 0.4, "contact_probability": 0.5}
         reach = 1 - (1 - 0.2) ** 6
@@ -1380,8 +1477,13 @@ def _build_scenario(
     else:
         ae["deal_value"] = 10000
         _param(P, "ae.deal_value", 10000, basis="no amounts", kind="assumption")
-    _param(P, "ae.team", "unlimited", basis="AE headcount and room are not in the exports",
-           kind="assumption")  # fmt: skip
+    basis = "AE headcount and room are not in the exports"
+    if "ae" in active:
+        n_ae, month = active["ae"]
+        owners = "deal owner was" if n_ae == 1 else "deal owners were"
+        basis = (f"AE room (the deals each can hold) is not in the exports; {n_ae} {owners} "
+                 f"active in {month}")  # fmt: skip
+    _param(P, "ae.team", "unlimited", basis=basis, kind="assumption")
     cycle_p90 = 0.0
     if "sales_cycle" in chosen:
         cycle_p90 = float(chosen["sales_cycle"]["p90"])
@@ -1403,3 +1505,188 @@ def _build_scenario(
         "outcomes": {"probabilities": outcomes_p, "quality_effect": outcome_eff},
         "ae": ae,
     }
+
+
+# --------------------------------------------------------------------------- capacity
+
+# Who works which side of the funnel, by the table that names them.
+_ROLES = (("sdr", "calls", "rep"), ("ae", "opportunities", "owner"))
+
+
+def _activity(ct: ExportTable | None, ot: ExportTable | None, reps: list[str]) -> pd.DataFrame:
+    """Every dated act of a named owner: ``role, owner, when``. Calls by the reps the fit
+    counts as SDRs; deals created, and closed (an open deal's close date is a plan, not an
+    act), by their owner."""
+    frames = []
+    if ct is not None and not ct.data.empty:
+        c = ct.data[ct.data["rep"].isin(reps)]
+        frames.append(pd.DataFrame({"role": "sdr", "owner": c["rep"], "when": c["timestamp"]}))
+    if ot is not None and not ot.data.empty and ot.data["owner"].notna().any():
+        o = ot.data[ot.data["owner"].notna()]
+        closed = o["close_date"].where(o["won"].notna())
+        for when in (o["created"], closed):
+            frames.append(pd.DataFrame({"role": "ae", "owner": o["owner"], "when": when}))
+    if not frames:
+        return pd.DataFrame(columns=["role", "owner", "when"])
+    return pd.concat(frames, ignore_index=True).dropna(subset=["when"])
+
+
+def _capacity(
+    ct: ExportTable | None, ot: ExportTable | None, reps: list[str], start: pd.Timestamp,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:  # fmt: skip
+    """Owners active per role and calendar month: ``role, table, column, month, active,
+    complete``. An owner counts in every month from their first act to their last (a quiet
+    month is not a leaver); ``complete`` says the month lies wholly in the data period."""
+    columns = ["role", "table", "column", "month", "active", "complete"]
+    acts = _activity(ct, ot, reps)
+    if acts.empty:
+        return pd.DataFrame(columns=columns)
+    span = acts.groupby(["role", "owner"])["when"].agg(["min", "max"])
+    rows = []
+    for role, table, column in _ROLES:
+        if role not in span.index.get_level_values("role"):
+            continue
+        mine = span.loc[role]
+        months = pd.period_range(mine["min"].min(), mine["max"].max(), freq="M")
+        for month in months:
+            first, end = month.start_time, (month + 1).start_time
+            active = int(((mine["min"] < end) & (mine["max"] >= first)).sum())
+            complete = bool(first >= start.normalize() and end <= as_of)
+            rows.append((role, table, column, str(month), active, complete))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _active_last_month(capacity: pd.DataFrame) -> dict[str, tuple[int, str]]:
+    """Per role, the owners active in the last complete month before the as-of date, and
+    that month: today's team, not every name the history holds."""
+    out: dict[str, tuple[int, str]] = {}
+    if capacity.empty:
+        return out
+    for role, group in capacity[capacity["complete"]].groupby("role"):
+        last = group.iloc[-1]
+        out[str(role)] = (int(last["active"]), str(last["month"]))
+    return out
+
+
+def _capacity_notes(capacity: pd.DataFrame, active: dict[str, tuple[int, str]]) -> list[str]:
+    """One note per role: the owners active in the last months (the capacity table has all)."""
+    notes = []
+    names = {"sdr": "SDRs (the call log's reps)", "ae": "AEs (the deals' owners)"}
+    for role, group in capacity.groupby("role", sort=False):
+        tail = group.iloc[-6:]
+        recent = ", ".join(f"{m} {a}" for m, a in zip(tail["month"], tail["active"], strict=True))
+        last = f"; last complete month {active[role][1]}" if role in active else ""
+        notes.append(
+            f"capacity: {names[role]} active by month (Calibration.capacity), latest: "
+            f"{recent}{last}"
+        )
+    return notes
+
+
+def _sdr_headcount(reps: list[str], active: tuple[int, str] | None) -> tuple[int, str]:
+    """The SDR headcount and its basis: the reps active in the last complete month before the
+    as-of date (leavers and joiners of the past do not count), else every rep seen."""
+    check = "check against the roster (part-timers, leavers)"
+    if active is not None and active[0] > 0:
+        n, month = active
+        return n, (
+            f"{n} owners active in {month} (the last complete month before the as-of date; a "
+            f"rep is active from their first call to their last), of {len(reps)} in the whole "
+            f"call log: {check}"
+        )
+    return len(reps) or 1, (
+        f"distinct SDRs in the call log ({len(reps)}; no complete month of calls): {check}"
+    )
+
+
+# --------------------------------------------------------------------------- overrides
+
+_NAMED_SOURCE = re.compile(r"^sources\[([^\]]*[^\d\]][^\]]*)\]")
+
+
+def _by_index(path: str, data: dict[str, Any]) -> str:
+    """``sources[web].x`` as ``sources.0.x`` (the form the YAML comments use, by name)."""
+    match = _NAMED_SOURCE.match(path.strip())
+    if match is None:
+        return path.strip()
+    names = [str(s.get("name")) for s in data.get("sources", [])]
+    if match.group(1) not in names:
+        raise CalibrationError(
+            f"overrides: {path}: no source named {match.group(1)!r} (the fit has "
+            f"{', '.join(names)}); write sources[NAME].field or sources.N.field"
+        )
+    return f"sources.{names.index(match.group(1))}{path.strip()[match.end() :]}"
+
+
+def _by_name(path: str, data: dict[str, Any]) -> str:
+    """``sources.0.x`` as ``sources[web].x``: the parameter names of the fitted values."""
+    parts = path.split(".")
+    if len(parts) > 1 and parts[0] == "sources" and parts[1].isdigit():
+        sources = data.get("sources", [])
+        if int(parts[1]) < len(sources):
+            return ".".join([f"sources[{sources[int(parts[1])]['name']}]", *parts[2:]])
+    return path
+
+
+def _mark_user(params: list[dict[str, Any]], name: str, value: Any) -> None:
+    """The parameter row of an overridden field says it was set by the user, and what the fit
+    had given (a field the fit did not report gets a row of its own)."""
+    for row in params:
+        if row["parameter"] == name:
+            was = _fmt(row["value"], 4) if isinstance(row["value"], float) else row["value"]
+            row.update(value=value, low=None, high=None, kind="user",
+                       basis=f"set by the user (the fit gave {was}: {row['basis']})")  # fmt: skip
+            return
+    _param(params, name, value, basis="set by the user", kind="user")
+
+
+def _apply_overrides(
+    scenario: dict[str, Any], overrides: Mapping[str, Any], params: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The fitted scenario with the user's values set by dotted path (the machinery of
+    ``simfunnel.experiments.with_overrides``), validated like a scenario file: a bad path or
+    value is one line naming the path and what was expected."""
+    if not overrides:
+        return scenario
+    from .experiments import _path_parts, _set_path, _show
+    from .scenario import ScenarioError, scenario_from_dict
+
+    if not isinstance(overrides, Mapping):
+        raise CalibrationError(
+            f"overrides: a mapping of field path -> value, e.g. {{'sdr.headcount': 32}} (got "
+            f"{type(overrides).__name__})"
+        )
+    data = copy.deepcopy(scenario)
+    shown = []
+    for path, value in overrides.items():
+        if not isinstance(path, str):
+            raise CalibrationError(f"overrides: {path!r}: a path is text, like sdr.headcount")
+        plain = _by_index(path, data)
+        try:
+            _path_parts(plain, "overrides")
+            _set_path(data, plain, copy.deepcopy(value), "overrides")
+        except ScenarioError as exc:
+            raise CalibrationError(_one_line(exc.problems[0])) from None
+        parts = _path_parts(plain, "overrides")
+        name = _by_name(".".join(parts), data)
+        shown.append((name, _show(parts)))
+        _mark_user(params, name, value)
+    try:
+        scenario_from_dict(_plain(data), source="overrides")
+    except ScenarioError as exc:
+        raise CalibrationError(_one_line(_override_problem(exc.problems, shown))) from None
+    return data
+
+
+def _override_problem(problems: list[str], shown: list[tuple[str, str]]) -> str:
+    """The problem that names an overridden path (its name as the user wrote it), else the
+    first; with how many more there are."""
+    named = [str(p) for p in problems if any(f" {plain}" in str(p) for _, plain in shown)]
+    first = named[0] if named else str(problems[0])
+    for name, plain in shown:
+        first = first.replace(f": {plain}", f": {name}", 1) if name != plain else first
+    if not named:  # a fitted field that no longer fits with the user's value
+        first += f" (after setting {', '.join(name for name, _ in shown)})"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first}{more}; expected as in a scenario file (docs/scenarios.md)"

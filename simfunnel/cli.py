@@ -141,6 +141,19 @@ def _force(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _set_option(parser: argparse.ArgumentParser) -> None:
+    """--set PATH=VALUE on fit and backtest: a value the user knows better than the exports."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=None,
+        metavar="PATH=VALUE",
+        help="set a scenario field instead of fitting it, e.g. sdr.headcount=12 (repeatable); "
+        "marked 'set by the user' in the scenario",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = opt.OneLineParser(
         prog="simfunnel",
@@ -413,6 +426,7 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", type=opt.date, default=None, help="when the extract was taken (YYYY-MM-DD)"
     )
     fit.add_argument("--horizon", type=_positive, default=13, help="weeks the scenario runs")
+    _set_option(fit)
     fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
     fit.add_argument(
         "--tables", type=Path, default=None, help="also save the fitted tables and plots here"
@@ -430,7 +444,14 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="the date the fit stops and the test starts (YYYY-MM-DD)",
     )
-    bt.add_argument("--horizon", type=_positive, required=True, help="weeks to forecast")
+    bt.add_argument(
+        "--horizon",
+        type=opt.horizon,
+        required=True,
+        help="weeks to forecast (13, 13weeks) or calendar months (3months: to a month's end, "
+        "scored by month)",
+    )
+    _set_option(bt)
     bt.add_argument("--reps", type=_INTERVAL_REPS, default=19, help="replications (default 19)")
     bt.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=_positive, default=None, help="worker processes")
@@ -447,7 +468,12 @@ def _parser() -> argparse.ArgumentParser:
         default="snapshot",
         help="the funnel as the export shows it at the cutoff, or a warm-up (default snapshot)",
     )
-    bt.add_argument("--freq", choices=("W", "M"), default="W", help="weeks or calendar months")
+    bt.add_argument(
+        "--freq",
+        choices=("W", "M"),
+        default=None,
+        help="weeks or calendar months (default W; M with a horizon in months)",
+    )
     bt.add_argument(
         "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
     )
@@ -1074,6 +1100,7 @@ def _fit(args: argparse.Namespace) -> int:
         **_reading(args),
         as_of=args.as_of,
         horizon_weeks=args.horizon,
+        overrides=opt.settings(args.overrides),
     )
     path = cal.write_scenario(args.out)
     report = cal.report
@@ -1091,13 +1118,18 @@ def _fit(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from .backtest import STAGES, backtest
 
+    number, unit = args.horizon
+    if unit == "months" and args.freq == "W":
+        raise ScenarioError(["--horizon in months is scored by month: leave out --freq W"])
     bt = backtest(
         args.leads,
         args.cutoff,
-        args.horizon,
+        number if unit == "weeks" else None,
         args.calls,
         args.opportunities,
         **_reading(args),
+        horizon_months=number if unit == "months" else None,
+        overrides=opt.settings(args.overrides),
         reps=args.reps,
         seed=args.seed,
         workers=args.workers,

@@ -28,10 +28,12 @@ __all__ = [
     "date",
     "date_format",
     "finite",
+    "horizon",
     "memory_size",
     "not_finite",
     "os_error",
     "seed",
+    "settings",
     "share",
     "stdout_gone",
     "targets",
@@ -42,6 +44,7 @@ DATE_FAMILIES = ("iso", "dayfirst", "day-first", "monthfirst", "month-first")
 # strftime directives that say something about the date; a format needs at least one.
 _DATE_DIRECTIVES = set("aAbBcdjmUWxyYGuVF")
 _SAMPLE = dt.datetime(2026, 11, 23, 17, 45, 30)  # day > 12, so day and month cannot swap
+_HORIZON = re.compile(r"\s*(\d+)\s*(w|wk|wks|weeks?|m|mo|mos|months?)?\s*", re.IGNORECASE)
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?i?b?)\s*", re.IGNORECASE)
 
 
@@ -154,6 +157,42 @@ def date_format(text: str) -> str:
             f"{text!r} is not a usable date format ({reason}); {expected}"
         ) from None
     return text
+
+
+def horizon(text: str) -> tuple[int, str]:
+    """An argparse type: a horizon in weeks (``13``, ``13weeks``) or calendar months
+    (``3months``, ``3 m``), as ``(number, "weeks" | "months")``; a bare number is weeks, as
+    the option always read it."""
+    match = _HORIZON.fullmatch(text)
+    if match is None or int(match.group(1)) < 1:
+        _fail(text, "needs a whole number >= 1 of weeks (13, 13weeks) or months (3months)")
+    unit = (match.group(2) or "w").lower()
+    return int(match.group(1)), "months" if unit.startswith("m") else "weeks"
+
+
+def settings(texts: list[str] | None) -> dict[str, Any]:
+    """``--set PATH=VALUE`` options (each value read as YAML, as in a scenario file) as a
+    dict of overrides; one line (ScenarioError) for a setting that is not PATH=VALUE, a path
+    given twice or a value that is NaN or infinite. The path and value are checked where they
+    are used (``fit``, ``backtest``)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for setting in texts or []:
+        path, sep, text = setting.partition("=")
+        path = path.strip()
+        if not sep or not path or not text.strip():
+            raise ScenarioError([f"--set {setting!r}: write PATH=VALUE, e.g. sdr.headcount=12"])
+        if path in out:
+            raise ScenarioError([f"--set {path}: given twice"])
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ScenarioError([f"--set {path}: cannot read the value {text!r}"]) from None
+        if not_finite(value):
+            raise ScenarioError([f"--set {path}: the value {text.strip()!r} is not finite"])
+        out[path] = value
+    return out
 
 
 def memory_size(text: str) -> str:

@@ -126,6 +126,7 @@ for _values in CALL_OUTCOMES.values():
 DETECT_SHARE = 0.9  # a detected date format must read 90% of a table's non-empty date values
 MAX_UNREAD = 0.2  # a date column with more than 20% of its values unread stops the read ...
 UNREAD_SLACK = 2  # ... unless no more than 2 values are unread (small files)
+SWAPPED_MIN = 10  # a stated day/month order this many values (and 20%) misread, the other reads
 PLACEHOLDER_GAP = pd.Timedelta(days=365)  # a date this far from all the others is a placeholder
 FUTURE_LIMIT = pd.Timedelta(days=730)  # no export holds dates over two years after today
 EARLY_CALL = pd.Timedelta(days=1)  # calls this much before their lead (time zones) are kept
@@ -517,6 +518,8 @@ def _choose_dates(
         nonempty = int((s != "").sum())
         unread = (s != "") & parsed[name].isna()
         k = int(unread.sum())
+        if date_format is not None and k >= SWAPPED_MIN and k > MAX_UNREAD * nonempty:
+            _refuse_swapped(s[unread], date_format, nonempty, path, present.get(name, name))
         if k > UNREAD_SLACK and k > MAX_UNREAD * nonempty:
             column = present.get(name, name)
             example = s[unread].iloc[0]
@@ -525,6 +528,43 @@ def _choose_dates(
                 f"{described.split(' (')[0]} (e.g. {example!r}){_excel_hint(s[unread])}; {hint}"
             )
     return parsed, described, notes
+
+
+def _other_order(date_format: str) -> tuple[str, str] | None:
+    """The stated format with day and month the other way round, as (what to state, its
+    description); None when it has no such order (ISO, a pattern without both)."""
+    family = _FAMILY_ALIASES.get(date_format.lower())
+    if family == "day-first":
+        return "monthfirst", "month-first"
+    if family == "month-first":
+        return "dayfirst", "day-first"
+    if family is None and "%d" in date_format and "%m" in date_format:
+        swapped = date_format.replace("%d", "%\x00").replace("%m", "%d").replace("%\x00", "%m")
+        return swapped, swapped
+    return None
+
+
+def _refuse_swapped(
+    unread: pd.Series, date_format: str, nonempty: int, path: str, column: str
+) -> None:
+    """A stated day/month order that leaves many dates unread where the other order reads
+    them: the order is wrong, and the dates it did read have day and month swapped, so the
+    read stops (one line) rather than keep a third of the rows with wrong dates."""
+    other = _other_order(date_format)
+    if other is None:
+        return
+    stated, described = other
+    family = _FAMILY_ALIASES.get(stated)
+    again = _parse_family(unread, family) if family else _to_datetime(unread, stated)
+    if again.notna().mean() < DETECT_SHARE:
+        return  # not a swap: the generic check (dates that no format reads) says more
+    mine = _FAMILY_ALIASES.get(date_format.lower(), date_format)
+    option = stated if family else f"'{stated}'"
+    raise CalibrationError(
+        f"{path}: column '{column}': {len(unread)} of {nonempty} dates do not read as {mine} "
+        f"(e.g. {unread.iloc[0]!r}) but read as {described}: day and month are the other way "
+        f"round; state --date-format {option} (date_format={stated!r})"
+    )
 
 
 def _problem(
@@ -592,7 +632,9 @@ def _read(
         column = cols.get(name)
         if column not in raw.columns:
             _problem(problems, path, None, str(column), f"no column for {name}", None, "note")
-            data[name] = pd.NA if kind_ != "date" else pd.NaT
+            # Blank of the column's own type: a missing number column is NaN (float), so
+            # the fit and the backtest can treat it as numbers that were all left blank.
+            data[name] = {"date": pd.NaT, "number": np.nan}.get(kind_, pd.NA)
             continue
         present[name] = column
         values = raw[column].astype(str).str.strip()
