@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from . import __version__, simulate
+from . import __version__, cli_cohorts, simulate
 from . import cli_options as opt
 from .analytic import reverse_waterfall_for, scenario_rates, sdr_workload
 from .calibration import CalibrationError
@@ -436,14 +436,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     _force(fit)
 
+    look = command("outlook", help="forecast each calendar month straight from a lead export")
+    exports(look)
+    cli_cohorts.add_outlook_args(look)
+
     bt = command("backtest", help="fit before a cutoff, forecast past it, score it")
     exports(bt)
     bt.add_argument(
         "--cutoff",
         type=opt.date,
-        required=True,
-        help="the date the fit stops and the test starts (YYYY-MM-DD)",
+        default=None,
+        help="the date the fit stops and the test starts (YYYY-MM-DD): one cutoff, simulated",
     )
+    cli_cohorts.add_rolling_args(bt)
     bt.add_argument(
         "--horizon",
         type=opt.horizon,
@@ -452,7 +457,12 @@ def _parser() -> argparse.ArgumentParser:
         "scored by month)",
     )
     _set_option(bt)
-    bt.add_argument("--reps", type=_INTERVAL_REPS, default=19, help="replications (default 19)")
+    bt.add_argument(
+        "--reps",
+        type=_INTERVAL_REPS,
+        default=19,
+        help="replications (default 19; at least 100 with --every or --cutoffs)",
+    )
     bt.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=_positive, default=None, help="worker processes")
     bt.add_argument("--out", type=Path, default=None, help="weekly.csv, summary.csv and plots")
@@ -1118,6 +1128,11 @@ def _fit(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from .backtest import STAGES, backtest
 
+    if cli_cohorts.wants_rolling(args):
+        return cli_cohorts.rolling(args)
+    if args.cutoff is None:
+        raise ScenarioError(["backtest needs --cutoff DATE (one cutoff, simulated) or "
+                             "--every month / --cutoffs A,B (rolling origin, cohort model)"])  # fmt: skip
     number, unit = args.horizon
     if unit == "months" and args.freq == "W":
         raise ScenarioError(["--horizon in months is scored by month: leave out --freq W"])
@@ -1222,6 +1237,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "fit": _fit,
         "backtest": _backtest,
+        "outlook": cli_cohorts.outlook,
         "export": _export,
         "waterfall": _waterfall,
         "diagnose": _diagnose,

@@ -52,6 +52,8 @@ ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh rec
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
 # A stage that excludes another once reached (a lost lead will not be won, and vice versa).
 _EXCLUDES = {"won": "lost_date", "lost": "won_date"}
+_LABEL = {"mql_date": "MQL date", "sql_date": "SQL date", "opportunity_date": "opportunity date",
+          "won_date": "won date", "lost_date": "lost date"}  # fmt: skip
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -574,8 +576,8 @@ def fit_cohorts(
     present = {}
     for stage, col in STAGE_DATES.items():
         if col not in frame or frame[col].isna().all():
-            missing[stage] = ("the export has no " + col.replace("_", " ")) if col not in frame \
-                else f"no lead has a {col.replace('_', ' ')}"  # fmt: skip
+            missing[stage] = f"the export has no {_LABEL[col]} column" if col not in frame \
+                else f"no lead in the export has any {_LABEL[col]}"  # fmt: skip
         else:
             present[stage] = col
     chosen_since = pd.Timestamp(since) if since is not None else first

@@ -101,7 +101,10 @@ def test_a_thin_export_forecasts_wins_and_names_the_stages_it_cannot_see() -> No
     ex = synthetic_export("thin", seed=4)
     model = fit_cohorts(ex.leads, ex.as_of)
     assert set(model.missing) == {"sqls", "valid_opportunities", "lost"}
-    assert all("the export has no" in why for why in model.missing.values())
+    assert all(
+        "SQL date" in why or "opportunity date" in why or "lost date" in why
+        for why in model.missing.values()
+    )
     r = model.report().set_index("stage")
     truth = ex.truth["mql_to_won"]["p"]
     won = r.loc["won"]
@@ -160,3 +163,23 @@ def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
     )
     assert len(rb.verdict()) == s["metric"].nunique()
     assert rb.variance["parameter_share"].between(0, 1).all()
+
+
+def test_command_line_outlook_and_rolling_backtest(tmp_path, capsys) -> None:
+    """A thin export through the command line: a non-zero won forecast, the stages it cannot
+    see named on stderr; the rolling backtest prints the table and a verdict per metric."""
+    from simfunnel.cli import main
+
+    path = synthetic_export("thin", seed=12, months=12).write(tmp_path)
+    assert main(["outlook", "--leads", str(path), "--months", "2", "--reps", "50",
+                 "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    out, err = capsys.readouterr()
+    assert "NOT FORECAST: sqls" in err and "NOT FORECAST: lost" in err
+    fc = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    assert fc.loc[fc["metric"] == "won", "mean"].sum() > 0
+    code = main(["backtest", "--leads", str(path), "--cutoffs", "2023-09-01", "--horizon",
+                 "2months", "--reps", "100"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "won: horizon total off by" in out and "best baseline" in out
+    assert main(["backtest", "--leads", str(path), "--horizon", "2months"]) == 2

@@ -1,0 +1,160 @@
+"""Command-line faces of the cohort model: ``simfunnel outlook`` (a monthly forecast straight
+from an export) and the rolling-origin form of ``simfunnel backtest`` (``--every month`` or
+``--cutoffs``). Kept apart from cli.py, which holds the simulation's commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import cli_options as opt
+from .files import write_csv
+
+__all__ = ["add_outlook_args", "add_rolling_args", "outlook", "rolling"]
+
+_READ = ("style", "mapping", "date_format", "encoding", "sep")
+
+
+def _window_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=opt.date, default=None,
+                        help="fit only cohorts from this date (default: all, or since a "
+                        "detected shift in a stage's conversion)")  # fmt: skip
+    parser.add_argument("--half-life", type=float, default=None, metavar="WEEKS",
+                        help="weigh cohorts by recency with this half-life in weeks")  # fmt: skip
+    parser.add_argument("--no-parameter-draws", action="store_true",
+                        help="bands from process noise only (the fitted values held fixed)")  # fmt: skip
+
+
+def add_outlook_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", type=opt.date, default=None,
+                        help="when the extract was taken (default: its latest plausible date)")  # fmt: skip
+    parser.add_argument("--months", type=int, default=3, help="calendar months to forecast")
+    parser.add_argument("--reps", type=int, default=500, help="replications (default 500)")
+    parser.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
+    _window_args(parser)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write stages.csv, arrivals.csv, forecast.csv, variance.csv here")  # fmt: skip
+
+
+def add_rolling_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cutoffs", default=None,
+                        help="rolling origin: comma-separated cutoff dates (cohort model)")  # fmt: skip
+    parser.add_argument("--every", choices=("month",), default=None,
+                        help="rolling origin: a cutoff at every month start (cohort model)")  # fmt: skip
+    parser.add_argument("--from", dest="first", type=opt.date, default=None,
+                        help="first cutoff with --every (default: six months into the data)")  # fmt: skip
+    parser.add_argument("--to", dest="last", type=opt.date, default=None,
+                        help="last cutoff with --every (default: the last the data can score)")  # fmt: skip
+    _window_args(parser)
+
+
+def _fmt(frame: pd.DataFrame, pct: tuple[str, ...] = (), ints: tuple[str, ...] = ()) -> str:
+    """A table a person reads: shares as percentages, counts as whole numbers."""
+    out = frame.copy()
+    for c in pct:
+        if c in out:
+            out[c] = out[c].map(lambda x: "n/a" if pd.isna(x) else f"{x:.1%}")
+    for c in ints:
+        if c in out:
+            out[c] = out[c].map(lambda x: "n/a" if pd.isna(x) else f"{x:,.0f}")
+    return out.to_string(index=False)
+
+
+def _days(x: float) -> str:
+    return f"{x * 24:.0f} h" if x < 1 else f"{x:.0f} days"
+
+
+def outlook(args: argparse.Namespace) -> int:
+    """Fit the cohort model on the export and forecast each calendar month."""
+    from .cohort_forecast import forecast_cohorts
+    from .cohorts import fit_cohorts
+    from .crm import check_exports, read_leads
+
+    lt = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
+    lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
+    model = fit_cohorts(lt.data, as_of, start=args.start, since=args.since,
+                        half_life_weeks=args.half_life)  # fmt: skip
+    end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + 1)
+    if as_of.normalize() == as_of.to_period("M").start_time:
+        end = as_of + pd.DateOffset(months=args.months)
+    fc = forecast_cohorts(model, end, reps=args.reps, seed=args.seed,
+                          parameter_draws=not args.no_parameter_draws)  # fmt: skip
+    print(f"Outlook from {args.leads} as of {as_of:%Y-%m-%d}: {model.window}.\n")
+    stages = model.report()
+    fitted = stages[stages["fit"].isin(["lognormal", "immediate", "assumed_shape"])]
+    fitted = fitted.assign(median_days=fitted["median_days"].map(_days),
+                           p90_days=fitted["p90_days"].map(_days))  # fmt: skip
+    print("Conversion from the previous stage the export dates (cure-fraction fit, open leads "
+          "censored):")  # fmt: skip
+    print(_fmt(fitted[["stage", "source", "n", "events", "rate", "low", "high", "median_days",
+                       "p90_days"]], pct=("rate", "low", "high"), ints=("n", "events")))  # fmt: skip
+    for stage, why in model.missing.items():
+        print(f"NOT FORECAST: {stage}: {why}; the stages after it are fitted from the one "
+              "before it", file=sys.stderr)  # fmt: skip
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print("\nArrivals per source:")
+    print(_fmt(model.arrivals_table(), pct=("trend_per_year",), ints=("leads",)))
+    table = fc.table()
+    print("\nMonthly forecast, median (P10-P90 in forecast.csv):")
+    band = table.assign(text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})",
+                                         axis=1))  # fmt: skip
+    wide = band.pivot(index="month", columns="metric", values="text")[list(fc.metrics)]
+    print(wide.to_string())
+    split = fc.variance_split()
+    print("\nWhere the band's width comes from (horizon total):")
+    print(_fmt(split, pct=("parameter_share",), ints=("sd_total", "sd_process_only")))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, frame in {"stages": stages, "arrivals": model.arrivals_table(),
+                            "forecast": table, "variance": split,
+                            "cohorts": model.cohorts, "shifts": model.shifts}.items():  # fmt: skip
+            write_csv(frame, args.out / f"{name}.csv")
+        print(f"wrote stages, arrivals, forecast, variance, cohorts and shifts CSVs to "
+              f"{args.out}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def rolling(args: argparse.Namespace) -> int:
+    """Rolling-origin backtest of the cohort model, baselines in the same table."""
+    from .crm import CalibrationError
+    from .rolling import rolling_backtest
+
+    number, unit = args.horizon
+    if unit != "months":
+        raise CalibrationError("a rolling-origin backtest is scored by calendar month: give "
+                              "--horizon in months (e.g. 3months)")  # fmt: skip
+    cutoffs = [c.strip() for c in args.cutoffs.split(",")] if args.cutoffs else None
+    rb = rolling_backtest(
+        args.leads, args.opportunities, cutoffs=cutoffs, every=args.every, first=args.first,
+        last=args.last, horizon_months=number, reps=max(args.reps, 100), seed=args.seed,
+        since=args.since, half_life_weeks=args.half_life,
+        parameter_draws=not args.no_parameter_draws,
+        progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
+        **{k: getattr(args, k) for k in _READ},
+    )  # fmt: skip
+    s = rb.summary()
+    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {number} calendar months ahead, "
+          "cohort model against baselines\n")  # fmt: skip
+    print(_fmt(s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
+               pct=("coverage", "mape", "total_error"), ints=("crps",)))  # fmt: skip
+    print()
+    for line in rb.verdict():
+        print(line)
+    for note in rb.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, frame in {"cells": rb.cells, "totals": rb.totals, "summary": s,
+                            "variance": rb.variance}.items():  # fmt: skip
+            write_csv(frame, args.out / f"{name}.csv")
+        print(f"wrote cells, totals, summary and variance CSVs to {args.out}", file=sys.stderr)
+    return 0
+
+
+def wants_rolling(args: Any) -> bool:
+    return bool(getattr(args, "cutoffs", None) or getattr(args, "every", None))
