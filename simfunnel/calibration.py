@@ -936,6 +936,7 @@ def fit(
         deal_values, threshold, call_fit, params, ot, active,
     )  # fmt: skip
     _small_samples(warned, tables, arrivals_df, conversion, chosen, deal_values, call_fit)
+    _collapsed_stages(warned, lt, L, t1)
     _validate(scenario, tables)
     scenario = _apply_overrides(scenario, overrides or {}, params)
     return Calibration(
@@ -997,6 +998,32 @@ _STAGE_FIELD = {
     "sql->opportunity": "opportunity_date",
     "opportunity->won": "won_date",
 }
+
+
+def _collapsed_stages(
+    warned: list[dict[str, Any]], lt: ExportTable, L: pd.DataFrame, as_of: pd.Timestamp
+) -> None:
+    """A thin export (won dates without SQL or opportunity dates) fits MQL->SQL at 0, and the
+    scenario would forecast no wins: say so loudly, with the MQL->won conversion the export
+    does show (censored cohorts, :mod:`simfunnel.cohorts`) and where to get its forecast."""
+    from .cohorts import fit_cohorts  # statistics only; imported here to keep fit's start light
+
+    gaps = [c for c in ("sql_date", "opportunity_date") if L[c].isna().all()]
+    if not gaps or L["won_date"].isna().all():
+        return
+    model = fit_cohorts(L, as_of)
+    won = model.report()
+    won = won[won["stage"] == "won"]
+    rate = float((won["rate"] * won["n"]).sum() / won["n"].sum())
+    median = float(won["median_days"].iloc[0])
+    names = " and ".join({"sql_date": "SQL dates", "opportunity_date": "opportunity dates"}[c]
+                         for c in gaps)  # fmt: skip
+    _warn(warned, lt.path, lt.columns.get(gaps[0]),
+          f"COLLAPSED STAGES: the export has won dates but no {names}, so MQL->SQL, "
+          f"SQL->opportunity and opportunity->won cannot be fitted and this scenario forecasts "
+          f"no wins from new MQLs. The export shows MQL->won at {rate:.1%} after a median "
+          f"{median:.0f} days (censored cohorts): `simfunnel outlook` forecasts from that, or "
+          "state the stages with --set")  # fmt: skip
 
 
 def _small_samples(

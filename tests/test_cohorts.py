@@ -183,3 +183,19 @@ def test_command_line_outlook_and_rolling_backtest(tmp_path, capsys) -> None:
     assert code == 0, err
     assert "won: horizon total off by" in out and "best baseline" in out
     assert main(["backtest", "--leads", str(path), "--horizon", "2months"]) == 2
+
+
+def test_fit_on_a_thin_export_warns_loudly_with_the_conversion_it_can_see(tmp_path) -> None:
+    """The simulation's fit cannot place wins without SQL and opportunity dates: a warning
+    names the collapsed stages and gives the MQL->won rate within 4 binomial standard errors
+    of the truth."""
+    from simfunnel.calibration import fit
+
+    ex = synthetic_export("thin", seed=13)
+    cal = fit(ex.write(tmp_path))
+    text = " ".join(w["problem"] for w in cal.warnings)
+    assert "COLLAPSED STAGES" in text and "SQL dates and opportunity dates" in text
+    rate = float(text.split("MQL->won at ")[1].split("%")[0]) / 100
+    truth = ex.truth["mql_to_won"]["p"]
+    closed = int(ex.leads["won_date"].notna().sum() / truth)
+    assert abs(rate - truth) < 4 * math.sqrt(truth * (1 - truth) / closed) + 0.0005
