@@ -124,11 +124,14 @@ def _arrivals(
     t = ((mids - model.as_of) / pd.Timedelta(days=365.25)).to_numpy(float)
     doy = mids.day_of_year.to_numpy(float)
     times, sources = [], []
+    # The level's unexplained error is shared by the sources (a season, a market moves them
+    # together): one draw per replication, scaled by each source's own measured size.
+    z = rng.standard_normal()
     for src, a in model.arrivals.items():
         beta = rng.multivariate_normal(a.beta, a.cov, method="eigh") if draw else a.beta
         lam = np.exp(np.clip(a.design(a.future_time(t), doy) @ beta, -50, 20))
-        if a.drift > 0:  # the level's unexplained error, one draw per replication
-            lam = lam * math.exp(rng.normal(-a.drift / 2, math.sqrt(a.drift)))
+        if a.drift > 0:
+            lam = lam * math.exp(math.sqrt(a.drift) * z - a.drift / 2)
         if a.alpha > 0:
             lam = lam * rng.gamma(1 / a.alpha, a.alpha, size=len(lam))
         k = rng.poisson(lam)

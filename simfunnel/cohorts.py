@@ -48,6 +48,7 @@ SHIFT_MIN_MONTHS = 3  # months of cohorts each side of a split must span
 MIN_MATURE = 0.5  # the cohorts after a split must be this mature on average to be compared
 ARRIVAL_WEEKS = 52  # arrivals are fitted on at most the last year of the window
 HOLDOUT_WEEKS = 8  # arrival models are chosen on how they would have forecast these
+DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this long
 ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh recent weeks more
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
 # A stage that excludes another once reached (a lost lead will not be won, and vice versa).
@@ -511,12 +512,14 @@ def _drift(
     weights: np.ndarray,
 ) -> float:  # fmt: skip
     """Variance of the log level's error that the model does not explain (a season the
-    history is too short to fit, a drifting market): from forecasts of HOLDOUT_WEEKS-week
-    totals made at earlier origins (every four weeks, up to six), less the counting noise."""
-    h = HOLDOUT_WEEKS
+    history is too short to fit, a drifting market): from forecasts of a quarter's totals
+    (DRIFT_WEEKS, fewer in a short history) made at every second week of the history with
+    eight weeks before it, less the counting noise. Origins all through the year, so that a
+    season's swings are in it."""
+    h = min(DRIFT_WEEKS, max(HOLDOUT_WEEKS, len(y) // 3))
     probe = ArrivalFit("", terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
     errors, noise = [], []
-    for end in range(len(y) - h, 2 * h - 1, -4)[:6]:
+    for end in range(len(y) - h, HOLDOUT_WEEKS - 1, -2):
         t0 = t[end - 1] + 0.5 / 52.18
         b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
         future = slice(end, end + h)
