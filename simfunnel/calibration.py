@@ -51,6 +51,7 @@ from .crm import (  # noqa: F401
 # The readers live in simfunnel.crm; their names are imported back so that
 # ``from simfunnel.calibration import read_leads, CalibrationError, ...`` keeps working.
 from .files import save_figure, write_csv
+from .recent import present_rates
 
 __all__ = [
     "Calibration",
@@ -431,6 +432,7 @@ class Calibration:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
     overrides: dict[str, Any] = field(default_factory=dict)
+    cohorts: Any = None  # the cohort model (simfunnel.cohorts.CohortModel), if it could be fitted
 
     @property
     def report(self) -> pd.DataFrame:
@@ -735,6 +737,8 @@ def fit(
     encoding: str | None = None,
     sep: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    since: Any = None,
+    half_life_weeks: float | None = None,
 ) -> Calibration:
     """Fit a scenario from exports (paths, or tables from the ``read_*`` functions).
 
@@ -745,6 +749,10 @@ def fit(
     enough to fill the pipeline. ``overrides``: scenario fields by dotted path (``{"sdr.headcount":
     32, "sources[web].rate_per_week": 70}``) that the user knows better than the exports; set
     after the fit, validated like a scenario file, marked "set by the user" in the YAML.
+    Arrival rates and the MQL->SQL and SQL->opportunity rates describe the present where the
+    cohort model finds it differs from the average (:mod:`simfunnel.recent`); ``since`` and
+    ``half_life_weeks`` choose its window (default: all cohorts, or those since a detected
+    shift).
 
     Refused with :class:`CalibrationError` (one line): fewer than ``MIN_LEADS`` usable leads
     in the period or fewer than ``MIN_MQLS`` MQLs, and a scenario that would fail its own
@@ -862,6 +870,10 @@ def fit(
                  "rate": k / n if n else math.nan, "low": float(low), "high": float(high)}
             )  # fmt: skip
     conversion = pd.DataFrame(conv)
+    cohorts, arrivals_df, conversion, said = present_rates(
+        L[~outside], t0, t1, arrivals_df, conversion, since, half_life_weeks
+    )
+    notes.extend(said)
 
     def conv_row(stage: str) -> pd.Series:
         c = conversion
@@ -936,7 +948,7 @@ def fit(
         deal_values, threshold, call_fit, params, ot, active,
     )  # fmt: skip
     _small_samples(warned, tables, arrivals_df, conversion, chosen, deal_values, call_fit)
-    _collapsed_stages(warned, lt, L, t1)
+    _collapsed_stages(warned, lt, L, cohorts)
     _validate(scenario, tables)
     scenario = _apply_overrides(scenario, overrides or {}, params)
     return Calibration(
@@ -960,6 +972,7 @@ def fit(
         notes=notes,
         _scenario=scenario,
         warnings=warned,
+        cohorts=cohorts,
         capacity=capacity,
         overrides=dict(overrides or {}),
     )
@@ -1001,17 +1014,14 @@ _STAGE_FIELD = {
 
 
 def _collapsed_stages(
-    warned: list[dict[str, Any]], lt: ExportTable, L: pd.DataFrame, as_of: pd.Timestamp
+    warned: list[dict[str, Any]], lt: ExportTable, L: pd.DataFrame, model: Any
 ) -> None:
     """A thin export (won dates without SQL or opportunity dates) fits MQL->SQL at 0, and the
     scenario would forecast no wins: say so loudly, with the MQL->won conversion the export
     does show (censored cohorts, :mod:`simfunnel.cohorts`) and where to get its forecast."""
-    from .cohorts import fit_cohorts  # statistics only; imported here to keep fit's start light
-
     gaps = [c for c in ("sql_date", "opportunity_date") if L[c].isna().all()]
-    if not gaps or L["won_date"].isna().all():
+    if not gaps or L["won_date"].isna().all() or model is None:
         return
-    model = fit_cohorts(L, as_of)
     won = model.report()
     won = won[won["stage"] == "won"]
     rate = float((won["rate"] * won["n"]).sum() / won["n"].sum())

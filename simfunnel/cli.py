@@ -426,6 +426,7 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", type=opt.date, default=None, help="when the extract was taken (YYYY-MM-DD)"
     )
     fit.add_argument("--horizon", type=_positive, default=13, help="weeks the scenario runs")
+    cli_cohorts.add_window_args(fit)
     _set_option(fit)
     fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
     fit.add_argument(
@@ -1111,6 +1112,8 @@ def _fit(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         horizon_weeks=args.horizon,
         overrides=opt.settings(args.overrides),
+        since=args.since,
+        half_life_weeks=args.half_life,
     )
     path = cal.write_scenario(args.out)
     report = cal.report

@@ -14,17 +14,21 @@ import pandas as pd
 from . import cli_options as opt
 from .files import write_csv
 
-__all__ = ["add_outlook_args", "add_rolling_args", "outlook", "rolling"]
+__all__ = ["add_outlook_args", "add_rolling_args", "add_window_args", "outlook", "rolling"]
 
 _READ = ("style", "mapping", "date_format", "encoding", "sep")
 
 
-def _window_args(parser: argparse.ArgumentParser) -> None:
+def add_window_args(parser: argparse.ArgumentParser) -> None:
+    """The cohort window: ``fit``, ``outlook`` and the rolling backtest share it."""
     parser.add_argument("--since", type=opt.date, default=None,
                         help="fit only cohorts from this date (default: all, or since a "
                         "detected shift in a stage's conversion)")  # fmt: skip
     parser.add_argument("--half-life", type=float, default=None, metavar="WEEKS",
                         help="weigh cohorts by recency with this half-life in weeks")  # fmt: skip
+
+
+def _draws_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-parameter-draws", action="store_true",
                         help="bands from process noise only (the fitted values held fixed)")  # fmt: skip
 
@@ -35,7 +39,8 @@ def add_outlook_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--months", type=int, default=3, help="calendar months to forecast")
     parser.add_argument("--reps", type=int, default=500, help="replications (default 500)")
     parser.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
-    _window_args(parser)
+    add_window_args(parser)
+    _draws_arg(parser)
     parser.add_argument("--out", type=Path, default=None,
                         help="write stages.csv, arrivals.csv, forecast.csv, variance.csv here")  # fmt: skip
 
@@ -49,7 +54,8 @@ def add_rolling_args(parser: argparse.ArgumentParser) -> None:
                         help="first cutoff with --every (default: six months into the data)")  # fmt: skip
     parser.add_argument("--to", dest="last", type=opt.date, default=None,
                         help="last cutoff with --every (default: the last the data can score)")  # fmt: skip
-    _window_args(parser)
+    add_window_args(parser)
+    _draws_arg(parser)
 
 
 def _fmt(frame: pd.DataFrame, pct: tuple[str, ...] = (), ints: tuple[str, ...] = ()) -> str:

@@ -199,3 +199,27 @@ def test_fit_on_a_thin_export_warns_loudly_with_the_conversion_it_can_see(tmp_pa
     truth = ex.truth["mql_to_won"]["p"]
     closed = int(ex.leads["won_date"].notna().sum() / truth)
     assert abs(rate - truth) < 4 * math.sqrt(truth * (1 - truth) / closed) + 0.0005
+
+
+def test_fit_describes_the_present_of_a_business_that_changed(tmp_path) -> None:
+    """Regime change and five-fold growth: the scenario's arrival rates are the count model's
+    level at the as-of date (not the two-year average, about half of it) and MQL->SQL is the
+    rate since the shift; each within 4 standard errors of the truth."""
+    from simfunnel.calibration import fit
+
+    ex = synthetic_export("regime", seed=14)
+    cal = fit(ex.write(tmp_path))
+    arr = ex.truth["arrivals"]
+    rates = cal.arrivals.set_index("source")["rate_per_week"]
+    for src, base in arr["base_per_week"].items():
+        truth = base * arr["growth_over_period"]
+        se = math.sqrt(cal.cohorts.arrivals[src].cov[0, 0])
+        print(f"\n{src}: {rates[src]:.1f} a week (truth {truth:.1f}, log se {se:.3f})", end="")
+        assert abs(math.log(rates[src] / truth)) < 4 * se
+    conv = cal.conversion.query("stage == 'mql->sql' and source == 'all'").iloc[0]
+    p = ex.truth["conversion"]["p_sql"]["after"]
+    mqls = ex.leads[ex.leads["mql_date"] >= ex.truth["change_date"]]
+    se = math.sqrt(p * (1 - p) / len(mqls))
+    print(f"\nMQL->SQL {conv['rate']:.3f} (truth after the change {p}, se {se:.3f})")
+    assert abs(conv["rate"] - p) < 4 * se
+    assert any("conversion window: sqls from cohorts of" in n for n in cal.notes)
