@@ -5,9 +5,9 @@ A CRM export is a snapshot: a lead created last week that has not converted yet 
 lead that failed. Counting it as one (the naive cohort rate) biases every recent rate down,
 most of all when the business grows. Here each stage is fitted as *time to event with a cure
 fraction*: a lead reaches the stage with probability ``pi`` after a lognormal delay, and a
-lead still open at the as-of date is censored at its age, not counted as a failure. Arrivals
-are a negative-binomial regression of weekly counts on a trend (and a yearly cycle when the
-history covers two years), chosen by AIC. A shift in conversion between cohorts is tested by a
+lead still open at the as-of date is censored at its age, not counted as a failure. Each
+stage is fitted from the stage before it that the export dates. Arrivals are
+:mod:`simfunnel.arrival_model`'s count model. A shift in conversion between cohorts is tested by a
 likelihood-ratio test over every monthly split (Bonferroni-adjusted); when one is found the
 fit keeps the recent regime. Every fit keeps its covariance, so a forecast can draw the
 parameters as well as the process (:mod:`simfunnel.cohort_forecast`).
@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-__all__ = ["STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "fit_cohorts"]
+from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
+
+__all__ = ["METRIC_DATES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "fit_cohorts"]
 
 # Forecast metric -> the lead-table date that marks it (leads: the created date).
 STAGE_DATES: dict[str, str] = {
@@ -37,6 +39,8 @@ STAGE_DATES: dict[str, str] = {
     "won": "won_date",
     "lost": "lost_date",
 }
+# Every forecast metric -> its date (leads: the created date); one place for the mapping.
+METRIC_DATES: dict[str, str] = {"leads": "created", **STAGE_DATES}
 DAY = pd.Timedelta(days=1)
 MIN_DELAY_DAYS = 1 / 24  # an event within the hour counts as an hour: log(0) has no lognormal
 IMMEDIATE_SHARE = 0.95  # a stage whose events are this often within a day is "immediate"
@@ -46,11 +50,6 @@ SHIFT_ALPHA = 0.01  # family-wise level of the cohort-shift test
 SHIFT_MIN_RATIO = 1.25  # a shift smaller than this (either way) is not acted on
 SHIFT_MIN_MONTHS = 3  # months of cohorts each side of a split must span
 MIN_MATURE = 0.5  # the cohorts after a split must be this mature on average to be compared
-ARRIVAL_WEEKS = 52  # arrivals are fitted on at most the last year of the window
-HOLDOUT_WEEKS = 8  # arrival models are chosen on how they would have forecast these
-DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this long
-ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh recent weeks more
-TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
 # A stage that excludes another once reached (a lost lead will not be won, and vice versa).
 _EXCLUDES = {"won": "lost_date", "lost": "won_date"}
 _LABEL = {"mql_date": "MQL date", "sql_date": "SQL date", "opportunity_date": "opportunity date",
@@ -127,41 +126,6 @@ def _out_share(
     n = older.sum(axis=0)
     share = np.where(n > 0, (older & out).sum(axis=0) / np.maximum(n, 1), 0.0)
     return grid, share
-
-
-@dataclass(frozen=True)
-class ArrivalFit:
-    """A source's weekly arrivals: a negative-binomial regression on the chosen terms.
-
-    ``beta``/``cov`` on the log scale; ``terms`` names the columns ("level", "trend",
-    "sin", "cos"); ``alpha`` the overdispersion (0: Poisson). Trend is per year, from the
-    as-of date."""
-
-    source: str
-    terms: tuple[str, ...]
-    beta: np.ndarray
-    cov: np.ndarray
-    alpha: float
-    weeks: int
-    leads: int
-    scores: dict[str, float]  # per candidate: mean absolute error over the holdout weeks
-    drift: float = 0.0  # variance of the log level the model does not explain (see _drift)
-
-    def design(self, t_years: np.ndarray, doy: np.ndarray) -> np.ndarray:
-        cols = {"level": np.ones_like(t_years), "trend": t_years,
-                "sin": np.sin(2 * np.pi * doy / 365.25), "cos": np.cos(2 * np.pi * doy / 365.25)}  # fmt: skip
-        return np.column_stack([cols[t] for t in self.terms])
-
-    def future_time(self, t_years: np.ndarray) -> np.ndarray:
-        """A trend's time axis past the as-of date, damped: growth seen in the history is
-        carried on for about a quarter and then held, as a damped trend does (an exponential
-        trend extrapolated for a year would promise what no one can see)."""
-        tau = TREND_DAMPING_YEARS
-        return np.where(t_years > 0, tau * (1 - np.exp(-np.maximum(t_years, 0) / tau)), t_years)
-
-    def rate_now(self) -> float:
-        """Leads per week at the as-of date (trend at 0; a yearly cycle averages out)."""
-        return float(math.exp(self.beta[0]))
 
 
 @dataclass(frozen=True)
@@ -282,21 +246,19 @@ def stage_view(frame: pd.DataFrame, col: str, present: Iterable[str]) -> pd.Data
 
 def _arrays(
     stage: str, frame: pd.DataFrame, col: str, as_of: pd.Timestamp
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per lead at risk (``frame`` from :func:`stage_view`): the delay from the parent stage
-    or the age since it (days), whether the stage was reached, whether the lead is known never
-    to reach it; and the known-out share by age (grid, share)."""
+    or the age since it (days), whether the stage was reached; and the share of leads known
+    out of the stage (lost, for won) by age, on a grid, for the forecast to condition on."""
     reached = frame[col].notna().to_numpy()
     delay = ((frame[col] - frame["parent"]) / DAY).to_numpy(float)
     age = ((as_of - frame["parent"]) / DAY).to_numpy(float)
     t = np.maximum(np.nan_to_num(np.where(reached, delay, age), nan=MIN_DELAY_DAYS), MIN_DELAY_DAYS)
-    out = np.zeros(len(frame), dtype=bool)
     grid, share = np.array([]), np.array([])
     if stage in _EXCLUDES and _EXCLUDES[stage] in frame:
         other = frame[_EXCLUDES[stage]]
-        out = other.notna().to_numpy() & ~reached
         grid, share = _out_share(((other - frame["parent"]) / DAY).to_numpy(float), age)
-    return t, reached, out, grid, share
+    return t, reached, grid, share
 
 
 def _fit_stage(
@@ -305,7 +267,7 @@ def _fit_stage(
 ) -> tuple[StageFit, list[str]]:  # fmt: skip
     """Fit one stage on the leads of the window (``frame``), weighted."""
     notes: list[str] = []
-    t, reached, _, dead_ages, dead_base = _arrays(stage, frame, col, as_of)
+    t, reached, dead_ages, dead_base = _arrays(stage, frame, col, as_of)
     counts = frame.assign(_w=weights, _e=reached).groupby("source")[["_w", "_e"]].sum()
     own = [s for s in sources if s in counts.index and counts.loc[s, "_e"] >= MIN_SOURCE_EVENTS]
     names = tuple(own) if len(own) == len(sources) else (*own, "other")
@@ -392,7 +354,7 @@ def cohort_shifts(
         view = stage_view(frame, STAGE_DATES[stage], present)
         month = view["parent"].dt.to_period("M")
         months = sorted(month.unique())
-        t, e, _, _, _ = _arrays(stage, view, STAGE_DATES[stage], as_of)
+        t, e, _, _ = _arrays(stage, view, STAGE_DATES[stage], as_of)
         if f.kind == "immediate":
             s = np.zeros_like(t)
         else:
@@ -428,117 +390,6 @@ def cohort_shifts(
             shift_rows.append(best)
     cols = ["stage", "change", "lr", "p_value", "before", "after", "ratio", "shift"]
     return pd.DataFrame(shift_rows, columns=cols), pd.DataFrame(cohort_rows)
-
-
-# --------------------------------------------------------------------------- arrivals
-
-
-def _weekly(created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Counts per week ending at ``as_of`` (so the last week is whole); the first week may be
-    partial and carries its exposure."""
-    weeks = max(1, math.ceil((as_of - since) / pd.Timedelta(weeks=1)))
-    ends = as_of - pd.to_timedelta(np.arange(weeks)[::-1] * 7, unit="D")
-    starts = ends - pd.Timedelta(weeks=1)
-    k = np.floor(((as_of - created) / pd.Timedelta(weeks=1)).to_numpy(float)).astype(int)
-    counts = np.bincount(weeks - 1 - k[(k >= 0) & (k < weeks)], minlength=weeks)
-    first = pd.DatetimeIndex(starts).where(starts > since, since)
-    exposure = np.clip(((ends - first) / pd.Timedelta(weeks=1)), 0.0, 1.0)
-    mid = starts + pd.Timedelta(days=3.5)
-    return pd.DataFrame({"start": starts, "count": counts, "exposure": np.asarray(exposure),
-                         "t": ((mid - as_of) / pd.Timedelta(days=365.25)).to_numpy(float),
-                         "doy": mid.day_of_year.to_numpy(float)})  # fmt: skip
-
-
-def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray, weights: np.ndarray) -> tuple:
-    """Negative-binomial GLM (overdispersion by moments from a Poisson fit; Poisson when there
-    is none): coefficients, their covariance, the overdispersion and the AIC."""
-    import statsmodels.api as sm  # a heavy import, needed only here
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pois = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset,
-                      var_weights=weights).fit()  # fmt: skip
-        mu = pois.mu
-        alpha = max(0.0, float(np.sum(weights * ((y - mu) ** 2 - y)) / np.sum(weights * mu**2)))
-        family = sm.families.NegativeBinomial(alpha=alpha) if alpha > 1e-6 else sm.families.Poisson()  # fmt: skip
-        res = sm.GLM(y, x, family=family, offset=offset, var_weights=weights).fit()
-    aic = float(res.aic) + (2 if alpha > 1e-6 else 0)
-    return np.asarray(res.params), np.asarray(res.cov_params()), alpha, aic
-
-
-def _fit_arrivals(
-    source: str, created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp,
-    half_life_weeks: float | None,
-) -> ArrivalFit:  # fmt: skip
-    """Negative-binomial regression of weekly counts on a level, a level and a trend, and
-    with two years of history a yearly cycle too. The terms are chosen by how well each
-    would have forecast the last HOLDOUT_WEEKS weeks from the weeks before them (a trend
-    fitted to a launch ramp forecasts badly, however well it fits), by AIC when the history
-    is shorter than 12 weeks a level only; the chosen terms are then fitted on every week."""
-    w = _weekly(created, since, as_of)
-    w = w[w["exposure"] > 0.05]
-    weights = _recency(w["t"].to_numpy() * -52.18, half_life_weeks or ARRIVAL_HALF_LIFE_WEEKS)
-    span_years = (as_of - since) / pd.Timedelta(days=365.25)
-    options = [("level",)]
-    if len(w) >= 8:
-        options.append(("level", "trend"))
-    if span_years >= 2:
-        options.append(("level", "trend", "sin", "cos"))
-    y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
-    t, doy = w["t"].to_numpy(), w["doy"].to_numpy()
-    scores: dict[str, float] = {}
-    fits = {}
-    h = min(HOLDOUT_WEEKS, len(w) // 3)
-    if h < 4:  # too short to judge a trend by what it would have forecast: a level only
-        options = options[:1]
-    for terms in options:
-        probe = ArrivalFit(source, terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
-        fits[terms] = _glm(y, probe.design(t, doy), offset, weights)
-        if len(options) > 1:
-            t0 = t[-h - 1] + 0.5 / 52.18  # the holdout's origin, as the as-of date is the fit's
-            b, *_ = _glm(y[:-h], probe.design(t[:-h] - t0, doy[:-h]), offset[:-h], weights[:-h])
-            pred = np.exp(probe.design(probe.future_time(t[-h:] - t0), doy[-h:]) @ b + offset[-h:])
-            scores["+".join(terms)] = float(np.mean(np.abs(pred - y[-h:])))
-        else:
-            scores["+".join(terms)] = math.nan
-    best = min(options, key=lambda terms: (np.nan_to_num(scores["+".join(terms)]), len(terms)))
-    beta, cov, alpha, _ = fits[best]
-    drift = _drift(best, y, t, doy, offset, weights)
-    return ArrivalFit(source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift)
-
-
-def _drift(
-    terms: tuple[str, ...], y: np.ndarray, t: np.ndarray, doy: np.ndarray, offset: np.ndarray,
-    weights: np.ndarray,
-) -> float:  # fmt: skip
-    """Variance of the log level's error that the model does not explain (a season the
-    history is too short to fit, a drifting market): from forecasts of a quarter's totals
-    (DRIFT_WEEKS, fewer in a short history) made at every second week of the history with
-    eight weeks before it, less the counting noise. Origins all through the year, so that a
-    season's swings are in it."""
-    h = min(DRIFT_WEEKS, max(HOLDOUT_WEEKS, len(y) // 3))
-    probe = ArrivalFit("", terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
-    errors, noise = [], []
-    for end in range(len(y) - h, HOLDOUT_WEEKS - 1, -2):
-        t0 = t[end - 1] + 0.5 / 52.18
-        b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
-        future = slice(end, end + h)
-        pred = np.exp(probe.design(probe.future_time(t[future] - t0), doy[future]) @ b
-                      + offset[future]).sum()  # fmt: skip
-        errors.append(math.log((y[future].sum() + 0.5) / (pred + 0.5)))
-        noise.append(1 / max(pred, 1.0))
-    if len(errors) < 2:
-        return 0.0
-    return max(0.0, float(np.mean(np.square(errors)) - np.mean(noise)))
-
-
-def _recency(age_weeks: np.ndarray, half_life_weeks: float | None) -> np.ndarray:
-    if half_life_weeks is None:
-        return np.ones_like(age_weeks, dtype=float)
-    return np.power(0.5, np.maximum(age_weeks, 0.0) / half_life_weeks)
-
-
-# --------------------------------------------------------------------------- the model
 
 
 def _check(leads: pd.DataFrame) -> None:
@@ -613,7 +464,7 @@ def fit_cohorts(
     if as_of - arrivals_from < pd.Timedelta(weeks=2 * ARRIVAL_WEEKS):  # no yearly cycle to fit
         arrivals_from = max(arrivals_from, as_of - pd.Timedelta(weeks=ARRIVAL_WEEKS))
     arriving = frame[frame["created"] >= arrivals_from]
-    arrivals = {s: _fit_arrivals(s, arriving.loc[arriving["source"] == s, "created"],
+    arrivals = {s: fit_arrivals(s, arriving.loc[arriving["source"] == s, "created"],
                                  arrivals_from, as_of, half_life_weeks) for s in sources}  # fmt: skip
     week_start = frame["created"].dt.normalize() - pd.to_timedelta(
         frame["created"].dt.day_of_week, "D"
@@ -639,7 +490,7 @@ def _stage_fits(
         if windows and stage in windows:
             view = view[view["parent"] >= windows[stage]]
         age_weeks = ((as_of - view["parent"]) / pd.Timedelta(weeks=1)).to_numpy(float)
-        view = view.assign(_w=_recency(age_weeks, half_life_weeks))
+        view = view.assign(_w=recency(age_weeks, half_life_weeks))
         fit, said = _fit_stage(stage, view, col, as_of, view["_w"].to_numpy(), sources)
         fits[stage] = fit
         notes.extend(said)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from .cohort_forecast import CohortForecast, forecast_cohorts
-from .cohorts import DAY, STAGE_DATES, fit_cohorts
+from .cohorts import DAY, METRIC_DATES, fit_cohorts
 from .crm import (
     CalibrationError,
     ExportTable,
@@ -44,7 +44,6 @@ __all__ = ["BASELINES", "RollingBacktest", "crps", "lead_frame", "rolling_backte
 
 BASELINES = ("naive cohort rate", "recent cohort rate", "last month", "same month last year")
 MODEL = "cohort model"
-_DATES = {"leads": "created", **STAGE_DATES}
 MIN_HISTORY_LEADS = 30
 RECENT_MONTHS = 3
 
@@ -168,7 +167,7 @@ def _baselines(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Point forecasts per month of each baseline (``shares``: the share of each month inside
     the horizon, for a partial first month)."""
-    col = _DATES[metric]
+    col = METRIC_DATES[metric]
     full = [str(p) for p in pd.period_range(history["created"].min(), cutoff, freq="M")
             if p.end_time < cutoff]  # fmt: skip
     out: dict[str, np.ndarray] = {}
@@ -322,7 +321,7 @@ def _score_cutoff(
     shares = days / np.array([p.days_in_month for p in periods])
     split = fc.variance_split().set_index("metric")["parameter_share"]
     for i, metric in enumerate(fc.metrics):
-        col = _DATES[metric]
+        col = METRIC_DATES[metric]
         if col not in frame:
             continue
         after = frame[(frame[col] >= cut)] if col in frame else frame.iloc[:0]

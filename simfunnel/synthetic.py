@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cohorts import METRIC_DATES
 from .crm import SCHEMAS
 from .exports import DATE_FORMATS, STYLES
 from .files import write_csv
@@ -27,15 +28,7 @@ __all__ = ["CASES", "METRICS", "SOURCES", "SyntheticExport", "synthetic_export"]
 
 CASES = ("steady", "regime", "thin", "no_score_amount")
 SOURCES = ("web", "events", "referral")
-# Forecast metric -> the lead-table date that counts it (as simfunnel.backtest.STAGES).
-METRICS = {
-    "leads": "created",
-    "mqls": "mql_date",
-    "sqls": "sql_date",
-    "valid_opportunities": "opportunity_date",
-    "won": "won_date",
-    "lost": "lost_date",
-}
+METRICS = METRIC_DATES  # forecast metric -> the lead-table date that counts it
 _ALL = tuple(name for name, _, _ in SCHEMAS["leads"])
 _COLUMNS = {
     "steady": _ALL,

@@ -1,0 +1,168 @@
+"""Arrivals of an export: a negative-binomial count model of weekly leads per source.
+
+Forecast arrivals from the whole-period average are far off when a business grows or a
+market moves. Weekly counts are a negative-binomial regression (statsmodels GLM) on a level,
+a level and a trend, and with two years of history a yearly cycle; the terms are chosen by
+what they would have forecast, the trend is damped past the as-of date, and the level error
+the model leaves is measured on forecasts from earlier origins, for the forecast to draw.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ARRIVAL_WEEKS", "ArrivalFit", "fit_arrivals", "recency"]
+
+ARRIVAL_WEEKS = 52  # arrivals are fitted on at most the last year of the window
+HOLDOUT_WEEKS = 8  # arrival models are chosen on how they would have forecast these
+DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this long
+ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh recent weeks more
+TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
+
+
+@dataclass(frozen=True)
+class ArrivalFit:
+    """A source's weekly arrivals: a negative-binomial regression on the chosen terms.
+
+    ``beta``/``cov`` on the log scale; ``terms`` names the columns ("level", "trend",
+    "sin", "cos"); ``alpha`` the overdispersion (0: Poisson). Trend is per year, from the
+    as-of date."""
+
+    source: str
+    terms: tuple[str, ...]
+    beta: np.ndarray
+    cov: np.ndarray
+    alpha: float
+    weeks: int
+    leads: int
+    scores: dict[str, float]  # per candidate: mean absolute error over the holdout weeks
+    drift: float = 0.0  # variance of the log level the model does not explain (see _drift)
+
+    def design(self, t_years: np.ndarray, doy: np.ndarray) -> np.ndarray:
+        cols = {"level": np.ones_like(t_years), "trend": t_years,
+                "sin": np.sin(2 * np.pi * doy / 365.25), "cos": np.cos(2 * np.pi * doy / 365.25)}  # fmt: skip
+        return np.column_stack([cols[t] for t in self.terms])
+
+    def future_time(self, t_years: np.ndarray) -> np.ndarray:
+        """A trend's time axis past the as-of date, damped: growth seen in the history is
+        carried on for about a quarter and then held, as a damped trend does (an exponential
+        trend extrapolated for a year would promise what no one can see)."""
+        tau = TREND_DAMPING_YEARS
+        return np.where(t_years > 0, tau * (1 - np.exp(-np.maximum(t_years, 0) / tau)), t_years)
+
+    def rate_now(self) -> float:
+        """Leads per week at the as-of date (trend at 0; a yearly cycle averages out)."""
+        return float(math.exp(self.beta[0]))
+
+
+def _weekly(created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Counts per week ending at ``as_of`` (so the last week is whole); the first week may be
+    partial and carries its exposure."""
+    weeks = max(1, math.ceil((as_of - since) / pd.Timedelta(weeks=1)))
+    ends = as_of - pd.to_timedelta(np.arange(weeks)[::-1] * 7, unit="D")
+    starts = ends - pd.Timedelta(weeks=1)
+    k = np.floor(((as_of - created) / pd.Timedelta(weeks=1)).to_numpy(float)).astype(int)
+    counts = np.bincount(weeks - 1 - k[(k >= 0) & (k < weeks)], minlength=weeks)
+    first = pd.DatetimeIndex(starts).where(starts > since, since)
+    exposure = np.clip(((ends - first) / pd.Timedelta(weeks=1)), 0.0, 1.0)
+    mid = starts + pd.Timedelta(days=3.5)
+    return pd.DataFrame({"start": starts, "count": counts, "exposure": np.asarray(exposure),
+                         "t": ((mid - as_of) / pd.Timedelta(days=365.25)).to_numpy(float),
+                         "doy": mid.day_of_year.to_numpy(float)})  # fmt: skip
+
+
+def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray, weights: np.ndarray) -> tuple:
+    """Negative-binomial GLM (overdispersion by moments from a Poisson fit; Poisson when there
+    is none): coefficients, their covariance, the overdispersion and the AIC."""
+    import statsmodels.api as sm  # a heavy import, needed only here
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pois = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset,
+                      var_weights=weights).fit()  # fmt: skip
+        mu = pois.mu
+        alpha = max(0.0, float(np.sum(weights * ((y - mu) ** 2 - y)) / np.sum(weights * mu**2)))
+        family = sm.families.NegativeBinomial(alpha=alpha) if alpha > 1e-6 else sm.families.Poisson()  # fmt: skip
+        res = sm.GLM(y, x, family=family, offset=offset, var_weights=weights).fit()
+    aic = float(res.aic) + (2 if alpha > 1e-6 else 0)
+    return np.asarray(res.params), np.asarray(res.cov_params()), alpha, aic
+
+
+def fit_arrivals(
+    source: str, created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp,
+    half_life_weeks: float | None,
+) -> ArrivalFit:  # fmt: skip
+    """Negative-binomial regression of weekly counts on a level, a level and a trend, and
+    with two years of history a yearly cycle too. The terms are chosen by how well each
+    would have forecast the last HOLDOUT_WEEKS weeks from the weeks before them (a trend
+    fitted to a launch ramp forecasts badly, however well it fits), by AIC when the history
+    is shorter than 12 weeks a level only; the chosen terms are then fitted on every week."""
+    w = _weekly(created, since, as_of)
+    w = w[w["exposure"] > 0.05]
+    weights = recency(w["t"].to_numpy() * -52.18, half_life_weeks or ARRIVAL_HALF_LIFE_WEEKS)
+    span_years = (as_of - since) / pd.Timedelta(days=365.25)
+    options = [("level",)]
+    if len(w) >= 8:
+        options.append(("level", "trend"))
+    if span_years >= 2:
+        options.append(("level", "trend", "sin", "cos"))
+    y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
+    t, doy = w["t"].to_numpy(), w["doy"].to_numpy()
+    scores: dict[str, float] = {}
+    fits = {}
+    h = min(HOLDOUT_WEEKS, len(w) // 3)
+    if h < 4:  # too short to judge a trend by what it would have forecast: a level only
+        options = options[:1]
+    for terms in options:
+        probe = ArrivalFit(source, terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
+        fits[terms] = _glm(y, probe.design(t, doy), offset, weights)
+        if len(options) > 1:
+            t0 = t[-h - 1] + 0.5 / 52.18  # the holdout's origin, as the as-of date is the fit's
+            b, *_ = _glm(y[:-h], probe.design(t[:-h] - t0, doy[:-h]), offset[:-h], weights[:-h])
+            pred = np.exp(probe.design(probe.future_time(t[-h:] - t0), doy[-h:]) @ b + offset[-h:])
+            scores["+".join(terms)] = float(np.mean(np.abs(pred - y[-h:])))
+        else:
+            scores["+".join(terms)] = math.nan
+    best = min(options, key=lambda terms: (np.nan_to_num(scores["+".join(terms)]), len(terms)))
+    beta, cov, alpha, _ = fits[best]
+    drift = _drift(best, y, t, doy, offset, weights)
+    return ArrivalFit(source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift)
+
+
+def _drift(
+    terms: tuple[str, ...], y: np.ndarray, t: np.ndarray, doy: np.ndarray, offset: np.ndarray,
+    weights: np.ndarray,
+) -> float:  # fmt: skip
+    """Variance of the log level's error that the model does not explain (a season the
+    history is too short to fit, a drifting market): from forecasts of a quarter's totals
+    (DRIFT_WEEKS, fewer in a short history) made at every second week of the history with
+    eight weeks before it, less the counting noise. Origins all through the year, so that a
+    season's swings are in it."""
+    h = min(DRIFT_WEEKS, max(HOLDOUT_WEEKS, len(y) // 3))
+    probe = ArrivalFit("", terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
+    errors, noise = [], []
+    for end in range(len(y) - h, HOLDOUT_WEEKS - 1, -2):
+        t0 = t[end - 1] + 0.5 / 52.18
+        b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
+        future = slice(end, end + h)
+        pred = np.exp(probe.design(probe.future_time(t[future] - t0), doy[future]) @ b
+                      + offset[future]).sum()  # fmt: skip
+        errors.append(math.log((y[future].sum() + 0.5) / (pred + 0.5)))
+        noise.append(1 / max(pred, 1.0))
+    if len(errors) < 2:
+        return 0.0
+    return max(0.0, float(np.mean(np.square(errors)) - np.mean(noise)))
+
+
+def recency(age_weeks: np.ndarray, half_life_weeks: float | None) -> np.ndarray:
+    if half_life_weeks is None:
+        return np.ones_like(age_weeks, dtype=float)
+    return np.power(0.5, np.maximum(age_weeks, 0.0) / half_life_weeks)
+
+
+# --------------------------------------------------------------------------- the model
