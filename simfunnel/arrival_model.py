@@ -22,6 +22,7 @@ ARRIVAL_WEEKS = 52  # arrivals are fitted on at most the last year of the window
 HOLDOUT_WEEKS = 8  # arrival models are chosen on how they would have forecast these
 DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this long
 ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh recent weeks more
+SEASON_WEEKS = 104  # a yearly cycle needs the history to cover the year twice
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
 
 
@@ -142,11 +143,16 @@ def _drift(
     history is too short to fit, a drifting market): from forecasts of a quarter's totals
     (DRIFT_WEEKS, fewer in a short history) made at every second week of the history with
     eight weeks before it, less the counting noise. Origins all through the year, so that a
-    season's swings are in it."""
+    season's swings are in it. A yearly cycle is judged only from origins with two years
+    before them (as it is fitted); without two such origins, the trend model's error is
+    used."""
     h = min(DRIFT_WEEKS, max(HOLDOUT_WEEKS, len(y) // 3))
     probe = ArrivalFit("", terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
+    first = SEASON_WEEKS if "sin" in terms else HOLDOUT_WEEKS
+    if "sin" in terms and len(y) - h - first < 2:
+        return _drift(("level", "trend"), y, t, doy, offset, weights)
     errors, noise = [], []
-    for end in range(len(y) - h, HOLDOUT_WEEKS - 1, -2):
+    for end in range(len(y) - h, first - 1, -2):
         t0 = t[end - 1] + 0.5 / 52.18
         b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
         future = slice(end, end + h)

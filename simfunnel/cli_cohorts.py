@@ -84,9 +84,10 @@ def outlook(args: argparse.Namespace) -> int:
     lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
     model = fit_cohorts(lt.data, as_of, start=args.start, since=args.since,
                         half_life_weeks=args.half_life)  # fmt: skip
-    end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + 1)
-    if as_of.normalize() == as_of.to_period("M").start_time:
-        end = as_of + pd.DateOffset(months=args.months)
+    # Whole calendar months: from the as-of month when the extract is from its first day,
+    # else the rest of that month and then ``months`` whole ones.
+    extra = 0 if as_of.day == 1 else 1
+    end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
     fc = forecast_cohorts(model, end, reps=args.reps, seed=args.seed,
                           parameter_draws=not args.no_parameter_draws)  # fmt: skip
     print(f"Outlook from {args.leads} as of {as_of:%Y-%m-%d}: {model.window}.\n")
@@ -104,7 +105,8 @@ def outlook(args: argparse.Namespace) -> int:
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
     print("\nArrivals per source:")
-    print(_fmt(model.arrivals_table(), pct=("trend_per_year",), ints=("leads",)))
+    arrivals = model.arrivals_table().round({"per_week_now": 1, "overdispersion": 3})
+    print(_fmt(arrivals, pct=("trend_per_year", "level_error_sd"), ints=("leads",)))
     table = fc.table()
     print("\nMonthly forecast, median (P10-P90 in forecast.csv):")
     band = table.assign(text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})",
