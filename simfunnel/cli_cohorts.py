@@ -129,25 +129,23 @@ def outlook(args: argparse.Namespace) -> int:
 
 def rolling(args: argparse.Namespace) -> int:
     """Rolling-origin backtest of the cohort model, baselines in the same table."""
-    from .crm import CalibrationError
     from .rolling import rolling_backtest
 
     number, unit = args.horizon
-    if unit != "months":
-        raise CalibrationError("a rolling-origin backtest is scored by calendar month: give "
-                              "--horizon in months (e.g. 3months)")  # fmt: skip
     cutoffs = [c.strip() for c in args.cutoffs.split(",")] if args.cutoffs else None
     rb = rolling_backtest(
         args.leads, args.opportunities, cutoffs=cutoffs, every=args.every, first=args.first,
-        last=args.last, horizon_months=number, reps=max(args.reps, 100), seed=args.seed,
+        last=args.last, horizon_months=number if unit == "months" else None,
+        horizon_weeks=number if unit == "weeks" else None, reps=max(args.reps, 100), seed=args.seed,
         since=args.since, half_life_weeks=args.half_life,
         parameter_draws=not args.no_parameter_draws,
         progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
         **{k: getattr(args, k) for k in _READ},
     )  # fmt: skip
     s = rb.summary()
-    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {number} calendar months ahead, "
-          "cohort model against baselines\n")  # fmt: skip
+    ahead = f"{number} calendar months" if unit == "months" else f"{number} weeks (scored by month)"
+    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, cohort model "
+          "against baselines\n")  # fmt: skip
     print(_fmt(s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
                pct=("coverage", "mape", "total_error"), ints=("crps",)))  # fmt: skip
     print()

@@ -242,7 +242,8 @@ def rolling_backtest(
     every: str | None = None,
     first: Any = None,
     last: Any = None,
-    horizon_months: int = 3,
+    horizon_months: int | None = 3,
+    horizon_weeks: int | None = None,
     reps: int = 200,
     seed: int = 0,
     since: Any = None,
@@ -256,8 +257,10 @@ def rolling_backtest(
     sep: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RollingBacktest:
-    """Fit at each cutoff on the data known then, forecast ``horizon_months`` calendar months,
-    and score each month against the export, with the baselines in the same table.
+    """Fit at each cutoff on the data known then, forecast ``horizon_months`` calendar months
+    (or ``horizon_weeks`` weeks; months cut by the horizon are scored for the part inside it,
+    the baselines scaled to it), and score each month against the export, with the baselines
+    in the same table.
 
     Cutoffs: ``cutoffs`` (dates), or ``every="month"`` from ``first`` to ``last`` (defaults:
     six months after the first lead; the last month start whose horizon the data cover).
@@ -265,19 +268,21 @@ def rolling_backtest(
     ``since`` and ``half_life_weeks`` are those of :func:`simfunnel.cohorts.fit_cohorts`
     (``since`` may fall after an early cutoff: that cutoff then uses all its history).
     """
-    if (
-        isinstance(horizon_months, bool)
-        or not isinstance(horizon_months, int)
-        or horizon_months < 1
-    ):
-        raise ValueError(f"horizon_months must be a whole number >= 1 (got {horizon_months!r})")
+    if horizon_weeks is not None:
+        _whole("horizon_weeks", horizon_weeks)
+        horizon_months = None
+    else:
+        _whole("horizon_months", horizon_months)
+    # The months a horizon spans, for the default last cutoff.
+    months_span = math.ceil(horizon_weeks * 7 / 30.4375) if horizon_weeks else horizon_months
     kw = {"style": style, "mapping": mapping, "date_format": date_format, "encoding": encoding,
           "sep": sep}  # fmt: skip
     lt, ot, data_end = _read(leads, opportunities, kw)
     frame, notes = lead_frame(lt, ot)
     frame = frame[frame["created"].notna()]
     start = frame["created"].min()
-    cuts = _cutoffs(cutoffs, every, first, last, start, data_end, horizon_months)
+    assert months_span is not None
+    cuts = _cutoffs(cutoffs, every, first, last, start, data_end, months_span)
     since_ts = parse_timestamp(since, "since") if since is not None else None
     cells, totals, variance, windows = [], [], [], []
     for cut in cuts:
@@ -291,9 +296,11 @@ def rolling_backtest(
         use_since = since_ts if since_ts is not None and since_ts < cut - pd.Timedelta(weeks=8) else None  # fmt: skip
         model = fit_cohorts(history, cut, since=use_since, half_life_weeks=half_life_weeks)
         windows.append(f"{cut:%Y-%m-%d}: {model.window}")
-        end = cut.to_period("M").start_time + pd.DateOffset(months=horizon_months)
-        if cut != cut.to_period("M").start_time:
-            end = cut.to_period("M").start_time + pd.DateOffset(months=horizon_months + 1)
+        if horizon_weeks is not None:
+            end = cut + pd.Timedelta(weeks=horizon_weeks)
+        else:
+            extra = 0 if cut == cut.to_period("M").start_time else 1
+            end = cut.to_period("M").start_time + pd.DateOffset(months=months_span + extra)
         fc = forecast_cohorts(model, end, reps=reps, seed=seed, parameter_draws=parameter_draws,
                               level=level)  # fmt: skip
         _score_cutoff(fc, frame, history, cut, data_end, cells, totals, variance)
@@ -301,7 +308,7 @@ def rolling_backtest(
         raise CalibrationError("no cutoff could be scored: " + "; ".join(notes[-3:]))
     return RollingBacktest(
         cells=pd.DataFrame(cells), totals=pd.DataFrame(totals), variance=pd.DataFrame(variance),
-        cutoffs=tuple(cuts), horizon_months=horizon_months, level=level, notes=tuple(notes),
+        cutoffs=tuple(cuts), horizon_months=months_span, level=level, notes=tuple(notes),
         windows=tuple(windows),
     )  # fmt: skip
 
@@ -314,17 +321,20 @@ def _score_cutoff(
     """Score one cutoff's forecast and the baselines, month by month, into the lists."""
     months = list(fc.months)
     periods = [pd.Period(m) for m in months]
-    scored = [k for k, p in enumerate(periods) if p.end_time <= data_end]
+    ends = [min(p.end_time, fc.end) for p in periods]
+    scored = [k for k, e in enumerate(ends) if e <= data_end]
     if not scored:
         return
-    days = np.array([(p.end_time - max(p.start_time, cut)) / DAY for p in periods])
+    days = np.array(
+        [(e - max(p.start_time, cut)) / DAY for p, e in zip(periods, ends, strict=True)]
+    )
     shares = days / np.array([p.days_in_month for p in periods])
     split = fc.variance_split().set_index("metric")["parameter_share"]
     for i, metric in enumerate(fc.metrics):
         col = METRIC_DATES[metric]
         if col not in frame:
             continue
-        after = frame[(frame[col] >= cut)] if col in frame else frame.iloc[:0]
+        after = frame[(frame[col] >= cut) & (frame[col] < fc.end)]
         actual = _month_counts(after, col, months)
         q = np.quantile(fc.samples[i], [0.1, 0.5, 0.9], axis=0)
         variance.append({"cutoff": cut, "metric": metric, "parameter_share": float(split[metric])})
@@ -346,6 +356,11 @@ def _score_cutoff(
                               "ape": abs(f[k] - y) / y if y > 0 else math.nan,
                               "crps": abs(f[k] - y)})  # fmt: skip
             totals.append(_total(cut, metric, name, tot_actual, float(f[scored].sum())))
+
+
+def _whole(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1 (got {value!r})")
 
 
 def _total(cut: pd.Timestamp, metric: str, method: str, actual: float, fc: float) -> dict:

@@ -223,3 +223,22 @@ def test_fit_describes_the_present_of_a_business_that_changed(tmp_path) -> None:
     print(f"\nMQL->SQL {conv['rate']:.3f} (truth after the change {p}, se {se:.3f})")
     assert abs(conv["rate"] - p) < 4 * se
     assert any("conversion window: sqls from cohorts of" in n for n in cal.notes)
+
+
+def test_rolling_backtest_in_weeks_scores_the_part_of_a_month_inside_the_horizon(tmp_path) -> None:
+    """A 6-week horizon from 2023-08-01 ends on 12 September: September is scored for its
+    first 11 days, actual counts and baselines alike."""
+    ex = synthetic_export("steady", seed=15, months=12)
+    path = ex.write(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rb = rolling_backtest(path, cutoffs=["2023-08-01"], horizon_weeks=6, reps=30)
+    cells = rb.cells[rb.cells["metric"] == "leads"]
+    assert set(cells["month"]) == {"2023-08", "2023-09"}
+    leads = ex.leads["created"]
+    inside = int(((leads >= "2023-09-01") & (leads < "2023-09-12")).sum())
+    sept = cells[(cells["month"] == "2023-09")]
+    assert (sept["actual"] == inside).all()
+    last = sept[sept["method"] == "last month"]["p50"].iloc[0]
+    july = int(((leads >= "2023-07-01") & (leads < "2023-08-01")).sum())
+    assert last == pytest.approx(july * 11 / 30)
