@@ -151,12 +151,17 @@ def rolling(args: argparse.Namespace) -> int:
     print()
     for line in rb.verdict():
         print(line)
+    misses = rb.misses(3)
+    if len(misses):
+        print("\nWhere it missed most (actual outside the band), per metric:")
+        shown = misses.assign(cutoff=misses["cutoff"].dt.strftime("%Y-%m-%d"))
+        print(_fmt(shown, ints=("actual", "p10", "p50", "p90")))
     for note in rb.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, frame in {"cells": rb.cells, "totals": rb.totals, "summary": s,
-                            "variance": rb.variance}.items():  # fmt: skip
+                            "variance": rb.variance, "misses": rb.misses(10)}.items():  # fmt: skip
             write_csv(frame, args.out / f"{name}.csv")
         print(f"wrote cells, totals, summary and variance CSVs to {args.out}", file=sys.stderr)
     return 0

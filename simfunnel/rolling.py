@@ -149,6 +149,17 @@ class RollingBacktest:
             )
         return lines
 
+    def misses(self, n: int = 5) -> pd.DataFrame:
+        """Where the model missed most: the months whose actual count fell outside the band,
+        worst first by CRPS relative to the actual (a miss of 20 on 40 is worse than 20 on
+        400), ``n`` per metric."""
+        c = self.cells[self.cells["method"] == MODEL]
+        c = c[~c["inside"].astype(bool)].copy()
+        c["relative_crps"] = c["crps"] / c["actual"].clip(lower=1)
+        c = c.sort_values("relative_crps", ascending=False)
+        cols = ["metric", "cutoff", "month", "ahead", "actual", "p10", "p50", "p90"]
+        return c.groupby("metric", sort=False).head(n)[cols].reset_index(drop=True)
+
     def __repr__(self) -> str:
         cut = ", ".join(f"{c:%Y-%m-%d}" for c in self.cutoffs)
         return (f"RollingBacktest({len(self.cutoffs)} cutoffs: {cut}; {self.horizon_months} "
