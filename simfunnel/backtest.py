@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,23 @@ from .calibration import (
     read_leads,
     read_opportunities,
 )
+from .cohort_forecast import _pi_per_lead, _survival
+from .cohorts import StageFit, parent_column
 from .forecast import FLOWS, Forecast, _band_table, _weekly_arrays, forecast
 from .scenario import scenario_from_dict
 from .snapshot import Snapshot, read_snapshot
 
-__all__ = ["ARRIVALS", "FREQS", "STAGES", "STARTS", "Backtest", "backtest", "lead_snapshot"]
+__all__ = [
+    "ARRIVALS",
+    "FREQS",
+    "STAGES",
+    "STARTS",
+    "Backtest",
+    "SQLHazard",
+    "backtest",
+    "lead_snapshot",
+    "sql_hazard",
+]
 
 # Forecast metric -> the lead-table date that counts it.
 STAGES: dict[str, str] = {
@@ -212,6 +224,53 @@ def _frame(x: ExportTable | pd.DataFrame | None) -> pd.DataFrame | None:
     return x.data if isinstance(x, ExportTable) else x
 
 
+Hazard = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SQLHazard:
+    """The fitted chance that an MQL still open at its age becomes an SQL later, from the
+    cohort model's cure-fraction fit of the MQL->SQL stage (:mod:`simfunnel.cohorts`).
+
+    Called with the ages in days since the MQL date and the sources, it returns
+    ``pi*S(a) / (1 - pi*(1 - S(a)))`` per lead (``pi`` the source's rate, ``S`` the delay's
+    survival), as :mod:`simfunnel.cohort_forecast` draws open leads (no known-out term: an
+    MQL is not known never to become an SQL). :meth:`fresh` is ``pi``, the conversion of a
+    fresh MQL. Sources the fit pooled (or never saw) take the pooled rate."""
+
+    fit: StageFit
+
+    def __call__(self, ages_days: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        age = np.asarray(ages_days, dtype=float)
+        pi = self.fresh(sources)
+        s = np.where(age > 0, _survival(self.fit, self.fit.theta, np.maximum(age, 0.0)), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = pi * s / (1 - pi * (1 - s))
+        return np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)
+
+    def fresh(self, sources: np.ndarray) -> np.ndarray:
+        """The stage's rate for each lead's source: what a fresh MQL converts at."""
+        return _pi_per_lead(self.fit, self.fit.theta, np.asarray(sources, dtype=object))
+
+
+def sql_hazard(cohorts: Any) -> SQLHazard | None:
+    """The MQL->SQL hazard of a cohort model (``Calibration.cohorts``), or None when there is
+    no model, it has no ``sqls`` stage, or that stage is not counted from the MQL date."""
+    if cohorts is None or "sqls" not in getattr(cohorts, "stages", {}):
+        return None
+    if parent_column("sql_date", cohorts.present) != "mql_date":
+        return None
+    return SQLHazard(cohorts.stages["sqls"])
+
+
+def _fresh(hazard: Hazard, sources: np.ndarray) -> np.ndarray:
+    """A fresh MQL's chance: the hazard's own ``fresh`` rates, else the hazard at age 0."""
+    fresh = getattr(hazard, "fresh", None)
+    if fresh is not None:
+        return np.asarray(fresh(sources), dtype=float)
+    return np.asarray(hazard(np.zeros(len(sources)), sources), dtype=float)
+
+
 def lead_snapshot(
     leads: ExportTable | pd.DataFrame,
     cutoff: Any,
@@ -221,6 +280,8 @@ def lead_snapshot(
     max_attempts: int = 6,
     cadence_days: float = _DEFAULT_GAPS_DAYS + 7,
     meeting_days: float = 14.0,
+    hazard: Hazard | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The funnel as it stood at ``cutoff``, from the exports, as a lead table in the format
     :func:`simfunnel.read_snapshot` reads (``result.leads``'s columns).
@@ -243,10 +304,39 @@ def lead_snapshot(
       else ``information_gathering``; calls without contact -> ``working`` with ``attempts`` =
       the calls made, or ``recycled`` once ``max_attempts`` were made. Without a call log:
       ``working`` with 1 attempt (attempts unknown) if the MQL is within ``cadence_days`` of the
-      cutoff, else its status when it is a settled one (recycled, a contact outcome, cold,
+      cutoff; an older one is kept ``working`` (1 attempt, so the simulated cadence works it)
+      with probability ``min(1, p / p_fresh)`` when a ``hazard`` is given, else (and when not
+      drawn) settled: its status when it is a settled one (recycled, a contact outcome, cold,
       aged out), else ``recycled``;
     - below MQL -> ``nurture``.
+
+    ``hazard``: a callable ``(ages_days, sources) -> p``, the chance that an MQL still open at
+    that age (days since its MQL date) becomes an SQL later (:func:`sql_hazard` builds it from
+    a fitted cohort model); ``p_fresh`` is its ``fresh(sources)`` when it has one, else the
+    hazard at age 0: the conversion of a fresh MQL, which the simulated cadence reproduces, so
+    a kept lead brings ``p`` expected SQLs. The draws come from one generator seeded by
+    ``seed`` (the same seed, the same table). Ignored with a call log; without a hazard the
+    old MQLs are all settled, as before.
     """
+    return _snapshot(leads, cutoff, calls, opportunities, max_attempts=max_attempts,
+                     cadence_days=cadence_days, meeting_days=meeting_days, hazard=hazard,
+                     seed=seed)[0]  # fmt: skip
+
+
+def _snapshot(
+    leads: ExportTable | pd.DataFrame,
+    cutoff: Any,
+    calls: ExportTable | pd.DataFrame | None,
+    opportunities: ExportTable | pd.DataFrame | None,
+    *,
+    max_attempts: int,
+    cadence_days: float,
+    meeting_days: float,
+    hazard: Hazard | None,
+    seed: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`lead_snapshot`'s table and, per row, the hazard's ``p`` for the old MQLs it was
+    drawn for (NaN elsewhere)."""
     cut = pd.Timestamp(cutoff)
     L = _frame(leads)
     assert L is not None
@@ -287,6 +377,7 @@ def lead_snapshot(
     state = pd.Series("nurture", index=L.index, dtype=object)
     rule = pd.Series("below MQL at the cutoff", index=L.index, dtype=object)
     attempts = pd.Series(0, index=L.index, dtype=int)
+    p_sql = np.full(len(L), np.nan)
     mql_only = L["mql_date"].notna() & L["sql_date"].isna()
     C = _frame(calls)
     if C is not None:
@@ -317,6 +408,24 @@ def lead_snapshot(
         old = mql_only & ~recent
         state[old] = np.where(status[old].isin(_SETTLED), status[old], "recycled")
         rule[old] = f"MQL over {cadence_days:g} days old, not an SQL: settled"
+        if hazard is not None and old.any():
+            age = ((cut - L.loc[old, "mql_date"]) / pd.Timedelta(days=1)).to_numpy(float)
+            src = L.loc[old, "source"].astype(str).to_numpy(object)
+            p = np.clip(np.nan_to_num(np.asarray(hazard(age, src), dtype=float)), 0.0, 1.0)
+            fresh = np.clip(np.nan_to_num(_fresh(hazard, src)), 0.0, 1.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                chance = np.where(fresh > 0, np.minimum(1.0, p / fresh), 0.0)
+            keep = np.random.default_rng(np.random.SeedSequence(seed)).random(len(p)) < chance
+            pos = np.flatnonzero(old.to_numpy())
+            p_sql[pos] = p
+            state.iloc[pos[keep]] = "working"
+            attempts.iloc[pos[keep]] = 1
+            rule.iloc[pos] = [
+                f"MQL {a:.0f} days old, no call log: "
+                f"{'kept in the cadence' if k else 'settled'} by the fitted hazard "
+                f"(p {pi:.2f} of {pf:.2f})"
+                for a, k, pi, pf in zip(age, keep, p, fresh, strict=True)
+            ]
     sql = L["sql_date"].notna()
     pending = (cut - L["sql_date"] <= pd.Timedelta(days=meeting_days)) | (status == "sql")
     state[sql] = np.where(pending[sql], "sql", "rejected")
@@ -346,7 +455,7 @@ def lead_snapshot(
             "rule": rule.to_numpy(),
         }
     )
-    return out
+    return out, p_sql
 
 
 def _floats(values: pd.Series) -> np.ndarray:
@@ -567,6 +676,30 @@ def _deal_value_note(snap_table: pd.DataFrame | None, calibration: Calibration) 
     ]
 
 
+def _old_mql_note(
+    table: pd.DataFrame, p_sql: np.ndarray, cadence_days: float, hazard: bool
+) -> list[str]:
+    """Without a call log: how many MQLs past the cadence were kept in it by the fitted
+    MQL->SQL hazard and the SQLs they are expected to bring (or that all were settled)."""
+    drawn = ~np.isnan(p_sql)
+    if hazard:
+        if not drawn.any():
+            return []
+        kept = int((drawn & (table["end_state"] == "working").to_numpy()).sum())
+        return [
+            f"{kept} of {int(drawn.sum())} MQLs over {cadence_days:.0f} days old with no SQL "
+            "(no call log) kept in the cadence with 1 attempt by the fitted MQL->SQL hazard of "
+            f"their age, the rest settled: {p_sql[drawn].sum():.1f} expected SQLs from them"
+        ]
+    old = int(table["rule"].str.startswith(f"MQL over {cadence_days:g} days old").sum())
+    if not old:
+        return []
+    return [
+        f"{old} MQLs over {cadence_days:.0f} days old with no SQL (no call log) settled: the fit "
+        "has no MQL->SQL hazard (cohort model), so none of them becomes an SQL in the forecast"
+    ]
+
+
 def _actual_note(later: pd.DataFrame, names: list[str]) -> list[str]:
     new = sorted(set(later["source"]) - set(names))
     if not new:
@@ -780,15 +913,21 @@ def backtest(
                 s.pop("seasonality", None)
                 s["bursts"] = bursts[s["name"]]
         scenario = scenario_from_dict(data, source=f"<backtest from {cut:%Y-%m-%d}>")
-        snap_table = lead_snapshot(
+        hazard = sql_hazard(calibration.cohorts) if ct is None else None
+        cadence_days = _calendar_days(data)
+        snap_table, p_sql = _snapshot(
             lt, cut, ct, ot, max_attempts=int(data["cadence"].get("max_attempts", 6)),
-            cadence_days=_calendar_days(data), meeting_days=_meeting_days(calibration),
+            cadence_days=cadence_days, meeting_days=_meeting_days(calibration), hazard=hazard,
+            seed=seed,
         )  # fmt: skip
         unknown = ~snap_table["source"].isin(names)
         if unknown.any():
             notes.append(f"{int(unknown.sum())} leads of sources not in the fit left out of the "
                          "snapshot")  # fmt: skip
             snap_table = snap_table[~unknown].reset_index(drop=True)
+            p_sql = p_sql[~unknown.to_numpy()]
+        if ct is None:
+            notes += _old_mql_note(snap_table, p_sql, cadence_days, hazard is not None)
         snap = read_snapshot(snap_table.drop(columns=["rule"]), scenario)
         fc = forecast(scenario, snapshot=snap, **fkw)
     elif arrivals == "actual":
