@@ -128,6 +128,18 @@ class Backtest:
             return self.monthly
         return self.weekly
 
+    def monthly_samples(self) -> tuple[list[str], np.ndarray]:
+        """Each replication's count of every stage (``STAGES``) per calendar month of the
+        horizon: the months, and an array (stages, replications, months), for scoring the
+        whole band (CRPS) beside other forecasters (:mod:`simfunnel.rolling`)."""
+        return _simulated_monthly(self.forecast, _origin(self.cutoff), self.horizon_end)
+
+    @property
+    def horizon_end(self) -> pd.Timestamp:
+        """Where the horizon ends (a month's end with a horizon in months)."""
+        weeks = None if self.horizon_months else self.horizon_weeks
+        return _horizon_end(_origin(self.cutoff), weeks, self.horizon_months)[0]
+
     @property
     def coverage(self) -> float:
         """Share of all (period, stage) actuals inside their band, at the chosen frequency."""

@@ -46,6 +46,9 @@ def add_outlook_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_rolling_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=("cohort", "simulation"), default="cohort",
+                        help="rolling origin: the forecaster judged (default cohort; simulation "
+                        "runs the simulation's backtest at every cutoff, slower)")  # fmt: skip
     parser.add_argument("--cutoffs", default=None,
                         help="rolling origin: comma-separated cutoff dates (cohort model)")  # fmt: skip
     parser.add_argument("--every", choices=("month",), default=None,
@@ -133,10 +136,13 @@ def rolling(args: argparse.Namespace) -> int:
 
     number, unit = args.horizon
     cutoffs = [c.strip() for c in args.cutoffs.split(",")] if args.cutoffs else None
+    # The cohort forecast is cheap, and a band needs its tails drawn: at least 100.
+    reps = args.reps if args.model == "simulation" else max(args.reps, 100)
     rb = rolling_backtest(
         args.leads, args.opportunities, cutoffs=cutoffs, every=args.every, first=args.first,
         last=args.last, horizon_months=number if unit == "months" else None,
-        horizon_weeks=number if unit == "weeks" else None, reps=max(args.reps, 100), seed=args.seed,
+        calls=args.calls, model=args.model, workers=args.workers,
+        horizon_weeks=number if unit == "weeks" else None, reps=reps, seed=args.seed,
         since=args.since, half_life_weeks=args.half_life,
         parameter_draws=not args.no_parameter_draws,
         progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
@@ -144,7 +150,7 @@ def rolling(args: argparse.Namespace) -> int:
     )  # fmt: skip
     s = rb.summary()
     ahead = f"{number} calendar months" if unit == "months" else f"{number} weeks (scored by month)"
-    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, cohort model "
+    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, {rb.method} "
           "against baselines\n")  # fmt: skip
     print(_fmt(s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
                pct=("coverage", "mape", "total_error"), ints=("crps",)))  # fmt: skip

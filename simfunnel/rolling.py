@@ -36,6 +36,7 @@ from .crm import (
     ExportTable,
     check_exports,
     parse_timestamp,
+    read_calls,
     read_leads,
     read_opportunities,
 )
@@ -44,6 +45,7 @@ __all__ = ["BASELINES", "RollingBacktest", "crps", "lead_frame", "rolling_backte
 
 BASELINES = ("naive cohort rate", "recent cohort rate", "last month", "same month last year")
 MODEL = "cohort model"
+MODELS = {"cohort": MODEL, "simulation": "simulation"}
 MIN_HISTORY_LEADS = 30
 RECENT_MONTHS = 3
 
@@ -96,6 +98,7 @@ class RollingBacktest:
     level: float
     notes: tuple[str, ...] = ()
     windows: tuple[str, ...] = ()
+    method: str = MODEL  # the forecaster judged: "cohort model" or "simulation"
 
     def summary(self) -> pd.DataFrame:
         """Per metric and method: months scored, coverage of the band (the model) with the
@@ -107,17 +110,17 @@ class RollingBacktest:
         tot = self.totals
         for (metric, method), g in self.cells.groupby(["metric", "method"], sort=False):
             t = tot[(tot["metric"] == metric) & (tot["method"] == method)]
-            mine = tot[(tot["metric"] == metric) & (tot["method"] == MODEL)
+            mine = tot[(tot["metric"] == metric) & (tot["method"] == self.method)
                        & tot["cutoff"].isin(t["cutoff"])]  # fmt: skip
             row = {"metric": metric, "method": method, "months": len(g),
                    "cutoffs": int(t["cutoff"].nunique()),
-                   "coverage": float(g["inside"].mean()) if method == MODEL else math.nan,
+                   "coverage": float(g["inside"].mean()) if method == self.method else math.nan,
                    "mape": float(g["ape"].mean()), "crps": float(g["crps"].mean()),
                    "total_error": float(t["error"].mean()),
                    "model_total_error": float(mine["error"].mean())}  # fmt: skip
             lo, hi = stats.binom.interval(0.99, len(g), self.level)
-            row["coverage_low"] = lo / len(g) if method == MODEL else math.nan
-            row["coverage_high"] = hi / len(g) if method == MODEL else math.nan
+            row["coverage_low"] = lo / len(g) if method == self.method else math.nan
+            row["coverage_high"] = hi / len(g) if method == self.method else math.nan
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -128,8 +131,8 @@ class RollingBacktest:
         s = self.summary()
         lines = []
         for metric, g in s.groupby("metric", sort=False):
-            model = g[g["method"] == MODEL].iloc[0]
-            base = g[(g["method"] != MODEL) & g["total_error"].notna()]
+            model = g[g["method"] == self.method].iloc[0]
+            base = g[(g["method"] != self.method) & g["total_error"].notna()]
             if base.empty:
                 continue
             margin = base["total_error"] - base["model_total_error"]
@@ -153,7 +156,7 @@ class RollingBacktest:
         """Where the model missed most: the months whose actual count fell outside the band,
         worst first by CRPS relative to the actual (a miss of 20 on 40 is worse than 20 on
         400), ``n`` per metric."""
-        c = self.cells[self.cells["method"] == MODEL]
+        c = self.cells[self.cells["method"] == self.method]
         c = c[~c["inside"].astype(bool)].copy()
         c["relative_crps"] = c["crps"] / c["actual"].clip(lower=1)
         c = c.sort_values("relative_crps", ascending=False)
@@ -249,6 +252,9 @@ def rolling_backtest(
     leads: ExportTable | str | Path | None = None,
     opportunities: ExportTable | str | Path | None = None,
     *,
+    calls: ExportTable | str | Path | None = None,
+    model: str = "cohort",
+    workers: int | None = None,
     cutoffs: Iterable[Any] | None = None,
     every: str | None = None,
     first: Any = None,
@@ -278,7 +284,13 @@ def rolling_backtest(
     Months past the end of the data are not scored (the export cannot say what happened).
     ``since`` and ``half_life_weeks`` are those of :func:`simfunnel.cohorts.fit_cohorts`
     (``since`` may fall after an early cutoff: that cutoff then uses all its history).
+    ``model``: ``"cohort"`` (the cohort forecast, fast) or ``"simulation"`` (the simulation's
+    own backtest at each cutoff, :func:`simfunnel.backtest.backtest`, with ``reps``
+    replications on ``workers`` processes: slower; it needs the lead table, and reads
+    ``calls`` when given).
     """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)} (got {model!r})")
     if horizon_weeks is not None:
         _whole("horizon_weeks", horizon_weeks)
         horizon_months = None
@@ -289,6 +301,10 @@ def rolling_backtest(
     kw = {"style": style, "mapping": mapping, "date_format": date_format, "encoding": encoding,
           "sep": sep}  # fmt: skip
     lt, ot, data_end = _read(leads, opportunities, kw)
+    ct = calls if calls is None or isinstance(calls, ExportTable) else read_calls(calls, **kw)
+    if model == "simulation" and lt is None:
+        raise CalibrationError("the simulation's backtest needs a lead table (model='cohort' "
+                               "reads an opportunity table alone)")  # fmt: skip
     frame, notes = lead_frame(lt, ot)
     frame = frame[frame["created"].notna()]
     start = frame["created"].min()
@@ -304,28 +320,67 @@ def rolling_backtest(
             continue
         if progress:
             progress(f"cutoff {cut:%Y-%m-%d}")
-        use_since = since_ts if since_ts is not None and since_ts < cut - pd.Timedelta(weeks=8) else None  # fmt: skip
-        model = fit_cohorts(history, cut, since=use_since, half_life_weeks=half_life_weeks)
-        windows.append(f"{cut:%Y-%m-%d}: {model.window}")
-        if horizon_weeks is not None:
-            end = cut + pd.Timedelta(weeks=horizon_weeks)
+        if model == "simulation":
+            assert lt is not None
+            fc = _simulation_samples(lt, ct, ot, cut, horizon_months, horizon_weeks, reps, seed,
+                                     workers)  # fmt: skip
         else:
-            extra = 0 if cut == cut.to_period("M").start_time else 1
-            end = cut.to_period("M").start_time + pd.DateOffset(months=months_span + extra)
-        fc = forecast_cohorts(model, end, reps=reps, seed=seed, parameter_draws=parameter_draws,
-                              level=level)  # fmt: skip
+            use_since = since_ts if since_ts is not None and since_ts < cut - pd.Timedelta(weeks=8) else None  # fmt: skip
+            fitted = fit_cohorts(history, cut, since=use_since, half_life_weeks=half_life_weeks)
+            windows.append(f"{cut:%Y-%m-%d}: {fitted.window}")
+            if horizon_weeks is not None:
+                end = cut + pd.Timedelta(weeks=horizon_weeks)
+            else:
+                extra = 0 if cut == cut.to_period("M").start_time else 1
+                end = cut.to_period("M").start_time + pd.DateOffset(months=months_span + extra)
+            fc = _cohort_samples(forecast_cohorts(fitted, end, reps=reps, seed=seed, level=level,
+                                                  parameter_draws=parameter_draws))  # fmt: skip
         _score_cutoff(fc, frame, history, cut, data_end, cells, totals, variance)
     if not cells:
         raise CalibrationError("no cutoff could be scored: " + "; ".join(notes[-3:]))
     return RollingBacktest(
         cells=pd.DataFrame(cells), totals=pd.DataFrame(totals), variance=pd.DataFrame(variance),
         cutoffs=tuple(cuts), horizon_months=months_span, level=level, notes=tuple(notes),
-        windows=tuple(windows),
+        windows=tuple(windows), method=MODELS[model],
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Samples:
+    """A forecaster's monthly samples at one cutoff, whatever made them."""
+
+    method: str
+    end: pd.Timestamp
+    months: tuple[str, ...]
+    metrics: tuple[str, ...]
+    samples: np.ndarray  # (metrics, replications, months)
+    split: pd.DataFrame  # metric, parameter_share
+
+
+def _cohort_samples(fc: CohortForecast) -> _Samples:
+    return _Samples(MODEL, fc.end, fc.months, fc.metrics, fc.samples, fc.variance_split())
+
+
+def _simulation_samples(
+    lt: ExportTable, ct: ExportTable | None, ot: ExportTable | None, cut: pd.Timestamp,
+    horizon_months: int | None, horizon_weeks: int | None, reps: int, seed: int,
+    workers: int | None,
+) -> _Samples:  # fmt: skip
+    """The simulation's backtest at one cutoff (:func:`simfunnel.backtest.backtest`: the fit,
+    the funnel at the cutoff, forecast arrivals), as monthly samples."""
+    from .backtest import STAGES, backtest
+
+    bt = backtest(lt, cut, horizon_weeks, ct, ot, horizon_months=horizon_months, reps=reps,
+                  seed=seed, workers=workers, freq="M")  # fmt: skip
+    months, cube = bt.monthly_samples()
+    split = getattr(bt.forecast, "variance_split", None)
+    table = split() if callable(split) else pd.DataFrame(
+        {"metric": list(STAGES), "parameter_share": math.nan})  # fmt: skip
+    return _Samples("simulation", bt.horizon_end, tuple(months), tuple(STAGES), cube, table)
+
+
 def _score_cutoff(
-    fc: CohortForecast, frame: pd.DataFrame, history: pd.DataFrame, cut: pd.Timestamp,
+    fc: _Samples, frame: pd.DataFrame, history: pd.DataFrame, cut: pd.Timestamp,
     data_end: pd.Timestamp, cells: list[dict[str, Any]], totals: list[dict[str, Any]],
     variance: list[dict[str, Any]],
 ) -> None:  # fmt: skip
@@ -340,7 +395,7 @@ def _score_cutoff(
         [(e - max(p.start_time, cut)) / DAY for p, e in zip(periods, ends, strict=True)]
     )
     shares = days / np.array([p.days_in_month for p in periods])
-    split = fc.variance_split().set_index("metric")["parameter_share"]
+    split = fc.split.set_index("metric")["parameter_share"].reindex(list(fc.metrics))
     for i, metric in enumerate(fc.metrics):
         col = METRIC_DATES[metric]
         if col not in frame:
@@ -352,13 +407,13 @@ def _score_cutoff(
         for k in scored:
             y = actual[k]
             cells.append({"cutoff": cut, "month": months[k], "ahead": k + 1, "metric": metric,
-                          "method": MODEL, "actual": y, "p10": q[0, k], "p50": q[1, k],
+                          "method": fc.method, "actual": y, "p10": q[0, k], "p50": q[1, k],
                           "p90": q[2, k], "inside": bool(q[0, k] <= y <= q[2, k]),
                           "ape": abs(q[1, k] - y) / y if y > 0 else math.nan,
                           "crps": crps(fc.samples[i, :, k], y)})  # fmt: skip
         tot_actual = actual[scored].sum()
         tot_model = float(np.median(fc.samples[i][:, scored].sum(axis=1)))
-        totals.append(_total(cut, metric, MODEL, tot_actual, tot_model))
+        totals.append(_total(cut, metric, fc.method, tot_actual, tot_model))
         for name, f in _baselines(history, cut, metric, months, shares).items():
             for k in scored:
                 y = actual[k]

@@ -244,3 +244,20 @@ def test_rolling_backtest_in_weeks_scores_the_part_of_a_month_inside_the_horizon
     last = sept[sept["method"] == "last month"]["p50"].iloc[0]
     july = int(((leads >= "2023-07-01") & (leads < "2023-08-01")).sum())
     assert last == pytest.approx(july * 11 / 30)
+
+
+def test_rolling_backtest_judges_the_simulation_too(tmp_path) -> None:
+    """model='simulation' runs the simulation's own backtest at each cutoff and scores its
+    monthly samples in the same table as the baselines."""
+    path = synthetic_export("no_score_amount", seed=21, months=10).write(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rb = rolling_backtest(path, cutoffs=["2023-08-01"], horizon_months=2, reps=3,
+                              model="simulation")  # fmt: skip
+    assert rb.method == "simulation"
+    sim = rb.cells[rb.cells["method"] == "simulation"]
+    assert set(sim["month"]) == {"2023-08", "2023-09"}
+    assert sim["crps"].notna().all() and (sim["p90"] >= sim["p10"]).all()
+    assert len(rb.verdict()) == rb.cells["metric"].nunique()
+    with pytest.raises(ValueError, match="model must be one of"):
+        rolling_backtest(path, cutoffs=["2023-08-01"], model="spreadsheet")
