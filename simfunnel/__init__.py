@@ -51,6 +51,7 @@ def simulate(
     trace: bool = False,
     snapshot: Snapshot | None = None,
     max_memory: int | float | str | None = None,
+    draw_parameters: bool = False,
 ) -> SimulationResult:
     """Run the scenario once. The same seed gives the same result, draw for draw.
 
@@ -61,6 +62,10 @@ def simulate(
     (default: the environment variable ``SIMFUNNEL_MAX_MEMORY``, else 4 GiB). A run estimated
     to need more is refused before anything is allocated, with a ``ScenarioError`` naming the
     fields that drive it (see :mod:`simfunnel.limits`).
+    ``draw_parameters=True``: first draw every ``uncertainty`` entry of the scenario (one value
+    each, :func:`simfunnel.uncertainty.draw_parameters`) on a random stream of its own derived
+    from ``seed``, then run with the drawn values; ``result.scenario`` holds them. The other
+    streams are those of a run without draws, and the same seed draws the same values.
     """
     from .engine import Engine
     from .limits import check_size
@@ -69,6 +74,10 @@ def simulate(
         raise TypeError(
             f"simulate() takes a Scenario (from load_scenario); got {type(scenario).__name__}"
         )
+    if draw_parameters and scenario.uncertainty:
+        from .uncertainty import draw_for_seed
+
+        scenario = draw_for_seed(scenario, seed)
     rows = len(snapshot) if snapshot is not None else 0
     check_size(scenario, max_memory=max_memory, snapshot_rows=rows, trace=trace)
     return SimulationResult(Engine(scenario, seed, trace=trace, snapshot=snapshot).run())

@@ -605,6 +605,7 @@ def _extended_forecast(
         level=fc.level,
         bands=_band_table(cube, scenario, fc.level),
         cumulative=_band_table(flows, scenario, fc.level),
+        process_only=fc.process_only,
     )
 
 
@@ -857,6 +858,7 @@ def backtest(
     sep: str | None = None,
     horizon_months: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    parameter_draws: bool | None = None,
 ) -> Backtest:
     """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks (or
     ``horizon_months`` calendar months) from it, and compare with the actual counts of leads,
@@ -879,6 +881,10 @@ def backtest(
     not a date, ``reps`` below 2 (a band needs two replications), neither or both horizons,
     no lead before the cutoff, and, with forecast arrivals, data (any date of any table) that
     end before the horizon does; with actual arrivals such a horizon runs, with a note.
+
+    ``parameter_draws``: draw the fitted values per replication (the uncertainty ``fit``
+    writes; default on), so that the band covers what the fit does not know; ``False`` holds
+    them fixed (bands of process noise only).
     """
     freq = _horizon_freq(horizon_weeks, horizon_months, freq)
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 2:
@@ -914,7 +920,8 @@ def backtest(
     later = actual_leads[(actual_leads["created"] >= origin) & (actual_leads["created"] < end)]
     if arrivals == "actual":
         notes += _actual_note(later, names)
-    fkw = {"reps": reps, "seed": seed, "workers": workers, "level": level, "progress": progress}
+    fkw = {"reps": reps, "seed": seed, "workers": workers, "level": level, "progress": progress,
+           "parameter_draws": parameter_draws}  # fmt: skip
     snap, snap_table = None, None
     if start_from == "snapshot":
         data.pop("warm_up", None)

@@ -489,6 +489,14 @@ class Calibration:
             mine = params[params["parameter"].str.split(".").str[0].str.split("[").str[0] == key]
             if len(mine):
                 lines.append("")
+            if key == "uncertainty":
+                lines += [
+                    "",
+                    "# UNCERTAINTY: how far each value fitted from data may be off (the estimate's",
+                    "# standard error, not the week-to-week noise the simulation adds). `simfunnel",
+                    "# forecast` draws them once per replication, so its bands cover both;",
+                    "# --no-parameter-draws holds the values above fixed.",
+                ]
             for _, p in mine.iterrows():
                 interval = ""
                 if p["low"] is not None and not pd.isna(p["low"]):
@@ -497,6 +505,8 @@ class Calibration:
                 value_text = _fmt(p["value"], 4) if isinstance(p["value"], float) else p["value"]
                 lines.append(f"# {tag} {p['parameter']} = {value_text}{interval}: {p['basis']}")
             flow = None if isinstance(value, dict | list) else False
+            if key == "uncertainty":  # one field a line: the bases are sentences
+                flow = False
             dumped = yaml.safe_dump({key: _plain(value)}, sort_keys=False, default_flow_style=flow)
             lines.append(dumped.rstrip("\n"))
         # A comment is one line: a line break (or any control character) in a file name or a
@@ -943,14 +953,18 @@ def fit(
     active = _active_last_month(capacity)
     notes.extend(_capacity_notes(capacity, active))
 
+    uncertain: list[dict[str, Any]] = []
     scenario = _build_scenario(
         name, t1, horizon_weeks, arrivals_df, seasons, L, conv_row, chosen,
-        deal_values, threshold, call_fit, params, ot, active,
+        deal_values, threshold, call_fit, params, ot, active, cohorts=cohorts, uncertain=uncertain,
     )  # fmt: skip
+    if uncertain:
+        scenario["uncertainty"] = uncertain
     _small_samples(warned, tables, arrivals_df, conversion, chosen, deal_values, call_fit)
     _collapsed_stages(warned, lt, L, cohorts)
     _validate(scenario, tables)
-    scenario = _apply_overrides(scenario, overrides or {}, params)
+    scenario = _known_by_the_user(scenario, _apply_overrides(scenario, overrides or {}, params),
+                                  overrides or {})  # fmt: skip
     return Calibration(
         tables=tables,
         start=t0,
@@ -1311,9 +1325,13 @@ def _build_scenario(
     seasons: dict[str, tuple[Any, str, str]], L: pd.DataFrame, conv_row: Any,
     chosen: dict[str, pd.Series], deal_values: pd.DataFrame, threshold: dict[str, Any] | None,
     calls: dict[str, Any], params: list[dict[str, Any]], ot: ExportTable | None,
-    active: dict[str, tuple[int, str]],
+    active: dict[str, tuple[int, str]], *, cohorts: Any = None,
+    uncertain: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """The scenario dict; ``params`` gets a row per value written, and ``uncertain`` an
+    ``uncertainty`` entry per value fitted from data (see :func:`_uncertain`)."""
     P = params
+    U: list[dict[str, Any]] = uncertain if uncertain is not None else []
     start = (as_of + pd.Timedelta(days=1)).normalize() if as_of != as_of.normalize() else as_of
     # Scores: real ones when the export has them, else a synthetic normal score per source
     # placed so that P(score >= 50) is the source's MQL share.
@@ -1327,6 +1345,7 @@ def _build_scenario(
         source: dict[str, Any] = {"name": str(src), "rate_per_week": round(row["rate_per_week"], 3)}
         _param(P, f"sources[{src}].rate_per_week", row["rate_per_week"], row["low"], row["high"],
                f"{row['leads']} leads over {row['weeks']:.1f} weeks (Poisson)")  # fmt: skip
+        _rate_uncertainty(U, str(src), len(sources), source["rate_per_week"], row, cohorts)
         if math.isfinite(row["office_hours_share"]):
             source["office_hours_share"] = round(row["office_hours_share"], 4)
             _param(P, f"sources[{src}].office_hours_share", row["office_hours_share"],
@@ -1411,6 +1430,7 @@ def _build_scenario(
                            f"(p90 {d.at[out, 'p90_s']:.0f} s), lognormal by median and p90")  # fmt: skip
             cadence["durations"] = spec
         qualified = min(max(qp, 0.0), 1.0)
+        qualified_from: tuple[str, Any, Any] | None = ("contacts", calls["sqls"], calls["contacts"])
         _param(
             P,
             "outcomes.probabilities.qualified",
@@ -1440,6 +1460,7 @@ def _build_scenario(
         cadence = {"connect_probability": 0.4, "contact_probability": 0.5}
         reach = 1 - (1 - 0.2) ** 6
         qualified = min(mql_sql["rate"] / reach, 1.0) if mql_sql["n"] else 0.3
+        qualified_from = ("mql->sql", mql_sql, reach) if mql_sql["n"] else None
         s = sum(_DEFAULT_SHARES.values())
         outcomes_p = {"qualified": qualified} | {
             k: (1 - qualified) * v / s for k, v in _DEFAULT_SHARES.items()
@@ -1458,6 +1479,7 @@ def _build_scenario(
     outcomes_p["qualified"] = round(
         1 - sum(v for k, v in outcomes_p.items() if k != "qualified"), 6
     )
+    _qualified_uncertainty(U, outcomes_p["qualified"], qualified_from)
     mql_sql_p = (mql_sql["rate"], mql_sql["low"], mql_sql["high"])
     _param(P, "(MQL->SQL)", mql_sql_p[0], mql_sql_p[1], mql_sql_p[2],
            f"{mql_sql['k']} SQLs of {mql_sql['n']} MQLs (recent MQLs may still convert)",
@@ -1485,6 +1507,10 @@ def _build_scenario(
         "acceptance": {"probability": round(acceptance, 4), "quality_effect": 0},
         "win": {"probability": round(win_p, 4), "quality_effect": 0},
     }
+    if acc["n"]:
+        _share_uncertainty(U, "ae.acceptance.probability", acc, "opportunities of", "SQLs")
+    if win["n"]:
+        _share_uncertainty(U, "ae.win.probability", win, "won of", "closed")
     for stage, key in (("meeting_delay", "meeting_delay"), ("sales_cycle", "sales_cycle")):
         if stage in chosen:
             row = chosen[stage]
@@ -1542,6 +1568,133 @@ def _build_scenario(
         "outcomes": {"probabilities": outcomes_p, "quality_effect": outcome_eff},
         "ae": ae,
     }
+
+
+# --------------------------------------------------------------------------- uncertainty
+# What fit knows about how far each fitted value may be off, written as the scenario's
+# ``uncertainty`` section (docs/scenarios.md): a forecast draws them once per replication, so
+# its bands cover the estimates' error as well as the process's luck.
+
+
+def _uncertain(
+    U: list[dict[str, Any]], path: str, dist: str, a: float, b: float, basis: str
+) -> None:
+    """Add an entry if its parameters are usable (finite, in the schema's ranges); a value
+    whose spread cannot be said (no events) gets none rather than a made-up one."""
+    from .scenario import MAX_LOG, MAX_SHAPE, MAX_SIGMA
+
+    a, b = float(a), float(b)
+    if not (math.isfinite(a) and math.isfinite(b) and 0 < b <= MAX_SHAPE and abs(a) <= MAX_SHAPE):
+        return
+    if dist == "lognormal" and (abs(a) > MAX_LOG or b > MAX_SIGMA):
+        return
+    if dist == "beta" and not a > 0:
+        return
+    U.append({"path": path, "dist": dist, "a": round(a, 6), "b": round(b, 6), "basis": basis})
+
+
+def _rate_uncertainty(
+    U: list[dict[str, Any]], src: str, index: int, written: float, row: pd.Series, cohorts: Any
+) -> None:
+    """A source's weekly rate: lognormal about the written rate. Its sigma, the relative
+    standard error: the count model's (sd of its log level at the as-of date, from the fit's
+    covariance) when its level is the rate written, else Poisson's 1 / sqrt(leads)."""
+    if not written > 0:
+        return
+    fit = cohorts.arrivals.get(src) if cohorts is not None else None
+    now = fit.rate_now() if fit is not None else math.nan
+    if fit is not None and math.isclose(float(row["rate_per_week"]), now, rel_tol=1e-9):
+        sigma = math.sqrt(max(float(fit.cov[0, 0]), 0.0))
+        basis = (f"the count model's level now ({'+'.join(fit.terms)}, {fit.leads} leads over "
+                 f"{fit.weeks} weeks): sd of its log from the fit's covariance")  # fmt: skip
+    elif row["leads"] > 0:
+        sigma = 1 / math.sqrt(float(row["leads"]))
+        basis = (f"{row['leads']} leads over {row['weeks']:.1f} weeks: Poisson, relative sd "
+                 "1/sqrt(leads)")  # fmt: skip
+    else:
+        return
+    # By name, as the comments write it, unless the name would read as a number or not at all.
+    plain = re.fullmatch(r"[^\[\]]+", src) and src.strip() == src and not src.isdigit()
+    path = f"sources[{src if plain else index}].rate_per_week"
+    _uncertain(U, path, "lognormal", math.log(written), sigma, basis)
+
+
+def _share_uncertainty(
+    U: list[dict[str, Any]], path: str, row: pd.Series, hits: str, of: str
+) -> None:
+    """A conversion fitted from k of n: beta(k + 0.5, n - k + 0.5) (Jeffreys). When the rate
+    written is not k / n (the cure-fraction rate of :mod:`simfunnel.recent`, open leads
+    censored), a beta with the same mean and the sd of its 95% interval instead: centred on
+    the counts it would pull the forecast back to the rate the fit set aside."""
+    k, n, rate = float(row["k"]), float(row["n"]), float(row["rate"])
+    if not (n > 0 and math.isfinite(rate)):
+        return
+    if math.isclose(rate, k / n, rel_tol=1e-9, abs_tol=1e-12):
+        k = min(max(k, 0.0), n)
+        basis = f"{k:.0f} {hits} {n:.0f} {of}: beta(k + 0.5, n - k + 0.5)"
+        _uncertain(U, path, "beta", k + 0.5, n - k + 0.5, basis)
+        return
+    sd = (float(row["high"]) - float(row["low"])) / (2 * Z95)
+    if not (0 < rate < 1 and sd > 0) or sd**2 >= rate * (1 - rate):
+        return
+    size = rate * (1 - rate) / sd**2 - 1  # a beta's variance is p (1 - p) / (a + b + 1)
+    interval = f"95% {row['low']:.3g} to {row['high']:.3g}"
+    basis = (f"{rate:.4g} with open leads censored (cure-fraction fit, {interval}): beta of "
+             f"that mean and sd, worth {size:.0f} outcomes")  # fmt: skip
+    _uncertain(U, path, "beta", rate * size, (1 - rate) * size, basis)
+
+
+def _qualified_uncertainty(
+    U: list[dict[str, Any]], written: float, source: tuple[str, Any, Any] | None
+) -> None:
+    """The qualified outcome's probability. From a call log it is k SQLs of n contacts:
+    beta(k + 0.5, n - k + 0.5). Without one it is derived from MQL->SQL over an assumed reach:
+    lognormal about the written value with sigma the MQL->SQL rate's relative standard error,
+    sqrt((1 - p) / k) for k SQLs (from its 95% interval when the cure-fraction rate was used);
+    the assumed reach adds an error no export can measure, and is not in it."""
+    if source is None:
+        return
+    path = "outcomes.probabilities.qualified"
+    if source[0] == "contacts":
+        k, n = float(source[1]), float(source[2])
+        if n > 0:
+            k = min(max(k, 0.0), n)
+            basis = f"{k:.0f} SQLs of {n:.0f} contacts: beta(k + 0.5, n - k + 0.5)"
+            _uncertain(U, path, "beta", k + 0.5, n - k + 0.5, basis)
+        return
+    row, reach = source[1], source[2]
+    p, k, n = float(row["rate"]), float(row["k"]), float(row["n"])
+    if not (0 < written < 1 and p > 0 and k > 0):
+        return  # 1 is the cap of MQL->SQL over the reach, not an estimate to draw about
+    if math.isclose(p, k / n, rel_tol=1e-9):
+        sigma = math.sqrt((1 - p) / k)
+        how = f"{k:.0f} SQLs of {n:.0f} MQLs, relative sd sqrt((1 - p) / k)"
+    else:
+        sigma = (float(row["high"]) - float(row["low"])) / (2 * Z95) / p
+        how = f"MQL->SQL {p:.3g} with open leads censored, relative sd from its 95% interval"
+    basis = f"derived from MQL->SQL over the assumed reach {reach:.3f}: {how}"
+    _uncertain(U, path, "lognormal", math.log(written), sigma, basis)
+
+
+def _known_by_the_user(
+    fitted: dict[str, Any], scenario: dict[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The scenario without the uncertainty entries of fields the user set: a value set by
+    hand is not an estimate (unless the user set the uncertainty section itself)."""
+    entries = scenario.get("uncertainty")
+    if not overrides or not entries or any(str(p).strip().startswith("uncertainty")
+                                           for p in overrides):  # fmt: skip
+        return scenario
+    from .scenario import scenario_from_dict
+    from .uncertainty import overridden
+
+    drop = overridden(scenario_from_dict(_plain(fitted), "<calibration>"), map(str, overrides))
+    kept = [e for e, d in zip(entries, drop, strict=True) if not d]
+    if kept:
+        scenario["uncertainty"] = kept
+    else:
+        scenario.pop("uncertainty")
+    return scenario
 
 
 # --------------------------------------------------------------------------- capacity

@@ -329,7 +329,16 @@ def _parser() -> argparse.ArgumentParser:
         "the sales cycle's P90 plus 4 weeks; 0: start from an empty funnel); not with --snapshot",
     )
     fc.add_argument(
-        "--out", type=Path, default=None, help="write bands.csv, cumulative.csv and fan charts"
+        "--no-parameter-draws",
+        action="store_true",
+        help="hold the scenario's uncertain values fixed: bands of process noise only (default: "
+        "each replication draws its 'uncertainty' entries, and the split is printed)",
+    )
+    fc.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write bands.csv, cumulative.csv, fan charts (and variance_split.csv with draws)",
     )
     _force(fc)
     _add_execution(fc, reps_default=20)
@@ -946,6 +955,7 @@ def _forecast(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             level=args.level,
             warm_up=args.warm_up,
+            parameter_draws=False if args.no_parameter_draws else None,
         )
     except ValueError as exc:
         raise ScenarioError([f"{args.scenario}: {exc}"]) from None
@@ -956,6 +966,12 @@ def _forecast(args: argparse.Namespace) -> int:
     print()
     totals = result.totals_table()
     print(totals.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=NA))
+    split = result.variance_split() if result.parameter_draws else None
+    if split is not None:
+        print()
+        print("Spread of the totals: with parameter draws, process noise only, parameter share")
+        shown = split.assign(parameter_share=split["parameter_share"].map(_share_text))
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=NA))
     _flush()
     _write_report(result, args)
     if args.out is not None:
@@ -964,8 +980,17 @@ def _forecast(args: argparse.Namespace) -> int:
         write_csv(result.cumulative, args.out / "cumulative.csv")
         _save(result.plot("valid_opportunities"), args.out / "valid_opportunities.png")
         _save(result.plot("pipeline_value", cumulative=True), args.out / "pipeline_value.png")
-        print(f"wrote bands.csv, cumulative.csv and two fan charts to {args.out}", file=sys.stderr)
+        if split is not None:
+            write_csv(split, args.out / "variance_split.csv")
+        what = "bands.csv, cumulative.csv and two fan charts"
+        if split is not None:
+            what = "bands.csv, cumulative.csv, two fan charts and variance_split.csv"
+        print(f"wrote {what} to {args.out}", file=sys.stderr)
     return _finish(result.experiment)
+
+
+def _share_text(value: float) -> str:
+    return f"{value:.0%}" if math.isfinite(value) else NA
 
 
 def _hire(args: argparse.Namespace) -> int:

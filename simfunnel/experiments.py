@@ -223,10 +223,18 @@ def with_overrides(
     ``sources.0.rate_per_week`` or ``sources[0].rate_per_week``. Values are written as in a file
     (``"3 min"`` for a duration). A bad path or value raises the same one-line-per-problem
     ``ScenarioError`` as a bad file, with ``source`` in place of the file name.
+
+    A field set here is known: its ``uncertainty`` entry (or those of a section set whole) is
+    dropped, so that a forecast does not draw around the value it had before.
     """
     data = scenario_to_dict(scenario)
     for path, value in overrides.items():
         _set_path(data, path, copy.deepcopy(value), source)
+    if scenario.uncertainty and not any(str(p).startswith("uncertainty") for p in overrides):
+        from .uncertainty import overridden
+
+        drop = overridden(scenario, overrides)
+        data["uncertainty"] = [e for e, d in zip(data["uncertainty"], drop, strict=True) if not d]
     return scenario_from_dict(data, source)
 
 
@@ -250,6 +258,16 @@ def _simulate(
     from . import simulate  # here, not at the top: simfunnel/__init__ imports this module
 
     return simulate(scenario, seed=seed, snapshot=snapshot)
+
+
+def _drawn(scenario: Scenario, seed: np.random.SeedSequence, draw_parameters: bool) -> Scenario:
+    """The scenario a replication runs: with its uncertain values drawn from its own seed
+    when asked (as ``simulate(..., draw_parameters=True)`` does), else as it is."""
+    if not (draw_parameters and scenario.uncertainty):
+        return scenario
+    from .uncertainty import draw_for_seed
+
+    return draw_for_seed(scenario, seed)
 
 
 @dataclass(frozen=True)
@@ -320,11 +338,16 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _replicate(
-    scenario: Scenario, seed: int, replication: int, snapshot: Snapshot | None = None
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    snapshot: Snapshot | None = None,
+    draw_parameters: bool = False,
 ) -> pd.DataFrame | _Failed:
     """Run one replication (in a worker); an exception comes back as data, so others go on."""
     try:
-        return _report(_simulate(scenario, replication_seed(seed, replication), snapshot))
+        seq = replication_seed(seed, replication)
+        return _report(_simulate(_drawn(scenario, seq, draw_parameters), seq, snapshot))
     except Exception as exc:
         return _Failed(f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
@@ -373,6 +396,7 @@ class Experiment:
     precision: pd.DataFrame | None = None
     baseline: str = ""
     snapshot: Snapshot | None = None  # where every replication started from, if not empty
+    draw_parameters: bool = False  # each replication drew the scenario's uncertain values first
     _level_cache: dict[float, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -401,7 +425,8 @@ class Experiment:
     def replay(self, replication: int, variant: str | None = None) -> SimulationResult:
         """Rerun one replication alone, with every table of a single run (leads, reps...)."""
         scenario = self.scenarios[variant if variant is not None else self.baseline]
-        return _simulate(scenario, self.seed_of(replication), self.snapshot)
+        seed = self.seed_of(replication)
+        return _simulate(_drawn(scenario, seed, self.draw_parameters), seed, self.snapshot)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Per variant and KPI: n, mean, sd, the t-based confidence interval of the mean
@@ -722,6 +747,9 @@ class _Store:
                 f"{where}, started from another snapshot ({old.get('snapshot')}, not "
                 f"{new['snapshot']}); {advice}"
             )
+        if old.get("parameter_draws", False) != new.get("parameter_draws", False):
+            was = "with" if old.get("parameter_draws") else "without"
+            raise ExperimentError(f"{where}, run {was} parameter draws; {advice}")
 
     def _file(self, key: tuple[int, int]) -> Path:
         return self.dir / f"v{key[0]:04d}-r{key[1]:06d}.{self.format}"
@@ -852,6 +880,7 @@ class _Runner:
     failures: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     interrupted: bool = False
     snapshot: Snapshot | None = None
+    draw_parameters: bool = False
 
     def run(self, jobs: list[tuple[int, int]]) -> None:
         from tqdm.auto import tqdm
@@ -875,7 +904,10 @@ class _Runner:
             executor = self.pool.executor(len(todo))
             if executor is None:
                 for key in todo:
-                    outcome = _replicate(self.scenarios[key[0]], self.seed, key[1], self.snapshot)
+                    scenario = self.scenarios[key[0]]
+                    outcome = _replicate(
+                        scenario, self.seed, key[1], self.snapshot, self.draw_parameters
+                    )
                     self._keep(key, outcome, bar)
             else:
                 self._run_on(executor, todo, bar)
@@ -896,9 +928,8 @@ class _Runner:
         futures: dict[cf.Future[Any], tuple[int, int]] = {}
         try:
             for key in todo:
-                job = executor.submit(
-                    _replicate, self.scenarios[key[0]], self.seed, key[1], self.snapshot
-                )
+                args = (self.scenarios[key[0]], self.seed, key[1], self.snapshot)
+                job = executor.submit(_replicate, *args, self.draw_parameters)
                 futures[job] = key
             for job in cf.as_completed(futures):
                 self._keep(futures[job], _outcome(job), bar)
@@ -1010,6 +1041,7 @@ def _experiment(
     precision: Mapping[str, float] | None,
     max_reps: int | None,
     snapshot: Snapshot | None,
+    draw_parameters: bool = False,
 ) -> Experiment:
     from . import __version__
 
@@ -1043,10 +1075,13 @@ def _experiment(
             ],
             "snapshot": None if snapshot is None else _snapshot_digest(snapshot),
         }
+        if draw_parameters:  # only then, so that older directories resume as before
+            manifest["parameter_draws"] = True
         store = _Store(Path(out), manifest)
     pool = _Pool(workers, executor)
     runner = _Runner(list(scenarios.values()), names, root, pool, store, fail_fast, progress)
     runner.snapshot = snapshot
+    runner.draw_parameters = draw_parameters
     report = None
     n, done = reps, 0
     try:
@@ -1075,6 +1110,7 @@ def _experiment(
         precision=report,
         baseline=baseline,
         snapshot=snapshot,
+        draw_parameters=draw_parameters,
     )
 
 
@@ -1091,6 +1127,7 @@ def run(
     precision: Mapping[str, float] | None = None,
     max_reps: int | None = None,
     snapshot: Snapshot | None = None,
+    draw_parameters: bool = False,
 ) -> Experiment:
     """Replicate one scenario ``reps`` times, seeds spawned from ``SeedSequence(seed)``.
 
@@ -1102,6 +1139,8 @@ def run(
     A failing replication is recorded in ``failures`` and the others go on, unless
     ``fail_fast``; Ctrl-C cancels what is left and returns what finished, marked incomplete.
     ``snapshot`` (from :func:`simfunnel.read_snapshot`): every replication starts from it.
+    ``draw_parameters``: each replication first draws the scenario's ``uncertainty`` entries
+    (see :func:`simfunnel.simulate`), so the spread covers what is not known as well as luck.
     """
     _check_scenario(scenario)
     name = scenario.name
@@ -1120,6 +1159,7 @@ def run(
         precision=precision,
         max_reps=max_reps,
         snapshot=snapshot,
+        draw_parameters=bool(draw_parameters),
     )
 
 

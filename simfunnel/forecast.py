@@ -38,6 +38,17 @@ pipeline at any moment holds the opportunities opened within about one sales cyc
 its P90 nine in ten of them are there; the 4 weeks cover the way from inquiry to valid
 opportunity (the cadence and the first meeting). ``warm_up=0`` starts from an empty funnel,
 which undercounts the first weeks (wins above all), and the verdict says so.
+
+**What the band covers.** Each replication runs the process with the scenario's values; held
+fixed, they make bands of process noise only, too narrow whenever a fitted value is off. A
+scenario that lists its ``uncertainty`` (``simfunnel fit`` writes one for every rate it fitted)
+is forecast with parameter draws by default: each replication first draws those values
+(:mod:`simfunnel.uncertainty`), then runs, so the bands hold both. The same replications are
+then run again without draws, on the same seeds, and :meth:`Forecast.variance_split` gives per
+metric the spread of the horizon total with and without, and the share of its variance that
+the uncertain values make (law of total variance: Var = E[Var | values] + Var(E | values), the
+first estimated by the run at the stated values). ``parameter_draws=False`` holds the values
+fixed; the verdict says which the bands are.
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ from .snapshot import Snapshot
 from .units import format_amount
 
 __all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
+_SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict and repr state
 
 WARM_UP_EXTRA_WEEKS = 4  # from inquiry to valid opportunity: the cadence and the first meeting
 WARM_UP_MAX_WEEKS = 52
@@ -112,6 +124,9 @@ class Forecast:
     lower, middle and upper percentiles (``p10``, ``p50``, ``p90`` at ``level=0.8``).
     ``cumulative``: the same for running totals from the start (the open pipeline is a level
     and appears as is). ``experiment``: the replications (``experiment.replay(i)`` reruns one).
+    ``parameter_draws``: whether each replication drew the scenario's uncertain values first;
+    ``process_only``: then, the same replications without draws (same seeds), behind
+    :meth:`variance_split`.
     """
 
     scenario: Scenario
@@ -120,6 +135,7 @@ class Forecast:
     bands: pd.DataFrame
     cumulative: pd.DataFrame
     warm_up_basis: str = ""  # why the warm-up has its length ("" when none ran)
+    process_only: Experiment | None = None
 
     @property
     def warm_up_weeks(self) -> int:
@@ -129,6 +145,13 @@ class Forecast:
     @property
     def weeks(self) -> int:
         return self.scenario.weeks
+
+    @property
+    def parameter_draws(self) -> bool:
+        """Whether each replication drew the scenario's uncertain values before it ran."""
+        return self.experiment.draw_parameters and any(
+            s.uncertainty for s in self.experiment.scenarios.values()
+        )
 
     @property
     def reps(self) -> int:
@@ -149,6 +172,59 @@ class Forecast:
         table = last[cols].reset_index(drop=True)
         table["spreadsheet"] = table["metric"].map(self._spreadsheet())
         return table
+
+    def variance_split(self) -> pd.DataFrame:
+        """Per metric, how much of the spread of the horizon total (the open pipeline: at the
+        end) comes from not knowing the scenario's values rather than from luck.
+
+        ``sd_total``: sd over the replications (with parameter draws if they ran);
+        ``sd_process_only``: sd of the same replications without draws (same seeds);
+        ``parameter_share`` = 1 - var_process / var_total, clipped to [0, 1]: by the law of
+        total variance the share of Var(total) that Var(E[total | values]) makes, with
+        E[Var(total | values)] estimated by the run at the stated values. Without draws both
+        sds are the same and the share is 0. Each is estimated from ``reps`` replications: with
+        20, an sd is good to about +-16%, so a share under 0.2 may be noise.
+        """
+        total = _horizon_totals(self.experiment, self.weeks)
+        var_t = np.nanvar(total, axis=1, ddof=1)
+        if not self.parameter_draws:
+            var_p, share = var_t, np.zeros(len(METRICS))
+        elif self.process_only is None:  # interrupted before the run without draws
+            var_p = share = np.full(len(METRICS), np.nan)
+        else:
+            var_p = np.nanvar(_horizon_totals(self.process_only, self.weeks), axis=1, ddof=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(var_t > 0, np.clip(1.0 - var_p / var_t, 0.0, 1.0), 0.0)
+        return pd.DataFrame(
+            {
+                "metric": list(METRICS),
+                "sd_total": np.sqrt(var_t),
+                "sd_process_only": np.sqrt(var_p),
+                "parameter_share": share,
+            }
+        )
+
+    @property
+    def _bands_cover(self) -> str:
+        """What the bands hold, in one sentence for the verdict."""
+        n = len(self.scenario.uncertainty)
+        if self.parameter_draws:
+            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC, "parameter_share"]
+            measured = (
+                f"{share:.0%} of the variance of the valid opportunities"
+                if math.isfinite(share)
+                else "its share was not measured"
+            )
+            return (
+                f"The bands include parameter uncertainty ({n} uncertain value"
+                f"{'' if n == 1 else 's'} drawn per replication): {measured}."
+            )
+        if n:
+            return (
+                f"The bands hold process noise only: the scenario's {n} uncertain value"
+                f"{' is' if n == 1 else 's are'} held fixed (parameter draws off)."
+            )
+        return "The bands hold process noise only: the scenario's values are taken as exact."
 
     def _spreadsheet(self) -> dict[str, float]:
         """What a rate-times-volume sheet expects over the period (new leads only: it knows
@@ -209,7 +285,7 @@ class Forecast:
             "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.gap "
             "measures each)."
         )
-        text = f"{first} {second} {third}"
+        text = f"{first} {second} {self._bands_cover} {third}"
         if self.experiment.snapshot is None and not self.warm_up_weeks:
             text = (
                 "WARNING: this forecast starts from an EMPTY funnel (no snapshot, warm-up 0): "
@@ -270,9 +346,14 @@ class Forecast:
         return ax
 
     def __repr__(self) -> str:
+        if self.parameter_draws:
+            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC]
+            bands = f"process and parameters, parameter share {share['parameter_share']:.2f}"
+        else:
+            bands = "process noise only"
         return (
             f"Forecast({self.scenario.name!r}, weeks={self.weeks}, reps={self.reps}, "
-            f"level={self.level:g})"
+            f"level={self.level:g}, bands: {bands})"
         )
 
 
@@ -359,6 +440,15 @@ def _weekly_arrays(experiment: Experiment, weeks: int) -> np.ndarray:
     return np.concatenate([cube, open_[None]])
 
 
+def _horizon_totals(experiment: Experiment, weeks: int) -> np.ndarray:
+    """Per metric and replication, the total over the last ``weeks`` weeks the experiment ran
+    (the open pipeline: at the end), shape (metrics, replications)."""
+    ran = int(experiment.long["week"].max()) + 1
+    cube = _weekly_arrays(experiment, ran)[:, :, ran - weeks :]
+    n = len(FLOWS)
+    return np.concatenate([np.nansum(cube[:n], axis=2), cube[n:, :, -1]])
+
+
 def _band_table(cube: np.ndarray, scenario: Scenario, level: float) -> pd.DataFrame:
     """Tidy bands from a (metrics, replications, weeks) cube: one row per week and metric."""
     low = (1 - level) / 2
@@ -393,6 +483,7 @@ def forecast(
     progress: bool = True,
     level: float = 0.8,
     warm_up: int | None = None,
+    parameter_draws: bool | None = None,
 ) -> Forecast:
     """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
     weeks (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
@@ -407,8 +498,16 @@ def forecast(
     :func:`default_warm_up` weeks (the scenario's own ``warm_up`` if set, else the sales-cycle
     P90 plus 4 weeks); give a number to choose it, and 0 to start from an empty funnel (the
     verdict then warns). With a snapshot there is no warm-up.
+
+    ``parameter_draws``: whether each replication first draws the scenario's ``uncertainty``
+    entries (see the module docstring); None (default): when it has any. With draws the
+    replications are run a second time without them, on the same seeds, for
+    :meth:`Forecast.variance_split` (twice the run time).
     """
     _check(weeks, reps, level)
+    if parameter_draws is not None and not isinstance(parameter_draws, bool):
+        raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
+    draws = bool(scenario.uncertainty) and parameter_draws is not False
     if warm_up is not None and (
         isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
     ):
@@ -430,22 +529,20 @@ def forecast(
     if overrides:
         name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
         scenario = with_overrides(scenario, overrides, source=name)
-    experiment = run(
-        scenario,
-        reps,
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        fail_fast=True,
-        snapshot=snapshot,
-    )
+    options: dict[str, Any] = {"workers": workers, "executor": executor, "progress": progress}
+    options |= {"fail_fast": True, "snapshot": snapshot}
+    experiment = run(scenario, reps, seed=seed, draw_parameters=draws, **options)
     finished = experiment.long["replication"].nunique()
     if finished < 2:
         raise ExperimentError(
             f"only {finished} replication(s) finished before the interruption; "
             "a band needs at least two"
         )
+    process = None
+    if draws and not experiment.interrupted:  # the same seeds without draws: the noise alone
+        process = run(scenario, reps, seed=experiment.seed, **options)
+        if process.long["replication"].nunique() < 2:
+            process = None
     cube = _weekly_arrays(experiment, scenario.weeks)
     flows = cube.copy()
     n_flows = len(FLOWS)
@@ -457,4 +554,5 @@ def forecast(
         bands=_band_table(cube, scenario, level),
         cumulative=_band_table(flows, scenario, level),
         warm_up_basis=basis if warm else "",
+        process_only=process,
     )

@@ -66,6 +66,9 @@ MIN_GAP = MINUTE  # between two touches of a cadence
 MIN_REPLY = MINUTE  # mean time to an email reply
 MIN_RESEARCH = MINUTE  # mean research time of an outbound account
 MIN_ENGAGEMENT = HOUR  # mean time between nurture engagements
+MAX_SHAPE = 1e12  # a beta or gamma parameter (a count of events, a rate's inverse scale)
+MAX_LOG = 100.0  # |mu| of a lognormal uncertainty: exp(mu) stays far inside a float
+MAX_SIGMA = 10.0  # sigma of a lognormal uncertainty: a factor of e^10 either way is ignorance
 
 
 def _date_text(value: Any) -> Any:
@@ -1152,6 +1155,76 @@ class Costs(Frozen):
         return float(getattr(self, f"{role}_per_year"))
 
 
+# --------------------------------------------------------------------------- uncertainty
+
+
+class UncertainValue(Frozen):
+    """A value of the scenario that is not known exactly, and how far it may be off. A fitted
+    rate is an estimate: from 80 closed deals a win rate of 0.31 could as well be 0.25 or 0.4,
+    and runs that hold it fixed give bands of process noise only, too narrow whenever the
+    estimate is off. `simfunnel forecast` (and `simulate`/`run` with `draw_parameters=True`)
+    draws every entry once per replication, before the run, and runs the process with the
+    drawn values, so its bands cover what is not known as well as luck (`--no-parameter-draws`
+    holds the values fixed; `Forecast.variance_split()` says how much of the spread each
+    makes). `simfunnel fit` writes an entry for each arrival rate and conversion it fitted from
+    data; add one by hand for a value known only roughly, e.g. `{path: ae.win.probability, dist:
+    beta, a: 25.5, b: 55.5, basis: 25 won of 80 closed}`. A draw outside the field's bounds is
+    clipped into them (a drawn qualification rate of 1.2 is 1, a strict bound is approached
+    from inside), and a gamma or lognormal entry leaves a field that is 0 at 0 (switched off);
+    a drawn outcome probability scales the other four so that the five still sum
+    to 1, and a drawn `ae.lost_reasons` share scales the other reasons likewise. Entries are
+    drawn in order on a random stream of their own: the same seed draws the same values, and
+    the streams of arrivals, outcomes and deals are those of a run without draws. A field set
+    with `--set` or an override is known: its entry is dropped.
+    """
+
+    path: str = Field(
+        min_length=1,
+        max_length=MAX_NAME,
+        description="The field, as a dotted path the way `--set` writes it: `ae.win.probability`, "
+        "`sources[web].rate_per_week` (a source by name or by number, `sources[0]`). It must "
+        "name a number (a rate, probability, share, multiplier; a duration in hours), not a "
+        "count, a section or a distribution, and be named by one entry only.",
+    )
+    dist: Literal["beta", "gamma", "lognormal"] = Field(
+        description="'beta' (shapes a and b, mean a / (a + b); only for a probability or "
+        "share, a field bounded by 0 and 1), 'gamma' (shape a, rate b; mean a / b) or "
+        "'lognormal' (the log of the value is normal with mean a and sd b; median exp(a)).",
+    )
+    a: float = Field(
+        ge=-MAX_SHAPE,
+        le=MAX_SHAPE,
+        description="The first parameter: beta's first shape or gamma's shape, above 0; or the "
+        "lognormal's mu, the log of the median, any sign, within +-100.",
+        json_schema_extra={"unit": "as dist"},
+    )
+    b: float = Field(
+        gt=0,
+        le=MAX_SHAPE,
+        description="The second parameter, above 0: beta's second shape, gamma's rate, or the "
+        "lognormal's sigma (the relative standard error, for a small one), at most 10.",
+        json_schema_extra={"unit": "as dist"},
+    )
+    basis: str = Field(
+        max_length=MAX_TEXT,
+        description="What the spread rests on, e.g. '25 won of 80 closed, beta(k + 0.5, "
+        "n - k + 0.5)'.",
+    )
+
+    @model_validator(mode="after")
+    def _parameters(self) -> UncertainValue:
+        if self.dist in ("beta", "gamma") and not self.a > 0:
+            raise _FieldError(("a",), f"must be above 0 for a {self.dist}", self.a)
+        if self.dist == "lognormal":
+            if abs(self.a) > MAX_LOG:
+                raise _FieldError(("a",), f"a lognormal's mu must be within +-{MAX_LOG:g}", self.a)
+            if self.b > MAX_SIGMA:
+                raise _FieldError(
+                    ("b",), f"a lognormal's sigma must be at most {MAX_SIGMA:g}", self.b
+                )
+        return self
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -1210,6 +1283,13 @@ class Scenario(Frozen):
     costs: Costs = Field(
         default_factory=Costs,
         description="Costs per rep, AE hour and lead; decisions weigh them against value won.",
+    )
+    uncertainty: tuple[UncertainValue, ...] = Field(
+        default=(),
+        max_length=MAX_ITEMS,
+        description="Values not known exactly (fitted rates, rough guesses), each with the "
+        "distribution of what it may be; a forecast draws them once per replication, so its "
+        "bands cover what is not known as well as luck. Empty: every value is taken as exact.",
     )
 
     @field_validator("calendar", mode="before")
@@ -1334,6 +1414,34 @@ class Scenario(Frozen):
                 "unlimited AEs",
                 0,
             )
+        return self
+
+    @model_validator(mode="after")
+    def _uncertain_values_resolve(self) -> Scenario:
+        """Each uncertainty entry names one number of this scenario that its distribution can
+        hold; checked here so that a bad entry is refused on loading, not mid-forecast."""
+        from .uncertainty import UncertaintyPathError, resolve
+
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(self.uncertainty):
+            try:
+                target = resolve(self, entry.path)
+            except UncertaintyPathError as exc:
+                raise _FieldError(("uncertainty", i, "path"), str(exc), entry.path) from None
+            if target.path in seen:
+                raise _FieldError(
+                    ("uncertainty", i, "path"),
+                    f"names the same field as uncertainty[{seen[target.path]}]",
+                    entry.path,
+                )
+            seen[target.path] = i
+            if entry.dist == "beta" and not target.probability:
+                raise _FieldError(
+                    ("uncertainty", i, "dist"),
+                    f"a beta draws from 0 to 1, but {entry.path} is not a probability or share "
+                    f"(bounds {target.bounds_text}); use gamma or lognormal",
+                    entry.dist,
+                )
         return self
 
     def _repr_html_(self) -> str:

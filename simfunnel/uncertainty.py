@@ -1,0 +1,328 @@
+"""Parameter uncertainty: draw the values a scenario does not know exactly, once per run.
+
+A scenario fitted from CRM exports holds estimates: a win rate from 40 closed deals, an
+arrival rate from a quarter of leads. Replications that hold them fixed vary only by the luck
+of the process, so their bands are too narrow whenever an estimate is off. The scenario's
+``uncertainty`` section (:class:`simfunnel.scenario.UncertainValue`) says how far each value
+may be off; :func:`draw_parameters` draws one value per entry and returns the scenario with
+them set, and ``simfunnel.simulate(..., draw_parameters=True)`` does so before each run, on a
+random stream of its own (``PARAMETER_STREAM``), so that:
+
+- the process streams (arrivals, outcomes, deals) are those of a run without draws: replication
+  i with and without draws share their luck as far as the changed values allow;
+- the same seed draws the same values, in any worker, on any executor.
+
+Over many replications the spread of a total is then the law of total variance at work:
+Var(total) = E[Var(total | values)] (process noise) + Var(E[total | values]) (what is not
+known); :meth:`simfunnel.Forecast.variance_split` measures the second's share.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, get_args
+
+import annotated_types as at
+import numpy as np
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from .scenario import OutcomeProbabilities, ScenarioError
+
+if TYPE_CHECKING:
+    from .scenario import Scenario, UncertainValue
+
+__all__ = [
+    "PARAMETER_STREAM",
+    "Target",
+    "UncertaintyPathError",
+    "draw_for_seed",
+    "draw_parameters",
+    "draw_value",
+    "overridden",
+    "resolve",
+]
+
+PARAMETER_STREAM = "parameters"  # the named stream of arrivals.Streams the draws use
+_PATH = re.compile(r"[^.\[\]]+(?:\.[^.\[\]]+|\[[^\]]*\])*")
+_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[([^\]]*)\]")
+
+
+class UncertaintyPathError(ValueError):
+    """A path that does not name a number of the scenario; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The field an uncertainty path names: where it is, its value and its bounds."""
+
+    path: str  # dotted, list items by number, as with_overrides takes it: sources.0.rate_per_week
+    value: float
+    low: float  # the least value the field accepts (a strict bound moved just inside)
+    high: float
+    probability: bool  # bounded by 0 and 1: a probability or a share
+    duration: bool  # a duration, in hours (written back as '<hours> h')
+    group: tuple[str, ...] = ()  # other fields that must sum to 1 with it (outcomes, reasons)
+    bounds_text: str = ""
+
+    def clip(self, x: float) -> float:
+        """``x`` moved into the field's bounds (and into the finite floats)."""
+        return float(min(max(x, self.low), self.high))
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _tokens(path: str) -> list[str | tuple[str]]:
+    """``sources[web].rate_per_week`` -> ``[sources, (web,), rate_per_week]``: a bracketed
+    part as a 1-tuple (a list item by number or by name), a dotted part as text."""
+    text = path.strip()
+    if not _PATH.fullmatch(text):
+        raise UncertaintyPathError(
+            "not a field path; write it like ae.win.probability or sources[web].rate_per_week"
+        )
+    return [key if key else (item,) for key, item in _TOKEN.findall(text)]
+
+
+def _item(items: tuple[Any, ...], token: str | tuple[str], where: str) -> int:
+    """The index a list part names: a number, or (in brackets) an item's name."""
+    text = token[0].strip() if isinstance(token, tuple) else token
+    if text.isdigit():
+        if int(text) >= len(items):
+            raise UncertaintyPathError(f"{where} has {len(items)} item(s), numbered from 0")
+        return int(text)
+    names = [getattr(x, "name", None) for x in items]
+    if isinstance(token, tuple) and text in names:
+        return names.index(text)
+    known = ", ".join(str(n) for n in names if n is not None)
+    raise UncertaintyPathError(
+        f"{where} has no item {text!r}" + (f" (names: {known})" if known else "")
+    )
+
+
+def _show(parts: Iterable[str]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
+    return out
+
+
+def _flat_meta(meta: Iterable[Any]) -> list[Any]:
+    """Constraints of an annotation, FieldInfos opened up (``Annotated[float, Field(...)]``)."""
+    out: list[Any] = []
+    for m in meta:
+        out.extend(_flat_meta(m.metadata) if isinstance(m, FieldInfo) else [m])
+    return out
+
+
+def _bounds(meta: list[Any]) -> tuple[float, float, bool, str]:
+    """Closed bounds from ge/gt/le/lt constraints, whether they are 0 and 1, and as text."""
+    low, high = -sys.float_info.max, sys.float_info.max
+    lo_text, hi_text, lo0, hi1 = "", "", False, False
+    for m in meta:
+        if isinstance(m, at.Ge):
+            low, lo_text, lo0 = float(m.ge), f">= {m.ge:g}", m.ge == 0
+        elif isinstance(m, at.Gt):
+            low, lo_text, lo0 = math.nextafter(float(m.gt), math.inf), f"> {m.gt:g}", m.gt == 0
+        elif isinstance(m, at.Le):
+            high, hi_text, hi1 = float(m.le), f"<= {m.le:g}", m.le == 1
+        elif isinstance(m, at.Lt):
+            high, hi_text, hi1 = math.nextafter(float(m.lt), -math.inf), f"< {m.lt:g}", m.lt == 1
+    text = ", ".join(t for t in (lo_text, hi_text) if t) or "none"
+    return low, high, lo0 and hi1, text
+
+
+def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
+    from .experiments import _members
+
+    members = _members(tp)
+    return members[0] if len(members) == 1 else (tp, [])
+
+
+def resolve(scenario: Scenario, path: str) -> Target:
+    """The number ``path`` names in ``scenario``, with its bounds; raises
+    :class:`UncertaintyPathError` saying why when it names no number (no such field, a
+    count, a section, a distribution, an optional section that is not set)."""
+    from .experiments import _is_duration
+
+    tokens = _tokens(path)
+    node: Any = scenario
+    tp: Any = type(scenario)
+    meta: list[Any] = []
+    parts: list[str] = []
+    parent: Any = None
+    for token in tokens:
+        where = _show(parts) or "the scenario"
+        parent = node
+        if isinstance(node, BaseModel):
+            name = token[0] if isinstance(token, tuple) else token
+            fields = type(node).model_fields
+            key = next((n for n, f in fields.items() if name in (n, f.alias)), None)
+            if key is None or isinstance(token, tuple):
+                raise UncertaintyPathError(f"{where} has no field {name!r}")
+            info = fields[key]
+            tp, meta = _unwrap(info.annotation)
+            meta = [*info.metadata, *meta]
+            node = getattr(node, key)
+            parts.append(info.alias or key)
+        elif isinstance(node, tuple):
+            index = _item(node, token, where)
+            args = get_args(tp)
+            tp, meta = _unwrap(args[0]) if args else (Any, [])
+            node = node[index]
+            parts.append(str(index))
+        elif isinstance(node, dict):
+            text = token[0] if isinstance(token, tuple) else token
+            key = text if text in node else (int(text) if text.isdigit() else None)
+            if key not in node:
+                raise UncertaintyPathError(
+                    f"{where} has no key {text!r} (keys: {', '.join(map(str, node)) or 'none'})"
+                )
+            args = get_args(tp)
+            tp, meta = _unwrap(args[1]) if len(args) == 2 else (Any, [])
+            node = node[key]
+            parts.append(str(key))
+        else:
+            raise UncertaintyPathError(f"{where} is a value ({node!r}), not a section")
+        if node is None:
+            raise UncertaintyPathError(f"{_show(parts)} is not set in this scenario")
+    shown = _show(parts)
+    if isinstance(node, BaseModel):
+        what = "a distribution" if "dist" in type(node).model_fields else "a section"
+        raise UncertaintyPathError(f"{shown} is {what}, not a number")
+    if isinstance(node, bool) or not isinstance(node, float) or tp is not float:
+        kind = "a whole number (a count)" if isinstance(node, int) else f"not a number ({node!r})"
+        raise UncertaintyPathError(f"{shown} is {kind}; only a number can be drawn")
+    flat = _flat_meta(meta)
+    low, high, probability, text = _bounds(flat)
+    group: tuple[str, ...] = ()
+    base = ".".join(parts[:-1])
+    if isinstance(parent, OutcomeProbabilities):
+        group = tuple(f"{base}.{k}" for k in type(parent).model_fields if k != parts[-1])
+    elif isinstance(parent, dict) and parts[-2:-1] == ["lost_reasons"]:
+        group = tuple(f"{base}.{k}" for k in parent if str(k) != parts[-1])
+    return Target(
+        path=".".join(parts),
+        value=float(node),
+        low=low,
+        high=high,
+        probability=probability,
+        duration=_is_duration(flat),
+        group=group,
+        bounds_text=text,
+    )
+
+
+def _parts_or_none(scenario: Scenario, path: str) -> tuple[str, ...] | None:
+    """A path's parts with list items by number (names looked up), without requiring that it
+    name a number; None when it cannot be read."""
+    try:
+        tokens = _tokens(path)
+    except UncertaintyPathError:
+        return None
+    node: Any = scenario
+    parts: list[str] = []
+    for token in tokens:
+        text = token[0] if isinstance(token, tuple) else token
+        if isinstance(node, tuple):
+            try:
+                index = _item(node, token, "")
+            except UncertaintyPathError:
+                return None
+            parts.append(str(index))
+            node = node[index]
+        else:
+            parts.append(text.strip())
+            if isinstance(node, BaseModel):
+                node = getattr(node, text, None)
+            elif isinstance(node, dict):
+                node = node.get(text, node.get(int(text)) if text.isdigit() else None)
+            else:
+                node = None
+    return tuple(parts)
+
+
+def overridden(scenario: Scenario, paths: Iterable[str]) -> list[bool]:
+    """For each uncertainty entry: whether one of ``paths`` sets its field or a section that
+    holds it. A value set by hand is known, so ``with_overrides`` drops its entry (otherwise
+    a forecast would draw around the old value and ignore the one just set)."""
+    if not scenario.uncertainty:
+        return []
+    given = [p for p in (_parts_or_none(scenario, str(x)) for x in paths) if p is not None]
+    out = []
+    for entry in scenario.uncertainty:
+        mine = _parts_or_none(scenario, entry.path)
+        out.append(mine is not None and any(mine[: len(p)] == p for p in given))
+    return out
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def draw_value(entry: UncertainValue, rng: np.random.Generator) -> float:
+    """One draw of an entry's distribution (before any clipping)."""
+    if entry.dist == "beta":
+        return float(rng.beta(entry.a, entry.b))
+    if entry.dist == "gamma":
+        return float(rng.gamma(entry.a, 1.0 / entry.b))
+    return math.exp(float(rng.normal(entry.a, entry.b)))
+
+
+def draw_parameters(scenario: Scenario, rng: np.random.Generator) -> Scenario:
+    """The scenario with one draw of every uncertainty entry set (via ``with_overrides``).
+
+    Each draw is clipped into its field's bounds: a lognormal qualification rate above 1 is 1,
+    a rate below 0 is 0, a strict bound is approached from inside. A drawn outcome probability
+    scales the other outcomes so that the five still sum to 1 (a lost-reason share, the other
+    reasons); entries are drawn in order, one value each from ``rng`` whatever happens to it, so
+    the stream stays aligned. A gamma or lognormal entry of a field that is 0 leaves it at 0:
+    neither puts any weight on 0, so the scenario has switched the value off since the entry
+    was written (a backtest replays a source's actual leads with its rate at 0). The returned
+    scenario no longer lists the drawn entries (their values are now set). ``rng``: in a run,
+    ``Streams(seed).rng(PARAMETER_STREAM)`` (:func:`draw_for_seed`).
+    """
+    from .experiments import with_overrides
+
+    if not scenario.uncertainty:
+        return scenario
+    values: dict[str, float] = {}
+    targets: dict[str, Target] = {}
+    for entry in scenario.uncertainty:
+        target = resolve(scenario, entry.path)
+        x = target.clip(draw_value(entry, rng))
+        if target.value == 0 and entry.dist != "beta":
+            continue  # switched off (a source replayed from actual leads): it stays off
+        if target.group:
+            current = {p: values.get(p, resolve(scenario, p).value) for p in target.group}
+            rest = sum(current.values())
+            if rest > 0:
+                values.update({p: v * (1.0 - x) / rest for p, v in current.items()})
+            else:  # the others are all 0: only the value it has keeps the sum at 1
+                x = values.get(target.path, target.value)
+        values[target.path] = x
+        targets[target.path] = target
+    overrides: dict[str, Any] = {}
+    for path, x in values.items():
+        duration = targets[path].duration if path in targets else False
+        overrides[path] = f"{x!r} h" if duration else x
+    try:
+        return with_overrides(scenario, overrides, source=f"{scenario.name}: parameter draw")
+    except ScenarioError as exc:
+        drawn = ", ".join(f"{p}={v:.4g}" for p, v in values.items())
+        raise ScenarioError(
+            [f"{scenario.name}: uncertainty: the drawn values ({drawn}) make an invalid "
+             f"scenario: {exc.problems[0]}"]
+        ) from None  # fmt: skip
+
+
+def draw_for_seed(scenario: Scenario, seed: int | np.random.SeedSequence) -> Scenario:
+    """The draw a run with ``seed`` makes: :func:`draw_parameters` on the named stream
+    ``PARAMETER_STREAM`` of ``Streams(seed)``, apart from every stream the engine uses, so a
+    replication draws the same values in any worker and its process luck is left as it was."""
+    from .arrivals import Streams
+
+    return draw_parameters(scenario, Streams(seed).rng(PARAMETER_STREAM))
