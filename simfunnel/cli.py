@@ -405,7 +405,12 @@ def _parser() -> argparse.ArgumentParser:
     diag.add_argument("--workers", type=_positive, default=None, help="worker processes")
 
     def exports(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--leads", type=Path, required=True, help="lead lifecycle CSV")
+        parser.add_argument(
+            "--leads",
+            type=Path,
+            default=None,
+            help="lead lifecycle CSV (required, but for a rolling backtest of deals only)",
+        )
         parser.add_argument("--calls", type=Path, default=None, help="call activity CSV")
         parser.add_argument("--opportunities", type=Path, default=None, help="opportunities CSV")
         parser.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
@@ -1126,9 +1131,15 @@ def _reading(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _need_leads(args: argparse.Namespace) -> None:
+    if args.leads is None:
+        raise ScenarioError([f"{args.command} needs --leads LEADS.csv (the lead lifecycle export)"])
+
+
 def _fit(args: argparse.Namespace) -> int:
     from .calibration import fit
 
+    _need_leads(args)
     cal = fit(
         args.leads,
         args.calls,
@@ -1158,6 +1169,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     if cli_cohorts.wants_rolling(args):
         return cli_cohorts.rolling(args)
+    _need_leads(args)
     if args.cutoff is None:
         raise ScenarioError(["backtest needs --cutoff DATE (one cutoff, simulated) or "
                              "--every month / --cutoffs A,B (rolling origin, cohort model)"])  # fmt: skip

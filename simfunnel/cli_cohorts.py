@@ -81,8 +81,10 @@ def outlook(args: argparse.Namespace) -> int:
     """Fit the cohort model on the export and forecast each calendar month."""
     from .cohort_forecast import forecast_cohorts
     from .cohorts import fit_cohorts
-    from .crm import check_exports, read_leads
+    from .crm import CalibrationError, check_exports, read_leads
 
+    if args.leads is None:
+        raise CalibrationError("outlook needs --leads LEADS.csv (the lead lifecycle export)")
     lt = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
     lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
     model = fit_cohorts(lt.data, as_of, start=args.start, since=args.since,

@@ -102,3 +102,28 @@ def test_xeducation_engagement_curve_and_threshold_tradeoff() -> None:
     cut = trade[trade["threshold"] > 0]
     assert (cut["converters_kept_share"] > cut["leads_kept_share"]).all()
     assert trade["leads_kept_share"].iloc[0] == 1.0
+
+
+def test_maven_rolling_origin_of_deals_only_from_the_command_line(tmp_path, capsys) -> None:
+    """A deals-only export (no lead table) through `simfunnel backtest --opportunities`: each
+    deal a lead on its engage date, the cohort model scored by month with the baselines."""
+    from simfunnel.cli import main
+
+    path = _need("maven_crm/sales_pipeline.csv")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "opportunity_id: opportunity_id\ncreated: engage_date\nclose_date: close_date\n"
+        "stage: deal_stage\namount: close_value\nowner: sales_agent\n"
+    )
+    code = main(["backtest", "--opportunities", str(path), "--mapping", str(mapping),
+                 "--cutoffs", "2017-06-01,2017-07-01", "--horizon", "2months",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    out, err = capsys.readouterr()
+    print(out)
+    assert code == 0, err
+    assert "no lead table, so each of the" in err
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert set(summary["metric"]) == {"leads", "won", "lost"}
+    assert {"cohort model", "last month", "naive cohort rate"} <= set(summary["method"])
+    assert summary.loc[summary["method"] == "cohort model", "months"].eq(4).all()
+    assert main(["fit", "--out", str(tmp_path / "x.yaml")]) == 2
