@@ -66,6 +66,17 @@ TINY: dict[str, Any] = {
 
 
 # A small two-source team as YAML text, for tests that write scenario files or drive the CLI.
+# A steady Poisson flow of 25 leads a week, ample SDRs (20), acceptance 0.6, an exponential
+# sales cycle of mean 5 days and a win rate of 0.5: forecasts whose bands theory can check.
+STEADY_FLOW = {
+    "sources__0__rate_per_week": 25,
+    "sources__0__bursts": [],
+    "sdr__headcount": 20,
+    "ae__acceptance": {"probability": 0.6},
+    "ae__sales_cycle": {"dist": "exponential", "mean": "5 days"},
+    "ae__win": {"probability": 0.5},
+}
+
 SMALL_YAML = """
 name: small team
 start_date: 2026-01-05

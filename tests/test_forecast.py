@@ -13,7 +13,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import build
+from conftest import STEADY_FLOW, build
 
 import simfunnel
 from simfunnel.forecast import FLOWS, METRICS, Forecast, forecast
@@ -30,12 +30,7 @@ matplotlib.use("Agg")
 POISSON = {
     "horizon": "6 weeks",
     "warm_up": "1 week",
-    "sources__0__rate_per_week": 25,
-    "sources__0__bursts": [],
-    "sdr__headcount": 20,
-    "ae__acceptance": {"probability": 0.6},
-    "ae__sales_cycle": {"dist": "exponential", "mean": "5 days"},
-    "ae__win": {"probability": 0.5},
+    **STEADY_FLOW,
     "ae__deal_value": {"dist": "lognormal", "mean": 10000, "cv": 0.8},
 }
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY, build, crm_dict
+from conftest import STEADY_FLOW, TINY, build, crm_dict
 from scipy import stats
 
 import simfunnel
@@ -35,12 +35,7 @@ Z = 4.0  # as in test_theory: a false alarm about 1 in 16,000
 STEADY = {
     "horizon": "4 weeks",
     "warm_up": "1 week",
-    "sources__0__rate_per_week": 25,
-    "sources__0__bursts": [],
-    "sdr__headcount": 20,
-    "ae__acceptance": {"probability": 0.6},
-    "ae__sales_cycle": {"dist": "exponential", "mean": "5 days"},
-    "ae__win": {"probability": 0.5},
+    **STEADY_FLOW,
 }
 # Wide on purpose: the rate known within a factor of about 1.6 (sigma 0.5), the win rate from
 # 4 closed deals, acceptance from 10 tossed-up leads.

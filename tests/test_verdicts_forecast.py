@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import build
+from conftest import STEADY_FLOW, build
 
 import simfunnel
 from simfunnel.forecast import Forecast, default_warm_up, forecast
@@ -17,12 +17,7 @@ from simfunnel.forecast import Forecast, default_warm_up, forecast
 # Ample SDRs, a steady Poisson flow, and an exponential sales cycle (mean 5 days).
 FAST = {
     "horizon": "3 weeks",
-    "sources__0__rate_per_week": 25,
-    "sources__0__bursts": [],
-    "sdr__headcount": 20,
-    "ae__acceptance": {"probability": 0.6},
-    "ae__sales_cycle": {"dist": "exponential", "mean": "5 days"},
-    "ae__win": {"probability": 0.5},
+    **STEADY_FLOW,
 }
 
 
