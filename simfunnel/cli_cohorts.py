@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import cli_options as opt
-from .files import write_csv
+from .files import save_figure, write_csv
 
 __all__ = ["add_outlook_args", "add_rolling_args", "add_window_args", "outlook", "rolling"]
 
@@ -127,8 +127,15 @@ def outlook(args: argparse.Namespace) -> int:
                             "forecast": table, "variance": split,
                             "cohorts": model.cohorts, "shifts": model.shifts}.items():  # fmt: skip
             write_csv(frame, args.out / f"{name}.csv")
-        print(f"wrote stages, arrivals, forecast, variance, cohorts and shifts CSVs to "
-              f"{args.out}", file=sys.stderr)  # fmt: skip
+        import matplotlib.pyplot as plt
+
+        for metric in fc.metrics:
+            ax = fc.plot(metric)
+            ax.figure.tight_layout()
+            save_figure(ax.figure, args.out / f"{metric}.png", dpi=100)
+            plt.close(ax.figure)
+        print(f"wrote stages, arrivals, forecast, variance, cohorts and shifts CSVs and a chart "
+              f"per metric to {args.out}", file=sys.stderr)  # fmt: skip
     return 0
 
 

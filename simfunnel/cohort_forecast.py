@@ -20,7 +20,15 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .cohorts import CHAIN, MIN_DELAY_DAYS, STAGE_DATES, CohortModel, StageFit, parent_column
+from .cohorts import (
+    CHAIN,
+    METRIC_DATES,
+    MIN_DELAY_DAYS,
+    STAGE_DATES,
+    CohortModel,
+    StageFit,
+    parent_column,
+)
 
 __all__ = ["METRICS", "CohortForecast", "forecast_cohorts"]
 
@@ -59,6 +67,39 @@ class CohortForecast:
     def totals(self) -> np.ndarray:
         """Per metric and replication, the count over the whole horizon."""
         return self.samples.sum(axis=2)
+
+    def plot(self, metric: str = "won", ax: Any = None, history_months: int = 6) -> Any:
+        """The last ``history_months`` whole months as the export shows them, then each
+        forecast month's P10-P90 band and median: where the forecast stands against the
+        recent past, at a glance. Returns the axes."""
+        if metric not in self.metrics:
+            raise ValueError(f"no forecast of {metric!r}; forecast: {', '.join(self.metrics)}")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(9, 4.5))
+        col = METRIC_DATES[metric]
+        past = pd.period_range(end=self.start.to_period("M") - 1, periods=history_months, freq="M")
+        when = self.model.leads[col].dropna() if col in self.model.leads else pd.Series([])
+        counts = when.dt.to_period("M").value_counts()
+        i = self.metrics.index(metric)
+        lo, mid, hi = np.quantile(self.samples[i], self._q(), axis=0)
+        x_past = np.arange(len(past))
+        x_next = np.arange(len(past), len(past) + len(self.months))
+        ax.bar(x_past, [counts.get(p, 0) for p in past], color="0.6", label="actual")
+        ax.bar(x_next, hi - lo, bottom=lo, color="C0", alpha=0.35,
+               label=f"forecast, {self.level:.0%} band")  # fmt: skip
+        ax.plot(x_next, mid, "_", color="C0", markersize=22, markeredgewidth=2, label="median")
+        labels = [str(p) for p in past] + list(self.months)
+        ax.set_xticks(np.r_[x_past, x_next], labels, rotation=45, ha="right")
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(f"{metric.replace('_', ' ')} per month")
+        draws = "with" if self.parameter_draws else "without"
+        ax.set_title(f"{metric.replace('_', ' ')}: the last {history_months} months and the "
+                     f"forecast ({draws} parameter draws)")  # fmt: skip
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.grid(axis="y", alpha=0.3)
+        return ax
 
     def variance_split(self) -> pd.DataFrame:
         """Per metric, the variance of the horizon total and the share the parameters make

@@ -94,6 +94,10 @@ def test_parameter_draws_widen_the_band_and_the_split_says_by_how_much() -> None
     assert on.totals()[won].std() > off.totals()[won].std()
     assert split.loc["won", "parameter_share"] > 0
     assert off.variance_split()["parameter_share"].eq(0).all()
+    ax = on.plot("won", history_months=4)
+    assert len(ax.patches) == 4 + len(on.months)  # the months seen, then the forecast bands
+    with pytest.raises(ValueError, match="no forecast of"):
+        on.plot("meetings")
 
 
 def test_a_thin_export_forecasts_wins_and_names_the_stages_it_cannot_see() -> None:
@@ -179,6 +183,7 @@ def test_command_line_outlook_and_rolling_backtest(tmp_path, capsys) -> None:
     assert "NOT FORECAST: sqls" in err and "NOT FORECAST: lost" in err
     fc = pd.read_csv(tmp_path / "out" / "forecast.csv")
     assert fc.loc[fc["metric"] == "won", "mean"].sum() > 0
+    assert (tmp_path / "out" / "won.png").stat().st_size > 0
     code = main(["backtest", "--leads", str(path), "--cutoffs", "2023-09-01", "--horizon",
                  "2months", "--reps", "100"])  # fmt: skip
     out, err = capsys.readouterr()
