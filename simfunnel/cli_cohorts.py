@@ -178,7 +178,15 @@ def rolling(args: argparse.Namespace) -> int:
         for name, frame in {"cells": rb.cells, "totals": rb.totals, "summary": s,
                             "variance": rb.variance, "misses": rb.misses(10)}.items():  # fmt: skip
             write_csv(frame, args.out / f"{name}.csv")
-        print(f"wrote cells, totals, summary and variance CSVs to {args.out}", file=sys.stderr)
+        import matplotlib.pyplot as plt
+
+        for metric in rb.cells["metric"].unique():
+            ax = rb.plot(metric)
+            ax.figure.tight_layout()
+            save_figure(ax.figure, args.out / f"{metric}.png", dpi=100)
+            plt.close(ax.figure)
+        print(f"wrote cells, totals, summary, variance and misses CSVs and a chart per metric "
+              f"to {args.out}", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -152,6 +152,37 @@ class RollingBacktest:
             )
         return lines
 
+    def plot(self, metric: str = "won", ahead: int = 1, ax: Any = None) -> Any:
+        """Each month's actual count against what was forecast ``ahead`` months before it:
+        the model's band and median, and each baseline's figure. Where the dots leave the
+        band is where the model missed. Returns the axes."""
+        c = self.cells[(self.cells["metric"] == metric) & (self.cells["ahead"] == ahead)]
+        if c.empty:
+            raise ValueError(f"no scored month for {metric!r} {ahead} month(s) ahead")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(10, 4.5))
+        model = c[c["method"] == self.method].sort_values("month")
+        x = pd.PeriodIndex(model["month"], freq="M").to_timestamp()
+        ax.fill_between(x, model["p10"], model["p90"], color="C0", alpha=0.3,
+                        label=f"{self.method}, P10-P90")  # fmt: skip
+        ax.plot(x, model["p50"], color="C0", label=f"{self.method}, median")
+        styles = iter([(":", "0.35"), ("--", "#a6611a"), ("-.", "#018571"), ("--", "0.65")])
+        for method, g in c[c["method"] != self.method].groupby("method", sort=False):
+            g = g.sort_values("month")
+            gx = pd.PeriodIndex(g["month"], freq="M").to_timestamp()
+            line, colour = next(styles, ("--", "0.5"))
+            ax.plot(gx, g["p50"], linestyle=line, color=colour, label=method)
+        ax.plot(x, model["actual"], "o", color="black", label="actual")
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(f"{metric.replace('_', ' ')} per month")
+        ax.set_title(f"{metric.replace('_', ' ')}: each month against the forecast made "
+                     f"{ahead} month{'s' if ahead > 1 else ''} before")  # fmt: skip
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.grid(alpha=0.3)
+        return ax
+
     def misses(self, n: int = 5) -> pd.DataFrame:
         """Where the model missed most: the months whose actual count fell outside the band,
         worst first by CRPS relative to the actual (a miss of 20 on 40 is worse than 20 on

@@ -169,6 +169,8 @@ def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
     assert rb.variance["parameter_share"].between(0, 1).all()
     m = rb.misses()
     assert ((m["actual"] < m["p10"]) | (m["actual"] > m["p90"])).all()
+    ax = rb.plot("won", ahead=2)
+    assert len(ax.lines) == 1 + 3 + 1  # the median, the baselines with a year or less, actual
 
 
 def test_command_line_outlook_and_rolling_backtest(tmp_path, capsys) -> None:
