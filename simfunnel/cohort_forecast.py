@@ -149,8 +149,9 @@ def _pi_per_lead(f: StageFit, theta: np.ndarray, source: np.ndarray) -> np.ndarr
     rates = special.expit(theta[2:])
     index = {s: i for i, s in enumerate(f.sources)}
     fallback = len(f.sources) - 1
-    idx = np.array([index.get(s, fallback) for s in source], dtype=int)
-    return rates[idx]
+    codes, names = pd.factorize(source)  # a few sources over many leads: look each up once
+    per_name = np.array([index.get(s, fallback) for s in names], dtype=int)
+    return rates[per_name[codes]] if len(codes) else rates[:0]
 
 
 def _arrivals(
@@ -187,9 +188,19 @@ def _arrivals(
     return np.concatenate(times), np.concatenate(sources)
 
 
+def _past(model: CohortModel) -> dict[str, np.ndarray]:
+    """The leads open at the as-of date as arrays, made once for every replication: source,
+    created and each stage date the export has."""
+    old = model.leads
+    arrays = {"source": old["source"].to_numpy(object)}
+    for col in ("created", *model.present):
+        arrays[col] = old[col].to_numpy("datetime64[ns]")
+    return arrays
+
+
 def _one(
-    model: CohortModel, start: pd.Timestamp, end: pd.Timestamp, edges: np.ndarray,
-    metrics: tuple[str, ...], draw: bool, seq: np.random.SeedSequence,
+    model: CohortModel, past: dict[str, np.ndarray], start: pd.Timestamp, end: pd.Timestamp,
+    edges: np.ndarray, metrics: tuple[str, ...], draw: bool, seq: np.random.SeedSequence,
 ) -> np.ndarray:  # fmt: skip
     """One replication: counts per metric and month. Stages are drawn in funnel order, each
     from its parent stage: a lead open at the as-of date converts with the chance left at its
@@ -197,22 +208,21 @@ def _one(
     r_params, r_arr, r_conv = (np.random.default_rng(s) for s in seq.spawn(3))
     out = np.zeros((len(metrics), len(edges) - 1))
     new_t, new_s = _arrivals(model, start, end, draw, r_arr)
-    old = model.leads
-    n_old = len(old)
-    src = np.concatenate([old["source"].to_numpy(object), new_s])
-    when = {"created": np.concatenate([old["created"].to_numpy("datetime64[ns]"), new_t])}
+    n_old = len(past["source"])
+    src = np.concatenate([past["source"], new_s])
+    when = {"created": np.concatenate([past["created"], new_t])}
     as_of = np.datetime64(model.as_of, "ns")
     nat = np.full(len(new_t), np.datetime64("NaT"), dtype="datetime64[ns]")
     for col in sorted(model.present, key=lambda c: CHAIN.index("won_date" if c == "lost_date" else c)):  # fmt: skip
         metric = next(m for m, c in STAGE_DATES.items() if c == col)
         f = model.stages[metric]
         theta = f.draw(r_params) if draw else f.theta
-        known = np.concatenate([old[col].to_numpy("datetime64[ns]"), nat])
+        known = np.concatenate([past[col], nat])
         parent = when[parent_column(col, model.present)]
         other = {"won_date": "lost_date", "lost_date": "won_date"}.get(col)
         blocked = np.zeros(len(known), dtype=bool)
-        if other and other in old:
-            blocked[:n_old] = old[other].notna().to_numpy()
+        if other and other in past:
+            blocked[:n_old] = ~np.isnat(past[other])
         risk = ~np.isnat(parent) & np.isnat(known) & ~blocked
         age = np.where(parent <= as_of, (as_of - parent) / np.timedelta64(1, "D"), 0.0)[risk]
         pi = _pi_per_lead(f, theta, src[risk])
@@ -261,11 +271,13 @@ def forecast_cohorts(
     metrics = tuple(m for m in METRICS if m == "leads" or m in model.stages)
     root = np.random.SeedSequence(seed)
     seqs = root.spawn(reps)
-    samples = np.stack([_one(model, start, end, edges, metrics, parameter_draws, s)
+    past = _past(model)
+    samples = np.stack([_one(model, past, start, end, edges, metrics, parameter_draws, s)
                         for s in seqs], axis=1)  # fmt: skip
     process = None
     if split and parameter_draws:
-        process = np.stack([_one(model, start, end, edges, metrics, False, s) for s in seqs], axis=1)  # fmt: skip
+        process = np.stack([_one(model, past, start, end, edges, metrics, False, s)
+                            for s in seqs], axis=1)  # fmt: skip
     return CohortForecast(model=model, start=start, end=end, months=tuple(months),
                           metrics=metrics, samples=samples, process=process,
                           parameter_draws=parameter_draws, level=level)  # fmt: skip
