@@ -122,20 +122,9 @@ def outlook(args: argparse.Namespace) -> int:
     print("\nWhere the band's width comes from (horizon total):")
     print(_fmt(split, pct=("parameter_share",), ints=("sd_total", "sd_process_only")))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name, frame in {"stages": stages, "arrivals": model.arrivals_table(),
-                            "forecast": table, "variance": split,
-                            "cohorts": model.cohorts, "shifts": model.shifts}.items():  # fmt: skip
-            write_csv(frame, args.out / f"{name}.csv")
-        import matplotlib.pyplot as plt
-
-        for metric in fc.metrics:
-            ax = fc.plot(metric)
-            ax.figure.tight_layout()
-            save_figure(ax.figure, args.out / f"{metric}.png", dpi=100)
-            plt.close(ax.figure)
-        print(f"wrote stages, arrivals, forecast, variance, cohorts and shifts CSVs and a chart "
-              f"per metric to {args.out}", file=sys.stderr)  # fmt: skip
+        tables = {"stages": stages, "arrivals": model.arrivals_table(), "forecast": table,
+                  "variance": split, "cohorts": model.cohorts, "shifts": model.shifts}  # fmt: skip
+        _save(args.out, tables, fc.plot, fc.metrics)
     return 0
 
 
@@ -174,20 +163,25 @@ def rolling(args: argparse.Namespace) -> int:
     for note in rb.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name, frame in {"cells": rb.cells, "totals": rb.totals, "summary": s,
-                            "variance": rb.variance, "misses": rb.misses(10)}.items():  # fmt: skip
-            write_csv(frame, args.out / f"{name}.csv")
-        import matplotlib.pyplot as plt
-
-        for metric in rb.cells["metric"].unique():
-            ax = rb.plot(metric)
-            ax.figure.tight_layout()
-            save_figure(ax.figure, args.out / f"{metric}.png", dpi=100)
-            plt.close(ax.figure)
-        print(f"wrote cells, totals, summary, variance and misses CSVs and a chart per metric "
-              f"to {args.out}", file=sys.stderr)  # fmt: skip
+        tables = {"cells": rb.cells, "totals": rb.totals, "summary": s,
+                  "variance": rb.variance, "misses": rb.misses(10)}  # fmt: skip
+        _save(args.out, tables, rb.plot, tuple(rb.cells["metric"].unique()))
     return 0
+
+
+def _save(out: Path, tables: dict[str, pd.DataFrame], plot: Any, metrics: tuple[str, ...]) -> None:
+    """Write each table as CSV and ``plot(metric)`` per metric as PNG, and say so."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        write_csv(frame, out / f"{name}.csv")
+    for metric in metrics:
+        ax = plot(metric)
+        ax.figure.tight_layout()
+        save_figure(ax.figure, out / f"{metric}.png", dpi=100)
+        plt.close(ax.figure)
+    print(f"wrote {', '.join(tables)} (CSV) and a chart per metric to {out}", file=sys.stderr)
 
 
 def wants_rolling(args: Any) -> bool:
