@@ -113,7 +113,8 @@ def outlook(args: argparse.Namespace) -> int:
     arrivals = model.arrivals_table().round({"per_week_now": 1, "overdispersion": 3})
     print(_fmt(arrivals, pct=("trend_per_year", "level_error_sd"), ints=("leads",)))
     table = fc.table()
-    print("\nMonthly forecast, median (P10-P90 in forecast.csv):")
+    part = "" if as_of.day == 1 else f"; {fc.months[0]} from {as_of:%Y-%m-%d} on"
+    print(f"\nMonthly forecast, median (P10-P90){part}:")
     band = table.assign(text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})",
                                          axis=1))  # fmt: skip
     wide = band.pivot(index="month", columns="metric", values="text")[list(fc.metrics)]

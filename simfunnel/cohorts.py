@@ -462,6 +462,12 @@ def fit_cohorts(
         notes.extend(_stage_fits_notes(fits))
     arrivals_from = chosen_since
     if as_of - arrivals_from < pd.Timedelta(weeks=2 * ARRIVAL_WEEKS):  # no yearly cycle to fit
+        notes.append(
+            f"arrivals: {(as_of - arrivals_from) / pd.Timedelta(weeks=1):.0f} weeks of history, "
+            "under two years, so no yearly season is fitted (one year could not tell a season "
+            "from a one-off): a seasonal lull or peak ahead is not foreseen, only the level's "
+            "past errors widen the band; compare the same month last year"
+        )
         arrivals_from = max(arrivals_from, as_of - pd.Timedelta(weeks=ARRIVAL_WEEKS))
     arriving = frame[frame["created"] >= arrivals_from]
     arrivals = {s: fit_arrivals(s, arriving.loc[arriving["source"] == s, "created"],
