@@ -7,7 +7,8 @@ cohort model (:mod:`simfunnel.cohorts`) on the same leads and, where it finds th
 differs, puts the present in the tables ``fit`` builds the scenario from:
 
 - a source's arrival rate becomes the count model's level at the as-of date when it lies
-  outside the whole-period average's 95% interval (growth, decline, a trend);
+  outside the whole-period average's 95% interval and further from it than twice the error
+  the level has shown at earlier origins (growth or decline, not a season's lull);
 - the MQL->SQL and SQL->opportunity rates become the cure-fraction rates (open leads
   censored, not failed) over the stage's window (all cohorts, the cohorts since a detected
   shift, or ``since``/``half_life_weeks``).
@@ -17,6 +18,7 @@ Each change is said in a note that the fitted YAML carries.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -47,12 +49,18 @@ def present_rates(
         if a is None:
             continue
         now = a.rate_now()
-        if row["low"] <= now <= row["high"]:
+        # The level now must differ from the average by more than counting noise and by more
+        # than twice the error the count model's level has shown (a season's lull is not a
+        # new level).
+        sd = math.sqrt(a.cov[0, 0] + a.drift)
+        gap = abs(math.log(max(now, 1e-9) / max(row["rate_per_week"], 1e-9)))
+        if row["low"] <= now <= row["high"] or gap <= 2 * sd:
             continue
         notes.append(
             f"sources[{row['source']}].rate_per_week: {now:.1f} a week now (count model: "
             f"{'+'.join(a.terms)}), not the {row['rate_per_week']:.1f} averaged over "
-            f"{row['weeks']:.0f} weeks, which lies outside that average's interval"
+            f"{row['weeks']:.0f} weeks: the gap is beyond counting noise and twice the level's "
+            f"measured error ({sd:.0%})"
         )
         arrivals.loc[i, ["rate_per_week", "low", "high"]] = [now, now, now]
     conversion = conversion.copy()
