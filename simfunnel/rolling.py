@@ -175,6 +175,10 @@ class RollingBacktest:
             line, colour = next(styles, ("--", "0.5"))
             ax.plot(gx, g["p50"], linestyle=line, color=colour, label=method)
         ax.plot(x, model["actual"], "o", color="black", label="actual")
+        from matplotlib import dates
+
+        ax.xaxis.set_major_locator(dates.MonthLocator(interval=max(1, len(x) // 12)))
+        ax.xaxis.set_major_formatter(dates.DateFormatter("%Y-%m"))
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"{metric.replace('_', ' ')} per month")
         ax.set_title(f"{metric.replace('_', ' ')}: each month against the forecast made "
