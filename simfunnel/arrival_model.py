@@ -21,7 +21,12 @@ __all__ = ["ARRIVAL_WEEKS", "ArrivalFit", "fit_arrivals", "recency"]
 ARRIVAL_WEEKS = 52  # arrivals are fitted on at most the last year of the window
 HOLDOUT_WEEKS = 8  # arrival models are chosen on how they would have forecast these
 DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this long
-ARRIVAL_HALF_LIFE_WEEKS = 13.0  # without a stated weighting, arrivals weigh recent weeks more
+# Without a stated weighting, arrivals weigh recent weeks more: a level alone follows the
+# last weeks closely (a season or a market moves it, and the forecast starts from where it is
+# now), a trend needs a longer window to tell a slope from noise, as Holt's method gives its
+# level a faster smoothing than its trend.
+LEVEL_HALF_LIFE_WEEKS = 4.0
+TREND_HALF_LIFE_WEEKS = 13.0
 SEASON_WEEKS = 104  # a yearly cycle needs the history to cover the year twice
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
 
@@ -102,10 +107,18 @@ def fit_arrivals(
     with two years of history a yearly cycle too. The terms are chosen by how well each
     would have forecast the last HOLDOUT_WEEKS weeks from the weeks before them (a trend
     fitted to a launch ramp forecasts badly, however well it fits), by AIC when the history
-    is shorter than 12 weeks a level only; the chosen terms are then fitted on every week."""
+    is shorter than 12 weeks a level only; the chosen terms are then fitted on every week.
+    Without ``half_life_weeks`` a level alone weighs the weeks with a half-life of
+    LEVEL_HALF_LIFE_WEEKS, a trend with TREND_HALF_LIFE_WEEKS."""
     w = _weekly(created, since, as_of)
     w = w[w["exposure"] > 0.05]
-    weights = recency(w["t"].to_numpy() * -52.18, half_life_weeks or ARRIVAL_HALF_LIFE_WEEKS)
+    age = w["t"].to_numpy() * -52.18
+
+    def half_life(terms: tuple[str, ...]) -> float:
+        if half_life_weeks is not None:
+            return half_life_weeks
+        return LEVEL_HALF_LIFE_WEEKS if terms == ("level",) else TREND_HALF_LIFE_WEEKS
+
     span_years = (as_of - since) / pd.Timedelta(days=365.25)
     options = [("level",)]
     if len(w) >= 8:
@@ -121,6 +134,7 @@ def fit_arrivals(
         options = options[:1]
     for terms in options:
         probe = ArrivalFit(source, terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
+        weights = recency(age, half_life(terms))
         fits[terms] = _glm(y, probe.design(t, doy), offset, weights)
         if len(options) > 1:
             t0 = t[-h - 1] + 0.5 / 52.18  # the holdout's origin, as the as-of date is the fit's
@@ -131,7 +145,7 @@ def fit_arrivals(
             scores["+".join(terms)] = math.nan
     best = min(options, key=lambda terms: (np.nan_to_num(scores["+".join(terms)]), len(terms)))
     beta, cov, alpha, _ = fits[best]
-    drift = _drift(best, y, t, doy, offset, weights)
+    drift = _drift(best, y, t, doy, offset, recency(age, half_life(best)))
     return ArrivalFit(source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift)
 
 
