@@ -217,6 +217,9 @@ def _one(
         metric = next(m for m, c in STAGE_DATES.items() if c == col)
         f = model.stages[metric]
         theta = f.draw(r_params) if draw else f.theta
+        if draw and f.drift > 0:  # the next cohorts' rate, as it has moved between cohorts
+            theta = theta.copy()
+            theta[2:] += math.sqrt(f.drift) * r_params.standard_normal()
         known = np.concatenate([past[col], nat])
         parent = when[parent_column(col, model.present)]
         other = {"won_date": "lost_date", "lost_date": "won_date"}.get(col)

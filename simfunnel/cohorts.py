@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,10 @@ from scipy import optimize, special, stats
 
 from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
 
-__all__ = ["METRIC_DATES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "fit_cohorts"]
+__all__ = [
+    "METRIC_DATES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "cohort_drift",
+    "fit_cohorts",
+]  # fmt: skip
 
 # Forecast metric -> the lead-table date that marks it (leads: the created date).
 STAGE_DATES: dict[str, str] = {
@@ -50,6 +53,8 @@ SHIFT_ALPHA = 0.01  # family-wise level of the cohort-shift test
 SHIFT_MIN_RATIO = 1.25  # a shift smaller than this (either way) is not acted on
 SHIFT_MIN_MONTHS = 3  # months of cohorts each side of a split must span
 MIN_MATURE = 0.5  # the cohorts after a split must be this mature on average to be compared
+DRIFT_ALPHA = 0.05  # cohorts' rates vary beyond chance at this level before drift is drawn
+DRIFT_MATURE = 0.8  # cohorts compared for drift: a young cohort's rate leans on the delay fit
 # A stage that excludes another once reached (a lost lead will not be won, and vice versa).
 _EXCLUDES = {"won": "lost_date", "lost": "won_date"}
 _LABEL = {"mql_date": "MQL date", "sql_date": "SQL date", "opportunity_date": "opportunity date",
@@ -75,6 +80,7 @@ class StageFit:
     delays: np.ndarray  # observed event delays in days (immediate stages resample these)
     dead_ages: np.ndarray  # for won/lost: a grid of ages ...
     dead_base: np.ndarray  # ... and the share of leads known out of the stage by each
+    drift: float = 0.0  # between-cohort variance of the logit rate beyond chance (cohort_drift)
 
     def pi(self, theta: np.ndarray | None = None) -> dict[str, float]:
         th = self.theta if theta is None else theta
@@ -392,6 +398,32 @@ def cohort_shifts(
     return pd.DataFrame(shift_rows, columns=cols), pd.DataFrame(cohort_rows)
 
 
+def cohort_drift(cohorts: pd.DataFrame, since: pd.Timestamp | None = None) -> float:
+    """Variance of a stage's logit conversion between monthly cohorts beyond what chance
+    gives (the DerSimonian-Laird estimate of a random-effects meta-analysis), on the mature
+    cohorts (``cohorts``: one stage's rows of :func:`cohort_shifts`) from ``since``; zero
+    unless Cochran's Q rejects equal rates at DRIFT_ALPHA (a spread of chance is not drift).
+
+    A rate that moves from cohort to cohort (a new script, a new market, a shift too young
+    for the test to act on) is a rate the next cohorts may not share: the forecast draws
+    it, so the band widens by what the history shows, not by a guess."""
+    c = cohorts[cohorts["mature_share"] >= DRIFT_MATURE]
+    if since is not None:
+        c = c[pd.PeriodIndex(c["cohort"], freq="M").start_time >= since]
+    n = (c["leads"] * c["mature_share"]).to_numpy(float)
+    c, n = c[n >= 20], n[n >= 20]
+    if len(c) < 3:
+        return 0.0
+    p = np.clip(c["rate"].to_numpy(float), 0.5 / n, 1 - 0.5 / n)
+    bar = float(np.clip(np.sum(n * p) / np.sum(n), 1e-6, 1 - 1e-6))
+    w = n * bar * (1 - bar)  # inverse sampling variance of each cohort's logit rate
+    y = special.logit(p)
+    q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
+    if stats.chi2.sf(q, len(y) - 1) >= DRIFT_ALPHA:  # Cochran's Q: no spread beyond chance
+        return 0.0
+    return max(0.0, (q - (len(y) - 1)) / float(np.sum(w) - np.sum(w**2) / np.sum(w)))
+
+
 def _check(leads: pd.DataFrame) -> None:
     missing = {"created", "source"} - set(leads.columns)
     if missing:
@@ -460,6 +492,14 @@ def fit_cohorts(
         fits = _stage_fits(frame, present, as_of, half_life_weeks, sources, notes, windows)
     else:
         notes.extend(_stage_fits_notes(fits))
+    for stage, f in fits.items():
+        rows = cohorts[cohorts["stage"] == stage] if len(cohorts) else cohorts
+        tau2 = cohort_drift(rows, windows.get(stage, chosen_since)) if len(rows) else 0.0
+        fits[stage] = replace(f, drift=tau2)
+        if tau2 > 0.01:  # a standard deviation of 10% on the odds, or more
+            notes.append(f"{stage}: conversion varies between monthly cohorts beyond chance "
+                         f"(standard deviation of the log odds {math.sqrt(tau2):.2f}); the "
+                         "forecast draws the next cohorts' rate with it")  # fmt: skip
     arrivals_from = chosen_since
     if as_of - arrivals_from < pd.Timedelta(weeks=2 * ARRIVAL_WEEKS):  # no yearly cycle to fit
         notes.append(

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from simfunnel.cohort_forecast import forecast_cohorts
-from simfunnel.cohorts import fit_cohorts
+from simfunnel.cohorts import cohort_drift, fit_cohorts
 from simfunnel.rolling import BASELINES, crps, rolling_backtest
 from simfunnel.synthetic import synthetic_export
 
@@ -130,6 +130,36 @@ def test_a_shift_in_conversion_is_found_and_the_fit_keeps_the_recent_regime() ->
     assert "sqls from cohorts of" in model.window
     steady = fit_cohorts(synthetic_export("steady", seed=5).leads, ex.as_of)
     assert not steady.shifts["shift"].any(), steady.shifts
+
+
+def _cohorts(k: int, n: int, p: float, tau: float, rng: np.random.Generator) -> pd.DataFrame:
+    rates = (
+        rng.binomial(n, 1 / (1 + np.exp(-(math.log(p / (1 - p)) + tau * rng.standard_normal(k)))))
+        / n
+    )
+    months = [str(pd.Period("2020-01", "M") + i) for i in range(k)]
+    return pd.DataFrame({"stage": "sqls", "cohort": months, "leads": n, "events": rates * n,
+                         "rate": rates, "mature_share": 1.0})  # fmt: skip
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.3])
+def test_cohort_drift_recovers_the_between_cohort_variance(tau: float) -> None:
+    """DerSimonian-Laird on mature cohorts: the estimate of tau^2 lies within four of its
+    standard errors (sqrt(2 / (k - 1)) * (tau^2 + v) with v the sampling variance of one
+    cohort's logit rate) of the truth, and is zero or near it when the rate does not move."""
+    k, n, p = 240, 400, 0.2
+    got = cohort_drift(_cohorts(k, n, p, tau, np.random.default_rng(7)))
+    v = 1 / (n * p * (1 - p))
+    se = math.sqrt(2 / (k - 1)) * (tau**2 + v)
+    assert abs(got - tau**2) < 4 * se, (got, tau**2, se)
+
+
+def test_cohort_drift_skips_young_and_small_cohorts() -> None:
+    c = _cohorts(12, 400, 0.2, 0.5, np.random.default_rng(3))
+    assert cohort_drift(c) > 0
+    assert cohort_drift(c.assign(mature_share=0.5)) == 0.0  # a young cohort's rate is a guess
+    assert cohort_drift(c.assign(leads=10)) == 0.0  # too few leads to weigh
+    assert cohort_drift(c, since=pd.Timestamp("2020-11-01")) == 0.0  # two cohorts: no spread
 
 
 def test_same_seed_same_forecast() -> None:
