@@ -51,7 +51,8 @@ MIN_EVENTS = 5  # fewer events: the delay's shape is assumed (sigma 1), said in 
 MIN_SOURCE_EVENTS = 10  # a source with fewer events of a stage shares the pooled rate
 SHIFT_ALPHA = 0.01  # family-wise level of the cohort-shift test
 SHIFT_MIN_RATIO = 1.25  # a shift smaller than this (either way) is not acted on
-SHIFT_MIN_MONTHS = 3  # months of cohorts each side of a split must span
+SHIFT_MIN_MONTHS = 3  # months of cohorts before a split
+SHIFT_MIN_MONTHS_AFTER = 1  # and after it (a young regime is judged by its maturity, below)
 MIN_MATURE = 0.5  # the cohorts after a split must be this mature on average to be compared
 DRIFT_ALPHA = 0.05  # cohorts' rates vary beyond chance at this level before drift is drawn
 DRIFT_MATURE = 0.8  # cohorts compared for drift: a young cohort's rate leans on the delay fit
@@ -374,7 +375,7 @@ def cohort_shifts(
                                 "mature_share": float(np.mean(1 - s[sel]))})  # fmt: skip
         _, ll_all = _best_pi(*d)
         best: dict[str, Any] | None = None
-        candidates = months[SHIFT_MIN_MONTHS : len(months) - SHIFT_MIN_MONTHS + 1]
+        candidates = months[SHIFT_MIN_MONTHS : len(months) - SHIFT_MIN_MONTHS_AFTER + 1]
         for m in candidates:
             after = (month >= m).to_numpy()
             if e[after].sum() < MIN_EVENTS or e[~after].sum() < MIN_EVENTS:
