@@ -117,12 +117,23 @@ class RollingBacktest:
                    "coverage": float(g["inside"].mean()) if method == self.method else math.nan,
                    "mape": float(g["ape"].mean()), "crps": float(g["crps"].mean()),
                    "total_error": float(t["error"].mean()),
-                   "model_total_error": float(mine["error"].mean())}  # fmt: skip
+                   "model_total_error": float(mine["error"].mean()),
+                   "difference_se": self._paired_se(t, mine)}  # fmt: skip
             lo, hi = stats.binom.interval(0.99, len(g), self.level)
             row["coverage_low"] = lo / len(g) if method == self.method else math.nan
             row["coverage_high"] = hi / len(g) if method == self.method else math.nan
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def _paired_se(self, base: pd.DataFrame, mine: pd.DataFrame) -> float:
+        """Standard error of the mean difference in horizon-total error, model minus
+        baseline, over the cutoffs both have. Horizons of consecutive cutoffs overlap, so
+        the cutoffs count as one per horizon's length (a conservative effective count)."""
+        d = (mine.set_index("cutoff")["error"] - base.set_index("cutoff")["error"]).dropna()
+        n_eff = len(d) / max(1, self.horizon_months)
+        if len(d) < 2 or n_eff < 1:
+            return math.nan
+        return float(d.std(ddof=1) / math.sqrt(n_eff))
 
     def verdict(self) -> list[str]:
         """One line per metric: does the model's horizon total beat every baseline on the
@@ -141,11 +152,16 @@ class RollingBacktest:
             cov_ok = model["coverage_low"] <= model["coverage"] <= model["coverage_high"]
             where = ("" if worst["cutoffs"] == model["cutoffs"]
                      else f" on the {int(worst['cutoffs'])} cutoffs it covers")  # fmt: skip
+            gap, se = -float(margin.min()), float(worst["difference_se"])
+            chance = ("" if beats or not math.isfinite(se) else
+                      f", {'within' if gap <= 2 * se else 'beyond'} chance: two standard errors "
+                      f"of the paired difference are {2 * se:.1%}")  # fmt: skip
             lines.append(
                 f"{metric}: horizon total off by {model['total_error']:.0%} on average; "
                 f"{'beats every baseline' if beats else 'does NOT beat every baseline'}: "
-                f"{worst['model_total_error']:.0%} against {worst['total_error']:.0%} for "
-                f"{worst['method']}{where}; the P10-P90 band held {model['coverage']:.0%} of "
+                f"{worst['model_total_error']:.1%} against {worst['total_error']:.1%} for "
+                f"{worst['method']}{where}{chance}; the P10-P90 band held "
+                f"{model['coverage']:.0%} of "
                 f"{int(model['months'])} months ({'within' if cov_ok else 'OUTSIDE'} the "
                 f"{model['coverage_low']:.0%}-{model['coverage_high']:.0%} a calibrated band "
                 "shows)"

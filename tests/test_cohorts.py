@@ -197,6 +197,13 @@ def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
     )
     assert len(rb.verdict()) == s["metric"].nunique()
     assert rb.variance["parameter_share"].between(0, 1).all()
+    # The paired difference's standard error: two cutoffs, horizons of two months overlap,
+    # so they count as one; sd of the two differences over sqrt(1).
+    t = rb.totals[rb.totals["metric"] == "won"].pivot(index="cutoff", columns="method",
+                                                       values="error")  # fmt: skip
+    d = t["cohort model"] - t["naive cohort rate"]
+    row = s[(s["metric"] == "won") & (s["method"] == "naive cohort rate")].iloc[0]
+    assert row["difference_se"] == pytest.approx(d.std(ddof=1) / math.sqrt(2 / 2))
     m = rb.misses()
     assert ((m["actual"] < m["p10"]) | (m["actual"] > m["p90"])).all()
     ax = rb.plot("won", ahead=2)
