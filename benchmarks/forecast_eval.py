@@ -52,16 +52,17 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", default="regime,thin,no_score_amount")
+    ap.add_argument("--months", type=int, default=24, help="history of each synthetic export")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     pd.set_option("display.width", 200)
     with tempfile.TemporaryDirectory() as tmp:
         for case in [c for c in args.cases.split(",") if c]:
-            ex = synthetic_export(case, seed=args.seed)
+            ex = synthetic_export(case, seed=args.seed, months=args.months)
             path = ex.write(Path(tmp) / case)
             t = time.perf_counter()
             rb = rolling_backtest(path, every="month", horizon_months=3, reps=args.reps)
-            show(f"synthetic case '{case}'", rb, time.perf_counter() - t)
+            show(f"synthetic case '{case}', {args.months} months", rb, time.perf_counter() - t)
     if MAVEN.exists():
         ot = read_opportunities(MAVEN, mapping=MAVEN_COLUMNS)
         t = time.perf_counter()

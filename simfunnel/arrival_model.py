@@ -114,16 +114,17 @@ def fit_arrivals(
     w = w[w["exposure"] > 0.05]
     age = w["t"].to_numpy() * -52.18
 
-    def half_life(terms: tuple[str, ...]) -> float:
+    def half_life(terms: tuple[str, ...]) -> float | None:
         if half_life_weeks is not None:
             return half_life_weeks
+        if "sin" in terms:  # a yearly cycle is seen only on the whole of two years
+            return None
         return LEVEL_HALF_LIFE_WEEKS if terms == ("level",) else TREND_HALF_LIFE_WEEKS
 
-    span_years = (as_of - since) / pd.Timedelta(days=365.25)
     options = [("level",)]
     if len(w) >= 8:
         options.append(("level", "trend"))
-    if span_years >= 2:
+    if as_of - since >= pd.Timedelta(weeks=SEASON_WEEKS):
         options.append(("level", "trend", "sin", "cos"))
     y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
     t, doy = w["t"].to_numpy(), w["doy"].to_numpy()
