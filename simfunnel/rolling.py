@@ -4,7 +4,8 @@ One cutoff proves little: a forecast can be right once by luck. :func:`rolling_b
 at many cutoffs (a list, or every month between two dates), forecasts each calendar month of
 the horizon from each, and scores every (cutoff, month, metric) against what the export shows
 happened: whether the actual count fell in the P10-P90 band (coverage, to compare with 0.8
-within its binomial tolerance), the absolute percentage error of the P50, the continuous
+within its binomial tolerance; a count on the band's edge counts in part, see
+:func:`central_share`), the absolute percentage error of the P50, the continuous
 ranked probability score (CRPS, a proper score of the whole band) and the error of the
 horizon total. The same table scores the baselines a team would otherwise use, so the verdict
 can say whether the model beats them:
@@ -41,7 +42,9 @@ from .crm import (
     read_opportunities,
 )
 
-__all__ = ["BASELINES", "RollingBacktest", "crps", "lead_frame", "rolling_backtest"]
+__all__ = [
+    "BASELINES", "RollingBacktest", "central_share", "crps", "lead_frame", "rolling_backtest",
+]  # fmt: skip
 
 BASELINES = ("naive cohort rate", "recent cohort rate", "last month", "same month last year")
 MODEL = "cohort model"
@@ -56,6 +59,21 @@ def crps(samples: np.ndarray, actual: float) -> float:
     n = len(x)
     spread = 2 * np.sum((2 * np.arange(1, n + 1) - n - 1) * x) / n**2
     return float(np.mean(np.abs(x - actual)) - spread / 2)
+
+
+def central_share(samples: np.ndarray, actual: float, level: float = 0.8) -> float:
+    """The chance that the randomised PIT of ``actual`` lies in the forecast's central
+    ``level`` (Czado, Gneiting and Held 2009): a count has steps, so "P10 <= y <= P90" holds
+    more than 80% of the time for a calibrated forecast of small counts (85% for a Poisson
+    of mean 10, 95% for a mean of 2). The PIT is spread uniformly over the step at ``actual``; the share
+    of that step inside [(1 - level) / 2, (1 + level) / 2] is returned, whose mean over
+    months is 0.8 for a calibrated forecast."""
+    x = np.asarray(samples, dtype=float)
+    below, upto = float(np.mean(x < actual)), float(np.mean(x <= actual))
+    lo, hi = (1 - level) / 2, (1 + level) / 2
+    if upto <= below:  # no sample at the actual: the PIT is a point
+        return float(lo <= upto <= hi)
+    return max(0.0, min(upto, hi) - max(below, lo)) / (upto - below)
 
 
 def lead_frame(
@@ -85,8 +103,9 @@ def lead_frame(
 @dataclass(frozen=True)
 class RollingBacktest:
     """``cells``: one row per cutoff, month, metric and method (the model and each
-    baseline): ``actual``, the forecast (``p50``; the model also ``p10, p90, inside``),
-    ``ape`` and ``crps``. ``totals``: per cutoff, metric and method, the horizon's actual and
+    baseline): ``actual``, the forecast (``p50``; the model also ``p10, p90``, ``inside``
+    the band and ``central``, :func:`central_share`, whose mean is the coverage), ``ape``
+    and ``crps``. ``totals``: per cutoff, metric and method, the horizon's actual and
     forecast totals and the relative error. ``variance``: per cutoff and metric, the share of
     the band's variance the parameter draws make. ``notes``: what was assumed or left out."""
 
@@ -114,7 +133,7 @@ class RollingBacktest:
                        & tot["cutoff"].isin(t["cutoff"])]  # fmt: skip
             row = {"metric": metric, "method": method, "months": len(g),
                    "cutoffs": int(t["cutoff"].nunique()),
-                   "coverage": float(g["inside"].mean()) if method == self.method else math.nan,
+                   "coverage": float(g["central"].mean()) if method == self.method else math.nan,
                    "mape": float(g["ape"].mean()), "crps": float(g["crps"].mean()),
                    "total_error": float(t["error"].mean()),
                    "model_total_error": float(mine["error"].mean()),
@@ -460,6 +479,7 @@ def _score_cutoff(
             cells.append({"cutoff": cut, "month": months[k], "ahead": k + 1, "metric": metric,
                           "method": fc.method, "actual": y, "p10": q[0, k], "p50": q[1, k],
                           "p90": q[2, k], "inside": bool(q[0, k] <= y <= q[2, k]),
+                          "central": central_share(fc.samples[i, :, k], y),
                           "ape": abs(q[1, k] - y) / y if y > 0 else math.nan,
                           "crps": crps(fc.samples[i, :, k], y)})  # fmt: skip
         tot_actual = actual[scored].sum()

@@ -13,7 +13,7 @@ from scipy import stats
 
 from simfunnel.cohort_forecast import forecast_cohorts
 from simfunnel.cohorts import cohort_drift, fit_cohorts
-from simfunnel.rolling import BASELINES, crps, rolling_backtest
+from simfunnel.rolling import BASELINES, central_share, crps, rolling_backtest
 from simfunnel.synthetic import synthetic_export
 
 PI_WON, MED_WON, SIG_WON, MED_LOST, SIG_LOST = 0.3, 45.0, 0.6, 30.0, 0.8
@@ -180,6 +180,27 @@ def test_crps_matches_the_normal_closed_form() -> None:
     exact = 2 * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi))
     assert crps(x, y) == pytest.approx(exact, abs=0.02)
     assert crps(np.array([5.0]), 5.0) == 0
+
+
+@pytest.mark.parametrize("mean", [2.0, 10.0, 400.0])
+def test_central_share_gives_a_calibrated_count_forecast_its_nominal_coverage(mean) -> None:
+    """A forecast that is the truth (Poisson samples, Poisson actuals): the mean share is
+    0.8 within four binomial standard errors of the months scored, where "P10 <= y <= P90"
+    over-covers small counts (its rate, computed from the Poisson, is 0.95 for a mean of 2
+    and 0.85 for 10: beyond the same tolerance)."""
+    rng = np.random.default_rng(11)
+    months = 2000
+    samples = rng.poisson(mean, (months, 400))
+    actual = rng.poisson(mean, months)
+    shares = [central_share(samples[i], actual[i]) for i in range(months)]
+    tolerance = 4 * math.sqrt(0.8 * 0.2 / months)
+    assert np.mean(shares) == pytest.approx(0.8, abs=tolerance)
+    lo, hi = stats.poisson.ppf([0.1, 0.9], mean)
+    inclusive = stats.poisson.cdf(hi, mean) - stats.poisson.cdf(lo - 1, mean)
+    if mean <= 10:
+        assert inclusive > 0.8 + tolerance
+    assert central_share(np.array([3.0, 3.0, 3.0, 3.0]), 3.0) == pytest.approx(0.8)
+    assert central_share(np.arange(10.0), 20.0) == 0.0
 
 
 def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
