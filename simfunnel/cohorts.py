@@ -8,7 +8,7 @@ fraction*: a lead reaches the stage with probability ``pi`` after a lognormal de
 lead still open at the as-of date is censored at its age, not counted as a failure. Each
 stage is fitted from the stage before it that the export dates. Arrivals are
 :mod:`simfunnel.arrival_model`'s count model. A shift in conversion between cohorts is tested by a
-likelihood-ratio test over every monthly split (Bonferroni-adjusted); when one is found the
+likelihood-ratio test over every weekly split (Bonferroni-adjusted); when one is found the
 fit keeps the recent regime. Every fit keeps its covariance, so a forecast can draw the
 parameters as well as the process (:mod:`simfunnel.cohort_forecast`).
 
@@ -52,7 +52,7 @@ MIN_SOURCE_EVENTS = 10  # a source with fewer events of a stage shares the poole
 SHIFT_ALPHA = 0.01  # family-wise level of the cohort-shift test
 SHIFT_MIN_RATIO = 1.25  # a shift smaller than this (either way) is not acted on
 SHIFT_MIN_MONTHS = 3  # months of cohorts before a split
-SHIFT_MIN_MONTHS_AFTER = 1  # and after it (a young regime is judged by its maturity, below)
+SHIFT_MIN_WEEKS_AFTER = 2  # and after it (a young regime is judged by its maturity, below)
 MIN_MATURE = 0.5  # the cohorts after a split must be this mature on average to be compared
 DRIFT_ALPHA = 0.05  # cohorts' rates vary beyond chance at this level before drift is drawn
 DRIFT_MATURE = 0.8  # cohorts compared for drift: a young cohort's rate leans on the delay fit
@@ -375,9 +375,15 @@ def cohort_shifts(
                                 "mature_share": float(np.mean(1 - s[sel]))})  # fmt: skip
         _, ll_all = _best_pi(*d)
         best: dict[str, Any] | None = None
-        candidates = months[SHIFT_MIN_MONTHS : len(months) - SHIFT_MIN_MONTHS_AFTER + 1]
+        # Splits at every week (a change lands mid-month), with SHIFT_MIN_MONTHS of cohorts
+        # before and SHIFT_MIN_WEEKS_AFTER after.
+        parent = view["parent"]
+        lo = months[0].start_time + pd.DateOffset(months=SHIFT_MIN_MONTHS) if months else as_of
+        hi = as_of - pd.Timedelta(weeks=SHIFT_MIN_WEEKS_AFTER)
+        weeks = pd.date_range(lo - pd.Timedelta(days=lo.day_of_week), hi, freq="W-MON")
+        candidates = [w for w in weeks if lo <= w <= hi]
         for m in candidates:
-            after = (month >= m).to_numpy()
+            after = (parent >= m).to_numpy()
             if e[after].sum() < MIN_EVENTS or e[~after].sum() < MIN_EVENTS:
                 continue
             if np.mean(1 - s[after]) < MIN_MATURE:  # too young to tell a rate from a delay
@@ -386,7 +392,7 @@ def cohort_shifts(
             p1, ll1 = _best_pi(*(a[after] for a in d))
             lr = 2 * (ll0 + ll1 - ll_all)
             if best is None or lr > best["lr"]:
-                best = {"stage": stage, "change": m.start_time, "lr": lr, "before": p0,
+                best = {"stage": stage, "change": m, "lr": lr, "before": p0,
                         "after": p1}  # fmt: skip
         if best is not None:
             best["p_value"] = min(1.0, len(candidates) * float(stats.chi2.sf(best["lr"], 1)))

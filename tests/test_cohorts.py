@@ -125,7 +125,7 @@ def test_a_shift_in_conversion_is_found_and_the_fit_keeps_the_recent_regime() ->
     found = model.shifts.set_index("stage")
     print("\n" + model.shifts.to_string())
     assert found.loc["sqls", "shift"]
-    assert abs(found.loc["sqls", "change"] - change) <= pd.Timedelta(days=31)
+    assert abs(found.loc["sqls", "change"] - change) <= pd.Timedelta(days=7)  # weekly splits
     assert found.loc["sqls", "ratio"] > 2
     assert "sqls from cohorts of" in model.window
     steady = fit_cohorts(synthetic_export("steady", seed=5).leads, ex.as_of)
