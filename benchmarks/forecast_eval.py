@@ -30,7 +30,7 @@ MAVEN_COLUMNS = {"opportunity_id": "opportunity_id", "created": "engage_date",
                  "owner": "sales_agent"}  # fmt: skip
 
 
-def show(title: str, rb, seconds: float) -> None:
+def show(title: str, rb, seconds: float, start: pd.Timestamp | None = None) -> None:
     print(f"\n## {title} ({len(rb.cutoffs)} cutoffs, {rb.horizon_months} months ahead, "
           f"{seconds:.0f} s)\n")  # fmt: skip
     s = rb.summary()
@@ -40,6 +40,15 @@ def show(title: str, rb, seconds: float) -> None:
     print()
     for line in rb.verdict():
         print("- " + line)
+    if start is not None:  # where a yearly cycle can be fitted, against same month last year
+        t = rb.totals[rb.totals["cutoff"] >= start + pd.DateOffset(years=2)]
+        if len(t):
+            e = t.pivot_table(index="metric", columns="method", values="error", sort=False)
+            cols = [c for c in ("cohort model", "same month last year", "last month",
+                                "naive cohort rate") if c in e]  # fmt: skip
+            print(f"\nhorizon-total error from the {t['cutoff'].nunique()} cutoffs with two "
+                  "years of history (a yearly cycle fitted):")  # fmt: skip
+            print(e[cols].to_string(float_format=lambda x: f"{x:.1%}"))
     split = rb.variance.groupby("metric", sort=False)["parameter_share"].mean()
     print(
         "\nshare of the band's variance from the parameter draws (mean over cutoffs): "
@@ -62,7 +71,8 @@ def main() -> None:
             path = ex.write(Path(tmp) / case)
             t = time.perf_counter()
             rb = rolling_backtest(path, every="month", horizon_months=3, reps=args.reps)
-            show(f"synthetic case '{case}', {args.months} months", rb, time.perf_counter() - t)
+            show(f"synthetic case '{case}', {args.months} months", rb, time.perf_counter() - t,
+                 ex.truth["start"])  # fmt: skip
     if MAVEN.exists():
         ot = read_opportunities(MAVEN, mapping=MAVEN_COLUMNS)
         t = time.perf_counter()
