@@ -25,7 +25,8 @@ DRIFT_WEEKS = 13  # the level's unexplained error is measured on forecasts this 
 # last weeks closely (a season or a market moves it, and the forecast starts from where it is
 # now), a trend needs a longer window to tell a slope from noise, as Holt's method gives its
 # level a faster smoothing than its trend.
-LEVEL_HALF_LIFE_WEEKS = 4.0
+LEVEL_HALF_LIFE_WEEKS = 2.0
+LEVEL_MIN_LEADS = 100  # ... but long enough that the level rests on this many leads (+/-10%)
 TREND_HALF_LIFE_WEEKS = 13.0
 SEASON_WEEKS = 104  # a yearly cycle needs the history to cover the year twice
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
@@ -109,7 +110,8 @@ def fit_arrivals(
     fitted to a launch ramp forecasts badly, however well it fits), by AIC when the history
     is shorter than 12 weeks a level only; the chosen terms are then fitted on every week.
     Without ``half_life_weeks`` a level alone weighs the weeks with a half-life of
-    LEVEL_HALF_LIFE_WEEKS, a trend with TREND_HALF_LIFE_WEEKS."""
+    LEVEL_HALF_LIFE_WEEKS (longer for a small source, to rest on LEVEL_MIN_LEADS), a trend
+    with TREND_HALF_LIFE_WEEKS, a yearly cycle not at all."""
     w = _weekly(created, since, as_of)
     w = w[w["exposure"] > 0.05]
     age = w["t"].to_numpy() * -52.18
@@ -119,7 +121,11 @@ def fit_arrivals(
             return half_life_weeks
         if "sin" in terms:  # a yearly cycle is seen only on the whole of two years
             return None
-        return LEVEL_HALF_LIFE_WEEKS if terms == ("level",) else TREND_HALF_LIFE_WEEKS
+        if terms != ("level",):
+            return TREND_HALF_LIFE_WEEKS
+        # Exponential weights with half-life h hold about 2h/ln 2 weeks' worth of leads.
+        per_week = float(w["count"].sum() / max(w["exposure"].sum(), 1e-9))
+        return max(LEVEL_HALF_LIFE_WEEKS, LEVEL_MIN_LEADS * math.log(2) / 2 / max(per_week, 1e-9))
 
     options = [("level",)]
     if len(w) >= 8:
