@@ -23,6 +23,7 @@ from scipy import special, stats
 from .cohorts import (
     CHAIN,
     METRIC_DATES,
+    METRIC_NAMES,
     MIN_DELAY_DAYS,
     STAGE_DATES,
     CohortModel,
@@ -93,9 +94,10 @@ class CohortForecast:
         labels = [str(p) for p in past] + list(self.months)
         ax.set_xticks(np.r_[x_past, x_next], labels, rotation=45, ha="right")
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(f"{metric.replace('_', ' ')} per month")
+        name = METRIC_NAMES.get(metric, metric)
+        ax.set_ylabel(f"{name} per month")
         draws = "with" if self.parameter_draws else "without"
-        ax.set_title(f"{metric.replace('_', ' ')}: the last {history_months} months and the "
+        ax.set_title(f"{name[0].upper() + name[1:]}: the last {history_months} months and the "
                      f"forecast ({draws} parameter draws)")  # fmt: skip
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.grid(axis="y", alpha=0.3)

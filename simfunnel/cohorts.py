@@ -30,7 +30,7 @@ from scipy import optimize, special, stats
 from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
 
 __all__ = [
-    "METRIC_DATES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "cohort_drift",
+    "METRIC_DATES", "METRIC_NAMES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "cohort_drift",
     "fit_cohorts",
 ]  # fmt: skip
 
@@ -44,6 +44,10 @@ STAGE_DATES: dict[str, str] = {
 }
 # Every forecast metric -> its date (leads: the created date); one place for the mapping.
 METRIC_DATES: dict[str, str] = {"leads": "created", **STAGE_DATES}
+# What each metric is called where a person reads it (titles, axes).
+METRIC_NAMES: dict[str, str] = {"leads": "leads", "mqls": "MQLs", "sqls": "SQLs",
+                                "valid_opportunities": "valid opportunities", "won": "deals won",
+                                "lost": "deals lost"}  # fmt: skip
 DAY = pd.Timedelta(days=1)
 MIN_DELAY_DAYS = 1 / 24  # an event within the hour counts as an hour: log(0) has no lognormal
 IMMEDIATE_SHARE = 0.95  # a stage whose events are this often within a day is "immediate"

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from .cohort_forecast import CohortForecast, forecast_cohorts
-from .cohorts import DAY, METRIC_DATES, fit_cohorts
+from .cohorts import DAY, METRIC_DATES, METRIC_NAMES, fit_cohorts
 from .crm import (
     CalibrationError,
     ExportTable,
@@ -212,11 +212,12 @@ class RollingBacktest:
         ax.plot(x, model["actual"], "o", color="black", label="actual")
         from matplotlib import dates
 
-        ax.xaxis.set_major_locator(dates.MonthLocator(interval=max(1, len(x) // 12)))
-        ax.xaxis.set_major_formatter(dates.DateFormatter("%Y-%m"))
+        ax.xaxis.set_major_locator(dates.MonthLocator(interval=max(1, math.ceil(len(x) / 8))))
+        ax.xaxis.set_major_formatter(dates.DateFormatter("%b %Y"))
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(f"{metric.replace('_', ' ')} per month")
-        ax.set_title(f"{metric.replace('_', ' ')}: each month against the forecast made "
+        name = METRIC_NAMES.get(metric, metric.replace("_", " "))
+        ax.set_ylabel(f"{name} per month")
+        ax.set_title(f"{name[0].upper() + name[1:]}: each month against the forecast made "
                      f"{ahead} month{'s' if ahead > 1 else ''} before")  # fmt: skip
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.grid(alpha=0.3)
