@@ -1527,12 +1527,12 @@ def _build_scenario(
     if not deal_values.empty:
         b = deal_values.iloc[0]
         if b["dist"] == "fixed":
-            ae["deal_value"] = round(b["median"], 2)
+            ae["deal_value"] = round(float(b["median"]), 2)  # float: no overflow at 1e308
         elif b["dist"] == "lognormal":
-            ae["deal_value"] = {"dist": "lognormal", "median": round(b["median"], 2),
-                                "p90": round(b["p90"], 2)}  # fmt: skip
+            ae["deal_value"] = {"dist": "lognormal", "median": round(float(b["median"]), 2),
+                                "p90": round(float(b["p90"]), 2)}  # fmt: skip
         else:
-            ae["deal_value"] = {"dist": "gamma", "mean": round(b["mean"], 2),
+            ae["deal_value"] = {"dist": "gamma", "mean": round(float(b["mean"]), 2),
                                 "cv": round(b["cv"], 4)}  # fmt: skip
         _param(P, "ae.deal_value", f"{b['dist']}, median {b['median']:.0f}, mean {b['mean']:.0f}",
                basis=f"{int(b['n'])} amounts, chosen by AIC; KS {b['ks']:.3f} "
