@@ -25,6 +25,7 @@ import math
 import os
 import re
 import secrets
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import optimize, stats
+from scipy import stats
 
 from .crm import (  # noqa: F401
     _CONTROL,
@@ -128,31 +129,26 @@ def rate_table(groups: Any, success: Any, name: str = "group") -> pd.DataFrame:
 
 
 def kaplan_meier(time: Any, event: Any) -> pd.DataFrame:
-    """Kaplan-Meier survival at each event time, with Greenwood's standard error.
+    """Kaplan-Meier survival at each event time (``scipy.stats.ecdf`` on censored data), with
+    the numbers at risk and ending there and Greenwood's standard error.
 
     ``time``: durations; ``event``: True where the end was seen, False where the record was
     still open (right-censored) at that time.
     """
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=bool)
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times = np.unique(t[e])
-    at_risk = len(t) - np.searchsorted(t, times, side="left")
-    events = np.array([np.sum(e & (t == x)) for x in times]) if len(times) else np.array([])
+    ends = np.sort(t[e])
+    if not len(ends):
+        return pd.DataFrame({"time": [], "at_risk": [], "events": [], "survival": [], "se": []})
+    sf = stats.ecdf(stats.CensoredData(uncensored=ends, right=t[~e])).sf
+    times = np.unique(ends)
+    surv = sf.evaluate(times)
+    at_risk = len(t) - np.searchsorted(np.sort(t), times, side="left")
+    events = np.searchsorted(ends, times, side="right") - np.searchsorted(ends, times, side="left")
     with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1 - events / at_risk)
-        green = np.cumsum(events / (at_risk * (at_risk - events)))
-        se = surv * np.sqrt(green)
-    return pd.DataFrame(
-        {
-            "time": times,
-            "at_risk": at_risk.astype(int),
-            "events": events.astype(int),
-            "survival": surv,
-            "se": se,
-        }
-    )
+        se = surv * np.sqrt(np.cumsum(events / (at_risk * (at_risk - events))))
+    return pd.DataFrame({"time": times, "at_risk": at_risk.astype(int),
+                         "events": events.astype(int), "survival": surv, "se": se})  # fmt: skip
 
 
 def _km_quantile(km: pd.DataFrame, q: float) -> float:
@@ -179,18 +175,6 @@ def _nll(name: str, theta: np.ndarray, t: np.ndarray, e: np.ndarray) -> float:
     dist = _DISTS[name]
     ll = dist.logpdf(t[e], shape, scale=scale).sum() + dist.logsf(t[~e], shape, scale=scale).sum()
     return -float(ll) if np.isfinite(ll) else 1e300
-
-
-def _hessian(f: Any, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    n = len(x)
-    out = np.zeros((n, n))
-    for i in range(n):
-        for j in range(n):
-            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
-            out[i, j] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                4 * h * h
-            )
-    return out
 
 
 def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> pd.DataFrame:
@@ -220,16 +204,18 @@ def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> p
         out = pd.DataFrame([fixed | {"events": int(e.sum()), "chosen": True}])
         out.attrs["km_median"] = _km_quantile(km, 0.5)
         return out
+    from statsmodels.tools.numdiff import approx_hess3  # a heavy import, needed only here
+
     z = stats.norm.ppf(0.5 + level / 2)
+    censored = stats.CensoredData(uncensored=t[e], right=t[~e])
     rows = []
     for name, dist in _DISTS.items():
-        te = t[e]
-        x0 = np.log(_start(name, te))
-        res = optimize.minimize(
-            lambda th, name=name: _nll(name, th, t, e), x0, method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000},
-        )  # fmt: skip
-        shape, scale = np.exp(res.x)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # scipy's optimiser on an awkward candidate
+            shape, _, scale = dist.fit(censored, *_start(name, t[e])[:1], floc=0,
+                                       scale=_start(name, t[e])[1])  # fmt: skip
+        x = np.log([shape, scale])
+        nll = _nll(name, x, t, e)
         frozen = dist(shape, scale=scale)
         s_fit = frozen.sf(km["time"].to_numpy())
         s_km = km["survival"].to_numpy()
@@ -237,17 +223,14 @@ def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> p
         ks = float(np.max(np.maximum(np.abs(s_km - s_fit), np.abs(before - s_fit))))
         # Delta method for the median, in log-parameter space.
         try:
-            cov = np.linalg.inv(_hessian(lambda th, name=name: _nll(name, th, t, e), res.x))
+            cov = np.linalg.inv(approx_hess3(x, lambda th, name=name: _nll(name, th, t, e)))
 
             def log_median(th: np.ndarray, dist: Any = dist) -> float:
                 return float(np.log(dist(np.exp(th[0]), scale=np.exp(th[1])).median()))
 
             step = 1e-5
             grad = np.array(
-                [
-                    (log_median(res.x + d) - log_median(res.x - d)) / (2 * step)
-                    for d in np.eye(2) * step
-                ]
+                [(log_median(x + d) - log_median(x - d)) / (2 * step) for d in np.eye(2) * step]
             )
             se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
         except np.linalg.LinAlgError:
@@ -259,8 +242,8 @@ def fit_durations(time: Any, event: Any | None = None, level: float = 0.95) -> p
                 "dist": name,
                 "shape": float(shape),
                 "scale": float(scale),
-                "loglik": -float(res.fun),
-                "aic": 4 + 2 * float(res.fun),
+                "loglik": -nll,
+                "aic": 4 + 2 * nll,
                 "ks": ks,
                 "median": median,
                 "median_low": median * math.exp(-z * se),

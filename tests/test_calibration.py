@@ -320,6 +320,9 @@ def test_kaplan_meier_by_hand() -> None:
     assert list(km["time"]) == [1, 3]
     assert list(km["at_risk"]) == [5, 3]
     assert km["survival"].tolist() == pytest.approx([0.8, 0.8 / 3])
+    # Greenwood: var S(3) = S(3)^2 (1 / (5 x 4) + 2 / (3 x 1)).
+    assert km["se"].iloc[1] == pytest.approx(0.8 / 3 * math.sqrt(1 / 20 + 2 / 3))
+    assert kaplan_meier([1.0, 2.0], [False, False]).empty  # nothing ended: no curve to draw
 
 
 def test_censored_fit_recovers_a_weibull() -> None:
