@@ -22,8 +22,8 @@ import simpy
 from .arrivals import Leads
 from .scenario import Scenario
 from .staffing import DAY, MONTH_DAYS, Roster
+from .units import WEEK
 
-WEEK = 168.0
 MEETING, CLOSE = 0, 1
 
 

@@ -25,8 +25,7 @@ from scipy.sparse.linalg import expm_multiply
 
 from .queueing import erlang_a, erlang_c
 from .scenario import Cadence, Outbound, Scenario, ScoreModel, Source
-
-WEEK_HOURS = 168.0
+from .units import WEEK
 
 # --------------------------------------------------------------------------- reverse waterfall
 
@@ -142,7 +141,7 @@ def _source_leads_per_week(source: Source, scenario: Scenario) -> float:
         multipliers.append(months.get(day.month, 1.0) * iso_weeks.get(day.isocalendar().week, 1.0))
     hours = np.clip(scenario.horizon - 24.0 * np.arange(n_days), 0.0, 24.0)
     season = float(np.average(multipliers, weights=hours))
-    bursts = sum(b.leads for b in source.bursts) * WEEK_HOURS / scenario.horizon
+    bursts = sum(b.leads for b in source.bursts) * WEEK / scenario.horizon
     return source.rate_per_week * season + bursts
 
 
@@ -192,7 +191,7 @@ def reverse_waterfall_for(scenario: Scenario, revenue_target: float) -> pd.DataF
         valid_rate=r.valid_rate,
         sql_rate=r.sql_rate,
         mql_rate=r.mql_rate,
-        weeks=scenario.horizon / WEEK_HOURS,
+        weeks=scenario.horizon / WEEK,
     )
 
 
@@ -202,8 +201,8 @@ def reverse_waterfall_for(scenario: Scenario, revenue_target: float) -> pd.DataF
 def _outbound_row(out: Outbound, scenario: Scenario) -> dict[str, object]:
     """The outbound list as one more source: accounts per week, every one researched and
     worked (no threshold), at the outbound cadence's nominal odds."""
-    weeks = scenario.horizon / WEEK_HOURS
-    months = scenario.horizon / WEEK_HOURS * 7.0 / (365.25 / 12.0)
+    weeks = scenario.horizon / WEEK
+    months = scenario.horizon / WEEK * 7.0 / (365.25 / 12.0)
     accounts = (out.accounts.initial + out.accounts.added_per_month * months) / weeks
     return {
         "source": out.accounts.name,
@@ -546,7 +545,7 @@ def _hours(scenario: Scenario) -> tuple[float, float]:
     cal = WorkCalendar(scenario)
     hours = np.minimum(cal.close, scenario.horizon) - cal.open
     worked = float(np.clip(hours, 0.0, None)[cal.working].sum())
-    open_per_week = worked / (scenario.horizon / WEEK_HOURS)
+    open_per_week = worked / (scenario.horizon / WEEK)
     days_per_year = float(cal.working.sum()) * (365.25 * 24.0 / scenario.horizon)
     leave = min(1.0, scenario.sdr.pto_days_per_year / days_per_year) if days_per_year else 0.0
     return open_per_week, (1.0 - scenario.sdr.shrinkage) * (1.0 - leave)

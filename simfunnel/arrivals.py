@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scenario import Scenario, Source
+from .units import WEEK
 from .worktime import WorkCalendar
 
 
@@ -95,7 +96,7 @@ def _arrival_times(
 ) -> np.ndarray:
     """Non-homogeneous Poisson arrivals, piecewise constant by clock hour, plus bursts."""
     n_hours = len(open_frac)
-    intensity = np.full(n_hours, source.rate_per_week / 168.0)
+    intensity = np.full(n_hours, source.rate_per_week / WEEK)
     intensity *= _season_by_hour(source, cal.dates)
     share_open = float(open_frac.mean())
     if 0.0 < share_open < 1.0:

@@ -50,6 +50,7 @@ from .cohorts import StageFit, parent_column
 from .forecast import FLOWS, Forecast, _band_table, _weekly_arrays, forecast
 from .scenario import scenario_from_dict
 from .snapshot import Snapshot, read_snapshot
+from .units import WEEK
 
 __all__ = [
     "ARRIVALS",
@@ -950,7 +951,7 @@ def backtest(
         snap = read_snapshot(snap_table.drop(columns=["rule"]), scenario)
         fc = forecast(scenario, snapshot=snap, **fkw)
     elif arrivals == "actual":
-        warm = round(calibration.scenario().warm_up / 168)
+        warm = round(calibration.scenario().warm_up / WEEK)
         fc = _extended_forecast(data, warm, weeks, actual_leads, names, fkw)
     else:
         fc = forecast(calibration.scenario(), **fkw)

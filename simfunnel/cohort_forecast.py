@@ -30,6 +30,7 @@ from .cohorts import (
     StageFit,
     parent_column,
 )
+from .units import WEEK
 
 __all__ = ["METRICS", "CohortForecast", "forecast_cohorts"]
 
@@ -180,8 +181,8 @@ def _arrivals(
             lam = lam * rng.gamma(1 / a.alpha, a.alpha, size=len(lam))
         k = rng.poisson(lam)
         week = np.repeat(np.arange(n_weeks), k)
-        off = rng.choice(model.offsets, size=len(week)) if len(model.offsets) else rng.random(len(week)) * 168  # fmt: skip
-        when = monday + pd.to_timedelta(week * 168 + off, unit="h")
+        off = rng.choice(model.offsets, size=len(week)) if len(model.offsets) else rng.random(len(week)) * WEEK  # fmt: skip
+        when = monday + pd.to_timedelta(week * WEEK + off, unit="h")
         keep = (when >= start) & (when < end)
         times.append(when[keep].to_numpy())
         sources.append(np.full(int(keep.sum()), src, dtype=object))

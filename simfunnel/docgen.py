@@ -32,7 +32,7 @@ from . import dists, limits, scenario_io
 from . import scenario as bounds
 from .queueing import erlang_c, mmc_mean_wait
 from .scenario import Scenario, ScenarioError, parse_scenario
-from .units import _UNITS, MAX_DURATION, MAX_YEARS, parse_duration
+from .units import _UNITS, MAX_DURATION, MAX_YEARS, WEEK, parse_duration
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
 DURATION_UNIT = "duration, e.g. '15 min'"
@@ -814,7 +814,7 @@ def _distributions(schema: Schema) -> list[str]:
 
 def _mmc() -> list[str]:
     scenario = parse_scenario(MMC_YAML, source="M/M/c example")
-    lam = scenario.sources[0].rate_per_week / 168
+    lam = scenario.sources[0].rate_per_week / WEEK
     mean_service = scenario.cadence.durations.conversation.mean
     servers = scenario.sdr.headcount
     load = lam * mean_service

@@ -32,9 +32,9 @@ from .nurture import score_paths
 from .scenario import OUTCOMES, Cadence, Outcomes, Scenario
 from .snapshot import Snapshot, snapshot_leads
 from .staffing import Roster, build_roster
+from .units import WEEK
 from .worktime import Shift, WorkCalendar
 
-WEEK_HOURS = 168.0
 DAY_HOURS = 24.0
 
 # End states, in funnel order. Every lead ends the run in exactly one of them.
@@ -583,7 +583,7 @@ class Engine:
             self.odds.pop(lead, None)
         self.state[lead] = WORKING
         self.call_back.add(lead)
-        desk.w["email_replies"][int(now // WEEK_HOURS)] += 1
+        desk.w["email_replies"][int(now // WEEK)] += 1
         if self.trace is not None:
             self.trace.append((now, "email_reply", lead, None, None))
         self._push(desk, lead, now, priority=True)
@@ -605,8 +605,8 @@ class Engine:
         """Advance the untouched-MQL level to ``now`` (splitting at week ends), then change it."""
         t = self.backlog_t
         while t < now:
-            week = int(t // WEEK_HOURS)
-            boundary = (week + 1) * WEEK_HOURS
+            week = int(t // WEEK)
+            boundary = (week + 1) * WEEK
             end = min(boundary, now)
             area = self.backlog * (end - t)
             self.w_backlog_area[week] += area
@@ -766,7 +766,7 @@ class Engine:
             return
         if since != self.nurture_since.get(lead, self.arrival[lead]):
             return  # a path from an earlier stay in nurture: the lead has moved on since
-        self.w_re_mql[int(now // WEEK_HOURS)] += 1
+        self.w_re_mql[int(now // WEEK)] += 1
         if self.attempts[lead] == 0:
             self.first_mql.setdefault(lead, now)
             self._become_mql(lead, now, "re_mql")
@@ -791,7 +791,7 @@ class Engine:
         now = self.env.now
         self.state[lead] = COLD
         self.cold_at[lead] = now
-        self.w_cold[int(now // WEEK_HOURS)] += 1
+        self.w_cold[int(now // WEEK)] += 1
         self._backlog_step(-1, now)
         if self.trace is not None:
             self.trace.append((now, "cold", lead, None, None))
@@ -845,7 +845,7 @@ class Engine:
         Busy hours count only on-phone time, so utilisation stays a share of available time;
         the time past the end is kept apart as overtime.
         """
-        week = int(now // WEEK_HOURS)
+        week = int(now // WEEK)
         desk.busy -= hours
         desk.w_busy[week] -= hours
         desk.rep_busy[rep] -= hours
@@ -867,7 +867,7 @@ class Engine:
         lead = desk.accounts.popleft()
         desk.list_level.step(-1, now)
         duration = desk.d_research()
-        week = int(now // WEEK_HOURS)
+        week = int(now // WEEK)
         desk.quota_done[rep] += 1
         desk.rep_researched[rep] += 1
         desk.w["researched"][week] += 1
@@ -884,7 +884,7 @@ class Engine:
 
     def _attempt(self, desk: Desk, lead: int, rep: int, now: float) -> float:
         """Touch ``lead`` at ``now``: decide how far the call gets and what follows; return rep time."""
-        week = int(now // WEEK_HOURS)
+        week = int(now // WEEK)
         if self.attempts[lead] == 0:
             self.first_attempt[lead] = now
             if desk.tracks_backlog:
@@ -1119,7 +1119,7 @@ class Engine:
             env.timeout(self.reported.warm_up).callbacks.append(self._end_warm_up)
         env.run(until=self.horizon)
         self._backlog_step(0, self.horizon)
-        last = min(int((self.horizon - 1e-9) // WEEK_HOURS), self.n_weeks - 1)
+        last = min(int((self.horizon - 1e-9) // WEEK), self.n_weeks - 1)
         self.w_backlog_end[last] = self.backlog
         for desk in self.desks:
             desk.list_level.step(0, self.horizon)
@@ -1221,7 +1221,7 @@ def window(data: RunData, reported: Scenario, ae_mark: dict[str, list]) -> RunDa
     """Discard the warm-up: times move so that 0 is the reported start, weekly figures and
     counters keep only what happened after it, and leads that arrived before are carried in."""
     offset = reported.warm_up
-    k = round(offset / WEEK_HOURS)
+    k = round(offset / WEEK)
     first_day = k * 7
     times = (
         "first_attempt",

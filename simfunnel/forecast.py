@@ -64,7 +64,7 @@ import pandas as pd
 from .experiments import Experiment, ExperimentError, run, scenario_to_dict, with_overrides
 from .scenario import Scenario
 from .snapshot import Snapshot
-from .units import format_amount
+from .units import WEEK, format_amount
 
 __all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
 _SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict and repr state
@@ -140,7 +140,7 @@ class Forecast:
     @property
     def warm_up_weeks(self) -> int:
         """Weeks simulated before the start to fill the funnel (0: none)."""
-        return round(self.scenario.warm_up / 168)
+        return round(self.scenario.warm_up / WEEK)
 
     @property
     def weeks(self) -> int:
@@ -237,7 +237,7 @@ class Forecast:
         # The simulation's leads and MQLs are inbound only: outbound accounts are neither.
         total["leads_per_week"] = inbound["leads_per_week"].sum()
         total["mqls_per_week"] = inbound["mqls_per_week"].sum()
-        weeks = self.scenario.horizon / 168.0
+        weeks = self.scenario.horizon / WEEK
         columns = {
             "leads": "leads_per_week",
             "mqls": "mqls_per_week",
@@ -374,10 +374,10 @@ def default_warm_up(scenario: Scenario) -> tuple[int, str]:
     ``warm_up`` if set; otherwise the sales cycle's P90 plus 4 weeks, rounded up to whole
     weeks, at most 52 (see the module docstring)."""
     if scenario.warm_up:
-        return round(scenario.warm_up / 168), "the scenario's own warm_up"
+        return round(scenario.warm_up / WEEK), "the scenario's own warm_up"
     draws = scenario.ae.sales_cycle.sample(np.random.default_rng(0), 20_000)
     p90 = float(np.quantile(draws, 0.9))  # hours
-    weeks = min(WARM_UP_MAX_WEEKS, math.ceil(p90 / 168 - 1e-9) + WARM_UP_EXTRA_WEEKS)
+    weeks = min(WARM_UP_MAX_WEEKS, math.ceil(p90 / WEEK - 1e-9) + WARM_UP_EXTRA_WEEKS)
     return weeks, (
         f"the sales cycle's P90 of {p90 / 24:.0f} days plus {WARM_UP_EXTRA_WEEKS} weeks, so "
         "the funnel is full when the period starts"
@@ -518,13 +518,13 @@ def forecast(
                 "start from a snapshot or after a warm-up, not both: the snapshot is the "
                 "funnel at the start (give warm_up=0 or None)"
             )
-        warm, basis = round(scenario.warm_up / 168), "the scenario's own warm_up"
+        warm, basis = round(scenario.warm_up / WEEK), "the scenario's own warm_up"
     elif warm_up is None:
         warm, basis = default_warm_up(scenario)
     else:
         warm, basis = warm_up, "the length asked for"
     overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
-    if warm * 168 != scenario.warm_up:
+    if warm * WEEK != scenario.warm_up:
         overrides["warm_up"] = f"{warm} weeks"
     if overrides:
         name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name

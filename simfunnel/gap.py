@@ -28,6 +28,7 @@ from .analytic import sdr_workload, spreadsheet_funnel
 from .experiments import Experiment, run_variants
 from .scenario import Scenario
 from .snapshot import Snapshot
+from .units import WEEK
 
 STEPS = ("paths and quality", "speed-to-lead decay", "recycling", "capacity")
 _METRICS = {"valid_opportunities": "valid_per_week", "won": "won_per_week"}
@@ -95,7 +96,7 @@ def explain_gap(
     opportunities or wins over the horizon) each left-out mechanism explains."""
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {', '.join(_METRICS)} (got {metric!r})")
-    weeks = scenario.horizon / 168.0
+    weeks = scenario.horizon / WEEK
     funnel = spreadsheet_funnel(scenario)
     sheet = float(funnel.loc[funnel["source"] == "total", _METRICS[metric]].iloc[0]) * weeks
     free = _unlimited(scenario)

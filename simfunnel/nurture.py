@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scenario import Nurture
+from .units import WEEK
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def score_paths(
     re_mql = np.full(n, np.inf)
     re_score = np.full(n, np.nan)
     rate_factor = np.exp(nurture.quality_effect * quality)  # engagement rate multiplier
-    decay = nurture.decay_per_week / 168.0
+    decay = nurture.decay_per_week / WEEK
     ready = start + nurture.cool_down
     deadline = np.minimum(start + nurture.age_out, horizon)
     t = start.astype(float).copy()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .units import format_amount
+from .units import WEEK, format_amount
 
 if TYPE_CHECKING:
     from .gap import Gap
@@ -296,7 +296,7 @@ _TIME_TICKS = (
     (4.0, "4 h"),
     (24.0, "1 day"),
     (72.0, "3 days"),
-    (168.0, "1 week"),
+    (WEEK, "1 week"),
     (672.0, "4 weeks"),
 )
 

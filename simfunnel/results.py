@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import DESK_COUNTERS, END_STATES, OPEN_OPP, WEEK_HOURS, DeskRecord, RunData
+from .engine import DESK_COUNTERS, END_STATES, OPEN_OPP, DeskRecord, RunData
 from .scenario import OUTCOMES, Scenario
 from .staffing import Roster
+from .units import WEEK
 from .worktime import WorkCalendar
 
 # Stable keys of the JSON report (documented in docs/results.md).
@@ -449,7 +450,7 @@ class SimulationResult:
 
     def _week_of(self, times: np.ndarray) -> np.ndarray:
         t = times[times >= 0]  # NaN (never) and negative (before the period) drop out
-        return np.minimum((t // WEEK_HOURS).astype(int), self.scenario.weeks - 1)
+        return np.minimum((t // WEEK).astype(int), self.scenario.weeks - 1)
 
     def _weekly_count(self, times: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         mask = times >= 0
@@ -471,7 +472,7 @@ class SimulationResult:
         lost = d.lost_reason >= 0  # by reason: a lost lead may be back in nurture
         nan = np.full(len(arrival), np.nan)
         weeks = np.arange(self.scenario.weeks)
-        week_hours = np.minimum(WEEK_HOURS, self.scenario.horizon - weeks * WEEK_HOURS)
+        week_hours = np.minimum(WEEK, self.scenario.horizon - weeks * WEEK)
         table = {
             "week": weeks,
             "week_start": [self.scenario.start_date + dt.timedelta(weeks=int(i)) for i in weeks],

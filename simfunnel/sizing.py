@@ -27,6 +27,7 @@ import pandas as pd
 from .experiments import Experiment, run, with_overrides
 from .scenario import Scenario
 from .snapshot import Snapshot
+from .units import WEEK
 
 WEEKS_PER_MONTH = 52.1775 / 12
 ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
@@ -397,7 +398,7 @@ def size_team(
         raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
     goals = _targets(targets)
     path = headcount_path(scenario, role)
-    weeks = scenario.horizon / 168.0
+    weeks = scenario.horizon / WEEK
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
     tried: dict[int, Experiment] = {}
@@ -500,7 +501,7 @@ def _explain(
 ) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
     """Each mechanism removed at the answer and one fewer, on the replications of the search
     (same seed): the pass rate and the binding target's metric with and without it."""
-    weeks = scenario.horizon / 168.0
+    weeks = scenario.horizon / WEEK
     path = headcount_path(scenario, role)
     levels = [answer - 1, answer] if answer > 1 else [answer]
     base = {k: _reports(tried[k]) for k in levels}

@@ -48,6 +48,7 @@ from .objective import (
 )
 from .scenario import Costs, Scenario
 from .snapshot import Snapshot
+from .units import WEEK
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def compare_thresholds(
         progress=progress,
         snapshot=snapshot,
     )
-    weeks = scenario.horizon / 168.0
+    weeks = scenario.horizon / WEEK
     kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
     experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
     table = _table(experiment, options, current)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .scenario import WEEKDAYS, Scenario
+from .units import WEEK
 
 
 class WorkCalendar:
@@ -122,8 +123,8 @@ class Shift:
         out = np.zeros(n_weeks)
         for a, b in zip(self._starts[:-1], self._ends[:-1], strict=True):
             while a < b:
-                week = int(a // 168.0)
-                end = min(b, (week + 1) * 168.0)
+                week = int(a // WEEK)
+                end = min(b, (week + 1) * WEEK)
                 out[min(week, n_weeks - 1)] += end - a
                 a = end
         return out
