@@ -51,8 +51,12 @@ class ArrivalFit:
     drift: float = 0.0  # variance of the log level the model does not explain (see _drift)
 
     def design(self, t_years: np.ndarray, doy: np.ndarray) -> np.ndarray:
-        cols = {"level": np.ones_like(t_years), "trend": t_years,
-                "sin": np.sin(2 * np.pi * doy / 365.25), "cos": np.cos(2 * np.pi * doy / 365.25)}  # fmt: skip
+        cols = {
+            "level": np.ones_like(t_years),
+            "trend": t_years,
+            "sin": np.sin(2 * np.pi * doy / 365.25),
+            "cos": np.cos(2 * np.pi * doy / 365.25),
+        }
         return np.column_stack([cols[t] for t in self.terms])
 
     def future_time(self, t_years: np.ndarray) -> np.ndarray:
@@ -78,9 +82,15 @@ def _weekly(created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp) -> pd.
     first = pd.DatetimeIndex(starts).where(starts > since, since)
     exposure = np.clip(((ends - first) / pd.Timedelta(weeks=1)), 0.0, 1.0)
     mid = starts + pd.Timedelta(days=3.5)
-    return pd.DataFrame({"start": starts, "count": counts, "exposure": np.asarray(exposure),
-                         "t": ((mid - as_of) / pd.Timedelta(days=365.25)).to_numpy(float),
-                         "doy": mid.day_of_year.to_numpy(float)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "start": starts,
+            "count": counts,
+            "exposure": np.asarray(exposure),
+            "t": ((mid - as_of) / pd.Timedelta(days=365.25)).to_numpy(float),
+            "doy": mid.day_of_year.to_numpy(float),
+        }
+    )
 
 
 def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray, weights: np.ndarray) -> tuple:
@@ -90,20 +100,24 @@ def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray, weights: np.ndarray) 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pois = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset,
-                      var_weights=weights).fit()  # fmt: skip
+        pois = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset, var_weights=weights).fit()
         mu = pois.mu
         alpha = max(0.0, float(np.sum(weights * ((y - mu) ** 2 - y)) / np.sum(weights * mu**2)))
-        family = sm.families.NegativeBinomial(alpha=alpha) if alpha > 1e-6 else sm.families.Poisson()  # fmt: skip
+        family = (
+            sm.families.NegativeBinomial(alpha=alpha) if alpha > 1e-6 else sm.families.Poisson()
+        )
         res = sm.GLM(y, x, family=family, offset=offset, var_weights=weights).fit()
     aic = float(res.aic) + (2 if alpha > 1e-6 else 0)
     return np.asarray(res.params), np.asarray(res.cov_params()), alpha, aic
 
 
 def fit_arrivals(
-    source: str, created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp,
+    source: str,
+    created: pd.Series,
+    since: pd.Timestamp,
+    as_of: pd.Timestamp,
     half_life_weeks: float | None,
-) -> ArrivalFit:  # fmt: skip
+) -> ArrivalFit:
     """Negative-binomial regression of weekly counts on a level, a level and a trend, and
     with two years of history a yearly cycle too. The terms are chosen by how well each
     would have forecast the last HOLDOUT_WEEKS weeks from the weeks before them (a trend
@@ -157,9 +171,13 @@ def fit_arrivals(
 
 
 def _drift(
-    terms: tuple[str, ...], y: np.ndarray, t: np.ndarray, doy: np.ndarray, offset: np.ndarray,
+    terms: tuple[str, ...],
+    y: np.ndarray,
+    t: np.ndarray,
+    doy: np.ndarray,
+    offset: np.ndarray,
     weights: np.ndarray,
-) -> float:  # fmt: skip
+) -> float:
     """Variance of the log level's error that the model does not explain (a season the
     history is too short to fit, a drifting market): from forecasts of a quarter's totals
     (DRIFT_WEEKS, fewer in a short history) made at every second week of the history with
@@ -177,8 +195,9 @@ def _drift(
         t0 = t[end - 1] + 0.5 / 52.18
         b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
         future = slice(end, end + h)
-        pred = np.exp(probe.design(probe.future_time(t[future] - t0), doy[future]) @ b
-                      + offset[future]).sum()  # fmt: skip
+        pred = np.exp(
+            probe.design(probe.future_time(t[future] - t0), doy[future]) @ b + offset[future]
+        ).sum()
         errors.append(math.log((y[future].sum() + 0.5) / (pred + 0.5)))
         noise.append(1 / max(pred, 1.0))
     if len(errors) < 2:

@@ -21,42 +21,83 @@ _READ = ("style", "mapping", "date_format", "encoding", "sep")
 
 def add_window_args(parser: argparse.ArgumentParser) -> None:
     """The cohort window: ``fit``, ``outlook`` and the rolling backtest share it."""
-    parser.add_argument("--since", type=opt.date, default=None,
-                        help="fit only cohorts from this date (default: all, or since a "
-                        "detected shift in a stage's conversion)")  # fmt: skip
-    parser.add_argument("--half-life", type=float, default=None, metavar="WEEKS",
-                        help="weigh cohorts by recency with this half-life in weeks")  # fmt: skip
+    parser.add_argument(
+        "--since",
+        type=opt.date,
+        default=None,
+        help="fit only cohorts from this date (default: all, or since a "
+        "detected shift in a stage's conversion)",
+    )
+    parser.add_argument(
+        "--half-life",
+        type=float,
+        default=None,
+        metavar="WEEKS",
+        help="weigh cohorts by recency with this half-life in weeks",
+    )
 
 
 def _draws_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-parameter-draws", action="store_true",
-                        help="bands from process noise only (the fitted values held fixed)")  # fmt: skip
+    parser.add_argument(
+        "--no-parameter-draws",
+        action="store_true",
+        help="bands from process noise only (the fitted values held fixed)",
+    )
 
 
 def add_outlook_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as-of", type=opt.date, default=None,
-                        help="when the extract was taken (default: its latest plausible date)")  # fmt: skip
+    parser.add_argument(
+        "--as-of",
+        type=opt.date,
+        default=None,
+        help="when the extract was taken (default: its latest plausible date)",
+    )
     parser.add_argument("--months", type=int, default=3, help="calendar months to forecast")
     parser.add_argument("--reps", type=int, default=500, help="replications (default 500)")
     parser.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     add_window_args(parser)
     _draws_arg(parser)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write stages.csv, arrivals.csv, forecast.csv, variance.csv here")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write stages.csv, arrivals.csv, forecast.csv, variance.csv here",
+    )
 
 
 def add_rolling_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=("cohort", "simulation"), default="cohort",
-                        help="rolling origin: the forecaster judged (default cohort; simulation "
-                        "runs the simulation's backtest at every cutoff, slower)")  # fmt: skip
-    parser.add_argument("--cutoffs", default=None,
-                        help="rolling origin: comma-separated cutoff dates (cohort model)")  # fmt: skip
-    parser.add_argument("--every", choices=("month",), default=None,
-                        help="rolling origin: a cutoff at every month start (cohort model)")  # fmt: skip
-    parser.add_argument("--from", dest="first", type=opt.date, default=None,
-                        help="first cutoff with --every (default: six months into the data)")  # fmt: skip
-    parser.add_argument("--to", dest="last", type=opt.date, default=None,
-                        help="last cutoff with --every (default: the last the data can score)")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        choices=("cohort", "simulation"),
+        default="cohort",
+        help="rolling origin: the forecaster judged (default cohort; simulation "
+        "runs the simulation's backtest at every cutoff, slower)",
+    )
+    parser.add_argument(
+        "--cutoffs",
+        default=None,
+        help="rolling origin: comma-separated cutoff dates (cohort model)",
+    )
+    parser.add_argument(
+        "--every",
+        choices=("month",),
+        default=None,
+        help="rolling origin: a cutoff at every month start (cohort model)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="first",
+        type=opt.date,
+        default=None,
+        help="first cutoff with --every (default: six months into the data)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        type=opt.date,
+        default=None,
+        help="last cutoff with --every (default: the last the data can score)",
+    )
     add_window_args(parser)
     _draws_arg(parser)
 
@@ -87,26 +128,40 @@ def outlook(args: argparse.Namespace) -> int:
         raise CalibrationError("outlook needs --leads LEADS.csv (the lead lifecycle export)")
     lt = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
     lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
-    model = fit_cohorts(lt.data, as_of, start=args.start, since=args.since,
-                        half_life_weeks=args.half_life)  # fmt: skip
+    model = fit_cohorts(
+        lt.data, as_of, start=args.start, since=args.since, half_life_weeks=args.half_life
+    )
     # Whole calendar months: from the as-of month when the extract is from its first day,
     # else the rest of that month and then ``months`` whole ones.
     extra = 0 if as_of.day == 1 else 1
     end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
-    fc = forecast_cohorts(model, end, reps=args.reps, seed=args.seed,
-                          parameter_draws=not args.no_parameter_draws)  # fmt: skip
+    fc = forecast_cohorts(
+        model, end, reps=args.reps, seed=args.seed, parameter_draws=not args.no_parameter_draws
+    )
     print(f"Outlook from {args.leads} as of {as_of:%Y-%m-%d}: {model.window}.\n")
     stages = model.report()
     fitted = stages[stages["fit"].isin(["lognormal", "immediate", "assumed_shape"])]
-    fitted = fitted.assign(median_days=fitted["median_days"].map(_days),
-                           p90_days=fitted["p90_days"].map(_days))  # fmt: skip
-    print("Conversion from the previous stage the export dates (cure-fraction fit, open leads "
-          "censored):")  # fmt: skip
-    print(_fmt(fitted[["stage", "source", "n", "events", "rate", "low", "high", "median_days",
-                       "p90_days"]], pct=("rate", "low", "high"), ints=("n", "events")))  # fmt: skip
+    fitted = fitted.assign(
+        median_days=fitted["median_days"].map(_days), p90_days=fitted["p90_days"].map(_days)
+    )
+    print(
+        "Conversion from the previous stage the export dates (cure-fraction fit, open leads "
+        "censored):"
+    )
+    print(
+        _fmt(
+            fitted[
+                ["stage", "source", "n", "events", "rate", "low", "high", "median_days", "p90_days"]
+            ],
+            pct=("rate", "low", "high"),
+            ints=("n", "events"),
+        )
+    )
     for stage, why in model.missing.items():
-        print(f"NOT FORECAST: {stage}: {why}; the stages after it are fitted from the one "
-              "before it", file=sys.stderr)  # fmt: skip
+        print(
+            f"NOT FORECAST: {stage}: {why}; the stages after it are fitted from the one before it",
+            file=sys.stderr,
+        )
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
     print("\nArrivals per source:")
@@ -115,16 +170,23 @@ def outlook(args: argparse.Namespace) -> int:
     table = fc.table()
     part = "" if as_of.day == 1 else f"; {fc.months[0]} from {as_of:%Y-%m-%d} on"
     print(f"\nMonthly forecast, median (P10-P90){part}:")
-    band = table.assign(text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})",
-                                         axis=1))  # fmt: skip
+    band = table.assign(
+        text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})", axis=1)
+    )
     wide = band.pivot(index="month", columns="metric", values="text")[list(fc.metrics)]
     print(wide.to_string())
     split = fc.variance_split()
     print("\nWhere the band's width comes from (horizon total):")
     print(_fmt(split, pct=("parameter_share",), ints=("sd_total", "sd_process_only")))
     if args.out is not None:
-        tables = {"stages": stages, "arrivals": model.arrivals_table(), "forecast": table,
-                  "variance": split, "cohorts": model.cohorts, "shifts": model.shifts}  # fmt: skip
+        tables = {
+            "stages": stages,
+            "arrivals": model.arrivals_table(),
+            "forecast": table,
+            "variance": split,
+            "cohorts": model.cohorts,
+            "shifts": model.shifts,
+        }
         _save(args.out, tables, fc.plot, fc.metrics)
     return 0
 
@@ -138,21 +200,38 @@ def rolling(args: argparse.Namespace) -> int:
     # The cohort forecast is cheap, and a band needs its tails drawn: at least 100.
     reps = args.reps if args.model == "simulation" else max(args.reps, 100)
     rb = rolling_backtest(
-        args.leads, args.opportunities, cutoffs=cutoffs, every=args.every, first=args.first,
-        last=args.last, horizon_months=number if unit == "months" else None,
-        calls=args.calls, model=args.model, workers=args.workers,
-        horizon_weeks=number if unit == "weeks" else None, reps=reps, seed=args.seed,
-        since=args.since, half_life_weeks=args.half_life,
+        args.leads,
+        args.opportunities,
+        cutoffs=cutoffs,
+        every=args.every,
+        first=args.first,
+        last=args.last,
+        horizon_months=number if unit == "months" else None,
+        calls=args.calls,
+        model=args.model,
+        workers=args.workers,
+        horizon_weeks=number if unit == "weeks" else None,
+        reps=reps,
+        seed=args.seed,
+        since=args.since,
+        half_life_weeks=args.half_life,
         parameter_draws=not args.no_parameter_draws,
         progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
         **{k: getattr(args, k) for k in _READ},
-    )  # fmt: skip
+    )
     s = rb.summary()
     ahead = f"{number} calendar months" if unit == "months" else f"{number} weeks (scored by month)"
-    print(f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, {rb.method} "
-          "against baselines\n")  # fmt: skip
-    print(_fmt(s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
-               pct=("coverage", "mape", "total_error"), ints=("crps",)))  # fmt: skip
+    print(
+        f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, {rb.method} "
+        "against baselines\n"
+    )
+    print(
+        _fmt(
+            s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
+            pct=("coverage", "mape", "total_error"),
+            ints=("crps",),
+        )
+    )
     print()
     for line in rb.verdict():
         print(line)
@@ -164,8 +243,13 @@ def rolling(args: argparse.Namespace) -> int:
     for note in rb.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.out is not None:
-        tables = {"cells": rb.cells, "totals": rb.totals, "summary": s,
-                  "variance": rb.variance, "misses": rb.misses(10)}  # fmt: skip
+        tables = {
+            "cells": rb.cells,
+            "totals": rb.totals,
+            "summary": s,
+            "variance": rb.variance,
+            "misses": rb.misses(10),
+        }
         _save(args.out, tables, rb.plot, tuple(rb.cells["metric"].unique()))
     return 0
 

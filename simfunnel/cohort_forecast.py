@@ -61,9 +61,18 @@ class CohortForecast:
         """One row per month and metric: mean and the band (P10, P50, P90 at level 0.8)."""
         lo, mid, hi = self._q()
         q = np.quantile(self.samples, [lo, mid, hi], axis=1)
-        rows = [{"month": m, "metric": metric, "mean": float(self.samples[i, :, k].mean()),
-                 "p10": float(q[0, i, k]), "p50": float(q[1, i, k]), "p90": float(q[2, i, k])}
-                for i, metric in enumerate(self.metrics) for k, m in enumerate(self.months)]  # fmt: skip
+        rows = [
+            {
+                "month": m,
+                "metric": metric,
+                "mean": float(self.samples[i, :, k].mean()),
+                "p10": float(q[0, i, k]),
+                "p50": float(q[1, i, k]),
+                "p90": float(q[2, i, k]),
+            }
+            for i, metric in enumerate(self.metrics)
+            for k, m in enumerate(self.months)
+        ]
         return pd.DataFrame(rows)
 
     def totals(self) -> np.ndarray:
@@ -89,8 +98,14 @@ class CohortForecast:
         x_past = np.arange(len(past))
         x_next = np.arange(len(past), len(past) + len(self.months))
         ax.bar(x_past, [counts.get(p, 0) for p in past], color="0.6", label="actual")
-        ax.bar(x_next, hi - lo, bottom=lo, color="C0", alpha=0.35,
-               label=f"forecast, {self.level:.0%} band")  # fmt: skip
+        ax.bar(
+            x_next,
+            hi - lo,
+            bottom=lo,
+            color="C0",
+            alpha=0.35,
+            label=f"forecast, {self.level:.0%} band",
+        )
         ax.plot(x_next, mid, "_", color="C0", markersize=22, markeredgewidth=2, label="median")
         labels = [str(p) for p in past] + list(self.months)
         ax.set_xticks(np.r_[x_past, x_next], labels, rotation=45, ha="right")
@@ -98,8 +113,10 @@ class CohortForecast:
         name = METRIC_NAMES.get(metric, metric)
         ax.set_ylabel(f"{name} per month")
         draws = "with" if self.parameter_draws else "without"
-        ax.set_title(f"{name[0].upper() + name[1:]}: the last {history_months} months and the "
-                     f"forecast ({draws} parameter draws)")  # fmt: skip
+        ax.set_title(
+            f"{name[0].upper() + name[1:]}: the last {history_months} months and the "
+            f"forecast ({draws} parameter draws)"
+        )
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.grid(axis="y", alpha=0.3)
         return ax
@@ -114,8 +131,14 @@ class CohortForecast:
             proc = self.process.sum(axis=2).var(axis=1, ddof=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total > 0, np.clip(1 - proc / total, 0, 1), 0.0)
-        return pd.DataFrame({"metric": self.metrics, "sd_total": np.sqrt(total),
-                             "sd_process_only": np.sqrt(proc), "parameter_share": share})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "metric": self.metrics,
+                "sd_total": np.sqrt(total),
+                "sd_process_only": np.sqrt(proc),
+                "parameter_share": share,
+            }
+        )
 
 
 def _months(start: pd.Timestamp, end: pd.Timestamp) -> tuple[list[str], np.ndarray]:
@@ -158,9 +181,12 @@ def _pi_per_lead(f: StageFit, theta: np.ndarray, source: np.ndarray) -> np.ndarr
 
 
 def _arrivals(
-    model: CohortModel, start: pd.Timestamp, end: pd.Timestamp, draw: bool,
+    model: CohortModel,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    draw: bool,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:
     """New leads in [start, end): times (datetime64) and sources, week by week (Monday-based
     weeks, times placed like the past arrivals within a week)."""
     monday = start.normalize() - pd.Timedelta(days=start.day_of_week)
@@ -181,7 +207,11 @@ def _arrivals(
             lam = lam * rng.gamma(1 / a.alpha, a.alpha, size=len(lam))
         k = rng.poisson(lam)
         week = np.repeat(np.arange(n_weeks), k)
-        off = rng.choice(model.offsets, size=len(week)) if len(model.offsets) else rng.random(len(week)) * WEEK  # fmt: skip
+        off = (
+            rng.choice(model.offsets, size=len(week))
+            if len(model.offsets)
+            else rng.random(len(week)) * WEEK
+        )
         when = monday + pd.to_timedelta(week * WEEK + off, unit="h")
         keep = (when >= start) & (when < end)
         times.append(when[keep].to_numpy())
@@ -202,9 +232,15 @@ def _past(model: CohortModel) -> dict[str, np.ndarray]:
 
 
 def _one(
-    model: CohortModel, past: dict[str, np.ndarray], start: pd.Timestamp, end: pd.Timestamp,
-    edges: np.ndarray, metrics: tuple[str, ...], draw: bool, seq: np.random.SeedSequence,
-) -> np.ndarray:  # fmt: skip
+    model: CohortModel,
+    past: dict[str, np.ndarray],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    edges: np.ndarray,
+    metrics: tuple[str, ...],
+    draw: bool,
+    seq: np.random.SeedSequence,
+) -> np.ndarray:
     """One replication: counts per metric and month. Stages are drawn in funnel order, each
     from its parent stage: a lead open at the as-of date converts with the chance left at its
     age, a parent event still to come converts at the stage's rate after a fresh delay."""
@@ -216,7 +252,9 @@ def _one(
     when = {"created": np.concatenate([past["created"], new_t])}
     as_of = np.datetime64(model.as_of, "ns")
     nat = np.full(len(new_t), np.datetime64("NaT"), dtype="datetime64[ns]")
-    for col in sorted(model.present, key=lambda c: CHAIN.index("won_date" if c == "lost_date" else c)):  # fmt: skip
+    for col in sorted(
+        model.present, key=lambda c: CHAIN.index("won_date" if c == "lost_date" else c)
+    ):
         metric = next(m for m, c in STAGE_DATES.items() if c == col)
         f = model.stages[metric]
         theta = f.draw(r_params) if draw else f.theta
@@ -247,8 +285,9 @@ def _one(
             out[metrics.index(metric)] = np.bincount(
                 np.searchsorted(edges, fresh, side="right") - 1, minlength=len(edges) - 1
             )[: len(edges) - 1]
-    out[0] = np.bincount(np.searchsorted(edges, new_t, side="right") - 1,
-                         minlength=len(edges) - 1)[: len(edges) - 1]  # fmt: skip
+    out[0] = np.bincount(np.searchsorted(edges, new_t, side="right") - 1, minlength=len(edges) - 1)[
+        : len(edges) - 1
+    ]
     return out
 
 
@@ -271,19 +310,30 @@ def forecast_cohorts(
         raise ValueError(f"reps must be a whole number >= 2 (got {reps!r})")
     start, end = model.as_of, pd.Timestamp(end)
     if end <= start:
-        raise ValueError(f"the forecast must end after the as-of date {start:%Y-%m-%d} (got "
-                         f"{end:%Y-%m-%d})")  # fmt: skip
+        raise ValueError(
+            f"the forecast must end after the as-of date {start:%Y-%m-%d} (got {end:%Y-%m-%d})"
+        )
     months, edges = _months(start, end)
     metrics = tuple(m for m in METRICS if m == "leads" or m in model.stages)
     root = np.random.SeedSequence(seed)
     seqs = root.spawn(reps)
     past = _past(model)
-    samples = np.stack([_one(model, past, start, end, edges, metrics, parameter_draws, s)
-                        for s in seqs], axis=1)  # fmt: skip
+    samples = np.stack(
+        [_one(model, past, start, end, edges, metrics, parameter_draws, s) for s in seqs], axis=1
+    )
     process = None
     if split and parameter_draws:
-        process = np.stack([_one(model, past, start, end, edges, metrics, False, s)
-                            for s in seqs], axis=1)  # fmt: skip
-    return CohortForecast(model=model, start=start, end=end, months=tuple(months),
-                          metrics=metrics, samples=samples, process=process,
-                          parameter_draws=parameter_draws, level=level)  # fmt: skip
+        process = np.stack(
+            [_one(model, past, start, end, edges, metrics, False, s) for s in seqs], axis=1
+        )
+    return CohortForecast(
+        model=model,
+        start=start,
+        end=end,
+        months=tuple(months),
+        metrics=metrics,
+        samples=samples,
+        process=process,
+        parameter_draws=parameter_draws,
+        level=level,
+    )

@@ -32,16 +32,25 @@ _STAGES = {"mql->sql": "sqls", "sql->opportunity": "valid_opportunities"}
 
 
 def present_rates(
-    leads: pd.DataFrame, start: pd.Timestamp, as_of: pd.Timestamp, arrivals: pd.DataFrame,
-    conversion: pd.DataFrame, since: Any = None, half_life_weeks: float | None = None,
-) -> tuple[CohortModel | None, pd.DataFrame, pd.DataFrame, list[str]]:  # fmt: skip
+    leads: pd.DataFrame,
+    start: pd.Timestamp,
+    as_of: pd.Timestamp,
+    arrivals: pd.DataFrame,
+    conversion: pd.DataFrame,
+    since: Any = None,
+    half_life_weeks: float | None = None,
+) -> tuple[CohortModel | None, pd.DataFrame, pd.DataFrame, list[str]]:
     """The cohort model and the arrival and conversion tables with the present put in; notes
     say what changed. A model that cannot be fitted leaves the tables as they are, said."""
     try:
         model = fit_cohorts(leads, as_of, start=start, since=since, half_life_weeks=half_life_weeks)
     except (ValueError, RuntimeError, FloatingPointError) as exc:
-        return None, arrivals, conversion, [f"cohort model not fitted ({exc}): whole-history "
-                                            "rates kept"]  # fmt: skip
+        return (
+            None,
+            arrivals,
+            conversion,
+            [f"cohort model not fitted ({exc}): whole-history rates kept"],
+        )
     notes = [f"conversion window: {model.window}"]
     arrivals = arrivals.copy()
     for i, row in arrivals.iterrows():
@@ -76,6 +85,8 @@ def present_rates(
         high = float((rows["high"] * rows["n"]).sum() / n)
         before = float(conversion.loc[mask, "rate"].iloc[0])
         conversion.loc[mask, ["rate", "low", "high"]] = [rate, low, high]
-        notes.append(f"{stage}: {rate:.1%} with open leads censored (cure-fraction fit), "
-                     f"against {before:.1%} counting them as failed")  # fmt: skip
+        notes.append(
+            f"{stage}: {rate:.1%} with open leads censored (cure-fraction fit), "
+            f"against {before:.1%} counting them as failed"
+        )
     return model, arrivals, conversion, notes

@@ -39,9 +39,21 @@ _COLUMNS = {
 # One generator per stochastic part, each spawned from the seed's SeedSequence: changing how
 # one part is drawn leaves the draws of the others as they were.
 _PARTS = (
-    "arrivals", "time_of_day", "mql", "sql", "opportunity", "close", "mql_delay", "sql_delay",
-    "opportunity_delay", "won_delay", "lost_delay", "amount", "score", "expected",
-)  # fmt: skip
+    "arrivals",
+    "time_of_day",
+    "mql",
+    "sql",
+    "opportunity",
+    "close",
+    "mql_delay",
+    "sql_delay",
+    "opportunity_delay",
+    "won_delay",
+    "lost_delay",
+    "amount",
+    "score",
+    "expected",
+)
 _BASE_PER_WEEK = {"web": 120.0, "events": 40.0, "referral": 20.0}
 _P_MQL = {"web": 0.35, "events": 0.5, "referral": 0.7}
 # Lognormal delays in days, (median, sigma of the log): MQL after creation (hours), SQL after
@@ -182,12 +194,22 @@ def _draw(truth: dict[str, Any]) -> pd.DataFrame:
     reached = {k: ~np.isnan(v) for k, v in seen.items()}
     age = horizon - np.fmax(created, np.fmax(seen["mql_date"], seen["sql_date"]))
     status = np.select(
-        [reached["won_date"], reached["lost_date"], reached["opportunity_date"],
-         reached["sql_date"], reached["mql_date"]],
-        ["Customer", "Closed Lost", "Open Deal", np.where(age > 60, "Bad Timing", "In Progress"),
-         np.where(age > 30, "Unqualified", "Open")],
+        [
+            reached["won_date"],
+            reached["lost_date"],
+            reached["opportunity_date"],
+            reached["sql_date"],
+            reached["mql_date"],
+        ],
+        [
+            "Customer",
+            "Closed Lost",
+            "Open Deal",
+            np.where(age > 60, "Bad Timing", "In Progress"),
+            np.where(age > 30, "Unqualified", "Open"),
+        ],
         np.where(age > 14, "Unqualified", "New"),
-    )  # fmt: skip
+    )
 
     def stamp(t: np.ndarray) -> pd.Series:  # to the minute, as a CRM shows it
         return pd.Series(start + pd.to_timedelta(t, unit="D")).dt.floor("min")

@@ -314,9 +314,11 @@ def draw_parameters(scenario: Scenario, rng: np.random.Generator) -> Scenario:
     except ScenarioError as exc:
         drawn = ", ".join(f"{p}={v:.4g}" for p, v in values.items())
         raise ScenarioError(
-            [f"{scenario.name}: uncertainty: the drawn values ({drawn}) make an invalid "
-             f"scenario: {exc.problems[0]}"]
-        ) from None  # fmt: skip
+            [
+                f"{scenario.name}: uncertainty: the drawn values ({drawn}) make an invalid "
+                f"scenario: {exc.problems[0]}"
+            ]
+        ) from None
 
 
 def draw_for_seed(scenario: Scenario, seed: int | np.random.SeedSequence) -> Scenario:
