@@ -30,9 +30,15 @@ from scipy import optimize, special, stats
 from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
 
 __all__ = [
-    "METRIC_DATES", "METRIC_NAMES", "STAGE_DATES", "ArrivalFit", "CohortModel", "StageFit", "cohort_drift",
+    "METRIC_DATES",
+    "METRIC_NAMES",
+    "STAGE_DATES",
+    "ArrivalFit",
+    "CohortModel",
+    "StageFit",
+    "cohort_drift",
     "fit_cohorts",
-]  # fmt: skip
+]
 
 # Forecast metric -> the lead-table date that marks it (leads: the created date).
 STAGE_DATES: dict[str, str] = {
@@ -384,8 +390,7 @@ def cohort_shifts(
         parent = view["parent"]
         lo = months[0].start_time + pd.DateOffset(months=SHIFT_MIN_MONTHS) if months else as_of
         hi = as_of - pd.Timedelta(weeks=SHIFT_MIN_WEEKS_AFTER)
-        weeks = pd.date_range(lo - pd.Timedelta(days=lo.day_of_week), hi, freq="W-MON")
-        candidates = [w for w in weeks if lo <= w <= hi]
+        candidates = pd.date_range(lo, hi, freq="W-MON")  # the Mondays from lo to hi
         for m in candidates:
             after = (parent >= m).to_numpy()
             if e[after].sum() < MIN_EVENTS or e[~after].sum() < MIN_EVENTS:
