@@ -52,7 +52,12 @@ def add_outlook_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="when the extract was taken (default: its latest plausible date)",
     )
-    parser.add_argument("--months", type=int, default=3, help="calendar months to forecast")
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=3,
+        help="whole calendar months to forecast, after the rest of the as-of month",
+    )
     parser.add_argument("--reps", type=int, default=500, help="replications (default 500)")
     parser.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     add_window_args(parser)

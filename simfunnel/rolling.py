@@ -172,12 +172,15 @@ class RollingBacktest:
             where = ("" if worst["cutoffs"] == model["cutoffs"]
                      else f" on the {int(worst['cutoffs'])} cutoffs it covers")  # fmt: skip
             gap, se = -float(margin.min()), float(worst["difference_se"])
+            judged = ("does NOT beat every baseline" if not beats
+                      else "ties with the best baseline" if gap > -0.0005  # equal as printed
+                      else "beats every baseline")  # fmt: skip
             chance = ("" if beats or not math.isfinite(se) else
                       f", {'within' if gap <= 2 * se else 'beyond'} chance: two standard errors "
                       f"of the paired difference are {2 * se:.1%}")  # fmt: skip
             lines.append(
                 f"{metric}: horizon total off by {model['total_error']:.0%} on average; "
-                f"{'beats every baseline' if beats else 'does NOT beat every baseline'}: "
+                f"{judged}: "
                 f"{worst['model_total_error']:.1%} against {worst['total_error']:.1%} for "
                 f"{worst['method']}{where}{chance}; the P10-P90 band held "
                 f"{model['coverage']:.0%} of "
