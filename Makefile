@@ -17,11 +17,13 @@ run: $(BIN)/simfunnel
 
 test: $(BIN)/simfunnel
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/simfunnel
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: $(BIN)/simfunnel
 	$(BIN)/python benchmarks/bench_engine.py
@@ -34,7 +36,7 @@ notebooks: $(BIN)/simfunnel
 	$(BIN)/jupyter lab notebooks/
 
 docs: $(BIN)/simfunnel
-	$(BIN)/python -m simfunnel.docgen
+	$(BIN)/python tools/docgen.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import simfunnel
-from simfunnel.experiments import Experiment, with_overrides
+from simfunnel.experiments import Experiment
+from simfunnel.scenario import with_overrides
 
 REFERENCE = Path(__file__).with_name("reference.yaml")
 SPEEDUP_TARGET = 1.8

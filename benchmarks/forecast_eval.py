@@ -3,7 +3,7 @@ Maven CRM sample (when ../shared/data is beside the project).
 
     python benchmarks/forecast_eval.py [--reps 200] [--cases regime,thin,no_score_amount]
 
-For each synthetic case (simfunnel.synthetic: a regime change with five-fold growth, a thin
+For each synthetic case (simfunnel.calibration.synthetic: a regime change with five-fold growth, a thin
 export of MQL and won dates, an export without score and amount columns) it fits at every
 month start from six months in, forecasts three calendar months, and prints per metric the
 coverage of the P10-P90 band (with the range a calibrated band shows at 99%), MAPE, CRPS and
@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from simfunnel.crm import read_opportunities
-from simfunnel.rolling import rolling_backtest
-from simfunnel.synthetic import synthetic_export
+from simfunnel.calibration import rolling_backtest, synthetic_export
+from simfunnel.data import read_opportunities
 
 MAVEN = Path(__file__).resolve().parents[1].parent / "shared/data/maven_crm/sales_pipeline.csv"
 MAVEN_COLUMNS = {"opportunity_id": "opportunity_id", "created": "engage_date",

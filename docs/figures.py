@@ -10,8 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import simfunnel
-from simfunnel import plots
-from simfunnel.experiments import with_overrides
+from simfunnel.present import plots
+from simfunnel.scenario import with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"

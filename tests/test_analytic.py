@@ -11,10 +11,13 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.analytic import (
+from simfunnel.decisions import (
     contact_share,
+    erlang_a,
     erlang_a_service_level,
     erlang_a_staffing,
+    erlang_b,
+    erlang_c,
     erlang_c_service_level,
     erlang_c_staffing,
     mql_share,
@@ -24,7 +27,6 @@ from simfunnel.analytic import (
     sdr_workload,
     spreadsheet_funnel,
 )
-from simfunnel.queueing import erlang_a, erlang_b, erlang_c
 
 Z = 4.0
 

@@ -14,9 +14,15 @@ import pytest
 from test_calibration import KNOWN
 
 import simfunnel
-from simfunnel.backtest import STAGES, backtest, lead_snapshot
-from simfunnel.calibration import CalibrationError, read_calls, read_leads
-from simfunnel.exports import write_exports
+from simfunnel.calibration import (
+    STAGES,
+    CalibrationError,
+    backtest,
+    lead_snapshot,
+    read_calls,
+    read_leads,
+)
+from simfunnel.results import write_exports
 from simfunnel.scenario import scenario_from_dict
 
 matplotlib.use("Agg")

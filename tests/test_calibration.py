@@ -21,7 +21,7 @@ from simfunnel.calibration import (
     read_opportunities,
     wilson_interval,
 )
-from simfunnel.exports import write_exports
+from simfunnel.results import write_exports
 from simfunnel.scenario import scenario_from_dict
 
 Z = 4.0  # standard errors: a fixed-seed check that fails by chance about once in 16,000

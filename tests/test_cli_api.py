@@ -101,7 +101,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "end_states",
     }
     assert set(report) - {"scenario", "seed", "start_date", "weeks"} == set(
-        simfunnel.results.REPORT_SECTIONS
+        simfunnel.results.result.REPORT_SECTIONS
     )
     assert report["seed"] == 3
     assert set(report["staffing"]) == {
@@ -120,7 +120,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
     }
     assert set(report["utilisation"]) == {"sdr", "bdr"}
     assert report["utilisation"]["bdr"] is None  # no outbound section: null, never absent
-    assert set(report["totals"]) == set(simfunnel.results.TOTAL_KEYS)
+    assert set(report["totals"]) == set(simfunnel.results.result.TOTAL_KEYS)
     assert set(report["rates"]) == {
         "mql_rate",
         "connect_rate",
@@ -177,7 +177,15 @@ def test_validate_ok(short_file, capsys) -> None:
 
 def test_console_script_runs(short_file) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "simfunnel.cli", "run", str(short_file), "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "simfunnel.cli.commands",
+            "run",
+            str(short_file),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=False,

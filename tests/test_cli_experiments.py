@@ -10,8 +10,8 @@ import pytest
 from conftest import SMALL_YAML as SMALL
 
 import simfunnel
-from simfunnel import experiments
 from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, main
+from simfunnel.experiments import experiment as experiments
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import yaml
 from conftest import ROOT, crm_dict
 from conftest import SMALL_YAML as SMALL
 
-from simfunnel import cli
 from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, MEMORY_VARIABLE, main
+from simfunnel.cli import commands as cli
 
 matplotlib.use("Agg")
 
@@ -182,7 +182,15 @@ def test_a_closed_pipe_ends_quietly_and_the_files_are_still_written(place, out) 
     """`simfunnel run --format json [--out DIR] | head -1`: no BrokenPipeError, no traceback,
     exit code 1 (as Python exits on EPIPE), and --out written all the same."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "simfunnel.cli", "run", place["f"], "--format", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "simfunnel.cli",
+        "run",
+        place["f"],
+        "--format",
+        "json",
+    ]
     folder = Path(place["tmp"]) / "piped"
     command += ["--out", str(folder)] if out else []
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

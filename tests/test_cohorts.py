@@ -11,10 +11,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simfunnel.cohort_forecast import forecast_cohorts
-from simfunnel.cohorts import cohort_drift, fit_cohorts
-from simfunnel.rolling import BASELINES, central_share, crps, rolling_backtest
-from simfunnel.synthetic import synthetic_export
+from simfunnel.calibration import (
+    BASELINES,
+    central_share,
+    cohort_drift,
+    crps,
+    fit_cohorts,
+    forecast_cohorts,
+    rolling_backtest,
+    synthetic_export,
+)
 
 PI_WON, MED_WON, SIG_WON, MED_LOST, SIG_LOST = 0.3, 45.0, 0.6, 30.0, 0.8
 

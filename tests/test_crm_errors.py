@@ -23,16 +23,9 @@ import yaml
 from test_calibration import KNOWN
 
 import simfunnel
-from simfunnel.backtest import backtest
-from simfunnel.calibration import (
-    MIN_LEADS,
-    CalibrationError,
-    fit,
-    read_calls,
-    read_leads,
-)
+from simfunnel.calibration import MIN_LEADS, CalibrationError, backtest, fit, read_calls, read_leads
 from simfunnel.cli import main
-from simfunnel.exports import write_exports
+from simfunnel.results import write_exports
 from simfunnel.scenario import scenario_from_dict
 
 SMALL = copy.deepcopy(KNOWN) | {"horizon": "12 weeks"}

@@ -8,7 +8,7 @@ import pytest
 from conftest import build, outcome_only
 
 import simfunnel
-from simfunnel.diagnose import diagnose
+from simfunnel.decisions import diagnose
 
 Z = 4.0
 

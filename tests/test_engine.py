@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simfunnel
-from simfunnel.engine import END_STATES
+from simfunnel.model import END_STATES
 
 LOST = END_STATES.index("lost")
 

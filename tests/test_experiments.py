@@ -27,16 +27,20 @@ from conftest import ROOT, SCENARIOS
 from scipy import stats
 
 import simfunnel
-from simfunnel import experiments
 from simfunnel.experiments import (
     Experiment,
     ExperimentError,
     ReplicationError,
     replication_seed,
+)
+from simfunnel.experiments import experiment as experiments
+from simfunnel.scenario import (
+    load_scenario,
+    parse_scenario,
+    scenario_from_dict,
     scenario_to_dict,
     with_overrides,
 )
-from simfunnel.scenario import load_scenario, parse_scenario, scenario_from_dict
 
 Z = 4.0
 FORK = multiprocessing.get_start_method() == "fork"
@@ -632,7 +636,7 @@ def test_the_python_examples_of_the_docs_page_run(monkeypatch) -> None:
 
 
 def test_the_command_lines_of_the_docs_page_parse() -> None:
-    from simfunnel.cli import _parser
+    from simfunnel.cli.commands import _parser
 
     lines = [
         line.split("#")[0].strip()

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import simfunnel
-from simfunnel.exports import CALL_OUTCOMES, STYLES, call_log, write_exports
+from simfunnel.data import CALL_OUTCOMES, STYLES
+from simfunnel.results import call_log, write_exports
 from simfunnel.scenario import scenario_from_dict
 
 SMALL = {

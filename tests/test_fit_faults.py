@@ -14,10 +14,9 @@ import yaml
 from conftest import build, crm_dict
 
 import simfunnel
-from simfunnel.backtest import backtest
-from simfunnel.calibration import CalibrationError, fit
+from simfunnel.calibration import CalibrationError, backtest, fit
 from simfunnel.cli import main
-from simfunnel.exports import write_exports
+from simfunnel.results import write_exports
 
 SCORE, AMOUNT, CREATED = "HubSpot Score", "Amount", "Create Date"
 REP, WHEN = "Activity Assigned To", "Activity Date"

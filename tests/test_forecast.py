@@ -16,9 +16,9 @@ import pytest
 from conftest import STEADY_FLOW, build
 
 import simfunnel
-from simfunnel.forecast import FLOWS, METRICS, Forecast, forecast
+from simfunnel.base.units import format_amount as _amount
+from simfunnel.decisions import FLOWS, METRICS, Forecast, forecast
 from simfunnel.scenario import ScenarioError
-from simfunnel.units import format_amount as _amount
 
 matplotlib.use("Agg")
 
@@ -296,7 +296,7 @@ def test_fan_chart(small: Forecast, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_matplotlib_is_imported_only_to_plot() -> None:
-    code = "import sys, simfunnel.forecast; print('matplotlib' in sys.modules)"
+    code = "import sys, simfunnel.decisions.forecasting; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

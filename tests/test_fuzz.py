@@ -28,9 +28,8 @@ from conftest import ROOT, SCENARIOS, build
 import simfunnel
 from simfunnel.calibration import CalibrationError, fit, read_calls, read_leads, read_opportunities
 from simfunnel.cli import main
-from simfunnel.experiments import with_overrides
-from simfunnel.exports import write_exports
-from simfunnel.scenario import ScenarioError, scenario_from_dict
+from simfunnel.results import write_exports
+from simfunnel.scenario import ScenarioError, scenario_from_dict, with_overrides
 
 NAN, INF = float("nan"), float("inf")
 # (name, value): what each field is mutated to.

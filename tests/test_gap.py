@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import build
 
-from simfunnel.analytic import spreadsheet_funnel
-from simfunnel.gap import STEPS, explain_gap
+from simfunnel.decisions import STEPS, explain_gap, spreadsheet_funnel
 
 
 def flow(sdrs: int, rate: float, **changes):

@@ -10,7 +10,7 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.staffing import MONTH_DAYS
+from simfunnel.model import MONTH_DAYS
 
 DAY = 24.0
 CONTACT = 0.6

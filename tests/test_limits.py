@@ -11,19 +11,19 @@ import yaml
 from conftest import ROOT, SCENARIOS, TINY, build
 
 import simfunnel
-from simfunnel.arrivals import account_times
 from simfunnel.cli import main
-from simfunnel.limits import (
+from simfunnel.model import account_times
+from simfunnel.scenario import (
     BYTES_PER_LEAD,
     DEFAULT_MAX_MEMORY,
     GIB,
     MAX_MEMORY_ENV,
+    ScenarioError,
     check_size,
     estimate,
     memory_limit,
     parse_size,
 )
-from simfunnel.scenario import ScenarioError
 
 Z = 4.0  # a false alarm about 1 in 16,000
 QUIET = {"mean": 30, "sd": 5}  # every lead below the threshold: arrivals without rep work

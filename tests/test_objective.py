@@ -8,10 +8,8 @@ import pandas as pd
 import pytest
 from conftest import build
 
-from simfunnel.experiments import run_variants
-from simfunnel.objective import (
+from simfunnel.decisions import (
     SECTION,
-    Target,
     choose,
     decision_kpis,
     failures,
@@ -20,6 +18,8 @@ from simfunnel.objective import (
     resolve_costs,
     service_targets,
 )
+from simfunnel.decisions.objective import Target
+from simfunnel.experiments import run_variants
 from simfunnel.scenario import Costs
 
 YEAR_WEEKS = 52.18

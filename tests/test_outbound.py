@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY, build
 
 import simfunnel
-from simfunnel.arrivals import account_times
+from simfunnel.model import account_times
 
 DAY = 24.0
 MIN = 1 / 60

@@ -21,9 +21,10 @@ from conftest import ROOT
 from conftest import SMALL_YAML as SMALL
 
 import simfunnel
-from simfunnel import experiments, files
+from simfunnel.base import files
 from simfunnel.cli import EXIT_BAD_INPUT, main
 from simfunnel.experiments import DiscardedPartWarning
+from simfunnel.experiments import experiment as experiments
 from simfunnel.scenario import parse_scenario
 
 matplotlib.use("Agg")
@@ -255,7 +256,7 @@ STORE_SCRIPT = """
 import os, signal, sys, time
 import pandas as pd
 import simfunnel
-from simfunnel import experiments
+from simfunnel.experiments import experiment as experiments
 from simfunnel.scenario import parse_scenario
 
 scenario_file, out, reps, mode, kill_at = sys.argv[1:6]
@@ -395,8 +396,8 @@ def test_the_command_line_names_a_discarded_part_file_in_one_line(tmp_path, caps
 def test_names_neutralised_for_spreadsheets_read_back_as_written(tmp_path) -> None:
     """A source called =HYPERLINK(...) is written with a leading quote, and the CRM and snapshot
     readers take exactly that quote off again; text that merely starts with a quote stays."""
-    from simfunnel.crm import read_csv_text
-    from simfunnel.files import write_csv
+    from simfunnel.base.files import write_csv
+    from simfunnel.data import read_csv_text
 
     frame = pd.DataFrame({"source": ['=HYPERLINK("x")', "@SUM(1)", "'quoted", "-1", "web"]})
     path = tmp_path / "t.csv"

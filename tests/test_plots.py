@@ -18,9 +18,9 @@ from conftest import ROOT
 from matplotlib.figure import Figure
 
 import simfunnel
-from simfunnel import plots
-from simfunnel.experiments import with_overrides
-from simfunnel.gap import Gap
+from simfunnel.decisions import Gap
+from simfunnel.present import plots
+from simfunnel.scenario import with_overrides
 
 PLOTS = [plots.funnel, plots.weekly, plots.capacity, plots.speed_to_lead]
 
@@ -87,11 +87,11 @@ def test_plots_make_their_own_figure_and_never_show(inbound, monkeypatch) -> Non
         assert ax.figure is not None and ax.get_title()
         plt.close(ax.figure)
     for module in ("plots.py", "report.py"):
-        assert ".show(" not in (ROOT / "simfunnel" / module).read_text()
+        assert ".show(" not in (ROOT / "simfunnel" / "present" / module).read_text()
 
 
 def test_importing_the_plots_does_not_import_matplotlib() -> None:
-    code = "import sys, simfunnel.plots, simfunnel.report; print('matplotlib' in sys.modules)"
+    code = "import sys, simfunnel.present.plots, simfunnel.present.report; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -12,7 +12,7 @@ from scipy import stats
 from test_theory import Z, batch_means, mmc
 
 import simfunnel
-from simfunnel.queueing import erlang_a, erlang_b, erlang_c, mmc_mean_wait
+from simfunnel.decisions import erlang_a, erlang_b, erlang_c, mmc_mean_wait
 
 
 def generator_solution(lam: float, mu: float, c: int, theta: float, size: int = 80) -> np.ndarray:

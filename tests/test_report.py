@@ -18,12 +18,10 @@ from conftest import ROOT
 from test_calibration import KNOWN
 
 import simfunnel
-from simfunnel.backtest import STAGES, backtest
-from simfunnel.calibration import fit
-from simfunnel.experiments import scenario_to_dict, with_overrides
-from simfunnel.exports import write_exports
-from simfunnel.report import SECTIONS, build_report, write_report
-from simfunnel.scenario import scenario_from_dict
+from simfunnel.calibration import STAGES, backtest, fit
+from simfunnel.present import SECTIONS, build_report, write_report
+from simfunnel.results import write_exports
+from simfunnel.scenario import scenario_from_dict, scenario_to_dict, with_overrides
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
 

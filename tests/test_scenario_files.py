@@ -18,8 +18,14 @@ import yaml
 from conftest import TINY, build
 
 from simfunnel.cli import main
-from simfunnel.scenario import ScenarioError, load_scenario, parse_scenario, scenario_from_dict
-from simfunnel.scenario_io import MAX_NODES, MAX_PROBLEMS
+from simfunnel.scenario import (
+    MAX_NODES,
+    MAX_PROBLEMS,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    scenario_from_dict,
+)
 
 VALID = yaml.safe_dump(TINY, sort_keys=False)
 

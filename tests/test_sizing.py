@@ -8,8 +8,8 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.hiring import expected_effective, hiring_plan
-from simfunnel.sizing import Target, size_team
+from simfunnel.decisions import expected_effective, hiring_plan, size_team
+from simfunnel.decisions.sizing import Target
 
 matplotlib.use("Agg")
 
@@ -37,7 +37,7 @@ def sized():
 def _share_met(scenario, h: int, sizing) -> float:
     """Recompute, from single runs with the experiment's own seeds, how often all targets hold."""
     exp = sizing.experiments[h]
-    team = simfunnel.experiments.with_overrides(scenario, {"sdr.headcount": h})
+    team = simfunnel.experiments.experiment.with_overrides(scenario, {"sdr.headcount": h})
     met = []
     for i in range(exp.reps):
         r = simfunnel.simulate(team, seed=exp.seed_of(i))
@@ -58,7 +58,7 @@ def test_the_sized_headcount_meets_every_target_and_one_fewer_does_not(sized) ->
 
 
 def test_the_search_starts_from_the_analytic_estimate(sized) -> None:
-    from simfunnel.analytic import sdr_workload
+    from simfunnel.decisions import sdr_workload
 
     w = sdr_workload(busy())
     assert sized.start == max(

@@ -11,7 +11,7 @@ import pytest
 from test_snapshot import empty
 
 import simfunnel
-from simfunnel.snapshot import MAX_ATTEMPTS
+from simfunnel.model import MAX_ATTEMPTS
 
 
 def scenario() -> simfunnel.Scenario:

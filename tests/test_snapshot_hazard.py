@@ -1,5 +1,5 @@
 """Open MQLs at the cutoff, without a call log: kept in the cadence by the fitted hazard of
-converting at their age, not written off by a rule (simfunnel.backtest.lead_snapshot)."""
+converting at their age, not written off by a rule (simfunnel.calibration.backtesting.lead_snapshot)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ import pandas as pd
 import pytest
 
 import simfunnel
-from simfunnel.backtest import (
+from simfunnel.calibration import (
     SQLHazard,
-    _calendar_days,
-    _meeting_days,
-    _snapshot,
+    SyntheticExport,
     backtest,
+    fit_cohorts,
     lead_snapshot,
+    read_leads,
     sql_hazard,
+    synthetic_export,
 )
-from simfunnel.calibration import read_leads
-from simfunnel.cohort_forecast import _survival
-from simfunnel.cohorts import fit_cohorts
-from simfunnel.synthetic import SyntheticExport, _draw, _truth, synthetic_export
+from simfunnel.calibration.backtesting import _calendar_days, _meeting_days, _snapshot
+from simfunnel.calibration.cohort_forecast import survival
+from simfunnel.calibration.synthetic import _draw, _truth
 
 Z = 4.0
 CUT = pd.Timestamp("2023-08-01")
@@ -193,7 +193,7 @@ def test_sql_hazard_needs_a_fitted_sql_stage(hazard) -> None:
     assert np.allclose(fresh[:3], [f.pi()[s] for s in ("web", "events", "referral")])
     p = hazard(np.array([0.0, 10, 40, 120]), np.array(["web"] * 4, dtype=object))
     assert p[0] == pytest.approx(f.pi()["web"]) and (np.diff(p) < 0).all()
-    s = _survival(f, f.theta, np.array([40.0]))[0]
+    s = survival(f, f.theta, np.array([40.0]))[0]
     pi = f.pi()["web"]
     assert p[2] == pytest.approx(pi * s / (1 - pi * (1 - s)))
 
@@ -216,7 +216,7 @@ def test_the_fitted_hazard_expects_the_sqls_the_old_mqls_made(slow, hazard) -> N
     assert abs(z) < Z
     f, w = hazard.fit, (slow.as_of - CUT) / pd.Timedelta(days=1)
     pi = hazard.fresh(src)
-    s0, s1 = _survival(f, f.theta, a), _survival(f, f.theta, a + w)
+    s0, s1 = survival(f, f.theta, a), survival(f, f.theta, a + w)
     window = pi * (s0 - s1) / (1 - pi * (1 - s0))
     later = leads.set_index("lead_id").loc[old["lead_id"], "sql_date"].notna()
     made = int(later.sum())

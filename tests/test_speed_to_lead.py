@@ -14,7 +14,7 @@ import pytest
 from conftest import build, outcome_only
 
 import simfunnel
-from simfunnel.engine import Decay
+from simfunnel.model import Decay
 from simfunnel.scenario import DEFAULT_CONTACT_DECAY, DEFAULT_QUALIFY_DECAY
 
 DAY = 24.0

@@ -10,10 +10,8 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.arrivals import Streams
+from simfunnel.model import DAY, MONTH_DAYS, Streams, WorkCalendar, build_roster
 from simfunnel.scenario import ScenarioError
-from simfunnel.staffing import DAY, MONTH_DAYS, build_roster
-from simfunnel.worktime import WorkCalendar
 
 
 def roster_of(scenario, seed: int = 0):

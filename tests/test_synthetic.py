@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simfunnel.crm import read_leads
-from simfunnel.synthetic import CASES, METRICS, SyntheticExport, synthetic_export
+from simfunnel.calibration import CASES, METRICS, SyntheticExport, synthetic_export
+from simfunnel.data import read_leads
 
 Z = 4.0
 DATES = ("created", "mql_date", "sql_date", "opportunity_date", "won_date", "lost_date")

@@ -18,10 +18,9 @@ from conftest import TINY, build, outcome_only
 from scipy import stats
 
 import simfunnel
-from simfunnel.engine import Decay
-from simfunnel.queueing import erlang_c, mmc_mean_wait
+from simfunnel.decisions import erlang_c, mmc_mean_wait
+from simfunnel.model import Decay, WorkCalendar
 from simfunnel.scenario import DEFAULT_CONTACT_DECAY, DEFAULT_QUALIFY_DECAY
-from simfunnel.worktime import WorkCalendar
 
 Z = 4.0
 

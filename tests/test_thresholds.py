@@ -12,7 +12,8 @@ import pytest
 from conftest import build
 from scipy import stats
 
-from simfunnel.thresholds import _pareto, compare_thresholds, option_label
+from simfunnel.decisions import compare_thresholds, option_label
+from simfunnel.decisions.thresholds import _pareto
 
 matplotlib.use("Agg")
 

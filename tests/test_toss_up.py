@@ -14,7 +14,7 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.ae import logistic, logit
+from simfunnel.model import logistic, logit
 from simfunnel.scenario import DEFAULT_BANT
 
 OUTCOMES = {

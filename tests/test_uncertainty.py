@@ -23,11 +23,16 @@ from scipy import stats
 import simfunnel
 from simfunnel.calibration import fit
 from simfunnel.cli import main
-from simfunnel.experiments import with_overrides
-from simfunnel.exports import write_exports
-from simfunnel.forecast import METRICS, forecast
-from simfunnel.scenario import ScenarioError, load_scenario, scenario_from_dict
-from simfunnel.uncertainty import draw_for_seed, draw_parameters, resolve
+from simfunnel.decisions import METRICS, forecast
+from simfunnel.experiments import draw_for_seed, draw_parameters
+from simfunnel.results import write_exports
+from simfunnel.scenario import (
+    ScenarioError,
+    load_scenario,
+    resolve,
+    scenario_from_dict,
+    with_overrides,
+)
 
 Z = 4.0  # as in test_theory: a false alarm about 1 in 16,000
 

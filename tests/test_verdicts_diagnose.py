@@ -10,7 +10,7 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.diagnose import diagnose, launch_phase
+from simfunnel.decisions import diagnose, launch_phase
 
 MQL = {"score": {"mean": 80, "sd": 0}}
 

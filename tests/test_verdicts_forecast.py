@@ -12,7 +12,7 @@ import pytest
 from conftest import STEADY_FLOW, build
 
 import simfunnel
-from simfunnel.forecast import Forecast, default_warm_up, forecast
+from simfunnel.decisions import Forecast, default_warm_up, forecast
 
 # Ample SDRs, a steady Poisson flow, and an exponential sales cycle (mean 5 days).
 FAST = {

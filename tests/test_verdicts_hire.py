@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import build
 
-from simfunnel.hiring import SLACK, HiringPlan, expected_effective, hiring_plan
+from simfunnel.decisions import SLACK, HiringPlan, expected_effective, hiring_plan
 
 matplotlib.use("Agg")
 

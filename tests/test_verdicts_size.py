@@ -22,8 +22,8 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.experiments import with_overrides
-from simfunnel.sizing import size_team
+from simfunnel.decisions import size_team
+from simfunnel.scenario import with_overrides
 
 matplotlib.use("Agg")
 

@@ -1,0 +1,339 @@
+"""Forecasts from a cohort model: the leads open at the as-of date and the leads still to come,
+each drawn through every stage, with the parameters drawn from the fit's uncertainty.
+
+A band that holds only the process noise (which lead converts, how many arrive) is too narrow
+whenever a fitted rate is off, and a young export's rates are uncertain. Each replication here
+first draws its parameters (rates, delays, the arrival trend) from the fit's covariance, then
+the process; :meth:`CohortForecast.variance_split` says how much of the spread each part makes
+(a second set of replications with the parameters held at their estimates gives the process
+share, by the law of total variance). Counts are per calendar month, the period leaders plan
+by.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ..base.units import WEEK
+from .cohorts import (
+    CHAIN,
+    METRIC_DATES,
+    METRIC_NAMES,
+    MIN_DELAY_DAYS,
+    STAGE_DATES,
+    CohortModel,
+    StageFit,
+    parent_column,
+)
+
+__all__ = ["METRICS", "CohortForecast", "forecast_cohorts"]
+
+METRICS = ("leads", *STAGE_DATES)
+MAX_DELAY_DAYS = 3650.0  # a drawn delay beyond ten years lands outside any horizon anyway
+
+
+@dataclass(frozen=True)
+class CohortForecast:
+    """Monthly counts per metric: ``samples`` has shape (metrics, replications, months);
+    ``process`` the same with the parameters held at their estimates (None when not run)."""
+
+    model: CohortModel
+    start: pd.Timestamp
+    end: pd.Timestamp
+    months: tuple[str, ...]
+    metrics: tuple[str, ...]
+    samples: np.ndarray
+    process: np.ndarray | None
+    parameter_draws: bool
+    level: float = 0.8
+
+    def _q(self) -> tuple[float, float, float]:
+        a = (1 - self.level) / 2
+        return a, 0.5, 1 - a
+
+    def table(self) -> pd.DataFrame:
+        """One row per month and metric: mean and the band (P10, P50, P90 at level 0.8)."""
+        lo, mid, hi = self._q()
+        q = np.quantile(self.samples, [lo, mid, hi], axis=1)
+        rows = [
+            {
+                "month": m,
+                "metric": metric,
+                "mean": float(self.samples[i, :, k].mean()),
+                "p10": float(q[0, i, k]),
+                "p50": float(q[1, i, k]),
+                "p90": float(q[2, i, k]),
+            }
+            for i, metric in enumerate(self.metrics)
+            for k, m in enumerate(self.months)
+        ]
+        return pd.DataFrame(rows)
+
+    def totals(self) -> np.ndarray:
+        """Per metric and replication, the count over the whole horizon."""
+        return self.samples.sum(axis=2)
+
+    def plot(self, metric: str = "won", ax: Any = None, history_months: int = 6) -> Any:
+        """The last ``history_months`` whole months as the export shows them, then each
+        forecast month's P10-P90 band and median: where the forecast stands against the
+        recent past, at a glance. Returns the axes."""
+        if metric not in self.metrics:
+            raise ValueError(f"no forecast of {metric!r}; forecast: {', '.join(self.metrics)}")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(9, 4.5))
+        col = METRIC_DATES[metric]
+        past = pd.period_range(end=self.start.to_period("M") - 1, periods=history_months, freq="M")
+        when = self.model.leads[col].dropna() if col in self.model.leads else pd.Series([])
+        counts = when.dt.to_period("M").value_counts()
+        i = self.metrics.index(metric)
+        lo, mid, hi = np.quantile(self.samples[i], self._q(), axis=0)
+        x_past = np.arange(len(past))
+        x_next = np.arange(len(past), len(past) + len(self.months))
+        ax.bar(x_past, [counts.get(p, 0) for p in past], color="0.6", label="actual")
+        ax.bar(
+            x_next,
+            hi - lo,
+            bottom=lo,
+            color="C0",
+            alpha=0.35,
+            label=f"forecast, {self.level:.0%} band",
+        )
+        ax.plot(x_next, mid, "_", color="C0", markersize=22, markeredgewidth=2, label="median")
+        labels = [str(p) for p in past] + list(self.months)
+        ax.set_xticks(np.r_[x_past, x_next], labels, rotation=45, ha="right")
+        ax.set_ylim(bottom=0)
+        name = METRIC_NAMES.get(metric, metric)
+        ax.set_ylabel(f"{name} per month")
+        draws = "with" if self.parameter_draws else "without"
+        ax.set_title(
+            f"{name[0].upper() + name[1:]}: the last {history_months} months and the "
+            f"forecast ({draws} parameter draws)"
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.grid(axis="y", alpha=0.3)
+        return ax
+
+    def variance_split(self) -> pd.DataFrame:
+        """Per metric, the variance of the horizon total and the share the parameters make
+        (total minus process variance, over total; 0 when draws are off)."""
+        total = self.totals().var(axis=1, ddof=1)
+        if self.process is None:
+            proc = total if not self.parameter_draws else np.full_like(total, np.nan)
+        else:
+            proc = self.process.sum(axis=2).var(axis=1, ddof=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, np.clip(1 - proc / total, 0, 1), 0.0)
+        return pd.DataFrame(
+            {
+                "metric": self.metrics,
+                "sd_total": np.sqrt(total),
+                "sd_process_only": np.sqrt(proc),
+                "parameter_share": share,
+            }
+        )
+
+
+def _months(start: pd.Timestamp, end: pd.Timestamp) -> tuple[list[str], np.ndarray]:
+    """Calendar months of [start, end) and their edges (as datetime64, for searchsorted)."""
+    periods = pd.period_range(start, end - pd.Timedelta(seconds=1), freq="M")
+    edges = [max(p.start_time, start) for p in periods] + [end]
+    return [str(p) for p in periods], np.array(edges, dtype="datetime64[ns]")
+
+
+def survival(f: StageFit, theta: np.ndarray, age: np.ndarray) -> np.ndarray:
+    if f.kind == "immediate":
+        d = np.sort(f.delays)
+        return 1 - np.searchsorted(d, age, side="right") / max(len(d), 1)
+    return stats.norm.sf((np.log(np.maximum(age, MIN_DELAY_DAYS)) - theta[0]) / math.exp(theta[1]))
+
+
+def _delays(
+    f: StageFit, theta: np.ndarray, age: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Delays (days from creation) drawn given no event by ``age`` (0 for new leads)."""
+    if f.kind == "immediate":
+        d = np.sort(f.delays)
+        lo = np.searchsorted(d, age, side="right")
+        pick = lo + np.floor(rng.random(len(age)) * np.maximum(len(d) - lo, 0)).astype(int)
+        return d[np.minimum(pick, len(d) - 1)] if len(d) else age
+    mu, sig = theta[0], math.exp(theta[1])
+    lower = stats.norm.cdf((np.log(np.maximum(age, MIN_DELAY_DAYS)) - mu) / sig)
+    u = lower + rng.random(len(age)) * (1 - lower)
+    z = stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
+    return np.minimum(np.exp(np.minimum(mu + sig * z, 12.0)), MAX_DELAY_DAYS)
+
+
+def pi_per_lead(f: StageFit, theta: np.ndarray, source: np.ndarray) -> np.ndarray:
+    rates = special.expit(theta[2:])
+    index = {s: i for i, s in enumerate(f.sources)}
+    fallback = len(f.sources) - 1
+    codes, names = pd.factorize(source)  # a few sources over many leads: look each up once
+    per_name = np.array([index.get(s, fallback) for s in names], dtype=int)
+    return rates[per_name[codes]] if len(codes) else rates[:0]
+
+
+def _arrivals(
+    model: CohortModel,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    draw: bool,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New leads in [start, end): times (datetime64) and sources, week by week (Monday-based
+    weeks, times placed like the past arrivals within a week)."""
+    monday = start.normalize() - pd.Timedelta(days=start.day_of_week)
+    n_weeks = math.ceil((end - monday) / pd.Timedelta(weeks=1))
+    mids = monday + pd.to_timedelta(np.arange(n_weeks) * 7 + 3.5, unit="D")
+    t = ((mids - model.as_of) / pd.Timedelta(days=365.25)).to_numpy(float)
+    doy = mids.day_of_year.to_numpy(float)
+    times, sources = [], []
+    # The level's unexplained error is shared by the sources (a season, a market moves them
+    # together): one draw per replication, scaled by each source's own measured size.
+    z = rng.standard_normal()
+    for src, a in model.arrivals.items():
+        beta = rng.multivariate_normal(a.beta, a.cov, method="eigh") if draw else a.beta
+        lam = np.exp(np.clip(a.design(a.future_time(t), doy) @ beta, -50, 20))
+        if a.drift > 0:
+            lam = lam * math.exp(math.sqrt(a.drift) * z - a.drift / 2)
+        if a.alpha > 0:
+            lam = lam * rng.gamma(1 / a.alpha, a.alpha, size=len(lam))
+        k = rng.poisson(lam)
+        week = np.repeat(np.arange(n_weeks), k)
+        off = (
+            rng.choice(model.offsets, size=len(week))
+            if len(model.offsets)
+            else rng.random(len(week)) * WEEK
+        )
+        when = monday + pd.to_timedelta(week * WEEK + off, unit="h")
+        keep = (when >= start) & (when < end)
+        times.append(when[keep].to_numpy())
+        sources.append(np.full(int(keep.sum()), src, dtype=object))
+    if not times:
+        return np.array([], dtype="datetime64[ns]"), np.array([], dtype=object)
+    return np.concatenate(times), np.concatenate(sources)
+
+
+def _past(model: CohortModel) -> dict[str, np.ndarray]:
+    """The leads open at the as-of date as arrays, made once for every replication: source,
+    created and each stage date the export has."""
+    old = model.leads
+    arrays = {"source": old["source"].to_numpy(object)}
+    for col in ("created", *model.present):
+        arrays[col] = old[col].to_numpy("datetime64[ns]")
+    return arrays
+
+
+def _one(
+    model: CohortModel,
+    past: dict[str, np.ndarray],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    edges: np.ndarray,
+    metrics: tuple[str, ...],
+    draw: bool,
+    seq: np.random.SeedSequence,
+) -> np.ndarray:
+    """One replication: counts per metric and month. Stages are drawn in funnel order, each
+    from its parent stage: a lead open at the as-of date converts with the chance left at its
+    age, a parent event still to come converts at the stage's rate after a fresh delay."""
+    r_params, r_arr, r_conv = (np.random.default_rng(s) for s in seq.spawn(3))
+    out = np.zeros((len(metrics), len(edges) - 1))
+    new_t, new_s = _arrivals(model, start, end, draw, r_arr)
+    n_old = len(past["source"])
+    src = np.concatenate([past["source"], new_s])
+    when = {"created": np.concatenate([past["created"], new_t])}
+    as_of = np.datetime64(model.as_of, "ns")
+    nat = np.full(len(new_t), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for col in sorted(
+        model.present, key=lambda c: CHAIN.index("won_date" if c == "lost_date" else c)
+    ):
+        metric = next(m for m, c in STAGE_DATES.items() if c == col)
+        f = model.stages[metric]
+        theta = f.draw(r_params) if draw else f.theta
+        if draw and f.drift > 0:  # the next cohorts' rate, as it has moved between cohorts
+            theta = theta.copy()
+            theta[2:] += math.sqrt(f.drift) * r_params.standard_normal()
+        known = np.concatenate([past[col], nat])
+        parent = when[parent_column(col, model.present)]
+        other = {"won_date": "lost_date", "lost_date": "won_date"}.get(col)
+        blocked = np.zeros(len(known), dtype=bool)
+        if other and other in past:
+            blocked[:n_old] = ~np.isnat(past[other])
+        risk = ~np.isnat(parent) & np.isnat(known) & ~blocked
+        age = np.where(parent <= as_of, (as_of - parent) / np.timedelta64(1, "D"), 0.0)[risk]
+        pi = pi_per_lead(f, theta, src[risk])
+        s = np.where(age > 0, survival(f, theta, age), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = pi * s / (1 - pi * (1 - s) - f.dead_share(age) * (age > 0))
+        hit = r_conv.random(len(p)) < np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)
+        idx = np.flatnonzero(risk)[hit]
+        delay = _delays(f, theta, age[hit], r_conv)
+        event = known.copy()
+        event[idx] = parent[idx] + (delay * 86400e9).astype("timedelta64[ns]")
+        when[col] = event
+        if metric in metrics:
+            fresh = event[idx]
+            fresh = fresh[(fresh >= edges[0]) & (fresh < edges[-1])]
+            out[metrics.index(metric)] = np.bincount(
+                np.searchsorted(edges, fresh, side="right") - 1, minlength=len(edges) - 1
+            )[: len(edges) - 1]
+    out[0] = np.bincount(np.searchsorted(edges, new_t, side="right") - 1, minlength=len(edges) - 1)[
+        : len(edges) - 1
+    ]
+    return out
+
+
+def forecast_cohorts(
+    model: CohortModel,
+    end: Any,
+    *,
+    reps: int = 200,
+    seed: int = 0,
+    parameter_draws: bool = True,
+    split: bool = True,
+    level: float = 0.8,
+) -> CohortForecast:
+    """Forecast every metric per calendar month from the model's as-of date to ``end``.
+
+    ``parameter_draws``: draw the fitted values per replication (the default); off, the band
+    holds only the process noise. ``split``: also run the replications with the parameters
+    held, for :meth:`CohortForecast.variance_split` (twice the work)."""
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
+        raise ValueError(f"reps must be a whole number >= 2 (got {reps!r})")
+    start, end = model.as_of, pd.Timestamp(end)
+    if end <= start:
+        raise ValueError(
+            f"the forecast must end after the as-of date {start:%Y-%m-%d} (got {end:%Y-%m-%d})"
+        )
+    months, edges = _months(start, end)
+    metrics = tuple(m for m in METRICS if m == "leads" or m in model.stages)
+    root = np.random.SeedSequence(seed)
+    seqs = root.spawn(reps)
+    past = _past(model)
+    samples = np.stack(
+        [_one(model, past, start, end, edges, metrics, parameter_draws, s) for s in seqs], axis=1
+    )
+    process = None
+    if split and parameter_draws:
+        process = np.stack(
+            [_one(model, past, start, end, edges, metrics, False, s) for s in seqs], axis=1
+        )
+    return CohortForecast(
+        model=model,
+        start=start,
+        end=end,
+        months=tuple(months),
+        metrics=metrics,
+        samples=samples,
+        process=process,
+        parameter_draws=parameter_draws,
+        level=level,
+    )

@@ -1,0 +1,82 @@
+"""The questions a sales leader asks, each answered on experiments: MQL thresholds, team sizing, hiring plans, forecasts, gaps between runs, diagnosis, and the analytic baselines (queueing, the spreadsheet funnel) they are checked against."""
+
+from __future__ import annotations
+
+from .analytic import (
+    contact_share,
+    erlang_a_service_level,
+    erlang_a_staffing,
+    erlang_c_service_level,
+    erlang_c_staffing,
+    mql_share,
+    reverse_waterfall,
+    reverse_waterfall_for,
+    scenario_rates,
+    sdr_workload,
+    spreadsheet_funnel,
+)
+from .diagnosis import diagnose, launch_phase
+from .forecasting import FLOWS, METRICS, Forecast, default_warm_up, forecast
+from .gap import STEPS, Gap, explain_gap
+from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
+from .objective import (
+    SECTION,
+    choose,
+    decision_kpis,
+    failures,
+    marginal,
+    parse_costs,
+    resolve_costs,
+    service_targets,
+)
+from .queueing import erlang_a, erlang_b, erlang_c, mmc_mean_wait
+from .sizing import MEASURES, Sizing, Target, size_team
+from .thresholds import KPIS, ThresholdComparison, compare_thresholds, option_label
+
+__all__ = [
+    "FLOWS",
+    "KPIS",
+    "MEASURES",
+    "METRICS",
+    "SECTION",
+    "SLACK",
+    "STEPS",
+    "Forecast",
+    "Gap",
+    "HiringPlan",
+    "Sizing",
+    "Target",
+    "ThresholdComparison",
+    "choose",
+    "compare_thresholds",
+    "contact_share",
+    "decision_kpis",
+    "default_warm_up",
+    "diagnose",
+    "erlang_a",
+    "erlang_a_service_level",
+    "erlang_a_staffing",
+    "erlang_b",
+    "erlang_c",
+    "erlang_c_service_level",
+    "erlang_c_staffing",
+    "expected_effective",
+    "explain_gap",
+    "failures",
+    "forecast",
+    "hiring_plan",
+    "launch_phase",
+    "marginal",
+    "mmc_mean_wait",
+    "mql_share",
+    "option_label",
+    "parse_costs",
+    "resolve_costs",
+    "reverse_waterfall",
+    "reverse_waterfall_for",
+    "scenario_rates",
+    "sdr_workload",
+    "service_targets",
+    "size_team",
+    "spreadsheet_funnel",
+]

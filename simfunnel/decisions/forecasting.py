@@ -1,0 +1,558 @@
+"""Pipeline forecast: weekly opportunities, wins, value and open pipeline, with bands.
+
+The leader's question is "how many opportunities, and how much pipeline, will we create each
+week for the next two quarters, and how sure are we?" (DOMAIN.md, question 3). One run is one
+draw of luck, so :func:`forecast` runs replications (:func:`simfunnel.run`), optionally from a
+snapshot of today's open leads and opportunities, and reports per week the mean and a band of
+what one actual period could bring, as a tidy table, running totals, a fan chart and a verdict.
+
+**The band is a prediction interval for the next period**, not a confidence interval of the
+mean. With R replications its limits are order statistics of the replications placed at
+``q (R + 1)`` (numpy's ``method="weibull"``): a new, independent draw falls below the k-th
+smallest of R draws with probability k / (R + 1), so the band [P10, P90] holds a new period
+with probability 80% whatever R is (exactly for a continuous quantity when 0.1 (R + 1) is
+whole, as with R = 19 or 39; for counts, ties make the band with its ends hold a little more,
+and without them a little less). Percentiles of the replications themselves
+(``Experiment.summary()``, linear interpolation) would hold only 0.8 (R - 1) / (R + 1) of new
+periods: 72% with 20 replications. Below R = 2 / (1 - level) - 1 replications (9 for 80%) the
+band cannot reach its level: its ends are the smallest and largest replication.
+
+**Open pipeline** (``open_opportunities``): valid opportunities still open at the end of each
+week. No weekly column holds it, so it is derived per replication from its weekly table and
+its KPI ``totals.open_opportunities`` (open at the end of the horizon)::
+
+    open[k] = open_at_end - sum over weeks j > k of (valid_opportunities[j] - won[j] - lost[j])
+
+that is, the opportunities open at the start (carried in from a snapshot or a warm-up) plus
+those created by the end of week k, minus those closed (won or lost) by then. An opportunity
+leaves the open state only by closing, and weekly won and lost count exactly the closes of the
+period, carried-in opportunities included, so the identity is exact. It is a level, not a
+flow: in ``cumulative`` it is the same figure as in ``bands``.
+
+**Not from an empty funnel.** A forecast starts from today's funnel: from a ``snapshot`` of the
+open leads and opportunities, or else after a warm-up (simulated before the start and then
+discarded; what is still open carries on). The warm-up is the scenario's own ``warm_up`` if it
+sets one; otherwise the sales cycle's P90 plus 4 weeks, in whole weeks, at most 52 (the rule
+:mod:`simfunnel.calibration.fitting` uses for the scenarios it fits). Why that length: the open
+pipeline at any moment holds the opportunities opened within about one sales cycle, so after
+its P90 nine in ten of them are there; the 4 weeks cover the way from inquiry to valid
+opportunity (the cadence and the first meeting). ``warm_up=0`` starts from an empty funnel,
+which undercounts the first weeks (wins above all), and the verdict says so.
+
+**What the band covers.** Each replication runs the process with the scenario's values; held
+fixed, they make bands of process noise only, too narrow whenever a fitted value is off. A
+scenario that lists its ``uncertainty`` (``simfunnel fit`` writes one for every rate it fitted)
+is forecast with parameter draws by default: each replication first draws those values
+(:mod:`simfunnel.scenario.uncertain`), then runs, so the bands hold both. The same replications are
+then run again without draws, on the same seeds, and :meth:`Forecast.variance_split` gives per
+metric the spread of the horizon total with and without, and the share of its variance that
+the uncertain values make (law of total variance: Var = E[Var | values] + Var(E | values), the
+first estimated by the run at the stated values). ``parameter_draws=False`` holds the values
+fixed; the verdict says which the bands are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..base.units import WEEK, format_amount
+from ..experiments import Experiment, ExperimentError, run
+from ..model import Snapshot
+from ..scenario import Scenario, scenario_to_dict, with_overrides
+
+__all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
+_SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict and repr state
+
+WARM_UP_EXTRA_WEEKS = 4  # from inquiry to valid opportunity: the cadence and the first meeting
+WARM_UP_MAX_WEEKS = 52
+
+# Weekly columns of SimulationResult.weekly that are counted per week (flows), and the derived
+# level. Labels and units for tables, the chart and the verdict.
+FLOWS: tuple[str, ...] = (
+    "leads",
+    "mqls",
+    "sqls",
+    "valid_opportunities",
+    "won",
+    "lost",
+    "pipeline_value",
+    "won_value",
+)
+LEVELS: tuple[str, ...] = ("open_opportunities",)
+METRICS: tuple[str, ...] = FLOWS + LEVELS
+LABELS: dict[str, tuple[str, str]] = {  # metric: (what it is, its unit on an axis)
+    "leads": ("inbound leads", "leads"),
+    "mqls": ("MQLs", "MQLs"),
+    "sqls": ("SQLs (opportunities handed to sales)", "SQLs"),
+    "valid_opportunities": ("valid opportunities", "opportunities"),
+    "won": ("deals won", "deals"),
+    "lost": ("deals lost", "deals"),
+    "pipeline_value": ("pipeline value (valid opportunities created)", "currency"),
+    "won_value": ("won value", "currency"),
+    "open_opportunities": ("open pipeline", "valid opportunities open"),
+}
+_VALUES = ("pipeline_value", "won_value")
+
+
+def _percentile_name(q: float) -> str:
+    """Column name of a quantile: 0.1 -> 'p10', 0.025 -> 'p2.5'."""
+    return f"p{round(100 * q, 6):g}"
+
+
+def _count(x: float) -> str:
+    """A count as the verdict writes it: whole, with thousands separators."""
+    return f"{x:,.0f}"
+
+
+def _format(metric: str, x: float) -> str:
+    return format_amount(x) if metric in _VALUES else _count(x)
+
+
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Weekly and cumulative bands of a pipeline forecast, and the replications behind them.
+
+    ``bands``: one row per week and metric (``METRICS``: the weekly columns ``leads``, ``mqls``,
+    ``sqls``, ``valid_opportunities``, ``won``, ``lost``, ``pipeline_value``, ``won_value``, and
+    the derived ``open_opportunities``): ``week``, ``week_start``, ``metric``, ``mean`` and the
+    lower, middle and upper percentiles (``p10``, ``p50``, ``p90`` at ``level=0.8``).
+    ``cumulative``: the same for running totals from the start (the open pipeline is a level
+    and appears as is). ``experiment``: the replications (``experiment.replay(i)`` reruns one).
+    ``parameter_draws``: whether each replication drew the scenario's uncertain values first;
+    ``process_only``: then, the same replications without draws (same seeds), behind
+    :meth:`variance_split`.
+    """
+
+    scenario: Scenario
+    experiment: Experiment
+    level: float
+    bands: pd.DataFrame
+    cumulative: pd.DataFrame
+    warm_up_basis: str = ""  # why the warm-up has its length ("" when none ran)
+    process_only: Experiment | None = None
+
+    @property
+    def warm_up_weeks(self) -> int:
+        """Weeks simulated before the start to fill the funnel (0: none)."""
+        return round(self.scenario.warm_up / WEEK)
+
+    @property
+    def weeks(self) -> int:
+        return self.scenario.weeks
+
+    @property
+    def parameter_draws(self) -> bool:
+        """Whether each replication drew the scenario's uncertain values before it ran."""
+        return self.experiment.draw_parameters and any(
+            s.uncertainty for s in self.experiment.scenarios.values()
+        )
+
+    @property
+    def reps(self) -> int:
+        """Replications the bands were estimated from."""
+        return int(self.experiment.long["replication"].nunique())
+
+    @property
+    def quantile_columns(self) -> tuple[str, str, str]:
+        """Names of the lower, middle and upper percentile columns (``p10, p50, p90``)."""
+        low = (1 - self.level) / 2
+        return _percentile_name(low), "p50", _percentile_name(1 - low)
+
+    def totals_table(self) -> pd.DataFrame:
+        """Per metric over the whole horizon: mean and percentiles of the total (for the open
+        pipeline: of what is open at the end)."""
+        last = self.cumulative[self.cumulative["week"] == self.cumulative["week"].max()]
+        cols = ["metric", "mean", *self.quantile_columns]
+        table = last[cols].reset_index(drop=True)
+        table["spreadsheet"] = table["metric"].map(self._spreadsheet())
+        return table
+
+    def variance_split(self) -> pd.DataFrame:
+        """Per metric, how much of the spread of the horizon total (the open pipeline: at the
+        end) comes from not knowing the scenario's values rather than from luck.
+
+        ``sd_total``: sd over the replications (with parameter draws if they ran);
+        ``sd_process_only``: sd of the same replications without draws (same seeds);
+        ``parameter_share`` = 1 - var_process / var_total, clipped to [0, 1]: by the law of
+        total variance the share of Var(total) that Var(E[total | values]) makes, with
+        E[Var(total | values)] estimated by the run at the stated values. Without draws both
+        sds are the same and the share is 0. Each is estimated from ``reps`` replications: with
+        20, an sd is good to about +-16%, so a share under 0.2 may be noise.
+        """
+        total = _horizon_totals(self.experiment, self.weeks)
+        var_t = np.nanvar(total, axis=1, ddof=1)
+        if not self.parameter_draws:
+            var_p, share = var_t, np.zeros(len(METRICS))
+        elif self.process_only is None:  # interrupted before the run without draws
+            var_p = share = np.full(len(METRICS), np.nan)
+        else:
+            var_p = np.nanvar(_horizon_totals(self.process_only, self.weeks), axis=1, ddof=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(var_t > 0, np.clip(1.0 - var_p / var_t, 0.0, 1.0), 0.0)
+        return pd.DataFrame(
+            {
+                "metric": list(METRICS),
+                "sd_total": np.sqrt(var_t),
+                "sd_process_only": np.sqrt(var_p),
+                "parameter_share": share,
+            }
+        )
+
+    @property
+    def _bands_cover(self) -> str:
+        """What the bands hold, in one sentence for the verdict."""
+        n = len(self.scenario.uncertainty)
+        if self.parameter_draws:
+            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC, "parameter_share"]
+            measured = (
+                f"{share:.0%} of the variance of the valid opportunities"
+                if math.isfinite(share)
+                else "its share was not measured"
+            )
+            return (
+                f"The bands include parameter uncertainty ({n} uncertain value"
+                f"{'' if n == 1 else 's'} drawn per replication): {measured}."
+            )
+        if n:
+            return (
+                f"The bands hold process noise only: the scenario's {n} uncertain value"
+                f"{' is' if n == 1 else 's are'} held fixed (parameter draws off)."
+            )
+        return "The bands hold process noise only: the scenario's values are taken as exact."
+
+    def _spreadsheet(self) -> dict[str, float]:
+        """What a rate-times-volume sheet expects over the period (new leads only: it knows
+        nothing of capacity, decay or a starting funnel), for the flows it can give."""
+        from .analytic import spreadsheet_funnel
+
+        funnel = spreadsheet_funnel(self.scenario).set_index("source")
+        total = funnel.loc["total"].copy()
+        inbound = funnel[funnel["motion"] == "inbound"]
+        # The simulation's leads and MQLs are inbound only: outbound accounts are neither.
+        total["leads_per_week"] = inbound["leads_per_week"].sum()
+        total["mqls_per_week"] = inbound["mqls_per_week"].sum()
+        weeks = self.scenario.horizon / WEEK
+        columns = {
+            "leads": "leads_per_week",
+            "mqls": "mqls_per_week",
+            "sqls": "sqls_per_week",
+            "valid_opportunities": "valid_per_week",
+            "won": "won_per_week",
+            "won_value": "won_value_per_week",
+        }
+        return {metric: float(total[col]) * weeks for metric, col in columns.items()}
+
+    @property
+    def verdict(self) -> str:
+        """One or two plain sentences with the headline figures of ``totals_table()``."""
+        t = self.totals_table().set_index("metric")
+        low, _, high = self.quantile_columns
+        share = f"{self.level:.0%}"
+
+        def figure(metric: str, words: str) -> str:
+            row = t.loc[metric]
+            return (
+                f"{_format(metric, row['mean'])}{' ' + words if words else ''} ({share} range "
+                f"{_format(metric, row[low])}-{_format(metric, row[high])})"
+            )
+
+        first = (
+            f"Over the next {self.weeks} weeks from {self.scenario.start_date:%Y-%m-%d} we "
+            f"expect {figure('valid_opportunities', 'valid opportunities')} and "
+            f"{figure('pipeline_value', 'of pipeline')}, and "
+            f"{figure('won', 'wins')} worth {figure('won_value', '')}."
+        )
+        if self.experiment.snapshot is not None:
+            origin = ", starting from today's funnel"
+        elif self.warm_up_weeks:
+            basis = f": {self.warm_up_basis}" if self.warm_up_basis else ""
+            origin = f", each after a {self.warm_up_weeks}-week warm-up{basis}"
+        else:
+            origin = ", from an empty funnel"
+        second = (
+            f"At the end, {figure('open_opportunities', 'valid opportunities')} are still "
+            f"open ({self.reps} replications{origin})."
+        )
+        sheet = t.loc["valid_opportunities", "spreadsheet"]
+        third = (
+            f"A spreadsheet of the same rates would expect {sheet:,.0f} valid opportunities: "
+            "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.decisions.gap "
+            "measures each)."
+        )
+        text = f"{first} {second} {self._bands_cover} {third}"
+        if self.experiment.snapshot is None and not self.warm_up_weeks:
+            text = (
+                "WARNING: this forecast starts from an EMPTY funnel (no snapshot, warm-up 0): "
+                "no leads or opportunities are open at the start, so the first weeks, and wins "
+                "above all, are undercounted. " + text
+            )
+        return text
+
+    def plot(
+        self, metric: str = "valid_opportunities", ax: Any = None, cumulative: bool = False
+    ) -> Any:
+        """A fan chart of one metric: the band shaded, the median drawn, the mean dashed.
+
+        Returns the matplotlib axes; matplotlib is imported only here, and nothing is shown.
+        """
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(9, 4.5))
+        table = self.cumulative if cumulative else self.bands
+        rows = table[table["metric"] == metric].sort_values("week")
+        # Each value counts the week that ends there: draw it at the week's end.
+        x = [d + dt.timedelta(days=7) for d in rows["week_start"]]
+        low, mid, high = self.quantile_columns
+        label, unit = LABELS[metric]
+        ax.fill_between(
+            x,
+            rows[low].to_numpy(float),
+            rows[high].to_numpy(float),
+            alpha=0.3,
+            color="C0",
+            linewidth=0,
+            label=f"{self.level:.0%} band ({low.upper()}-{high.upper()})",
+        )
+        ax.plot(x, rows[mid].to_numpy(float), color="C0", linewidth=2, label="median")
+        ax.plot(x, rows["mean"].to_numpy(float), color="C0", linestyle="--", label="mean")
+        if metric in LEVELS:
+            ylabel, how = f"{unit} at week end", "at week end"
+        elif cumulative:
+            ylabel, how = (
+                f"{unit}, cumulative since {self.scenario.start_date:%Y-%m-%d}",
+                "running total",
+            )
+        else:
+            ylabel, how = f"{unit} per week", "per week"
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("week ending")
+        if metric in _VALUES:  # 1.2M rather than an offset of 1e7 above the axis
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
+        ax.set_title(f"{self.scenario.name}: {label}, {how} ({self.reps} replications)")
+        ax.set_ylim(bottom=min(0.0, float(np.nanmin(rows[low].to_numpy(float)))))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+        return ax
+
+    def __repr__(self) -> str:
+        if self.parameter_draws:
+            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC]
+            bands = f"process and parameters, parameter share {share['parameter_share']:.2f}"
+        else:
+            bands = "process noise only"
+        return (
+            f"Forecast({self.scenario.name!r}, weeks={self.weeks}, reps={self.reps}, "
+            f"level={self.level:g}, bands: {bands})"
+        )
+
+
+def _check(weeks: int | None, reps: int, level: float) -> None:
+    if weeks is not None and (isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 1):
+        raise ValueError(f"weeks must be a whole number of weeks >= 1 (got {weeks!r})")
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
+        raise ValueError(
+            f"reps must be a whole number >= 2: a band needs at least two replications "
+            f"(got {reps!r}; 20 or more is usual)"
+        )
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, e.g. 0.8 for P10-P90 (got {level!r})")
+
+
+def default_warm_up(scenario: Scenario) -> tuple[int, str]:
+    """The warm-up a forecast without a snapshot runs, in weeks, and why: the scenario's own
+    ``warm_up`` if set; otherwise the sales cycle's P90 plus 4 weeks, rounded up to whole
+    weeks, at most 52 (see the module docstring)."""
+    if scenario.warm_up:
+        return round(scenario.warm_up / WEEK), "the scenario's own warm_up"
+    draws = scenario.ae.sales_cycle.sample(np.random.default_rng(0), 20_000)
+    p90 = float(np.quantile(draws, 0.9))  # hours
+    weeks = min(WARM_UP_MAX_WEEKS, math.ceil(p90 / WEEK - 1e-9) + WARM_UP_EXTRA_WEEKS)
+    return weeks, (
+        f"the sales cycle's P90 of {p90 / 24:.0f} days plus {WARM_UP_EXTRA_WEEKS} weeks, so "
+        "the funnel is full when the period starts"
+    )
+
+
+def _horizon_overrides(scenario: Scenario, weeks: int) -> dict[str, Any]:
+    """Overrides that set the horizon to ``weeks`` weeks (durations are written with a unit).
+
+    Bursts and planned hires or exits dated on or after the new end cannot touch the forecast
+    period, and a scenario must not hold them, so they are left out: a 13-week forecast of a
+    half-year plan then runs as is. (Without its later hires a team may have nobody to work the
+    leads; that is reported as the usual one-line error.)
+    """
+    out: dict[str, Any] = {"horizon": f"{weeks} weeks"}
+    data = scenario_to_dict(scenario)
+    end = scenario.start + dt.timedelta(weeks=weeks)
+    for i, source in enumerate(scenario.sources):
+        if any(b.start >= end for b in source.bursts):
+            kept = [
+                b
+                for b, m in zip(data["sources"][i]["bursts"], source.bursts, strict=True)
+                if m.start < end
+            ]
+            out[f"sources.{i}.bursts"] = kept
+    teams = [("sdr", scenario.sdr, data["sdr"])]
+    if scenario.ae.team is not None:
+        teams.append(("ae.team", scenario.ae.team, data["ae"]["team"]))
+    if scenario.outbound is not None:
+        teams.append(("outbound.bdr", scenario.outbound.bdr, data["outbound"]["bdr"]))
+    for path, team, raw in teams:
+        if any(c.date >= end.date() for c in team.plan):
+            kept = [c for c, m in zip(raw["plan"], team.plan, strict=True) if m.date < end.date()]
+            out[f"{path}.plan"] = kept
+    return out
+
+
+def weekly_arrays(experiment: Experiment, weeks: int) -> np.ndarray:
+    """Per replication and week: every metric's weekly value (flows and the derived open
+    pipeline), shape (metrics, replications, weeks)."""
+    long = experiment.long
+    long = long[long["metric"].isin(FLOWS)]
+    wide = long.pivot_table(
+        index="replication", columns=["metric", "week"], values="value", aggfunc="first"
+    )
+    reps = wide.index.to_numpy()
+    cube = np.stack([wide[m].reindex(columns=range(weeks)).to_numpy(dtype=float) for m in FLOWS])
+    totals = experiment.totals
+    at_end = (
+        totals[(totals["section"] == "totals") & (totals["metric"] == "open_opportunities")]
+        .set_index("replication")["value"]
+        .reindex(reps)
+        .to_numpy(dtype=float)
+    )
+    net = cube[FLOWS.index("valid_opportunities")] - cube[FLOWS.index("won")]
+    net = net - cube[FLOWS.index("lost")]
+    # open[k] = open_at_end - (net flow of the weeks after k); see the module docstring.
+    after = net[:, ::-1].cumsum(axis=1)[:, ::-1] - net
+    open_ = at_end[:, None] - after
+    return np.concatenate([cube, open_[None]])
+
+
+def _horizon_totals(experiment: Experiment, weeks: int) -> np.ndarray:
+    """Per metric and replication, the total over the last ``weeks`` weeks the experiment ran
+    (the open pipeline: at the end), shape (metrics, replications)."""
+    ran = int(experiment.long["week"].max()) + 1
+    cube = weekly_arrays(experiment, ran)[:, :, ran - weeks :]
+    n = len(FLOWS)
+    return np.concatenate([np.nansum(cube[:n], axis=2), cube[n:, :, -1]])
+
+
+def band_table(cube: np.ndarray, scenario: Scenario, level: float) -> pd.DataFrame:
+    """Tidy bands from a (metrics, replications, weeks) cube: one row per week and metric."""
+    low = (1 - level) / 2
+    qs = np.nanquantile(cube, [low, 0.5, 1 - low], axis=1, method="weibull")
+    n_metrics, _, weeks = cube.shape
+    week = np.tile(np.arange(weeks), n_metrics)
+    starts = [scenario.start_date + dt.timedelta(weeks=int(w)) for w in range(weeks)]
+    frame = pd.DataFrame(
+        {
+            "week": week,
+            "week_start": np.tile(np.array(starts, dtype=object), n_metrics),
+            "metric": np.repeat(np.array(METRICS, dtype=object), weeks),
+            "mean": np.nanmean(cube, axis=1).ravel(),
+            _percentile_name(low): qs[0].ravel(),
+            "p50": qs[1].ravel(),
+            _percentile_name(1 - low): qs[2].ravel(),
+        }
+    )
+    # Week by week, the metrics in the order of METRICS within a week.
+    return frame.sort_values("week", kind="stable").reset_index(drop=True)
+
+
+def forecast(
+    scenario: Scenario,
+    weeks: int | None = None,
+    reps: int = 20,
+    *,
+    seed: int | None = 0,
+    workers: int | None = None,
+    executor: Any = None,
+    snapshot: Snapshot | None = None,
+    progress: bool = True,
+    level: float = 0.8,
+    warm_up: int | None = None,
+    parameter_draws: bool | None = None,
+) -> Forecast:
+    """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
+    weeks (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
+    :func:`simfunnel.read_snapshot`) if given.
+
+    ``level`` is the share of periods the band should hold (0.8: P10-P90). ``seed``,
+    ``workers``, ``executor`` and ``progress`` are those of :func:`simfunnel.run`. A failing
+    replication raises (a band from the survivors would be biased); with Ctrl-C the forecast
+    uses the replications that finished, if at least two did.
+
+    ``warm_up`` (weeks): without a snapshot, the funnel is first filled by a warm-up of
+    :func:`default_warm_up` weeks (the scenario's own ``warm_up`` if set, else the sales-cycle
+    P90 plus 4 weeks); give a number to choose it, and 0 to start from an empty funnel (the
+    verdict then warns). With a snapshot there is no warm-up.
+
+    ``parameter_draws``: whether each replication first draws the scenario's ``uncertainty``
+    entries (see the module docstring); None (default): when it has any. With draws the
+    replications are run a second time without them, on the same seeds, for
+    :meth:`Forecast.variance_split` (twice the run time).
+    """
+    _check(weeks, reps, level)
+    if parameter_draws is not None and not isinstance(parameter_draws, bool):
+        raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
+    draws = bool(scenario.uncertainty) and parameter_draws is not False
+    if warm_up is not None and (
+        isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
+    ):
+        raise ValueError(f"warm_up must be a whole number of weeks >= 0 (got {warm_up!r})")
+    if snapshot is not None:
+        if warm_up:
+            raise ValueError(
+                "start from a snapshot or after a warm-up, not both: the snapshot is the "
+                "funnel at the start (give warm_up=0 or None)"
+            )
+        warm, basis = round(scenario.warm_up / WEEK), "the scenario's own warm_up"
+    elif warm_up is None:
+        warm, basis = default_warm_up(scenario)
+    else:
+        warm, basis = warm_up, "the length asked for"
+    overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
+    if warm * WEEK != scenario.warm_up:
+        overrides["warm_up"] = f"{warm} weeks"
+    if overrides:
+        name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
+        scenario = with_overrides(scenario, overrides, source=name)
+    options: dict[str, Any] = {"workers": workers, "executor": executor, "progress": progress}
+    options |= {"fail_fast": True, "snapshot": snapshot}
+    experiment = run(scenario, reps, seed=seed, draw_parameters=draws, **options)
+    finished = experiment.long["replication"].nunique()
+    if finished < 2:
+        raise ExperimentError(
+            f"only {finished} replication(s) finished before the interruption; "
+            "a band needs at least two"
+        )
+    process = None
+    if draws and not experiment.interrupted:  # the same seeds without draws: the noise alone
+        process = run(scenario, reps, seed=experiment.seed, **options)
+        if process.long["replication"].nunique() < 2:
+            process = None
+    cube = weekly_arrays(experiment, scenario.weeks)
+    flows = cube.copy()
+    n_flows = len(FLOWS)
+    flows[:n_flows] = np.cumsum(cube[:n_flows], axis=2)  # running totals; the level as is
+    return Forecast(
+        scenario=scenario,
+        experiment=experiment,
+        level=float(level),
+        bands=band_table(cube, scenario, level),
+        cumulative=band_table(flows, scenario, level),
+        warm_up_basis=basis if warm else "",
+        process_only=process,
+    )

@@ -1,0 +1,154 @@
+"""Why the simulation departs from the spreadsheet, measured rather than asserted.
+
+A spreadsheet funnel (:func:`simfunnel.decisions.analytic.spreadsheet_funnel`) multiplies leads by nominal
+rates. The simulation differs because of mechanisms the spreadsheet leaves out. This module
+puts them back one at a time, on common random numbers, so each step's change is that
+mechanism's share of the gap:
+
+1. ``paths and quality``: the simulation with unlimited reps and AEs, no speed-to-lead decay and
+   no nurture: what is left is what a rate-times-volume sheet averages away: follow-ups and
+   callbacks that give a lead more chances, better leads qualifying and closing more often, and
+   timing (leads still in a cadence or a sales cycle when the period ends);
+2. ``speed-to-lead decay``: decay switched on (leads that arrive at night or wait qualify less);
+3. ``recycling``: nurture and re-MQLs as in the scenario;
+4. ``capacity``: the teams as planned: headcount, ramp, attrition, leave, AE room.
+
+The last step is the scenario itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..base.units import WEEK
+from ..experiments import Experiment, run_variants
+from ..model import Snapshot
+from ..scenario import Scenario
+from .analytic import sdr_workload, spreadsheet_funnel
+
+STEPS = ("paths and quality", "speed-to-lead decay", "recycling", "capacity")
+_METRICS = {"valid_opportunities": "valid_per_week", "won": "won_per_week"}
+
+
+def _unlimited(scenario: Scenario) -> dict[str, Any]:
+    """Overrides that take capacity out: many reps who never ramp, leave or go, unlimited AEs."""
+    w = sdr_workload(scenario)
+    estimate = max(w.headcount_by_occupancy, w.headcount_by_erlang_c, scenario.sdr.headcount)
+    reps = int(10 * math.ceil(estimate if math.isfinite(estimate) else 10) + 10)
+    team = {"ramp": [], "attrition_per_year": 0.0, "plan": [], "pto_days_per_year": 0.0}
+    out: dict[str, Any] = {"sdr.headcount": reps, "ae.team": None}
+    out |= {f"sdr.{k}": v for k, v in team.items()}
+    if scenario.outbound is not None:
+        out["outbound.bdr.headcount"] = 10 * scenario.outbound.bdr.headcount + 10
+        out |= {f"outbound.bdr.{k}": v for k, v in team.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The spreadsheet, each step towards the full simulation, and what each step changed."""
+
+    metric: str
+    spreadsheet: float
+    table: pd.DataFrame  # step, mean, ci_low, ci_high, change, change_low, change_high
+    experiment: Experiment
+
+    @property
+    def main_cause(self) -> str:
+        """The step that moved the figure most (by the size of its mean change)."""
+        steps = self.table[self.table["step"] != "spreadsheet"]
+        return str(steps.loc[steps["change"].abs().idxmax(), "step"])
+
+    @property
+    def verdict(self) -> str:
+        t = self.table.set_index("step")
+        sim = t.loc["capacity", "mean"]
+        name = self.metric.replace("_", " ")
+        parts = [
+            f"{s} {t.loc[s, 'change']:+,.0f} (95% CI {t.loc[s, 'change_low']:+,.0f} to "
+            f"{t.loc[s, 'change_high']:+,.0f})"
+            if t.loc[s, "change"] != 0 or s == STEPS[0]
+            else f"{s} none (not in this scenario)"
+            for s in STEPS
+        ]
+        return (
+            f"A spreadsheet expects {self.spreadsheet:,.0f} {name}; the simulation gives "
+            f"{sim:,.0f}. Step by step: {'; '.join(parts)}. The largest cause: {self.main_cause}."
+        )
+
+
+def explain_gap(
+    scenario: Scenario,
+    metric: str = "valid_opportunities",
+    reps: int = 10,
+    *,
+    seed: int | None = 0,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: bool = False,
+    snapshot: Snapshot | None = None,
+) -> Gap:
+    """Measure how much of the spreadsheet-to-simulation gap in ``metric`` (valid
+    opportunities or wins over the horizon) each left-out mechanism explains."""
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {', '.join(_METRICS)} (got {metric!r})")
+    weeks = scenario.horizon / WEEK
+    funnel = spreadsheet_funnel(scenario)
+    sheet = float(funnel.loc[funnel["source"] == "total", _METRICS[metric]].iloc[0]) * weeks
+    free = _unlimited(scenario)
+    decay = {"speed_to_lead.enabled": scenario.speed_to_lead.enabled}
+    variants = {
+        "paths and quality": free | {"speed_to_lead.enabled": False, "nurture": None},
+        "speed-to-lead decay": free | decay | {"nurture": None},
+        "recycling": free | decay,
+        "capacity": {},
+    }
+    exp = run_variants(
+        scenario,
+        variants,
+        reps,
+        baseline=STEPS[0],
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        progress=progress,
+        snapshot=snapshot,
+    )
+    summary = exp.summary()
+    summary = summary[(summary["section"] == "totals") & (summary["metric"] == metric)]
+    means = summary.set_index("variant")
+    rows = [
+        {
+            "step": "spreadsheet",
+            "mean": sheet,
+            "ci_low": sheet,
+            "ci_high": sheet,
+            "change": math.nan,
+            "change_low": math.nan,
+            "change_high": math.nan,
+        }
+    ]
+    previous = None
+    for step in STEPS:
+        row = {"step": step, **{k: means.loc[step, k] for k in ("mean", "ci_low", "ci_high")}}
+        if previous is None:  # against a fixed number: the interval of the mean, shifted
+            row |= {
+                "change": row["mean"] - sheet,
+                "change_low": row["ci_low"] - sheet,
+                "change_high": row["ci_high"] - sheet,
+            }
+        else:
+            d = exp.compare(baseline=previous)
+            d = d[(d["variant"] == step) & (d["section"] == "totals") & (d["metric"] == metric)]
+            row |= {
+                "change": float(d["diff"].iloc[0]),
+                "change_low": float(d["ci_low"].iloc[0]),
+                "change_high": float(d["ci_high"].iloc[0]),
+            }
+        rows.append(row)
+        previous = step
+    return Gap(metric, sheet, pd.DataFrame(rows), exp)

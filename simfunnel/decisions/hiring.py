@@ -1,0 +1,410 @@
+"""When to hire: a monthly lead-volume plan turned into dated hires.
+
+``hiring_plan`` sizes the team each month needs at that month's volume (fully ramped reps,
+:func:`simfunnel.decisions.sizing.size_team`), then places hires, earliest shortfall first, so that the
+team's *expected effective headcount* (ramp, attrition with back-fill after the hiring delay,
+paid leave: the staffing model the engine runs) keeps up. A month counts as covered when the
+expected effective headcount is at least the requirement minus ``SLACK`` (half a rep): expected
+headcounts are fractional under attrition and leave, and a whole hire to cover a tenth of a rep
+would overshoot. The table and the chart show that tolerance, the shortfall of every month and
+today's team without new hires; the verdict names each month below its requirement, within the
+tolerance or beyond it. What ramp, attrition and leave cost is measured, not asserted: the
+hires are placed again with each removed, on the same simulated rosters.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import Streams, WorkCalendar, build_roster
+from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
+from .sizing import ROLE_PATHS, Target, headcount_path, size_team, staff_of
+
+__all__ = ["SLACK", "HiringPlan", "expected_effective", "hiring_plan"]
+
+SLACK = 0.5  # a month is covered when the expected effective headcount is within half a rep
+MAX_HIRES = 200  # hires placed at most, and at most 100 on one day
+DRAWS = 50  # rosters averaged into the expected effective headcount
+
+# What the staffing model counts, and how to take it out of a team (scenario field: value).
+_MECHANISMS: dict[str, tuple[str, Any]] = {
+    "ramp": ("ramp", []),
+    "attrition": ("attrition_per_year", 0.0),
+    "leave": ("pto_days_per_year", 0.0),
+}
+
+
+def _role_name(role: str, n: float) -> str:
+    return role.upper() + ("" if n == 1 else "s")
+
+
+@dataclass(frozen=True)
+class HiringPlan:
+    """Dated hires for one role, month by month, and the check that they keep up.
+
+    ``table``: one row per month: ``month``, ``volume``, ``required`` (fully ramped reps that
+    month's volume needs), ``expected_effective`` (with the hires), ``shortfall`` (required
+    minus expected effective, at least 0), ``status`` (``covered``: at or above the requirement;
+    ``within tolerance``: below it by at most ``SLACK``; ``short``: below it by more),
+    ``hires`` (dated in that month) and ``today_team`` (expected effective headcount of today's
+    team without the new hires). ``explanation``: per mechanism the scenario has (ramp,
+    attrition, leave), the hires and first hire date the same placement gives without it.
+    """
+
+    role: str
+    table: pd.DataFrame
+    hires: tuple[tuple[dt.date, int], ...]
+    scenario: Scenario  # the input scenario with the volume plan and the hires in it
+    current: int = 0  # today's headcount (the scenario's starting team)
+    slack: float = SLACK
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def months(self, status: str) -> list[str]:
+        """The months of one ``status``: 'covered', 'within tolerance' or 'short'."""
+        return [str(m) for m in self.table.loc[self.table["status"] == status, "month"]]
+
+    @property
+    def verdict(self) -> str:
+        t = self.table
+        total = sum(n for _, n in self.hires)
+        peak = int(t["required"].max())
+        at_peak = ", ".join(str(m) for m in t.loc[t["required"] == peak, "month"])
+        low = t.loc[t["required"] == peak, "today_team"].min()
+        text = (
+            f"You have {self.current} {_role_name(self.role, self.current)}, you need up to "
+            f"{peak} effective (fully ramped, in {at_peak}); without new hires, today's team is "
+            f"expected at {low:.1f} effective there. "
+        )
+        when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
+        text += f"Hire {total} {_role_name(self.role, total)}" + (
+            f": {when}." if when else ": today's team keeps up."
+        )
+        text += (
+            f" The rule: a month is covered when the expected effective headcount (ramp, "
+            f"attrition, leave) is at least the requirement minus {self.slack:g} rep."
+        )
+        rows = t.set_index("month")
+
+        def listed(months: list[str]) -> str:
+            return ", ".join(
+                f"{m} ({rows.loc[m, 'expected_effective']:.2f} of {rows.loc[m, 'required']})"
+                for m in months
+            )
+
+        within, short = self.months("within tolerance"), self.months("short")
+        if within:
+            text += f" Below the requirement but within that tolerance: {listed(within)}."
+        if short:
+            text += (
+                f" Short by more than the tolerance even so: {listed(short)}: a hire cannot "
+                "ramp in time (start hiring earlier, or plan for a gap)."
+            )
+        if not within and not short:
+            text += " Every month meets its requirement in full."
+        return text + self._explained()
+
+    def _explained(self) -> str:
+        e = self.explanation
+        if e.empty:
+            return ""
+        total = sum(n for _, n in self.hires)
+        first = self.hires[0][0] if self.hires else None
+        parts = []
+        for _, r in e.iterrows():
+            n = int(r["hires"])
+            if n != total:
+                parts.append(
+                    f"without {r['mechanism']} you would hire {n} ({r['mechanism']} costs "
+                    f"{total - n} {'hire' if total - n == 1 else 'hires'})"
+                )
+            elif n and r["first_hire"] != first:
+                parts.append(
+                    f"without {r['mechanism']} the same {n}, first on {r['first_hire']:%Y-%m-%d}"
+                )
+            else:
+                parts.append(f"without {r['mechanism']} the same")
+        return " Measured by placing the hires again on the same rosters: " + "; ".join(parts) + "."
+
+    def plot(self, ax: Any = None) -> Any:
+        """Required (with its tolerance band) against expected effective headcount by month,
+        today's team without hires, today's headcount, hires as bars, short months marked."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4.5))
+        t = self.table
+        x = np.arange(len(t))
+        req = t["required"].to_numpy(dtype=float)
+        ax.step(x, req, where="mid", color="tab:red", label="required (sized)")
+        ax.fill_between(
+            x,
+            req - self.slack,
+            req,
+            step="mid",
+            color="tab:red",
+            alpha=0.15,
+            lw=0,
+            label=f"tolerance ({self.slack:g} rep)",
+        )
+        ax.plot(x, t["expected_effective"], marker="o", label="expected effective, with hires")
+        ax.plot(x, t["today_team"], ls="--", color="tab:gray", label="today's team, no new hires")
+        ax.axhline(
+            self.current,
+            color="black",
+            ls=":",
+            lw=1,
+            label=f"today: {self.current} {_role_name(self.role, self.current)}",
+        )
+        ax.bar(x, t["hires"], alpha=0.3, color="tab:green", label="hires that month")
+        below = (t["status"] != "covered").to_numpy()
+        if below.any():
+            ax.scatter(
+                x[below],
+                t["expected_effective"].to_numpy(dtype=float)[below],
+                marker="x",
+                s=60,
+                color="tab:red",
+                zorder=3,
+                label="below the requirement",
+            )
+        ax.set_xticks(x, [str(m) for m in t["month"]], rotation=45, ha="right")
+        ax.set_ylabel(f"{self.role.upper()}s (ramp- and leave-weighted)")
+        ax.set_title(f"{self.role.upper()} hiring plan")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def _months(scenario: Scenario) -> list[dt.date]:
+    start = scenario.start_date.replace(day=1)
+    end = scenario.start_date + dt.timedelta(hours=scenario.horizon)
+    months, m = [], start
+    while m < end:
+        months.append(m)
+        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return months
+
+
+def expected_effective(
+    scenario: Scenario, role: str, *, draws: int = DRAWS, seed: int = 0
+) -> pd.Series:
+    """Mean effective headcount per calendar month (ramp, attrition, back-fill, leave), over
+    ``draws`` rosters from the staffing model the engine uses."""
+    staff = staff_of(scenario, role)
+    cal = WorkCalendar(scenario)
+    total = np.zeros(cal.n_days)
+    for k in range(draws):
+        roster = build_roster(staff, scenario, cal, Streams(seed + k), role)
+        total += roster.effective
+    per_day = total / draws
+    months = pd.Series([d.replace(day=1) for d in cal.dates])
+    working = pd.Series(cal.working)
+    frame = pd.DataFrame({"month": months, "eff": per_day, "working": working})
+    frame = frame[frame["working"]]
+    return frame.groupby("month")["eff"].mean()
+
+
+def _status(expected: float, required: float, slack: float) -> str:
+    if expected >= required:
+        return "covered"
+    return "within tolerance" if expected >= required - slack else "short"
+
+
+def _place(
+    scenario: Scenario, role: str, months: Sequence[dt.date], need: Sequence[int]
+) -> tuple[dict[dt.date, int], Scenario]:
+    """Hires, earliest shortfall first, until every month is within ``SLACK`` of its need."""
+    ramp_months = len(staff_of(scenario, role).ramp)
+    plan: dict[dt.date, int] = {}
+    planned = scenario
+    for _ in range(MAX_HIRES):
+        eff = expected_effective(planned, role)
+        pairs = zip([float(eff.get(m, 0.0)) for m in months], need, strict=True)
+        short = [i for i, (e, r) in enumerate(pairs) if e < r - SLACK]
+        if not short:
+            break
+        hire_month = months[max(0, short[0] - ramp_months)]
+        day = max(hire_month, scenario.start_date)
+        if plan.get(day, 0) >= 100:
+            break
+        plan[day] = plan.get(day, 0) + 1
+        planned = _with_hires(scenario, role, plan)
+    return plan, planned
+
+
+def mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
+    """The staffing mechanisms the role has in this scenario, each as the overrides that take
+    it out: ramp (a non-empty ramp; new hires always ramp), attrition (a rate above 0), and
+    leave (paid days off above 0; AEs have none in the model)."""
+    staff = staff_of(scenario, role)
+    path = ROLE_PATHS[role]
+    present = {
+        "ramp": bool(staff.ramp),
+        "attrition": staff.attrition_per_year > 0,
+        "leave": isinstance(staff, CallingStaff) and staff.pto_days_per_year > 0,
+    }
+    return {
+        name: {f"{path}.{fld}": value}
+        for name, (fld, value) in _MECHANISMS.items()
+        if present[name]
+    }
+
+
+def hiring_plan(
+    scenario: Scenario,
+    volume: Mapping[str, float],
+    role: str = "sdr",
+    targets: Sequence[str | Target] = (),
+    confidence: float = 0.8,
+    reps: int = 6,
+    *,
+    month_weeks: int = 4,
+    seed: int | None = 0,
+    workers: int | None = None,
+    progress: bool = False,
+    explain: bool = True,
+) -> HiringPlan:
+    """Hires by month that keep ``role`` big enough for a lead-volume plan.
+
+    ``volume``: 'YYYY-MM' -> multiplier on every source's rate that month (1 = as in the
+    scenario; months not given are 1). Each month's required headcount is sized on a
+    ``month_weeks``-week run at that volume (fully ramped reps); hires are then placed, earliest
+    month first, so that the expected effective headcount (ramp, attrition with back-fill after
+    the hiring delay, leave) comes within ``SLACK`` (half a rep) of it: a hire joins early
+    enough to be ramped by the month it is needed when the plan allows, otherwise at the start.
+    ``explain``: also place the hires with ramp, attrition and leave removed one at a time (the
+    staffing model only: cheap), to measure what each costs.
+    """
+    headcount_path(scenario, role)  # checks the role exists in this scenario
+    months = _months(scenario)
+    factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
+    repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
+    if repeated:
+        raise ValueError(
+            f"volume: {repeated[0]} is a calendar month the period covers twice; the plan is "
+            "applied as seasonality by month, so keep the horizon within a year"
+        )
+    unknown = sorted(set(volume) - set(factors))
+    if unknown:
+        raise ValueError(
+            f"volume: months {unknown} are outside the scenario's period "
+            f"({_month_key(months[0])} to {_month_key(months[-1])})"
+        )
+    # 1. Required (fully ramped) headcount per distinct volume level.
+    required: dict[float, int] = {}
+    base = scenario_to_dict(scenario)
+    for f in sorted(set(factors.values())):
+        data = _scaled(base, f, month_weeks)
+        node = data
+        for part in ROLE_PATHS[role].split("."):
+            node = node[part]
+        # Fully ramped, fully skilled reps with no leave: expected_effective counts ramp,
+        # attrition and leave, so they are not counted twice.
+        full = {
+            "ramp": [],
+            "attrition_per_year": 0.0,
+            "plan": [],
+            "pto_days_per_year": 0.0,
+            "skill_ramp": [],
+            "starting_tenure_months": None,
+        }
+        node.update({k: v for k, v in full.items() if k in node})
+        month_scenario = scenario_from_dict(data, f"{role} sizing at volume x{f:g}")
+        sizing = size_team(
+            month_scenario,
+            role,
+            targets,
+            confidence,
+            reps,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+            explain=False,
+        )
+        if sizing.headcount is None:
+            raise ValueError(f"at volume x{f:g} no headcount meets the targets: {sizing.verdict}")
+        required[f] = sizing.headcount
+    need = [required[factors[_month_key(m)]] for m in months]
+    # 2. Hires, earliest shortfall first, with the staffing model's own expectation.
+    plan, planned = _place(scenario, role, months, need)
+    eff = expected_effective(planned, role)
+    today = expected_effective(scenario, role)
+    expected = [float(eff.get(m, 0.0)) for m in months]
+    table = pd.DataFrame(
+        {
+            "month": [_month_key(m) for m in months],
+            "volume": [factors[_month_key(m)] for m in months],
+            "required": need,
+            "expected_effective": expected,
+            "shortfall": [max(0.0, r - e) for r, e in zip(need, expected, strict=True)],
+            "status": [_status(e, r, SLACK) for r, e in zip(need, expected, strict=True)],
+            "hires": [sum(n for d, n in plan.items() if d.replace(day=1) == m) for m in months],
+            "today_team": [float(today.get(m, 0.0)) for m in months],
+        }
+    )
+    # 3. What each staffing mechanism costs: the same placement without it.
+    rows = []
+    for name, overrides in (mechanisms(scenario, role) if explain else {}).items():
+        without = with_overrides(scenario, overrides, source=f"{scenario.name} without {name}")
+        alt, _ = _place(without, role, months, need)
+        rows.append(
+            {
+                "mechanism": name,
+                "hires": sum(alt.values()),
+                "first_hire": min(alt) if alt else None,
+                "hires_with": sum(plan.values()),
+                "first_hire_with": min(plan) if plan else None,
+            }
+        )
+    return HiringPlan(
+        role,
+        table,
+        tuple(sorted(plan.items())),
+        _with_volume(planned, factors),
+        current=staff_of(scenario, role).headcount,
+        explanation=pd.DataFrame(rows),
+    )
+
+
+def _month_key(month: dt.date) -> str:
+    return f"{month:%Y-%m}"
+
+
+def _scaled(base: Mapping[str, Any], factor: float, weeks: int) -> dict[str, Any]:
+    """The scenario at ``factor`` times its lead volume, run for ``weeks`` after a warm-up."""
+    data = copy.deepcopy(dict(base))
+    for source in data["sources"]:
+        source["rate_per_week"] = source["rate_per_week"] * factor
+        source["bursts"] = []
+        source["seasonality"] = {}
+    data["horizon"] = f"{weeks} weeks"
+    data["warm_up"] = "2 weeks"
+    for staff in (data["sdr"], (data.get("outbound") or {}).get("bdr"), data["ae"].get("team")):
+        if staff:
+            staff["plan"] = []
+    return data
+
+
+def _with_hires(scenario: Scenario, role: str, plan: Mapping[dt.date, int]) -> Scenario:
+    staff = staff_of(scenario, role)
+    extra = [{"date": d.isoformat(), "hire": n} for d, n in sorted(plan.items())]
+    existing = [{"date": c.date.isoformat(), "hire": c.hire, "leave": c.leave} for c in staff.plan]
+    return with_overrides(scenario, {ROLE_PATHS[role] + ".plan": existing + extra})
+
+
+def _with_volume(scenario: Scenario, factors: Mapping[str, float]) -> Scenario:
+    """The volume plan as seasonality by month on every source (months repeat each year)."""
+    by_month = {int(k[5:]): v for k, v in factors.items() if v != 1.0}
+    overrides: dict[str, Any] = {}
+    for i, src in enumerate(scenario.sources):
+        merged = dict(src.seasonality.by_month)
+        for month, v in by_month.items():
+            merged[month] = merged.get(month, 1.0) * v
+        overrides[f"sources.{i}.seasonality.by_month"] = merged
+    return with_overrides(scenario, overrides) if overrides else scenario

@@ -1,0 +1,88 @@
+"""What one more unit of each lever buys: the binding constraint, measured.
+
+Utilisation says which team is busy, not what relief would buy. Each lever (one more rep of each
+calling role, one more AE with a finite team, another queue rule) is run against the scenario as
+it is on common random numbers, and the lever whose valid-opportunity gain is largest, with its
+interval above 0, is the binding constraint.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ..experiments import Experiment
+
+ROLE_NAME = {"sdr": "SDR", "bdr": "BDR", "ae": "AE"}
+
+
+def lever_variants(scenario: Any) -> dict[str, dict[str, Any]]:
+    """One more unit of each lever, as overrides: one more rep of each calling role present,
+    one more AE (only with a finite AE team), and each queue rule other than the scenario's."""
+    out: dict[str, dict[str, Any]] = {"sdr": {"sdr.headcount": scenario.sdr.headcount + 1}}
+    if scenario.outbound is not None:
+        out["bdr"] = {"outbound.bdr.headcount": scenario.outbound.bdr.headcount + 1}
+    if scenario.ae.team is not None:
+        out["ae"] = {"ae.team.headcount": scenario.ae.team.headcount + 1}
+    for rule in ("new_first", "fifo", "score"):
+        if rule != scenario.sdr.queue_rule:
+            out[f"queue_rule:{rule}"] = {"sdr.queue_rule": rule}
+    return out
+
+
+def lever_table(experiment: Experiment) -> pd.DataFrame:
+    """Per lever: valid opportunities and wins gained against the scenario as it is (``now``),
+    paired over replications, with 95% intervals; ``significant``: the valid-opportunity gain's
+    interval is above 0; ``binding``: the significant lever that gains most."""
+    d = experiment.compare(baseline="now")
+    d = d[d["section"] == "totals"].set_index(["variant", "metric"])
+    rows = []
+    for key in [v for v in experiment.variants if v != "now"]:
+        rule = key.startswith("queue_rule:")
+        what = f"queue rule {key[len('queue_rule:') :]}" if rule else f"one more {ROLE_NAME[key]}"
+        row: dict[str, Any] = {"lever": key, "what": what}
+        for metric, name in (("valid_opportunities", "valid"), ("won", "won")):
+            c = d.loc[(key, metric)]
+            row |= {f"{name}_now": float(c["baseline_mean"]), f"{name}_gain": float(c["diff"])}
+            row |= {f"{name}_low": float(c["ci_low"]), f"{name}_high": float(c["ci_high"])}
+        now = row["valid_now"]
+        row["valid_gain_share"] = row["valid_gain"] / now if now else math.nan
+        rows.append(row | {"significant": row["valid_low"] > 0})
+    table = pd.DataFrame(rows)
+    table["binding"] = False
+    sig = table[table["significant"]] if not table.empty else table
+    if not sig.empty:
+        table.loc[sig["valid_gain"].idxmax(), "binding"] = True
+    return table
+
+
+def lever_sentence(levers: pd.DataFrame, reps: int) -> str:
+    """The levers in words: each gain with its interval, and the binding one."""
+    if levers.empty:
+        return ""
+    parts = []
+    for _, r in levers.sort_values("valid_gain", ascending=False).iterrows():
+        share = r["valid_gain_share"]
+        parts.append(
+            f"{r['what']} {r['valid_gain']:+,.1f} valid opportunities ("
+            + (f"{share:+.0%}, " if share == share else "")
+            + f"95% CI {r['valid_low']:+,.1f} to {r['valid_high']:+,.1f}) and "
+            f"{r['won_gain']:+,.1f} wins (95% CI {r['won_low']:+,.1f} to {r['won_high']:+,.1f})"
+        )
+    text = f"What one more unit of each lever buys ({reps} replications, common random numbers): "
+    text += "; ".join(parts) + "."
+    top = levers[levers["binding"]]
+    if top.empty:
+        return text + (
+            " No lever buys a significant gain (no interval above 0): neither capacity nor the "
+            "queue rule binds; the stages are where to look."
+        )
+    key = str(top.iloc[0]["lever"])
+    what = (
+        f"the queue rule ({key.split(':', 1)[1]} buys most)"
+        if key.startswith("queue_rule:")
+        else f"{ROLE_NAME[key]} capacity (one more {ROLE_NAME[key]} buys most)"
+    )
+    return text + f" The binding constraint: {what}."

@@ -1,0 +1,429 @@
+"""The money in a funnel decision: what an option earns, what it costs, the targets it must meet.
+
+A decision between options (MQL thresholds, toss-up criteria) is ranked on one **objective**, per
+replication and option, over the horizon:
+
+    objective = value - cost
+    value     = won value + self-serve value + open opportunities x value won per closed deal
+    cost      = sum over roles of mean headcount x yearly cost x years
+                + leads x cost per lead (by source)
+                + AE meeting hours x costs.ae_per_hour
+
+- *Won value* is ``totals.won_value``; *self-serve value* ``totals.self_serve_value`` (revenue of
+  PQLs that buy on their own; 0 when the results do not carry it, and the verdict says so).
+- *Open pipeline.* A horizon cuts deals off: opportunities still open at its end were paid for
+  (SDR hours, AE meetings) but have not closed. They count at their expected win value: the
+  open count times the value won per closed deal (won value / (won + lost)), pooled over the
+  option's replications, so a stricter option's better deals are valued as such. An option with
+  no closed deal uses the scenario's nominal ``ae.win.probability`` x mean ``ae.deal_value``.
+  ``open_pipeline=False`` leaves them out. SQLs still waiting for their first meeting at the
+  end count neither as value nor as meeting cost.
+- *Years* = horizon weeks / 52.18. Headcounts are the mean employed over working days (gaps
+  from attrition are not paid). With unlimited AEs (no ``ae.team``) there is no AE headcount, so
+  no yearly AE cost; AE time still costs ``ae_per_hour`` per first meeting.
+- *AE meeting hours* are ``ae.ae_meeting_hours``: the first meetings held in the period (accepted
+  or not, a lead tossed up again after nurture meets again) x ``ae.meeting_hours``. Results
+  without that key use SQLs x ``ae.meeting_hours``.
+- *Leads* are every lead of the run's table by source (``leads_by_source``); the same leads
+  arrive in every option, so this cost moves the level, not the ranking.
+
+Saturation is not a cost term: when SDRs run full, leads wait and go cold, and that shows up as
+fewer contacts, SQLs and wins, so in the value. Without any cost (none in the scenario's
+``costs`` section, none given) the objective is a count KPI instead, ``valid_opportunities`` by
+default (or ``won_value``), and the verdict says so.
+
+**Targets** are service conditions an option must meet, on the mean over replications:
+``within_1h >= service_level`` (0.5 by default), and, when given, ``sdr_utilisation <=
+max_utilisation``, ``valid_rate >= min_valid_rate`` and ``valid_per_week >=
+min_valid_per_week``.
+
+**The rule** (:func:`choose`): among options that meet every target, take the one with the
+highest mean objective; keep the current option instead when it meets every target and the best
+is not clearly better than it (the paired 95% interval of best minus current reaches 0). If no
+option meets every target, none is recommended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..base.units import format_amount
+from ..experiments import Experiment
+from ..scenario import Costs, Scenario
+
+SECTION = "decision"  # the section of the decision KPIs in the experiment's tables
+YEAR_WEEKS = 52.18
+FALLBACKS = ("valid_opportunities", "won_value")
+ROLES = ("sdr", "bdr", "ae")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    label: str
+    higher_is_better: bool
+    percent: bool = False
+    money: bool = False
+
+
+KPIS = (
+    Kpi("objective", "objective (value minus cost)", True, money=True),
+    Kpi("value", "value (won, self-serve, open pipeline)", True, money=True),
+    Kpi("cost", "cost", False, money=True),
+    Kpi("mqls_per_week", "MQLs per week", True),
+    Kpi("sdr_utilisation", "SDR utilisation", False, percent=True),
+    Kpi("speed_to_lead_median_h", "speed-to-lead, median (h)", False),
+    Kpi("within_1h", "MQLs called within 1 h", True, percent=True),
+    Kpi("backlog_mean", "untouched MQLs waiting (mean)", False),
+    Kpi("sqls", "SQLs", True),
+    Kpi("ae_meeting_hours", "AE hours in first meetings", False),
+    Kpi("valid_opportunities", "valid opportunities", True),
+    Kpi("valid_rate", "valid rate (valid / decided SQLs)", True, percent=True),
+    Kpi("won", "wins", True),
+    Kpi("won_value", "won value", True, money=True),
+    Kpi("self_serve_value", "self-serve value", True, money=True),
+    Kpi("open_value", "open pipeline at expected win value", True, money=True),
+    Kpi("pipeline_value", "pipeline value", True, money=True),
+    Kpi("ae_occupancy", "AE occupancy", False, percent=True),
+    Kpi("cost_per_valid", "cost per valid opportunity", False, money=True),
+)
+BY_NAME = {k.name: k for k in KPIS}
+
+
+# --------------------------------------------------------------------------- costs
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Yearly cost per rep by role, AE cost per meeting hour, cost per lead by source, and
+    the AE hours one tossed-up lead takes (``ae.meeting_hours``)."""
+
+    per_year: Mapping[str, float]
+    ae_per_hour: float
+    per_lead: Mapping[str, float]
+    meeting_hours: float
+
+    @property
+    def given(self) -> bool:
+        """Whether any cost is above 0 (otherwise the objective falls back to a count)."""
+        return any(
+            v > 0 for v in (*self.per_year.values(), self.ae_per_hour, *self.per_lead.values())
+        )
+
+    def missing(self, unlimited_aes: bool) -> list[str]:
+        """The cost terms that count as 0, in words, for the verdict's assumptions."""
+        out = [f"{r.upper()} salaries" for r in ROLES if not self.per_year.get(r)]
+        if unlimited_aes and self.per_year.get("ae"):
+            out.append("AE salaries (AEs unlimited in the scenario)")
+        if not self.ae_per_hour:
+            out.append("AE meeting hours (rejected SQLs cost nothing)")
+        if not any(self.per_lead.values()):
+            out.append("leads")
+        return out
+
+
+def parse_costs(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` texts (the command's ``--cost``) as a ``costs`` mapping for
+    :func:`resolve_costs`: ``sdr``, ``bdr``, ``ae`` (or ``sdr_per_year``...) per rep-year,
+    ``ae_per_hour``, ``per_lead.SOURCE``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"--cost {item!r}: write KEY=VALUE, e.g. sdr=90000") from None
+        if not sep or not _known_cost_key(key) or value < 0:
+            raise ValueError(
+                f"--cost {item!r}: the role is one of sdr, bdr, ae (per rep-year), or "
+                "ae_per_hour, per_lead.SOURCE, with a value >= 0"
+            )
+        if key.startswith("per_lead."):
+            out.setdefault("per_lead", {})[key.removeprefix("per_lead.")] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _known_cost_key(key: str) -> bool:
+    roles = {*ROLES, *(f"{r}_per_year" for r in ROLES), "ae_per_hour"}
+    return key in roles or (key.startswith("per_lead.") and len(key) > len("per_lead."))
+
+
+def resolve_costs(scenario: Scenario, costs: Mapping[str, Any] | Costs | None = None) -> CostModel:
+    """The scenario's ``costs`` section, with ``costs`` on top: a ``Costs`` replaces it; a
+    mapping overrides key by key (``{"sdr": 90000}``, ``{"ae_per_hour": 120, "per_lead":
+    {"web": 40}}``; a role alone means its yearly cost)."""
+    base = scenario.costs
+    if isinstance(costs, Costs):
+        base, costs = costs, None
+    per_year = {r: base.per_year(r) for r in ROLES}
+    ae_per_hour = float(base.ae_per_hour)
+    per_lead = dict(base.per_lead)
+    for key, value in (costs or {}).items():
+        if key == "per_lead":
+            per_lead |= {str(k): float(v) for k, v in dict(value).items()}
+        elif key.startswith("per_lead."):
+            per_lead[key.removeprefix("per_lead.")] = float(value)
+        elif key.removesuffix("_per_year") in ROLES:
+            per_year[key.removesuffix("_per_year")] = float(value)
+        elif key == "ae_per_hour":
+            ae_per_hour = float(value)
+        else:
+            raise ValueError(
+                f"costs: unknown key {key!r}; use sdr, bdr, ae (per rep-year), ae_per_hour, "
+                "per_lead"
+            )
+    unknown = sorted(set(per_lead) - set(scenario.source_names))
+    if unknown:
+        raise ValueError(
+            f"costs: per_lead {', '.join(unknown)}: not a source ({', '.join(scenario.source_names)})"
+        )
+    return CostModel(per_year, ae_per_hour, per_lead, float(scenario.ae.meeting_hours))
+
+
+# --------------------------------------------------------------------------- per replication
+
+
+def decision_kpis(
+    experiment: Experiment,
+    weeks: float,
+    costs: Mapping[str, Any] | Costs | None = None,
+    *,
+    open_pipeline: bool = True,
+    fallback: str = "valid_opportunities",
+) -> pd.DataFrame:
+    """Per variant and replication, the KPIs a threshold or headcount decision is judged on,
+    the objective among them, as rows in the experiment's ``totals`` form (section
+    ``decision``). Costs as in :func:`resolve_costs`, per variant's scenario."""
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)} (got {fallback!r})")
+    t = experiment.totals
+    wide = (
+        t.assign(key=t["section"] + "." + t["metric"])
+        .pivot_table(index=["variant", "replication"], columns="key", values="value", dropna=False)
+        .reset_index()
+    )
+
+    def col(name: str, default: float = math.nan) -> pd.Series:
+        return wide[name].astype(float) if name in wide else pd.Series(default, index=wide.index)
+
+    variant = wide["variant"]
+    models = {v: resolve_costs(s, costs) for v, s in experiment.scenarios.items()}
+    out = pd.DataFrame({"variant": variant, "replication": wide["replication"]})
+    out["mqls_per_week"] = col("totals.mqls") / weeks
+    out["sdr_utilisation"] = col("utilisation.sdr")
+    out["speed_to_lead_median_h"] = col("speed_to_lead.median_h")
+    out["within_1h"] = col("speed_to_lead.within_1h")
+    out["backlog_mean"] = col("backlog.mean")
+    out["sqls"] = col("totals.sqls")
+    out["valid_opportunities"] = col("totals.valid_opportunities")
+    out["valid_rate"] = col("rates.sql_to_valid")
+    out["won"] = col("totals.won")
+    out["won_value"] = col("totals.won_value")
+    out["self_serve_value"] = col("totals.self_serve_value", 0.0).fillna(0.0)
+    out["pipeline_value"] = col("totals.pipeline_value")
+    out["ae_occupancy"] = col("ae.ae_occupancy")
+    if open_pipeline:
+        closed = pd.DataFrame({"v": variant, "won": col("totals.won_value").fillna(0.0)})
+        closed["n"] = col("totals.won").fillna(0.0) + col("totals.lost").fillna(0.0)
+        pooled = closed.groupby("v")[["won", "n"]].sum()
+        per_closed = {
+            v: pooled.loc[v, "won"] / pooled.loc[v, "n"] if pooled.loc[v, "n"] > 0 else _nominal(s)
+            for v, s in experiment.scenarios.items()
+            if v in pooled.index
+        }
+        out["open_value"] = col("totals.open_opportunities").fillna(0.0) * variant.map(per_closed)
+    else:
+        out["open_value"] = 0.0
+    out["value"] = out["won_value"].fillna(0.0) + out["self_serve_value"] + out["open_value"]
+    years = weeks / YEAR_WEEKS
+    heads = {
+        "sdr": col("staffing.sdr_mean_headcount"),
+        "bdr": col("staffing.bdr_mean_headcount"),
+        "ae": col("ae.ae_mean_headcount"),
+    }
+    meeting_hours = col("ae.ae_meeting_hours")
+    if "ae.ae_meeting_hours" not in wide:
+        meeting_hours = out["sqls"] * variant.map({v: m.meeting_hours for v, m in models.items()})
+    out["ae_meeting_hours"] = meeting_hours
+    cost = pd.Series(0.0, index=wide.index)
+    for v, m in models.items():
+        rows = variant == v
+        c = sum(heads[r][rows].fillna(0.0) * m.per_year[r] * years for r in ROLES)
+        c = c + sum(
+            col(f"leads_by_source.{s}")[rows].fillna(0.0) * p for s, p in m.per_lead.items()
+        )
+        c = c + meeting_hours[rows].fillna(0.0) * m.ae_per_hour
+        cost.loc[rows] = c
+    given = any(m.given for m in models.values())
+    out["cost"] = cost
+    out["objective"] = out["value"] - cost if given else out[fallback]
+    valid = out["valid_opportunities"]
+    out["cost_per_valid"] = cost / valid.where(valid > 0) if given else math.nan
+    long = out.melt(id_vars=["variant", "replication"], var_name="metric", value_name="_v")
+    long = long.rename(columns={"_v": "value"})
+    long.insert(1, "section", SECTION)
+    return long
+
+
+def _nominal(scenario: Scenario) -> float:
+    """Expected value won per closed deal of average quality, from the scenario alone."""
+    return float(scenario.ae.win.probability) * float(scenario.ae.deal_value.mean)
+
+
+def with_decision_kpis(
+    experiment: Experiment,
+    weeks: float,
+    costs: Mapping[str, Any] | Costs | None = None,
+    **options: Any,
+) -> Experiment:
+    """The experiment with its decision KPIs added to ``totals`` (so summary and compare,
+    with their intervals, cover them too); ``options`` as in :func:`decision_kpis`."""
+    extra = decision_kpis(experiment, weeks, costs, **options)
+    params = experiment.params
+    extra = extra.merge(params, on="variant", how="left") if params.shape[1] > 1 else extra
+    extra["seed"] = experiment.seed
+    totals = pd.concat([experiment.totals, extra[experiment.totals.columns]], ignore_index=True)
+    return dataclasses.replace(experiment, totals=totals)
+
+
+# --------------------------------------------------------------------------- targets and rule
+
+_OPS = {">=": operator.ge, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A service condition on the mean of an overview column, e.g. ``within_1h >= 0.5``."""
+
+    kpi: str
+    op: str
+    value: float
+    label: str
+    percent: bool = False
+
+    def met(self, x: float) -> bool:
+        return not (isinstance(x, float) and math.isnan(x)) and _OPS[self.op](x, self.value)
+
+    def show(self, x: float) -> str:
+        return f"{x:.0%}" if self.percent else f"{x:,.1f}"
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.op} {self.show(self.value)}"
+
+    def failure(self, x: float, ci: tuple[float, float] | None = None) -> str:
+        """``MQLs called within 1 h 12% (95% CI 10% to 14%; target >= 50%)``."""
+        interval = "" if ci is None else f"95% CI {self.show(ci[0])} to {self.show(ci[1])}; "
+        return f"{self.label} {self.show(x)} ({interval}target {self.op} {self.show(self.value)})"
+
+
+def service_targets(
+    service_level: float | None = 0.5,
+    max_utilisation: float | None = None,
+    min_valid_rate: float | None = None,
+    min_valid_per_week: float | None = None,
+) -> list[Target]:
+    """The targets named by the options; ``None`` (and a minimum of 0) leaves one out."""
+    out = []
+    if service_level is not None:
+        out.append(Target("within_1h", ">=", service_level, "MQLs called within 1 h", True))
+    if max_utilisation is not None:
+        out.append(Target("sdr_utilisation", "<=", max_utilisation, "SDR utilisation", True))
+    if min_valid_rate is not None:
+        out.append(Target("valid_rate", ">=", min_valid_rate, "AE valid rate", True))
+    if min_valid_per_week:
+        out.append(
+            Target("valid_per_week", ">=", min_valid_per_week, "valid opportunities per week")
+        )
+    return out
+
+
+def failures(
+    row: Mapping[str, float],
+    targets: Sequence[Target],
+    ci: Mapping[str, tuple[float, float]] | None = None,
+) -> list[str]:
+    """The targets a row of the overview misses (judged on the mean), each in words with its
+    figure and, from ``ci`` (KPI -> 95% interval of the mean), its interval."""
+    return [
+        t.failure(float(row[t.kpi]), (ci or {}).get(t.kpi))
+        for t in targets
+        if not t.met(float(row[t.kpi]))
+    ]
+
+
+def marginal(
+    row: Mapping[str, float],
+    targets: Sequence[Target],
+    ci: Mapping[str, tuple[float, float]],
+) -> list[str]:
+    """The targets a row meets on the mean but whose 95% interval reaches past the target: met
+    only within the noise of the replications."""
+    out = []
+    for t in targets:
+        x, (lo, hi) = float(row[t.kpi]), ci.get(t.kpi, (math.nan, math.nan))
+        if t.met(x) and (lo < t.value if t.op == ">=" else hi > t.value):
+            out.append(t.failure(x, (lo, hi)))
+    return out
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the rule picked: ``recommended`` (an option, or None), the ``best`` option by
+    objective among those meeting every target, and whether the current one was kept because
+    the best is not clearly better."""
+
+    recommended: str | None
+    best: str | None
+    kept_current: bool
+    eligible: list[str] = field(default_factory=list)
+
+
+def choose(overview: pd.DataFrame, current: str) -> Choice:
+    """The rule, on an overview indexed by option with ``objective``, ``objective_diff_low``
+    (paired 95% interval of option minus current) and ``meets_targets``."""
+    ok = overview[overview["meets_targets"] & overview["objective"].notna()]
+    if ok.empty:
+        return Choice(None, None, False, [])
+    best = str(ok["objective"].idxmax())
+    eligible = [str(o) for o in ok.index]
+    if best != current and current in ok.index:
+        low = float(overview.loc[best, "objective_diff_low"])
+        if np.isnan(low) or low <= 0:
+            return Choice(current, best, True, eligible)
+    return Choice(best, best, False, eligible)
+
+
+def money(x: float, signed: bool = False) -> str:
+    """An amount as the verdicts write it (12.3k, 1.2M), with its sign if asked."""
+    text = format_amount(abs(x))
+    sign = "-" if x < 0 else ("+" if signed else "")
+    return f"{sign}{text}"
+
+
+__all__ = [
+    "FALLBACKS",
+    "KPIS",
+    "Choice",
+    "CostModel",
+    "Kpi",
+    "Target",
+    "choose",
+    "decision_kpis",
+    "failures",
+    "marginal",
+    "parse_costs",
+    "resolve_costs",
+    "service_targets",
+    "with_decision_kpis",
+]

@@ -1,0 +1,572 @@
+"""How many reps: the smallest headcount of one role that meets every target.
+
+``size_team`` finds the smallest headcount of one role that meets every target with a given
+probability: each headcount is simulated on the same replications (common random numbers), the
+search starts from the analytic estimate (for the targets given), steps down one rep at a time
+while the targets still hold, or up in doubling steps and then by bisection, and stops early
+when more reps no longer move the targets. The table keeps the headcount one below the answer,
+which fails, as the evidence, and today's headcount (the scenario's starting team), so that
+the answer reads against what the team has. What the answer pays for is measured, not
+asserted: ramp, the learning curve, attrition and leave (those the scenario has) are removed
+one at a time at the answer and one below, on the same replications, and the verdict names
+those without which one rep fewer would do. The hiring plan is in :mod:`simfunnel.decisions.hiring`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..base.units import WEEK
+from ..experiments import Experiment, run
+from ..model import Snapshot
+from ..scenario import Scenario, with_overrides
+
+WEEKS_PER_MONTH = 52.1775 / 12
+ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A target's metric: how to read it off one replication's KPI report."""
+
+    label: str
+    read: Callable[[Mapping[str, float], float], float]  # (report, weeks) -> value
+
+
+def _per_month(key: str) -> Callable[[Mapping[str, float], float], float]:
+    return lambda r, weeks: r.get(key, math.nan) / (weeks / WEEKS_PER_MONTH)
+
+
+MEASURES: dict[str, Measure] = {
+    "speed_to_lead_1h": Measure(
+        "share of MQLs called within 1 h", lambda r, w: r.get("speed_to_lead.within_1h", math.nan)
+    ),
+    "speed_to_lead_24h": Measure(
+        "share of MQLs called within 24 h",
+        lambda r, w: r.get("speed_to_lead.within_24h", math.nan),
+    ),
+    "speed_to_lead_median_h": Measure(
+        "median hours to first attempt", lambda r, w: r.get("speed_to_lead.median_h", math.nan)
+    ),
+    "valid_opps_per_month": Measure(
+        "valid opportunities per month", _per_month("totals.valid_opportunities")
+    ),
+    "sqls_per_month": Measure("SQLs per month", _per_month("totals.sqls")),
+    "wins_per_month": Measure("wins per month", _per_month("totals.won")),
+    "sdr_utilisation": Measure("SDR utilisation", lambda r, w: r.get("utilisation.sdr", math.nan)),
+    "bdr_utilisation": Measure("BDR utilisation", lambda r, w: r.get("utilisation.bdr", math.nan)),
+    "backlog_mean": Measure("untouched MQLs waiting", lambda r, w: r.get("backlog.mean", math.nan)),
+    "ae_wait_h": Measure(
+        "hours a tossed-up lead waits for an AE", lambda r, w: r.get("ae.ae_mean_wait_h", math.nan)
+    ),
+    "ae_occupancy": Measure("AE occupancy", lambda r, w: r.get("ae.ae_occupancy", math.nan)),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """``metric op value``, e.g. ``speed_to_lead_1h >= 0.8``."""
+
+    metric: str
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", text)
+        if match is None:
+            raise ValueError(
+                f"target {text!r}: write METRIC>=VALUE (or <=, >, <), e.g. 'speed_to_lead_1h>=0.8'"
+            )
+        metric, op, value = match.groups()
+        if metric not in MEASURES and "." not in metric:
+            raise ValueError(
+                f"target {text!r}: unknown metric {metric!r}; use one of "
+                f"{', '.join(MEASURES)}, or a report key such as 'totals.won'"
+            )
+        return cls(metric, op, float(value))
+
+    def value_in(self, report: Mapping[str, float], weeks: float) -> float:
+        if self.metric in MEASURES:
+            return MEASURES[self.metric].read(report, weeks)
+        return report.get(self.metric, math.nan)
+
+    def met(self, value: float) -> bool:
+        return not math.isnan(value) and _OPS[self.op](value, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+def _targets(targets: Sequence[str | Target]) -> list[Target]:
+    if not targets:
+        raise ValueError("give at least one target, e.g. ['speed_to_lead_1h>=0.8']")
+    return [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+
+
+def _reports(experiment: Experiment) -> list[dict[str, float]]:
+    """One dict per replication: 'section.metric' -> value."""
+    t = experiment.totals
+    out = []
+    for _, rows in t.groupby("replication", sort=True):
+        out.append(dict(zip(rows["section"] + "." + rows["metric"], rows["value"], strict=True)))
+    return out
+
+
+def headcount_path(scenario: Scenario, role: str) -> str:
+    if role not in ROLE_PATHS:
+        raise ValueError(f"role must be one of {', '.join(ROLE_PATHS)} (got {role!r})")
+    if role == "bdr" and scenario.outbound is None:
+        raise ValueError("role 'bdr' needs an outbound section in the scenario")
+    if role == "ae" and scenario.ae.team is None:
+        raise ValueError("role 'ae' needs ae.team in the scenario (otherwise AEs are unlimited)")
+    return ROLE_PATHS[role] + ".headcount"
+
+
+def staff_of(scenario: Scenario, role: str) -> Any:
+    return {
+        "sdr": scenario.sdr,
+        "bdr": getattr(scenario.outbound, "bdr", None),
+        "ae": scenario.ae.team,
+    }[role]
+
+
+def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()) -> int:
+    """Where the search starts: for SDRs the analytic estimate (offered load over on-phone
+    hours, and Erlang C, :func:`simfunnel.decisions.analytic.sdr_workload`) at the targets' own service
+    level and occupancy where they give one; the current headcount otherwise."""
+    from .analytic import sdr_workload
+
+    current = staff_of(scenario, role).headcount
+    if role != "sdr":
+        return max(1, current)
+    options: dict[str, float] = {}
+    for t in targets:
+        if t.metric == "speed_to_lead_1h" and t.op in (">=", ">") and 0 < t.value < 1:
+            options["service_level"] = t.value
+        if t.metric == "sdr_utilisation" and t.op in ("<=", "<") and 0 < t.value <= 1:
+            options["target_occupancy"] = t.value
+    estimate = sdr_workload(scenario, **options)
+    best = max(estimate.headcount_by_occupancy, estimate.headcount_by_erlang_c)
+    return max(1, math.ceil(best)) if math.isfinite(best) else max(1, current)
+
+
+def _mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
+    """What the role has in this scenario beside its headcount, each as the overrides that take
+    it out: ramp and learning curve (only when someone new joins: attrition back-fills, planned
+    hires, or a starting team given a tenure), attrition, and leave (AEs have none)."""
+    staff = staff_of(scenario, role)
+    path = ROLE_PATHS[role]
+    newcomers = (
+        staff.attrition_per_year > 0
+        or any(c.hire for c in staff.plan)
+        or getattr(staff, "starting_tenure_months", None) is not None
+    )
+    found: dict[str, dict[str, Any]] = {}
+    if staff.ramp and newcomers:
+        found["ramp"] = {f"{path}.ramp": []}
+    if getattr(staff, "skill_ramp", ()) and newcomers:
+        found["learning curve"] = {f"{path}.skill_ramp": []}
+    if staff.attrition_per_year > 0:
+        found["attrition"] = {f"{path}.attrition_per_year": 0.0}
+    if getattr(staff, "pto_days_per_year", 0.0) > 0:
+        found["leave"] = {f"{path}.pto_days_per_year": 0.0}
+    return found
+
+
+def _paired(with_: Sequence[float], without: Sequence[float]) -> tuple[float, float, float]:
+    """Mean of the paired differences (without - with) and its 95% t interval."""
+    from scipy import stats
+
+    if len(with_) != len(without):  # a failed replication: no pairs to trust
+        return math.nan, math.nan, math.nan
+    d = np.asarray(without, dtype=float) - np.asarray(with_, dtype=float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    return mean, mean - half, mean + half
+
+
+def _num(x: float, sign: bool = False) -> str:
+    """A metric as the verdict writes it: three significant figures, whole above 1,000."""
+    if math.isnan(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    spec = ("+" if sign else "") + (",.0f" if abs(x) >= 1000 else ".3g")
+    return format(x, spec)
+
+
+def _either(names: Sequence[str], word: str = "or") -> str:
+    """'ramp', 'ramp or attrition', 'ramp, attrition or leave'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def _share_met(reports: Sequence[Mapping[str, float]], goals: Sequence[Target], w: float) -> float:
+    return float(np.mean([all(g.met(g.value_in(r, w)) for g in goals) for r in reports]))
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The answer of :func:`size_team`: the headcount, and the table that shows it.
+
+    ``table``: one row per headcount tried: ``headcount``, ``today`` (the scenario's own
+    headcount), ``answer``, ``p_all_met`` (share of runs meeting every target) and per target
+    its mean, P10, P90 and ``p_met``. ``explanation``: one row per mechanism the role has
+    (ramp, learning curve, attrition, leave) and headcount (the answer and one fewer): the share
+    of runs meeting every target with it (``p_all_met_with``) and without it (``p_all_met``),
+    the binding target's metric with and without it and their paired difference (``diff``,
+    ``diff_low``, ``diff_high``, 95% interval), and ``one_fewer_would_do`` (on the row one
+    below the answer: it fails with the mechanism and passes without it).
+    """
+
+    role: str
+    targets: tuple[Target, ...]
+    confidence: float
+    headcount: int | None  # None: no headcount up to the limit meets the targets
+    start: int  # where the search started (the analytic estimate)
+    table: pd.DataFrame  # one row per headcount tried: P(all met) and each target's metric
+    experiments: dict[int, Experiment]
+    current: int | None = None  # today's headcount (the scenario's starting team)
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    explained: dict[tuple[str, int], Experiment] = field(default_factory=dict, repr=False)
+
+    def _name(self, n: int | None) -> str:
+        return self.role.upper() + ("" if n == 1 else "s")
+
+    @property
+    def verdict(self) -> str:
+        rows = self.table.set_index("headcount")
+        goals = "; ".join(str(t) for t in self.targets)
+        have = "" if self.current is None else f"You have {self.current} {self._name(self.current)}"
+        today = ""
+        if self.current is not None and self.current in rows.index:
+            today = (
+                f" With today's {self.current}, every target is met in "
+                f"{rows.loc[self.current, 'p_all_met']:.0%} of runs."
+            )
+        if self.headcount is None:
+            top = int(rows.index.max())
+            best = "; ".join(
+                f"{t.metric} reaches {rows.loc[top, f'{t.metric}_mean']:.3g} at {top}"
+                for t in self.targets
+            )
+            return (
+                (f"{have}; n" if have else "N")
+                + f"o {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
+                f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
+                f"{rows.loc[top, 'p_all_met']:.0%} ({best}). Where more reps stop helping, the "
+                "limit is not headcount: for speed-to-lead, leads that arrive outside working "
+                f"hours wait for the morning whatever the team's size.{today}"
+            )
+        h = self.headcount
+        text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
+        text += (
+            f": with {h}, every target ({goals}) is met in {rows.loc[h, 'p_all_met']:.0%} of "
+            f"simulated runs (asked: {self.confidence:.0%})"
+        )
+        if h - 1 in rows.index:
+            text += f"; with {h - 1}, in only {rows.loc[h - 1, 'p_all_met']:.0%}"
+            failing = [
+                str(t) for t in self.targets if rows.loc[h - 1, f"p_met: {t}"] < self.confidence
+            ]
+            if failing:
+                text += f" ({' and '.join(failing)} is what fails)"
+        text += "." + today + self._explained()
+        return text + (
+            f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
+        )
+
+    def _explained(self) -> str:
+        """The measured explanation: what each mechanism costs at the answer and one fewer."""
+        e, h = self.explanation, self.headcount
+        if h is None or "mechanism" not in e:
+            return ""  # not measured (explain=False)
+        if e.empty:
+            return (
+                f" The {self._name(2)} have no ramp, attrition or leave in this scenario: the "
+                "answer is headcount alone."
+            )
+        at = h - 1 if (e["headcount"] == h - 1).any() else h
+        rows = e[e["headcount"] == at]
+        first = rows.iloc[0]
+        parts, drop = [], []
+        for _, r in rows.iterrows():
+            if r["diff"] == 0 and r["p_all_met"] == r["p_all_met_with"]:
+                parts.append(f"without {r['mechanism']} no change")
+                continue
+            part = (
+                f"without {r['mechanism']} {r['p_all_met']:.0%}, {_num(r['mean_without'])} "
+                f"({_num(r['diff'], True)}, 95% CI {_num(r['diff_low'], True)} to "
+                f"{_num(r['diff_high'], True)})"
+            )
+            if r["one_fewer_would_do"]:
+                drop.append(r["mechanism"])
+            parts.append(part)
+        text = (
+            f" What the answer pays for, measured at {at} (every target met in "
+            f"{first['p_all_met_with']:.0%} of runs, {first['metric']} "
+            f"{_num(first['mean_with'])}) with each removed on the same runs: "
+            + "; ".join(parts)
+            + "."
+        )
+        names = list(e["mechanism"].unique())
+        if drop:
+            who = f"{drop[0]} alone" if len(drop) == 1 else f"any one of {_either(drop)}"
+            text += f" Without {who}, {h - 1} would do."
+        elif at != h:
+            who = names[0] if len(names) == 1 else f"any one of {_either(names)}"
+            text += f" Removing {who} alone does not change the answer."
+        return text
+
+    def plot(self, target: int = 0, ax: Any = None) -> Any:
+        """One target's metric against headcount (mean, P10-P90), the target line, the answer
+        and today's headcount."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        t = self.targets[target]
+        rows = self.table.sort_values("headcount")
+        x = rows["headcount"].to_numpy(dtype=float)
+        ax.fill_between(
+            x,
+            rows[f"{t.metric}_p10"],
+            rows[f"{t.metric}_p90"],
+            alpha=0.25,
+            lw=0,
+            label="P10-P90 of runs",
+        )
+        ax.plot(x, rows[f"{t.metric}_mean"], marker="o", label="mean")
+        ax.axhline(t.value, color="tab:red", ls="--", label=f"target {t.op} {t.value:g}")
+        if self.headcount is not None:
+            ax.axvline(self.headcount, color="tab:green", ls=":", label="smallest that meets all")
+        if self.current is not None and self.current in set(rows["headcount"]):
+            ax.axvline(self.current, color="black", ls="-.", lw=1, label=f"today: {self.current}")
+            y = rows.loc[rows["headcount"] == self.current, f"{t.metric}_mean"].iloc[0]
+            ax.plot([self.current], [y], marker="*", ms=12, color="black", ls="none")
+        label = MEASURES[t.metric].label if t.metric in MEASURES else t.metric
+        ax.set_xlabel(f"{self.role.upper()} headcount (reps)")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label} by {self.role.upper()} headcount")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def size_team(
+    scenario: Scenario,
+    role: str = "sdr",
+    targets: Sequence[str | Target] = (),
+    confidence: float = 0.8,
+    reps: int = 10,
+    *,
+    start: int | None = None,
+    max_headcount: int = 200,
+    seed: int | None = 0,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: bool = False,
+    snapshot: Snapshot | None = None,
+    explain: bool = True,
+) -> Sizing:
+    """The smallest headcount of ``role`` whose runs meet every target with probability at
+    least ``confidence`` (the share of ``reps`` replications in which all are met).
+
+    Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
+    ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
+    the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
+    """
+    if not 0 < confidence <= 1:
+        raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
+    goals = _targets(targets)
+    path = headcount_path(scenario, role)
+    weeks = scenario.horizon / WEEK
+    first = start if start is not None else analytic_start(scenario, role, goals)
+    first = max(1, min(first, max_headcount))
+    tried: dict[int, Experiment] = {}
+    share: dict[int, float] = {}
+    level: dict[int, list[float]] = {}  # each target's mean metric, per headcount
+    options = {
+        "seed": seed,
+        "workers": workers,
+        "executor": executor,
+        "progress": progress,
+        "snapshot": snapshot,
+    }
+
+    def meets(h: int) -> bool:
+        if h not in tried:
+            tried[h] = run(
+                with_overrides(scenario, {path: h}, source=f"{role} headcount {h}"),
+                reps,
+                **options,
+            )
+            reports = _reports(tried[h])
+            for g in goals:
+                if g.metric not in MEASURES and g.metric not in reports[0]:
+                    known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
+                    raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
+            share[h] = _share_met(reports, goals, weeks)
+            level[h] = [float(np.nanmean([g.value_in(r, weeks) for r in reports])) for g in goals]
+        return share[h] >= confidence
+
+    def flat(a: int, b: int) -> bool:
+        """More reps changed nothing: every target's metric moved less than 0.5%."""
+        return all(
+            abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
+            for x, y in zip(level[a], level[b], strict=True)
+        )
+
+    answer: int | None
+    if meets(first):
+        h = first
+        while h > 1 and meets(h - 1):
+            h -= 1
+        answer = h
+    else:
+        low, high = first, None  # low fails
+        step = 1
+        while high is None:
+            nxt = min(max_headcount, low + step)
+            if meets(nxt):
+                high = nxt
+            elif nxt == max_headcount or (share[nxt] == 0 and step > 1 and flat(low, nxt)):
+                break  # the limit, or a plateau: headcount no longer moves the targets
+            else:
+                low, step = nxt, step * 2
+        if high is None:
+            answer = None
+        else:
+            while high - low > 1:  # the first that meets lies in (low, high]
+                mid = (low + high) // 2
+                if meets(mid):
+                    high = mid
+                else:
+                    low = mid
+            answer = high
+    if answer is not None and answer > 1:
+        meets(answer - 1)  # the evidence: one fewer fails
+    current = staff_of(scenario, role).headcount
+    if 1 <= current <= max_headcount:
+        meets(current)  # today's team, always in the table
+    table = _sizing_table(tried, share, goals, weeks)
+    table.insert(1, "today", table["headcount"] == current)
+    table.insert(2, "answer", table["headcount"] == answer)
+    explanation, explained = pd.DataFrame(), {}
+    if explain and answer is not None:
+        explanation, explained = _explain(
+            scenario, role, answer, tried, goals, confidence, reps, options
+        )
+    return Sizing(
+        role,
+        tuple(goals),
+        confidence,
+        answer,
+        first,
+        table,
+        dict(sorted(tried.items())),
+        current=current,
+        explanation=explanation,
+        explained=explained,
+    )
+
+
+def _explain(
+    scenario: Scenario,
+    role: str,
+    answer: int,
+    tried: Mapping[int, Experiment],
+    goals: Sequence[Target],
+    confidence: float,
+    reps: int,
+    options: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
+    """Each mechanism removed at the answer and one fewer, on the replications of the search
+    (same seed): the pass rate and the binding target's metric with and without it."""
+    weeks = scenario.horizon / WEEK
+    path = headcount_path(scenario, role)
+    levels = [answer - 1, answer] if answer > 1 else [answer]
+    base = {k: _reports(tried[k]) for k in levels}
+    # The binding target: the one met least often one below the answer (or at it).
+    probe = base[levels[0]]
+    binding = min(goals, key=lambda g: np.mean([g.met(g.value_in(r, weeks)) for r in probe]))
+    rows, runs = [], {}
+    for name, overrides in _mechanisms(scenario, role).items():
+        for k in levels:
+            variant = with_overrides(
+                scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
+            )
+            runs[(name, k)] = exp = run(variant, reps, **options)
+            reports = _reports(exp)
+            with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))
+            diff, low, high = _paired(with_, without)
+            p_with, p_without = _share_met(base[k], goals, weeks), _share_met(reports, goals, weeks)
+            rows.append(
+                {
+                    "mechanism": name,
+                    "headcount": k,
+                    "p_all_met_with": p_with,
+                    "p_all_met": p_without,
+                    "metric": binding.metric,
+                    "mean_with": float(np.nanmean(with_)),
+                    "mean_without": float(np.nanmean(without)),
+                    "diff": diff,
+                    "diff_low": low,
+                    "diff_high": high,
+                    "one_fewer_would_do": k == answer - 1 and p_with < confidence <= p_without,
+                }
+            )
+    columns = [
+        "mechanism",
+        "headcount",
+        "p_all_met_with",
+        "p_all_met",
+        "metric",
+        "mean_with",
+        "mean_without",
+        "diff",
+        "diff_low",
+        "diff_high",
+        "one_fewer_would_do",
+    ]
+    return pd.DataFrame(rows, columns=columns), runs
+
+
+def _sizing_table(
+    tried: Mapping[int, Experiment],
+    share: Mapping[int, float],
+    goals: Sequence[Target],
+    weeks: float,
+) -> pd.DataFrame:
+    rows = []
+    for h in sorted(tried):
+        reports = _reports(tried[h])
+        row: dict[str, float] = {"headcount": h, "p_all_met": share[h]}
+        for g in goals:
+            values = np.array([g.value_in(r, weeks) for r in reports], dtype=float)
+            ok = values[~np.isnan(values)]
+            row[f"{g.metric}_mean"] = float(ok.mean()) if ok.size else math.nan
+            row[f"{g.metric}_p10"] = float(np.quantile(ok, 0.1)) if ok.size else math.nan
+            row[f"{g.metric}_p90"] = float(np.quantile(ok, 0.9)) if ok.size else math.nan
+            # Per target: two targets may bound the same metric from both sides.
+            row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,545 @@
+"""Compare MQL thresholds, and toss-up criteria, before changing the real ones.
+
+Lowering the threshold sends more, weaker MQLs to the same SDRs; stricter toss-up criteria
+(``toss_up.require``: how many BANT criteria a lead must meet) send the AEs fewer, better SQLs.
+A spreadsheet scales every stage by the volume; the simulation shows what happens to capacity,
+speed-to-lead and, through them, to valid opportunities, wins and money. Every option (a
+threshold, or a threshold and a toss-up requirement of a grid) runs on the same replications
+(common random numbers: the same leads arrive), so each difference against the current option
+is the option's, not luck's.
+
+Options are ranked on an objective with money in it (value won, self-serve value and open
+pipeline at expected win value, minus rep, lead and AE-meeting cost), subject to service
+targets; the rule and its terms are in :mod:`simfunnel.decisions.objective`. Saturated SDRs (utilisation
+>= ``saturation``) are flagged, not excluded: leads that wait and go cold already cost value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..base.units import WEEK
+from ..experiments import Experiment, run_variants
+from ..model import Snapshot
+from ..scenario import Costs, Scenario, with_overrides
+from .analytic import spreadsheet_funnel
+from .gap import Gap, explain_gap
+from .objective import (
+    BY_NAME,
+    FALLBACKS,
+    KPIS,
+    SECTION,
+    Choice,
+    Kpi,
+    Target,
+    choose,
+    decision_kpis,
+    failures,
+    marginal,
+    money,
+    resolve_costs,
+    service_targets,
+    with_decision_kpis,
+)
+
+
+@dataclass(frozen=True)
+class ThresholdComparison:
+    """Options side by side: KPIs with intervals, differences against the current option, the
+    objective, failed targets and flags, the Pareto set and a recommendation (rule in
+    :mod:`simfunnel.decisions.objective`)."""
+
+    experiment: Experiment
+    thresholds: tuple[float, ...]
+    current: float  # the scenario's own threshold
+    table: pd.DataFrame  # option, threshold, sql_require, kpi, mean, ci_*, diff, diff_*
+    overview: pd.DataFrame  # one row per option: KPI means, objective interval, flags
+    recommended: str | None  # an option label, e.g. "MQL 40" or "MQL 40 / SQL 2 of 4"
+    reason: str
+    gap: Gap | None = None  # spreadsheet vs simulation at the current option
+    sql_requires: tuple[int, ...] = ()
+    current_option: str = ""
+    targets: tuple[Target, ...] = ()
+    saturation: float = 0.9
+    costed: bool = False
+    fallback: str = "valid_opportunities"
+    assumptions: str = ""
+    choice: Choice | None = None
+
+    def kpi(self, name: str) -> pd.DataFrame:
+        """One KPI across options."""
+        return self.table[self.table["kpi"] == name].reset_index(drop=True)
+
+    @property
+    def options(self) -> list[str]:
+        return self.overview["option"].tolist()
+
+    @property
+    def recommended_threshold(self) -> float | None:
+        return None if self.recommended is None else float(self._row(self.recommended)["threshold"])
+
+    @property
+    def pareto(self) -> list[str]:
+        """Options no other beats on valid opportunities, speed-to-lead and valid rate."""
+        return self.overview.loc[self.overview["pareto"], "option"].tolist()
+
+    @property
+    def objective_name(self) -> str:
+        return "value minus cost" if self.costed else self.fallback.replace("_", " ")
+
+    @property
+    def rule(self) -> str:
+        """The rule applied, in one sentence."""
+        targets = ", ".join(str(t) for t in self.targets) or "none set"
+        return (
+            f"Rule: among options that meet every target ({targets}), take the highest mean "
+            f"{self.objective_name} over the horizon, but keep the current option unless another "
+            "is clearly better (paired 95% interval above 0); SDR saturation is flagged, not "
+            "excluded."
+        )
+
+    def _row(self, option: str) -> pd.Series:
+        return self.overview.set_index("option").loc[option]
+
+    def _fmt(self, x: float, signed: bool = False) -> str:
+        if self.costed or self.fallback == "won_value":
+            return money(x, signed)
+        return f"{x:+,.0f}" if signed else f"{x:,.0f}"
+
+    def _diff(self, option: str) -> str:
+        r = self._row(option)
+        return (
+            f"{self._fmt(r['objective_diff'], True)} (95% CI {self._fmt(r['objective_diff_low'], True)}"
+            f" to {self._fmt(r['objective_diff_high'], True)})"
+        )
+
+    def _flags(self, option: str) -> list[str]:
+        r = self._row(option)
+        out = []
+        if r["saturated"]:
+            out.append(
+                f"at {option} the SDRs run at {r['sdr_utilisation']:.0%} (saturated): leads wait and "
+                "go cold, which the figures count, and any surge will hit speed-to-lead first"
+            )
+        if r["ae_occupancy"] >= self.saturation:
+            out.append(f"at {option} the AEs are {r['ae_occupancy']:.0%} full")
+        if r["marginal_targets"]:
+            out.append(
+                f"at {option} a target is met only within the noise: {r['marginal_targets']}"
+            )
+        return out
+
+    @property
+    def verdict(self) -> str:
+        """What to do, why, what could go wrong, the current option's targets, the rule and
+        the assumptions, one short paragraph."""
+        cur, rec = self.current_option, self.recommended
+        o = self.overview.set_index("option")
+        weeks = f"the {self.experiment.scenarios[self.experiment.baseline].weeks:g} weeks"
+        parts = []
+        if not self.costed:
+            parts.append(
+                f"WARNING: NO COSTS in the scenario or given, so options are ranked on "
+                f"{self.objective_name} alone, which ignores what extra leads, SDR hours and "
+                "rejected SQLs cost; add a costs section or --cost to rank on value minus cost."
+            )
+        if rec is None:
+            parts.append("Do: no option is recommended.")
+        elif rec == cur:
+            parts.append(f"Do: keep {cur}.")
+        else:
+            parts.append(f"Do: move from {cur} to {rec}.")
+        parts.append(self.reason)
+        if rec is not None:
+            flags = self._flags(rec)
+            r = o.loc[rec]
+            parts.append(
+                "What could go wrong: " + "; ".join(flags) + "."
+                if flags
+                else f"What could go wrong: nothing flagged at {rec} (SDRs at "
+                f"{r['sdr_utilisation']:.0%}, {r['within_1h']:.0%} of MQLs called within 1 h)."
+            )
+        fails, near = o.loc[cur, "failed_targets"], o.loc[cur, "marginal_targets"]
+        if fails:
+            parts.append(f"The current {cur} fails its targets: {fails}.")
+        elif near and rec != cur:
+            parts.append(f"The current {cur} meets every target, some only just: {near}.")
+        else:
+            parts.append(f"The current {cur} meets every target.")
+        parts.append(self.rule)
+        parts.append(f"Assumptions over {weeks}: {self.assumptions}")
+        return " ".join(parts)
+
+    def plot(self, kpi: str = "valid_opportunities", ax: Any = None) -> Any:
+        """A KPI against the threshold, mean and 95% interval (one line per toss-up
+        requirement in a grid); saturated options marked."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        rows = self.kpi(kpi)
+        spec = BY_NAME.get(kpi, Kpi(kpi, kpi, True))
+        if kpi == "objective" and not self.costed:
+            spec = Kpi(kpi, f"objective: {self.objective_name} (no costs)", True)
+        scale = 100.0 if spec.percent else 1.0
+        sat = self.overview.set_index("option")["saturated"]
+        grid = len(self.sql_requires) > 1
+        for require, part in rows.groupby("sql_require", sort=True):
+            x = part["threshold"].to_numpy(dtype=float)
+            label = f"SQL {require:g} of {self._criteria}" if grid else "mean, 95% interval"
+            ax.fill_between(x, part["ci_low"] * scale, part["ci_high"] * scale, alpha=0.2, lw=0)
+            ax.plot(x, part["mean"] * scale, marker="o", label=label)
+            hot = sat.loc[part["option"]].to_numpy(dtype=bool)
+            if hot.any():
+                ax.scatter(x[hot], part["mean"].to_numpy()[hot] * scale, s=90, marker="x",
+                           color="tab:red", zorder=3)  # fmt: skip
+        if sat.any():
+            ax.scatter([], [], s=90, marker="x", color="tab:red", label="SDRs saturated")
+        ax.axvline(self.current, color="grey", ls=":", label="current threshold")
+        if self.recommended is not None:
+            ax.axvline(self.recommended_threshold, color="tab:green", ls="--", label="recommended")
+        ax.set_xlabel("MQL threshold (score points)")
+        ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
+        if spec.money:
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+        ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
+        ax.legend(fontsize="small")
+        return ax
+
+    @property
+    def _criteria(self) -> int:
+        return len(self.experiment.scenarios[self.experiment.baseline].toss_up.criteria)
+
+    def plot_tradeoff(
+        self, x: str = "within_1h", y: str = "valid_opportunities", ax: Any = None
+    ) -> Any:
+        """The trade-off plane: each option a point, the Pareto set joined up."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        o = self.overview
+        sx, sy = BY_NAME.get(x, Kpi(x, x, True)), BY_NAME.get(y, Kpi(y, y, True))
+        fx, fy = (100.0 if sx.percent else 1.0), (100.0 if sy.percent else 1.0)
+        ax.scatter(o[x] * fx, o[y] * fy, color="tab:blue", zorder=2)
+        front = o[o["pareto"]].sort_values(x)
+        ax.plot(front[x] * fx, front[y] * fy, color="tab:blue", alpha=0.5, label="Pareto set")
+        for row in o.itertuples(index=False):
+            ax.annotate(
+                row.option,
+                (getattr(row, x) * fx, getattr(row, y) * fy),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize="small",
+            )
+        ax.set_xlabel(sx.label + (" (%)" if sx.percent else ""))
+        ax.set_ylabel(sy.label + (" (%)" if sy.percent else ""))
+        ax.set_title("Trade-off between options")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def option_label(threshold: float, require: int, criteria: int, grid: bool) -> str:
+    """``MQL 40``, or in a grid of toss-up requirements ``MQL 40 / SQL 2 of 4``."""
+    return f"MQL {threshold:g}" + (f" / SQL {require} of {criteria}" if grid else "")
+
+
+def compare_thresholds(
+    scenario: Scenario,
+    thresholds: Sequence[float],
+    reps: int = 10,
+    *,
+    sql_require: Sequence[int] | None = None,
+    seed: int | None = 0,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: bool = True,
+    snapshot: Snapshot | None = None,
+    costs: Mapping[str, Any] | Costs | None = None,
+    service_level: float | None = 0.5,
+    max_utilisation: float | None = None,
+    min_valid_rate: float | None = None,
+    min_valid_per_week: float | None = 0.0,
+    saturation: float = 0.9,
+    open_pipeline: bool = True,
+    fallback: str = "valid_opportunities",
+    explain: bool = True,
+) -> ThresholdComparison:
+    """Run every option (and the current one) on common random numbers and compare.
+
+    ``thresholds``: MQL thresholds; ``sql_require``: toss-up requirements (how many of the
+    ``toss_up.criteria`` a lead must meet); together a grid, the scenario's own values always
+    added. ``costs``: on top of the scenario's ``costs`` section (see
+    :func:`simfunnel.decisions.objective.resolve_costs`; ``{"sdr": 90000}`` is a yearly cost per rep).
+    Targets, on the mean over replications (``None`` leaves one out): ``service_level`` (least
+    share of MQLs called within an hour), ``max_utilisation`` (SDRs), ``min_valid_rate`` (AE
+    acceptance), ``min_valid_per_week``. ``saturation``: SDR utilisation flagged as saturated.
+    ``open_pipeline``: count opportunities open at the horizon at expected win value.
+    ``fallback``: the objective without costs (``valid_opportunities`` or ``won_value``).
+    ``explain``: also measure why the current option's valid opportunities differ from the
+    spreadsheet's (:func:`simfunnel.decisions.gap.explain_gap`, on the same seeds).
+    """
+    if not thresholds and not sql_require:
+        raise ValueError("give at least one threshold to compare with the current one")
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)} (got {fallback!r})")
+    criteria = len(scenario.toss_up.criteria)
+    for r in sql_require or ():
+        if not (isinstance(r, (int, np.integer)) and 0 <= r <= criteria):
+            raise ValueError(f"sql_require {r!r}: a whole number from 0 to {criteria} (criteria)")
+    model = resolve_costs(scenario, costs)
+    current_t, current_r = float(scenario.scoring.threshold), int(scenario.toss_up.require)
+    values = sorted({float(t) for t in thresholds} | {current_t})
+    requires = sorted({int(r) for r in sql_require or ()} | {current_r})
+    grid = len(requires) > 1
+    options = {
+        option_label(t, r, criteria, grid): (t, r) for t, r in itertools.product(values, requires)
+    }
+    current = option_label(current_t, current_r, criteria, grid)
+    variants = {
+        name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
+        for name, (t, r) in options.items()
+    }
+    experiment = run_variants(
+        scenario,
+        variants,
+        reps,
+        baseline=current,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        progress=progress,
+        snapshot=snapshot,
+    )
+    weeks = scenario.horizon / WEEK
+    kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
+    experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
+    table = _table(experiment, options, current)
+    overview = _overview(table, options, weeks, scenario, current, saturation)
+    targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
+    intervals = [_intervals(table, o, weeks) for o in overview["option"]]
+    rows = [row for _, row in overview.iterrows()]
+    overview["failed_targets"] = [
+        "; ".join(failures(r, targets, ci)) for r, ci in zip(rows, intervals, strict=True)
+    ]
+    overview["marginal_targets"] = [
+        "; ".join(marginal(r, targets, ci)) for r, ci in zip(rows, intervals, strict=True)
+    ]
+    overview["meets_targets"] = overview["failed_targets"] == ""
+    choice = choose(overview.set_index("option"), current)
+    overview["recommended"] = overview["option"] == choice.recommended
+    unlimited = scenario.ae.team is None
+    costed = model.given
+    comparison = ThresholdComparison(
+        experiment=experiment,
+        thresholds=tuple(values),
+        current=current_t,
+        table=table,
+        overview=overview,
+        recommended=choice.recommended,
+        reason="",
+        gap=explain_gap(
+            scenario,
+            "valid_opportunities",
+            reps,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            snapshot=snapshot,
+        )
+        if explain
+        else None,
+        sql_requires=tuple(requires),
+        current_option=current,
+        targets=tuple(targets),
+        saturation=saturation,
+        costed=costed,
+        fallback=fallback,
+        assumptions=_assumptions(model, costed, unlimited, open_pipeline, experiment),
+        choice=choice,
+    )
+    return _with_reason(comparison)
+
+
+def _table(experiment: Experiment, options: Mapping[str, tuple[float, int]], current: str):
+    summary = experiment.summary()
+    summary = summary[summary["section"] == SECTION]
+    table = summary[["variant", "metric", "mean", "ci_low", "ci_high"]].rename(
+        columns={"metric": "kpi"}
+    )
+    if len(options) > 1:
+        diffs = experiment.compare()
+        diffs = diffs[diffs["section"] == SECTION]
+        d = diffs[["variant", "metric", "diff", "ci_low", "ci_high"]].rename(
+            columns={"metric": "kpi", "ci_low": "diff_low", "ci_high": "diff_high"}
+        )
+        table = table.merge(d, on=["variant", "kpi"], how="left")
+    else:
+        table = table.assign(diff=np.nan, diff_low=np.nan, diff_high=np.nan)
+    table.loc[table["variant"] == current, ["diff", "diff_low", "diff_high"]] = 0.0
+    table = table.rename(columns={"variant": "option"})
+    table.insert(1, "threshold", table["option"].map(lambda o: options[o][0]))
+    table.insert(2, "sql_require", table["option"].map(lambda o: options[o][1]))
+    order = {k.name: i for i, k in enumerate(KPIS)}
+    table = table.assign(_k=table["kpi"].map(order))
+    table = table.sort_values(["_k", "threshold", "sql_require"], kind="stable")
+    return table.drop(columns="_k").reset_index(drop=True)
+
+
+def _overview(
+    table: pd.DataFrame,
+    options: Mapping[str, tuple[float, int]],
+    weeks: float,
+    scenario: Scenario,
+    current: str,
+    saturation: float,
+) -> pd.DataFrame:
+    wide = table.pivot(index="option", columns="kpi", values="mean")
+    wide = wide[[k.name for k in KPIS if k.name in wide]]
+    obj = table[table["kpi"] == "objective"].set_index("option")
+    out = pd.DataFrame(
+        {
+            "option": list(options),
+            "threshold": [t for t, _ in options.values()],
+            "sql_require": [r for _, r in options.values()],
+        }
+    )
+    out = out.join(wide, on="option")
+    out["valid_per_week"] = out["valid_opportunities"] / weeks
+    for src, dst in (("ci_low", "objective_low"), ("ci_high", "objective_high")):
+        out[dst] = out["option"].map(obj[src])
+    for src in ("diff", "diff_low", "diff_high"):
+        out[f"objective_{src}"] = out["option"].map(obj[src])
+    out["saturated"] = out["sdr_utilisation"] >= saturation
+    out["current"] = out["option"] == current
+    out["spreadsheet_valid"] = [
+        _sheet_valid(with_overrides(scenario, {"scoring.threshold": t}), weeks)
+        for t in out["threshold"]
+    ]
+    out["pareto"] = _pareto(out, ("valid_opportunities", "within_1h", "valid_rate"))
+    return out.sort_values(["threshold", "sql_require"]).reset_index(drop=True)
+
+
+def _intervals(table: pd.DataFrame, option: str, weeks: float) -> dict[str, tuple[float, float]]:
+    """KPI -> 95% interval of the mean for one option (valid per week from valid opportunities)."""
+    rows = table[table["option"] == option].set_index("kpi")
+    out = {k: (float(r["ci_low"]), float(r["ci_high"])) for k, r in rows.iterrows()}
+    lo, hi = out.get("valid_opportunities", (math.nan, math.nan))
+    out["valid_per_week"] = (lo / weeks, hi / weeks)
+    return out
+
+
+def _assumptions(
+    model: Any, costed: bool, unlimited: bool, open_pipeline: bool, experiment: Experiment
+) -> str:
+    value = "value = won value + self-serve value"
+    if "self_serve_value" not in set(experiment.totals["metric"]):
+        value += " (absent from the results: counted as 0)"
+    value += (
+        " + opportunities open at the horizon at their expected win value (value won per closed "
+        "deal of the option)"
+        if open_pipeline
+        else " (opportunities open at the horizon left out)"
+    )
+    if not costed:
+        return value + "; no costs."
+    cost = (
+        "cost = mean headcount x yearly cost x years + leads x cost per lead + AE hours in "
+        f"first meetings ({model.meeting_hours:g} h each, accepted or not) x "
+        f"{money(model.ae_per_hour)} per hour"
+    )
+    zero = model.missing(unlimited)
+    return f"{value}; {cost}" + (f"; counted as 0: {', '.join(zero)}." if zero else ".")
+
+
+def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
+    o = c.overview.set_index("option")
+    ch, cur, name = c.choice, c.current_option, c.objective_name
+    if ch is None or ch.recommended is None:
+        best = str(o["objective"].idxmax())
+        reason = (
+            f"Why: no option meets every target; the highest {name}, {best}, misses "
+            f"{o.loc[best, 'failed_targets']}. Relax a target or add capacity."
+        )
+    elif ch.kept_current:
+        reason = (
+            f"Why: the best option on {name}, {ch.best}, is not clearly better than the current "
+            f"one: {c._diff(ch.best)}; {_counts(c, o.loc[ch.best], o.loc[cur])}."
+        )
+    elif ch.recommended == cur:
+        others = o.drop(index=cur)
+        others = others[others["meets_targets"]]
+        reason = (
+            f"Why: it has the highest {name} ({c._fmt(o.loc[cur, 'objective'])}) of the options "
+            "that meet every target"
+        )
+        if not others.empty:
+            nxt = str(others["objective"].idxmax())
+            reason += f"; the next, {nxt}, differs by {c._diff(nxt)}"
+        reason += "."
+    else:
+        r, k = o.loc[ch.recommended], o.loc[cur]
+        lead = (
+            f"Why: the current option fails its targets and {ch.recommended} has the highest "
+            f"{name} of those that meet them: "
+            if not k["meets_targets"]
+            else f"Why: {name} "
+        )
+        reason = (
+            f"{lead}{c._fmt(r['objective'])} against {c._fmt(k['objective'])} now, "
+            f"{c._diff(ch.recommended)}; {_counts(c, r, k)}."
+        )
+    return dataclasses.replace(c, reason=reason)
+
+
+def _counts(c: ThresholdComparison, option: pd.Series, current: pd.Series) -> str:
+    """``valid opportunities 130 against 157, wins 25 against 29, valid rate 75% against 74%``
+    (valid opportunities left out when they are the objective)."""
+    counts = [("wins", "won", "{:,.0f}"), ("valid rate", "valid_rate", "{:.0%}")]
+    if c.costed or c.fallback != "valid_opportunities":
+        counts.insert(0, ("valid opportunities", "valid_opportunities", "{:,.0f}"))
+    return ", ".join(
+        f"{label} {fmt.format(option[key])} against {fmt.format(current[key])}"
+        for label, key, fmt in counts
+    )
+
+
+def _sheet_valid(scenario: Scenario, weeks: float) -> float:
+    """Valid opportunities a spreadsheet expects over the period (no capacity, no decay)."""
+    funnel = spreadsheet_funnel(scenario)
+    return float(funnel.loc[funnel["source"] == "total", "valid_per_week"].iloc[0]) * weeks
+
+
+def _pareto(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Rows that no other row matches or beats on every column and beats on one."""
+    values = frame[list(columns)].to_numpy(dtype=float)
+    keep = []
+    for i, row in enumerate(values):
+        dominated = any(
+            np.all(other >= row) and np.any(other > row)
+            for j, other in enumerate(values)
+            if j != i and not np.isnan(other).any()
+        )
+        keep.append(not dominated and not np.isnan(row).any())
+    return pd.Series(keep, index=frame.index)
+
+
+__all__ = [
+    "KPIS",
+    "SECTION",
+    "ThresholdComparison",
+    "compare_thresholds",
+    "decision_kpis",
+    "option_label",
+    "with_decision_kpis",
+]

@@ -1,0 +1,30 @@
+"""Running the model: one run (``simulate``), parameter draws per run, and experiments of many replications with their store and executors."""
+
+from __future__ import annotations
+
+from .draws import draw_for_seed, draw_parameters
+from .experiment import (
+    DiscardedPartWarning,
+    Experiment,
+    ExperimentError,
+    ReplicationError,
+    replication_seed,
+    run,
+    run_variants,
+    sweep,
+)
+from .single import simulate
+
+__all__ = [
+    "DiscardedPartWarning",
+    "Experiment",
+    "ExperimentError",
+    "ReplicationError",
+    "draw_for_seed",
+    "draw_parameters",
+    "replication_seed",
+    "run",
+    "run_variants",
+    "simulate",
+    "sweep",
+]
