@@ -180,7 +180,7 @@ def test_console_script_runs(short_file) -> None:
         [
             sys.executable,
             "-m",
-            "simfunnel.cli.commands",
+            "simfunnel.cli",
             "run",
             str(short_file),
             "--format",

@@ -1,0 +1,231 @@
+"""What every command shares: exit codes, option groups, loading a scenario, finishing a run.
+
+Why one module: the commands differ in what they ask and print, not in how a scenario is read,
+how a run reports failures or where an answer's files go; those live here once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..base.files import save_figure
+from ..experiments import DiscardedPartWarning, Experiment
+from ..model import Snapshot, read_snapshot
+from ..scenario import Scenario, ScenarioError, check_size, load_scenario
+from . import options as opt
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+NA = "n/a"  # an undefined figure (NaN) in a printed table
+MEMORY_VARIABLE = "SIMFUNNEL_MAX_MEMORY"  # --max-memory sets it; simfunnel.scenario.limits reads it
+# An interval needs two replications: commands that report one refuse --reps 1.
+INTERVAL_REPS = opt.whole(2, ": an interval needs two replications, 10 or more is usual")
+
+
+def load(path: Any) -> Scenario:
+    """The scenario file, validated and checked against the memory limit before any work
+    (one line naming the file and the fields that make it too large)."""
+    scenario = load_scenario(path)
+    check_size(scenario, source=str(path))
+    return scenario
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number >= 1 (got {text!r})")
+    return value
+
+
+def add_execution(
+    parser: argparse.ArgumentParser, reps_default: int, *, interval: bool = True
+) -> None:
+    parser.add_argument(
+        "--reps",
+        type=INTERVAL_REPS if interval else positive,
+        default=reps_default,
+        help=f"replications, seeds spawned from --seed (default {reps_default})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=None,
+        help="worker processes (default: every core; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="start from today's open leads and opportunities: a lead table like leads.csv",
+    )
+
+
+def scenario_args(parser: argparse.ArgumentParser, *, seed: bool, report: bool = False) -> None:
+    """Every command reads one scenario file; those that simulate take a seed, and the
+    decision commands can also write their answer as an HTML report."""
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    if seed:
+        parser.add_argument(
+            "--seed", type=opt.seed, default=0, help="random seed, a whole number >= 0 (default 0)"
+        )
+    if report:
+        parser.add_argument(
+            "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+        )
+
+
+def target_args(parser: argparse.ArgumentParser) -> None:
+    """The role and targets that size and hire share."""
+    parser.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    parser.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="METRIC>=VALUE",
+        help="a target, repeatable, e.g. 'speed_to_lead_1h>=0.8' 'valid_opps_per_month>=120'",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=opt.share(),
+        default=0.8,
+        help="share of simulated runs that must meet every target (default 0.8)",
+    )
+
+
+def force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an output directory that holds another kind of simfunnel output",
+    )
+
+
+def set_option(parser: argparse.ArgumentParser) -> None:
+    """--set PATH=VALUE on fit and backtest: a value the user knows better than the exports."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=None,
+        metavar="PATH=VALUE",
+        help="set a scenario field instead of fitting it, e.g. sdr.headcount=12 (repeatable); "
+        "marked 'set by the user' in the scenario",
+    )
+
+
+def export_args(parser: argparse.ArgumentParser) -> None:
+    """The CRM exports and how to read them: fit, outlook and backtest share them."""
+    parser.add_argument(
+        "--leads",
+        type=Path,
+        default=None,
+        help="lead lifecycle CSV (required, but for a rolling backtest of deals only)",
+    )
+    parser.add_argument("--calls", type=Path, default=None, help="call activity CSV")
+    parser.add_argument("--opportunities", type=Path, default=None, help="opportunities CSV")
+    parser.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+    parser.add_argument("--mapping", type=Path, default=None, help="YAML/JSON column mapping")
+    parser.add_argument(
+        "--date-format",
+        type=opt.date_format,
+        default=None,
+        help="iso, dayfirst, monthfirst or a strftime pattern (e.g. '%%d.%%m.%%Y %%H:%%M')",
+    )
+    parser.add_argument(
+        "--start", type=opt.date, default=None, help="first day of the data period (YYYY-MM-DD)"
+    )
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="text encoding of the CSV files, e.g. cp1252 (default: UTF-8, or UTF-16 by its "
+        "byte-order mark)",
+    )
+    parser.add_argument(
+        "--sep", default=None, help="column separator (default: read from the header line)"
+    )
+
+
+def reading(args: argparse.Namespace) -> dict[str, Any]:
+    """How to read the exports: the options fit and backtest share."""
+    return {
+        "style": args.style,
+        "mapping": args.mapping,
+        "date_format": args.date_format,
+        "start": args.start,
+        "encoding": args.encoding,
+        "sep": args.sep,
+    }
+
+
+def need_leads(args: argparse.Namespace) -> None:
+    if args.leads is None:
+        raise ScenarioError([f"{args.command} needs --leads LEADS.csv (the lead lifecycle export)"])
+
+
+def quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run an experiment; its interrupt warning is reported by the caller instead, and a
+    replication file discarded on resume is one line on standard error."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("always", DiscardedPartWarning)
+            return call(*args, **kwargs)
+    finally:
+        for w in caught:
+            if issubclass(w.category, DiscardedPartWarning):
+                print(f"warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def finish(experiment: Experiment) -> int:
+    """Report failures and interruptions on standard error; the exit code they call for."""
+    for row in experiment.failures.itertuples(index=False):
+        print(
+            f"replication {row.replication} of {row.variant!r} failed: {row.error}; "
+            f"replay: {row.replay}",
+            file=sys.stderr,
+        )
+    if experiment.interrupted:
+        print("interrupted: the tables above hold only the finished replications", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if not experiment.failures.empty else EXIT_OK
+
+
+def snapshot_of(args: argparse.Namespace, scenario: Scenario) -> Snapshot | None:
+    return None if args.snapshot is None else read_snapshot(args.snapshot, scenario)
+
+
+def flush() -> None:
+    """Show what is printed (the verdict) before files are written. A reader gone (``| head``)
+    does not stop the work (main's GuardedStdout)."""
+    sys.stdout.flush()
+
+
+def write_report_if_asked(obj: Any, args: argparse.Namespace) -> None:
+    """--report PATH on a decision command: the same answer as one HTML file."""
+    if getattr(args, "report", None) is not None:
+        from ..present import write_report
+
+        print(f"wrote {write_report(obj, args.report)}", file=sys.stderr)
+
+
+def save_plot(ax: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.figure.tight_layout()
+    try:
+        save_figure(ax.figure, path, dpi=120)
+    finally:
+        plt.close(ax.figure)

@@ -1,0 +1,261 @@
+"""Commands that simulate a scenario as it is: run, sweep, export, report, validate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..experiments import Experiment, run, simulate, sweep
+from ..scenario import Scenario, ScenarioError, with_overrides
+from . import options as opt
+from .common import (
+    EXIT_OK,
+    add_execution,
+    finish,
+    flush,
+    force,
+    load,
+    quietly,
+    scenario_args,
+    snapshot_of,
+)
+from .tables import experiment_json, fmt, format_summary, format_table, write_outputs
+
+SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless --kpi is given
+
+
+def run_args(run: argparse.ArgumentParser) -> None:
+    """The options of `simfunnel run`."""
+    scenario_args(run, seed=True)
+    run.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="KPI report format on standard output (default: table)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json here; with "
+        "--reps above 1, every replication as it finishes (a rerun resumes) and the tidy tables",
+    )
+    force(run)
+    add_execution(run, reps_default=1, interval=False)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
+    if args.reps > 1:
+        return replicate(args, scenario)
+    result = simulate(scenario, seed=args.seed, snapshot=snapshot_of(args, scenario))
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    elif args.format == "csv":
+        print(result.summary().to_csv(index=False), end="")
+    else:
+        print(format_table(result))
+    if args.out is not None:
+        flush()
+        write_outputs(result, args.out)
+        print(
+            f"wrote weekly.csv, weekly_by_source.csv, funnel_by_source.csv, leads.csv, "
+            f"reps.csv, kpis.json to {args.out}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def replicate(args: argparse.Namespace, scenario: Scenario) -> int:
+    experiment = quietly(
+        run,
+        scenario,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        out=args.out,
+        snapshot=snapshot_of(args, scenario),
+    )
+    if args.format == "json":
+        print(json.dumps(experiment_json(experiment), indent=2, allow_nan=False))
+    elif args.format == "csv":
+        print(experiment.summary().to_csv(index=False), end="")
+    else:
+        print(format_summary(experiment))
+    if args.out is not None:
+        flush()
+        names = ", ".join(p.name for p in experiment.save(args.out))
+        print(f"wrote {names} to {args.out}", file=sys.stderr)
+    return finish(experiment)
+
+
+def sweep_args(grid: argparse.ArgumentParser) -> None:
+    """The options of `simfunnel sweep`."""
+    scenario_args(grid, seed=True)
+    grid.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2,...",
+        help="a scenario field by dotted path and the values to try, e.g. sdr.headcount=8,10,12; "
+        "repeat for a grid",
+    )
+    grid.add_argument(
+        "--out", type=Path, required=True, help="directory for the tidy tables (and resuming)"
+    )
+    grid.add_argument(
+        "--kpi",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help=f"KPI to print, repeatable (default: {', '.join(SWEEP_KPIS)})",
+    )
+    force(grid)
+    add_execution(grid, reps_default=10, interval=False)
+
+
+def split_values(text: str) -> list[str]:
+    """``8,10,[1 h, 2 h]`` -> ``['8', '10', '[1 h, 2 h]']``: commas inside brackets stay."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def settings_grid(scenario: Scenario, settings: list[str], source: str) -> dict[str, list[Any]]:
+    """``--set path=v1,v2`` options as a grid; each value checked alone, like a file."""
+    grid: dict[str, list[Any]] = {}
+    for setting in settings:
+        path, sep, text = setting.partition("=")
+        path = path.strip()
+        if not sep or not path or not text.strip():
+            raise ScenarioError([f"--set {setting!r}: write PATH=VALUE[,VALUE...]"])
+        if path in grid:
+            raise ScenarioError([f"--set {path}: given twice; list every value in one --set"])
+        values = []
+        for item in split_values(text):
+            try:
+                value = yaml.safe_load(item) if item.strip() else None
+            except yaml.YAMLError:
+                raise ScenarioError([f"--set {path}: cannot read the value {item!r}"]) from None
+            if opt.not_finite(value):
+                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is not finite"])
+            with_overrides(scenario, {path: value}, source=f"{source} --set")
+            if value in values:
+                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is given twice"])
+            values.append(value)
+        grid[path] = values
+    return grid
+
+
+def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
+    """One row per variant: its parameters, then mean +- half-width of each KPI."""
+    summary = experiment.summary()
+    table = experiment.params.copy()
+    for name in kpis:
+        section, _, metric = name.rpartition(".")
+        rows = summary[summary["metric"] == metric]
+        if section:
+            rows = rows[rows["section"] == section]
+        if rows.empty:
+            raise ScenarioError([f"--kpi {name}: no such KPI in the report"])
+        rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
+        cells = {
+            r.variant: f"{fmt(r.mean, metric).strip()} ± {fmt(r.half_width, metric).strip()}"
+            for r in rows.itertuples(index=False)
+        }
+        table[name] = table["variant"].map(cells)
+    shown = table.drop(columns="variant") if table.shape[1] > 1 + len(kpis) else table
+    return shown.to_string(index=False)
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
+    grid = settings_grid(scenario, args.settings, str(args.scenario))
+    experiment = quietly(
+        sweep,
+        scenario,
+        grid,
+        args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+        out=args.out,
+        snapshot=snapshot_of(args, scenario),
+    )
+    kpis = args.kpi or [k for k in SWEEP_KPIS if (experiment.totals["metric"] == k).any()]
+    n = int(experiment.totals["replication"].nunique())
+    print(
+        f"{scenario.name}: {len(experiment.scenarios)} variants x {n} replications "
+        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval"
+    )
+    print(sweep_table(experiment, kpis))
+    flush()
+    names = ", ".join(p.name for p in experiment.save(args.out))
+    print(f"wrote {names} to {args.out}", file=sys.stderr)
+    return finish(experiment)
+
+
+def export_args(export: argparse.ArgumentParser) -> None:
+    """The options of `simfunnel export`."""
+    scenario_args(export, seed=True)
+    export.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+    export.add_argument("--out", type=Path, required=True, help="directory for the CSV files")
+    force(export)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from ..results import write_exports
+
+    result = simulate(load(args.scenario), seed=args.seed, trace=True)
+    for name, path in write_exports(result, args.out, style=args.style, seed=args.seed).items():
+        print(f"{name}: {path}")
+    return EXIT_OK
+
+
+def report_args(report: argparse.ArgumentParser) -> None:
+    """The options of `simfunnel report`."""
+    scenario_args(report, seed=True)
+    report.add_argument(
+        "--out", type=Path, default=Path("report.html"), help="HTML file (default report.html)"
+    )
+    report.add_argument("--title", default=None, help="the report's title")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from ..present import write_report
+
+    scenario = load(args.scenario)
+    result = simulate(scenario, seed=args.seed)
+    path = write_report(result, args.out, title=args.title)
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def validate_args(validate: argparse.ArgumentParser) -> None:
+    """The options of `simfunnel validate`."""
+    scenario_args(validate, seed=False)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
+    print(
+        f"{args.scenario}: ok ({scenario.name}, {len(scenario.sources)} sources, "
+        f"{scenario.weeks} weeks)"
+    )
+    return EXIT_OK
