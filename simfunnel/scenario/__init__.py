@@ -1,10 +1,11 @@
 """The scenario: what a funnel is, as validated data.
 
-The schema by topic (sources, teams, process), reading scenario files with errors that name the file and field, distributions, uncertain values and where they point, overrides by dotted path, and the size limits of a run. Nothing here runs a simulation.
+The schema by topic (sources, teams, process, sales, outbound; bounds below them all), reading scenario files with errors that name the file and field, distributions, uncertain values and where they point, overrides by dotted path, and the size limits of a run. Nothing here runs a simulation.
 """
 
 from __future__ import annotations
 
+from .bounds import MAX_LOG, MAX_SHAPE, MAX_SIGMA
 from .dists import DurationDist, Pool, uniform
 from .limits import (
     BYTES_PER_LEAD,
@@ -17,30 +18,28 @@ from .limits import (
     parse_size,
 )
 from .load import MAX_NODES, MAX_PROBLEMS, load_scenario, parse_scenario, scenario_from_dict
-from .overrides import path_parts, scenario_to_dict, set_path, show_path, with_overrides
-from .schema import (
-    DEFAULT_BANT,
+from .outbound import Outbound
+from .overrides import (
+    overridden,
+    path_parts,
+    scenario_to_dict,
+    set_path,
+    show_path,
+    with_overrides,
+)
+from .process import (
     DEFAULT_CONTACT_DECAY,
     DEFAULT_QUALIFY_DECAY,
-    MAX_LOG,
-    MAX_SHAPE,
-    MAX_SIGMA,
     OUTCOMES,
-    WEEKDAYS,
     Cadence,
-    CallingStaff,
-    Costs,
     Nurture,
-    Outbound,
     Outcomes,
-    Scenario,
-    ScenarioError,
-    ScoreModel,
-    Source,
-    Staffing,
-    UncertainValue,
 )
-from .uncertain import overridden, resolve
+from .sales import DEFAULT_BANT
+from .schema import Costs, Scenario, ScenarioError
+from .sources import ScoreModel, Source
+from .teams import WEEKDAYS, CallingStaff, Staffing
+from .uncertain import Target, UncertaintyPathError, UncertainValue, resolve
 
 __all__ = [
     "BYTES_PER_LEAD",
@@ -70,7 +69,9 @@ __all__ = [
     "ScoreModel",
     "Source",
     "Staffing",
+    "Target",
     "UncertainValue",
+    "UncertaintyPathError",
     "check_size",
     "estimate",
     "load_scenario",

@@ -23,11 +23,12 @@ import functools
 import math
 import os
 import re
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 
 from ..base.units import DAY, WEEK
-from .schema import Scenario, ScenarioError, Staffing
+from .schema import Scenario, ScenarioError
+from .teams import Staffing
 
 MAX_MEMORY_ENV = "SIMFUNNEL_MAX_MEMORY"
 """The environment variable that sets the memory limit of one run, e.g. ``16GiB``."""
@@ -133,7 +134,7 @@ def memory_limit(max_memory: object = None) -> float:
 def _day_kinds(start: dt.date, hours: float) -> tuple[tuple[int, int, float], ...]:
     """(month, ISO week, days) over the period: seasonality multiplies by both."""
     n_days = math.ceil(hours / DAY - 1e-9)
-    counts: Counter[tuple[int, int]] = Counter()
+    counts: defaultdict[tuple[int, int], float] = defaultdict(float)
     for d in range(n_days):
         day = start + dt.timedelta(days=d)
         counts[(day.month, day.isocalendar().week)] += 1.0

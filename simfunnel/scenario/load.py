@@ -20,10 +20,11 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, cast, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..base.textfiles import bom_codec, looks_utf16
 from ..base.units import duration_text, parse_duration
@@ -154,7 +155,9 @@ class _StrictLoader(yaml.SafeLoader):
                     None,
                     f"the alias *{_cut(event.anchor)} is inside what it refers to (a structure "
                     "that contains itself)",
-                    event.start_mark,
+                    # The pure-Python SafeLoader makes only yaml.error.Mark; the stubs also
+                    # allow the C parser's mark, which this loader never sees.
+                    cast(yaml.error.Mark | None, event.start_mark),
                 )
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(
@@ -167,7 +170,7 @@ class _StrictLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
             self._path.pop()
-        if id(node) not in self._sizes:
+        if node is not None and id(node) not in self._sizes:
             if isinstance(node, yaml.MappingNode):
                 children = [n for pair in node.value for n in pair]
             elif isinstance(node, yaml.SequenceNode):
@@ -396,7 +399,7 @@ def _got(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
-def _bound_message(err: dict[str, Any], raw: Any) -> str | None:
+def _bound_message(err: ErrorDetails, raw: Any) -> str | None:
     """A range error on a duration, with the bound as a duration ('1 min', not 0.0166...)."""
     bound = _BOUNDS.get(err["type"])
     if bound is None or not isinstance(raw, str):
@@ -452,8 +455,8 @@ def _format_errors(exc: ValidationError, source: str, data: Any = None) -> Itera
         elif kind in {"union_tag_invalid", "union_tag_not_found"}:
             tags = _DIST_TAGS
             tag = str((err.get("ctx") or {}).get("tag", ""))
-            hint = difflib.get_close_matches(tag[:40], tags, n=1, cutoff=0.6)
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            close = difflib.get_close_matches(tag[:40], tags, n=1, cutoff=0.6)
+            extra = f"; did you mean '{close[0]}'?" if close else ""
             yield (
                 f"{source}: {_format_loc(loc)}.dist: unknown distribution, use one of "
                 f"{', '.join(tags)}{extra} (got {_got(tag or err['input'])})"

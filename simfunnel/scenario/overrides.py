@@ -1,4 +1,5 @@
-"""A scenario as plain data and back, and fields set by dotted path (``sdr.headcount``).
+"""A scenario as plain data and back, fields set by dotted path (``sdr.headcount``), and the
+uncertainty entries such a setting makes known.
 
 Why here: overrides are how every decision tool makes its variants (a threshold, a headcount),
 and how a fit writes what it estimated; all of them must validate like a scenario file.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -16,9 +17,16 @@ from pydantic import BaseModel
 from .fields import is_duration, members
 from .load import scenario_from_dict
 from .schema import Scenario, ScenarioError
-from .uncertain import overridden
+from .uncertain import numbered_parts
 
-__all__ = ["path_parts", "scenario_to_dict", "set_path", "show_path", "with_overrides"]
+__all__ = [
+    "overridden",
+    "path_parts",
+    "scenario_to_dict",
+    "set_path",
+    "show_path",
+    "with_overrides",
+]
 
 
 def _hours(value: float) -> str:
@@ -120,6 +128,20 @@ def set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
         else:
             where = show_path(parts[:depth])
             raise ScenarioError([f"{source}: {here}: {where} is a value ({node!r}), not a section"])
+
+
+def overridden(scenario: Scenario, paths: Iterable[str]) -> list[bool]:
+    """For each uncertainty entry: whether one of ``paths`` sets its field or a section that
+    holds it. A value set by hand is known, so ``with_overrides`` drops its entry (otherwise
+    a forecast would draw around the old value and ignore the one just set)."""
+    if not scenario.uncertainty:
+        return []
+    given = [p for p in (numbered_parts(scenario, str(x)) for x in paths) if p is not None]
+    out = []
+    for entry in scenario.uncertainty:
+        mine = numbered_parts(scenario, entry.path)
+        out.append(mine is not None and any(mine[: len(p)] == p for p in given))
+    return out
 
 
 def with_overrides(
