@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from .analytic import (
     contact_share,
-    erlang_a_service_level,
-    erlang_a_staffing,
-    erlang_c_service_level,
-    erlang_c_staffing,
     mql_share,
     reverse_waterfall,
     reverse_waterfall_for,
     scenario_rates,
-    sdr_workload,
     spreadsheet_funnel,
 )
 from .diagnosis import diagnose, launch_phase
-from .forecasting import FLOWS, METRICS, Forecast, default_warm_up, forecast
+from .forecasting import (
+    FLOWS,
+    LABELS,
+    METRICS,
+    Forecast,
+    band_table,
+    default_warm_up,
+    forecast,
+    weekly_arrays,
+)
 from .gap import STEPS, Gap, explain_gap
 from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
+from .measures import MEASURES, Target
 from .objective import (
     SECTION,
     choose,
@@ -30,12 +35,22 @@ from .objective import (
     service_targets,
 )
 from .queueing import erlang_a, erlang_b, erlang_c, mmc_mean_wait
-from .sizing import MEASURES, Sizing, Target, size_team
+from .sizing import Sizing, size_team
+from .stages import DEFAULT_RANGES
 from .thresholds import KPIS, ThresholdComparison, compare_thresholds, option_label
+from .workload import (
+    erlang_a_service_level,
+    erlang_a_staffing,
+    erlang_c_service_level,
+    erlang_c_staffing,
+    sdr_workload,
+)
 
 __all__ = [
+    "DEFAULT_RANGES",
     "FLOWS",
     "KPIS",
+    "LABELS",
     "MEASURES",
     "METRICS",
     "SECTION",
@@ -47,6 +62,7 @@ __all__ = [
     "Sizing",
     "Target",
     "ThresholdComparison",
+    "band_table",
     "choose",
     "compare_thresholds",
     "contact_share",
@@ -79,4 +95,5 @@ __all__ = [
     "service_targets",
     "size_team",
     "spreadsheet_funnel",
+    "weekly_arrays",
 ]

@@ -41,167 +41,12 @@ from ..results import SimulationResult
 from .levers import ROLE_NAME as _ROLE_NAME
 from .levers import lever_sentence as _lever_sentence
 from .levers import lever_table, lever_variants
-
-Range = tuple[float, float]
-
-# Published figures (../shared/DOMAIN.md, "Published figures"): the Demand Waterfall ranges,
-# and cold outbound connect rates per dial (5-13%, Gong 2024 / Belkins 2025). SDR connect and
-# contact follow seed 001 (the Konica Minolta case): a connect rate near 50% means check the
-# list quality, so the range starts at 60%; a low contact rate means fix the opening talk, and
-# "low" is below 20% of connects (the published ~10% of first calls reaching the person, at the
-# 50% connect rate the case already calls a list problem). No published range exists for SQL ->
-# valid or valid -> won alone: give them with ``ranges=`` to judge them.
-DEFAULT_RANGES: dict[str, Range] = {
-    "inquiry_to_mql": (0.10, 0.25),
-    "mql_to_sal": (0.40, 0.60),
-    "sal_to_sql": (0.50, 0.70),
-    "sql_to_won": (0.20, 0.30),
-    "sdr_connect_rate": (0.60, 1.00),
-    "sdr_contact_rate": (0.20, 1.00),
-    "bdr_connect_rate": (0.05, 0.13),
-}
-# What to do when a row is below its range (the seeds' diagnostics).
-ADVICE = {
-    "sdr_connect_rate": "check the list quality",
-    "bdr_connect_rate": "check the list quality",
-    "sdr_contact_rate": "fix the opening talk",
-    "bdr_contact_rate": "fix the opening talk",
-    "mql_attempted": "give the SDRs time to call",
-}
+from .stages import Range, safe_share, stage_table
 
 BUSY = 0.9  # utilisation or occupancy at which a team counts as full
 LEVER_REPS = 5  # replications per lever: a few, on common random numbers
 LAUNCH_MONTHS = 3  # a new SDR ramps about 3 months (DOMAIN.md): the shortest launch curve
 PHASES = ("auto", "launch", "mature")
-
-_COLUMNS = [
-    "key", "stage", "kind", "parent", "lever", "numerator", "denominator", "rate", "low", "high",
-    "status", "gap", "uplift", "bottleneck", "advice",
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Row:
-    key: str
-    stage: str
-    kind: str  # "stage" (serial) or "detail" (explains its parent stage)
-    parent: str | None
-    lever: str
-    numerator: float
-    denominator: float
-    rate: float | None = None  # when not numerator / denominator
-
-
-def _share(numerator: float, denominator: float) -> float:
-    if denominator is None or not denominator or math.isnan(float(denominator)):
-        return math.nan
-    return float(numerator) / float(denominator)
-
-
-def _rows(result: SimulationResult) -> list[_Row]:
-    """The stages and their detail rows. The waterfall's MQL -> SAL and SAL -> SQL ranges judge
-    the MQLs inside sales reached (engaged) and the reached that became SQLs (results.py now
-    counts SALs and SGLs as SQLs split by origin, so SAL -> SQL itself would always be 1)."""
-    t, m, teams, r = result.totals, result.by_motion, result.teams, result.rates
-    sql_to_won = r["sql_to_valid"] * r["win_rate"]
-    rows = [
-        _Row("inquiry_to_mql", "inquiry -> MQL", "stage", None, "scoring and lead mix",
-             t["mqls"], t["leads"]),
-        _Row("mql_to_sal", "MQL -> reached", "stage", None, "reaching the MQLs",
-             m["inbound_contacted"], t["mqls"]),
-        _Row("mql_attempted", "MQLs attempted", "detail", "mql_to_sal", "SDR time to call",
-             m["inbound_attempted"], t["mqls"]),
-        _Row("sdr_connect_rate", "SDR connect rate", "detail", "mql_to_sal", "list quality",
-             teams["sdr_connects"], teams["sdr_dials"]),
-        _Row("sdr_contact_rate", "SDR contact rate", "detail", "mql_to_sal", "opening talk",
-             teams["sdr_contacts"], teams["sdr_connects"]),
-        _Row("sal_to_sql", "reached -> SQL", "stage", None, "qualification",
-             m["inbound_sqls"], m["inbound_contacted"]),
-        _Row("sql_to_won", "SQL -> won", "stage", None, "AE acceptance and closing",
-             math.nan, math.nan, sql_to_won),
-        _Row("sql_to_valid", "SQL -> valid opportunity", "detail", "sql_to_won",
-             "toss-up quality", math.nan, math.nan, r["sql_to_valid"]),
-        _Row("valid_to_won", "valid opportunity -> won", "detail", "sql_to_won", "closing",
-             t["won"], t["won"] + t["lost"]),
-    ]  # fmt: skip
-    if result.scenario.outbound is not None:
-        rows += [
-            _Row("account_to_sgl", "account -> reached", "stage", None, "reaching the accounts",
-                 m["outbound_contacted"], m["outbound_attempted"]),
-            _Row("bdr_connect_rate", "BDR connect rate", "detail", "account_to_sgl",
-                 "list quality", teams["bdr_connects"], teams["bdr_dials"]),
-            _Row("bdr_contact_rate", "BDR contact rate", "detail", "account_to_sgl",
-                 "opening talk", teams["bdr_contacts"], teams["bdr_connects"]),
-            _Row("sgl_to_sql", "account reached -> SGL", "stage", None, "qualification",
-                 m["outbound_sqls"], m["outbound_contacted"]),
-        ]  # fmt: skip
-    return rows
-
-
-def _merge_ranges(ranges: Mapping[str, Range | None] | None) -> dict[str, Range]:
-    merged: dict[str, Range | None] = dict(DEFAULT_RANGES)
-    for key, value in (ranges or {}).items():
-        if value is not None:
-            low, high = value
-            if not 0.0 <= low <= high <= 1.0:
-                raise ValueError(f"range for {key!r} must satisfy 0 <= low <= high <= 1")
-        merged[key] = value
-    return {k: v for k, v in merged.items() if v is not None}
-
-
-def stage_table(
-    result: SimulationResult, ranges: Mapping[str, Range | None] | None = None
-) -> pd.DataFrame:
-    """Each stage's conversion against its range: status, gap below the low end, and the uplift
-    (low / rate: how much the output would multiply if the stage reached the low end).
-
-    ``ranges`` maps row keys to (low, high) shares; ``None`` drops a default. The bottleneck is
-    the serial stage with the largest uplift; if no serial stage is below its range, the detail
-    row with the largest uplift; if nothing is below, none.
-    """
-    bounds = _merge_ranges(ranges)
-    known = {row.key for row in _rows(result)} | set(DEFAULT_RANGES)
-    unknown = sorted(set(ranges or {}) - known)
-    if unknown:
-        raise ValueError(f"unknown stage keys in ranges: {', '.join(unknown)}")
-    records = []
-    for row in _rows(result):
-        rate = row.rate if row.rate is not None else _share(row.numerator, row.denominator)
-        low, high = bounds.get(row.key, (math.nan, math.nan))
-        if math.isnan(low) or math.isnan(rate):
-            status = "no range" if math.isnan(low) else "no data"
-            gap, uplift = math.nan, math.nan
-        else:
-            status = "below" if rate < low else "above" if rate > high else "within"
-            gap = max(0.0, low - rate)
-            uplift = low / rate if rate > 0 else math.inf
-        records.append(
-            {
-                "key": row.key,
-                "stage": row.stage,
-                "kind": row.kind,
-                "parent": row.parent,
-                "lever": row.lever,
-                "numerator": float(row.numerator),
-                "denominator": float(row.denominator),
-                "rate": rate,
-                "low": low,
-                "high": high,
-                "status": status,
-                "gap": gap,
-                "uplift": uplift,
-                "bottleneck": False,
-                "advice": ADVICE.get(row.key, "") if status == "below" else "",
-            }
-        )
-    table = pd.DataFrame.from_records(records, columns=_COLUMNS)
-    below = table[table["status"] == "below"]
-    candidates = below[below["kind"] == "stage"]
-    if candidates.empty:
-        candidates = below
-    if not candidates.empty:
-        table.loc[candidates["uplift"].idxmax(), "bottleneck"] = True
-    return table
 
 
 # --------------------------------------------------------------------------- capacity
@@ -323,7 +168,9 @@ def activity_table(result: SimulationResult) -> pd.DataFrame:
     rows = []
     for role, goal in goals.items():
         rep_days = float(staffing.get(f"{role}_mean_headcount", math.nan)) * days
-        per = {k: _share(teams[f"{role}_{k}"], rep_days) for k in ("dials", "connects", "contacts")}
+        per = {
+            k: safe_share(teams[f"{role}_{k}"], rep_days) for k in ("dials", "connects", "contacts")
+        }
         met = teams.get(f"{role}_dials_goal_met", math.nan) if goal else math.nan
         rows.append(
             {
@@ -464,7 +311,7 @@ def _activity_sentence(
     elif key.endswith("_dials_goal"):
         text += f" First lever: more dials ({_ROLE_NAME[key[:3]]}s are below their goal)."
     else:
-        text += f" First lever: {table.set_index('key').loc[key, 'advice']}."
+        text += f" First lever: {table.set_index('key')['advice'].loc[key]}."
     return text
 
 
@@ -503,8 +350,9 @@ def diagnose(
     """Diagnose one run: the leaking stage against benchmark ranges (activity for a launch-phase
     team), the capacity that binds by utilisation, and what one more unit of each lever buys.
 
-    ``ranges`` overrides :data:`DEFAULT_RANGES` by row key (the ``key`` column of the stage
-    table, e.g. ``mql_to_sal`` or ``sdr_contact_rate``); a value of None drops a default. ``busy`` is the utilisation or occupancy at which a team counts as full.
+    ``ranges`` overrides :data:`~simfunnel.decisions.stages.DEFAULT_RANGES` by row key (the
+    ``key`` column of the stage table, e.g. ``mql_to_sal`` or ``sdr_contact_rate``); a value of
+    None drops a default. ``busy`` is the utilisation or occupancy at which a team counts as full.
     ``phase``: "auto" (:func:`launch_phase`), "launch" or "mature". ``levers``: replications
     per lever run on ``result.scenario`` (common random numbers, root ``seed``: by default the
     run's own when it is a number, else 0); 0 skips them. ``workers``, ``executor`` and
@@ -537,7 +385,7 @@ def diagnose(
     if levers:
         if seed is None:
             seed = result.seed if isinstance(result.seed, int) else 0
-        variants = {"now": {}} | lever_variants(result.scenario)
+        variants: dict[str, dict[str, Any]] = {"now": {}} | lever_variants(result.scenario)
         experiment = run_variants(
             result.scenario,
             variants,

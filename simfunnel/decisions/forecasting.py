@@ -56,7 +56,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,8 @@ import pandas as pd
 from ..base.units import WEEK, format_amount
 from ..experiments import Experiment, ExperimentError, run
 from ..model import Snapshot
-from ..scenario import Scenario, scenario_to_dict, with_overrides
+from ..scenario import Scenario, Staffing, scenario_to_dict, with_overrides
+from .analytic import spreadsheet_funnel
 
 __all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
 _SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict and repr state
@@ -209,7 +210,7 @@ class Forecast:
         """What the bands hold, in one sentence for the verdict."""
         n = len(self.scenario.uncertainty)
         if self.parameter_draws:
-            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC, "parameter_share"]
+            share = self.variance_split().set_index("metric")["parameter_share"].loc[_SHARE_METRIC]
             measured = (
                 f"{share:.0%} of the variance of the valid opportunities"
                 if math.isfinite(share)
@@ -229,10 +230,8 @@ class Forecast:
     def _spreadsheet(self) -> dict[str, float]:
         """What a rate-times-volume sheet expects over the period (new leads only: it knows
         nothing of capacity, decay or a starting funnel), for the flows it can give."""
-        from .analytic import spreadsheet_funnel
-
-        funnel = spreadsheet_funnel(self.scenario).set_index("source")
-        total = funnel.loc["total"].copy()
+        funnel = spreadsheet_funnel(self.scenario)
+        total = funnel[funnel["source"] == "total"].iloc[0].copy()
         inbound = funnel[funnel["motion"] == "inbound"]
         # The simulation's leads and MQLs are inbound only: outbound accounts are neither.
         total["leads_per_week"] = inbound["leads_per_week"].sum()
@@ -256,10 +255,10 @@ class Forecast:
         share = f"{self.level:.0%}"
 
         def figure(metric: str, words: str) -> str:
-            row = t.loc[metric]
+            mean, lo, hi = (t[col].loc[metric] for col in ("mean", low, high))
             return (
-                f"{_format(metric, row['mean'])}{' ' + words if words else ''} ({share} range "
-                f"{_format(metric, row[low])}-{_format(metric, row[high])})"
+                f"{_format(metric, mean)}{' ' + words if words else ''} ({share} range "
+                f"{_format(metric, lo)}-{_format(metric, hi)})"
             )
 
         first = (
@@ -279,7 +278,7 @@ class Forecast:
             f"At the end, {figure('open_opportunities', 'valid opportunities')} are still "
             f"open ({self.reps} replications{origin})."
         )
-        sheet = t.loc["valid_opportunities", "spreadsheet"]
+        sheet = t["spreadsheet"].loc["valid_opportunities"]
         third = (
             f"A spreadsheet of the same rates would expect {sheet:,.0f} valid opportunities: "
             "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.decisions.gap "
@@ -304,7 +303,7 @@ class Forecast:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
         if ax is None:
-            import matplotlib.pyplot as plt
+            import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
 
             _, ax = plt.subplots(figsize=(9, 4.5))
         table = self.cumulative if cumulative else self.bands
@@ -336,7 +335,7 @@ class Forecast:
         ax.set_ylabel(ylabel)
         ax.set_xlabel("week ending")
         if metric in _VALUES:  # 1.2M rather than an offset of 1e7 above the axis
-            from matplotlib.ticker import FuncFormatter
+            from matplotlib.ticker import FuncFormatter  # loaded on use, as pyplot
 
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
         ax.set_title(f"{self.scenario.name}: {label}, {how} ({self.reps} replications)")
@@ -403,7 +402,7 @@ def _horizon_overrides(scenario: Scenario, weeks: int) -> dict[str, Any]:
                 if m.start < end
             ]
             out[f"sources.{i}.bursts"] = kept
-    teams = [("sdr", scenario.sdr, data["sdr"])]
+    teams: list[tuple[str, Staffing, Any]] = [("sdr", scenario.sdr, data["sdr"])]
     if scenario.ae.team is not None:
         teams.append(("ae.team", scenario.ae.team, data["ae"]["team"]))
     if scenario.outbound is not None:
@@ -424,7 +423,12 @@ def weekly_arrays(experiment: Experiment, weeks: int) -> np.ndarray:
         index="replication", columns=["metric", "week"], values="value", aggfunc="first"
     )
     reps = wide.index.to_numpy()
-    cube = np.stack([wide[m].reindex(columns=range(weeks)).to_numpy(dtype=float) for m in FLOWS])
+    # A metric, the first level of the columns, selects its weeks as a frame; the stubs type a
+    # column key as selecting one column.
+    by_metric = {m: cast(pd.DataFrame, wide[m]) for m in FLOWS}
+    cube = np.stack(
+        [by_metric[m].reindex(columns=range(weeks)).to_numpy(dtype=float) for m in FLOWS]
+    )
     totals = experiment.totals
     at_end = (
         totals[(totals["section"] == "totals") & (totals["metric"] == "open_opportunities")]
@@ -471,6 +475,25 @@ def band_table(cube: np.ndarray, scenario: Scenario, level: float) -> pd.DataFra
     return frame.sort_values("week", kind="stable").reset_index(drop=True)
 
 
+def _warm_up(scenario: Scenario, snapshot: Snapshot | None, warm_up: int | None) -> tuple[int, str]:
+    """The warm-up a forecast runs, in weeks, and why: beside a snapshot none but the
+    scenario's own, else the length asked for or :func:`default_warm_up`."""
+    if warm_up is not None and (
+        isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
+    ):
+        raise ValueError(f"warm_up must be a whole number of weeks >= 0 (got {warm_up!r})")
+    if snapshot is not None:
+        if warm_up:
+            raise ValueError(
+                "start from a snapshot or after a warm-up, not both: the snapshot is the "
+                "funnel at the start (give warm_up=0 or None)"
+            )
+        return round(scenario.warm_up / WEEK), "the scenario's own warm_up"
+    if warm_up is None:
+        return default_warm_up(scenario)
+    return warm_up, "the length asked for"
+
+
 def forecast(
     scenario: Scenario,
     weeks: int | None = None,
@@ -508,21 +531,7 @@ def forecast(
     if parameter_draws is not None and not isinstance(parameter_draws, bool):
         raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
     draws = bool(scenario.uncertainty) and parameter_draws is not False
-    if warm_up is not None and (
-        isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
-    ):
-        raise ValueError(f"warm_up must be a whole number of weeks >= 0 (got {warm_up!r})")
-    if snapshot is not None:
-        if warm_up:
-            raise ValueError(
-                "start from a snapshot or after a warm-up, not both: the snapshot is the "
-                "funnel at the start (give warm_up=0 or None)"
-            )
-        warm, basis = round(scenario.warm_up / WEEK), "the scenario's own warm_up"
-    elif warm_up is None:
-        warm, basis = default_warm_up(scenario)
-    else:
-        warm, basis = warm_up, "the length asked for"
+    warm, basis = _warm_up(scenario, snapshot, warm_up)
     overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
     if warm * WEEK != scenario.warm_up:
         overrides["warm_up"] = f"{warm} weeks"

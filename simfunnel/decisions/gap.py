@@ -28,7 +28,8 @@ from ..base.units import WEEK
 from ..experiments import Experiment, run_variants
 from ..model import Snapshot
 from ..scenario import Scenario
-from .analytic import sdr_workload, spreadsheet_funnel
+from .analytic import spreadsheet_funnel
+from .workload import sdr_workload
 
 STEPS = ("paths and quality", "speed-to-lead decay", "recycling", "capacity")
 _METRICS = {"valid_opportunities": "valid_per_week", "won": "won_per_week"}
@@ -61,17 +62,17 @@ class Gap:
     def main_cause(self) -> str:
         """The step that moved the figure most (by the size of its mean change)."""
         steps = self.table[self.table["step"] != "spreadsheet"]
-        return str(steps.loc[steps["change"].abs().idxmax(), "step"])
+        return str(steps.set_index("step")["change"].abs().idxmax())
 
     @property
     def verdict(self) -> str:
         t = self.table.set_index("step")
-        sim = t.loc["capacity", "mean"]
+        sim = float(t["mean"].loc["capacity"])
+        change, low, high = t["change"], t["change_low"], t["change_high"]
         name = self.metric.replace("_", " ")
         parts = [
-            f"{s} {t.loc[s, 'change']:+,.0f} (95% CI {t.loc[s, 'change_low']:+,.0f} to "
-            f"{t.loc[s, 'change_high']:+,.0f})"
-            if t.loc[s, "change"] != 0 or s == STEPS[0]
+            f"{s} {change.loc[s]:+,.0f} (95% CI {low.loc[s]:+,.0f} to {high.loc[s]:+,.0f})"
+            if change.loc[s] != 0 or s == STEPS[0]
             else f"{s} none (not in this scenario)"
             for s in STEPS
         ]
@@ -121,7 +122,7 @@ def explain_gap(
     summary = exp.summary()
     summary = summary[(summary["section"] == "totals") & (summary["metric"] == metric)]
     means = summary.set_index("variant")
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "step": "spreadsheet",
             "mean": sheet,
@@ -132,15 +133,12 @@ def explain_gap(
             "change_high": math.nan,
         }
     ]
-    previous = None
+    previous: str | None = None
     for step in STEPS:
-        row = {"step": step, **{k: means.loc[step, k] for k in ("mean", "ci_low", "ci_high")}}
+        mean, low, high = (float(means[k].loc[step]) for k in ("mean", "ci_low", "ci_high"))
+        row: dict[str, object] = {"step": step, "mean": mean, "ci_low": low, "ci_high": high}
         if previous is None:  # against a fixed number: the interval of the mean, shifted
-            row |= {
-                "change": row["mean"] - sheet,
-                "change_low": row["ci_low"] - sheet,
-                "change_high": row["ci_high"] - sheet,
-            }
+            row |= {"change": mean - sheet, "change_low": low - sheet, "change_high": high - sheet}
         else:
             d = exp.compare(baseline=previous)
             d = d[(d["variant"] == step) & (d["section"] == "totals") & (d["metric"] == metric)]

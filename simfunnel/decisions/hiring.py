@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..model import Streams, WorkCalendar, build_roster
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
-from .sizing import ROLE_PATHS, Target, headcount_path, size_team, staff_of
+from .measures import Target
+from .sizing import ROLE_PATHS, headcount_path, size_team, staff_of
 
 __all__ = ["SLACK", "HiringPlan", "expected_effective", "hiring_plan"]
 
@@ -94,7 +95,7 @@ class HiringPlan:
 
         def listed(months: list[str]) -> str:
             return ", ".join(
-                f"{m} ({rows.loc[m, 'expected_effective']:.2f} of {rows.loc[m, 'required']})"
+                f"{m} ({rows['expected_effective'].loc[m]:.2f} of {rows['required'].loc[m]})"
                 for m in months
             )
 
@@ -135,7 +136,7 @@ class HiringPlan:
     def plot(self, ax: Any = None) -> Any:
         """Required (with its tolerance band) against expected effective headcount by month,
         today's team without hires, today's headcount, hires as bars, short months marked."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
@@ -283,71 +284,19 @@ def hiring_plan(
     """
     headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
-    factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
-    repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
-    if repeated:
-        raise ValueError(
-            f"volume: {repeated[0]} is a calendar month the period covers twice; the plan is "
-            "applied as seasonality by month, so keep the horizon within a year"
-        )
-    unknown = sorted(set(volume) - set(factors))
-    if unknown:
-        raise ValueError(
-            f"volume: months {unknown} are outside the scenario's period "
-            f"({_month_key(months[0])} to {_month_key(months[-1])})"
-        )
+    factors = _volume_factors(volume, months)
     # 1. Required (fully ramped) headcount per distinct volume level.
-    required: dict[float, int] = {}
     base = scenario_to_dict(scenario)
-    for f in sorted(set(factors.values())):
-        data = _scaled(base, f, month_weeks)
-        node = data
-        for part in ROLE_PATHS[role].split("."):
-            node = node[part]
-        # Fully ramped, fully skilled reps with no leave: expected_effective counts ramp,
-        # attrition and leave, so they are not counted twice.
-        full = {
-            "ramp": [],
-            "attrition_per_year": 0.0,
-            "plan": [],
-            "pto_days_per_year": 0.0,
-            "skill_ramp": [],
-            "starting_tenure_months": None,
-        }
-        node.update({k: v for k, v in full.items() if k in node})
-        month_scenario = scenario_from_dict(data, f"{role} sizing at volume x{f:g}")
-        sizing = size_team(
-            month_scenario,
-            role,
-            targets,
-            confidence,
-            reps,
-            seed=seed,
-            workers=workers,
-            progress=progress,
-            explain=False,
+    required = {
+        f: _required_at(
+            base, role, f, month_weeks, targets, confidence, reps, seed, workers, progress
         )
-        if sizing.headcount is None:
-            raise ValueError(f"at volume x{f:g} no headcount meets the targets: {sizing.verdict}")
-        required[f] = sizing.headcount
+        for f in sorted(set(factors.values()))
+    }
     need = [required[factors[_month_key(m)]] for m in months]
     # 2. Hires, earliest shortfall first, with the staffing model's own expectation.
     plan, planned = _place(scenario, role, months, need)
-    eff = expected_effective(planned, role)
-    today = expected_effective(scenario, role)
-    expected = [float(eff.get(m, 0.0)) for m in months]
-    table = pd.DataFrame(
-        {
-            "month": [_month_key(m) for m in months],
-            "volume": [factors[_month_key(m)] for m in months],
-            "required": need,
-            "expected_effective": expected,
-            "shortfall": [max(0.0, r - e) for r, e in zip(need, expected, strict=True)],
-            "status": [_status(e, r, SLACK) for r, e in zip(need, expected, strict=True)],
-            "hires": [sum(n for d, n in plan.items() if d.replace(day=1) == m) for m in months],
-            "today_team": [float(today.get(m, 0.0)) for m in months],
-        }
-    )
+    table = _plan_table(scenario, planned, role, months, factors, need, plan)
     # 3. What each staffing mechanism costs: the same placement without it.
     rows = []
     for name, overrides in (mechanisms(scenario, role) if explain else {}).items():
@@ -369,6 +318,100 @@ def hiring_plan(
         _with_volume(planned, factors),
         current=staff_of(scenario, role).headcount,
         explanation=pd.DataFrame(rows),
+    )
+
+
+def _volume_factors(volume: Mapping[str, float], months: Sequence[dt.date]) -> dict[str, float]:
+    """The volume multiplier of every month of the period ('YYYY-MM' -> factor, 1 if not
+    given); refuses months outside the period, and a period that holds a calendar month twice."""
+    factors = {_month_key(m): float(volume.get(_month_key(m), 1.0)) for m in months}
+    repeated = [k for k in volume if sum(_month_key(m)[5:] == k[5:] for m in months) > 1]
+    if repeated:
+        raise ValueError(
+            f"volume: {repeated[0]} is a calendar month the period covers twice; the plan is "
+            "applied as seasonality by month, so keep the horizon within a year"
+        )
+    unknown = sorted(set(volume) - set(factors))
+    if unknown:
+        raise ValueError(
+            f"volume: months {unknown} are outside the scenario's period "
+            f"({_month_key(months[0])} to {_month_key(months[-1])})"
+        )
+    return factors
+
+
+def _required_at(
+    base: Mapping[str, Any],
+    role: str,
+    factor: float,
+    month_weeks: int,
+    targets: Sequence[str | Target],
+    confidence: float,
+    reps: int,
+    seed: int | None,
+    workers: int | None,
+    progress: bool,
+) -> int:
+    """The fully ramped headcount a month at ``factor`` times the volume needs, sized on a
+    ``month_weeks``-week run of the scenario (``base``, as a mapping) with no ramp, attrition,
+    plan or leave."""
+    data = _scaled(base, factor, month_weeks)
+    node = data
+    for part in ROLE_PATHS[role].split("."):
+        node = node[part]
+    # Fully ramped, fully skilled reps with no leave: expected_effective counts ramp,
+    # attrition and leave, so they are not counted twice.
+    full = {
+        "ramp": [],
+        "attrition_per_year": 0.0,
+        "plan": [],
+        "pto_days_per_year": 0.0,
+        "skill_ramp": [],
+        "starting_tenure_months": None,
+    }
+    node.update({k: v for k, v in full.items() if k in node})
+    month_scenario = scenario_from_dict(data, f"{role} sizing at volume x{factor:g}")
+    sizing = size_team(
+        month_scenario,
+        role,
+        targets,
+        confidence,
+        reps,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+        explain=False,
+    )
+    if sizing.headcount is None:
+        raise ValueError(f"at volume x{factor:g} no headcount meets the targets: {sizing.verdict}")
+    return sizing.headcount
+
+
+def _plan_table(
+    scenario: Scenario,
+    planned: Scenario,
+    role: str,
+    months: Sequence[dt.date],
+    factors: Mapping[str, float],
+    need: Sequence[int],
+    plan: Mapping[dt.date, int],
+) -> pd.DataFrame:
+    """One row per month: volume, requirement, expected effective headcount with the hires
+    (``planned``) and of today's team without them, shortfall, status and hires."""
+    eff = expected_effective(planned, role)
+    today = expected_effective(scenario, role)
+    expected = [float(eff.get(m, 0.0)) for m in months]
+    return pd.DataFrame(
+        {
+            "month": [_month_key(m) for m in months],
+            "volume": [factors[_month_key(m)] for m in months],
+            "required": need,
+            "expected_effective": expected,
+            "shortfall": [max(0.0, r - e) for r, e in zip(need, expected, strict=True)],
+            "status": [_status(e, r, SLACK) for r, e in zip(need, expected, strict=True)],
+            "hires": [sum(n for d, n in plan.items() if d.replace(day=1) == m) for m in months],
+            "today_team": [float(today.get(m, 0.0)) for m in months],
+        }
     )
 
 

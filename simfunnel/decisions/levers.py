@@ -9,7 +9,7 @@ interval above 0, is the binding constraint.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -44,7 +44,9 @@ def lever_table(experiment: Experiment) -> pd.DataFrame:
         what = f"queue rule {key[len('queue_rule:') :]}" if rule else f"one more {ROLE_NAME[key]}"
         row: dict[str, Any] = {"lever": key, "what": what}
         for metric, name in (("valid_opportunities", "valid"), ("won", "won")):
-            c = d.loc[(key, metric)]
+            # A full (variant, metric) key of the MultiIndex picks one row; the stubs read the
+            # tuple as (row, column) and type the result as a single cell.
+            c = cast(pd.Series, d.loc[(key, metric)])
             row |= {f"{name}_now": float(c["baseline_mean"]), f"{name}_gain": float(c["diff"])}
             row |= {f"{name}_low": float(c["ci_low"]), f"{name}_high": float(c["ci_high"])}
         now = row["valid_now"]

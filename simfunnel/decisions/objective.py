@@ -236,12 +236,7 @@ def decision_kpis(
     if open_pipeline:
         closed = pd.DataFrame({"v": variant, "won": col("totals.won_value").fillna(0.0)})
         closed["n"] = col("totals.won").fillna(0.0) + col("totals.lost").fillna(0.0)
-        pooled = closed.groupby("v")[["won", "n"]].sum()
-        per_closed = {
-            v: pooled.loc[v, "won"] / pooled.loc[v, "n"] if pooled.loc[v, "n"] > 0 else _nominal(s)
-            for v, s in experiment.scenarios.items()
-            if v in pooled.index
-        }
+        per_closed = _value_per_closed(closed, experiment.scenarios)
         out["open_value"] = col("totals.open_opportunities").fillna(0.0) * variant.map(per_closed)
     else:
         out["open_value"] = 0.0
@@ -259,7 +254,9 @@ def decision_kpis(
     cost = pd.Series(0.0, index=wide.index)
     for v, m in models.items():
         rows = variant == v
-        c = sum(heads[r][rows].fillna(0.0) * m.per_year[r] * years for r in ROLES)
+        c: pd.Series | float = sum(
+            heads[r][rows].fillna(0.0) * m.per_year[r] * years for r in ROLES
+        )
         c = c + sum(
             col(f"leads_by_source.{s}")[rows].fillna(0.0) * p for s, p in m.per_lead.items()
         )
@@ -274,6 +271,18 @@ def decision_kpis(
     long = long.rename(columns={"_v": "value"})
     long.insert(1, "section", SECTION)
     return long
+
+
+def _value_per_closed(closed: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> dict[str, float]:
+    """Value won per closed deal by variant (``closed``: columns v, won, n), pooled over its
+    replications so that an option's better deals are valued as such; nominal if none closed."""
+    pooled = closed.groupby("v")[["won", "n"]].sum()
+    won, n = pooled["won"], pooled["n"]
+    return {
+        v: won.loc[v] / n.loc[v] if n.loc[v] > 0 else _nominal(s)
+        for v, s in scenarios.items()
+        if v in pooled.index
+    }
 
 
 def _nominal(scenario: Scenario) -> float:
@@ -349,7 +358,7 @@ def service_targets(
 
 
 def failures(
-    row: Mapping[str, float],
+    row: Mapping[str, float] | pd.Series,
     targets: Sequence[Target],
     ci: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[str]:
@@ -363,7 +372,7 @@ def failures(
 
 
 def marginal(
-    row: Mapping[str, float],
+    row: Mapping[str, float] | pd.Series,
     targets: Sequence[Target],
     ci: Mapping[str, tuple[float, float]],
 ) -> list[str]:
@@ -398,7 +407,7 @@ def choose(overview: pd.DataFrame, current: str) -> Choice:
     best = str(ok["objective"].idxmax())
     eligible = [str(o) for o in ok.index]
     if best != current and current in ok.index:
-        low = float(overview.loc[best, "objective_diff_low"])
+        low = float(overview["objective_diff_low"].loc[best])
         if np.isnan(low) or low <= 0:
             return Choice(current, best, True, eligible)
     return Choice(best, best, False, eligible)

@@ -1,7 +1,9 @@
 """Queueing theory the simulation must reproduce where its assumptions hold.
 
 Erlang C is M/M/c (leads wait for ever); Erlang A is M/M/c+M (each waiting lead goes cold after
-an exponential patience), the model of inbound MQLs that speed-to-lead is about.
+an exponential patience), the model of inbound MQLs that speed-to-lead is about. The formulas
+are written out by hand: they are closed forms or exact recursions, and no library offers
+Erlang A and C with patience this directly.
 """
 
 from __future__ import annotations

@@ -15,116 +15,22 @@ those without which one rep fewer would do. The hiring plan is in :mod:`simfunne
 from __future__ import annotations
 
 import math
-import operator
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..base.units import WEEK
 from ..experiments import Experiment, run
 from ..model import Snapshot
 from ..scenario import Scenario, with_overrides
+from .measures import MEASURES, Target, parse_targets, replication_reports, share_met
+from .workload import sdr_workload
 
-WEEKS_PER_MONTH = 52.1775 / 12
 ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-
-
-@dataclass(frozen=True)
-class Measure:
-    """A target's metric: how to read it off one replication's KPI report."""
-
-    label: str
-    read: Callable[[Mapping[str, float], float], float]  # (report, weeks) -> value
-
-
-def _per_month(key: str) -> Callable[[Mapping[str, float], float], float]:
-    return lambda r, weeks: r.get(key, math.nan) / (weeks / WEEKS_PER_MONTH)
-
-
-MEASURES: dict[str, Measure] = {
-    "speed_to_lead_1h": Measure(
-        "share of MQLs called within 1 h", lambda r, w: r.get("speed_to_lead.within_1h", math.nan)
-    ),
-    "speed_to_lead_24h": Measure(
-        "share of MQLs called within 24 h",
-        lambda r, w: r.get("speed_to_lead.within_24h", math.nan),
-    ),
-    "speed_to_lead_median_h": Measure(
-        "median hours to first attempt", lambda r, w: r.get("speed_to_lead.median_h", math.nan)
-    ),
-    "valid_opps_per_month": Measure(
-        "valid opportunities per month", _per_month("totals.valid_opportunities")
-    ),
-    "sqls_per_month": Measure("SQLs per month", _per_month("totals.sqls")),
-    "wins_per_month": Measure("wins per month", _per_month("totals.won")),
-    "sdr_utilisation": Measure("SDR utilisation", lambda r, w: r.get("utilisation.sdr", math.nan)),
-    "bdr_utilisation": Measure("BDR utilisation", lambda r, w: r.get("utilisation.bdr", math.nan)),
-    "backlog_mean": Measure("untouched MQLs waiting", lambda r, w: r.get("backlog.mean", math.nan)),
-    "ae_wait_h": Measure(
-        "hours a tossed-up lead waits for an AE", lambda r, w: r.get("ae.ae_mean_wait_h", math.nan)
-    ),
-    "ae_occupancy": Measure("AE occupancy", lambda r, w: r.get("ae.ae_occupancy", math.nan)),
-}
-
-
-@dataclass(frozen=True)
-class Target:
-    """``metric op value``, e.g. ``speed_to_lead_1h >= 0.8``."""
-
-    metric: str
-    op: str
-    value: float
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", text)
-        if match is None:
-            raise ValueError(
-                f"target {text!r}: write METRIC>=VALUE (or <=, >, <), e.g. 'speed_to_lead_1h>=0.8'"
-            )
-        metric, op, value = match.groups()
-        if metric not in MEASURES and "." not in metric:
-            raise ValueError(
-                f"target {text!r}: unknown metric {metric!r}; use one of "
-                f"{', '.join(MEASURES)}, or a report key such as 'totals.won'"
-            )
-        return cls(metric, op, float(value))
-
-    def value_in(self, report: Mapping[str, float], weeks: float) -> float:
-        if self.metric in MEASURES:
-            return MEASURES[self.metric].read(report, weeks)
-        return report.get(self.metric, math.nan)
-
-    def met(self, value: float) -> bool:
-        return not math.isnan(value) and _OPS[self.op](value, self.value)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
-
-
-def _targets(targets: Sequence[str | Target]) -> list[Target]:
-    if not targets:
-        raise ValueError("give at least one target, e.g. ['speed_to_lead_1h>=0.8']")
-    return [t if isinstance(t, Target) else Target.parse(t) for t in targets]
-
-
-def _reports(experiment: Experiment) -> list[dict[str, float]]:
-    """One dict per replication: 'section.metric' -> value."""
-    t = experiment.totals
-    out = []
-    for _, rows in t.groupby("replication", sort=True):
-        out.append(dict(zip(rows["section"] + "." + rows["metric"], rows["value"], strict=True)))
-    return out
 
 
 def headcount_path(scenario: Scenario, role: str) -> str:
@@ -147,10 +53,8 @@ def staff_of(scenario: Scenario, role: str) -> Any:
 
 def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()) -> int:
     """Where the search starts: for SDRs the analytic estimate (offered load over on-phone
-    hours, and Erlang C, :func:`simfunnel.decisions.analytic.sdr_workload`) at the targets' own service
-    level and occupancy where they give one; the current headcount otherwise."""
-    from .analytic import sdr_workload
-
+    hours, and Erlang C, :func:`simfunnel.decisions.workload.sdr_workload`) at the targets' own
+    service level and occupancy where they give one; the current headcount otherwise."""
     current = staff_of(scenario, role).headcount
     if role != "sdr":
         return max(1, current)
@@ -190,8 +94,6 @@ def _mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
 
 def _paired(with_: Sequence[float], without: Sequence[float]) -> tuple[float, float, float]:
     """Mean of the paired differences (without - with) and its 95% t interval."""
-    from scipy import stats
-
     if len(with_) != len(without):  # a failed replication: no pairs to trust
         return math.nan, math.nan, math.nan
     d = np.asarray(without, dtype=float) - np.asarray(with_, dtype=float)
@@ -218,10 +120,6 @@ def _num(x: float, sign: bool = False) -> str:
 def _either(names: Sequence[str], word: str = "or") -> str:
     """'ramp', 'ramp or attrition', 'ramp, attrition or leave'."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
-
-
-def _share_met(reports: Sequence[Mapping[str, float]], goals: Sequence[Target], w: float) -> float:
-    return float(np.mean([all(g.met(g.value_in(r, w)) for g in goals) for r in reports]))
 
 
 @dataclass(frozen=True)
@@ -255,38 +153,39 @@ class Sizing:
     @property
     def verdict(self) -> str:
         rows = self.table.set_index("headcount")
+        p_all = rows["p_all_met"]  # share of runs meeting every target, by headcount
         goals = "; ".join(str(t) for t in self.targets)
         have = "" if self.current is None else f"You have {self.current} {self._name(self.current)}"
         today = ""
         if self.current is not None and self.current in rows.index:
             today = (
                 f" With today's {self.current}, every target is met in "
-                f"{rows.loc[self.current, 'p_all_met']:.0%} of runs."
+                f"{p_all.loc[self.current]:.0%} of runs."
             )
         if self.headcount is None:
             top = int(rows.index.max())
             best = "; ".join(
-                f"{t.metric} reaches {rows.loc[top, f'{t.metric}_mean']:.3g} at {top}"
+                f"{t.metric} reaches {rows[f'{t.metric}_mean'].loc[top]:.3g} at {top}"
                 for t in self.targets
             )
             return (
                 (f"{have}; n" if have else "N")
                 + f"o {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
                 f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
-                f"{rows.loc[top, 'p_all_met']:.0%} ({best}). Where more reps stop helping, the "
+                f"{p_all.loc[top]:.0%} ({best}). Where more reps stop helping, the "
                 "limit is not headcount: for speed-to-lead, leads that arrive outside working "
                 f"hours wait for the morning whatever the team's size.{today}"
             )
         h = self.headcount
         text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
         text += (
-            f": with {h}, every target ({goals}) is met in {rows.loc[h, 'p_all_met']:.0%} of "
+            f": with {h}, every target ({goals}) is met in {p_all.loc[h]:.0%} of "
             f"simulated runs (asked: {self.confidence:.0%})"
         )
         if h - 1 in rows.index:
-            text += f"; with {h - 1}, in only {rows.loc[h - 1, 'p_all_met']:.0%}"
+            text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}"
             failing = [
-                str(t) for t in self.targets if rows.loc[h - 1, f"p_met: {t}"] < self.confidence
+                str(t) for t in self.targets if rows[f"p_met: {t}"].loc[h - 1] < self.confidence
             ]
             if failing:
                 text += f" ({' and '.join(failing)} is what fails)"
@@ -340,7 +239,7 @@ class Sizing:
     def plot(self, target: int = 0, ax: Any = None) -> Any:
         """One target's metric against headcount (mean, P10-P90), the target line, the answer
         and today's headcount."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
@@ -371,6 +270,79 @@ class Sizing:
         return ax
 
 
+@dataclass
+class _HeadcountRuns:
+    """The runs of one search, by headcount: each headcount is simulated once, on the same
+    seeds, and judged on the share of replications that meet every target."""
+
+    scenario: Scenario
+    role: str
+    path: str  # the scenario field of the role's headcount
+    goals: Sequence[Target]
+    confidence: float
+    reps: int
+    options: Mapping[str, Any]  # run's options: seed, workers, executor, progress, snapshot
+    tried: dict[int, Experiment] = field(default_factory=dict)
+    share: dict[int, float] = field(default_factory=dict)
+    level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
+
+    @property
+    def weeks(self) -> float:
+        return self.scenario.horizon / WEEK
+
+    def meets(self, h: int) -> bool:
+        """Whether ``h`` reps meet every target in at least ``confidence`` of the runs."""
+        if h not in self.tried:
+            scenario = with_overrides(
+                self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
+            )
+            self.tried[h] = run(scenario, self.reps, **self.options)
+            reports = replication_reports(self.tried[h])
+            for g in self.goals:
+                if g.metric not in MEASURES and g.metric not in reports[0]:
+                    known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
+                    raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
+            self.share[h] = share_met(reports, self.goals, self.weeks)
+            self.level[h] = [
+                float(np.nanmean([g.value_in(r, self.weeks) for r in reports])) for g in self.goals
+            ]
+        return self.share[h] >= self.confidence
+
+    def flat(self, a: int, b: int) -> bool:
+        """More reps changed nothing: every target's metric moved less than 0.5%."""
+        return all(
+            abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
+            for x, y in zip(self.level[a], self.level[b], strict=True)
+        )
+
+
+def _smallest(runs: _HeadcountRuns, first: int, max_headcount: int) -> int | None:
+    """The search: from ``first`` down one rep at a time while the targets hold, or else up in
+    doubling steps and then by bisection; None at the limit or on a plateau."""
+    if runs.meets(first):
+        h = first
+        while h > 1 and runs.meets(h - 1):
+            h -= 1
+        return h
+    low, high = first, None  # low fails
+    step = 1
+    while high is None:
+        nxt = min(max_headcount, low + step)
+        if runs.meets(nxt):
+            high = nxt
+        elif nxt == max_headcount or (runs.share[nxt] == 0 and step > 1 and runs.flat(low, nxt)):
+            return None  # the limit, or a plateau: headcount no longer moves the targets
+        else:
+            low, step = nxt, step * 2
+    while high - low > 1:  # the first that meets lies in (low, high]
+        mid = (low + high) // 2
+        if runs.meets(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
 def size_team(
     scenario: Scenario,
     role: str = "sdr",
@@ -396,14 +368,10 @@ def size_team(
     """
     if not 0 < confidence <= 1:
         raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
-    goals = _targets(targets)
+    goals = parse_targets(targets)
     path = headcount_path(scenario, role)
-    weeks = scenario.horizon / WEEK
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
-    tried: dict[int, Experiment] = {}
-    share: dict[int, float] = {}
-    level: dict[int, list[float]] = {}  # each target's mean metric, per headcount
     options = {
         "seed": seed,
         "workers": workers,
@@ -411,69 +379,21 @@ def size_team(
         "progress": progress,
         "snapshot": snapshot,
     }
-
-    def meets(h: int) -> bool:
-        if h not in tried:
-            tried[h] = run(
-                with_overrides(scenario, {path: h}, source=f"{role} headcount {h}"),
-                reps,
-                **options,
-            )
-            reports = _reports(tried[h])
-            for g in goals:
-                if g.metric not in MEASURES and g.metric not in reports[0]:
-                    known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
-                    raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
-            share[h] = _share_met(reports, goals, weeks)
-            level[h] = [float(np.nanmean([g.value_in(r, weeks) for r in reports])) for g in goals]
-        return share[h] >= confidence
-
-    def flat(a: int, b: int) -> bool:
-        """More reps changed nothing: every target's metric moved less than 0.5%."""
-        return all(
-            abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
-            for x, y in zip(level[a], level[b], strict=True)
-        )
-
-    answer: int | None
-    if meets(first):
-        h = first
-        while h > 1 and meets(h - 1):
-            h -= 1
-        answer = h
-    else:
-        low, high = first, None  # low fails
-        step = 1
-        while high is None:
-            nxt = min(max_headcount, low + step)
-            if meets(nxt):
-                high = nxt
-            elif nxt == max_headcount or (share[nxt] == 0 and step > 1 and flat(low, nxt)):
-                break  # the limit, or a plateau: headcount no longer moves the targets
-            else:
-                low, step = nxt, step * 2
-        if high is None:
-            answer = None
-        else:
-            while high - low > 1:  # the first that meets lies in (low, high]
-                mid = (low + high) // 2
-                if meets(mid):
-                    high = mid
-                else:
-                    low = mid
-            answer = high
+    runs = _HeadcountRuns(scenario, role, path, goals, confidence, reps, options)
+    answer = _smallest(runs, first, max_headcount)
     if answer is not None and answer > 1:
-        meets(answer - 1)  # the evidence: one fewer fails
+        runs.meets(answer - 1)  # the evidence: one fewer fails
     current = staff_of(scenario, role).headcount
     if 1 <= current <= max_headcount:
-        meets(current)  # today's team, always in the table
-    table = _sizing_table(tried, share, goals, weeks)
+        runs.meets(current)  # today's team, always in the table
+    table = _sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
     table.insert(2, "answer", table["headcount"] == answer)
-    explanation, explained = pd.DataFrame(), {}
+    explanation: pd.DataFrame = pd.DataFrame()
+    explained: dict[tuple[str, int], Experiment] = {}
     if explain and answer is not None:
         explanation, explained = _explain(
-            scenario, role, answer, tried, goals, confidence, reps, options
+            scenario, role, answer, runs.tried, goals, confidence, reps, options
         )
     return Sizing(
         role,
@@ -482,7 +402,7 @@ def size_team(
         answer,
         first,
         table,
-        dict(sorted(tried.items())),
+        dict(sorted(runs.tried.items())),
         current=current,
         explanation=explanation,
         explained=explained,
@@ -504,7 +424,7 @@ def _explain(
     weeks = scenario.horizon / WEEK
     path = headcount_path(scenario, role)
     levels = [answer - 1, answer] if answer > 1 else [answer]
-    base = {k: _reports(tried[k]) for k in levels}
+    base = {k: replication_reports(tried[k]) for k in levels}
     # The binding target: the one met least often one below the answer (or at it).
     probe = base[levels[0]]
     binding = min(goals, key=lambda g: np.mean([g.met(g.value_in(r, weeks)) for r in probe]))
@@ -515,10 +435,10 @@ def _explain(
                 scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
             )
             runs[(name, k)] = exp = run(variant, reps, **options)
-            reports = _reports(exp)
+            reports = replication_reports(exp)
             with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))
             diff, low, high = _paired(with_, without)
-            p_with, p_without = _share_met(base[k], goals, weeks), _share_met(reports, goals, weeks)
+            p_with, p_without = share_met(base[k], goals, weeks), share_met(reports, goals, weeks)
             rows.append(
                 {
                     "mechanism": name,
@@ -558,7 +478,7 @@ def _sizing_table(
 ) -> pd.DataFrame:
     rows = []
     for h in sorted(tried):
-        reports = _reports(tried[h])
+        reports = replication_reports(tried[h])
         row: dict[str, float] = {"headcount": h, "p_all_met": share[h]}
         for g in goals:
             values = np.array([g.value_in(r, weeks) for r in reports], dtype=float)

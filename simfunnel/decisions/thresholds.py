@@ -107,7 +107,10 @@ class ThresholdComparison:
         )
 
     def _row(self, option: str) -> pd.Series:
-        return self.overview.set_index("option").loc[option]
+        """The overview's row of one option."""
+        row = self.overview.set_index("option").loc[option]
+        assert isinstance(row, pd.Series), f"option {option!r} twice in the overview"
+        return row
 
     def _fmt(self, x: float, signed: bool = False) -> str:
         if self.costed or self.fallback == "won_value":
@@ -160,14 +163,14 @@ class ThresholdComparison:
         parts.append(self.reason)
         if rec is not None:
             flags = self._flags(rec)
-            r = o.loc[rec]
+            r = self._row(rec)
             parts.append(
                 "What could go wrong: " + "; ".join(flags) + "."
                 if flags
                 else f"What could go wrong: nothing flagged at {rec} (SDRs at "
                 f"{r['sdr_utilisation']:.0%}, {r['within_1h']:.0%} of MQLs called within 1 h)."
             )
-        fails, near = o.loc[cur, "failed_targets"], o.loc[cur, "marginal_targets"]
+        fails, near = o["failed_targets"].loc[cur], o["marginal_targets"].loc[cur]
         if fails:
             parts.append(f"The current {cur} fails its targets: {fails}.")
         elif near and rec != cur:
@@ -181,7 +184,7 @@ class ThresholdComparison:
     def plot(self, kpi: str = "valid_opportunities", ax: Any = None) -> Any:
         """A KPI against the threshold, mean and 95% interval (one line per toss-up
         requirement in a grid); saturated options marked."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
@@ -199,8 +202,8 @@ class ThresholdComparison:
             ax.plot(x, part["mean"] * scale, marker="o", label=label)
             hot = sat.loc[part["option"]].to_numpy(dtype=bool)
             if hot.any():
-                ax.scatter(x[hot], part["mean"].to_numpy()[hot] * scale, s=90, marker="x",
-                           color="tab:red", zorder=3)  # fmt: skip
+                y = part["mean"].to_numpy()[hot] * scale
+                ax.scatter(x[hot], y, s=90, marker="x", color="tab:red", zorder=3)
         if sat.any():
             ax.scatter([], [], s=90, marker="x", color="tab:red", label="SDRs saturated")
         ax.axvline(self.current, color="grey", ls=":", label="current threshold")
@@ -209,7 +212,7 @@ class ThresholdComparison:
         ax.set_xlabel("MQL threshold (score points)")
         ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
         if spec.money:
-            from matplotlib.ticker import FuncFormatter
+            from matplotlib.ticker import FuncFormatter  # loaded on use, as pyplot
 
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
         ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
@@ -224,7 +227,7 @@ class ThresholdComparison:
         self, x: str = "within_1h", y: str = "valid_opportunities", ax: Any = None
     ) -> Any:
         """The trade-off plane: each option a point, the Pareto set joined up."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
@@ -289,6 +292,56 @@ def compare_thresholds(
     ``explain``: also measure why the current option's valid opportunities differ from the
     spreadsheet's (:func:`simfunnel.decisions.gap.explain_gap`, on the same seeds).
     """
+    _check_inputs(scenario, thresholds, sql_require, fallback)
+    model = resolve_costs(scenario, costs)
+    values, requires, options, current = _grid(scenario, thresholds, sql_require)
+    grid = len(requires) > 1
+    variants = {
+        name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
+        for name, (t, r) in options.items()
+    }
+    runs: dict[str, Any] = {"workers": workers, "executor": executor, "snapshot": snapshot}
+    experiment = run_variants(
+        scenario, variants, reps, baseline=current, seed=seed, progress=progress, **runs
+    )
+    weeks = scenario.horizon / WEEK
+    kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
+    experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
+    table = _table(experiment, options, current)
+    overview = _overview(table, options, weeks, scenario, current, saturation)
+    targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
+    choice = _judge(overview, table, targets, weeks, current)
+    gap = explain_gap(scenario, "valid_opportunities", reps, seed=seed, **runs) if explain else None
+    unlimited = scenario.ae.team is None
+    comparison = ThresholdComparison(
+        experiment=experiment,
+        thresholds=tuple(values),
+        current=float(scenario.scoring.threshold),
+        table=table,
+        overview=overview,
+        recommended=choice.recommended,
+        reason="",
+        gap=gap,
+        sql_requires=tuple(requires),
+        current_option=current,
+        targets=tuple(targets),
+        saturation=saturation,
+        costed=model.given,
+        fallback=fallback,
+        assumptions=_assumptions(model, model.given, unlimited, open_pipeline, experiment),
+        choice=choice,
+    )
+    return _with_reason(comparison)
+
+
+def _check_inputs(
+    scenario: Scenario,
+    thresholds: Sequence[float],
+    sql_require: Sequence[int] | None,
+    fallback: str,
+) -> None:
+    """Refuse an empty comparison, an unknown fallback and toss-up requirements out of range,
+    before anything runs."""
     if not thresholds and not sql_require:
         raise ValueError("give at least one threshold to compare with the current one")
     if fallback not in FALLBACKS:
@@ -297,7 +350,14 @@ def compare_thresholds(
     for r in sql_require or ():
         if not (isinstance(r, (int, np.integer)) and 0 <= r <= criteria):
             raise ValueError(f"sql_require {r!r}: a whole number from 0 to {criteria} (criteria)")
-    model = resolve_costs(scenario, costs)
+
+
+def _grid(
+    scenario: Scenario, thresholds: Sequence[float], sql_require: Sequence[int] | None
+) -> tuple[list[float], list[int], dict[str, tuple[float, int]], str]:
+    """The options to run: thresholds, toss-up requirements (the scenario's own added to each),
+    every pair by its label, and the current option's label."""
+    criteria = len(scenario.toss_up.criteria)
     current_t, current_r = float(scenario.scoring.threshold), int(scenario.toss_up.require)
     values = sorted({float(t) for t in thresholds} | {current_t})
     requires = sorted({int(r) for r in sql_require or ()} | {current_r})
@@ -305,28 +365,18 @@ def compare_thresholds(
     options = {
         option_label(t, r, criteria, grid): (t, r) for t, r in itertools.product(values, requires)
     }
-    current = option_label(current_t, current_r, criteria, grid)
-    variants = {
-        name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
-        for name, (t, r) in options.items()
-    }
-    experiment = run_variants(
-        scenario,
-        variants,
-        reps,
-        baseline=current,
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        snapshot=snapshot,
-    )
-    weeks = scenario.horizon / WEEK
-    kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
-    experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
-    table = _table(experiment, options, current)
-    overview = _overview(table, options, weeks, scenario, current, saturation)
-    targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
+    return values, requires, options, option_label(current_t, current_r, criteria, grid)
+
+
+def _judge(
+    overview: pd.DataFrame,
+    table: pd.DataFrame,
+    targets: Sequence[Target],
+    weeks: float,
+    current: str,
+) -> Choice:
+    """Apply the rule: mark in ``overview`` (in place) each option's failed and marginal
+    targets, whether it meets them all and whether it is recommended; the choice made."""
     intervals = [_intervals(table, o, weeks) for o in overview["option"]]
     rows = [row for _, row in overview.iterrows()]
     overview["failed_targets"] = [
@@ -338,40 +388,12 @@ def compare_thresholds(
     overview["meets_targets"] = overview["failed_targets"] == ""
     choice = choose(overview.set_index("option"), current)
     overview["recommended"] = overview["option"] == choice.recommended
-    unlimited = scenario.ae.team is None
-    costed = model.given
-    comparison = ThresholdComparison(
-        experiment=experiment,
-        thresholds=tuple(values),
-        current=current_t,
-        table=table,
-        overview=overview,
-        recommended=choice.recommended,
-        reason="",
-        gap=explain_gap(
-            scenario,
-            "valid_opportunities",
-            reps,
-            seed=seed,
-            workers=workers,
-            executor=executor,
-            snapshot=snapshot,
-        )
-        if explain
-        else None,
-        sql_requires=tuple(requires),
-        current_option=current,
-        targets=tuple(targets),
-        saturation=saturation,
-        costed=costed,
-        fallback=fallback,
-        assumptions=_assumptions(model, costed, unlimited, open_pipeline, experiment),
-        choice=choice,
-    )
-    return _with_reason(comparison)
+    return choice
 
 
-def _table(experiment: Experiment, options: Mapping[str, tuple[float, int]], current: str):
+def _table(
+    experiment: Experiment, options: Mapping[str, tuple[float, int]], current: str
+) -> pd.DataFrame:
     summary = experiment.summary()
     summary = summary[summary["section"] == SECTION]
     table = summary[["variant", "metric", "mean", "ci_low", "ci_high"]].rename(
@@ -433,7 +455,7 @@ def _overview(
 def _intervals(table: pd.DataFrame, option: str, weeks: float) -> dict[str, tuple[float, float]]:
     """KPI -> 95% interval of the mean for one option (valid per week from valid opportunities)."""
     rows = table[table["option"] == option].set_index("kpi")
-    out = {k: (float(r["ci_low"]), float(r["ci_high"])) for k, r in rows.iterrows()}
+    out = {str(k): (float(r["ci_low"]), float(r["ci_high"])) for k, r in rows.iterrows()}
     lo, hi = out.get("valid_opportunities", (math.nan, math.nan))
     out["valid_per_week"] = (lo / weeks, hi / weeks)
     return out
@@ -469,18 +491,19 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
         best = str(o["objective"].idxmax())
         reason = (
             f"Why: no option meets every target; the highest {name}, {best}, misses "
-            f"{o.loc[best, 'failed_targets']}. Relax a target or add capacity."
+            f"{o['failed_targets'].loc[best]}. Relax a target or add capacity."
         )
     elif ch.kept_current:
+        assert ch.best is not None  # the current option is kept only against a best one
         reason = (
             f"Why: the best option on {name}, {ch.best}, is not clearly better than the current "
-            f"one: {c._diff(ch.best)}; {_counts(c, o.loc[ch.best], o.loc[cur])}."
+            f"one: {c._diff(ch.best)}; {_counts(c, c._row(ch.best), c._row(cur))}."
         )
     elif ch.recommended == cur:
         others = o.drop(index=cur)
         others = others[others["meets_targets"]]
         reason = (
-            f"Why: it has the highest {name} ({c._fmt(o.loc[cur, 'objective'])}) of the options "
+            f"Why: it has the highest {name} ({c._fmt(o['objective'].loc[cur])}) of the options "
             "that meet every target"
         )
         if not others.empty:
@@ -488,7 +511,7 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
             reason += f"; the next, {nxt}, differs by {c._diff(nxt)}"
         reason += "."
     else:
-        r, k = o.loc[ch.recommended], o.loc[cur]
+        r, k = c._row(ch.recommended), c._row(cur)
         lead = (
             f"Why: the current option fails its targets and {ch.recommended} has the highest "
             f"{name} of those that meet them: "
