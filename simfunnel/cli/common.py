@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.files import save_figure
+from ..data import STYLES
 from ..experiments import DiscardedPartWarning, Experiment
 from ..model import Snapshot, read_snapshot
 from ..scenario import Scenario, ScenarioError, check_size, load_scenario
@@ -133,7 +134,7 @@ def export_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--calls", type=Path, default=None, help="call activity CSV")
     parser.add_argument("--opportunities", type=Path, default=None, help="opportunities CSV")
-    parser.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+    parser.add_argument("--style", choices=tuple(STYLES), default="hubspot")
     parser.add_argument("--mapping", type=Path, default=None, help="YAML/JSON column mapping")
     parser.add_argument(
         "--date-format",

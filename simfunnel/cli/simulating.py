@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from ..data import STYLES
 from ..experiments import Experiment, run, simulate, sweep
 from ..scenario import Scenario, ScenarioError, with_overrides
 from . import options as opt
@@ -214,7 +215,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 def export_args(export: argparse.ArgumentParser) -> None:
     """The options of `simfunnel export`."""
     scenario_args(export, seed=True)
-    export.add_argument("--style", choices=("hubspot", "salesforce"), default="hubspot")
+    export.add_argument("--style", choices=tuple(STYLES), default="hubspot")
     export.add_argument("--out", type=Path, required=True, help="directory for the CSV files")
     force(export)
 
