@@ -11,7 +11,7 @@ from conftest import SMALL_YAML as SMALL
 
 import simfunnel
 from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, main
-from simfunnel.experiments import experiment as experiments
+from simfunnel.experiments import replicate as experiments
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from simfunnel.experiments import (
     ReplicationError,
     replication_seed,
 )
-from simfunnel.experiments import experiment as experiments
+from simfunnel.experiments import replicate as experiments
 from simfunnel.scenario import (
     load_scenario,
     parse_scenario,
@@ -266,8 +266,10 @@ def test_tables_are_tidy_and_generic_over_kpis_and_weekly_columns() -> None:
 
 
 def test_workers_send_back_a_table_that_does_not_grow_with_the_leads() -> None:
-    few = experiments._replicate(with_overrides(SMALL, {"sources.0.rate_per_week": 5}), 0, 0)
-    many = experiments._replicate(with_overrides(SMALL, {"sources.0.rate_per_week": 2000}), 0, 0)
+    few = experiments.run_replication(with_overrides(SMALL, {"sources.0.rate_per_week": 5}), 0, 0)
+    many = experiments.run_replication(
+        with_overrides(SMALL, {"sources.0.rate_per_week": 2000}), 0, 0
+    )
     assert isinstance(few, pd.DataFrame) and isinstance(many, pd.DataFrame)
     assert len(few) == len(many) < 2000
 
@@ -636,7 +638,7 @@ def test_the_python_examples_of_the_docs_page_run(monkeypatch) -> None:
 
 
 def test_the_command_lines_of_the_docs_page_parse() -> None:
-    from simfunnel.cli.commands import _parser
+    from simfunnel.cli import build_parser
 
     lines = [
         line.split("#")[0].strip()
@@ -646,7 +648,7 @@ def test_the_command_lines_of_the_docs_page_parse() -> None:
     ]
     assert len(lines) >= 5
     for line in lines:
-        _parser().parse_args(shlex.split(line)[1:])
+        build_parser().parse_args(shlex.split(line)[1:])
 
 
 # ----------------------------------------------------------------------------- Dask (last: the

@@ -24,7 +24,7 @@ import simfunnel
 from simfunnel.base import files
 from simfunnel.cli import EXIT_BAD_INPUT, main
 from simfunnel.experiments import DiscardedPartWarning
-from simfunnel.experiments import experiment as experiments
+from simfunnel.experiments import replicate as experiments
 from simfunnel.scenario import parse_scenario
 
 matplotlib.use("Agg")
@@ -256,7 +256,7 @@ STORE_SCRIPT = """
 import os, signal, sys, time
 import pandas as pd
 import simfunnel
-from simfunnel.experiments import experiment as experiments
+from simfunnel.experiments import replicate as experiments
 from simfunnel.scenario import parse_scenario
 
 scenario_file, out, reps, mode, kill_at = sys.argv[1:6]

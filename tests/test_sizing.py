@@ -37,7 +37,7 @@ def sized():
 def _share_met(scenario, h: int, sizing) -> float:
     """Recompute, from single runs with the experiment's own seeds, how often all targets hold."""
     exp = sizing.experiments[h]
-    team = simfunnel.experiments.experiment.with_overrides(scenario, {"sdr.headcount": h})
+    team = simfunnel.scenario.with_overrides(scenario, {"sdr.headcount": h})
     met = []
     for i in range(exp.reps):
         r = simfunnel.simulate(team, seed=exp.seed_of(i))

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from .draws import draw_for_seed, draw_parameters
-from .experiment import (
-    DiscardedPartWarning,
-    Experiment,
-    ExperimentError,
-    ReplicationError,
-    replication_seed,
-    run,
-    run_variants,
-    sweep,
-)
+from .experiment import Experiment, run, run_variants, sweep
+from .replicate import ReplicationError, replication_seed
 from .single import simulate
+from .store import DiscardedPartWarning, ExperimentError
 
 __all__ = [
     "DiscardedPartWarning",

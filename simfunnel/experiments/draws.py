@@ -13,10 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..model.arrivals import Streams
-from ..scenario import Scenario, ScenarioError, UncertainValue
-from ..scenario.overrides import with_overrides
-from ..scenario.uncertain import Target, resolve
+from ..model import Streams
+from ..scenario import Scenario, ScenarioError, Target, UncertainValue, resolve, with_overrides
 
 __all__ = ["PARAMETER_STREAM", "draw_for_seed", "draw_parameters", "draw_value"]
 

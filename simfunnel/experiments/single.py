@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.engine import Engine
-from ..model.start import Snapshot
+from ..model import Snapshot
+from ..model.engine import Engine  # not among the names simfunnel.model exports
 from ..results import SimulationResult
-from ..scenario import Scenario
-from ..scenario.limits import check_size
+from ..scenario import Scenario, check_size
 from .draws import draw_for_seed
 
 __all__ = ["simulate"]

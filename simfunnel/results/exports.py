@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from ..base.files import write_csv, write_text
-from ..data.formats import CALL_OUTCOMES, DATE_FORMATS, STAGES, STYLES, WON_FLAG
+from ..data import CALL_OUTCOMES, DATE_FORMATS, STYLES
+from ..data.formats import STAGES, WON_FLAG  # not among the names simfunnel.data exports
 from .result import SimulationResult
 
 __all__ = ["write_exports"]
@@ -72,7 +73,9 @@ def _mql_dates(result: SimulationResult) -> pd.Series:
     return mql
 
 
-def lead_table(result: SimulationResult, style: str = "hubspot", date_format: str | None = None):
+def lead_table(
+    result: SimulationResult, style: str = "hubspot", date_format: str | None = None
+) -> pd.DataFrame:
     """The lead lifecycle table of a run, with the style's column names (one row per lead)."""
     _check_style(style)
     fmt = date_format or DATE_FORMATS[style]

@@ -1,8 +1,10 @@
-"""Results of one run: KPI dictionaries and tidy pandas tables, built at the edge from flat arrays."""
+"""Results of one run: ``SimulationResult``, its KPI dictionaries and the JSON report, built at
+the edge from flat arrays; its tidy tables (weekly, per rep, per source, per lead) come from
+:mod:`.tables`."""
 
 from __future__ import annotations
 
-import datetime as dt
+import html
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..base.units import WEEK
-from ..model import DESK_COUNTERS, END_STATES, OPEN_OPP, DeskRecord, Roster, RunData, WorkCalendar
-from ..scenario import OUTCOMES, Scenario
+from ..model import END_STATES, OPEN_OPP, DeskRecord, Roster, RunData, WorkCalendar
+from ..scenario import Scenario
+from . import tables
 
 # Stable keys of the JSON report (documented in docs/results.md).
 TOTAL_KEYS = (
@@ -104,11 +106,7 @@ class SimulationResult:
     @cached_property
     def _w(self) -> dict[str, np.ndarray]:
         """Weekly counters: the engine's, and the calling teams' summed over SDRs and BDRs."""
-        d = self.data
-        out = dict(d.weekly)
-        for name in DESK_COUNTERS:
-            out[name] = sum(desk.weekly[name] for desk in d.desks.values())
-        return out
+        return tables.weekly_counters(self.data)
 
     @cached_property
     def totals(self) -> dict[str, float]:
@@ -299,7 +297,7 @@ class SimulationResult:
         meetings = int(d.ae_reps["accepted"].sum() + d.ae_reps["rejected"].sum())
         return {
             "ae_mean_headcount": float(roster.employed[working].mean())
-            if limited and working.any()
+            if roster is not None and working.any()
             else math.nan,
             "ae_mean_wait_h": float(d.ae_waited[assigned].mean()) if assigned.any() else math.nan,
             "ae_waited_share": _share(int((d.ae_waited[assigned] > 0).sum()), int(assigned.sum())),
@@ -328,51 +326,7 @@ class SimulationResult:
         """One row per rep (per employment spell; a back-fill is a new row in the same slot):
         SDRs and BDRs with hours, dials, emails, contacts and SQLs (BDRs also accounts
         researched); AEs (with an AE team) with deals and wins."""
-        d = self.data
-        valid = d.valid_at >= 0
-        frames = []
-        for role, desk in d.desks.items():
-            roster = desk.roster
-            n = len(roster.spells)
-            mine = (d.sql_rep >= 0) & (d.sql_at >= 0) & (d.inbound if role == "sdr" else ~d.inbound)
-            frame = self._spell_frame(role, roster)
-            frame["available_hours"] = [shift.hours for shift in roster.shifts]
-            frame["busy_hours"] = desk.rep_busy
-            frame["dials"] = desk.rep_dials
-            frame["emails"] = desk.rep_emails
-            frame["contacts"] = desk.rep_contacts
-            if role == "bdr":
-                frame["accounts_researched"] = desk.rep_researched
-            frame["sqls"] = np.bincount(d.sql_rep[mine], minlength=n)
-            frame["valid_opportunities"] = np.bincount(d.sql_rep[mine & valid], minlength=n)
-            frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
-                frame["available_hours"] > 0
-            )
-            frames.append(frame)
-        if d.ae_roster is not None:
-            ae = self._spell_frame("ae", d.ae_roster)
-            for key, values in d.ae_reps.items():
-                ae[f"deals_{key}" if key != "won_value" else key] = values
-            frames.append(ae)
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-    def _spell_frame(self, role: str, roster: Roster) -> pd.DataFrame:
-        start = self.scenario.start
-        spells = roster.spells
-        return pd.DataFrame(
-            {
-                "role": role,
-                "rep": np.arange(len(spells)),
-                "slot": [sp.slot for sp in spells],
-                "joined": [start + dt.timedelta(hours=sp.start) for sp in spells],
-                "left": [
-                    start + dt.timedelta(hours=sp.end) if math.isfinite(sp.end) else pd.NaT
-                    for sp in spells
-                ],
-                "exit": [sp.exit or None for sp in spells],
-                "joined_as": [sp.joined for sp in spells],
-            }
-        )
+        return tables.reps_table(self.data)
 
     @cached_property
     def end_states(self) -> dict[str, int]:
@@ -446,15 +400,6 @@ class SimulationResult:
 
     # ------------------------------------------------------------------ tables
 
-    def _week_of(self, times: np.ndarray) -> np.ndarray:
-        t = times[times >= 0]  # NaN (never) and negative (before the period) drop out
-        return np.minimum((t // WEEK).astype(int), self.scenario.weeks - 1)
-
-    def _weekly_count(self, times: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        mask = times >= 0
-        w = None if weights is None else weights[mask]
-        return np.bincount(self._week_of(times), weights=w, minlength=self.scenario.weeks)
-
     @cached_property
     def weekly(self) -> pd.DataFrame:
         """One row per week: volumes, values, backlog and utilisation of that week.
@@ -463,215 +408,22 @@ class SimulationResult:
         utilisation without a prefix are the SDRs'. With an outbound section, ``bdr_`` columns
         give the BDRs' own activity, hours and headcount.
         """
-        d = self.data
-        w = self._w
-        arrival = np.where(d.inbound, d.leads.arrival, np.nan)
-        won = d.state == END_STATES.index("won")
-        lost = d.lost_reason >= 0  # by reason: a lost lead may be back in nurture
-        nan = np.full(len(arrival), np.nan)
-        weeks = np.arange(self.scenario.weeks)
-        week_hours = np.minimum(WEEK, self.scenario.horizon - weeks * WEEK)
-        table = {
-            "week": weeks,
-            "week_start": [self.scenario.start_date + dt.timedelta(weeks=int(i)) for i in weeks],
-            "leads": self._weekly_count(arrival),
-            "mqls": self._weekly_count(np.where(d.mql, arrival, nan)),
-            "below_threshold": self._weekly_count(np.where(d.mql, nan, arrival)),
-            "accounts_added": self._weekly_count(np.where(d.inbound, nan, d.leads.arrival)),
-            "accounts_researched": w["researched"],
-            "dials": w["dials"],
-            "connects": w["connects"],
-            "contacts": w["contacts"],
-            "nurture_leads": self._weekly_count(d.nurtured_at),
-            **{name: w[name] for name in OUTCOMES[1:]},
-            "recycled": w["recycled"],
-            "cold": w["cold"],
-            "re_mqls": w["re_mqls"],
-            "emails": w["emails"],
-            "email_replies": w["email_replies"],
-            "sqls": self._weekly_count(d.sql_at),
-            "sqls_outbound": self._weekly_count(np.where(d.inbound, nan, d.sql_at)),
-            "valid_opportunities": self._weekly_count(d.valid_at),
-            "won": self._weekly_count(np.where(won, d.closed_at, nan)),
-            "lost": self._weekly_count(np.where(lost, d.closed_at, nan)),
-            "pipeline_value": self._weekly_count(d.valid_at, d.leads.value),
-            "won_value": self._weekly_count(np.where(won, d.closed_at, nan), d.leads.value),
-            "backlog_mean": w["backlog_area"] / week_hours,
-            "backlog_end": w["backlog_end"],
-            "busy_hours": d.sdr.weekly["busy_hours"],
-            "available_hours": d.sdr.weekly["available_hours"],
-            **self._weekly_staff("sdr"),
-            "ae_queue_mean": w["ae_queue_area"] / week_hours,
-            "ae_open_mean": w["ae_open_area"] / week_hours,
-            "ae_headcount": self._weekly_employed(d.ae_roster),
-            "ae_occupancy": w["ae_open_area"]
-            / np.where(w["ae_capacity_area"] > 0, w["ae_capacity_area"], np.nan),
-        }
-        frame = pd.DataFrame(table)
-        for col in (
-            "leads",
-            "mqls",
-            "below_threshold",
-            "accounts_added",
-            "sqls",
-            "sqls_outbound",
-            "valid_opportunities",
-            "won",
-            "lost",
-        ):
-            frame[col] = frame[col].astype(int)
-        frame["utilisation"] = frame["busy_hours"] / frame["available_hours"].where(
-            frame["available_hours"] > 0
-        )
-        bdr = d.desks.get("bdr")
-        if bdr is not None:
-            for name in (
-                "dials",
-                "emails",
-                "connects",
-                "contacts",
-                "busy_hours",
-                "available_hours",
-            ):
-                frame[f"bdr_{name}"] = bdr.weekly[name]
-            frame["bdr_utilisation"] = frame["bdr_busy_hours"] / frame["bdr_available_hours"].where(
-                frame["bdr_available_hours"] > 0
-            )
-            for key, values in self._weekly_staff("bdr").items():
-                frame[key] = values
-            frame["target_list_mean"] = bdr.weekly["list_area"] / week_hours
-        return frame
-
-    def _weekly_days(self, per_day: np.ndarray) -> np.ndarray:
-        """Mean over each week's working days of a per-day series."""
-        working = self._working_days
-        n_weeks = self.scenario.weeks
-        week = np.minimum(np.arange(len(working)) // 7, n_weeks - 1)
-        days = np.bincount(week, weights=working, minlength=n_weeks)
-        total = np.bincount(week, weights=per_day * working, minlength=n_weeks)
-        return total / np.where(days > 0, days, np.nan)
-
-    def _weekly_employed(self, roster: Roster | None) -> np.ndarray:
-        """Mean reps employed over each week's working days (NaN without a roster)."""
-        if roster is None:
-            return np.full(self.scenario.weeks, np.nan)
-        return self._weekly_days(roster.employed)
-
-    def _weekly_staff(self, role: str) -> dict[str, np.ndarray]:
-        """Reps employed and effective (ramp- and leave-weighted), per week's working day."""
-        roster = self.data.desks[role].roster
-        return {
-            f"{role}_headcount": self._weekly_days(roster.employed),
-            f"{role}_effective": self._weekly_days(roster.effective),
-        }
+        return tables.weekly_table(self.data, self._w, self._working_days)
 
     @cached_property
     def funnel_by_source(self) -> pd.DataFrame:
         """One row per source: the funnel from lead to win, with each stage's conversion."""
-        d = self.data
-        names = self.scenario.source_names
-        src = d.leads.source
-        k = len(names)
-        won = (d.state == END_STATES.index("won")) & (d.closed_at >= 0)
-        valid = d.valid_at >= 0
-
-        def count(mask: np.ndarray) -> np.ndarray:
-            return np.bincount(src[mask], minlength=k)
-
-        frame = pd.DataFrame(
-            {
-                "source": names,
-                "motion": ["inbound"] * len(self.scenario.sources)
-                + ["outbound"] * (k - len(self.scenario.sources)),
-                "leads": count(~d.carried),
-                "mqls": count(d.mql_at >= 0),
-                "attempted": count(d.first_attempt >= 0),
-                "contacted": count(d.contacted_at >= 0),
-                "sqls": count(d.sql_at >= 0),
-                "valid_opportunities": count(valid),
-                "won": count(won),
-                "pipeline_value": np.bincount(
-                    src[valid], weights=d.leads.value[valid], minlength=k
-                ),
-                "won_value": np.bincount(src[won], weights=d.leads.value[won], minlength=k),
-            }
-        )
-        frame["mql_rate"] = frame["mqls"] / frame["leads"].where(frame["leads"] > 0)
-        frame["mql_to_sql"] = frame["sqls"] / frame["mqls"].where(frame["mqls"] > 0)
-        frame["sql_to_valid"] = frame["valid_opportunities"] / frame["sqls"].where(
-            frame["sqls"] > 0
-        )
-        return frame
+        return tables.funnel_by_source(self.data)
 
     @cached_property
     def weekly_by_source(self) -> pd.DataFrame:
         """Long table: week, source, leads, mqls, sqls, valid_opportunities, won."""
-        d = self.data
-        nan = np.full(len(d.leads), np.nan)
-        won = d.state == END_STATES.index("won")
-        frames = []
-        for index, name in enumerate(self.scenario.source_names):
-            mine = d.leads.source == index
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "week": np.arange(self.scenario.weeks),
-                        "source": name,
-                        "leads": self._weekly_count(np.where(mine, d.leads.arrival, nan)).astype(
-                            int
-                        ),
-                        "mqls": self._weekly_count(
-                            np.where(mine & d.mql, d.leads.arrival, nan)
-                        ).astype(int),
-                        "sqls": self._weekly_count(np.where(mine, d.sql_at, nan)).astype(int),
-                        "valid_opportunities": self._weekly_count(
-                            np.where(mine, d.valid_at, nan)
-                        ).astype(int),
-                        "won": self._weekly_count(np.where(mine & won, d.closed_at, nan)).astype(
-                            int
-                        ),
-                    }
-                )
-            )
-        return pd.concat(frames, ignore_index=True)
+        return tables.weekly_by_source(self.data)
 
     @cached_property
     def leads(self) -> pd.DataFrame:
         """One row per lead with its attributes, its milestones (timestamps) and its end state."""
-        d = self.data
-        start = pd.Timestamp(self.scenario.start)
-
-        def stamp(hours: np.ndarray) -> pd.Series:
-            return start + pd.to_timedelta(hours, unit="h")
-
-        names = self.scenario.source_names
-        return pd.DataFrame(
-            {
-                "lead_id": np.arange(len(d.leads)),
-                "source": pd.Categorical.from_codes(d.leads.source, categories=names),
-                "score": d.leads.score,
-                "quality": d.leads.quality,
-                "mql": d.mql,
-                "carried_in": d.carried,
-                "arrived": stamp(d.leads.arrival),
-                "researched": stamp(d.researched_at),
-                "first_attempt": stamp(d.first_attempt),
-                "went_cold": stamp(d.cold_at),
-                "hours_to_first_attempt": d.first_attempt - d.leads.arrival,
-                "attempts": d.attempts,
-                "last_contact": stamp(d.contacted_at),
-                "tossed_up": stamp(d.sql_at),
-                "assigned_to_ae": stamp(d.ae_assigned_at),
-                "hours_waiting_for_ae": np.where(np.isnan(d.ae_assigned_at), np.nan, d.ae_waited),
-                "valid_opportunity": stamp(d.valid_at),
-                "closed": stamp(d.closed_at),
-                "value": np.where(np.isnan(d.valid_at), np.nan, d.leads.value),
-                "end_state": pd.Categorical.from_codes(d.state, categories=list(END_STATES)),
-                "lost_reason": pd.Categorical.from_codes(
-                    d.lost_reason, categories=list(self.scenario.ae.lost_reasons)
-                ),
-            }
-        )
+        return tables.leads_table(self.data)
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -682,8 +434,6 @@ class SimulationResult:
 
     def _repr_html_(self) -> str:
         """A compact headline table for notebooks."""
-        import html
-
         t, stl = self.totals, self.speed_to_lead
         rows = [
             ("leads (inbound)", f"{t['leads']:,}"),
