@@ -11,7 +11,7 @@ decision objects draw their own charts (``ThresholdComparison.plot``, ``Sizing.p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -89,6 +89,7 @@ def _axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
     """The given axes, or a new figure's (pyplot imported only here)."""
     if ax is not None:
         return ax
+    # pyplot is loaded only when a chart needs its own figure: importing plots stays light.
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=figsize)
@@ -96,6 +97,7 @@ def _axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
 
 
 def finish(ax: Any, title: str, xlabel: str, ylabel: str) -> Any:
+    """Title, axis labels and a light grid: the same finish on every chart of a report."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -129,7 +131,7 @@ def funnel_table(result: SimulationResult) -> pd.DataFrame:
     """
     f = result.funnel_by_source
     counts = f.groupby("motion", sort=False)[[s for s, _ in _STAGES]].sum()
-    rows = []
+    rows: list[tuple[Hashable, str, str, float, float]] = []
     for motion, row in counts.iterrows():
         if motion == "outbound" and row["leads"] == 0:
             continue
@@ -222,6 +224,7 @@ def weekly(
         )
     units = list(dict.fromkeys(label(c)[1] for c in columns))
     if all(c in ("pipeline_value", "won_value") for c in columns):
+        # matplotlib is loaded on use, like every chart's (see _axes).
         from matplotlib.ticker import FuncFormatter
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
@@ -379,15 +382,15 @@ def gap_bridge(gap: Gap, ax: Any = None) -> Any:
     x = np.arange(len(names))
     ax.bar(x[0], sheet, 0.6, color=COLORS["backlog"])
     level = sheet
-    for i, row in enumerate(steps.itertuples(index=False), start=1):
-        change = float(row.change)
+    for i, row in enumerate(steps.to_dict("records"), start=1):
+        change = float(row["change"])
         color = COLORS["up"] if change >= 0 else COLORS["down"]
         ax.bar(x[i], change, 0.6, bottom=level, color=color)
         end = level + change
         ax.errorbar(
             x[i],
             end,
-            yerr=[[change - float(row.change_low)], [float(row.change_high) - change]],
+            yerr=[[change - float(row["change_low"])], [float(row["change_high"]) - change]],
             color="black",
             capsize=3,
             lw=1,
@@ -401,7 +404,7 @@ def gap_bridge(gap: Gap, ax: Any = None) -> Any:
             fontsize="small",
         )
         level = end
-    final = float(t.loc[t["step"] == steps["step"].iloc[-1], "mean"].iloc[0])
+    final = float(t.loc[t["step"] == steps["step"].iloc[-1], "mean"].to_numpy(dtype=float)[0])
     ax.bar(x[-1], final, 0.6, color=COLORS["sdr"])
     for i, v in ((0, sheet), (len(names) - 1, final)):
         ax.annotate(f"{v:,.0f}", (x[i], v), xytext=(0, 3), textcoords="offset points", ha="center")
