@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import simfunnel
-from simfunnel.present import plots
+from simfunnel.results import plots
 from simfunnel.scenario import with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,11 +22,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
 from ..experiments import Experiment, run_variants
 from ..model import Snapshot
+from ..results import plots
 from ..scenario import Scenario
 from .analytic import spreadsheet_funnel
 from .workload import sdr_workload
@@ -57,6 +59,11 @@ class Gap:
     spreadsheet: float
     table: pd.DataFrame  # step, mean, ci_low, ci_high, change, change_low, change_high
     experiment: Experiment
+
+    def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
+        """The bridge from the spreadsheet to the simulation (the one chart; ``what`` is
+        ignored)."""
+        return gap_bridge(self, ax=ax)
 
     @property
     def main_cause(self) -> str:
@@ -150,3 +157,54 @@ def explain_gap(
         rows.append(row)
         previous = step
     return Gap(metric, sheet, pd.DataFrame(rows), exp)
+
+
+def gap_bridge(gap: Gap, ax: Any = None) -> Any:
+    """The bridge from the spreadsheet's figure to the simulation's: one floating bar per
+    mechanism the spreadsheet leaves out (green adds, red takes away), each with its 95%
+    interval, ending at the simulation's figure."""
+    ax = plots.axes(ax, (8, 4.5))
+    t = gap.table.reset_index(drop=True)
+    sheet = float(gap.spreadsheet)
+    steps = t[t["step"] != "spreadsheet"]
+    names = ["spreadsheet", *steps["step"], "simulation"]
+    x = np.arange(len(names))
+    ax.bar(x[0], sheet, 0.6, color=plots.COLORS["backlog"])
+    level = sheet
+    for i, row in enumerate(steps.to_dict("records"), start=1):
+        change = float(row["change"])
+        color = plots.COLORS["up"] if change >= 0 else plots.COLORS["down"]
+        ax.bar(x[i], change, 0.6, bottom=level, color=color)
+        end = level + change
+        ax.errorbar(
+            x[i],
+            end,
+            yerr=[[change - float(row["change_low"])], [float(row["change_high"]) - change]],
+            color="black",
+            capsize=3,
+            lw=1,
+        )
+        ax.annotate(
+            f"{change:+,.0f}",
+            (x[i], max(level, end)),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize="small",
+        )
+        level = end
+    final = float(t.loc[t["step"] == steps["step"].iloc[-1], "mean"].to_numpy(dtype=float)[0])
+    ax.bar(x[-1], final, 0.6, color=plots.COLORS["sdr"])
+    for i, v in ((0, sheet), (len(names) - 1, final)):
+        ax.annotate(f"{v:,.0f}", (x[i], v), xytext=(0, 3), textcoords="offset points", ha="center")
+    ax.set_xticks(x, [n.replace(" ", "\n", 1) for n in names], fontsize="small")
+    name = gap.metric.replace("_", " ")
+    plots.finish(
+        ax,
+        f"Spreadsheet against simulation: {name}, step by step",
+        "mechanism put back (bars: change, whiskers: 95% interval)",
+        f"{name} over the horizon",
+    )
+    ax.grid(False, axis="x")
+    ax.set_ylim(bottom=0)
+    return ax

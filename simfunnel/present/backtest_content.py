@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..base.formatting import fmt, missing
 from ..calibration import STAGES, Backtest
 from ..decisions import LABELS
+from ..results.answer import Chart, Report
 from .calibration_content import assumption_notes
-from .content import Chart, Report, fmt, missing
 
 __all__ = ["backtest_report"]
 

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..base.formatting import fmt, interval, missing, value_text
 from ..calibration import Calibration
+from ..results.answer import Chart, Report
+from ..results.plots import COLORS, finish
 from ..scenario import Scenario
-from .content import Chart, Report, fmt, interval, missing, value_text
-from .plots import COLORS, finish
 
 __all__ = ["assumption_notes", "calibration_report"]
 

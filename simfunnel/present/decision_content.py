@@ -1,6 +1,6 @@
 """What the report says about a run and about each decision: thresholds, sizing, hiring, forecast.
 
-One builder per object type, each returning a :class:`~simfunnel.present.content.Report`: the
+One builder per object type, each returning a :class:`~simfunnel.results.answer.Report`: the
 verdict in words, the charts (drawn later, by the page), the key figures as a table and the
 assumptions. Nothing here writes HTML.
 """
@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from ..base.formatting import fmt, interval
 from ..base.units import format_amount
 from ..decisions import (
     KPIS,
@@ -23,9 +24,8 @@ from ..decisions import (
     ThresholdComparison,
     diagnose,
 )
-from ..results import SimulationResult
-from . import plots
-from .content import Chart, Report, fmt, interval
+from ..results import SimulationResult, plots
+from ..results.answer import Chart, Report
 
 __all__ = [
     "forecast_report",
@@ -193,7 +193,7 @@ def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
             (
                 "Why the spreadsheet's figure differs at the current threshold, mechanism by "
                 "mechanism.",
-                lambda ax: plots.gap_bridge(gap, ax=ax),
+                lambda ax: gap.plot(ax=ax),
                 (8, 4.5),
             )
         )

@@ -1,6 +1,6 @@
 """The report as one HTML page: plain data for the templates, and the jinja2 rendering.
 
-:func:`page_data` turns a :class:`~simfunnel.present.content.Report` into what the templates in
+:func:`page_data` turns a :class:`~simfunnel.results.answer.Report` into what the templates in
 ``templates/`` print (strings, tables as rows of cells, charts as PNG data URIs); the templates
 hold all the markup, and jinja2 escapes every value printed. The page needs nothing else: no
 external file, no script, so it can be mailed as is.
@@ -20,9 +20,10 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from ..base.formatting import fmt
 from ..base.version import __version__
+from ..results.answer import Draw, Report
 from ..scenario import Scenario, scenario_to_dict
-from .content import Draw, Report, fmt
 
 __all__ = ["Cell", "Page", "PageFigure", "PageTable", "TitledTable", "page_data", "render_page"]
 

@@ -24,9 +24,9 @@ from ..base.files import write_text
 from ..calibration import Backtest, Calibration
 from ..decisions import Forecast, HiringPlan, Sizing, ThresholdComparison
 from ..results import SimulationResult
+from ..results.answer import Report
 from .backtest_content import backtest_report
 from .calibration_content import calibration_report
-from .content import Report
 from .decision_content import (
     forecast_report,
     hiring_report,

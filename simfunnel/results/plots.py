@@ -3,8 +3,7 @@
 Every function takes ``ax=None`` (a new figure is made when none is given), imports matplotlib
 only when called, labels its axes with units, and returns the axes; nothing is shown. The
 decision objects draw their own charts (``ThresholdComparison.plot``, ``Sizing.plot``,
-``Forecast.plot``); :func:`gap_bridge` draws the spreadsheet-to-simulation bridge of
-:func:`simfunnel.decisions.gap.explain_gap`. Colours and labels come from one place (``COLORS``,
+``Forecast.plot``, ``Gap.plot``). Colours and labels come from one place (``COLORS``,
 ``LABELS``) so that a report or notebook reads as one piece.
 """
 
@@ -20,15 +19,15 @@ import pandas as pd
 from ..base.units import WEEK, format_amount
 
 if TYPE_CHECKING:
-    from ..decisions import Gap
-    from ..results import SimulationResult
+    from .result import SimulationResult
 
 __all__ = [
     "COLORS",
     "LABELS",
+    "axes",
     "capacity",
+    "finish",
     "funnel",
-    "gap_bridge",
     "label",
     "speed_to_lead",
     "weekly",
@@ -85,7 +84,7 @@ def label(column: str) -> tuple[str, str]:
     return LABELS.get(column, (column.replace("_", " "), "per week"))
 
 
-def _axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
+def axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
     """The given axes, or a new figure's (pyplot imported only here)."""
     if ax is not None:
         return ax
@@ -154,7 +153,7 @@ def funnel(result: SimulationResult, ax: Any = None) -> Any:
     The count axis is logarithmic: wins are a hundredth of leads, and a linear axis would hide
     the stages where the funnel leaks.
     """
-    ax = _axes(ax, (9, 4.8))
+    ax = axes(ax, (9, 4.8))
     table = funnel_table(result)
     motions = list(dict.fromkeys(table["motion"]))
     width = 0.8 / len(motions)
@@ -213,7 +212,7 @@ def weekly(
         )
     if not columns:
         raise ValueError("give at least one weekly column, e.g. ('mqls', 'sqls')")
-    ax = _axes(ax)
+    ax = axes(ax)
     x = _week_ends(result)
     percent = {"utilisation", "bdr_utilisation", "ae_occupancy"}
     for i, column in enumerate(columns):
@@ -250,7 +249,7 @@ def capacity(result: SimulationResult, ax: Any = None, busy: float = 0.9) -> Any
 
     Returns the left axes; the backlog axes is its twin (``ax.figure.axes``).
     """
-    ax = _axes(ax, (9, 4.5))
+    ax = axes(ax, (9, 4.5))
     frame = result.weekly
     x = _week_ends(result)
     right = ax.twinx()
@@ -319,7 +318,7 @@ def speed_to_lead(result: SimulationResult, ax: Any = None) -> Any:
     bin) and the cumulative share of all MQLs called by then (never-attempted ones never
     arrive, so the line stops short of 100%), with the 1 h and 24 h marks that decide whether
     a lead still qualifies (HBR 2011)."""
-    ax = _axes(ax, (8, 4.5))
+    ax = axes(ax, (8, 4.5))
     hours, never = speed_to_lead_hours(result)
     title = f"{result.scenario.name}: hours from MQL to first call"
     if hours.size == 0:
@@ -364,58 +363,4 @@ def speed_to_lead(result: SimulationResult, ax: Any = None) -> Any:
         fontsize="small",
         loc="center right",
     )
-    return ax
-
-
-# --------------------------------------------------------------------------- the gap
-
-
-def gap_bridge(gap: Gap, ax: Any = None) -> Any:
-    """The bridge from the spreadsheet's figure to the simulation's: one floating bar per
-    mechanism the spreadsheet leaves out (green adds, red takes away), each with its 95%
-    interval, ending at the simulation's figure."""
-    ax = _axes(ax, (8, 4.5))
-    t = gap.table.reset_index(drop=True)
-    sheet = float(gap.spreadsheet)
-    steps = t[t["step"] != "spreadsheet"]
-    names = ["spreadsheet", *steps["step"], "simulation"]
-    x = np.arange(len(names))
-    ax.bar(x[0], sheet, 0.6, color=COLORS["backlog"])
-    level = sheet
-    for i, row in enumerate(steps.to_dict("records"), start=1):
-        change = float(row["change"])
-        color = COLORS["up"] if change >= 0 else COLORS["down"]
-        ax.bar(x[i], change, 0.6, bottom=level, color=color)
-        end = level + change
-        ax.errorbar(
-            x[i],
-            end,
-            yerr=[[change - float(row["change_low"])], [float(row["change_high"]) - change]],
-            color="black",
-            capsize=3,
-            lw=1,
-        )
-        ax.annotate(
-            f"{change:+,.0f}",
-            (x[i], max(level, end)),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            fontsize="small",
-        )
-        level = end
-    final = float(t.loc[t["step"] == steps["step"].iloc[-1], "mean"].to_numpy(dtype=float)[0])
-    ax.bar(x[-1], final, 0.6, color=COLORS["sdr"])
-    for i, v in ((0, sheet), (len(names) - 1, final)):
-        ax.annotate(f"{v:,.0f}", (x[i], v), xytext=(0, 3), textcoords="offset points", ha="center")
-    ax.set_xticks(x, [n.replace(" ", "\n", 1) for n in names], fontsize="small")
-    name = gap.metric.replace("_", " ")
-    finish(
-        ax,
-        f"Spreadsheet against simulation: {name}, step by step",
-        "mechanism put back (bars: change, whiskers: 95% interval)",
-        f"{name} over the horizon",
-    )
-    ax.grid(False, axis="x")
-    ax.set_ylim(bottom=0)
     return ax

@@ -1,42 +1,16 @@
-"""What a report says before it is HTML, and how its figures are written.
+"""Figures as a person reads them: 1,234 / 12.5 / 0.42 / 42%, and intervals as ``mean (low to high)``.
 
-:class:`Report` is the record every per-type builder fills (``decision_content``,
-``calibration_content``, ``backtest_content``) and the page renders (``page``); the formatting
-helpers here write every figure the same way in all of them: 1,234 / 12.5 / 0.42 / 42%, and
-intervals as ``mean (low to high)``.
+Why one module: the report, the terminal and the verdicts write numbers the same way.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from ..scenario import Scenario
-
-__all__ = ["Chart", "Draw", "Report", "fmt", "interval", "missing", "value_text"]
-
-Draw = Callable[[Any], Any]  # draws on the axes it is given
-Chart = tuple[str, Draw, tuple[float, float]]  # caption, draw(ax), figure size in inches
-
-
-@dataclass
-class Report:
-    """What a report says, before it is HTML: built per object type by ``build_report``."""
-
-    title: str
-    subtitle: str
-    verdict: list[str]
-    charts: list[Chart]
-    kpis: pd.DataFrame
-    kpi_note: str
-    scenario: Scenario
-    notes: list[str] = field(default_factory=list)  # assumptions besides the scenario
-    details: pd.DataFrame | None = None  # every figure, folded away
-    tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # heading, note
+__all__ = ["fmt", "interval", "missing", "value_text"]
 
 
 def fmt(value: Any, percent: bool = False) -> str:
