@@ -177,7 +177,7 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
             raise ScenarioError([f"--kpi {name}: no such KPI in the report"])
         rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
         cells = {
-            r.variant: f"{fmt(r.mean, metric).strip()} ± {fmt(r.half_width, metric).strip()}"
+            r.variant: f"{fmt(r.mean, metric, r.section).strip()} ± {fmt(r.half_width, metric, r.section).strip()}"
             for r in rows.itertuples(index=False)
         }
         table[name] = table["variant"].map(cells)

@@ -12,49 +12,31 @@ from typing import Any
 from ..base.files import write_csv, write_json
 from ..base.units import format_duration
 from ..experiments import Experiment
-from ..results import SimulationResult
+from ..results import SECTION_TITLES, SimulationResult, Unit, find_kpi
 from .common import NA
 
 
-def fmt(value: Any, key: str) -> str:
+def fmt(value: Any, key: str, section: str | None = None) -> str:
+    """A KPI value as the terminal shows it, by its unit in the KPI registry: a share as a percent,
+    a duration in its own unit, money whole. ``key`` without ``section``: the first section that
+    has it; a key the registry lacks shows as a plain number."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
         if math.isnan(value):
             return "n/a"
-        if key.endswith(("_rate", "_to_sql", "_to_valid", "_goal_met")) or key in {
-            "sdr",
-            "bdr",
-            "within_1h",
-            "within_24h",
-            "ae_waited_share",
-            "ae_occupancy",
-        }:
+        entry = find_kpi(key, section)
+        unit = entry.unit if entry is not None else Unit.NUMBER
+        if unit is Unit.SHARE:
             return f"{value:6.1%}"
-        if key.endswith("_h"):
+        if unit is Unit.DURATION:
             return format_duration(value)
-        if key.endswith("_value"):
+        if unit is Unit.MONEY:
             return f"{value:,.0f}"
         return f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-TITLES = {
-    "totals": "Volumes",
-    "leads_by_source": "Leads by source",
-    "rates": "Conversion rates",
-    "speed_to_lead": "Speed to lead (MQL to first attempt)",
-    "utilisation": "Utilisation",
-    "teams": "Calling teams: activity and conversion",
-    "by_motion": "Inbound (SALs) and outbound (SGLs)",
-    "staffing": "Teams over time",
-    "ae": "AE stage",
-    "lost_reasons": "Lost opportunities by reason",
-    "backlog": "Untouched MQL backlog",
-    "end_states": "End state of every lead",
-}
 
 
 def format_table(result: SimulationResult) -> str:
@@ -65,7 +47,7 @@ def format_table(result: SimulationResult) -> str:
         f"{report['start_date']})",
     ]
     outbound = result.scenario.outbound is not None
-    for section, title in TITLES.items():
+    for section, title in SECTION_TITLES.items():
         lines.append("")
         lines.append(title)
         lines.append("-" * len(title))
@@ -74,7 +56,7 @@ def format_table(result: SimulationResult) -> str:
                 continue  # no BDR team: its figures are all n/a
             # Durations carry their own unit ("5.4 h", "12 min"), so the "_h" of the key goes.
             label = key.removesuffix("_h")
-            lines.append(f"  {label.replace('_', ' '):<28}{fmt(value, key):>16}")
+            lines.append(f"  {label.replace('_', ' '):<28}{fmt(value, key, section):>16}")
     return "\n".join(lines)
 
 
@@ -90,7 +72,7 @@ def write_outputs(result: SimulationResult, out: Path) -> None:
 
 
 def section_title(section: str) -> str:
-    return TITLES.get(section, section.replace("_", " ").capitalize())
+    return SECTION_TITLES.get(section, section.replace("_", " ").capitalize())
 
 
 def format_summary(experiment: Experiment, level: float = 0.95) -> str:
@@ -111,7 +93,7 @@ def format_summary(experiment: Experiment, level: float = 0.95) -> str:
             key = str(row.metric)
             label = key.removesuffix("_h").replace("_", " ")
             mean, ci, spread = (
-                " - ".join(fmt(v, key).strip() for v in values)
+                " - ".join(fmt(v, key, str(section)).strip() for v in values)
                 for values in ((row.mean,), (row.ci_low, row.ci_high), (row.p10, row.p90))
             )
             lines.append(f"  {label:<24}{mean:>14}{ci:>30}{spread:>30}")

@@ -1,8 +1,20 @@
-"""What one run produced: the result object with its KPI tables, weekly series and event log, and the synthetic CRM exports written from it."""
+"""What one run produced: the result object with its KPI tables, weekly series and event log, the KPI registry that names and explains every key of its report, and the synthetic CRM exports written from it."""
 
 from __future__ import annotations
 
 from .exports import call_log, write_exports
+from .kpis import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
 from .result import SimulationResult
 
-__all__ = ["SimulationResult", "call_log", "write_exports"]
+__all__ = [
+    "KPI",
+    "KPIS",
+    "SECTION_TITLES",
+    "SimulationResult",
+    "Unit",
+    "call_log",
+    "find_kpi",
+    "kpi",
+    "section_kpis",
+    "write_exports",
+]

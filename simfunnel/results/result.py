@@ -16,55 +16,24 @@ import pandas as pd
 from ..model import END_STATES, OPEN_OPP, DeskRecord, Roster, RunData, WorkCalendar
 from ..scenario import Scenario
 from . import tables
+from .kpis import KPIS, SECTION_TITLES, Unit, section_kpis
 
-# Stable keys of the JSON report (documented in docs/results.md).
-TOTAL_KEYS = (
-    "leads",
-    "accounts",
-    "carried_in",
-    "mqls",
-    "below_threshold",
-    "cold",
-    "re_mqls",
-    "email_replies",
-    "dials",
-    "connects",
-    "contacts",
-    "nurture_leads",
-    "recycled",
-    "emails",
-    "accounts_researched",
-    "held_back",
-    "contacted_inbound",
-    "contacted_outbound",
-    "sals",
-    "sgls",
-    "sqls",
-    "valid_opportunities",
-    "won",
-    "lost",
-    "open_opportunities",
-    "pipeline_value",
-    "won_value",
-    "self_serve_won",
-    "self_serve_value",
-)
+# Stable keys of the JSON report's totals, and its sections in the order they are shown: named,
+# explained and documented (docs/results.md) in the KPI registry.
+TOTAL_KEYS = tuple(k.name for k in section_kpis("totals"))
+REPORT_SECTIONS = tuple(SECTION_TITLES)
 
-
-# Sections of the KPI report, in the order they are shown.
-REPORT_SECTIONS = (
-    "totals",
-    "leads_by_source",
-    "rates",
-    "speed_to_lead",
-    "utilisation",
-    "teams",
-    "by_motion",
-    "staffing",
-    "ae",
-    "lost_reasons",
-    "backlog",
-    "end_states",
+# The notebook's headline figures (with an outbound section, the BDRs' come in too).
+_HEADLINE = (
+    "totals.leads",
+    "totals.mqls",
+    "totals.sqls",
+    "totals.valid_opportunities",
+    "totals.won",
+    "totals.pipeline_value",
+    "totals.won_value",
+    "speed_to_lead.within_1h",
+    "utilisation.sdr",
 )
 
 
@@ -74,6 +43,13 @@ def _share(numerator: float, denominator: float) -> float:
 
 def _percent(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.0%}"
+
+
+def _headline_text(value: float, unit: Unit) -> str:
+    """A headline figure as the notebook shows it: shares as percents, the rest whole."""
+    if unit is Unit.SHARE:
+        return _percent(value)
+    return f"{value:,.0f}" if unit is Unit.MONEY else f"{value:,}"
 
 
 def _json_number(value: Any) -> Any:
@@ -432,23 +408,23 @@ class SimulationResult:
             raise ValueError("run simulate(..., trace=True) to record the event log")
         return pd.DataFrame(self.data.trace, columns=["time_h", "event", "lead", "rep", "detail"])
 
+    def _headline(self) -> list[tuple[str, str]]:
+        """The notebook's headline figures: the registry's label and the value as text."""
+        keys = list(_HEADLINE)
+        if self.scenario.outbound is not None:
+            keys[1:1] = ["totals.accounts", "totals.sgls"]
+            keys.append("utilisation.bdr")
+        sections = {
+            "totals": self.totals,
+            "speed_to_lead": self.speed_to_lead,
+            "utilisation": self.utilisations,
+        }
+        entries = [KPIS[key] for key in keys]
+        return [(k.label, _headline_text(sections[k.section][k.name], k.unit)) for k in entries]
+
     def _repr_html_(self) -> str:
         """A compact headline table for notebooks."""
-        t, stl = self.totals, self.speed_to_lead
-        rows = [
-            ("leads (inbound)", f"{t['leads']:,}"),
-            ("MQLs", f"{t['mqls']:,}"),
-            ("SQLs", f"{t['sqls']:,}"),
-            ("valid opportunities", f"{t['valid_opportunities']:,}"),
-            ("won", f"{t['won']:,}"),
-            ("pipeline value", f"{t['pipeline_value']:,.0f}"),
-            ("won value", f"{t['won_value']:,.0f}"),
-            ("MQLs called within 1 h", _percent(stl["within_1h"])),
-            ("SDR utilisation", _percent(self.utilisation)),
-        ]
-        if self.scenario.outbound is not None:
-            rows[1:1] = [("outbound accounts", f"{t['accounts']:,}"), ("SGLs", f"{t['sgls']:,}")]
-            rows.append(("BDR utilisation", _percent(self.utilisations["bdr"])))
+        rows = self._headline()
         body = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
             for k, v in rows
