@@ -1,0 +1,497 @@
+"""The readers of CRM exports: ``read_leads``, ``read_calls`` and ``read_opportunities`` read
+one export each into canonical columns, by the style's column mapping (overridden by a
+mapping given as a dict or a plain YAML/JSON file), field by field (ids, numbers, text,
+dates), then the checks of each table on its own (stage dates in order, call outcomes, won
+flags, duplicate ids). Every bad row is reported with its line, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .dates import choose_dates
+from .formats import CALL_OUTCOMES, STYLES
+from .limits import MAX_CALL_SECONDS, CalibrationError
+from .tables import (
+    LEAD_STAGES,
+    SCHEMAS,
+    STAGE_LABEL,
+    ExportTable,
+    add_problem,
+    report_frame,
+)
+from .text import CONTROL_CHARS, one_line, read_csv_text, read_text, sniff_sep
+
+__all__ = ["read_calls", "read_leads", "read_opportunities"]
+
+# Numbers that cannot be negative: field -> what it is, for the report.
+_NON_NEGATIVE = {"amount": "amount", "duration_s": "duration"}
+_TRUE = {"true", "1", "yes", "y", "won", "closed won", "closedwon", "t"}
+_FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
+# Call outcome values (lower case) -> canonical; the styles' own values are added below.
+_OUTCOME_WORDS: dict[str, str] = {
+    "no_answer": "no_answer",
+    "no answer": "no_answer",
+    "no_connect": "no_answer",
+    "busy": "no_answer",
+    "voicemail": "no_answer",
+    "left voicemail": "no_answer",
+    "wrong number": "no_answer",
+    "connect": "connect",
+    "gatekeeper": "connect",
+    "contact": "contact",
+    "connected": "contact",
+}
+for _values in CALL_OUTCOMES.values():
+    _OUTCOME_WORDS.update({v.lower(): k for k, v in _values.items()})
+
+
+# --------------------------------------------------------------------------- mappings
+
+
+def _mapping_file(path: Path) -> dict[str, Any]:
+    """A mapping file read as plain YAML (``yaml.safe_load``: a ``!!python/...`` tag is
+    refused) or JSON, with one line naming the file for anything it cannot use."""
+    text = read_text(path, what="mapping file (YAML or JSON)")
+    try:
+        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CalibrationError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "!!python" in str(exc) or "tag" in str(problem):
+            problem = f"{problem}; a mapping file is plain YAML, without tags"
+        raise CalibrationError(
+            f"{path}: {where}not a plain YAML mapping ({one_line(problem)})"
+        ) from None
+    if not isinstance(loaded, dict):
+        raise CalibrationError(f"{path}: a mapping file holds a mapping of table -> columns")
+    return loaded
+
+
+def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
+    """A mapping argument as a dict: canonical -> column for ``kind`` (plus ``outcomes``),
+    from a dict or a file (:func:`_mapping_file`), per table or flat."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, str | Path):
+        mapping = _mapping_file(Path(mapping))
+    if not isinstance(mapping, Mapping):
+        raise CalibrationError(
+            f"mapping: a dict of field -> column or a YAML/JSON file (got {type(mapping).__name__})"
+        )
+    mapping = dict(mapping)
+    if kind in mapping and isinstance(mapping[kind], Mapping):
+        out = dict(mapping[kind])
+        if "outcomes" in mapping:
+            out.setdefault("outcomes", mapping["outcomes"])
+    elif any(isinstance(v, Mapping) for k, v in mapping.items() if k != "outcomes"):
+        out = {"outcomes": mapping["outcomes"]} if "outcomes" in mapping else {}
+    else:
+        out = mapping
+    for name, column in out.items():
+        if name != "outcomes" and not isinstance(column, str):
+            raise CalibrationError(
+                f"mapping for {kind}: {name} must name one column (got {column!r})"
+            )
+    outcomes = out.get("outcomes")
+    if outcomes is not None and not isinstance(outcomes, Mapping):
+        raise CalibrationError(
+            "mapping outcomes: a mapping of outcome -> values, e.g. {contact: [Talked]}"
+        )
+    return out
+
+
+def _columns_for(kind: str, style: str, mapping: Any) -> tuple[dict[str, str], Any]:
+    """Canonical field -> column of a table: the style's, overridden by the mapping; and the
+    mapping's extra call outcome words (None without)."""
+    if style not in STYLES:
+        raise CalibrationError(f"unknown export style {style!r}; use one of {', '.join(STYLES)}")
+    cols = dict(STYLES[style][kind])
+    extra = _load_mapping(mapping, kind)
+    outcome_words = extra.pop("outcomes", None)
+    unknown = set(extra) - {name for name, _, _ in SCHEMAS[kind]}
+    if unknown:
+        known = ", ".join(name for name, _, _ in SCHEMAS[kind])
+        raise CalibrationError(
+            f"mapping for {kind}: unknown field(s) {', '.join(sorted(unknown))}; use {known}"
+        )
+    cols.update(extra)
+    return cols, outcome_words
+
+
+def _require_columns(
+    raw: pd.DataFrame, cols: dict[str, str], kind: str, style: str, path: str
+) -> None:
+    """Every required column present, else one line naming the missing ones, those found and,
+    for a file read as one column, the separator it likely uses."""
+    missing = [
+        f"'{cols[name]}' ({name})"
+        for name, _, required in SCHEMAS[kind]
+        if required and cols.get(name) not in raw.columns
+    ]
+    if missing:
+        found = ", ".join(f"'{c}'" for c in raw.columns[:12])
+        other = ""
+        if len(raw.columns) == 1 and any(c in str(raw.columns[0]) for c in ",;\t|"):
+            guess = sniff_sep(str(raw.columns[0]))
+            other = f"; one column only: is the separator {guess!r}? state sep="
+        raise CalibrationError(
+            f"{path}: missing column {', '.join(missing)} for the {kind} table ({style} style); "
+            f"found {found}; give a mapping to name the columns{other}"
+        )
+
+
+# --------------------------------------------------------------------------- fields
+
+
+@dataclass
+class _Fields:
+    """A table's fields as read so far: canonical columns by line, the rows to exclude, the
+    column each field was read from, and the date columns still to parse (as text)."""
+
+    data: pd.DataFrame
+    bad: pd.Series
+    line: pd.Series
+    present: dict[str, str] = field(default_factory=dict)
+    dates: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def _read_number(
+    values: pd.Series,
+    name: str,
+    column: str,
+    line: pd.Series,
+    path: str,
+    problems: list[dict[str, Any]],
+) -> pd.Series:
+    """A number column (thousands commas dropped): what is not a finite number, negative
+    where it cannot be, or a call longer than a day, is blanked and reported."""
+    number = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+    wrong = (values != "") & number.isna()
+    for i in values.index[wrong]:
+        add_problem(problems, path, line[i], column, "not a number", values[i], "blanked")
+    infinite = np.isinf(number)
+    for i in values.index[infinite]:
+        add_problem(problems, path, line[i], column, "not a finite number", values[i], "blanked")
+    number = number.where(~infinite)
+    if name in _NON_NEGATIVE:
+        negative = number < 0
+        for i in values.index[negative]:
+            what = f"negative {_NON_NEGATIVE[name]}"
+            add_problem(problems, path, line[i], column, what, values[i], "blanked")
+        number = number.where(~negative)
+    if name == "duration_s":
+        long = number > MAX_CALL_SECONDS
+        for i in values.index[long]:
+            what = "a call longer than a day"
+            add_problem(problems, path, line[i], column, what, values[i], "blanked")
+        number = number.where(~long)
+    return number
+
+
+def _clean_text(
+    values: pd.Series, column: str, line: pd.Series, path: str, problems: list[dict[str, Any]]
+) -> pd.Series:
+    """A text column with control characters (a line break in a cell) replaced by spaces,
+    each cell cleaned reported."""
+    control = values.str.contains(CONTROL_CHARS)
+    for i in values.index[control]:
+        what = "control characters (a line break?) replaced by spaces"
+        add_problem(problems, path, line[i], column, what, values[i], "cleaned")
+    if control.any():
+        values = values.where(~control, values.str.replace(CONTROL_CHARS, " ", regex=True))
+        values = values.str.split().str.join(" ")
+    return values
+
+
+def _read_fields(
+    raw: pd.DataFrame, cols: dict[str, str], kind: str, path: str, problems: list[dict[str, Any]]
+) -> _Fields:
+    """Every field of the table from its column: numbers and text read, date columns kept as
+    text for :func:`_read_dates`; a field without a column is blank (of its type) and noted,
+    a blank required text excludes its row."""
+    line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    out = _Fields(pd.DataFrame({"line": line}), pd.Series(False, index=raw.index), line)
+    for name, kind_, required in SCHEMAS[kind]:
+        column = cols.get(name)
+        if column is None or column not in raw.columns:
+            add_problem(problems, path, None, str(column), f"no column for {name}", None, "note")
+            # Blank of the column's own type: a missing number column is NaN (float), so
+            # the fit and the backtest can treat it as numbers that were all left blank.
+            if kind_ == "date":
+                out.data[name] = pd.NaT
+            elif kind_ == "number":
+                out.data[name] = np.nan
+            else:
+                out.data[name] = pd.NA
+            continue
+        out.present[name] = column
+        values = raw[column].astype(str).str.strip()
+        if kind_ == "date":
+            out.dates[name] = values
+        elif kind_ == "number":
+            out.data[name] = _read_number(values, name, column, line, path, problems)
+        else:
+            values = _clean_text(values, column, line, path, problems)
+            out.data[name] = values.where(values != "", None)
+            if required:
+                blank = values == ""
+                for i in raw.index[blank]:
+                    add_problem(problems, path, line[i], column, "blank", "", "excluded")
+                out.bad |= blank
+    return out
+
+
+def _read_dates(
+    fields: _Fields, kind: str, date_format: str | None, path: str, problems: list[dict[str, Any]]
+) -> str:
+    """The date columns parsed with one format (:func:`choose_dates`): an unreadable date or a
+    blank required one excludes its row. Returns how the format was chosen."""
+    parsed, described, date_notes = choose_dates(fields.dates, date_format, path, fields.present)
+    for column, note in date_notes:
+        add_problem(problems, path, None, column, note, None, "note")
+    line = fields.line
+    for name, values in fields.dates.items():
+        column = fields.present[name]
+        p = parsed[name]
+        unreadable = (values != "") & p.isna()
+        for i in values.index[unreadable]:
+            add_problem(problems, path, line[i], column, "unparseable date", values[i], "excluded")
+        fields.bad |= unreadable
+        required = next(r for nm, _, r in SCHEMAS[kind] if nm == name)
+        if required:
+            blank = values == ""
+            for i in values.index[blank]:
+                add_problem(problems, path, line[i], column, "blank", "", "excluded")
+            fields.bad |= blank
+        fields.data[name] = p
+    return described
+
+
+def _duplicate_ids(fields: _Fields, kind: str, path: str, problems: list[dict[str, Any]]) -> None:
+    """A lead or opportunity id seen before (on a row kept): the later row is excluded."""
+    key = {"leads": "lead_id", "opportunities": "opportunity_id"}.get(kind)
+    if key is None or key not in fields.present:
+        return
+    data = fields.data
+    ids = data[key]
+    dup = ids.notna() & ids.duplicated(keep="first") & ~fields.bad
+    first = data.loc[~ids.duplicated(keep="first")].set_index(key)["line"]
+    for i in data.index[dup]:
+        what = f"duplicate id (first on line {int(first[ids[i]])})"
+        add_problem(problems, path, fields.line[i], fields.present[key], what, ids[i], "excluded")
+    fields.bad |= dup
+
+
+def _read(
+    kind: str,
+    path: str | Path,
+    style: str,
+    mapping: Any,
+    date_format: str | None,
+    sep: str | None,
+    encoding: str | None = None,
+) -> ExportTable:
+    """One export read into canonical columns, field by field, then the table's own checks;
+    every row excluded and every value blanked is reported."""
+    cols, outcome_words = _columns_for(kind, style, mapping)
+    path = str(path)
+    raw = read_csv_text(path, sep=sep, encoding=encoding, what=f"CSV file ({kind})")
+    _require_columns(raw, cols, kind, style, path)
+    problems: list[dict[str, Any]] = []
+    fields = _read_fields(raw, cols, kind, path, problems)
+    described = _read_dates(fields, kind, date_format, path, problems)
+    data, present = fields.data, fields.present
+    if kind == "leads":
+        fields.bad |= _check_leads(data, present, path, problems)
+    elif kind == "calls":
+        fields.bad |= _check_calls(data, present, path, problems, outcome_words)
+    else:
+        fields.bad |= _check_opportunities(data, present, path, problems)
+    _duplicate_ids(fields, kind, path, problems)
+    report = report_frame(problems)
+    report = report.sort_values(["line", "column"], na_position="first", kind="stable")
+    bad = fields.bad
+    return ExportTable(
+        kind=kind,
+        path=path,
+        data=data[~bad].reset_index(drop=True),
+        report=report.reset_index(drop=True),
+        date_format=described,
+        rows_read=len(raw),
+        columns=present,
+        dropped=data[bad].reset_index(drop=True),
+    )
+
+
+# --------------------------------------------------------------------------- per table
+
+
+def _check_leads(
+    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
+) -> pd.Series:
+    """Stage dates out of order, or a lead both won and lost: excluded, since one of its dates
+    is wrong and the fit cannot tell which."""
+    bad = pd.Series(False, index=data.index)
+    chain = [s for s in (*LEAD_STAGES, "won_date", "lost_date") if s in present]
+    for i, later in enumerate(chain):
+        for earlier in chain[:i]:
+            if {earlier, later} == {"won_date", "lost_date"}:
+                continue
+            wrong = (data[later] < data[earlier]) & ~bad
+            for j in data.index[wrong]:
+                add_problem(
+                    problems,
+                    path,
+                    data.at[j, "line"],
+                    present[later],
+                    f"stage dates out of order: {STAGE_LABEL[later]} before {STAGE_LABEL[earlier]}",
+                    f"{data[later].at[j]} < {data[earlier].at[j]}",
+                    "excluded",
+                )
+            bad |= wrong
+    if not {"won_date", "lost_date"} - set(present):
+        both = data["won_date"].notna() & data["lost_date"].notna() & ~bad
+        for j in data.index[both]:
+            line = data.at[j, "line"]
+            add_problem(
+                problems, path, line, present["won_date"], "both won and lost dates", "", "excluded"
+            )
+        bad |= both
+    return bad
+
+
+def _check_calls(
+    data: pd.DataFrame,
+    present: dict[str, str],
+    path: str,
+    problems: list[dict[str, Any]],
+    words: Any,
+) -> pd.Series:
+    """Outcome values mapped to no_answer / connect / contact; an unknown value is excluded."""
+    lookup = dict(_OUTCOME_WORDS)
+    for canonical, values in dict(words or {}).items():
+        if canonical not in ("no_answer", "connect", "contact"):
+            raise CalibrationError(
+                f"mapping outcomes: unknown outcome {canonical!r}; use no_answer, connect, contact"
+            )
+        for v in [values] if isinstance(values, str) else values:
+            lookup[str(v).strip().lower()] = canonical
+    raw = data["outcome"].fillna("")
+    mapped = raw.str.lower().map(lookup)
+    wrong = raw.ne("") & mapped.isna()
+    for j in data.index[wrong]:
+        add_problem(
+            problems,
+            path,
+            data.at[j, "line"],
+            present["outcome"],
+            "unknown call outcome (map it with outcomes: in the mapping)",
+            raw[j],
+            "excluded",
+        )
+    data["outcome"] = mapped
+    return wrong
+
+
+def _check_opportunities(
+    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
+) -> pd.Series:
+    """The won flag from its column, else from the stage; a close before creation excluded."""
+    flag = data["won"].fillna("").str.lower()
+    won = pd.Series(pd.NA, index=data.index, dtype="boolean")
+    won[flag.isin(_TRUE)] = True
+    won[flag.isin(_FALSE)] = False
+    stage = data["stage"].fillna("").str.lower()
+    from_stage = stage.str.contains("won") | stage.isin(_TRUE)
+    lost_stage = stage.str.contains("lost") | stage.isin(_FALSE)
+    won = won.mask(won.isna() & from_stage, True).mask(won.isna() & lost_stage, False)
+    odd = flag.ne("") & ~flag.isin(_TRUE | _FALSE)
+    for j in data.index[odd]:
+        what = "won flag not understood; read from the stage"
+        add_problem(
+            problems, path, data.at[j, "line"], present.get("won", "won"), what, flag[j], "note"
+        )
+    data["won"] = won
+    bad = pd.Series(False, index=data.index)
+    if "close_date" in present:
+        wrong = data["close_date"] < data["created"]
+        for j in data.index[wrong]:
+            add_problem(
+                problems,
+                path,
+                data.at[j, "line"],
+                present["close_date"],
+                "stage dates out of order: close date before created date",
+                f"{data['close_date'].at[j]} < {data['created'].at[j]}",
+                "excluded",
+            )
+        bad |= wrong
+        closed_no_flag = data["close_date"].notna() & won.isna() & ~bad
+        for j in data.index[closed_no_flag]:
+            what = "closed, but neither won nor lost; treated as open"
+            add_problem(
+                problems, path, data.at[j, "line"], present.get("stage", "stage"), what, "", "note"
+            )
+    return bad
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_leads(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> ExportTable:
+    """Read a lead lifecycle export (one row per lead, a date per stage reached).
+
+    ``mapping``: canonical name -> column, overriding the style's defaults (``STYLES`` in
+    simfunnel.results.exports), as a dict or a YAML/JSON file (``{leads: {...}, calls: {...}}`` or a
+    flat mapping for this table). ``date_format``: ``iso``, ``dayfirst``, ``monthfirst`` or a
+    strftime pattern; detected when not given (``.date_format`` says which). ``sep``: the
+    separator, sniffed from the header when not given. ``encoding``: detected from a
+    byte-order mark, else UTF-8; state it for a file in another encoding (``"cp1252"``).
+    """
+    return _read("leads", path, style, mapping, date_format, sep, encoding)
+
+
+def read_calls(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> ExportTable:
+    """Read a call activity log (one row per dial). Outcomes are read as no_answer, connect
+    (reached the company) or contact (reached the person); other words can be mapped with
+    ``outcomes: {contact: [...], ...}`` in the mapping."""
+    return _read("calls", path, style, mapping, date_format, sep, encoding)
+
+
+def read_opportunities(
+    path: str | Path,
+    style: str = "hubspot",
+    mapping: Any = None,
+    date_format: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> ExportTable:
+    """Read an opportunities export (one row per deal); the won flag is read from its column
+    or, without one, from the stage name (containing 'won' or 'lost')."""
+    return _read("opportunities", path, style, mapping, date_format, sep, encoding)
