@@ -21,8 +21,9 @@ from simfunnel.calibration import (
     sql_hazard,
     synthetic_export,
 )
-from simfunnel.calibration.backtesting import _calendar_days, _meeting_days, _snapshot
+from simfunnel.calibration.backtesting import _calendar_days, _meeting_days
 from simfunnel.calibration.cohort_forecast import survival
+from simfunnel.calibration.snapshot import snapshot_with_chances as _snapshot
 from simfunnel.calibration.synthetic import _draw, _truth
 
 Z = 4.0

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from .backtesting import STAGES, Backtest, SQLHazard, backtest, lead_snapshot, sql_hazard
+from .backtest_result import STAGES, Backtest
+from .backtesting import backtest
 from .cohort_forecast import forecast_cohorts
-from .cohorts import cohort_drift, fit_cohorts
+from .cohorts import fit_cohorts
+from .estimators import (
+    fit_durations,
+    kaplan_meier,
+    rate_table,
+    score_curve,
+    threshold_tradeoff,
+    wilson_interval,
+)
 from .fitting import (
     MIN_LEADS,
     Calibration,
     CalibrationError,
     fit,
-    fit_durations,
-    kaplan_meier,
-    rate_table,
     read_calls,
     read_leads,
     read_opportunities,
-    score_curve,
-    threshold_tradeoff,
-    wilson_interval,
 )
-from .rolling import BASELINES, central_share, crps, rolling_backtest
+from .hazard import SQLHazard, sql_hazard
+from .rolling import rolling_backtest
+from .scores import BASELINES, central_share, crps
+from .shifts import cohort_drift
+from .snapshot import lead_snapshot
 from .synthetic import CASES, METRICS, SyntheticExport, synthetic_export
 
 __all__ = [

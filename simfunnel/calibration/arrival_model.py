@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,9 @@ def _weekly(created: pd.Series, since: pd.Timestamp, as_of: pd.Timestamp) -> pd.
     weeks = max(1, math.ceil((as_of - since) / pd.Timedelta(weeks=1)))
     ends = as_of - pd.to_timedelta(np.arange(weeks)[::-1] * 7, unit="D")
     starts = ends - pd.Timedelta(weeks=1)
-    k = np.floor(((as_of - created) / pd.Timedelta(weeks=1)).to_numpy(float)).astype(int)
+    # The stubs type a difference of dates as Series[Any], which they will not divide.
+    age = cast("pd.Series[pd.Timedelta]", as_of - created)
+    k = np.floor((age / pd.Timedelta(weeks=1)).to_numpy(float)).astype(int)
     counts = np.bincount(weeks - 1 - k[(k >= 0) & (k < weeks)], minlength=weeks)
     first = pd.DatetimeIndex(starts).where(starts > since, since)
     exposure = np.clip(((ends - first) / pd.Timedelta(weeks=1)), 0.0, 1.0)
@@ -141,7 +144,7 @@ def fit_arrivals(
         per_week = float(w["count"].sum() / max(w["exposure"].sum(), 1e-9))
         return max(LEVEL_HALF_LIFE_WEEKS, LEVEL_MIN_LEADS * math.log(2) / 2 / max(per_week, 1e-9))
 
-    options = [("level",)]
+    options: list[tuple[str, ...]] = [("level",)]
     if len(w) >= 8:
         options.append(("level", "trend"))
     if as_of - since >= pd.Timedelta(weeks=SEASON_WEEKS):

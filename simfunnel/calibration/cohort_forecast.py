@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
 from ..base.units import WEEK
-from .cohorts import (
+from .cohorts import CohortModel
+from .stage_fit import (
     CHAIN,
     METRIC_DATES,
     METRIC_NAMES,
     MIN_DELAY_DAYS,
     STAGE_DATES,
-    CohortModel,
     StageFit,
     parent_column,
 )
@@ -86,7 +87,7 @@ class CohortForecast:
         if metric not in self.metrics:
             raise ValueError(f"no forecast of {metric!r}; forecast: {', '.join(self.metrics)}")
         if ax is None:
-            import matplotlib.pyplot as plt
+            import matplotlib.pyplot as plt  # heavy: loaded only to draw
 
             _, ax = plt.subplots(figsize=(9, 4.5))
         col = METRIC_DATES[metric]
@@ -268,7 +269,9 @@ def _one(
         if other and other in past:
             blocked[:n_old] = ~np.isnat(past[other])
         risk = ~np.isnat(parent) & np.isnat(known) & ~blocked
-        age = np.where(parent <= as_of, (as_of - parent) / np.timedelta64(1, "D"), 0.0)[risk]
+        # The stubs type a date minus dates as dates; it is timedeltas.
+        since = cast("npt.NDArray[np.timedelta64]", as_of - parent)
+        age = np.where(parent <= as_of, since / np.timedelta64(1, "D"), 0.0)[risk]
         pi = pi_per_lead(f, theta, src[risk])
         s = np.where(age > 0, survival(f, theta, age), 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..base.files import write_csv
 from ..data import DATE_FORMATS, SCHEMAS, STYLES
-from .cohorts import METRIC_DATES
+from .stage_fit import METRIC_DATES
 
 __all__ = ["CASES", "METRICS", "SOURCES", "SyntheticExport", "synthetic_export"]
 
@@ -243,7 +243,7 @@ class SyntheticExport:
 
     def write(self, directory: str | Path) -> Path:
         """Write ``leads.csv`` with HubSpot column names and dates, as a CRM would export it,
-        so that :func:`simfunnel.data.crm.read_leads` reads it back unchanged; returns the path."""
+        so that :func:`simfunnel.data.read_leads` reads it back unchanged; returns the path."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         frame = self.leads.copy()
@@ -298,13 +298,13 @@ class SyntheticExport:
             "won": (opp_t + _lognormal(rng, d["won"], mql_t.shape), w_opp * c["p_win"]),
             "lost": (opp_t + _lognormal(rng, d["lost"], mql_t.shape), w_opp * (1 - c["p_win"])),
         }
-        totals = {}
+        totals: dict[str, dict[pd.Period, float]] = {}
         for metric in metrics:
             when, weight = np.broadcast_arrays(*events[metric])
             k = np.searchsorted(edges, when.ravel(), side="right") - 1
             ok = (k >= 0) & (k < len(span))
             total = np.bincount(k[ok], weights=weight.ravel()[ok], minlength=len(span)) / reps
-            totals[metric] = pd.Series(total, index=span)
+            totals[metric] = dict(zip(span, total.tolist(), strict=True))
         rows = [(str(p), m, float(totals[m][p])) for p in wanted for m in metrics]
         return pd.DataFrame(rows, columns=["month", "metric", "expected"])
 

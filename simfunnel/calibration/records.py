@@ -1,0 +1,73 @@
+"""Small pieces every step of the fit shares: the parameter and warning rows it records, and
+the numbers, durations and plain values its tables and commented YAML are written with."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["days", "days_text", "fmt", "one_line", "param", "plain_values", "warn"]
+
+
+def days(delta: pd.Series) -> np.ndarray:
+    """Timedeltas as days (floats): the unit every fitted duration is in."""
+    return delta.dt.total_seconds().to_numpy(dtype=float) / 86400.0
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A number for a comment or a note: ``digits`` significant digits, ``n/a`` if not finite."""
+    return f"{x:.{digits}g}" if isinstance(x, float | int) and math.isfinite(x) else "n/a"
+
+
+def days_text(n: float) -> str:
+    """A duration in days as the scenario writes it (``12.5 days``)."""
+    return f"{round(float(n), 2):g} days"
+
+
+def param(
+    rows: list[dict[str, Any]],
+    path: str,
+    value: Any,
+    low: Any = None,
+    high: Any = None,
+    basis: str = "",
+    kind: str = "fitted",
+) -> None:
+    """Record a value written to the scenario, with its interval, basis and kind (``fitted``,
+    ``derived``, ``assumption``, ``check`` or ``user``): the ``parameters`` table."""
+    rows.append(
+        {"parameter": path, "value": value, "low": low, "high": high, "basis": basis, "kind": kind}
+    )
+
+
+def warn(rows: list[dict[str, Any]], path: str, column: Any, text: str) -> None:
+    """Record a warning in the form of the readers' report rows (``action = warning``)."""
+    rows.append(
+        {
+            "file": path,
+            "line": None,
+            "column": column or "",
+            "problem": text,
+            "value": None,
+            "action": "warning",
+        }
+    )
+
+
+def plain_values(value: Any) -> Any:
+    """Plain Python values for YAML (numpy scalars are not)."""
+    if isinstance(value, dict):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_values(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def one_line(text: str) -> str:
+    """A message on one line: a refusal is one line, whatever the file or value it quotes."""
+    return " ".join(str(text).split())
