@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from .ae import logistic, logit
 from .arrivals import Streams, account_times
-from .engine import Decay, DeskRecord, RunData
+from .desk import Decay
+from .engine import Engine
+from .records import DeskRecord, RunData
 from .staffing import DAY, MONTH_DAYS, Roster, build_roster
 from .start import MAX_ATTEMPTS, Snapshot, read_snapshot
-from .states import DESK_COUNTERS, END_STATES, OPEN_OPP
+from .states import DESK_COUNTERS, END_STATES, OPEN_OPP, Outcome, State
 from .worktime import WorkCalendar
 
 __all__ = [
@@ -22,9 +24,12 @@ __all__ = [
     "OPEN_OPP",
     "Decay",
     "DeskRecord",
+    "Engine",
+    "Outcome",
     "Roster",
     "RunData",
     "Snapshot",
+    "State",
     "Streams",
     "WorkCalendar",
     "account_times",

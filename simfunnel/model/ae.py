@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import simpy
@@ -22,7 +23,8 @@ import simpy
 from ..base.units import WEEK
 from ..scenario import Scenario
 from .arrivals import Leads
-from .staffing import DAY, MONTH_DAYS, Roster
+from .staffing import DAY, MONTH_DAYS, Roster, Spell
+from .states import LOST, OPEN_OPP, REJECTED, WON
 
 MEETING, CLOSE = 0, 1
 
@@ -48,7 +50,7 @@ class Level:
     __slots__ = ("area", "n_weeks", "t", "value", "weekly_area")
 
     def __init__(self, n_weeks: int) -> None:
-        self.value = 0
+        self.value: float = 0
         self.t = 0.0
         self.area = 0.0
         self.n_weeks = n_weeks
@@ -76,13 +78,34 @@ class AEStage:
         scenario: Scenario,
         leads: Leads,
         state: list[int],
-        codes: dict[str, int],
         roster: Roster | None,
         trace: list[tuple] | None,
         on_return: Callable[[int, float], None] | None = None,
         again: np.random.Generator | None = None,
     ) -> None:
         self.env = env
+        self._returns(scenario, on_return, again)
+        self.horizon = scenario.horizon
+        self.trace = trace
+        self.state = state
+        self.team = scenario.ae.team
+        self.roster = roster
+        self._fates(leads, scenario)
+        self.n_leads = len(leads)
+        self._records()
+        n_weeks = scenario.weeks
+        self.queue_level = Level(n_weeks)
+        self.open_level = Level(n_weeks)
+        self.capacity_level = Level(n_weeks)
+        self._team(roster)
+
+    def _returns(
+        self,
+        scenario: Scenario,
+        on_return: Callable[[int, float], None] | None,
+        again: np.random.Generator | None,
+    ) -> None:
+        """Which AE outcomes send a lead back, and the draws of a lead tossed up again."""
         # Leads rejected, or lost for a reason that keeps them open, go back to nurture through
         # ``on_return``; a lead tossed up again meets its AE with fresh draws from ``again``.
         self.on_return = on_return
@@ -98,15 +121,12 @@ class AEStage:
         )
         self.again = again
         self.fresh: dict[int, tuple[float, float, float]] = {}  # second toss-ups: new draws
-        self.horizon = scenario.horizon
-        self.trace = trace
-        self.state = state
-        self.codes = codes
+
+    def _fates(self, leads: Leads, scenario: Scenario) -> None:
+        """Each lead's fate with an AE, and the odds that turn it into accept, win and reason."""
         ae = scenario.ae
-        self.team = ae.team
-        self.roster = roster
         # Per-lead fates stay in numpy and are read only for the few leads tossed up; the
-        # per-lead records below are dictionaries for the same reason: memory per lead.
+        # per-lead records are dictionaries for the same reason: memory per lead.
         self.meeting_delay = leads.meeting_delay
         self.sales_cycle = leads.sales_cycle
         self.u_accept = leads.u_accept
@@ -121,7 +141,9 @@ class AEStage:
         self.wait_effect = ae.wait_effect
         self.reasons = list(ae.lost_reasons)
         self.reason_cum = np.cumsum(list(ae.lost_reasons.values())).tolist()
-        self.n_leads = len(leads)
+
+    def _records(self) -> None:
+        """Per-lead records of the AE stage, and its queue."""
         self.assigned_at: dict[int, float] = {}
         self.waited: dict[int, float] = {}
         self.queued_since: dict[int, float] = {}
@@ -134,13 +156,12 @@ class AEStage:
         self.due: dict[int, float] = {}
         self.remaining: dict[int, float] = {}  # time left in a phase when a deal changed hands
         self.queue: deque[int] = deque()
-        n_weeks = scenario.weeks
-        self.queue_level = Level(n_weeks)
-        self.open_level = Level(n_weeks)
-        self.capacity_level = Level(n_weeks)
+
+    def _team(self, roster: Roster | None) -> None:
+        """The AEs, their room and what each did; one AE of unlimited room without a team."""
         if roster is None:
             self.n_ae = 1
-            self.spells = None
+            self.spells: tuple[Spell, ...] = ()
         else:
             self.n_ae = len(roster.spells)
             self.spells = roster.spells
@@ -159,24 +180,28 @@ class AEStage:
     # ------------------------------------------------------------------ capacity
 
     def _limit_at(self, ae: int, now: float) -> int:
+        """How many opportunities AE ``ae`` may hold at ``now`` (its ramp share while new)."""
+        team = self.team
+        assert team is not None  # room changes only with an AE team
         spell = self.spells[ae]
         if not spell.start <= now < spell.end:
             return 0
         share = 1.0
-        if spell.ramps and self.team.ramp:
+        if spell.ramps and team.ramp:
             month = spell.tenure_month(now)
-            if month < len(self.team.ramp):
-                share = self.team.ramp[month]
-        return max(1, math.floor(self.team.max_open_per_ae * share + 1e-9))
+            if month < len(team.ramp):
+                share = team.ramp[month]
+        return max(1, math.floor(team.max_open_per_ae * share + 1e-9))
 
     def _schedule_capacity_changes(self) -> None:
         """A timer at every join, ramp step and exit: the moments an AE's room changes."""
+        team = self.team
+        assert team is not None  # called only with an AE team
         for ae, spell in enumerate(self.spells):
             times = [spell.start]
             if spell.ramps:
                 times += [
-                    spell.tenure_from + (m + 1) * MONTH_DAYS * DAY
-                    for m in range(len(self.team.ramp))
+                    spell.tenure_from + (m + 1) * MONTH_DAYS * DAY for m in range(len(team.ramp))
                 ]
             for t in times:
                 if spell.start <= t < min(spell.end, self.horizon):
@@ -185,7 +210,8 @@ class AEStage:
                 self.env.timeout(spell.end, value=ae).callbacks.append(self._on_exit)
 
     def _on_capacity(self, event: simpy.Event) -> None:
-        ae, now = event.value, self.env.now
+        """An AE joins or ramps up: their room changes, and waiting leads may be assigned."""
+        ae, now = cast(int, event.value), self.env.now  # simpy types value as Optional[Any]
         new = self._limit_at(ae, now)
         self.capacity_level.step(new - self.limits[ae], now)
         self.limits[ae] = new
@@ -193,7 +219,7 @@ class AEStage:
 
     def _on_exit(self, event: simpy.Event) -> None:
         """An AE leaves: their opportunities go to the front of the queue, clocks paused."""
-        ae, now = event.value, self.env.now
+        ae, now = cast(int, event.value), self.env.now  # simpy types value as Optional[Any]
         self.capacity_level.step(-self.limits[ae], now)
         self.limits[ae] = 0
         handed = sorted(self.members[ae], key=lambda lead: self.due[lead], reverse=True)
@@ -241,13 +267,15 @@ class AEStage:
         self._assign(self.env.now)
 
     def _on_toss_up(self, event: simpy.Event) -> None:
-        lead, now = event.value, self.env.now
+        """A tossed-up lead joins the AE queue."""
+        lead, now = cast(int, event.value), self.env.now  # simpy types value as Optional[Any]
         self.queued_since[lead] = now
         self.queue.append(lead)
         self.queue_level.step(+1, now)
         self._assign(now)
 
     def _assign(self, now: float) -> None:
+        """Give waiting leads, first come first served, to the AE with the most room."""
         queue, open_, limits = self.queue, self.open, self.limits
         while queue:
             best, room = -1, 0
@@ -267,8 +295,8 @@ class AEStage:
             self.waited[lead] += now - self.queued_since[lead]
             self.assigned_at.setdefault(lead, now)
             if self.trace is not None:
-                room = None if self.unlimited else (open_[best], limits[best])
-                self.trace.append((now, "ae_assign", lead, best, room))
+                shown = None if self.unlimited else (open_[best], limits[best])
+                self.trace.append((now, "ae_assign", lead, best, shown))
             left = self.remaining.pop(lead, None)
             if left is None:
                 self._schedule(lead, MEETING, now + float(self.meeting_delay[lead]), now)
@@ -276,6 +304,7 @@ class AEStage:
                 self._schedule(lead, self.phase[lead], now + left, now)
 
     def _schedule(self, lead: int, phase: int, at: float, now: float) -> None:
+        """The lead's meeting or close falls at ``at`` (after the horizon: not in this run)."""
         self.phase[lead] = phase
         self.due[lead] = at
         if at < self.horizon:
@@ -283,6 +312,7 @@ class AEStage:
             event.callbacks.append(self._on_meeting if phase == MEETING else self._on_close)
 
     def _release(self, lead: int, now: float) -> None:
+        """The AE lets a closed or rejected lead go: room for the next in the queue."""
         ae = self.ae_of[lead]
         self.open[ae] -= 1
         self.members[ae].discard(lead)
@@ -293,7 +323,9 @@ class AEStage:
         self._assign(now)
 
     def _on_meeting(self, event: simpy.Event) -> None:
-        lead, token = event.value
+        """The first meeting: the AE accepts the lead as a valid opportunity, or rejects it."""
+        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
+        lead, token = cast("tuple[int, int]", event.value)
         if token != self.token[lead]:
             return
         now = self.env.now
@@ -306,21 +338,23 @@ class AEStage:
             self.lost_reason.pop(lead, None)  # back from nurture: an earlier loss is history
             self.closed_at.pop(lead, None)
             self.count["accepted"][self.ae_of[lead]] += 1
-            self.state[lead] = self.codes["open_opportunity"]
+            self.state[lead] = OPEN_OPP
             if self.trace is not None:
                 self.trace.append((now, "accepted", lead, self.ae_of[lead], None))
             self._schedule(lead, CLOSE, now + float(self.sales_cycle[lead]), now)
         else:
-            self.state[lead] = self.codes["rejected"]
+            self.state[lead] = REJECTED
             self.count["rejected"][self.ae_of[lead]] += 1
             if self.trace is not None:
                 self.trace.append((now, "rejected", lead, self.ae_of[lead], None))
             self._release(lead, now)
-            if self.return_rejected:
-                self.on_return(lead, now)  # type: ignore[misc]
+            if self.return_rejected and self.on_return is not None:
+                self.on_return(lead, now)
 
     def _on_close(self, event: simpy.Event) -> None:
-        lead, token = event.value
+        """The sales cycle ends: won, or lost for a reason."""
+        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
+        lead, token = cast("tuple[int, int]", event.value)
         if token != self.token[lead]:
             return
         now = self.env.now
@@ -330,12 +364,12 @@ class AEStage:
         k = -1
         if (float(self.u_win[lead]) if fresh is None else fresh[1]) < p_win:
             self.lost_reason.pop(lead, None)  # lost once before, won this time
-            self.state[lead] = self.codes["won"]
+            self.state[lead] = WON
             self.count["won"][self.ae_of[lead]] += 1
             self.won_value[self.ae_of[lead]] += float(self.value[lead])
             detail = None
         else:
-            self.state[lead] = self.codes["lost"]
+            self.state[lead] = LOST
             self.count["lost"][self.ae_of[lead]] += 1
             u, k = (float(self.u_reason[lead]) if fresh is None else fresh[2]), 0
             while k < len(self.reason_cum) - 1 and u >= self.reason_cum[k]:
@@ -347,8 +381,8 @@ class AEStage:
                 (now, "won" if detail is None else "lost", lead, self.ae_of[lead], detail)
             )
         self._release(lead, now)
-        if k in self.return_reasons:
-            self.on_return(lead, now)  # type: ignore[misc]
+        if k in self.return_reasons and self.on_return is not None:
+            self.on_return(lead, now)
 
     def finish(self) -> None:
         """Close the time integrals at the horizon."""
@@ -364,7 +398,7 @@ class AEStage:
     def array(self, name: str, missing: float = math.nan, dtype: type = float) -> np.ndarray:
         """A per-lead record as an array over all leads (``missing`` where it has no entry)."""
         record: dict[int, float] = getattr(self, name)
-        out = np.full(self.n_leads, missing, dtype=dtype)
+        out: np.ndarray = np.full(self.n_leads, missing, dtype=dtype)
         if record:
             keys = np.fromiter(record.keys(), dtype=np.int64, count=len(record))
             out[keys] = np.fromiter(record.values(), dtype=float, count=len(record))

@@ -131,6 +131,7 @@ def build_spells(
                 at, slot = pending_backfills.pop(pending_backfills.index(min(pending_backfills)))
                 join(slot, at, "backfill")
             else:
+                assert exit_slot is not None  # an exit before any back-fill: someone leaves
                 start, joined, _ = active.pop(exit_slot)
                 spells.append(spell(exit_slot, start, exit_at, joined, "attrition"))
                 pending_backfills.append((exit_at + team.backfill_after, exit_slot))

@@ -31,14 +31,17 @@ unique (a duplicate would carry a lead in twice); attempts are whole numbers fro
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..data import CalibrationError, parse_family, read_csv_text, to_datetime
 from ..scenario import Scenario, ScenarioError
 from .arrivals import Leads, Streams
+from .states import END_STATES
 
 REQUIRED = ("source", "end_state")
 MAX_LINES = 20  # problems listed one per line; the rest are counted
@@ -77,106 +80,19 @@ def read_snapshot(
     """Read and check a lead table; raise ScenarioError with one line per problem.
 
     ``encoding``: of a file, when it is neither UTF-8 nor marked by a byte-order mark."""
-    from ..data import CalibrationError, read_csv_text
-    from .states import END_STATES
-
-    if isinstance(data, pd.DataFrame):
-        origin, frame = "<frame>", data.reset_index(drop=True)
-    else:
-        origin = str(data)
-        try:
-            raw = read_csv_text(data, encoding=encoding, what="lead table (CSV)")
-        except CalibrationError as exc:
-            raise ScenarioError([" ".join(str(exc).split())]) from None
-        frame = raw.mask(raw == "")  # a blank cell is a missing value
-    if scenario.warm_up:
-        raise ScenarioError(
-            [
-                f"{origin}: the scenario has a warm_up, and a snapshot is the funnel at "
-                "start_date: use one or the other"
-            ]
-        )
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise ScenarioError(
-            [
-                f"{origin}: missing column {c!r} (a lead table as result.leads writes it)"
-                for c in missing
-            ]
-        )
+    origin, frame = _lead_frame(data, encoding)
+    _check_shape(origin, frame, scenario)
+    table = _LeadTable(origin, frame)
     names = tuple(scenario.source_names)
+    source = table.sources(names)
+    state = table.states(scenario)
+    table.check_ids()
     start = pd.Timestamp(scenario.start)
-    problems: list[str] = []
-
-    def bad(row: int, column: str, message: str, got: object) -> None:
-        # Row numbers as a spreadsheet shows them: the header is line 1.
-        problems.append(f"{origin}: line {row + 2}: {column}: {message} (got {got!r})")
-
-    n = len(frame)
-    source = np.zeros(n, dtype=np.int16)
-    for i, name in enumerate(frame["source"].astype(str)):
-        if name in names:
-            source[i] = names.index(name)
-        else:
-            bad(i, "source", f"unknown source, the scenario has {', '.join(names)}", name)
-    state = frame["end_state"].astype(str).to_numpy()
-    outbound = scenario.outbound.accounts.name if scenario.outbound is not None else None
-    for i, st in enumerate(state):
-        if st not in END_STATES:
-            bad(i, "end_state", f"unknown state, use one of {', '.join(END_STATES)}", st)
-        elif st == "on_list" and frame["source"].iloc[i] != outbound:
-            bad(i, "end_state", "only outbound accounts can be on the target list", st)
-
-    if "lead_id" in frame.columns:
-        ids = frame["lead_id"]
-        twice = ids.notna() & ids.duplicated(keep=False)
-        if twice.any():
-            lines = pd.Series(np.arange(n) + 2, index=frame.index)[twice].groupby(ids[twice])
-            shown = [f"{k!r} on lines {', '.join(map(str, v.tolist()))}" for k, v in lines][:3]
-            more = f" and {lines.ngroups - 3} more" if lines.ngroups > 3 else ""
-            problems.append(
-                f"{origin}: lead_id: duplicate ids, one row per lead (a duplicate carries a lead "
-                f"in twice): {'; '.join(shown)}{more}"
-            )
-
-    def times(column: str) -> np.ndarray:
-        if column not in frame.columns:
-            return np.full(n, np.nan)
-        stamps, why = _dates(frame[column])
-        for i in np.flatnonzero(why.notna()):
-            bad(int(i), column, why.iloc[i], frame[column].iloc[i])
-        hours = ((stamps - start) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
-        for i in np.flatnonzero(hours > 0):
-            bad(
-                int(i),
-                column,
-                f"must not be after the start {start:%Y-%m-%d}",
-                frame[column].iloc[i],
-            )
-        return hours
-
-    def numbers(column: str) -> np.ndarray:
-        if column not in frame.columns:
-            return np.full(n, np.nan)
-        values = pd.to_numeric(frame[column], errors="coerce")
-        for i in np.flatnonzero(values.isna() & frame[column].notna()):
-            bad(int(i), column, "not a number", frame[column].iloc[i])
-        for i in np.flatnonzero(np.isinf(values)):
-            bad(int(i), column, "not a finite number", frame[column].iloc[i])
-        return values.where(~np.isinf(values)).to_numpy(dtype=float)
-
-    arrival = np.nan_to_num(times("arrived"), nan=0.0)
-    valid_at = times("valid_opportunity")
-    attempts = np.nan_to_num(numbers("attempts"), nan=0.0)
-    for i in np.flatnonzero((attempts < 0) | (attempts != np.floor(attempts))):
-        bad(int(i), "attempts", "must be a whole number >= 0", frame["attempts"].iloc[i])
-    for i in np.flatnonzero(attempts > MAX_ATTEMPTS):
-        bad(int(i), "attempts", f"must be at most {MAX_ATTEMPTS}", frame["attempts"].iloc[i])
-    score, quality, value = numbers("score"), numbers("quality"), numbers("value")
-    if problems:
-        more = len(problems) - MAX_LINES
-        tail = [f"{origin}: ... and {more} more"] if more > 0 else []
-        raise ScenarioError(problems[:MAX_LINES] + tail)
+    arrival = np.nan_to_num(table.times("arrived", start), nan=0.0)
+    valid_at = table.times("valid_opportunity", start)
+    attempts = table.attempts()
+    score, quality, value = table.numbers("score"), table.numbers("quality"), table.numbers("value")
+    table.raise_problems()
     order = np.argsort(arrival, kind="stable")  # the engine takes leads in arrival order
     return Snapshot(
         origin=origin,
@@ -192,6 +108,143 @@ def read_snapshot(
     )
 
 
+def _lead_frame(data: str | Path | pd.DataFrame, encoding: str | None) -> tuple[str, pd.DataFrame]:
+    """The table's origin (for messages) and its cells, a blank cell read as missing."""
+    if isinstance(data, pd.DataFrame):
+        return "<frame>", data.reset_index(drop=True)
+    try:
+        raw = read_csv_text(data, encoding=encoding, what="lead table (CSV)")
+    except CalibrationError as exc:
+        raise ScenarioError([" ".join(str(exc).split())]) from None
+    return str(data), raw.mask(raw == "")
+
+
+def _check_shape(origin: str, frame: pd.DataFrame, scenario: Scenario) -> None:
+    """Problems that stop the reading at once: a warm-up, or a required column missing."""
+    if scenario.warm_up:
+        raise ScenarioError(
+            [
+                f"{origin}: the scenario has a warm_up, and a snapshot is the funnel at "
+                "start_date: use one or the other"
+            ]
+        )
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise ScenarioError(
+            [
+                f"{origin}: missing column {c!r} (a lead table as result.leads writes it)"
+                for c in missing
+            ]
+        )
+
+
+class _LeadTable:
+    """A lead table being read column by column, and the problems found so far (one a line)."""
+
+    def __init__(self, origin: str, frame: pd.DataFrame) -> None:
+        self.origin = origin
+        self.frame = frame
+        self.n = len(frame)
+        self.problems: list[str] = []
+
+    def bad(self, row: int, column: str, message: str, got: object) -> None:
+        """Note a problem in one cell."""
+        # Row numbers as a spreadsheet shows them: the header is line 1.
+        self.problems.append(f"{self.origin}: line {row + 2}: {column}: {message} (got {got!r})")
+
+    def sources(self, names: tuple[str, ...]) -> np.ndarray:
+        """Each row's source, as an index into the scenario's sources."""
+        source = np.zeros(self.n, dtype=np.int16)
+        for i, name in enumerate(self.frame["source"].astype(str)):
+            if name in names:
+                source[i] = names.index(name)
+            else:
+                self.bad(i, "source", f"unknown source, the scenario has {', '.join(names)}", name)
+        return source
+
+    def states(self, scenario: Scenario) -> np.ndarray:
+        """Each row's state by name: a known one, on the target list only for an account."""
+        frame = self.frame
+        state = frame["end_state"].astype(str).to_numpy()
+        outbound = scenario.outbound.accounts.name if scenario.outbound is not None else None
+        for i, st in enumerate(state):
+            if st not in END_STATES:
+                self.bad(i, "end_state", f"unknown state, use one of {', '.join(END_STATES)}", st)
+            elif st == "on_list" and frame["source"].iloc[i] != outbound:
+                self.bad(i, "end_state", "only outbound accounts can be on the target list", st)
+        return state
+
+    def check_ids(self) -> None:
+        """Lead ids, when given, are unique: a duplicate would carry a lead in twice."""
+        if "lead_id" not in self.frame.columns:
+            return
+        ids = self.frame["lead_id"]
+        twice = ids.notna() & ids.duplicated(keep=False)
+        if twice.any():
+            lines = pd.Series(np.arange(self.n) + 2, index=self.frame.index)[twice].groupby(
+                ids[twice]
+            )
+            shown = [f"{k!r} on lines {', '.join(map(str, v.tolist()))}" for k, v in lines][:3]
+            more = f" and {lines.ngroups - 3} more" if lines.ngroups > 3 else ""
+            self.problems.append(
+                f"{self.origin}: lead_id: duplicate ids, one row per lead (a duplicate carries a "
+                f"lead in twice): {'; '.join(shown)}{more}"
+            )
+
+    def times(self, column: str, start: pd.Timestamp) -> np.ndarray:
+        """A date column as hours from ``start`` (NaN where missing); none may be after it."""
+        frame = self.frame
+        if column not in frame.columns:
+            return np.full(self.n, np.nan)
+        stamps, why = _dates(frame[column])
+        for i in np.flatnonzero(why.notna()):
+            self.bad(int(i), column, why.iloc[i], frame[column].iloc[i])
+        hours = ((stamps - start) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
+        for i in np.flatnonzero(hours > 0):
+            self.bad(
+                int(i),
+                column,
+                f"must not be after the start {start:%Y-%m-%d}",
+                frame[column].iloc[i],
+            )
+        return hours
+
+    def numbers(self, column: str) -> np.ndarray:
+        """A number column (NaN where missing); text and infinities are problems."""
+        frame = self.frame
+        if column not in frame.columns:
+            return np.full(self.n, np.nan)
+        values = pd.to_numeric(frame[column], errors="coerce")
+        for i in np.flatnonzero(values.isna() & frame[column].notna()):
+            self.bad(int(i), column, "not a number", frame[column].iloc[i])
+        for i in np.flatnonzero(np.isinf(values)):
+            self.bad(int(i), column, "not a finite number", frame[column].iloc[i])
+        return values.where(~np.isinf(values)).to_numpy(dtype=float)
+
+    def attempts(self) -> np.ndarray:
+        """Touches already made: whole numbers from 0 to MAX_ATTEMPTS (0 where missing)."""
+        attempts = np.nan_to_num(self.numbers("attempts"), nan=0.0)
+        for i in np.flatnonzero((attempts < 0) | (attempts != np.floor(attempts))):
+            self.bad(
+                int(i), "attempts", "must be a whole number >= 0", self.frame["attempts"].iloc[i]
+            )
+        for i in np.flatnonzero(attempts > MAX_ATTEMPTS):
+            self.bad(
+                int(i),
+                "attempts",
+                f"must be at most {MAX_ATTEMPTS}",
+                self.frame["attempts"].iloc[i],
+            )
+        return attempts
+
+    def raise_problems(self) -> None:
+        """Raise every problem found, one a line (the first MAX_LINES, then a count)."""
+        if self.problems:
+            more = len(self.problems) - MAX_LINES
+            tail = [f"{self.origin}: ... and {more} more"] if more > 0 else []
+            raise ScenarioError(self.problems[:MAX_LINES] + tail)
+
+
 def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A column of dates read value by value: the timestamps (NaT where missing or unread) and,
     per row, why a value was not read (None where it was).
@@ -201,8 +254,6 @@ def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     read day-first or month-first, whichever reads more of the column, and a value both read
     differently is flagged as ambiguous.
     """
-    from ..data.crm import parse_family, to_datetime
-
     why = pd.Series(None, index=values.index, dtype=object)
     if pd.api.types.is_datetime64_any_dtype(values):
         stamps = pd.to_datetime(values, utc=True).dt.tz_convert(None)
@@ -239,7 +290,12 @@ def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, why
 
 
-def residual(cycle: np.ndarray, age: np.ndarray, draw, rng: np.random.Generator) -> np.ndarray:
+def residual(
+    cycle: np.ndarray,
+    age: np.ndarray,
+    draw: Callable[[np.random.Generator, int], np.ndarray],
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Time left in a sales cycle already ``age`` long: a cycle drawn given it exceeds the age.
 
     Rejection sampling, up to 100 rounds; a cycle that has outrun nearly every draw closes at
@@ -258,6 +314,7 @@ def residual(cycle: np.ndarray, age: np.ndarray, draw, rng: np.random.Generator)
 
 
 def _fill(values: np.ndarray, defaults: np.ndarray) -> np.ndarray:
+    """``values``, with ``defaults`` where a value is missing."""
     return np.where(np.isnan(values), defaults, values)
 
 

@@ -1,55 +1,87 @@
-"""Where a lead can be: the end states of a run, in funnel order, and the per-desk counters.
+"""Where a lead can be: the end states of a run, in funnel order, the outcomes of a conversation,
+and the per-desk counters.
 
-Why here: the engine, the start from a CRM snapshot and the results all name states; they read
-them from this one module.
+Why here: the engine, the AE stage, the start from a CRM snapshot and the results all name states;
+they read them from this one module.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 from ..scenario import OUTCOMES
 
 DAY_HOURS = 24.0
 
-# End states, in funnel order. Every lead ends the run in exactly one of them.
-END_STATES = (
-    "nurture",  # scored below the MQL threshold, still in nurture
-    "aged_out",  # left nurture after nurture.age_out without becoming an MQL again
-    "on_list",  # outbound account still on the target list, not yet researched
-    "untouched",  # MQL (or researched account) never attempted
-    "cold",  # MQL not attempted within its patience: went cold, lost to the SDR process
-    "working",  # in a cadence: waiting for its next attempt or in the queue
-    "recycled",  # no contact after the last attempt ("6-call-out"): back to nurture
-    "information_gathering",  # contacted, interested later: nurture with a follow-up
-    "postponed",  # contacted, asked for a callback later
-    "no_prospect",  # contacted, not a fit: closed
-    "do_not_call",  # contacted, asked not to be called: closed
-    "sql",  # tossed up to an AE, first meeting not yet held
-    "rejected",  # the AE did not accept it as a valid opportunity
-    "open_opportunity",  # valid opportunity still open at the end
-    "won",
-    "lost",
-    "self_serve_won",  # a PQL nobody reached during its trial bought on its own
-)
-(
-    NURTURE,
-    AGED_OUT,
-    ON_LIST,
-    UNTOUCHED,
-    COLD,
-    WORKING,
-    RECYCLED,
-    INFO,
-    POSTPONED,
-    NO_PROSPECT,
-    DNC,
-    SQL,
-    REJECTED,
-    OPEN_OPP,
-    WON,
-    LOST,
-    SELF_SERVE,
-) = range(len(END_STATES))
-OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # in OUTCOMES order
+
+class State(IntEnum):
+    """Where a lead ends the run, in funnel order: every lead ends in exactly one of them.
+
+    The value is the lead's code in the state arrays the engine hands to the results.
+    """
+
+    NURTURE = 0  # scored below the MQL threshold, still in nurture
+    AGED_OUT = 1  # left nurture after nurture.age_out without becoming an MQL again
+    ON_LIST = 2  # outbound account still on the target list, not yet researched
+    UNTOUCHED = 3  # MQL (or researched account) never attempted
+    COLD = 4  # MQL not attempted within its patience: went cold, lost to the SDR process
+    WORKING = 5  # in a cadence: waiting for its next attempt or in the queue
+    RECYCLED = 6  # no contact after the last attempt ("6-call-out"): back to nurture
+    INFORMATION_GATHERING = 7  # contacted, interested later: nurture with a follow-up
+    POSTPONED = 8  # contacted, asked for a callback later
+    NO_PROSPECT = 9  # contacted, not a fit: closed
+    DO_NOT_CALL = 10  # contacted, asked not to be called: closed
+    SQL = 11  # tossed up to an AE, first meeting not yet held
+    REJECTED = 12  # the AE did not accept it as a valid opportunity
+    OPEN_OPPORTUNITY = 13  # valid opportunity still open at the end
+    WON = 14
+    LOST = 15
+    SELF_SERVE_WON = 16  # a PQL nobody reached during its trial bought on its own
+
+
+# The states by name, in code order: what tables and lead files write.
+END_STATES = tuple(state.name.lower() for state in State)
+
+# The engine keeps states in lists of plain ints and compares them in its hot loop: these are
+# the codes as ints (an IntEnum member there would only be slower).
+NURTURE = int(State.NURTURE)
+AGED_OUT = int(State.AGED_OUT)
+ON_LIST = int(State.ON_LIST)
+UNTOUCHED = int(State.UNTOUCHED)
+COLD = int(State.COLD)
+WORKING = int(State.WORKING)
+RECYCLED = int(State.RECYCLED)
+INFO = int(State.INFORMATION_GATHERING)
+POSTPONED = int(State.POSTPONED)
+NO_PROSPECT = int(State.NO_PROSPECT)
+DNC = int(State.DO_NOT_CALL)
+SQL = int(State.SQL)
+REJECTED = int(State.REJECTED)
+OPEN_OPP = int(State.OPEN_OPPORTUNITY)
+WON = int(State.WON)
+LOST = int(State.LOST)
+SELF_SERVE = int(State.SELF_SERVE_WON)
+
+
+class Outcome(IntEnum):
+    """The outcome of a conversation; the value is its position in the scenario's OUTCOMES."""
+
+    QUALIFIED = 0
+    INFORMATION_GATHERING = 1
+    POSTPONED = 2
+    NO_PROSPECT = 3
+    DO_NOT_CALL = 4
+
+
+assert tuple(o.name.lower() for o in Outcome) == OUTCOMES, "Outcome must follow OUTCOMES"
+
+# The outcomes the engine branches on, as plain ints for its hot loop.
+QUALIFIED = int(Outcome.QUALIFIED)  # first: the odds code reads it at index 0
+GATHERING = int(Outcome.INFORMATION_GATHERING)  # interested later: a follow-up cadence
+CALLBACK = int(Outcome.POSTPONED)  # asked for a callback: a callback cadence
+FOLLOWED_UP = (GATHERING, CALLBACK)  # the desk calls these leads again, or nurture takes them
+
+OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # the state each Outcome leads to
 IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
 CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
 RETURNED = frozenset((REJECTED, LOST))  # AE outcomes that may go back to nurture

@@ -1,0 +1,267 @@
+"""A calling team (:class:`Desk`): its reps, queues, cadence, odds, outcome paths, random streams
+and counters, and the speed-to-lead curve (:class:`Decay`) its odds follow.
+
+The SDR and BDR desks are one class with two sets of parameters, so both teams run one code path
+in the engine. A desk holds data; the engine's :mod:`~simfunnel.model.calls` work it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import datetime as dt
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from ..scenario import OUTCOMES, Cadence, DurationDist, Outcomes, Pool, Scenario, uniform
+from .ae import Level
+from .arrivals import Streams
+from .records import DeskRecord
+from .staffing import Roster
+from .states import DESK_COUNTERS
+
+REP_COUNTERS = ("rep_dials", "rep_contacts", "rep_emails", "rep_researched", "rep_busy")
+
+StreamFor = Callable[..., np.random.Generator]  # a desk's random stream by name
+
+
+class Decay:
+    """A speed-to-lead multiplier curve, linear in log(1 + minutes), flat outside its points."""
+
+    __slots__ = ("_xs", "_ys")
+
+    def __init__(self, table: dict[float, float] | None) -> None:
+        table = table or {0.0: 1.0}
+        self._xs = [math.log1p(t * 60.0) for t in table]
+        self._ys = list(table.values())
+
+    def __call__(self, age_hours: float) -> float:
+        xs, ys = self._xs, self._ys
+        x = math.log1p(age_hours * 60.0)
+        i = bisect.bisect_right(xs, x)
+        if i == 0:
+            return ys[0]
+        if i == len(xs):
+            return ys[-1]
+        x0, x1 = xs[i - 1], xs[i]
+        return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+
+
+def period_starts(scenario: Scenario, outcomes: Outcomes) -> list[float]:
+    """Budget-period starts ('MM-DD') as hours from the start, over the horizon and a year on."""
+    start = scenario.start_date
+    out = []
+    for year in range(start.year, start.year + math.ceil(scenario.horizon / 8766) + 2):
+        for text in outcomes.budget_periods:
+            month, day = int(text[:2]), int(text[3:])
+            if month == 2 and day == 29 and not calendar.isleap(year):
+                day = 28
+            out.append((dt.date(year, month, day) - start).days * 24.0)
+    return sorted(t for t in out if t >= 0)
+
+
+@dataclass(frozen=True)
+class DeskMark:
+    """A desk's per-rep and total counters at one moment: what the warm-up did, taken off at
+    the end."""
+
+    reps: dict[str, list]
+    busy: float
+    overtime: float
+
+
+class Desk:
+    """One calling team and its work: its reps, queues, cadence, odds and random streams.
+
+    The SDR desk works inbound MQLs; the BDR desk researches outbound accounts from its target
+    list and works them. Streams are keyed by role (the SDR's by the bare names, for continuity),
+    so adding a BDR team leaves every SDR draw unchanged.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        scenario: Scenario,
+        cadence: Cadence,
+        outcomes: Outcomes,
+        roster: Roster,
+        streams: Streams,
+        *,
+        decay: bool,
+        queue_rule: str = "fifo",
+        research: DurationDist | None = None,
+        quota: int = 0,
+        dials_goal: int = 0,
+        n_days: int = 0,
+        skill: tuple[float, ...] = (),
+    ) -> None:
+        prefix = () if role == "sdr" else (role,)
+
+        def rng(*name: str) -> np.random.Generator:
+            return streams.rng(*prefix, *name)
+
+        self.role = role
+        self.nurtures = role == "sdr"  # outbound accounts have no score to nurture
+        self.tracks_backlog = role == "sdr"
+        self._cadence(cadence)
+        self._streams(cadence, outcomes, rng)
+        self._speed_to_lead(scenario, decay)
+        self._gap_unit(scenario, cadence)
+        self._outcome_paths(scenario, outcomes)
+        self._queues(queue_rule)
+        self.roster = roster
+        self.shifts = roster.shifts
+        self._counters(len(self.shifts), scenario.weeks)
+        self._outbound(research, rng, quota, dials_goal, n_days, scenario.weeks)
+        # Learning curve: a multiplier on contact and qualification odds by month of tenure.
+        self.skill = list(skill)
+        self.spells = roster.spells
+
+    def _cadence(self, cadence: Cadence) -> None:
+        """The cadence's odds and touches: how often a call connects, when the next touch is."""
+        self.connect_p = cadence.connect_probability
+        self.contact_p = cadence.contact_probability
+        self.gaps = [cadence.gap(a) for a in range(1, cadence.max_attempts)]
+        self.touches = cadence.max_attempts
+        self.email_touches = frozenset(cadence.email_touches)
+        self.auto_email = not self.email_touches
+        self.reply_p = cadence.email_reply_probability
+
+    def _streams(self, cadence: Cadence, outcomes: Outcomes, rng: StreamFor) -> None:
+        """One pool of draws per random step of a touch, each on its own named stream."""
+        self.u_connect = Pool(uniform, rng("dial", "connect"))
+        self.u_contact = Pool(uniform, rng("dial", "contact"))
+        self.u_outcome = Pool(uniform, rng("contact", "outcome"))
+        self.u_reply = Pool(uniform, rng("email", "reply"))
+        self.d_reply = Pool(cadence.email_reply_after.sample, rng("email", "delay"))
+        self.u_budget = Pool(uniform, rng("postponed", "budget"))
+        durations = cadence.durations
+        self.d_no_connect = Pool(durations.no_connect.sample, rng("duration", "no_connect"))
+        self.d_connect = Pool(durations.connect.sample, rng("duration", "connect"))
+        self.d_conversation = Pool(durations.conversation.sample, rng("duration", "conversation"))
+        self.d_acw = Pool(durations.after_call_work.sample, rng("duration", "after_call_work"))
+        self.d_email = Pool(durations.email.sample, rng("duration", "email"))
+        self.d_callback = Pool(outcomes.callback_after.sample, rng("delay", "callback"))
+
+    def _speed_to_lead(self, scenario: Scenario, decay: bool) -> None:
+        """The speed-to-lead curves of the desk's odds (flat when it does not decay)."""
+        stl = scenario.speed_to_lead
+        decays = decay and stl.enabled
+        self.decays = decays
+        self.contact_decay = Decay(stl.contact if decays else None)
+        self.qualify_decay = Decay(stl.qualify if decays else None)
+        self.per_touch = stl.applies_to == "every_touch"
+        self.agreed = (stl.agreed_factor, stl.agreed_factor) if decays else (1.0, 1.0)
+
+    def _gap_unit(self, scenario: Scenario, cadence: Cadence) -> None:
+        """Whether cadence gaps count working days ("auto": unless the calendar never closes)."""
+        cal = scenario.calendar
+        unit = cadence.gap_unit
+        if unit == "auto":
+            unit = "calendar" if cal.always_open or len(set(cal.days)) == 7 else "working_days"
+        self.working_gaps = unit == "working_days"
+
+    def _outcome_paths(self, scenario: Scenario, outcomes: Outcomes) -> None:
+        """The odds of each conversation outcome (in OUTCOMES order) and when callbacks fall."""
+        self.outcomes = outcomes
+        self.outcome_p = [getattr(outcomes.probabilities, k) for k in OUTCOMES]
+        self.outcome_beta = [getattr(outcomes.quality_effect, k) for k in OUTCOMES]
+        self.budget_starts = period_starts(scenario, outcomes)
+
+    def _queues(self, queue_rule: str) -> None:
+        """The ready queue (ordered by ``queue_rule``), the retries not yet due, the idle reps."""
+        self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[queue_rule]
+        self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[queue_rule]
+        self.heap: list[tuple[float, float, int, int]] = []  # ready: (key, since, seq, lead)
+        self.in_queue: set[int] = set()
+        self.due: list[tuple[float, int, int, int]] = []  # retries: (at, seq, lead, token)
+        self.timer_at = math.inf  # when the wake-up timer for idle reps is set to fire
+        self.idle: list[tuple[simpy.Event, int]] = []  # idle reps: (wake-up event, rep)
+
+    def _counters(self, reps: int, n_weeks: int) -> None:
+        """Per-rep, total and weekly counters, as plain lists while the run goes."""
+        self.rep_dials = [0] * reps
+        self.rep_contacts = [0] * reps
+        self.rep_emails = [0] * reps
+        self.rep_researched = [0] * reps
+        self.rep_busy = [0.0] * reps
+        self.busy = 0.0
+        self.overtime = 0.0
+        self.w = {name: [0] * n_weeks for name in DESK_COUNTERS}
+        self.w_busy = [0.0] * n_weeks
+        self.w_outcomes = [self.w[k] for k in OUTCOMES]
+
+    def _outbound(
+        self,
+        research: DurationDist | None,
+        rng: StreamFor,
+        quota: int,
+        dials_goal: int,
+        n_days: int,
+        n_weeks: int,
+    ) -> None:
+        """Outbound: the target list, research before the first touch, daily goals."""
+        reps = len(self.shifts)
+        self.researches = research is not None
+        self.accounts: deque[int] = deque()  # stays empty on a desk that does not research
+        self.d_research = (
+            Pool(research.sample, rng("duration", "research")) if research is not None else None
+        )
+        self.quota = quota
+        self.quota_day = [-1] * reps
+        self.quota_done = [0] * reps
+        self.dials_goal = dials_goal
+        self.day_dials = [[0] * n_days for _ in range(reps)] if dials_goal else None
+        self.list_level = Level(n_weeks)  # accounts on the target list, time-weighted
+
+    def mark(self) -> DeskMark:
+        """The per-rep and total counters now: what the warm-up did, to take off at the end."""
+        return DeskMark(
+            {name: list(getattr(self, name)) for name in REP_COUNTERS}, self.busy, self.overtime
+        )
+
+    def record(self, n_weeks: int, mark: DeskMark | None, first_day: int) -> DeskRecord:
+        """The desk's figures; with a warm-up ``mark``, only what happened after it."""
+        weekly = {name: np.array(v) for name, v in self.w.items()}
+        weekly["busy_hours"] = np.array(self.w_busy)
+        weekly["available_hours"] = self.roster.available_by_week(n_weeks)
+        weekly["list_area"] = np.array(self.list_level.weekly_area)
+        reps = {name: np.array(getattr(self, name)) for name in REP_COUNTERS}
+        busy, overtime = self.busy, self.overtime
+        if mark is not None:
+            reps = {name: values - np.array(mark.reps[name]) for name, values in reps.items()}
+            busy -= mark.busy
+            overtime -= mark.overtime
+        return DeskRecord(
+            role=self.role,
+            roster=self.roster,
+            busy_hours=busy,
+            overtime_hours=overtime,
+            available_hours=self.roster.available_hours,
+            rep_dials=reps["rep_dials"].astype(np.int64),
+            rep_contacts=reps["rep_contacts"].astype(np.int64),
+            rep_emails=reps["rep_emails"].astype(np.int64),
+            rep_researched=reps["rep_researched"].astype(np.int64),
+            rep_busy=reps["rep_busy"].astype(float),
+            weekly=weekly,
+            list_at_end=len(self.accounts),
+            dials_goal_met=self._dials_goal_met(first_day),
+        )
+
+    def _dials_goal_met(self, first_day: int) -> float:
+        """The share of rep-days on shift from ``first_day`` that reached the dials goal (NaN:
+        no goal, or no day worked)."""
+        if self.day_dials is None:
+            return math.nan
+        met = worked = 0
+        for shift, days in zip(self.shifts, self.day_dials, strict=True):
+            on = shift.days_on(len(days))[first_day:]
+            counts = np.array(days[first_day:])
+            worked += int(on.sum())
+            met += int((counts[on] >= self.dials_goal).sum())
+        return met / worked if worked else math.nan
