@@ -12,7 +12,7 @@ from .engine import Engine
 from .records import DeskRecord, RunData
 from .staffing import DAY, MONTH_DAYS, Roster, build_roster
 from .start import MAX_ATTEMPTS, Snapshot, read_snapshot
-from .states import DESK_COUNTERS, END_STATES, OPEN_OPP, Outcome, State
+from .states import DESK_COUNTERS, END_STATES, OPEN_OPP, State
 from .worktime import WorkCalendar
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "Decay",
     "DeskRecord",
     "Engine",
-    "Outcome",
     "Roster",
     "RunData",
     "Snapshot",

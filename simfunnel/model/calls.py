@@ -24,11 +24,13 @@ from .states import (
     CALLABLE,
     CALLBACK,
     DAY_HOURS,
-    FOLLOWED_UP,
-    GATHERING,
+    FOLLOW_UP,
+    HELD_BACK_OUTCOME,
+    NURTURED,
+    OUTCOME_PATH,
     OUTCOME_STATE,
-    QUALIFIED,
     RECYCLED,
+    TOSS_UP,
     UNTOUCHED,
     WORKING,
 )
@@ -263,7 +265,7 @@ class Calls(Queues):
         ]
         total = sum(weights)
         probs = [w / total for w in weights]
-        # QUALIFIED is the first outcome: the decay scales it, the others share what it loses.
+        # The first outcome tosses up: the decay scales it, the others share what it loses.
         qualified = probs[0] * decay
         rest = 1.0 - probs[0]
         scale = (1.0 - qualified) / rest if rest > 0 else 0.0
@@ -274,27 +276,29 @@ class Calls(Queues):
         while u >= acc and k < len(probs) - 1:
             k += 1
             acc += probs[k]
-        if k == QUALIFIED and self.toss_require and not self._meets_criteria(lead, q):
+        path = OUTCOME_PATH[k]
+        if path == TOSS_UP and self.toss_require and not self._meets_criteria(lead, q):
             desk.w["held_back"][week] += 1
-            k = GATHERING  # not tossed up: interested, followed up later
+            k = HELD_BACK_OUTCOME  # not tossed up: interested, followed up later
+            path = FOLLOW_UP
         desk.w_outcomes[k][week] += 1
         self.state[lead] = OUTCOME_STATE[k]
         self.contacted_at[lead] = now
-        if k in FOLLOWED_UP:
+        if path in NURTURED:
             self.nurtured_at.setdefault(lead, end)
         if self.trace is not None:
             self.trace.append((end, "outcome", lead, None, OUTCOMES[k]))
         outcomes = desk.outcomes
-        if k == QUALIFIED:
+        if path == TOSS_UP:
             self.sql_at[lead] = end
             self.sql_rep[lead] = rep
             self.ae.toss_up(lead, end)
-        elif k == GATHERING and self.follow_ups[lead] < len(outcomes.follow_ups):
+        elif path == FOLLOW_UP and self.follow_ups[lead] < len(outcomes.follow_ups):
             first = self.info_start.setdefault(lead, now)
             at = max(first + outcomes.follow_ups[self.follow_ups[lead]], end)
             self.follow_ups[lead] += 1
             self._schedule_cycle(desk, lead, at, now)
-        elif k == CALLBACK and self.callbacks[lead] < outcomes.max_callbacks:
+        elif path == CALLBACK and self.callbacks[lead] < outcomes.max_callbacks:
             self.callbacks[lead] += 1
             if desk.budget_starts and desk.u_budget() < outcomes.budget_period_share:
                 i = bisect.bisect_right(desk.budget_starts, end)
@@ -302,7 +306,7 @@ class Calls(Queues):
             else:
                 at = now + desk.d_callback()
             self._schedule_cycle(desk, lead, at, now)
-        elif k in FOLLOWED_UP:  # follow-ups or callbacks used up: back to marketing
+        elif path in NURTURED:  # follow-ups or callbacks used up: back to marketing
             self._to_nurture(desk, lead, end, self.re_mql_score.get(lead, self.score[lead]))
 
     def _meets_criteria(self, lead: int, quality: float) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from ..scenario import OUTCOMES
+from ..scenario import OUTCOME_KINDS, OUTCOMES, OutcomePath
 
 DAY_HOURS = 24.0
 
@@ -63,25 +63,15 @@ LOST = int(State.LOST)
 SELF_SERVE = int(State.SELF_SERVE_WON)
 
 
-class Outcome(IntEnum):
-    """The outcome of a conversation; the value is its position in the scenario's OUTCOMES."""
-
-    QUALIFIED = 0
-    INFORMATION_GATHERING = 1
-    POSTPONED = 2
-    NO_PROSPECT = 3
-    DO_NOT_CALL = 4
-
-
-assert tuple(o.name.lower() for o in Outcome) == OUTCOMES, "Outcome must follow OUTCOMES"
-
-# The outcomes the engine branches on, as plain ints for its hot loop.
-QUALIFIED = int(Outcome.QUALIFIED)  # first: the odds code reads it at index 0
-GATHERING = int(Outcome.INFORMATION_GATHERING)  # interested later: a follow-up cadence
-CALLBACK = int(Outcome.POSTPONED)  # asked for a callback: a callback cadence
-FOLLOWED_UP = (GATHERING, CALLBACK)  # the desk calls these leads again, or nurture takes them
-
-OUTCOME_STATE = (SQL, INFO, POSTPONED, NO_PROSPECT, DNC)  # the state each Outcome leads to
+# Each conversation outcome by its position in the scenario's OUTCOMES (the engine's draw): the
+# state it leaves the lead in and its path, as plain ints for the engine's hot loop.
+OUTCOME_STATE = tuple(int(State[kind.end_state.upper()]) for kind in OUTCOME_KINDS)
+TOSS_UP, FOLLOW_UP, CALLBACK, CLOSED = range(4)  # the paths, in OutcomePath order
+_PATH_CODE = {path: code for code, path in enumerate(OutcomePath)}
+OUTCOME_PATH = tuple(_PATH_CODE[kind.path] for kind in OUTCOME_KINDS)
+NURTURED = frozenset((FOLLOW_UP, CALLBACK))  # paths that call the lead again, then nurture
+# A qualified lead that fails the toss-up criteria is interested later: the first follow-up.
+HELD_BACK_OUTCOME = OUTCOME_PATH.index(FOLLOW_UP)
 IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
 CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
 RETURNED = frozenset((REJECTED, LOST))  # AE outcomes that may go back to nurture

@@ -30,9 +30,12 @@ from .overrides import (
 from .process import (
     DEFAULT_CONTACT_DECAY,
     DEFAULT_QUALIFY_DECAY,
+    OUTCOME_KINDS,
     OUTCOMES,
     Cadence,
     Nurture,
+    OutcomeKind,
+    OutcomePath,
     Outcomes,
 )
 from .sales import DEFAULT_BANT
@@ -55,6 +58,7 @@ __all__ = [
     "MAX_SHAPE",
     "MAX_SIGMA",
     "OUTCOMES",
+    "OUTCOME_KINDS",
     "WEEKDAYS",
     "Cadence",
     "CallingStaff",
@@ -62,6 +66,8 @@ __all__ = [
     "DurationDist",
     "Nurture",
     "Outbound",
+    "OutcomeKind",
+    "OutcomePath",
     "Outcomes",
     "Pool",
     "Scenario",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -29,7 +31,51 @@ from .bounds import (
 )
 from .dists import AmountDist, Duration, DurationDist, FieldError, Frozen
 
-OUTCOMES = ("qualified", "information_gathering", "postponed", "no_prospect", "do_not_call")
+
+class OutcomePath(StrEnum):
+    """What a conversation outcome does with the lead next."""
+
+    TOSS_UP = "toss_up"  # an SQL: tossed up to an AE
+    FOLLOW_UP = "follow_up"  # interested later: the follow-up cadence, then nurture
+    CALLBACK = "callback"  # a callback later (the next budget period or a delay), then nurture
+    CLOSED = "closed"  # not called again
+
+
+@dataclass(frozen=True)
+class OutcomeKind:
+    """One outcome of a conversation: its name (the scenario's field), its path, the end state
+    it leaves the lead in (a ``simfunnel.model.State`` by name), its share of conversations
+    when a fit has no data for it, and how a table names it."""
+
+    name: str
+    path: OutcomePath
+    end_state: str
+    default_share: float
+    label: str
+
+
+# Every outcome, in the order the engine draws them. The first is the only one that tosses up
+# (the speed-to-lead decay scales it). Adding an outcome: an entry here, its two fields in
+# OutcomeProbabilities and QualityEffects below, and its end state in model.states.State
+# (docs/architecture.md walks through an example).
+OUTCOME_KINDS = (
+    OutcomeKind("qualified", OutcomePath.TOSS_UP, "sql", 0.0, "meeting booked"),
+    OutcomeKind(
+        "information_gathering",
+        OutcomePath.FOLLOW_UP,
+        "information_gathering",
+        0.25,
+        "interested later",
+    ),
+    OutcomeKind("postponed", OutcomePath.CALLBACK, "postponed", 0.10, "call back later"),
+    OutcomeKind("no_prospect", OutcomePath.CLOSED, "no_prospect", 0.25, "no prospect"),
+    OutcomeKind("do_not_call", OutcomePath.CLOSED, "do_not_call", 0.05, "do not call"),
+)
+OUTCOMES = tuple(kind.name for kind in OUTCOME_KINDS)
+if [k.path for k in OUTCOME_KINDS].count(OutcomePath.TOSS_UP) != 1 or OUTCOME_KINDS[
+    0
+].path != "toss_up":
+    raise ImportError("OUTCOME_KINDS: the first outcome, and only it, tosses up")
 
 
 class CallDurations(Frozen):
@@ -229,7 +275,7 @@ class SpeedToLead(Frozen):
 
 
 class OutcomeProbabilities(Frozen):
-    """Outcome shares after a contact with a fresh lead of quality 0; the five must sum to 1."""
+    """Outcome shares after a contact with a fresh lead of quality 0; they must sum to 1."""
 
     qualified: Probability = Field(description="Meeting booked: an SQL, tossed up to an AE.")
     information_gathering: Probability = Field(
