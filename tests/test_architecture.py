@@ -48,7 +48,8 @@ def test_the_layer_contract_holds() -> None:
 
 
 def test_no_module_imports_itself_back_through_others() -> None:
-    graph = grimp.build_graph("simfunnel", cache_dir=None)
+    # Imports for type hints only (under TYPE_CHECKING) run nowhere, so they close no cycle.
+    graph = grimp.build_graph("simfunnel", cache_dir=None, exclude_type_checking_imports=True)
     cycles = []
     for importer in sorted(graph.modules):
         for imported in sorted(graph.find_modules_directly_imported_by(importer)):

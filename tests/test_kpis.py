@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT, SCENARIOS
 
 import simfunnel
-from simfunnel.cli.tables import fmt
 from simfunnel.model import END_STATES
 from simfunnel.results import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
+from simfunnel.results import kpi_text as fmt
 from simfunnel.results.kpi_docs import kpi_table, replace_kpi_table
 from simfunnel.results.result import REPORT_SECTIONS, TOTAL_KEYS
 from simfunnel.scenario import load_scenario, with_overrides

@@ -12,6 +12,7 @@ import yaml
 
 from ..data import STYLES
 from ..experiments import Experiment, run, simulate, sweep
+from ..results import kpi_text
 from ..scenario import Scenario, ScenarioError, with_overrides
 from . import options as opt
 from .common import (
@@ -25,7 +26,7 @@ from .common import (
     scenario_args,
     snapshot_of,
 )
-from .tables import experiment_json, fmt, format_summary, format_table, write_outputs
+from .tables import experiment_json
 
 SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless --kpi is given
 
@@ -60,15 +61,11 @@ def run_command(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print(result.summary().to_csv(index=False), end="")
     else:
-        print(format_table(result))
+        print(result.text())
     if args.out is not None:
         flush()
-        write_outputs(result, args.out)
-        print(
-            f"wrote weekly.csv, weekly_by_source.csv, funnel_by_source.csv, leads.csv, "
-            f"reps.csv, kpis.json to {args.out}",
-            file=sys.stderr,
-        )
+        names = ", ".join(result.save(args.out))
+        print(f"wrote {names} to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -88,10 +85,10 @@ def replicate(args: argparse.Namespace, scenario: Scenario) -> int:
     elif args.format == "csv":
         print(experiment.summary().to_csv(index=False), end="")
     else:
-        print(format_summary(experiment))
+        print(experiment.text())
     if args.out is not None:
         flush()
-        names = ", ".join(p.name for p in experiment.save(args.out))
+        names = ", ".join(experiment.save(args.out))
         print(f"wrote {names} to {args.out}", file=sys.stderr)
     return finish(experiment)
 
@@ -177,7 +174,9 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
             raise ScenarioError([f"--kpi {name}: no such KPI in the report"])
         rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
         cells = {
-            r.variant: f"{fmt(r.mean, metric, r.section).strip()} ± {fmt(r.half_width, metric, r.section).strip()}"
+            r.variant: " ± ".join(
+                kpi_text(v, metric, str(r.section)).strip() for v in (r.mean, r.half_width)
+            )
             for r in rows.itertuples(index=False)
         }
         table[name] = table["variant"].map(cells)
@@ -207,7 +206,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     )
     print(sweep_table(experiment, kpis))
     flush()
-    names = ", ".join(p.name for p in experiment.save(args.out))
+    names = ", ".join(experiment.save(args.out))
     print(f"wrote {names} to {args.out}", file=sys.stderr)
     return finish(experiment)
 

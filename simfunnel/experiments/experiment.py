@@ -6,170 +6,61 @@ compares variants on common random numbers (replication i of every variant sees 
 arriving leads), and runs the work on a process pool, any ``concurrent.futures.Executor`` or a
 Dask cluster with the same result, bit for bit. What one replication is and sends back is in
 :mod:`.replicate`, the ``out=`` directory in :mod:`.store`, where the work runs in
-:mod:`.executors`.
+:mod:`.executors`; the experiment's tables and statistics in :mod:`.replications`, what it
+tells a reader (verdict, text, chart, report) in :mod:`.readout`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ..base.files import write_csv
 from ..model import Snapshot
-from ..results import SimulationResult
+from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, check_size, scenario_to_dict, with_overrides
 from .executors import Pool, Runner
-from .intervals import precision_report, ratio, t_half_width
-from .replicate import assemble, replicated_result, replication_seed, root_seed
+from .intervals import precision_report
+from .readout import experiment_report, experiment_verdict, spread, summary_text
+from .replicate import assemble, root_seed
+from .replications import Replications
 from .store import Store, experiment_manifest
 from .variants import add_params, grid_variants, param_table
 
 __all__ = ["Experiment", "run", "run_variants", "sweep"]
 
 
-@dataclass(frozen=True, eq=False)
-class Experiment:
-    """Replications of one or more scenario variants: tidy tables, a summary, comparisons.
-
-    ``long``: one row per variant, replication, week and weekly metric (the columns of
-    ``SimulationResult.weekly``). ``totals``: one row per variant, replication and KPI of the
-    report (``section`` and ``metric`` as in ``SimulationResult.summary()``). Both carry the
-    variant's parameters (the overridden paths), the ``replication`` number and the root
-    ``seed``: ``replay(replication, variant)`` reruns any row alone.
+@dataclass(frozen=True, eq=False, repr=False)
+class Experiment(Replications, AnswerBase):
+    """Replications of one or more scenario variants (:class:`Replications`: tidy tables, a
+    summary, comparisons) with the interface of every answer (``verdict``, ``table``, ``plot``,
+    ``save``, ``report``, ``text``).
     """
 
-    scenarios: dict[str, Scenario]
-    params: pd.DataFrame
-    seed: int
-    reps: int
-    long: pd.DataFrame
-    totals: pd.DataFrame
-    failures: pd.DataFrame
-    interrupted: bool = False
-    precision: pd.DataFrame | None = None
-    baseline: str = ""
-    snapshot: Snapshot | None = None  # where every replication started from, if not empty
-    draw_parameters: bool = False  # each replication drew the scenario's uncertain values first
-    _level_cache: dict[float, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
+    @property
+    def verdict(self) -> str:
+        """How many replications of what, whether they all finished, and the precision reached
+        when targets were set."""
+        return experiment_verdict(self)
 
     @property
-    def variants(self) -> list[str]:
-        return list(self.scenarios)
+    def table(self) -> pd.DataFrame:
+        """The summary at 95%: per variant and KPI, the mean, its interval and P10/P50/P90."""
+        return self.summary()
 
-    @property
-    def complete(self) -> bool:
-        """Every replication asked for finished, none failed, nothing was interrupted."""
-        finished = self.totals.groupby("variant", sort=False)["replication"].nunique()
-        return (
-            not self.interrupted
-            and self.failures.empty
-            and all(finished.get(v, 0) == self.reps for v in self.scenarios)
-        )
+    def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
+        """A KPI's spread across replications, per variant: ``what`` is its name (``won``, the
+        default, or ``section.metric``)."""
+        return spread(self, what, ax=ax)
 
-    @property
-    def target_reached(self) -> bool | None:
-        """With ``precision=``: whether every named KPI reached its target (None otherwise)."""
-        return None if self.precision is None else bool(self.precision["reached"].all())
-
-    def seed_of(self, replication: int) -> np.random.SeedSequence:
-        """The seed that replays ``replication`` with ``simfunnel.simulate``."""
-        return replication_seed(self.seed, replication)
-
-    def replay(self, replication: int, variant: str | None = None) -> SimulationResult:
-        """Rerun one replication alone, with every table of a single run (leads, reps...)."""
-        scenario = self.scenarios[variant if variant is not None else self.baseline]
-        seed = self.seed_of(replication)
-        return replicated_result(scenario, seed, self.snapshot, self.draw_parameters)
-
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Per variant and KPI: n, mean, sd, the t-based confidence interval of the mean
-        (``ci_low``, ``ci_high``, ``half_width``), and P10/P50/P90 of the replications (the
-        range of outcomes one year could bring). NaN values (an undefined rate) are left out."""
-        if level not in self._level_cache:
-            g = self.totals.groupby(["variant", "section", "metric"], sort=False)["value"]
-            out = pd.DataFrame({"n": g.count(), "mean": g.mean(), "sd": g.std(ddof=1)})
-            half = t_half_width(out["sd"], out["n"], level)
-            out["ci_low"] = out["mean"] - half
-            out["ci_high"] = out["mean"] + half
-            out["half_width"] = half
-            for q in (10, 50, 90):
-                out[f"p{q}"] = g.quantile(q / 100)
-            self._level_cache[level] = add_params(out.reset_index(), self.params)
-        return self._level_cache[level].copy()
-
-    def compare(self, baseline: str | None = None, level: float = 0.95) -> pd.DataFrame:
-        """Paired differences of every variant against ``baseline`` (by default the first).
-
-        Common random numbers pair replication i of a variant with replication i of the
-        baseline; ``diff`` is the mean of the paired differences with its t-based interval.
-        ``unpaired_half_width`` is the interval the same number of independent runs would give,
-        and ``variance_reduction`` = unpaired variance / paired variance of the difference
-        estimate: how many times fewer replications the pairing needs for the same precision.
-        """
-        baseline = self.baseline if baseline is None else baseline
-        if baseline not in self.scenarios:
-            raise ValueError(f"no variant {baseline!r}; variants: {', '.join(self.scenarios)}")
-        keys = ["replication", "section", "metric"]
-        t = self.totals[["variant", *keys, "value"]]
-        base = t[t["variant"] == baseline].drop(columns="variant")
-        rows = []
-        for variant in self.scenarios:
-            if variant == baseline:
-                continue
-            pairs = (
-                t[t["variant"] == variant]
-                .drop(columns="variant")
-                .merge(base, on=keys, suffixes=("", "_base"))
-                .dropna(subset=["value", "value_base"])
-            )
-            pairs["diff"] = pairs["value"] - pairs["value_base"]
-            g = pairs.groupby(["section", "metric"], sort=False)
-            out = pd.DataFrame(
-                {
-                    "n": g["diff"].count(),
-                    "baseline_mean": g["value_base"].mean(),
-                    "variant_mean": g["value"].mean(),
-                    "diff": g["diff"].mean(),
-                    "diff_sd": g["diff"].std(ddof=1),
-                }
-            )
-            var_paired = out["diff_sd"] ** 2
-            var_v, var_b = g["value"].var(ddof=1), g["value_base"].var(ddof=1)
-            var_unpaired = var_v + var_b
-            half = t_half_width(out["diff_sd"], out["n"], level)
-            out["ci_low"] = out["diff"] - half
-            out["ci_high"] = out["diff"] + half
-            out["half_width"] = half
-            # Independent runs of both: Welch's interval, with its degrees of freedom.
-            welch_df = pd.Series(
-                ratio((out["n"] - 1) * var_unpaired**2, var_v**2 + var_b**2), index=out.index
-            )
-            # numpy's stubs do not know that a ufunc of a Series is a Series.
-            sd_unpaired = cast(pd.Series, np.sqrt(var_unpaired))
-            out["unpaired_half_width"] = t_half_width(sd_unpaired, out["n"], level, welch_df)
-            out["variance_reduction"] = ratio(var_unpaired.to_numpy(), var_paired.to_numpy())
-            out.insert(0, "baseline", baseline)
-            out.insert(0, "variant", variant)
-            rows.append(out.reset_index())
-        if not rows:
-            raise ValueError("compare() needs at least two variants (see run_variants)")
-        frame = pd.concat(rows, ignore_index=True)
-        first = ["variant", "baseline", "section", "metric"]
-        return add_params(frame[first + [c for c in frame.columns if c not in first]], self.params)
-
-    def save(self, directory: str | Path) -> list[Path]:
-        """Write the tidy tables as CSV: summary, totals, weekly (``long``), variants
-        (parameters), comparison (with two or more variants) and failures (if any).
-
-        Each file is written whole or not at all (a temporary file renamed), and text that a
-        spreadsheet would run as a formula gets a ``'`` in front (:mod:`simfunnel.base.files`)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """The tidy tables ``save`` writes as CSV: summary, totals, weekly (``long``), variants
+        (parameters), comparison (with two or more variants), failures and precision (if any).
+        ``save`` writes each whole or not at all, and text that a spreadsheet would run as a
+        formula gets a ``'`` in front (:mod:`simfunnel.base.files`)."""
         tables = {
             "summary": self.summary(),
             "totals": self.totals,
@@ -182,16 +73,23 @@ class Experiment:
             tables["failures"] = self.failures
         if self.precision is not None:
             tables["precision"] = self.precision
-        paths = []
-        for name, table in tables.items():
-            paths.append(write_csv(table, directory / f"{name}.csv"))
-        return paths
+        return tables
+
+    def report(self) -> Report:
+        """The verdict, the headline KPIs with their intervals and the spread of deals won."""
+        return experiment_report(self)
+
+    def text(self, level: float = 0.95) -> str:
+        """Mean, confidence interval of the mean and P10-P90 of every KPI: what
+        ``simfunnel run --reps`` prints."""
+        return summary_text(self, level)
 
     def __repr__(self) -> str:
         done = self.totals.groupby("variant", sort=False)["replication"].nunique()
         state = "complete" if self.complete else "INCOMPLETE"
         return (
-            f"<Experiment {len(self.scenarios)} variant(s) x {self.reps} replications, "
+            f"<Experiment of {self.scenario.name!r}: {len(self.scenarios)} variant(s) x "
+            f"{self.reps} replications, "
             f"seed {self.seed}, {int(done.sum())} finished, {len(self.failures)} failed: {state}>"
         )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from .exports import call_log, write_exports
 from .kpis import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
 from .result import SimulationResult
+from .text import HEADLINE, headline_keys, kpi_text, section_title
 
 __all__ = [
+    "HEADLINE",
     "KPI",
     "KPIS",
     "SECTION_TITLES",
@@ -14,7 +16,10 @@ __all__ = [
     "Unit",
     "call_log",
     "find_kpi",
+    "headline_keys",
     "kpi",
+    "kpi_text",
     "section_kpis",
+    "section_title",
     "write_exports",
 ]

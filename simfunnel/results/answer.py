@@ -15,7 +15,7 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -82,9 +82,17 @@ class AnswerBase:
     ``charts()``; ``save`` writes them and the verdict. Dataclasses using it must say
     ``repr=False`` (a generated repr would hide the one-line one)."""
 
-    verdict: str
-    table: pd.DataFrame
-    scenario: Scenario
+    if TYPE_CHECKING:
+        # What every answer has, read-only here: a type gives each as a field or a property
+        # (a property here would make the fields of a dataclass answer unsettable).
+        @property
+        def verdict(self) -> str: ...
+
+        @property
+        def table(self) -> pd.DataFrame: ...
+
+        @property
+        def scenario(self) -> Scenario: ...
 
     def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
         raise NotImplementedError
@@ -107,22 +115,27 @@ class AnswerBase:
     def save(self, directory: str | Path) -> dict[str, Path]:
         """Write every table (CSV), chart (PNG) and the verdict (verdict.txt) into
         ``directory``; return the paths by name. Each file is written whole or not at all."""
-        import matplotlib.pyplot as plt  # loaded on use: most runs save no chart
-
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         for name, frame in self.tables().items():
             written[f"{name}.csv"] = write_csv(frame, out / f"{name}.csv")
         for name, what in self.charts().items():
-            ax = self.plot(what)
-            try:
-                ax.figure.tight_layout()
-                written[f"{name}.png"] = save_figure(ax.figure, out / f"{name}.png", dpi=120)
-            finally:
-                plt.close(ax.figure)
+            written[f"{name}.png"] = self._save_chart(what, out / f"{name}.png")
         written["verdict.txt"] = write_text(out / "verdict.txt", self.verdict + "\n")
         return written
+
+    def _save_chart(self, what: str | None, path: Path) -> Path:
+        """Draw one chart on its own figure, write it as PNG and close the figure."""
+        # pyplot is loaded on use: a run or an experiment saves no chart, and starts faster.
+        import matplotlib.pyplot as plt
+
+        ax = self.plot(what)
+        try:
+            ax.figure.tight_layout()
+            return save_figure(ax.figure, path, dpi=120)
+        finally:
+            plt.close(ax.figure)
 
     def __repr__(self) -> str:
         first = " ".join(self.verdict.split()).split(". ")[0]

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK, format_amount
-
-if TYPE_CHECKING:
-    from .result import SimulationResult
+from .run_kpis import RunKPIs
 
 __all__ = [
     "COLORS",
@@ -104,7 +102,7 @@ def finish(ax: Any, title: str, xlabel: str, ylabel: str) -> Any:
     return ax
 
 
-def _week_ends(result: SimulationResult) -> list[Any]:
+def _week_ends(result: RunKPIs) -> list[Any]:
     """Each weekly value counts the week that ends there: draw it at the week's end."""
     return [pd.Timestamp(d) + pd.Timedelta(days=7) for d in result.weekly["week_start"]]
 
@@ -122,7 +120,7 @@ _STAGES = (
 )
 
 
-def funnel_table(result: SimulationResult) -> pd.DataFrame:
+def funnel_table(result: RunKPIs) -> pd.DataFrame:
     """Stage counts per motion (inbound, outbound) and the conversion from the stage before.
 
     Outbound accounts have no MQL stage (they never were marketing leads): it is NaN there,
@@ -146,7 +144,7 @@ def funnel_table(result: SimulationResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["motion", "stage", "label", "count", "conversion"])
 
 
-def funnel(result: SimulationResult, ax: Any = None) -> Any:
+def funnel(result: RunKPIs, ax: Any = None) -> Any:
     """The Demand Waterfall from leads to wins, each bar labelled with its count and its
     conversion from the stage before; inbound and outbound side by side when both exist.
 
@@ -198,7 +196,7 @@ def funnel(result: SimulationResult, ax: Any = None) -> Any:
 
 
 def weekly(
-    result: SimulationResult,
+    result: RunKPIs,
     columns: Sequence[str] = ("mqls", "sqls", "valid_opportunities"),
     ax: Any = None,
 ) -> Any:
@@ -242,7 +240,7 @@ def weekly(
 # --------------------------------------------------------------------------- capacity
 
 
-def capacity(result: SimulationResult, ax: Any = None, busy: float = 0.9) -> Any:
+def capacity(result: RunKPIs, ax: Any = None, busy: float = 0.9) -> Any:
     """Utilisation of each team (SDR, and BDR and AE occupancy when the scenario has them) on
     the left axis, the untouched MQL backlog on the right: when the team is full, the backlog
     grows and speed-to-lead goes with it. The dotted line is ``busy`` (90%: full).
@@ -303,7 +301,7 @@ _TIME_TICKS = (
 )
 
 
-def speed_to_lead_hours(result: SimulationResult) -> tuple[np.ndarray, int]:
+def speed_to_lead_hours(result: RunKPIs) -> tuple[np.ndarray, int]:
     """Hours from becoming an MQL to the first attempt, over attempted MQLs; and the number of
     MQLs never attempted (they count as late in the KPIs, and in the chart's cumulative line)."""
     d = result.data
@@ -313,7 +311,7 @@ def speed_to_lead_hours(result: SimulationResult) -> tuple[np.ndarray, int]:
     return np.maximum(wait[done], 0.0), int((~done).sum())
 
 
-def speed_to_lead(result: SimulationResult, ax: Any = None) -> Any:
+def speed_to_lead(result: RunKPIs, ax: Any = None) -> Any:
     """How long MQLs wait for a first call: a histogram on a log time axis (share of MQLs per
     bin) and the cumulative share of all MQLs called by then (never-attempted ones never
     arrive, so the line stops short of 100%), with the 1 h and 24 h marks that decide whether

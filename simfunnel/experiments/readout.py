@@ -1,0 +1,214 @@
+"""What an experiment tells a reader: its verdict in words (how many replications of what, whether
+they all finished, how precise the means are), the summary ``simfunnel run --reps`` prints, the
+spread of one KPI across replications as a chart, and its report. :class:`~.experiment.Experiment`
+offers them through the interface of every answer; they read its data (:class:`Replications`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..results import Unit, find_kpi, headline_keys, kpi_text, plots, section_title
+from ..results.answer import Report
+from .intervals import kpi_key
+from .replications import Replications
+
+__all__ = ["experiment_report", "experiment_verdict", "spread", "summary_text"]
+
+_SHOWN_VARIANTS = 4  # variants named in the verdict; more are counted
+
+
+def _what_ran(experiment: Replications) -> str:
+    """How many replications of which scenario or variants, with the seed and the horizon."""
+    s = experiment.scenario
+    names = list(experiment.scenarios)
+    if len(names) == 1:
+        what = f"{experiment.reps} replications of {s.name}"
+    else:
+        shown = ", ".join(names[:_SHOWN_VARIANTS])
+        if len(names) > _SHOWN_VARIANTS:
+            shown += f" and {len(names) - _SHOWN_VARIANTS} more"
+        what = (
+            f"{experiment.reps} replications of each of {len(names)} variants of {s.name} ({shown})"
+        )
+    return f"{what}, seed {experiment.seed}, {s.weeks} weeks from {s.start_date}"
+
+
+def _state(experiment: Replications) -> str:
+    """Complete, or what is missing: interrupted, failed replications."""
+    if experiment.complete:
+        return "complete"
+    finished = experiment.totals.groupby("variant", sort=False)["replication"].nunique()
+    asked = experiment.reps * len(experiment.scenarios)
+    parts = []
+    if experiment.interrupted:
+        parts.append(f"interrupted, {int(finished.sum())} of {asked} finished")
+    failed = len(experiment.failures)
+    if failed:
+        parts.append(f"{failed} failed (see the failures table)")
+    if not parts:
+        parts.append(f"{int(finished.sum())} of {asked} finished")
+    return "INCOMPLETE: " + "; ".join(parts)
+
+
+def _precision(precision: pd.DataFrame) -> str:
+    """Each precision target against the widest interval over the variants."""
+    worst = precision.groupby("kpi", sort=False).agg(
+        rel=("rel_half_width", "max"), target=("target", "first"), reached=("reached", "all")
+    )
+
+    def one(kpi: str, row: Any) -> str:
+        rel = float(row.rel)
+        width = f"±{rel:.1%}" if math.isfinite(rel) else "not measurable yet"
+        return f"{kpi} {width} of its mean (target ±{float(row.target):.1%})"
+
+    said = "; ".join(one(str(kpi), row) for kpi, row in worst.iterrows())
+    state = "reached" if bool(worst["reached"].all()) else "not reached"
+    return f"Precision target {state}: {said}."
+
+
+def experiment_verdict(experiment: Replications) -> str:
+    """What ran and whether it all finished; with ``precision=`` targets, whether they were met."""
+    text = f"{_what_ran(experiment)}: {_state(experiment)}."
+    if experiment.precision is not None and not experiment.precision.empty:
+        text += " " + _precision(experiment.precision)
+    return text
+
+
+def _figures(values: tuple[Any, ...], metric: str, section: str) -> str:
+    """One figure, or the two ends of a range, each written by its unit."""
+    return " - ".join(kpi_text(v, metric, section).strip() for v in values)
+
+
+def summary_text(experiment: Replications, level: float = 0.95) -> str:
+    """Replications as aligned plain text: mean, confidence interval of the mean, P10-P90; what
+    ``simfunnel run --reps`` prints."""
+    summary = experiment.summary(level)
+    scenario = next(iter(experiment.scenarios.values()))
+    n = int(experiment.totals["replication"].nunique())
+    lines = [
+        f"{scenario.name}  ({n} replications, seed {experiment.seed}, {scenario.weeks} weeks "
+        f"from {scenario.start_date})",
+        "",
+        f"{'':<26}{'mean':>14}{f'{level:.0%} CI of the mean':>30}{'P10 - P90 of replications':>30}",
+    ]
+    for section, rows in summary.groupby("section", sort=False):
+        title = section_title(str(section))
+        lines += ["", title, "-" * len(title)]
+        for row in rows.itertuples(index=False):
+            key = str(row.metric)
+            label = key.removesuffix("_h").replace("_", " ")
+            mean, ci, p10_p90 = (
+                _figures(values, key, str(section))
+                for values in ((row.mean,), (row.ci_low, row.ci_high), (row.p10, row.p90))
+            )
+            lines.append(f"  {label:<24}{mean:>14}{ci:>30}{p10_p90:>30}")
+    return "\n".join(lines)
+
+
+def _label(section: str, metric: str) -> tuple[str, bool]:
+    """A KPI's words from the registry, and whether it is a share (drawn in percent)."""
+    entry = find_kpi(metric, section)
+    if entry is None:
+        return metric.replace("_", " "), False
+    return entry.label, entry.unit is Unit.SHARE
+
+
+def spread(experiment: Replications, what: str | None = None, ax: Any = None) -> Any:
+    """One KPI (``won`` or ``section.metric``; default ``won``) across replications, per
+    variant: each replication a dot, the mean with its 95% confidence interval beside them."""
+    section, metric = kpi_key(what or "won", experiment.totals)
+    label, share = _label(section, metric)
+    scale = 100.0 if share else 1.0
+    totals = experiment.totals
+    rows = totals[(totals["section"] == section) & (totals["metric"] == metric)]
+    summary = experiment.summary()
+    summary = summary[(summary["section"] == section) & (summary["metric"] == metric)]
+    ax = plots.axes(ax, (8, 4.5))
+    names = list(experiment.scenarios)
+    for i, name in enumerate(names):
+        values = rows.loc[rows["variant"] == name, "value"].dropna().to_numpy(dtype=float)
+        offsets = (
+            np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(values.size)
+        )
+        first = i == 0
+        ax.scatter(
+            i - 0.1 + offsets,
+            values * scale,
+            s=14,
+            alpha=0.5,
+            color=plots.COLORS["sdr"],
+            label="one replication" if first else None,
+        )
+        found = summary[summary["variant"] == name]
+        if found.empty or math.isnan(float(found["mean"].iloc[0])):
+            continue
+        mean, half = float(found["mean"].iloc[0]), float(found["half_width"].iloc[0])
+        ax.errorbar(
+            i + 0.25,
+            mean * scale,
+            yerr=0 if math.isnan(half) else half * scale,
+            fmt="o",
+            color=plots.COLORS["mark"],
+            capsize=5,
+            label="mean, 95% CI of the mean" if first else None,
+        )
+    ax.set_xticks(range(len(names)), names, fontsize="small")
+    ax.set_xlim(-0.7, len(names) - 0.3)
+    n = int(totals["replication"].nunique())
+    plots.finish(
+        ax,
+        f"{experiment.scenario.name}: {label} across {n} replications",
+        "variant" if len(names) > 1 else "",
+        f"{label} (%)" if share else label,
+    )
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _key_figures(experiment: Replications) -> pd.DataFrame:
+    """The headline KPIs per variant: mean, the interval of the mean and P10 to P90, as text."""
+    summary = experiment.summary()
+    keys = headline_keys(experiment.scenario.outbound is not None)
+    several = len(experiment.scenarios) > 1
+    rows = []
+    for key in keys:
+        section, metric = key.split(".", 1)
+        label, _ = _label(section, metric)
+        found = summary[(summary["section"] == section) & (summary["metric"] == metric)]
+        for r in found.itertuples(index=False):
+            figures = [(r.mean,), (r.ci_low, r.ci_high), (r.p10, r.p90)]
+            row = [label, *([str(r.variant)] if several else [])]
+            rows.append(row + [_figures(values, metric, section) for values in figures])
+    columns = ["KPI", *(["variant"] if several else []), "mean", "95% CI of the mean"]
+    return pd.DataFrame(rows, columns=[*columns, "P10 - P90 of replications"])
+
+
+def experiment_report(experiment: Replications) -> Report:
+    """The experiment's report: the verdict, the headline KPIs with their intervals, the spread
+    of deals won across replications, and every KPI of the summary folded away."""
+    s = experiment.scenario
+    return Report(
+        title=s.name,
+        subtitle=f"{experiment.reps} replications, seed {experiment.seed}, {s.weeks} weeks",
+        verdict=[experiment_verdict(experiment)],
+        charts=[
+            (
+                "Deals won in each replication, and their mean with its 95% interval.",
+                lambda ax: spread(experiment, ax=ax),
+                (8, 4.5),
+            )
+        ],
+        kpis=_key_figures(experiment),
+        kpi_note=(
+            "Mean over replications, the 95% confidence interval of the mean (how well the "
+            "mean is known) and P10 to P90 of the replications (the range one year could bring)."
+        ),
+        scenario=s,
+        notes=[f"seed: {experiment.seed}", f"replications: {experiment.reps} per variant"],
+        details=experiment.summary(),
+    )

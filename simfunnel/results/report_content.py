@@ -1,0 +1,120 @@
+"""What the HTML report says about one run, before it is HTML: the run in a paragraph, its key
+figures with their units, and its four charts (drawn later, by ``simfunnel.present``).
+:meth:`SimulationResult.report <simfunnel.results.result.SimulationResult.report>` returns it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..base.formatting import fmt
+from ..base.units import format_amount
+from . import plots
+from .answer import Chart, Report
+from .run_kpis import RunKPIs
+
+__all__ = ["result_report"]
+
+
+def _result_opening(result: RunKPIs) -> str:
+    """The run in one paragraph: the funnel's counts, speed-to-lead and how busy the SDRs were."""
+    s = result.scenario
+    t, stl, util = result.totals, result.speed_to_lead, result.utilisations
+    return (
+        f"Over {s.weeks} weeks from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
+        f"gave {t['mqls']:,} MQLs, {t['sqls']:,} SQLs and {t['valid_opportunities']:,} valid "
+        f"opportunities worth {format_amount(t['pipeline_value'])}; {t['won']:,} deals were won "
+        f"({format_amount(t['won_value'])}). {fmt(stl['within_1h'], True)} of MQLs were "
+        f"called within an hour, and the SDRs were busy {fmt(util['sdr'], True)} of their "
+        "on-phone time."
+    )
+
+
+def _result_kpis(result: RunKPIs) -> pd.DataFrame:
+    """The run's key figures with their units, leaving out the ones the run has not got."""
+    t, r, stl = result.totals, result.rates, result.speed_to_lead
+    util = result.utilisations
+    kpis = [
+        ("inbound leads", t["leads"], "leads"),
+        ("MQLs", t["mqls"], "leads"),
+        ("outbound accounts", t["accounts"], "accounts"),
+        ("dials", t["dials"], "calls"),
+        ("connect rate", r["connect_rate"], "% of dials"),
+        ("contact rate", r["contact_rate"], "% of connects"),
+        ("SQLs", t["sqls"], "leads"),
+        ("MQL to SQL", r["mql_to_sql"], "% of MQLs"),
+        ("valid opportunities", t["valid_opportunities"], "opportunities"),
+        ("SQL to valid", r["sql_to_valid"], "% of decided SQLs"),
+        ("won", t["won"], "deals"),
+        ("win rate", r["win_rate"], "% of closed"),
+        ("pipeline value", t["pipeline_value"], "currency"),
+        ("won value", t["won_value"], "currency"),
+        ("speed-to-lead, median", stl["median_h"], "hours"),
+        ("MQLs called within 1 h", stl["within_1h"], "% of MQLs"),
+        ("MQLs called within 24 h", stl["within_24h"], "% of MQLs"),
+        ("SDR utilisation", util["sdr"], "% of on-phone hours"),
+        ("BDR utilisation", util["bdr"], "% of on-phone hours"),
+        ("untouched MQLs waiting, mean", result.backlog["mean"], "leads"),
+        ("AE occupancy", result.ae.get("ae_occupancy"), "% of AE room"),
+    ]
+    rows = [
+        (name, fmt(v, unit.startswith("%")), unit)
+        for name, v, unit in kpis
+        if v is not None and not (isinstance(v, float) and math.isnan(v))
+    ]
+    return pd.DataFrame(rows, columns=["figure", "value", "unit"])
+
+
+def _result_charts(result: RunKPIs) -> list[Chart]:
+    """The four charts of one run: funnel, weekly volumes, capacity, speed-to-lead."""
+    return [
+        (
+            "The funnel from leads to wins: each bar's count and its conversion from the stage "
+            "before.",
+            lambda ax: plots.funnel(result, ax=ax),
+            (9, 4.8),
+        ),
+        (
+            "Weekly MQLs, SQLs and valid opportunities.",
+            lambda ax: plots.weekly(result, ax=ax),
+            (9, 4.2),
+        ),
+        (
+            "Team capacity: utilisation (lines, left) and untouched MQLs waiting (bars, right).",
+            lambda ax: plots.capacity(result, ax=ax),
+            (9, 4.5),
+        ),
+        (
+            "Speed-to-lead: how long MQLs waited for a first call, with the 1 h and 24 h marks.",
+            lambda ax: plots.speed_to_lead(result, ax=ax),
+            (9, 4.5),
+        ),
+    ]
+
+
+def result_report(result: RunKPIs) -> Report:
+    """One simulated run: what it gave. The diagnosis of what held it back is a decision
+    (``simfunnel.decisions.diagnose``), which this layer cannot import: a layer above that
+    wants it in the report appends its verdict to ``verdict``."""
+    s = result.scenario
+    opening = _result_opening(result)
+    kpis = _result_kpis(result)
+    details = result.summary()
+    details["value"] = [fmt(v) for v in details["value"]]
+    charts = _result_charts(result)
+    return Report(
+        title=s.name,
+        subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
+        verdict=[opening],
+        charts=charts,
+        kpis=kpis,
+        kpi_note=(
+            "One replication: every figure is one draw of luck. For intervals, run "
+            "simfunnel.run(scenario, reps=20) or a decision (thresholds, sizing, forecast)."
+        ),
+        scenario=s,
+        notes=[f"seed: {result.seed}"],
+        details=details,
+    )
