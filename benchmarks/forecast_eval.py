@@ -37,7 +37,7 @@ def show(title: str, rb, seconds: float, start: pd.Timestamp | None = None) -> N
             "crps", "total_error"]  # fmt: skip
     print(s[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print()
-    for line in rb.verdict():
+    for line in rb.verdict_lines():
         print("- " + line)
     if start is not None:  # where a yearly cycle can be fitted, against same month last year
         t = rb.totals[rb.totals["cutoff"] >= start + pd.DateOffset(years=2)]

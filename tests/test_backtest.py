@@ -66,7 +66,7 @@ def result(runs):
 
 
 def test_coverage_is_near_nominal_when_the_model_is_right(result) -> None:
-    s = result.summary
+    s = result.summary()
     print()
     print(s.to_string(index=False))
     n = len(result.weekly)
@@ -107,9 +107,9 @@ def test_parameter_draws_widen_the_band_and_keep_coverage(runs, result) -> None:
 def test_fit_used_only_data_before_the_cutoff(result) -> None:
     cal = result.calibration
     assert cal.as_of == result.cutoff
-    assert cal.tables["leads"].data["created"].max() < result.cutoff
+    assert cal.exports["leads"].data["created"].max() < result.cutoff
     for col in ("mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"):
-        assert not (cal.tables["leads"].data[col] >= result.cutoff).any()
+        assert not (cal.exports["leads"].data[col] >= result.cutoff).any()
     assert result.forecast.scenario.start_date.isoformat() == "2026-07-06"
 
 
@@ -206,9 +206,9 @@ def test_actual_arrivals_drive_the_forecast(runs) -> None:
         leads = replay.weekly[replay.weekly["metric"] == "leads"]
         assert (leads["mean"] == leads["actual"]).all()
         assert (leads["p10"] == leads["actual"]).all() and (leads["p90"] == leads["actual"]).all()
-        assert replay.summary.set_index("metric").loc["leads", "mape"] == 0
+        assert replay.summary().set_index("metric").loc["leads", "mape"] == 0
         assert replay.forecast.scenario.start_date.isoformat() == "2026-07-06"
-        s0, s1 = (b.summary.set_index("metric").loc["mqls"] for b in (base, replay))
+        s0, s1 = (b.summary().set_index("metric").loc["mqls"] for b in (base, replay))
         w0, w1 = ((b.weekly.query("metric == 'mqls'")["p90"]
                    - b.weekly.query("metric == 'mqls'")["p10"]).mean() for b in (base, replay))  # fmt: skip
         print(f"{start_from}: MQL coverage {s0['coverage']:.3f} -> {s1['coverage']:.3f}, MAPE "
@@ -218,19 +218,19 @@ def test_actual_arrivals_drive_the_forecast(runs) -> None:
         assert s1["mape"] <= s0["mape"]
         tol = Z * math.sqrt(0.8 * 0.2 / 13)
         assert abs(s1["coverage"] - 0.8) <= tol
-    print(runs("snapshot", "actual").summary.to_string(index=False))
+    print(runs("snapshot", "actual").summary().to_string(index=False))
 
 
 def test_monthly_counts(runs) -> None:
     result = runs(freq="M")
     m = result.monthly
     print()
-    print(result.summary.to_string(index=False))
+    print(result.summary().to_string(index=False))
     print(m[m["metric"] == "sqls"].to_string(index=False))
     assert result.periods is m and result.freq == "M"
     assert list(m["month"].unique()) == ["2026-07", "2026-08", "2026-09", "2026-10"]
     assert list(m.drop_duplicates("month")["days"]) == [26, 31, 30, 4]  # 13 weeks = 91 days
-    s = result.summary.set_index("metric")
+    s = result.summary().set_index("metric")
     assert (s["freq"] == "M").all() and (s["periods"] == 4).all()
     weekly = result.weekly.groupby("metric")["actual"].sum()
     monthly = m.groupby("metric")["actual"].sum()
@@ -273,8 +273,8 @@ def test_backtest_needs_data_past_the_horizon(tmp_path) -> None:
 def test_warm_up_start_is_still_available(runs) -> None:
     result = runs("warm_up")
     print()
-    print(result.summary.to_string(index=False))
+    print(result.summary().to_string(index=False))
     assert result.snapshot is None and result.forecast.scenario.warm_up > 0
     n = len(result.weekly)
     assert abs(result.coverage - 0.8) <= Z * math.sqrt(0.8 * 0.2 / n)
-    assert np.isfinite(result.summary["mape"]).all()
+    assert np.isfinite(result.summary()["mape"]).all()

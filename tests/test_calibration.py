@@ -173,23 +173,23 @@ def test_calibration_report_is_saved_to_disk(calibration, tmp_path) -> None:
     for name, path in paths.items():
         print(f"{name}: {path.name} ({path.stat().st_size} bytes)")
     for name in ("arrivals", "conversion", "durations", "deal_values", "parameters", "report"):
-        assert paths[name] == tmp_path / "report" / f"{name}.csv"
-        back = pd.read_csv(paths[name])
-        table = getattr(calibration, name)
+        assert paths[f"{name}.csv"] == tmp_path / "report" / f"{name}.csv"
+        back = pd.read_csv(paths[f"{name}.csv"])
+        table = calibration.problems if name == "report" else getattr(calibration, name)
         assert list(back.columns) == list(table.columns)
         assert len(back) == len(table)
-    arrivals = pd.read_csv(paths["arrivals"]).set_index("source")
+    arrivals = pd.read_csv(paths["arrivals.csv"]).set_index("source")
     assert arrivals.loc["web", "rate_per_week"] == pytest.approx(
         calibration.arrivals.set_index("source").loc["web", "rate_per_week"]
     )
-    assert len(pd.read_csv(paths["report"])) == len(calibration.report)
+    assert len(pd.read_csv(paths["report.csv"])) == len(calibration.problems)
     for stage in ("sales_cycle", "meeting_delay"):
-        png = paths[f"survival_{stage}"]
+        png = paths[f"survival_{stage}.png"]
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert {"by_attempt", "score_curve", "survival"} <= set(paths)
-    scenario = simfunnel.load_scenario(paths["scenario"])
+    assert {"by_attempt.csv", "score_curve.csv", "survival.csv", "verdict.txt"} <= set(paths)
+    scenario = simfunnel.load_scenario(paths["scenario.yaml"])
     assert scenario.start_date.isoformat() == "2027-01-04"
-    assert "# FITTED cadence.connect_probability" in paths["scenario"].read_text()
+    assert "# FITTED cadence.connect_probability" in paths["scenario.yaml"].read_text()
 
 
 # --------------------------------------------------------------------------- reading

@@ -217,12 +217,12 @@ def test_rolling_backtest_scores_the_model_and_the_baselines(tmp_path) -> None:
         rb = rolling_backtest(path, cutoffs=["2023-08-01", "2023-09-01"], horizon_months=2,
                               reps=30)  # fmt: skip
     s = rb.summary()
-    print("\n" + s.round(3).to_string() + "\n" + "\n".join(rb.verdict()))
+    print("\n" + s.round(3).to_string() + "\n" + "\n".join(rb.verdict_lines()))
     assert set(s["method"]) >= {"cohort model", *BASELINES[:3]}
     assert len(rb.cells[rb.cells["method"] == "cohort model"]) == 2 * 2 * len(
         rb.cells["metric"].unique()
     )
-    assert len(rb.verdict()) == s["metric"].nunique()
+    assert len(rb.verdict_lines()) == s["metric"].nunique()
     assert rb.variance["parameter_share"].between(0, 1).all()
     # The paired difference's standard error: two cutoffs, horizons of two months overlap,
     # so they count as one; sd of the two differences over sqrt(1).
@@ -329,6 +329,6 @@ def test_rolling_backtest_judges_the_simulation_too(tmp_path) -> None:
     sim = rb.cells[rb.cells["method"] == "simulation"]
     assert set(sim["month"]) == {"2023-08", "2023-09"}
     assert sim["crps"].notna().all() and (sim["p90"] >= sim["p10"]).all()
-    assert len(rb.verdict()) == rb.cells["metric"].nunique()
+    assert len(rb.verdict_lines()) == rb.cells["metric"].nunique()
     with pytest.raises(ValueError, match="model must be one of"):
         rolling_backtest(path, cutoffs=["2023-08-01"], model="spreadsheet")

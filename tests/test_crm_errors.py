@@ -503,7 +503,7 @@ def test_rows_that_cannot_be_true_are_reported(case, base, good, tmp_path) -> No
     edits, options, (name, line, column, action, problem) = REPORTED[case]
     paths = copy_export(base, tmp_path, **edits(base))
     cal = fit_export(paths, **options)
-    report = cal.report
+    report = cal.problems
     hit = report[
         report["file"].astype(str).str.endswith(name)
         & (report["action"] == action)

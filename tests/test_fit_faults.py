@@ -76,7 +76,7 @@ def run_backtest(p: dict[str, Path], cutoff: str, weeks: int | None, **kw: Any) 
 def test_backtest_runs_without_a_score_column(export, tmp_path) -> None:
     p = edited(export, tmp_path, leads=drop(SCORE))
     bt = run_backtest(p, "2026-03-30", 4)
-    assert len(bt.summary) == 6 and bt.snapshot_table["score"].isna().all()
+    assert len(bt.summary()) == 6 and bt.snapshot_table["score"].isna().all()
     assert bt.calibration.parameters.set_index("parameter").loc["sources[web].score", "value"] == (
         "synthetic"
     )
@@ -145,7 +145,7 @@ def test_monthfirst_on_dayfirst_dates_is_refused_naming_the_other_format(
     assert main([*args, "--date-format", "monthfirst"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "--date-format dayfirst" in line
-    assert fit(p["leads"], date_format="dayfirst").tables["leads"].excluded == 0
+    assert fit(p["leads"], date_format="dayfirst").exports["leads"].excluded == 0
 
 
 # --------------------------------------------------------------------------- 6
@@ -171,7 +171,7 @@ def test_horizon_in_calendar_months(export, capsys) -> None:
     months = bt.monthly.drop_duplicates("month")
     assert list(months["month"]) == ["2026-02", "2026-03", "2026-04"]
     assert list(months["days"]) == [28, 31, 30] and not months["partial"].any()
-    assert bt.freq == "M" and (bt.summary["periods"] == 3).all()
+    assert bt.freq == "M" and (bt.summary()["periods"] == 3).all()
     bt = run_backtest(export, "2026-02-10", None, horizon_months=2)
     months = bt.monthly.drop_duplicates("month")
     assert list(months["month"]) == ["2026-02", "2026-03", "2026-04"]
@@ -209,7 +209,7 @@ def test_capacity_by_month_and_headcount_of_the_last_complete_month(export, tmp_
     line = next(x for x in text.splitlines() if x.startswith("# ASSUMPTION sdr.headcount"))
     assert "= 2" in line and "2026-04" in line and "2 owners" in line
     saved = cal.save(tmp_path / "tables")
-    assert pd.read_csv(saved["capacity"]).shape[0] == len(cal.capacity)
+    assert pd.read_csv(saved["capacity.csv"]).shape[0] == len(cal.capacity)
     assert any("capacity" in n for n in cal.notes)
 
 

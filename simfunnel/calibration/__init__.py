@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .backtest_result import STAGES, Backtest
 from .backtesting import backtest
-from .cohort_forecast import forecast_cohorts
+from .cohort_forecast import CohortForecast, forecast_cohorts
 from .cohorts import fit_cohorts
 from .estimators import (
     fit_durations,
@@ -25,6 +25,7 @@ from .fitting import (
 )
 from .hazard import SQLHazard, sql_hazard
 from .rolling import rolling_backtest
+from .rolling_result import RollingBacktest
 from .scores import BASELINES, central_share, crps
 from .shifts import cohort_drift
 from .snapshot import lead_snapshot
@@ -39,6 +40,8 @@ __all__ = [
     "Backtest",
     "Calibration",
     "CalibrationError",
+    "CohortForecast",
+    "RollingBacktest",
     "SQLHazard",
     "SyntheticExport",
     "backtest",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,11 @@ import pandas as pd
 
 from ..decisions import Forecast
 from ..model import Snapshot
-from .fitting import Calibration
+from ..results.answer import AnswerBase, Report
+from ..scenario import Scenario
+from .backtest_report import backtest_report
+from .fit_result import Calibration
+from .stage_fit import METRIC_NAMES
 
 __all__ = [
     "FREQS",
@@ -43,8 +48,8 @@ STAGES: dict[str, str] = {
 FREQS = ("W", "M")
 
 
-@dataclass(frozen=True, eq=False)
-class Backtest:
+@dataclass(frozen=True, eq=False, repr=False)
+class Backtest(AnswerBase):
     """A backtest's result.
 
     ``weekly``: one row per week and stage: ``week, week_start, metric, actual, mean``, the
@@ -52,7 +57,7 @@ class Backtest:
     None): the same per calendar month (``month, month_start, days`` in the horizon,
     ``partial``, ...). ``horizon_months``: the horizon in months when given so (then
     ``horizon_weeks`` is the whole weeks simulated to reach its end).
-    ``summary``: per stage, the weeks of the horizon, ``freq`` and the ``periods`` scored,
+    ``table`` (also ``summary()``): per stage, the weeks of the horizon, ``freq`` and the ``periods`` scored,
     ``coverage`` (share of periods inside the band), ``nominal`` level, ``mape`` (of the mean,
     over periods with an actual above 0), the actual total and the forecast total with its band.
     ``calibration``: the fit on the data before the cutoff; ``forecast``: the forecast;
@@ -65,7 +70,7 @@ class Backtest:
     calibration: Calibration
     forecast: Forecast
     weekly: pd.DataFrame
-    summary: pd.DataFrame
+    table: pd.DataFrame  # the summary: one row per stage
     freq: str = "W"
     arrivals: str = "forecast"
     start_from: str = "snapshot"
@@ -99,14 +104,27 @@ class Backtest:
         """Share of all (period, stage) actuals inside their band, at the chosen frequency."""
         return float(self.periods["inside"].mean())
 
-    def plot(self, metric: str = "sqls", ax: Any = None, freq: str | None = None) -> Any:
-        """The forecast band of one stage with the actual counts drawn over it: weekly (the
-        forecast's fan chart) or, with ``freq="M"`` (default: the backtest's), by month."""
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario the forecast ran: the one fitted on the data before the cutoff."""
+        return self.forecast.scenario
+
+    @property
+    def verdict(self) -> str:
+        """Coverage of the bands against their nominal level, and per stage the share of
+        periods inside and the mean error, in words."""
+        return _verdict(self)
+
+    def plot(self, what: str | None = None, *, ax: Any = None, freq: str | None = None) -> Any:
+        """The forecast band of one stage (``what``, default ``sqls``) with the actual counts
+        drawn over it: weekly (the forecast's fan chart) or, with ``freq="M"`` (default: the
+        backtest's), by month."""
+        metric = "sqls" if what is None else what
         if metric not in STAGES:
             raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(STAGES)}")
         freq = self.freq if freq is None else freq
         check_choice("freq", freq, FREQS)
-        s = self.summary.set_index("metric").loc[metric]
+        s = self.table.set_index("metric").loc[metric]
         if freq == "M":
             if self.monthly is None:
                 raise ValueError("no monthly table: run the backtest with freq='M'")
@@ -155,6 +173,22 @@ class Backtest:
         ax.legend(loc="upper left")
         return ax
 
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """``periods`` (the periods scored, at the backtest's frequency) and ``summary``."""
+        return {"periods": self.periods, "summary": self.table}
+
+    def charts(self) -> Mapping[str, str | None]:
+        """One chart per stage, named after it: its band with the actual counts."""
+        return {metric: metric for metric in STAGES}
+
+    def text(self) -> str:
+        """What ``simfunnel backtest --cutoff`` prints: the summary."""
+        return self.table.to_string(index=False, na_rep="n/a")
+
+    def report(self) -> Report:
+        """The HTML report's content: coverage, errors and totals against what happened."""
+        return backtest_report(self)
+
     def __repr__(self) -> str:
         horizon = (
             f"weeks={self.horizon_weeks}"
@@ -166,6 +200,27 @@ class Backtest:
             f"freq={self.freq}, start_from={self.start_from}, arrivals={self.arrivals}, "
             f"coverage={self.coverage:.2f})"
         )
+
+
+def _verdict(bt: Backtest) -> str:
+    """The backtest's verdict: the bands' coverage against nominal, then per stage the share
+    of periods inside the band and the mean absolute percentage error, and the totals."""
+    unit = "month" if bt.freq == "M" and bt.monthly is not None else "week"
+    level = bt.forecast.level
+    horizon = f"{bt.horizon_months} months" if bt.horizon_months else f"{bt.horizon_weeks} weeks"
+    per_stage = "; ".join(
+        f"{METRIC_NAMES.get(str(r['metric']), str(r['metric']))} {r['coverage']:.0%} inside, "
+        + ("MAPE n/a" if pd.isna(r["mape"]) else f"MAPE {r['mape']:.0%}")
+        for r in bt.table.to_dict("records")
+    )
+    inside = int(bt.table["total_inside"].sum())
+    return (
+        f"Fitted on the exports up to {bt.cutoff:%Y-%m-%d} and forecast {horizon} on, the "
+        f"{level:.0%} bands held {bt.coverage:.0%} of {len(bt.periods)} stage-{unit}s "
+        f"(nominal {level:.0%}). Per stage, the {unit}s inside the band and the {unit}ly "
+        f"mean's error: {per_stage}. {inside} of {len(bt.table)} horizon totals fell inside "
+        "their band."
+    )
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

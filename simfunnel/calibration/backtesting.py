@@ -176,7 +176,7 @@ def _result(
         calibration=calibration,
         forecast=fc,
         weekly=weekly,
-        summary=summary,
+        table=summary,
         freq=freq,
         arrivals=arrivals,
         start_from=start_from,
@@ -267,10 +267,10 @@ def _forecast(
         )
         return _Run(fc, origin, actual_leads, snap, table)
     if arrivals == "actual":
-        warm = round(calibration.scenario().warm_up / WEEK)
+        warm = round(calibration.scenario.warm_up / WEEK)
         fc = _extended_forecast(data, warm, weeks, actual_leads, names, fkw)
     else:
-        fc = forecast(calibration.scenario(), **fkw)
+        fc = forecast(calibration.scenario, **fkw)
     return _Run(fc, origin, actual_leads)
 
 

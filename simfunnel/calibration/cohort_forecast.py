@@ -7,12 +7,14 @@ first draws its parameters (rates, delays, the arrival trend) from the fit's cov
 the process; :meth:`CohortForecast.variance_split` says how much of the spread each part makes
 (a second set of replications with the parameters held at their estimates gives the process
 share, by the law of total variance). Counts are per calendar month, the period leaders plan
-by.
+by. The result, :class:`CohortForecast`, offers the answer interface; its terminal text is
+:mod:`simfunnel.calibration.terminal`'s.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -22,7 +24,9 @@ import pandas as pd
 from scipy import special, stats
 
 from ..base.units import WEEK
+from ..results.answer import Report
 from .cohorts import CohortModel
+from .model_answer import ModelAnswer, model_report
 from .stage_fit import (
     CHAIN,
     METRIC_DATES,
@@ -32,6 +36,7 @@ from .stage_fit import (
     StageFit,
     parent_column,
 )
+from .terminal import outlook_text
 
 __all__ = ["METRICS", "CohortForecast", "forecast_cohorts"]
 
@@ -39,10 +44,12 @@ METRICS = ("leads", *STAGE_DATES)
 MAX_DELAY_DAYS = 3650.0  # a drawn delay beyond ten years lands outside any horizon anyway
 
 
-@dataclass(frozen=True)
-class CohortForecast:
+@dataclass(frozen=True, repr=False)
+class CohortForecast(ModelAnswer):
     """Monthly counts per metric: ``samples`` has shape (metrics, replications, months);
-    ``process`` the same with the parameters held at their estimates (None when not run)."""
+    ``process`` the same with the parameters held at their estimates (None when not run).
+    ``source``: the export it was fitted from, for its text. No scenario: a cohort model is
+    fitted to the export directly."""
 
     model: CohortModel
     start: pd.Timestamp
@@ -53,11 +60,13 @@ class CohortForecast:
     process: np.ndarray | None
     parameter_draws: bool
     level: float = 0.8
+    source: str | None = None
 
     def _q(self) -> tuple[float, float, float]:
         a = (1 - self.level) / 2
         return a, 0.5, 1 - a
 
+    @property
     def table(self) -> pd.DataFrame:
         """One row per month and metric: mean and the band (P10, P50, P90 at level 0.8)."""
         lo, mid, hi = self._q()
@@ -80,10 +89,51 @@ class CohortForecast:
         """Per metric and replication, the count over the whole horizon."""
         return self.samples.sum(axis=2)
 
-    def plot(self, metric: str = "won", ax: Any = None, history_months: int = 6) -> Any:
-        """The last ``history_months`` whole months as the export shows them, then each
-        forecast month's P10-P90 band and median: where the forecast stands against the
-        recent past, at a glance. Returns the axes."""
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: the horizon total's mean and band (P10, P50, P90 at level 0.8)."""
+        totals = self.totals()
+        q = np.quantile(totals, self._q(), axis=1)
+        return pd.DataFrame(
+            {
+                "metric": self.metrics,
+                "mean": totals.mean(axis=1),
+                "p10": q[0],
+                "p50": q[1],
+                "p90": q[2],
+            }
+        )
+
+    @property
+    def verdict(self) -> str:
+        """The median and band of each metric's total over the months forecast, in words."""
+        partial = "" if self.start.day == 1 else f", {self.months[0]} from {self.start:%Y-%m-%d}"
+        s = self.summary()
+        figures = ", ".join(
+            f"{METRIC_NAMES.get(m, m)} {mid:,.0f} ({low:,.0f}-{high:,.0f})"
+            for m, low, mid, high in zip(self.metrics, s["p10"], s["p50"], s["p90"], strict=True)
+        )
+        months = f"{len(self.months)} calendar month{'s' if len(self.months) != 1 else ''}"
+        text = (
+            f"Over {self.months[0]} to {self.months[-1]} ({months}{partial}), the cohort model "
+            f"forecasts in total, median ({self.level:.0%} band): {figures}."
+        )
+        if self.model.missing:
+            names = ", ".join(METRIC_NAMES.get(m, m) for m in self.model.missing)
+            text += f" Not forecast, for the export has none of their dates: {names}."
+        return text
+
+    @property
+    def subject(self) -> str:
+        return f"of the cohort model as of {self.start:%Y-%m-%d}"
+
+    def plot(self, what: str | None = None, *, ax: Any = None, history_months: int = 6) -> Any:
+        """The last ``history_months`` whole months of a metric (``what``, default ``won``,
+        else the last one forecast) as the export shows them, then each forecast month's
+        P10-P90 band and median: where the forecast stands against the recent past, at a
+        glance. Returns the axes."""
+        metric = (
+            what if what is not None else ("won" if "won" in self.metrics else self.metrics[-1])
+        )
         if metric not in self.metrics:
             raise ValueError(f"no forecast of {metric!r}; forecast: {', '.join(self.metrics)}")
         if ax is None:
@@ -121,6 +171,43 @@ class CohortForecast:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.grid(axis="y", alpha=0.3)
         return ax
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """``stages`` (each stage's fit), ``arrivals`` (per source), ``forecast`` (the table),
+        ``variance`` (:meth:`variance_split`), ``cohorts`` and ``shifts``."""
+        return {
+            "stages": self.model.report(),
+            "arrivals": self.model.arrivals_table(),
+            "forecast": self.table,
+            "variance": self.variance_split(),
+            "cohorts": self.model.cohorts,
+            "shifts": self.model.shifts,
+        }
+
+    def charts(self) -> Mapping[str, str | None]:
+        """One chart per metric forecast, named after it."""
+        return {m: m for m in self.metrics}
+
+    def text(self) -> str:
+        """What ``simfunnel outlook`` prints."""
+        return outlook_text(self)
+
+    def report(self) -> Report:
+        """A simple report: the totals' verdict, the monthly table and the main chart."""
+        return model_report(
+            self,
+            title=f"Outlook as of {self.start:%Y-%m-%d}: the cohort model's monthly forecast",
+            subtitle=(
+                f"{self.months[0]} to {self.months[-1]}, {self.samples.shape[1]} replications "
+                f"{'with' if self.parameter_draws else 'without'} parameter draws"
+            ),
+            caption=(
+                "The last months as the export shows them, then each forecast month's band "
+                "and median."
+            ),
+            kpi_note=f"Per month and metric: the mean and the {self.level:.0%} band.",
+            notes=[f"window: {self.model.window}", *self.model.notes],
+        )
 
     def variance_split(self) -> pd.DataFrame:
         """Per metric, the variance of the horizon total and the share the parameters make
@@ -303,12 +390,14 @@ def forecast_cohorts(
     parameter_draws: bool = True,
     split: bool = True,
     level: float = 0.8,
+    source: str | None = None,
 ) -> CohortForecast:
     """Forecast every metric per calendar month from the model's as-of date to ``end``.
 
     ``parameter_draws``: draw the fitted values per replication (the default); off, the band
     holds only the process noise. ``split``: also run the replications with the parameters
-    held, for :meth:`CohortForecast.variance_split` (twice the work)."""
+    held, for :meth:`CohortForecast.variance_split` (twice the work). ``source``: the export
+    the model was fitted from, named in the forecast's text."""
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
         raise ValueError(f"reps must be a whole number >= 2 (got {reps!r})")
     start, end = model.as_of, pd.Timestamp(end)
@@ -339,4 +428,5 @@ def forecast_cohorts(
         process=process,
         parameter_draws=parameter_draws,
         level=level,
+        source=source,
     )

@@ -61,8 +61,9 @@ class CohortModel:
             sd = np.sqrt(np.diag(f.cov)) if f.cov is not None else None
             for i, s in enumerate(f.sources):
                 k, n = f.events[s], f.n[s]
-                if sd is None:
-                    low, high = stats.beta.ppf([0.025, 0.975], k + 0.5, n - k + 0.5)
+                if sd is None:  # the Beta posterior, events weighted as n is
+                    kw = f.weighted_events.get(s, k)
+                    low, high = stats.beta.ppf([0.025, 0.975], kw + 0.5, n - kw + 0.5)
                 else:
                     z = f.theta[2 + i] + np.array([-1.96, 1.96]) * sd[2 + i]
                     low, high = special.expit(z)

@@ -12,7 +12,7 @@ assumptions. The steps live beside this module: ``estimators`` (the statistics),
 ``lead_stats`` (what the lead table tells), ``calls`` (what the call log tells), ``capacity``
 (who does the work), ``recent`` (the present rather than the average), ``builder`` (the
 scenario), ``uncertainty``, ``overrides`` (the user's values) and ``checks`` (refusals and
-warnings).
+warnings); the result, :class:`Calibration`, is ``fit_result``.
 
 Two choices shape the scenario it writes (docs/calibration.md says more):
 
@@ -26,22 +26,16 @@ Two choices shape the scenario it writes (docs/calibration.md says more):
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import yaml
 
 # The readers live in simfunnel.data; their names are imported back so that
 # ``from simfunnel.calibration.fitting import read_leads, CalibrationError, ...`` keeps working.
-from ..base.files import save_figure, write_csv
 from ..data import (
-    CONTROL_CHARS,
     CalibrationError,
     ExportTable,
     check_exports,
@@ -50,20 +44,18 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
-from ..scenario import ScenarioError, load_scenario, scenario_from_dict
 from .builder import Estimates, build_scenario
 from .calls import fit_calls
 from .capacity import active_last_month, capacity_notes, capacity_table
 from .checks import (
     MIN_LEADS,
     SHORT_PERIOD_WEEKS,
-    blame,
     collapsed_stages,
     enough,
     small_samples,
     validate,
 )
-from .estimators import DISTS
+from .fit_result import Calibration
 from .lead_stats import (
     arrival_tables,
     conversion_table,
@@ -73,7 +65,7 @@ from .lead_stats import (
 )
 from .overrides import apply_overrides
 from .recent import present_rates
-from .records import fmt, one_line, plain_values, warn
+from .records import warn
 from .uncertainty import known_by_the_user
 
 __all__ = [
@@ -88,249 +80,6 @@ __all__ = [
     "read_leads",
     "read_opportunities",
 ]
-
-# --------------------------------------------------------------------------- the result
-
-# How each kind of parameter is marked in the YAML comments.
-_TAGS = {"assumption": "ASSUMPTION", "user": "SET BY THE USER"}
-
-
-@dataclass(eq=False)
-class Calibration:
-    """What :func:`fit` found, as tidy tables, and the scenario it implies.
-
-    Tables: ``arrivals`` (per source: leads, weeks, rate per week and its exact Poisson
-    interval, office-hours share), ``weekly`` (per source and week: leads and the multiplier
-    against the mean), ``dispersion`` (per source: index of dispersion of weekly counts and the
-    p-value of a constant Poisson rate), ``conversion`` (per stage and source: n, k, rate,
-    Wilson interval), ``durations`` (per stage: the candidate fits, ``chosen`` by AIC),
-    ``survival`` (Kaplan-Meier per stage), ``deal_values`` (fits of the amounts),
-    ``score_curve`` and ``thresholds`` (when scores exist), ``attempts`` (leads by number of
-    calls), ``by_attempt`` (connect and contact rates by attempt number), ``call_durations``,
-    ``parameters`` (every scenario value written, with its interval, basis and whether it was
-    fitted, assumed or set by the user), ``capacity`` (per role and month, the owners active:
-    SDRs from the call log's reps, AEs from the deals' owners), ``overrides`` (the values the
-    user set) and ``report`` (every row excluded or changed, and why, and the ``warnings``:
-    values fitted from small samples, a score column that says nothing).
-    """
-
-    tables: dict[str, ExportTable]
-    start: pd.Timestamp
-    as_of: pd.Timestamp
-    horizon_weeks: int
-    arrivals: pd.DataFrame
-    weekly: pd.DataFrame
-    dispersion: pd.DataFrame
-    conversion: pd.DataFrame
-    durations: pd.DataFrame
-    survival: pd.DataFrame
-    deal_values: pd.DataFrame
-    score_curve: pd.DataFrame
-    thresholds: pd.DataFrame
-    attempts: pd.DataFrame
-    by_attempt: pd.DataFrame
-    call_durations: pd.DataFrame
-    parameters: pd.DataFrame
-    notes: list[str]
-    _scenario: dict[str, Any]
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
-    overrides: dict[str, Any] = field(default_factory=dict)
-    cohorts: Any = (
-        None  # the cohort model (simfunnel.calibration.cohorts.CohortModel), if it could be fitted
-    )
-
-    @property
-    def report(self) -> pd.DataFrame:
-        """Every problem of every table read, with file, line, column, problem and action, and
-        the fit's warnings (``action = warning``)."""
-        columns = ["file", "line", "column", "problem", "value", "action"]
-        frames = [t.report for t in self.tables.values() if not t.report.empty]
-        if self.warnings:
-            frames.append(pd.DataFrame(self.warnings, columns=columns).astype({"line": "Int64"}))
-        if not frames:
-            return pd.DataFrame(columns=columns)
-        return pd.concat(frames, ignore_index=True)
-
-    def scenario_dict(self) -> dict[str, Any]:
-        """The fitted scenario as plain data (``scenario_from_dict`` reads it)."""
-        return plain_values(self._scenario)
-
-    def scenario(self) -> Any:
-        """The fitted scenario, validated."""
-        return scenario_from_dict(self.scenario_dict(), source="<calibration>")
-
-    def to_yaml(self) -> str:
-        """The scenario as YAML, each section preceded by comments with the fitted values,
-        their 95% intervals and bases, and the assumptions marked ASSUMPTION."""
-        data = self.scenario_dict()
-        lines = [
-            "# Scenario fitted by simfunnel.calibration.fitting: every value below is either FITTED from",
-            "# the exports (with its 95% interval and what it rests on) or an ASSUMPTION that",
-            "# the data cannot give: check the assumptions before trusting capacity questions.",
-        ]
-        for t in self.tables.values():
-            lines.append(
-                f"# {t.kind}: {t.path}: {t.rows_read} rows, {len(t.data)} used, "
-                f"{t.excluded} excluded (see the calibration report); dates {t.date_format}"
-            )
-        lines.append(
-            f"# data period: {self.start:%Y-%m-%d %H:%M} to {self.as_of:%Y-%m-%d %H:%M} "
-            f"({(self.as_of - self.start).total_seconds() / 604800:.1f} weeks)"
-        )
-        lines.extend(f"# note: {n}" for n in self.notes)
-        lines.extend(
-            f"# WARNING {w['column'] + ': ' if w['column'] else ''}{w['problem']}"
-            for w in self.warnings
-        )
-        params = self.parameters
-        for _, p in params[params["kind"] == "check"].iterrows():
-            lines.append(
-                f"# CHECK {p['parameter']} = {fmt(p['value'], 4)} (95% {fmt(p['low'], 4)} to "
-                f"{fmt(p['high'], 4)}): {p['basis']}"
-            )
-        for key, value in data.items():
-            mine = params[params["parameter"].str.split(".").str[0].str.split("[").str[0] == key]
-            if len(mine):
-                lines.append("")
-            if key == "uncertainty":
-                lines += [
-                    "",
-                    "# UNCERTAINTY: how far each value fitted from data may be off (the estimate's",
-                    "# standard error, not the week-to-week noise the simulation adds). `simfunnel",
-                    "# forecast` draws them once per replication, so its bands cover both;",
-                    "# --no-parameter-draws holds the values above fixed.",
-                ]
-            for _, p in mine.iterrows():
-                interval = ""
-                if p["low"] is not None and not pd.isna(p["low"]):
-                    interval = f" (95% {fmt(p['low'], 4)} to {fmt(p['high'], 4)})"
-                tag = _TAGS.get(p["kind"], str(p["kind"]).upper())
-                value_text = fmt(p["value"], 4) if isinstance(p["value"], float) else p["value"]
-                lines.append(f"# {tag} {p['parameter']} = {value_text}{interval}: {p['basis']}")
-            flow = None if isinstance(value, dict | list) else False
-            if key == "uncertainty":  # one field a line: the bases are sentences
-                flow = False
-            dumped = yaml.safe_dump(
-                {key: plain_values(value)}, sort_keys=False, default_flow_style=flow
-            )
-            lines.append(dumped.rstrip("\n"))
-        # A comment is one line: a line break (or any control character) in a file name or a
-        # source name would end it early and put the rest into the YAML.
-        lines = [CONTROL_CHARS.sub(" ", x) if x.startswith("#") else x for x in lines]
-        return "\n".join(lines) + "\n"
-
-    def write_scenario(self, path: str | Path) -> Path:
-        """Write the commented scenario YAML and return the path: to a temporary name first,
-        loaded back and checked there, and only then renamed over ``path``, so a scenario that
-        fails its own check never replaces a good file (CalibrationError, naming the CSV
-        column behind the bad value)."""
-        path = Path(path)
-        if path.is_dir():
-            raise CalibrationError(f"{path}: a directory; name the scenario file to write")
-        validate(self._scenario, self.tables)
-        text = self.to_yaml()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CalibrationError(
-                f"{path.parent}: cannot make the folder ({exc.strerror})"
-            ) from None
-        temporary = path.with_name(f".tmp-{secrets.token_hex(4)}-{path.name}")
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            load_scenario(temporary)
-            os.replace(temporary, path)
-        except ScenarioError as exc:
-            raise CalibrationError(one_line(blame(exc.problems, self.tables))) from None
-        except OSError as exc:
-            raise CalibrationError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-        finally:
-            temporary.unlink(missing_ok=True)
-        return path
-
-    def plot(self, stage: str = "sales_cycle", ax: Any = None) -> Any:
-        """Kaplan-Meier survival of a stage against the chosen parametric fit; returns the axes."""
-        if ax is None:
-            import matplotlib.pyplot as plt  # heavy, and only needed to plot
-
-            _, ax = plt.subplots(figsize=(7, 4))
-        km = self.survival[self.survival["stage"] == stage]
-        if km.empty:
-            raise ValueError(f"no durations for stage {stage!r}")
-        ax.step(km["time"], km["survival"], where="post", label="Kaplan-Meier", color="C0")
-        best = self.durations[(self.durations["stage"] == stage) & self.durations["chosen"]]
-        if len(best):
-            b = best.iloc[0]
-            x = np.linspace(0, float(km["time"].max()), 200)
-            if b["dist"] == "fixed":
-                sf = (x < b["median"]).astype(float)
-                label = f"fixed at {b['median']:g} days"
-            else:
-                sf = DISTS[b["dist"]](b["shape"], scale=b["scale"]).sf(x)
-                label = f"{b['dist']} (AIC best, KS {b['ks']:.3f})"
-            ax.plot(x, sf, "--", color="C1", label=label)
-        ax.set_xlabel("days")
-        ax.set_ylabel("share still open")
-        ax.set_title(f"{stage}: censored records included")
-        ax.legend()
-        ax.grid(alpha=0.3)
-        return ax
-
-    def save(self, directory: str | Path, *, dpi: int = 100) -> dict[str, Path]:
-        """Write the calibration report to ``directory`` (created if need be); return the paths
-        by name.
-
-        ``arrivals.csv``, ``conversion.csv``, ``durations.csv``, ``deal_values.csv``,
-        ``parameters.csv`` and ``report.csv`` always (a table the data could not give is
-        written with its header only, or empty); the other tables (``weekly``, ``dispersion``,
-        ``survival``, ``score_curve``, ``thresholds``, ``attempts``, ``by_attempt``,
-        ``call_durations``, ``capacity``) when they have rows; ``survival_<stage>.png``,
-        Kaplan-Meier against the chosen fit (:meth:`plot`), per stage with durations; and
-        ``scenario.yaml``, the commented scenario (:meth:`write_scenario`).
-        """
-        from matplotlib.figure import Figure  # heavy, and only needed to save the figures
-
-        out = Path(directory)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CalibrationError(f"{out}: cannot make the folder ({exc.strerror})") from None
-        paths: dict[str, Path] = {}
-        always = ("arrivals", "conversion", "durations", "deal_values", "parameters", "report")
-        optional = (
-            "weekly",
-            "dispersion",
-            "survival",
-            "score_curve",
-            "thresholds",
-            "attempts",
-            "by_attempt",
-            "call_durations",
-            "capacity",
-        )
-        for name in (*always, *optional):
-            table = getattr(self, name)
-            if name in optional and table.empty:
-                continue
-            paths[name] = out / f"{name}.csv"
-            write_csv(table, paths[name])  # atomic, text cells made inert for spreadsheets
-        stages = list(dict.fromkeys(self.survival["stage"])) if not self.survival.empty else []
-        for stage in stages:
-            fig = Figure(figsize=(7, 4))
-            self.plot(stage, ax=fig.subplots())
-            fig.tight_layout()
-            paths[f"survival_{stage}"] = out / f"survival_{stage}.png"
-            save_figure(fig, paths[f"survival_{stage}"], dpi=dpi)
-        paths["scenario"] = self.write_scenario(out / "scenario.yaml")
-        return paths
-
-    def __repr__(self) -> str:
-        n = len(self.tables["leads"].data) if "leads" in self.tables else 0
-        return (
-            f"Calibration({n} leads, {self.start:%Y-%m-%d} to {self.as_of:%Y-%m-%d}, "
-            f"{len(self.parameters)} parameters, {len(self.report)} report rows)"
-        )
 
 
 def _as_table(x: ExportTable | str | Path | None, reader: Any, **kw: Any) -> ExportTable | None:
@@ -403,7 +152,7 @@ def fit(
     user = overrides or {}
     scenario = known_by_the_user(scenario, apply_overrides(scenario, user, params), user)
     return Calibration(
-        tables=inputs.tables,
+        exports=inputs.tables,
         start=inputs.start,
         as_of=inputs.as_of,
         horizon_weeks=horizon_weeks,

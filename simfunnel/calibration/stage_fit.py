@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -94,6 +94,9 @@ class StageFit:
     dead_ages: np.ndarray  # for won/lost: a grid of ages ...
     dead_base: np.ndarray  # ... and the share of leads known out of the stage by each
     drift: float = 0.0  # between-cohort variance of the logit rate beyond chance (cohort_drift)
+    # The events weighted as ``n`` is (recency weights): the Beta posterior of an immediate
+    # stage needs both on one scale. Without weights, equal to ``events``.
+    weighted_events: dict[str, float] = field(default_factory=dict)
 
     def pi(self, theta: np.ndarray | None = None) -> dict[str, float]:
         """Each source's rate of reaching the stage, at ``theta`` (default: the fit)."""
@@ -119,7 +122,7 @@ class StageFit:
             return rng.multivariate_normal(self.theta, self.cov, method="eigh")
         th = self.theta.copy()
         for i, s in enumerate(self.sources):
-            k, n = self.events[s], self.n[s]
+            k, n = self.weighted_events.get(s, self.events[s]), self.n[s]
             th[2 + i] = special.logit(np.clip(rng.beta(k + 0.5, n - k + 0.5), 1e-9, 1 - 1e-9))
         return th
 
@@ -257,6 +260,7 @@ def fit_stage(
     src = frame["source"].map(index).fillna(len(names) - 1).to_numpy(int)
     n = {s: float(weights[src == i].sum()) for i, s in enumerate(names)}
     k = {s: int(reached[src == i].sum()) for i, s in enumerate(names)}
+    kw = {s: float(weights[(src == i) & reached].sum()) for i, s in enumerate(names)}
     ev = t[reached]
     rates = [max(k[s], 0.5) / max(n[s], 1.0) for s in names]
     logit0 = special.logit(np.clip(rates, 1e-6, 1 - 1e-6))
@@ -265,6 +269,7 @@ def fit_stage(
         "sources": names,
         "n": n,
         "events": k,
+        "weighted_events": kw,
         "delays": ev,
         "dead_ages": dead_ages,
         "dead_base": dead_base,
@@ -274,7 +279,10 @@ def fit_stage(
     # the rate). The forecast uses the known-out share to condition on what is still open.
     data = _Data(t=t, event=reached, weight=weights, src=src)
     if len(ev) and np.mean(ev <= 1.0) >= IMMEDIATE_SHARE:
-        theta = np.r_[0.0, 0.0, logit0]
+        # Its rates are weighted events over weighted leads (the raw count over a weighted
+        # total could pass 1); without weights the two are the same.
+        weighted = [max(kw[s], 0.5) / max(n[s], 1.0) for s in names]
+        theta = np.r_[0.0, 0.0, special.logit(np.clip(weighted, 1e-6, 1 - 1e-6))]
         return StageFit(theta=theta, cov=None, kind="immediate", **common), notes
     if len(ev) >= MIN_EVENTS:
         x0 = np.r_[np.log(np.median(ev)), np.log(max(np.std(np.log(ev)), 0.3)), logit0]

@@ -1,6 +1,6 @@
 """Command-line faces of the cohort model: ``simfunnel outlook`` (a monthly forecast straight
 from an export) and the rolling-origin form of ``simfunnel backtest`` (``--every month`` or
-``--cutoffs``). Kept apart from cli.py, which holds the simulation's commands."""
+``--cutoffs``). Kept apart from ``reading``, which holds the simulation's fit and backtest."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..base.files import save_figure, write_csv
+from ..results.answer import AnswerBase
 from . import options as opt
+from .common import flush, write_report_if_asked
 
 __all__ = ["add_outlook_args", "add_rolling_args", "add_window_args", "outlook", "rolling"]
 
@@ -107,22 +108,6 @@ def add_rolling_args(parser: argparse.ArgumentParser) -> None:
     _draws_arg(parser)
 
 
-def _fmt(frame: pd.DataFrame, pct: tuple[str, ...] = (), ints: tuple[str, ...] = ()) -> str:
-    """A table a person reads: shares as percentages, counts as whole numbers."""
-    out = frame.copy()
-    for c in pct:
-        if c in out:
-            out[c] = out[c].map(lambda x: "n/a" if pd.isna(x) else f"{x:.1%}")
-    for c in ints:
-        if c in out:
-            out[c] = out[c].map(lambda x: "n/a" if pd.isna(x) else f"{x:,.0f}")
-    return out.to_string(index=False)
-
-
-def _days(x: float) -> str:
-    return f"{x * 24:.0f} h" if x < 1 else f"{x:.0f} days"
-
-
 def outlook(args: argparse.Namespace) -> int:
     """Fit the cohort model on the export and forecast each calendar month."""
     from ..calibration import fit_cohorts, forecast_cohorts
@@ -140,27 +125,15 @@ def outlook(args: argparse.Namespace) -> int:
     extra = 0 if as_of.day == 1 else 1
     end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
     fc = forecast_cohorts(
-        model, end, reps=args.reps, seed=args.seed, parameter_draws=not args.no_parameter_draws
+        model,
+        end,
+        reps=args.reps,
+        seed=args.seed,
+        parameter_draws=not args.no_parameter_draws,
+        source=str(args.leads),
     )
-    print(f"Outlook from {args.leads} as of {as_of:%Y-%m-%d}: {model.window}.\n")
-    stages = model.report()
-    fitted = stages[stages["fit"].isin(["lognormal", "immediate", "assumed_shape"])]
-    fitted = fitted.assign(
-        median_days=fitted["median_days"].map(_days), p90_days=fitted["p90_days"].map(_days)
-    )
-    print(
-        "Conversion from the previous stage the export dates (cure-fraction fit, open leads "
-        "censored):"
-    )
-    print(
-        _fmt(
-            fitted[
-                ["stage", "source", "n", "events", "rate", "low", "high", "median_days", "p90_days"]
-            ],
-            pct=("rate", "low", "high"),
-            ints=("n", "events"),
-        )
-    )
+    print(fc.text())
+    flush()
     for stage, why in model.missing.items():
         print(
             f"NOT FORECAST: {stage}: {why}; the stages after it are fitted from the one before it",
@@ -168,30 +141,9 @@ def outlook(args: argparse.Namespace) -> int:
         )
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
-    print("\nArrivals per source:")
-    arrivals = model.arrivals_table().round({"per_week_now": 1, "overdispersion": 3})
-    print(_fmt(arrivals, pct=("trend_per_year", "level_error_sd"), ints=("leads",)))
-    table = fc.table()
-    part = "" if as_of.day == 1 else f"; {fc.months[0]} from {as_of:%Y-%m-%d} on"
-    print(f"\nMonthly forecast, median (P10-P90){part}:")
-    band = table.assign(
-        text=table.apply(lambda r: f"{r.p50:,.0f} ({r.p10:,.0f}-{r.p90:,.0f})", axis=1)
-    )
-    wide = band.pivot(index="month", columns="metric", values="text")[list(fc.metrics)]
-    print(wide.to_string())
-    split = fc.variance_split()
-    print("\nWhere the band's width comes from (horizon total):")
-    print(_fmt(split, pct=("parameter_share",), ints=("sd_total", "sd_process_only")))
+    write_report_if_asked(fc, args)
     if args.out is not None:
-        tables = {
-            "stages": stages,
-            "arrivals": model.arrivals_table(),
-            "forecast": table,
-            "variance": split,
-            "cohorts": model.cohorts,
-            "shifts": model.shifts,
-        }
-        _save(args.out, tables, fc.plot, fc.metrics)
+        _save(fc, args.out)
     return 0
 
 
@@ -223,54 +175,21 @@ def rolling(args: argparse.Namespace) -> int:
         progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
         **{k: getattr(args, k) for k in _READ},
     )
-    s = rb.summary()
-    ahead = f"{number} calendar months" if unit == "months" else f"{number} weeks (scored by month)"
-    print(
-        f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, {rb.method} "
-        "against baselines\n"
-    )
-    print(
-        _fmt(
-            s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],
-            pct=("coverage", "mape", "total_error"),
-            ints=("crps",),
-        )
-    )
-    print()
-    for line in rb.verdict():
-        print(line)
-    misses = rb.misses(3)
-    if len(misses):
-        print("\nWhere it missed most (actual outside the band), per metric:")
-        shown = misses.assign(cutoff=misses["cutoff"].dt.strftime("%Y-%m-%d"))
-        print(_fmt(shown, ints=("actual", "p10", "p50", "p90")))
+    print(rb.text())
+    flush()
     for note in rb.notes:
         print(f"note: {note}", file=sys.stderr)
+    write_report_if_asked(rb, args)
     if args.out is not None:
-        tables = {
-            "cells": rb.cells,
-            "totals": rb.totals,
-            "summary": s,
-            "variance": rb.variance,
-            "misses": rb.misses(10),
-        }
-        _save(args.out, tables, rb.plot, tuple(rb.cells["metric"].unique()))
+        _save(rb, args.out)
     return 0
 
 
-def _save(out: Path, tables: dict[str, pd.DataFrame], plot: Any, metrics: tuple[str, ...]) -> None:
-    """Write each table as CSV and ``plot(metric)`` per metric as PNG, and say so."""
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        write_csv(frame, out / f"{name}.csv")
-    for metric in metrics:
-        ax = plot(metric)
-        ax.figure.tight_layout()
-        save_figure(ax.figure, out / f"{metric}.png", dpi=100)
-        plt.close(ax.figure)
-    print(f"wrote {', '.join(tables)} (CSV) and a chart per metric to {out}", file=sys.stderr)
+def _save(answer: AnswerBase, out: Path) -> None:
+    """Write the answer's tables (CSV), a chart per metric (PNG) and its verdict, and say so."""
+    answer.save(out)
+    names = ", ".join(answer.tables())
+    print(f"wrote {names} (CSV) and a chart per metric to {out}", file=sys.stderr)
 
 
 def wants_rolling(args: Any) -> bool:

@@ -6,21 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..base.files import write_csv
 from ..scenario import ScenarioError
 from . import cohorts as cli_cohorts
 from . import options as opt
 from .common import (
     EXIT_OK,
     INTERVAL_REPS,
-    NA,
     export_args,
     flush,
     force,
     need_leads,
     positive,
     reading,
-    save_plot,
     set_option,
     write_report_if_asked,
 )
@@ -61,10 +58,7 @@ def fit_command(args: argparse.Namespace) -> int:
         half_life_weeks=args.half_life,
     )
     path = cal.write_scenario(args.out)
-    report = cal.report
-    print(f"wrote {path}: {len(cal.parameters)} fitted parameters; {len(report)} rows reported")
-    if len(report):
-        print(report.groupby(["file", "problem", "action"]).size().to_string())
+    print(f"wrote {path}: {cal.text()}")
     flush()
     if args.tables is not None:
         saved = cal.save(args.tables)
@@ -125,7 +119,7 @@ def backtest_args(bt: argparse.ArgumentParser) -> None:
 
 
 def backtest_command(args: argparse.Namespace) -> int:
-    from ..calibration import STAGES, backtest
+    from ..calibration import backtest
 
     if cli_cohorts.wants_rolling(args):
         return cli_cohorts.rolling(args)
@@ -157,15 +151,11 @@ def backtest_command(args: argparse.Namespace) -> int:
         start_from=args.start_from,
         freq=args.freq,
     )
-    print(bt.summary.to_string(index=False, na_rep=NA))
+    print(bt.text())
     flush()
     write_report_if_asked(bt, args)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_csv(bt.periods, args.out / "periods.csv")
-        write_csv(bt.summary, args.out / "summary.csv")
-        for metric in STAGES:
-            save_plot(bt.plot(metric), args.out / f"{metric}.png")
+        bt.save(args.out)
         print(f"wrote periods.csv, summary.csv and plots to {args.out}", file=sys.stderr)
     return EXIT_OK
 
