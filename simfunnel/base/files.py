@@ -29,7 +29,7 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -225,7 +225,8 @@ def _cells(series: pd.Series, change: Any) -> pd.Series:
 
 def _labels(labels: pd.Index, change: Any) -> pd.Index:
     if isinstance(labels, pd.MultiIndex):
-        return labels.set_levels([_labels(level, change) for level in labels.levels])
+        levels: list[Any] = [_labels(level, change) for level in labels.levels]
+        return labels.set_levels(levels)
     if any(isinstance(v, str) for v in labels):
         return pd.Index([change(v) for v in labels], name=labels.name)
     return labels
@@ -238,7 +239,8 @@ def neutralise(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
         if _text_like(column):
-            out.isetitem(position, _cells(column, neutralise_cell))
+            # a Series keeps the column's dtype (categories too); the stubs leave Series out
+            out.isetitem(position, cast(Any, _cells(column, neutralise_cell)))
     out.columns = _labels(out.columns, neutralise_cell)
     if index:
         out.index = _labels(out.index, neutralise_cell)
@@ -255,7 +257,7 @@ def restore(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Dat
             continue
         column = out.iloc[:, position]
         if _text_like(column):
-            out.isetitem(position, _cells(column, restore_cell))
+            out.isetitem(position, cast(Any, _cells(column, restore_cell)))  # as above
     if names is None:
         out.columns = _labels(out.columns, restore_cell)
     return out

@@ -55,6 +55,6 @@ def model_report(
         kpi_note=kpi_note,
         # A cohort model has no scenario, and Report.scenario is typed Scenario: it should be
         # Scenario | None (simfunnel.results.answer), with the page leaving out the YAML.
-        scenario=None,  # type: ignore[arg-type]
+        scenario=None,
         notes=notes,
     )

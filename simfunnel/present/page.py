@@ -75,7 +75,7 @@ class Page:
     tables: list[TitledTable]
     details: PageTable | None
     notes: list[str]
-    scenario_yaml: str
+    scenario_yaml: str | None
     version: str
     made: str
 
@@ -129,7 +129,7 @@ def page_data(report: Report) -> Page:
         tables=[TitledTable(h, note, table_data(f)) for h, note, f in report.tables],
         details=None if report.details is None else table_data(report.details),
         notes=list(report.notes),
-        scenario_yaml=scenario_yaml(report.scenario),
+        scenario_yaml=None if report.scenario is None else scenario_yaml(report.scenario),
         version=__version__,
         made=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )

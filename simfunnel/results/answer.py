@@ -38,7 +38,7 @@ class Report:
     charts: list[Chart]
     kpis: pd.DataFrame
     kpi_note: str
-    scenario: Scenario
+    scenario: Scenario | None  # None: a forecast straight from exports, no scenario
     notes: list[str] = field(default_factory=list)  # assumptions besides the scenario
     details: pd.DataFrame | None = None  # every figure, folded away
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # heading, note
