@@ -284,7 +284,7 @@ def test_fan_chart(small: Forecast, monkeypatch: pytest.MonkeyPatch) -> None:
     plt.close(ax.figure)
 
     fig, given = plt.subplots()
-    out = small.plot("pipeline_value", ax=given, cumulative=True)
+    out = small.plot("pipeline_value_cumulative", ax=given)
     assert out is given
     assert out.get_ylabel().startswith("currency, cumulative")
     assert small.cumulative.query("metric == 'pipeline_value'")["p90"].max() == pytest.approx(

@@ -229,7 +229,7 @@ def test_calibration_report(objects: dict[str, Any], tmp_path: Path) -> None:
     chosen = cal.durations.query("stage == 'sales_cycle' and chosen").iloc[0]
     assert f"by a {chosen['dist']} with a median of" in verdict
     assert f"at most {chosen['ks']:.3f} from the Kaplan-Meier curve" in verdict
-    excluded = sum(t.excluded for t in cal.tables.values())
+    excluded = sum(t.excluded for t in cal.exports.values())
     assert excluded == 2
     assert (
         f"{excluded:,} were excluded" in verdict
@@ -245,14 +245,14 @@ def test_calibration_report(objects: dict[str, Any], tmp_path: Path) -> None:
     assert "cadence.connect_probability" in kpis and re.search(r"<td>0\.\d+ to 0\.\d+</td>", kpis)
     # The data-quality report: the exports read, and each problem with its rows and lines.
     files, problems = content.tables[0][2], content.tables[1][2]
-    assert list(files["rows excluded"]) == [t.excluded for t in cal.tables.values()]
+    assert list(files["rows excluded"]) == [t.excluded for t in cal.exports.values()]
     assert problems["rows"].sum() == BAD_ROWS
     assert set(problems["action"]) == {"excluded", "blanked"}
     for problem in problems["problem"]:
         assert html.escape(problem) in kpis
     print(problems.to_string(index=False))
     # Assumptions: the fitted scenario, and each assumption with its basis.
-    assert content.scenario == cal.scenario()
+    assert content.scenario == cal.scenario
     assumptions = html.unescape(_section(text, "assumptions"))
     assert "ASSUMPTION sdr.headcount = 2" in assumptions
 
@@ -279,7 +279,7 @@ def test_backtest_report(objects: dict[str, Any], tmp_path: Path) -> None:
     # Coverage against nominal first, then per stage the weeks inside and the MAPE.
     n = len(bt.weekly)
     assert f"in {bt.coverage:.0%} of {n} stage-weeks (nominal 80%" in verdict
-    for metric, s in bt.summary.set_index("metric").iterrows():
+    for metric, s in bt.summary().set_index("metric").iterrows():
         inside = int(bt.weekly.loc[bt.weekly["metric"] == metric, "inside"].sum())
         assert f"{inside} of {s['weeks']} weeks inside, mean off by {s['mape']:.0%}" in verdict
     # One chart per stage, each the band with the actual weeks, every week on the chart.
@@ -324,5 +324,5 @@ def test_every_text_is_escaped(objects: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_unknown_object_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="write_report takes a SimulationResult"):
+    with pytest.raises(TypeError, match="write_report takes a run, a decision"):
         write_report({"not": "a result"}, tmp_path / "x.html")

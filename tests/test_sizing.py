@@ -82,7 +82,7 @@ def test_targets_are_parsed_and_bad_ones_named() -> None:
 
 
 def test_the_plot_shows_the_metric_against_headcount(sized, tmp_path) -> None:
-    ax = sized.plot(0)
+    ax = sized.plot()
     assert ax.get_xlabel() == "SDR headcount (reps)"
     assert len(ax.lines) >= 2
     ax.figure.savefig(tmp_path / "size.png")

@@ -206,7 +206,7 @@ def test_an_mql_by_sql_grid_runs_every_pair_on_common_random_numbers(grid, tmp_p
     ax = grid.plot("valid_rate")
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"SQL 0 of 4", "SQL 3 of 4"}
     ax.figure.savefig(tmp_path / "grid.png")
-    grid.plot_tradeoff().figure.savefig(tmp_path / "grid_trade.png")
+    grid.plot("tradeoff").figure.savefig(tmp_path / "grid_trade.png")
 
 
 def test_stricter_toss_up_sends_fewer_better_sqls(grid) -> None:
@@ -250,7 +250,7 @@ def test_plots_render(ample, tmp_path) -> None:
     ax = ample.plot("valid_opportunities")
     assert len(ax.collections) >= 1 and ax.get_xlabel().startswith("MQL threshold")
     ax.figure.savefig(tmp_path / "t.png")
-    ax2 = ample.plot_tradeoff()
+    ax2 = ample.plot("tradeoff")
     assert ax2.get_ylabel().startswith("valid opportunities")
     ax2.figure.savefig(tmp_path / "trade.png")
     assert (tmp_path / "t.png").stat().st_size > 10_000

@@ -305,7 +305,7 @@ def test_fit_without_calls_derives_qualification_and_skips_what_the_user_set(exp
     else:  # the cure-fraction rate: from its interval
         expected = (mql_sql["high"] - mql_sql["low"]) / (2 * 1.959963984540054) / p
     assert qualified["b"] == pytest.approx(expected, rel=1e-4)
-    assert cal.scenario().uncertainty  # validates
+    assert cal.scenario.uncertainty  # validates
 
 
 # ----------------------------------------------------------------------------- (f) bad entries

@@ -81,7 +81,7 @@ def test_today_s_team_is_in_the_table_the_verdict_and_the_chart(sized) -> None:
     # Today's team measured like any other: its mean effective headcount is 0.8 x 2.
     sd = math.sqrt(2 * P_OFF * (1 - P_OFF) / DAYS / REPS)
     assert abs(rows.loc[2, "staffing.sdr_mean_effective_mean"] - 1.6) <= Z * sd
-    ax = sized.plot(0)
+    ax = sized.plot()
     labels = ax.get_legend_handles_labels()[1]
     assert "today: 2" in labels and "smallest that meets all" in labels
     assert any(list(line.get_xdata()) == [2, 2] for line in ax.lines)  # the mark at 2

@@ -30,9 +30,8 @@ from pydantic.fields import FieldInfo
 
 from simfunnel.base.units import _UNITS, MAX_DURATION, MAX_YEARS, WEEK, parse_duration
 from simfunnel.decisions.queueing import erlang_c, mmc_mean_wait
-from simfunnel.scenario import Scenario, ScenarioError, dists, limits, parse_scenario
+from simfunnel.scenario import Scenario, ScenarioError, bounds, dists, limits, parse_scenario
 from simfunnel.scenario import load as scenario_io
-from simfunnel.scenario import bounds
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
 DURATION_UNIT = "duration, e.g. '15 min'"

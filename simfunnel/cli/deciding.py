@@ -6,12 +6,19 @@ import argparse
 import math
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..base.files import write_csv
 from ..decisions import (
     SLACK,
+    Diagnosis,
+    Forecast,
+    Gap,
+    HiringPlan,
+    Sizing,
+    ThresholdComparison,
     compare_thresholds,
     diagnose,
     explain_gap,
@@ -24,13 +31,13 @@ from ..decisions import (
     size_team,
 )
 from ..experiments import ReplicationError, simulate
+from ..results.answer import Answer
 from ..scenario import ScenarioError
 from . import options as opt
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
     INTERVAL_REPS,
-    NA,
     add_execution,
     finish,
     flush,
@@ -38,13 +45,48 @@ from .common import (
     load,
     positive,
     quietly,
-    save_plot,
     scenario_args,
     snapshot_of,
     target_args,
     write_report_if_asked,
 )
-from .tables import diagnosis_text, share_text
+
+A = TypeVar("A", bound=Answer)
+
+
+def decide(
+    args: argparse.Namespace,
+    build: Callable[[argparse.Namespace], A],
+    exit_code: Callable[[A], int],
+) -> int:
+    """How every decision command runs: build the answer, print what it says, write the
+    --report and --out files it offers, and exit with the command's code for it.
+
+    A replication that fails under ``fail_fast`` (forecast: a band from the survivors would be
+    biased) is one line on standard error and exit code 1."""
+    try:
+        answer = build(args)
+    except ReplicationError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    print(answer.text())
+    flush()  # the answer is out before anything is written
+    write_report_if_asked(answer, args)
+    out = getattr(args, "out", None)
+    if out is not None:
+        names = ", ".join(answer.save(out))
+        print(f"wrote {names} to {out}", file=sys.stderr)
+    return exit_code(answer)
+
+
+@contextmanager
+def scenario_problem(args: argparse.Namespace) -> Iterator[None]:
+    """A ValueError of a decision (a bad target, a role the scenario has not got) is a
+    problem of the scenario or options given: one line naming the file, exit code 2."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
 
 
 def thresholds_args(th: argparse.ArgumentParser) -> None:
@@ -150,14 +192,15 @@ def numbers(option: str, text: str, kind: type = float) -> list[Any]:
     return values
 
 
-def thresholds_command(args: argparse.Namespace) -> int:
+def compared(args: argparse.Namespace) -> ThresholdComparison:
+    """`simfunnel thresholds`: the options compared."""
     scenario = load(args.scenario)
     values = numbers("--values", args.values)
     requires = numbers("--sql-require", args.sql_require, int)
     if not values and not requires:
         raise ScenarioError(["give --values (thresholds) or --sql-require, e.g. --values 40,50,60"])
-    try:
-        comparison = quietly(
+    with scenario_problem(args):
+        comparison: ThresholdComparison = quietly(
             compare_thresholds,
             scenario,
             values,
@@ -177,39 +220,11 @@ def thresholds_command(args: argparse.Namespace) -> int:
             fallback=args.fallback,
             explain=not args.no_explain,
         )
-    except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    texts = ["failed_targets", "marginal_targets"]
-    table = comparison.overview.drop(columns=texts).set_index("option").T
-    print(comparison.verdict)
-    print()
-    print(
-        table.to_string(
-            float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}", na_rep=NA
-        )
-    )
-    for row in comparison.overview.itertuples(index=False):
-        if row.failed_targets:
-            print(f"{row.option} fails: {row.failed_targets}")
-        if row.marginal_targets:
-            print(f"{row.option} meets only within the noise: {row.marginal_targets}")
-    if comparison.gap is not None:
-        print()
-        print(
-            f"Spreadsheet against simulation at {comparison.current_option}: "
-            f"{comparison.gap.verdict}"
-        )
-    flush()  # the answer is out before anything is written
-    write_report_if_asked(comparison, args)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_csv(comparison.table, args.out / "thresholds.csv")
-        write_csv(comparison.overview, args.out / "overview.csv")
-        save_plot(comparison.plot("valid_opportunities"), args.out / "valid_opportunities.png")
-        save_plot(comparison.plot("objective"), args.out / "objective.png")
-        save_plot(comparison.plot_tradeoff(), args.out / "tradeoff.png")
-        print(f"wrote thresholds.csv, overview.csv and three plots to {args.out}", file=sys.stderr)
-    return finish(comparison.experiment)
+    return comparison
+
+
+def thresholds_command(args: argparse.Namespace) -> int:
+    return decide(args, compared, lambda c: finish(c.experiment))
 
 
 def size_args(size: argparse.ArgumentParser) -> None:
@@ -226,10 +241,11 @@ def size_args(size: argparse.ArgumentParser) -> None:
     add_execution(size, reps_default=10)
 
 
-def size_command(args: argparse.Namespace) -> int:
+def sized(args: argparse.Namespace) -> Sizing:
+    """`simfunnel size`: the smallest headcount that meets the targets."""
     scenario = load(args.scenario)
-    try:
-        sizing = size_team(
+    with scenario_problem(args):
+        return size_team(
             scenario,
             args.role,
             opt.targets(args.target),
@@ -241,27 +257,11 @@ def size_command(args: argparse.Namespace) -> int:
             snapshot=snapshot_of(args, scenario),
             explain=not args.no_explain,
         )
-    except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    print(sizing.verdict)
-    print()
-    print(sizing.table.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep=NA))
-    if not sizing.explanation.empty:
-        print()
-        print(
-            sizing.explanation.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep=NA)
-        )
-    flush()
-    write_report_if_asked(sizing, args)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_csv(sizing.table, args.out / "sizing.csv")
-        if not sizing.explanation.empty:
-            write_csv(sizing.explanation, args.out / "explanation.csv")
-        for i, target in enumerate(sizing.targets):
-            save_plot(sizing.plot(i), args.out / f"{target.metric}.png")
-        print(f"wrote sizing.csv and {len(sizing.targets)} plot(s) to {args.out}", file=sys.stderr)
-    return EXIT_OK if sizing.headcount is not None else EXIT_FAILED
+
+
+def size_command(args: argparse.Namespace) -> int:
+    """Exit 1 when no headcount up to the limit meets the targets."""
+    return decide(args, sized, lambda s: EXIT_OK if s.headcount is not None else EXIT_FAILED)
 
 
 def forecast_args(fc: argparse.ArgumentParser) -> None:
@@ -303,10 +303,11 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
     add_execution(fc, reps_default=20)
 
 
-def forecast_command(args: argparse.Namespace) -> int:
+def forecasted(args: argparse.Namespace) -> Forecast:
+    """`simfunnel forecast`: the bands of the weeks ahead."""
     scenario = load(args.scenario)
-    try:
-        result = quietly(
+    with scenario_problem(args):
+        result: Forecast = quietly(
             forecast,
             scenario,
             args.weeks,
@@ -319,36 +320,11 @@ def forecast_command(args: argparse.Namespace) -> int:
             warm_up=args.warm_up,
             parameter_draws=False if args.no_parameter_draws else None,
         )
-    except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    except ReplicationError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_FAILED
-    print(result.verdict)
-    print()
-    totals = result.totals_table()
-    print(totals.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=NA))
-    split = result.variance_split() if result.parameter_draws else None
-    if split is not None:
-        print()
-        print("Spread of the totals: with parameter draws, process noise only, parameter share")
-        shown = split.assign(parameter_share=split["parameter_share"].map(share_text))
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=NA))
-    flush()
-    write_report_if_asked(result, args)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_csv(result.bands, args.out / "bands.csv")
-        write_csv(result.cumulative, args.out / "cumulative.csv")
-        save_plot(result.plot("valid_opportunities"), args.out / "valid_opportunities.png")
-        save_plot(result.plot("pipeline_value", cumulative=True), args.out / "pipeline_value.png")
-        if split is not None:
-            write_csv(split, args.out / "variance_split.csv")
-        what = "bands.csv, cumulative.csv and two fan charts"
-        if split is not None:
-            what = "bands.csv, cumulative.csv, two fan charts and variance_split.csv"
-        print(f"wrote {what} to {args.out}", file=sys.stderr)
-    return finish(result.experiment)
+    return result
+
+
+def forecast_command(args: argparse.Namespace) -> int:
+    return decide(args, forecasted, lambda f: finish(f.experiment))
 
 
 def hire_args(hire: argparse.ArgumentParser) -> None:
@@ -375,10 +351,10 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
     force(hire)
 
 
-def hire_command(args: argparse.Namespace) -> int:
-    scenario = load(args.scenario)
+def volumes(items: list[str]) -> dict[str, float]:
+    """--volume YYYY-MM=FACTOR items as a plan: month -> finite factor >= 0."""
     volume = {}
-    for item in args.volume:
+    for item in items:
         month, sep, factor = item.partition("=")
         try:
             volume[month.strip()] = float(factor)
@@ -392,8 +368,15 @@ def hire_command(args: argparse.Namespace) -> int:
             ) from None
         if not sep or not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
             raise ScenarioError([f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"])
-    try:
-        plan = hiring_plan(
+    return volume
+
+
+def planned(args: argparse.Namespace) -> HiringPlan:
+    """`simfunnel hire`: dated hires for the volume plan."""
+    scenario = load(args.scenario)
+    volume = volumes(args.volume)
+    with scenario_problem(args):
+        return hiring_plan(
             scenario,
             volume,
             args.role,
@@ -405,23 +388,13 @@ def hire_command(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             explain=not args.no_explain,
         )
-    except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
-    print(plan.verdict)
-    print()
-    print(plan.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}", na_rep=NA))
-    if not plan.explanation.empty:
-        print()
-        print(plan.explanation.to_string(index=False, na_rep=NA))
-    flush()
-    write_report_if_asked(plan, args)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_csv(plan.table, args.out / "hiring_plan.csv")
-        save_plot(plan.plot(), args.out / "hiring_plan.png")
-        print(f"wrote hiring_plan.csv and hiring_plan.png to {args.out}", file=sys.stderr)
-    # Exit 1 when a month stays short by more than the tolerance (status "short").
-    return EXIT_FAILED if (plan.table["shortfall"] > SLACK).any() else EXIT_OK
+
+
+def hire_command(args: argparse.Namespace) -> int:
+    """Exit 1 when a month stays short by more than the tolerance (status "short")."""
+    return decide(
+        args, planned, lambda p: EXIT_FAILED if (p.table["shortfall"] > SLACK).any() else EXIT_OK
+    )
 
 
 def explain_args(gap: argparse.ArgumentParser) -> None:
@@ -433,9 +406,10 @@ def explain_args(gap: argparse.ArgumentParser) -> None:
     add_execution(gap, reps_default=10)
 
 
-def explain_command(args: argparse.Namespace) -> int:
+def explained(args: argparse.Namespace) -> Gap:
+    """`simfunnel explain`: the spreadsheet's figure, step by step to the simulation's."""
     scenario = load(args.scenario)
-    gap = explain_gap(
+    return explain_gap(
         scenario,
         args.metric,
         args.reps,
@@ -444,10 +418,10 @@ def explain_command(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         snapshot=snapshot_of(args, scenario),
     )
-    print(gap.verdict)
-    print()
-    print(gap.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=""))
-    return finish(gap.experiment)
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    return decide(args, explained, lambda g: finish(g.experiment))
 
 
 def waterfall_args(wf: argparse.ArgumentParser) -> None:
@@ -507,10 +481,11 @@ def diagnose_args(diag: argparse.ArgumentParser) -> None:
     diag.add_argument("--workers", type=positive, default=None, help="worker processes")
 
 
-def diagnose_command(args: argparse.Namespace) -> int:
+def diagnosed(args: argparse.Namespace) -> Diagnosis:
+    """`simfunnel diagnose`: one run, where it leaks and what binds."""
     scenario = load(args.scenario)
     result = simulate(scenario, seed=args.seed, snapshot=None)
-    found = diagnose(
+    return diagnose(
         result,
         phase=args.phase,
         levers=0 if args.no_levers else args.reps,
@@ -518,5 +493,7 @@ def diagnose_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=sys.stderr.isatty(),
     )
-    print(diagnosis_text(found))
-    return EXIT_OK
+
+
+def diagnose_command(args: argparse.Namespace) -> int:
+    return decide(args, diagnosed, lambda _: EXIT_OK)

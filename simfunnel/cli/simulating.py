@@ -238,11 +238,14 @@ def report_args(report: argparse.ArgumentParser) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from ..decisions import diagnose
     from ..present import write_report
 
     scenario = load(args.scenario)
     result = simulate(scenario, seed=args.seed)
-    path = write_report(result, args.out, title=args.title)
+    # A run's report also says where its funnel leaks (a decision on the run, not the run).
+    leaks = diagnose(result, levers=0).verdict
+    path = write_report(result, args.out, title=args.title, also=[leaks])
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
 

@@ -10,17 +10,9 @@ from .analytic import (
     scenario_rates,
     spreadsheet_funnel,
 )
-from .diagnosis import diagnose, launch_phase
-from .forecasting import (
-    FLOWS,
-    LABELS,
-    METRICS,
-    Forecast,
-    band_table,
-    default_warm_up,
-    forecast,
-    weekly_arrays,
-)
+from .diagnosis import Diagnosis, diagnose, launch_phase
+from .forecast_bands import FLOWS, LABELS, METRICS, band_table, weekly_arrays
+from .forecasting import Forecast, default_warm_up, forecast
 from .gap import STEPS, Gap, explain_gap
 from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
 from .measures import MEASURES, Target
@@ -56,6 +48,7 @@ __all__ = [
     "SECTION",
     "SLACK",
     "STEPS",
+    "Diagnosis",
     "Forecast",
     "Gap",
     "HiringPlan",

@@ -37,7 +37,10 @@ import pandas as pd
 
 from ..experiments import Experiment, run_variants
 from ..model import WorkCalendar
-from ..results import SimulationResult
+from ..results import SimulationResult, plots
+from ..results.answer import AnswerBase, Report
+from ..scenario import Scenario
+from . import charts, reports
 from .levers import ROLE_NAME as _ROLE_NAME
 from .levers import lever_sentence as _lever_sentence
 from .levers import lever_table, lever_variants
@@ -190,8 +193,8 @@ def activity_table(result: SimulationResult) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the diagnosis
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+@dataclass(frozen=True, repr=False)
+class Diagnosis(AnswerBase):
     """Where one run's funnel leaks, what binds, and a plain-language verdict.
 
     ``table`` (:func:`stage_table`), ``capacity`` (:func:`capacity_table`), ``weeks``
@@ -199,7 +202,8 @@ class Diagnosis:
     (:func:`lever_table`, empty with ``levers=0``), ``phase`` and ``phase_why``; ``bottleneck``:
     the flagged row's key (an activity row for a launch team) or None; ``binding``: the role at
     capacity in most weeks by utilisation, or None; ``constraint``: the lever that buys most
-    (a role or ``queue_rule:<rule>``), or None. Rules: docs/decisions.md.
+    (a role or ``queue_rule:<rule>``), or None; ``result``: the run diagnosed; ``busy``: the
+    utilisation at which a team counted as full. Rules: docs/decisions.md.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -214,21 +218,65 @@ class Diagnosis:
     phase_why: str = ""
     constraint: str | None = None
     experiment: Experiment | None = field(default=None, repr=False)
+    result: SimulationResult | None = field(default=None, repr=False)
+    busy: float = BUSY
 
-    def __str__(self) -> str:
-        fmt = "{:.3f}".format
-        shown = self.table[["stage", "rate", "low", "high", "status", "uplift", "bottleneck"]]
-        parts = [self.verdict, shown.to_string(index=False, float_format=fmt)]
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario of the run diagnosed."""
+        if self.result is None:
+            raise ValueError("this diagnosis keeps no run (made without result=)")
+        return self.result.scenario
+
+    def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
+        """One chart. ``what``: ``"stages"`` (``None``) for each stage's conversion against its
+        benchmark range, the bottleneck outlined; ``"capacity"`` for each team's weekly
+        utilisation against the line at which it counts as full, and the untouched backlog."""
+        if what in (None, "stages"):
+            return charts.diagnosis_stages(self, ax=ax)
+        if what == "capacity":
+            if self.result is None:
+                raise ValueError("the capacity chart needs the run (made without result=)")
+            return plots.capacity(self.result, ax=ax, busy=self.busy)
+        raise ValueError(f"a diagnosis draws 'stages' or 'capacity' (got {what!r})")
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """The stage table, capacity by role and by week, activity, and the levers if run."""
+        out = {
+            "stages": self.table,
+            "capacity": self.capacity,
+            "capacity_weeks": self.weeks,
+            "activity": self.activity,
+        }
+        return out | ({"levers": self.levers} if not self.levers.empty else {})
+
+    def charts(self) -> Mapping[str, str | None]:
+        return {"stages": "stages"} | ({"capacity": "capacity"} if self.result is not None else {})
+
+    def text(self) -> str:
+        """The verdict, then the stage, activity, capacity and lever tables ("n/a" where a
+        figure is undefined)."""
+        na, fmt = "n/a", "{:.3f}".format
+        cols = ["stage", "rate", "low", "high", "status", "uplift", "bottleneck"]
+        parts = [self.verdict, self.table[cols].to_string(index=False, float_format=fmt, na_rep=na)]
         if not self.activity.empty:
-            parts.append(self.activity.to_string(index=False, float_format="{:.2f}".format))
+            two = "{:.2f}".format
+            parts.append(self.activity.to_string(index=False, float_format=two, na_rep=na))
         cap = ["role", "binds", "weeks_binding", "mean_level", "peak_level"]
         if not self.capacity.empty:
-            parts.append(self.capacity[cap].to_string(index=False, float_format=fmt))
+            parts.append(self.capacity[cap].to_string(index=False, float_format=fmt, na_rep=na))
         if not self.levers.empty:
             cols = ["what", "valid_gain", "valid_low", "valid_high", "valid_gain_share"]
             cols += ["won_gain", "won_low", "won_high", "binding"]
-            parts.append(self.levers[cols].to_string(index=False, float_format="{:.2f}".format))
+            levers = self.levers[cols]
+            parts.append(levers.to_string(index=False, float_format="{:.2f}".format, na_rep=na))
         return "\n\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def report(self) -> Report:
+        return reports.diagnosis_report(self)
 
 
 def _pct(x: float) -> str:
@@ -412,4 +460,6 @@ def diagnose(
         phase_why=why,
         constraint=constraint,
         experiment=experiment,
+        result=result,
+        busy=busy,
     )

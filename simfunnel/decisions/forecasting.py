@@ -55,8 +55,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,46 +65,37 @@ import pandas as pd
 from ..base.units import WEEK, format_amount
 from ..experiments import Experiment, ExperimentError, run
 from ..model import Snapshot
+from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, Staffing, scenario_to_dict, with_overrides
+from . import charts, reports
 from .analytic import spreadsheet_funnel
+from .forecast_bands import (
+    FLOWS,
+    LEVELS,
+    METRICS,
+    VALUES,
+    band_table,
+    horizon_totals,
+    percentile_name,
+    weekly_arrays,
+)
 
-__all__ = ["FLOWS", "LEVELS", "METRICS", "Forecast", "default_warm_up", "forecast"]
-_SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict and repr state
+__all__ = [
+    "FLOWS",
+    "LEVELS",
+    "METRICS",
+    "Forecast",
+    "band_table",
+    "default_warm_up",
+    "forecast",
+    "weekly_arrays",
+]
+_SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict states
+CUMULATIVE = "_cumulative"  # plot("pipeline_value_cumulative"): the running total's chart
+NA = "n/a"  # an undefined figure (NaN) in a printed table
 
 WARM_UP_EXTRA_WEEKS = 4  # from inquiry to valid opportunity: the cadence and the first meeting
 WARM_UP_MAX_WEEKS = 52
-
-# Weekly columns of SimulationResult.weekly that are counted per week (flows), and the derived
-# level. Labels and units for tables, the chart and the verdict.
-FLOWS: tuple[str, ...] = (
-    "leads",
-    "mqls",
-    "sqls",
-    "valid_opportunities",
-    "won",
-    "lost",
-    "pipeline_value",
-    "won_value",
-)
-LEVELS: tuple[str, ...] = ("open_opportunities",)
-METRICS: tuple[str, ...] = FLOWS + LEVELS
-LABELS: dict[str, tuple[str, str]] = {  # metric: (what it is, its unit on an axis)
-    "leads": ("inbound leads", "leads"),
-    "mqls": ("MQLs", "MQLs"),
-    "sqls": ("SQLs (opportunities handed to sales)", "SQLs"),
-    "valid_opportunities": ("valid opportunities", "opportunities"),
-    "won": ("deals won", "deals"),
-    "lost": ("deals lost", "deals"),
-    "pipeline_value": ("pipeline value (valid opportunities created)", "currency"),
-    "won_value": ("won value", "currency"),
-    "open_opportunities": ("open pipeline", "valid opportunities open"),
-}
-_VALUES = ("pipeline_value", "won_value")
-
-
-def _percentile_name(q: float) -> str:
-    """Column name of a quantile: 0.1 -> 'p10', 0.025 -> 'p2.5'."""
-    return f"p{round(100 * q, 6):g}"
 
 
 def _count(x: float) -> str:
@@ -112,11 +104,11 @@ def _count(x: float) -> str:
 
 
 def _format(metric: str, x: float) -> str:
-    return format_amount(x) if metric in _VALUES else _count(x)
+    return format_amount(x) if metric in VALUES else _count(x)
 
 
-@dataclass(frozen=True, eq=False)
-class Forecast:
+@dataclass(frozen=True, eq=False, repr=False)
+class Forecast(AnswerBase):
     """Weekly and cumulative bands of a pipeline forecast, and the replications behind them.
 
     ``bands``: one row per week and metric (``METRICS``: the weekly columns ``leads``, ``mqls``,
@@ -163,7 +155,7 @@ class Forecast:
     def quantile_columns(self) -> tuple[str, str, str]:
         """Names of the lower, middle and upper percentile columns (``p10, p50, p90``)."""
         low = (1 - self.level) / 2
-        return _percentile_name(low), "p50", _percentile_name(1 - low)
+        return percentile_name(low), "p50", percentile_name(1 - low)
 
     def totals_table(self) -> pd.DataFrame:
         """Per metric over the whole horizon: mean and percentiles of the total (for the open
@@ -186,14 +178,14 @@ class Forecast:
         sds are the same and the share is 0. Each is estimated from ``reps`` replications: with
         20, an sd is good to about +-16%, so a share under 0.2 may be noise.
         """
-        total = _horizon_totals(self.experiment, self.weeks)
+        total = horizon_totals(self.experiment, self.weeks)
         var_t = np.nanvar(total, axis=1, ddof=1)
         if not self.parameter_draws:
             var_p, share = var_t, np.zeros(len(METRICS))
         elif self.process_only is None:  # interrupted before the run without draws
             var_p = share = np.full(len(METRICS), np.nan)
         else:
-            var_p = np.nanvar(_horizon_totals(self.process_only, self.weeks), axis=1, ddof=1)
+            var_p = np.nanvar(horizon_totals(self.process_only, self.weeks), axis=1, ddof=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(var_t > 0, np.clip(1.0 - var_p / var_t, 0.0, 1.0), 0.0)
         return pd.DataFrame(
@@ -293,67 +285,79 @@ class Forecast:
             )
         return text
 
-    def plot(
-        self, metric: str = "valid_opportunities", ax: Any = None, cumulative: bool = False
-    ) -> Any:
+    @property
+    def table(self) -> pd.DataFrame:
+        """The totals over the horizon the verdict reads (:meth:`totals_table`)."""
+        return self.totals_table()
+
+    def plot(self, what: str | None = None, *, ax: Any = None, cumulative: bool = False) -> Any:
         """A fan chart of one metric: the band shaded, the median drawn, the mean dashed.
 
-        Returns the matplotlib axes; matplotlib is imported only here, and nothing is shown.
+        ``what``: a metric of ``METRICS`` per week (``None``: ``valid_opportunities``), or
+        the metric with ``_cumulative`` appended for its running total since the start (e.g.
+        ``pipeline_value_cumulative``; ``cumulative=True`` says the same). Returns the
+        matplotlib axes; matplotlib is imported only here, and nothing is shown.
         """
+        metric = what or "valid_opportunities"
+        if metric.endswith(CUMULATIVE) and metric.removesuffix(CUMULATIVE) in METRICS:
+            metric, cumulative = metric.removesuffix(CUMULATIVE), True
         if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
-        if ax is None:
-            import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
-
-            _, ax = plt.subplots(figsize=(9, 4.5))
-        table = self.cumulative if cumulative else self.bands
-        rows = table[table["metric"] == metric].sort_values("week")
-        # Each value counts the week that ends there: draw it at the week's end.
-        x = [d + dt.timedelta(days=7) for d in rows["week_start"]]
-        low, mid, high = self.quantile_columns
-        label, unit = LABELS[metric]
-        ax.fill_between(
-            x,
-            rows[low].to_numpy(float),
-            rows[high].to_numpy(float),
-            alpha=0.3,
-            color="C0",
-            linewidth=0,
-            label=f"{self.level:.0%} band ({low.upper()}-{high.upper()})",
-        )
-        ax.plot(x, rows[mid].to_numpy(float), color="C0", linewidth=2, label="median")
-        ax.plot(x, rows["mean"].to_numpy(float), color="C0", linestyle="--", label="mean")
-        if metric in LEVELS:
-            ylabel, how = f"{unit} at week end", "at week end"
-        elif cumulative:
-            ylabel, how = (
-                f"{unit}, cumulative since {self.scenario.start_date:%Y-%m-%d}",
-                "running total",
+            raise ValueError(
+                f"unknown metric {metric!r}; use one of {', '.join(METRICS)} (with "
+                f"{CUMULATIVE} for a running total)"
             )
-        else:
-            ylabel, how = f"{unit} per week", "per week"
-        ax.set_ylabel(ylabel)
-        ax.set_xlabel("week ending")
-        if metric in _VALUES:  # 1.2M rather than an offset of 1e7 above the axis
-            from matplotlib.ticker import FuncFormatter  # loaded on use, as pyplot
+        return charts.forecast_fan(self, metric, cumulative, ax=ax)
 
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
-        ax.set_title(f"{self.scenario.name}: {label}, {how} ({self.reps} replications)")
-        ax.set_ylim(bottom=min(0.0, float(np.nanmin(rows[low].to_numpy(float)))))
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left")
-        return ax
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """``bands``, ``cumulative``, and ``variance_split`` when the bands drew parameters."""
+        out = {"bands": self.bands, "cumulative": self.cumulative}
+        if self.parameter_draws:
+            out["variance_split"] = self.variance_split()
+        return out
+
+    def charts(self) -> Mapping[str, str | None]:
+        """Valid opportunities per week, and the pipeline value created, cumulative."""
+        return {
+            "valid_opportunities": "valid_opportunities",
+            "pipeline_value": "pipeline_value" + CUMULATIVE,
+        }
 
     def __repr__(self) -> str:
+        """One line: what was forecast, and what the bands hold."""
         if self.parameter_draws:
-            share = self.variance_split().set_index("metric").loc[_SHARE_METRIC]
-            bands = f"process and parameters, parameter share {share['parameter_share']:.2f}"
+            share = self.variance_split().set_index("metric")["parameter_share"].loc[_SHARE_METRIC]
+            bands = f"process and parameters, parameter share {float(share):.2f}"
         else:
             bands = "process noise only"
         return (
-            f"Forecast({self.scenario.name!r}, weeks={self.weeks}, reps={self.reps}, "
-            f"level={self.level:g}, bands: {bands})"
+            f"<Forecast of {self.scenario.name!r}: weeks={self.weeks}, reps={self.reps}, "
+            f"level={self.level:g}, bands: {bands}>"
         )
+
+    def text(self) -> str:
+        """The verdict, the totals, and with parameter draws the spread they make."""
+        totals = self.totals_table()
+        parts = [
+            self.verdict,
+            totals.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=NA),
+        ]
+        if self.parameter_draws:
+            split = self.variance_split()
+            shown = split.assign(parameter_share=split["parameter_share"].map(_share))
+            parts.append(
+                "Spread of the totals: with parameter draws, process noise only, parameter "
+                "share\n"
+                + shown.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=NA)
+            )
+        return "\n\n".join(parts)
+
+    def report(self) -> Report:
+        return reports.forecast_report(self)
+
+
+def _share(value: float) -> str:
+    """A share as the terminal prints it, n/a when undefined."""
+    return f"{value:.0%}" if math.isfinite(value) else NA
 
 
 def _check(weeks: int | None, reps: int, level: float) -> None:
@@ -412,67 +416,6 @@ def _horizon_overrides(scenario: Scenario, weeks: int) -> dict[str, Any]:
             kept = [c for c, m in zip(raw["plan"], team.plan, strict=True) if m.date < end.date()]
             out[f"{path}.plan"] = kept
     return out
-
-
-def weekly_arrays(experiment: Experiment, weeks: int) -> np.ndarray:
-    """Per replication and week: every metric's weekly value (flows and the derived open
-    pipeline), shape (metrics, replications, weeks)."""
-    long = experiment.long
-    long = long[long["metric"].isin(FLOWS)]
-    wide = long.pivot_table(
-        index="replication", columns=["metric", "week"], values="value", aggfunc="first"
-    )
-    reps = wide.index.to_numpy()
-    # A metric, the first level of the columns, selects its weeks as a frame; the stubs type a
-    # column key as selecting one column.
-    by_metric = {m: cast(pd.DataFrame, wide[m]) for m in FLOWS}
-    cube = np.stack(
-        [by_metric[m].reindex(columns=range(weeks)).to_numpy(dtype=float) for m in FLOWS]
-    )
-    totals = experiment.totals
-    at_end = (
-        totals[(totals["section"] == "totals") & (totals["metric"] == "open_opportunities")]
-        .set_index("replication")["value"]
-        .reindex(reps)
-        .to_numpy(dtype=float)
-    )
-    net = cube[FLOWS.index("valid_opportunities")] - cube[FLOWS.index("won")]
-    net = net - cube[FLOWS.index("lost")]
-    # open[k] = open_at_end - (net flow of the weeks after k); see the module docstring.
-    after = net[:, ::-1].cumsum(axis=1)[:, ::-1] - net
-    open_ = at_end[:, None] - after
-    return np.concatenate([cube, open_[None]])
-
-
-def _horizon_totals(experiment: Experiment, weeks: int) -> np.ndarray:
-    """Per metric and replication, the total over the last ``weeks`` weeks the experiment ran
-    (the open pipeline: at the end), shape (metrics, replications)."""
-    ran = int(experiment.long["week"].max()) + 1
-    cube = weekly_arrays(experiment, ran)[:, :, ran - weeks :]
-    n = len(FLOWS)
-    return np.concatenate([np.nansum(cube[:n], axis=2), cube[n:, :, -1]])
-
-
-def band_table(cube: np.ndarray, scenario: Scenario, level: float) -> pd.DataFrame:
-    """Tidy bands from a (metrics, replications, weeks) cube: one row per week and metric."""
-    low = (1 - level) / 2
-    qs = np.nanquantile(cube, [low, 0.5, 1 - low], axis=1, method="weibull")
-    n_metrics, _, weeks = cube.shape
-    week = np.tile(np.arange(weeks), n_metrics)
-    starts = [scenario.start_date + dt.timedelta(weeks=int(w)) for w in range(weeks)]
-    frame = pd.DataFrame(
-        {
-            "week": week,
-            "week_start": np.tile(np.array(starts, dtype=object), n_metrics),
-            "metric": np.repeat(np.array(METRICS, dtype=object), weeks),
-            "mean": np.nanmean(cube, axis=1).ravel(),
-            _percentile_name(low): qs[0].ravel(),
-            "p50": qs[1].ravel(),
-            _percentile_name(1 - low): qs[2].ravel(),
-        }
-    )
-    # Week by week, the metrics in the order of METRICS within a week.
-    return frame.sort_values("week", kind="stable").reset_index(drop=True)
 
 
 def _warm_up(scenario: Scenario, snapshot: Snapshot | None, warm_up: int | None) -> tuple[int, str]:

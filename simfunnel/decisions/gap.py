@@ -19,17 +19,18 @@ The last step is the scenario itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
 from ..experiments import Experiment, run_variants
 from ..model import Snapshot
-from ..results import plots
+from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario
+from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .workload import sdr_workload
 
@@ -51,8 +52,8 @@ def _unlimited(scenario: Scenario) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class Gap:
+@dataclass(frozen=True, repr=False)
+class Gap(AnswerBase):
     """The spreadsheet, each step towards the full simulation, and what each step changed."""
 
     metric: str
@@ -60,10 +61,31 @@ class Gap:
     table: pd.DataFrame  # step, mean, ci_low, ci_high, change, change_low, change_high
     experiment: Experiment
 
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as it is: the last step, every mechanism put back."""
+        return self.experiment.scenarios[STEPS[-1]]
+
     def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
-        """The bridge from the spreadsheet to the simulation (the one chart; ``what`` is
-        ignored)."""
-        return gap_bridge(self, ax=ax)
+        """The one chart, ``what`` ``None`` or ``"bridge"``: the bridge from the spreadsheet
+        to the simulation, one floating bar per mechanism with its 95% interval."""
+        if what not in (None, "bridge"):
+            raise ValueError(f"a gap has one chart, 'bridge' (got {what!r})")
+        return charts.gap_bridge(self, ax=ax)
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        return {"gap": self.table}
+
+    def charts(self) -> Mapping[str, str | None]:
+        return {"bridge": None}
+
+    def text(self) -> str:
+        """The verdict, then each step's figure and change (blank where undefined)."""
+        table = self.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="")
+        return f"{self.verdict}\n\n{table}"
+
+    def report(self) -> Report:
+        return reports.gap_report(self)
 
     @property
     def main_cause(self) -> str:
@@ -157,54 +179,3 @@ def explain_gap(
         rows.append(row)
         previous = step
     return Gap(metric, sheet, pd.DataFrame(rows), exp)
-
-
-def gap_bridge(gap: Gap, ax: Any = None) -> Any:
-    """The bridge from the spreadsheet's figure to the simulation's: one floating bar per
-    mechanism the spreadsheet leaves out (green adds, red takes away), each with its 95%
-    interval, ending at the simulation's figure."""
-    ax = plots.axes(ax, (8, 4.5))
-    t = gap.table.reset_index(drop=True)
-    sheet = float(gap.spreadsheet)
-    steps = t[t["step"] != "spreadsheet"]
-    names = ["spreadsheet", *steps["step"], "simulation"]
-    x = np.arange(len(names))
-    ax.bar(x[0], sheet, 0.6, color=plots.COLORS["backlog"])
-    level = sheet
-    for i, row in enumerate(steps.to_dict("records"), start=1):
-        change = float(row["change"])
-        color = plots.COLORS["up"] if change >= 0 else plots.COLORS["down"]
-        ax.bar(x[i], change, 0.6, bottom=level, color=color)
-        end = level + change
-        ax.errorbar(
-            x[i],
-            end,
-            yerr=[[change - float(row["change_low"])], [float(row["change_high"]) - change]],
-            color="black",
-            capsize=3,
-            lw=1,
-        )
-        ax.annotate(
-            f"{change:+,.0f}",
-            (x[i], max(level, end)),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            fontsize="small",
-        )
-        level = end
-    final = float(t.loc[t["step"] == steps["step"].iloc[-1], "mean"].to_numpy(dtype=float)[0])
-    ax.bar(x[-1], final, 0.6, color=plots.COLORS["sdr"])
-    for i, v in ((0, sheet), (len(names) - 1, final)):
-        ax.annotate(f"{v:,.0f}", (x[i], v), xytext=(0, 3), textcoords="offset points", ha="center")
-    ax.set_xticks(x, [n.replace(" ", "\n", 1) for n in names], fontsize="small")
-    name = gap.metric.replace("_", " ")
-    plots.finish(
-        ax,
-        f"Spreadsheet against simulation: {name}, step by step",
-        "mechanism put back (bars: change, whiskers: 95% interval)",
-        f"{name} over the horizon",
-    )
-    ax.grid(False, axis="x")
-    ax.set_ylim(bottom=0)
-    return ax

@@ -24,7 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..model import Streams, WorkCalendar, build_roster
+from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
+from . import charts, reports
+from .levers import role_name
 from .measures import Target
 from .sizing import ROLE_PATHS, headcount_path, size_team, staff_of
 
@@ -42,12 +45,8 @@ _MECHANISMS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _role_name(role: str, n: float) -> str:
-    return role.upper() + ("" if n == 1 else "s")
-
-
-@dataclass(frozen=True)
-class HiringPlan:
+@dataclass(frozen=True, repr=False)
+class HiringPlan(AnswerBase):
     """Dated hires for one role, month by month, and the check that they keep up.
 
     ``table``: one row per month: ``month``, ``volume``, ``required`` (fully ramped reps that
@@ -79,12 +78,12 @@ class HiringPlan:
         at_peak = ", ".join(str(m) for m in t.loc[t["required"] == peak, "month"])
         low = t.loc[t["required"] == peak, "today_team"].min()
         text = (
-            f"You have {self.current} {_role_name(self.role, self.current)}, you need up to "
+            f"You have {self.current} {role_name(self.role, self.current)}, you need up to "
             f"{peak} effective (fully ramped, in {at_peak}); without new hires, today's team is "
             f"expected at {low:.1f} effective there. "
         )
         when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
-        text += f"Hire {total} {_role_name(self.role, total)}" + (
+        text += f"Hire {total} {role_name(self.role, total)}" + (
             f": {when}." if when else ": today's team keeps up."
         )
         text += (
@@ -133,53 +132,33 @@ class HiringPlan:
                 parts.append(f"without {r['mechanism']} the same")
         return " Measured by placing the hires again on the same rosters: " + "; ".join(parts) + "."
 
-    def plot(self, ax: Any = None) -> Any:
-        """Required (with its tolerance band) against expected effective headcount by month,
-        today's team without hires, today's headcount, hires as bars, short months marked."""
-        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
+    def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
+        """The one chart, ``what`` ``None`` or ``"hiring_plan"``: required (with its tolerance
+        band) against expected effective headcount by month, today's team without hires,
+        today's headcount, hires as bars, months below the requirement marked."""
+        if what not in (None, "hiring_plan"):
+            raise ValueError(f"a hiring plan has one chart, 'hiring_plan' (got {what!r})")
+        return charts.hiring_chart(self, ax=ax)
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 4.5))
-        t = self.table
-        x = np.arange(len(t))
-        req = t["required"].to_numpy(dtype=float)
-        ax.step(x, req, where="mid", color="tab:red", label="required (sized)")
-        ax.fill_between(
-            x,
-            req - self.slack,
-            req,
-            step="mid",
-            color="tab:red",
-            alpha=0.15,
-            lw=0,
-            label=f"tolerance ({self.slack:g} rep)",
-        )
-        ax.plot(x, t["expected_effective"], marker="o", label="expected effective, with hires")
-        ax.plot(x, t["today_team"], ls="--", color="tab:gray", label="today's team, no new hires")
-        ax.axhline(
-            self.current,
-            color="black",
-            ls=":",
-            lw=1,
-            label=f"today: {self.current} {_role_name(self.role, self.current)}",
-        )
-        ax.bar(x, t["hires"], alpha=0.3, color="tab:green", label="hires that month")
-        below = (t["status"] != "covered").to_numpy()
-        if below.any():
-            ax.scatter(
-                x[below],
-                t["expected_effective"].to_numpy(dtype=float)[below],
-                marker="x",
-                s=60,
-                color="tab:red",
-                zorder=3,
-                label="below the requirement",
-            )
-        ax.set_xticks(x, [str(m) for m in t["month"]], rotation=45, ha="right")
-        ax.set_ylabel(f"{self.role.upper()}s (ramp- and leave-weighted)")
-        ax.set_title(f"{self.role.upper()} hiring plan")
-        ax.legend(fontsize="small")
-        return ax
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        return {"hiring_plan": self.table}
+
+    def charts(self) -> Mapping[str, str | None]:
+        return {"hiring_plan": None}
+
+    def text(self) -> str:
+        """The verdict, the plan month by month, and the explanation if measured."""
+        na = "n/a"
+        parts = [
+            self.verdict,
+            self.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}", na_rep=na),
+        ]
+        if not self.explanation.empty:
+            parts.append(self.explanation.to_string(index=False, na_rep=na))
+        return "\n\n".join(parts)
+
+    def report(self) -> Report:
+        return reports.hiring_report(self)
 
 
 def _months(scenario: Scenario) -> list[dt.date]:

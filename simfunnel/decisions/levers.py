@@ -18,6 +18,11 @@ from ..experiments import Experiment
 ROLE_NAME = {"sdr": "SDR", "bdr": "BDR", "ae": "AE"}
 
 
+def role_name(role: str, n: float | None) -> str:
+    """A role as the verdicts name ``n`` of them: ``1 SDR``, ``3 SDRs``."""
+    return role.upper() + ("" if n == 1 else "s")
+
+
 def lever_variants(scenario: Any) -> dict[str, dict[str, Any]]:
     """One more unit of each lever, as overrides: one more rep of each calling role present,
     one more AE (only with a finite AE team), and each queue rule other than the scenario's."""

@@ -26,7 +26,10 @@ from scipy import stats
 from ..base.units import WEEK
 from ..experiments import Experiment, run
 from ..model import Snapshot
+from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
+from . import charts, reports
+from .levers import role_name
 from .measures import MEASURES, Target, parse_targets, replication_reports, share_met
 from .workload import sdr_workload
 
@@ -122,8 +125,8 @@ def _either(names: Sequence[str], word: str = "or") -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
-@dataclass(frozen=True)
-class Sizing:
+@dataclass(frozen=True, repr=False)
+class Sizing(AnswerBase):
     """The answer of :func:`size_team`: the headcount, and the table that shows it.
 
     ``table``: one row per headcount tried: ``headcount``, ``today`` (the scenario's own
@@ -148,7 +151,25 @@ class Sizing:
     explained: dict[tuple[str, int], Experiment] = field(default_factory=dict, repr=False)
 
     def _name(self, n: int | None) -> str:
-        return self.role.upper() + ("" if n == 1 else "s")
+        return role_name(self.role, n)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as it is today: the run at today's headcount (else at the answer, or
+        the largest headcount tried, which differ from it only in the headcount)."""
+        now = self.current
+        h = now if now is not None and now in self.experiments else self.reported
+        return next(iter(self.experiments[h].scenarios.values()))
+
+    @property
+    def reported(self) -> int:
+        """The headcount the report shows the scenario at: the answer, else the largest tried."""
+        return self.headcount if self.headcount is not None else max(self.experiments)
+
+    @property
+    def metrics(self) -> list[str]:
+        """The targets' metrics, each once, in the order given (one chart each)."""
+        return list(dict.fromkeys(t.metric for t in self.targets))
 
     @property
     def verdict(self) -> str:
@@ -236,38 +257,59 @@ class Sizing:
             text += f" Removing {who} alone does not change the answer."
         return text
 
-    def plot(self, target: int = 0, ax: Any = None) -> Any:
-        """One target's metric against headcount (mean, P10-P90), the target line, the answer
-        and today's headcount."""
-        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
+    def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
+        """A target's metric against headcount (mean, P10-P90), its target lines, the answer
+        and today's headcount. ``what``: the metric of one of the targets (``None``: the first
+        target's), e.g. ``speed_to_lead_1h``."""
+        metric = what or self.targets[0].metric
+        if metric not in self.metrics:
+            raise ValueError(f"no target on {metric!r}; plot one of {', '.join(self.metrics)}")
+        return charts.sizing_chart(self, metric, ax=ax)
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        t = self.targets[target]
-        rows = self.table.sort_values("headcount")
-        x = rows["headcount"].to_numpy(dtype=float)
-        ax.fill_between(
-            x,
-            rows[f"{t.metric}_p10"],
-            rows[f"{t.metric}_p90"],
-            alpha=0.25,
-            lw=0,
-            label="P10-P90 of runs",
-        )
-        ax.plot(x, rows[f"{t.metric}_mean"], marker="o", label="mean")
-        ax.axhline(t.value, color="tab:red", ls="--", label=f"target {t.op} {t.value:g}")
-        if self.headcount is not None:
-            ax.axvline(self.headcount, color="tab:green", ls=":", label="smallest that meets all")
-        if self.current is not None and self.current in set(rows["headcount"]):
-            ax.axvline(self.current, color="black", ls="-.", lw=1, label=f"today: {self.current}")
-            y = rows.loc[rows["headcount"] == self.current, f"{t.metric}_mean"].iloc[0]
-            ax.plot([self.current], [y], marker="*", ms=12, color="black", ls="none")
-        label = MEASURES[t.metric].label if t.metric in MEASURES else t.metric
-        ax.set_xlabel(f"{self.role.upper()} headcount (reps)")
-        ax.set_ylabel(label)
-        ax.set_title(f"{label} by {self.role.upper()} headcount")
-        ax.legend(fontsize="small")
-        return ax
+    def summary(self) -> pd.DataFrame:
+        """One row per headcount tried and target: the metric's mean, P10 and P90, the share
+        of runs meeting the target and of runs meeting every target."""
+        rows = [
+            {
+                "headcount": int(d["headcount"]),
+                "target": str(t),
+                "metric": t.metric,
+                "mean": d[f"{t.metric}_mean"],
+                "p10": d[f"{t.metric}_p10"],
+                "p90": d[f"{t.metric}_p90"],
+                "p_met": d[f"p_met: {t}"],
+                "p_all_met": d["p_all_met"],
+            }
+            for _, d in self.table.iterrows()
+            for t in self.targets
+        ]
+        return pd.DataFrame(rows)
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """``sizing``, and ``explanation`` when the mechanisms were measured."""
+        out = {"sizing": self.table}
+        if not self.explanation.empty:
+            out["explanation"] = self.explanation
+        return out
+
+    def charts(self) -> Mapping[str, str | None]:
+        """One chart per target metric, named after it."""
+        return {m: m for m in self.metrics}
+
+    def text(self) -> str:
+        """The verdict, the table of headcounts tried, and the explanation if measured."""
+        parts = [self.verdict, _three_figures(self.table)]
+        if not self.explanation.empty:
+            parts.append(_three_figures(self.explanation))
+        return "\n\n".join(parts)
+
+    def report(self) -> Report:
+        return reports.sizing_report(self)
+
+
+def _three_figures(table: pd.DataFrame) -> str:
+    """A table as the terminal prints it: three significant figures, n/a where undefined."""
+    return table.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="n/a")
 
 
 @dataclass

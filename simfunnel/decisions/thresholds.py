@@ -29,16 +29,16 @@ import pandas as pd
 from ..base.units import WEEK
 from ..experiments import Experiment, run_variants
 from ..model import Snapshot
+from ..results.answer import AnswerBase, Report
 from ..scenario import Costs, Scenario, with_overrides
+from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .gap import Gap, explain_gap
 from .objective import (
-    BY_NAME,
     FALLBACKS,
     KPIS,
     SECTION,
     Choice,
-    Kpi,
     Target,
     choose,
     decision_kpis,
@@ -51,16 +51,16 @@ from .objective import (
 )
 
 
-@dataclass(frozen=True)
-class ThresholdComparison:
+@dataclass(frozen=True, repr=False)
+class ThresholdComparison(AnswerBase):
     """Options side by side: KPIs with intervals, differences against the current option, the
     objective, failed targets and flags, the Pareto set and a recommendation (rule in
-    :mod:`simfunnel.decisions.objective`)."""
+    :mod:`simfunnel.decisions.objective`). ``table`` is the overview."""
 
     experiment: Experiment
     thresholds: tuple[float, ...]
     current: float  # the scenario's own threshold
-    table: pd.DataFrame  # option, threshold, sql_require, kpi, mean, ci_*, diff, diff_*
+    kpis: pd.DataFrame  # option, threshold, sql_require, kpi, mean, ci_*, diff, diff_*
     overview: pd.DataFrame  # one row per option: KPI means, objective interval, flags
     recommended: str | None  # an option label, e.g. "MQL 40" or "MQL 40 / SQL 2 of 4"
     reason: str
@@ -76,7 +76,22 @@ class ThresholdComparison:
 
     def kpi(self, name: str) -> pd.DataFrame:
         """One KPI across options."""
-        return self.table[self.table["kpi"] == name].reset_index(drop=True)
+        return self.kpis[self.kpis["kpi"] == name].reset_index(drop=True)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The overview: one row per option, the figures the verdict reads."""
+        return self.overview
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as it is today: the current option's."""
+        return self.experiment.scenarios[self.experiment.baseline]
+
+    @property
+    def criteria(self) -> int:
+        """How many toss-up criteria the scenario lists (an SQL meets some of them)."""
+        return len(self.scenario.toss_up.criteria)
 
     @property
     def options(self) -> list[str]:
@@ -146,7 +161,7 @@ class ThresholdComparison:
         the assumptions, one short paragraph."""
         cur, rec = self.current_option, self.recommended
         o = self.overview.set_index("option")
-        weeks = f"the {self.experiment.scenarios[self.experiment.baseline].weeks:g} weeks"
+        weeks = f"the {self.scenario.weeks:g} weeks"
         parts = []
         if not self.costed:
             parts.append(
@@ -181,75 +196,64 @@ class ThresholdComparison:
         parts.append(f"Assumptions over {weeks}: {self.assumptions}")
         return " ".join(parts)
 
-    def plot(self, kpi: str = "valid_opportunities", ax: Any = None) -> Any:
-        """A KPI against the threshold, mean and 95% interval (one line per toss-up
-        requirement in a grid); saturated options marked."""
-        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        rows = self.kpi(kpi)
-        spec = BY_NAME.get(kpi, Kpi(kpi, kpi, True))
-        if kpi == "objective" and not self.costed:
-            spec = Kpi(kpi, f"objective: {self.objective_name} (no costs)", True)
-        scale = 100.0 if spec.percent else 1.0
-        sat = self.overview.set_index("option")["saturated"]
-        grid = len(self.sql_requires) > 1
-        for require, part in rows.groupby("sql_require", sort=True):
-            x = part["threshold"].to_numpy(dtype=float)
-            label = f"SQL {require:g} of {self._criteria}" if grid else "mean, 95% interval"
-            ax.fill_between(x, part["ci_low"] * scale, part["ci_high"] * scale, alpha=0.2, lw=0)
-            ax.plot(x, part["mean"] * scale, marker="o", label=label)
-            hot = sat.loc[part["option"]].to_numpy(dtype=bool)
-            if hot.any():
-                y = part["mean"].to_numpy()[hot] * scale
-                ax.scatter(x[hot], y, s=90, marker="x", color="tab:red", zorder=3)
-        if sat.any():
-            ax.scatter([], [], s=90, marker="x", color="tab:red", label="SDRs saturated")
-        ax.axvline(self.current, color="grey", ls=":", label="current threshold")
-        if self.recommended is not None:
-            ax.axvline(self.recommended_threshold, color="tab:green", ls="--", label="recommended")
-        ax.set_xlabel("MQL threshold (score points)")
-        ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
-        if spec.money:
-            from matplotlib.ticker import FuncFormatter  # loaded on use, as pyplot
-
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
-        ax.set_title(f"{spec.label[0].upper()}{spec.label[1:]} by MQL threshold")
-        ax.legend(fontsize="small")
-        return ax
-
-    @property
-    def _criteria(self) -> int:
-        return len(self.experiment.scenarios[self.experiment.baseline].toss_up.criteria)
-
-    def plot_tradeoff(
-        self, x: str = "within_1h", y: str = "valid_opportunities", ax: Any = None
+    def plot(
+        self,
+        what: str | None = None,
+        *,
+        ax: Any = None,
+        x: str = "within_1h",
+        y: str = "valid_opportunities",
     ) -> Any:
-        """The trade-off plane: each option a point, the Pareto set joined up."""
-        import matplotlib.pyplot as plt  # loaded on use: most runs draw nothing
+        """One chart. ``what``: a KPI name (``KPIS``, e.g. ``objective``, ``within_1h``;
+        ``None``: ``valid_opportunities``) for that KPI against the threshold, mean and 95%
+        interval, one line per toss-up requirement in a grid, saturated options marked; or
+        ``"tradeoff"`` for the trade-off plane, each option a point on ``x`` and ``y`` (KPI
+        names), the Pareto set joined up."""
+        if what == "tradeoff":
+            return charts.threshold_tradeoff(self, x, y, ax=ax)
+        kpi = what or "valid_opportunities"
+        if kpi not in set(self.kpis["kpi"]):
+            raise ValueError(f"unknown chart {kpi!r}: a KPI of KPIS, or 'tradeoff'")
+        return charts.threshold_kpi(self, kpi, ax=ax)
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+    def summary(self) -> pd.DataFrame:
+        """Every KPI per option with its interval and its paired change (one row each)."""
+        return self.kpis
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        return {"thresholds": self.kpis, "overview": self.overview}
+
+    def charts(self) -> Mapping[str, str | None]:
+        return {
+            "valid_opportunities": "valid_opportunities",
+            "objective": "objective",
+            "tradeoff": "tradeoff",
+        }
+
+    def text(self) -> str:
+        """The verdict, the overview with one column per option, each option's failed and
+        marginal targets, and the spreadsheet gap at the current option."""
+        texts = ["failed_targets", "marginal_targets"]
+        table = self.overview.drop(columns=texts).set_index("option").T
+        shown = table.to_string(
+            float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}", na_rep="n/a"
+        )
+        lines = [self.verdict, "", shown]
         o = self.overview
-        sx, sy = BY_NAME.get(x, Kpi(x, x, True)), BY_NAME.get(y, Kpi(y, y, True))
-        fx, fy = (100.0 if sx.percent else 1.0), (100.0 if sy.percent else 1.0)
-        ax.scatter(o[x] * fx, o[y] * fy, color="tab:blue", zorder=2)
-        front = o[o["pareto"]].sort_values(x)
-        ax.plot(front[x] * fx, front[y] * fy, color="tab:blue", alpha=0.5, label="Pareto set")
-        for row in o.itertuples(index=False):
-            ax.annotate(
-                row.option,
-                (getattr(row, x) * fx, getattr(row, y) * fy),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize="small",
-            )
-        ax.set_xlabel(sx.label + (" (%)" if sx.percent else ""))
-        ax.set_ylabel(sy.label + (" (%)" if sy.percent else ""))
-        ax.set_title("Trade-off between options")
-        ax.legend(fontsize="small")
-        return ax
+        for option, fails, near in zip(
+            o["option"], o["failed_targets"], o["marginal_targets"], strict=True
+        ):
+            if fails:
+                lines.append(f"{option} fails: {fails}")
+            if near:
+                lines.append(f"{option} meets only within the noise: {near}")
+        if self.gap is not None:
+            gap = f"Spreadsheet against simulation at {self.current_option}: {self.gap.verdict}"
+            lines += ["", gap]
+        return "\n".join(lines)
+
+    def report(self) -> Report:
+        return reports.threshold_report(self)
 
 
 def option_label(threshold: float, require: int, criteria: int, grid: bool) -> str:
@@ -317,7 +321,7 @@ def compare_thresholds(
         experiment=experiment,
         thresholds=tuple(values),
         current=float(scenario.scoring.threshold),
-        table=table,
+        kpis=table,
         overview=overview,
         recommended=choice.recommended,
         reason="",

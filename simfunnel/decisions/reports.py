@@ -1,142 +1,46 @@
-"""What the report says about a run and about each decision: thresholds, sizing, hiring, forecast.
+"""What the report says about each decision: thresholds, sizing, hiring, forecast, gap, diagnosis.
 
-One builder per object type, each returning a :class:`~simfunnel.results.answer.Report`: the
-verdict in words, the charts (drawn later, by the page), the key figures as a table and the
-assumptions. Nothing here writes HTML.
+One builder per answer type, each returning a :class:`~simfunnel.results.answer.Report`: the
+verdict in words, the charts (drawn later, by the page, through the answer's own ``plot``), the
+key figures as a table and the assumptions. The types' ``report()`` methods call these, so the
+report asks the answer; nothing here writes HTML (:mod:`simfunnel.present` renders it).
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..base.formatting import fmt, interval
-from ..base.units import format_amount
-from ..decisions import (
-    KPIS,
-    LABELS,
-    MEASURES,
-    Forecast,
-    HiringPlan,
-    Sizing,
-    ThresholdComparison,
-    diagnose,
-)
-from ..results import SimulationResult, plots
-from ..results.answer import Chart, Report
+from ..base.units import WEEK
+from ..results.answer import Chart, Draw, Report
+from .forecast_bands import LABELS
+from .measures import MEASURES
+from .objective import KPIS
+
+if TYPE_CHECKING:
+    from .diagnosis import Diagnosis
+    from .forecasting import Forecast
+    from .gap import Gap
+    from .hiring import HiringPlan
+    from .sizing import Sizing
+    from .thresholds import ThresholdComparison
 
 __all__ = [
+    "diagnosis_report",
     "forecast_report",
+    "gap_report",
     "hiring_report",
-    "result_report",
     "sizing_report",
     "threshold_report",
 ]
 
 
-# --------------------------------------------------------------------------- one run
-
-
-def _result_opening(result: SimulationResult) -> str:
-    """The run in one paragraph: the funnel's counts, speed-to-lead and how busy the SDRs were."""
-    s = result.scenario
-    t, stl, util = result.totals, result.speed_to_lead, result.utilisations
-    return (
-        f"Over {s.weeks} weeks from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
-        f"gave {t['mqls']:,} MQLs, {t['sqls']:,} SQLs and {t['valid_opportunities']:,} valid "
-        f"opportunities worth {format_amount(t['pipeline_value'])}; {t['won']:,} deals were won "
-        f"({format_amount(t['won_value'])}). {fmt(stl['within_1h'], True)} of MQLs were "
-        f"called within an hour, and the SDRs were busy {fmt(util['sdr'], True)} of their "
-        "on-phone time."
-    )
-
-
-def _result_kpis(result: SimulationResult) -> pd.DataFrame:
-    """The run's key figures with their units, leaving out the ones the run has not got."""
-    t, r, stl = result.totals, result.rates, result.speed_to_lead
-    util = result.utilisations
-    kpis = [
-        ("inbound leads", t["leads"], "leads"),
-        ("MQLs", t["mqls"], "leads"),
-        ("outbound accounts", t["accounts"], "accounts"),
-        ("dials", t["dials"], "calls"),
-        ("connect rate", r["connect_rate"], "% of dials"),
-        ("contact rate", r["contact_rate"], "% of connects"),
-        ("SQLs", t["sqls"], "leads"),
-        ("MQL to SQL", r["mql_to_sql"], "% of MQLs"),
-        ("valid opportunities", t["valid_opportunities"], "opportunities"),
-        ("SQL to valid", r["sql_to_valid"], "% of decided SQLs"),
-        ("won", t["won"], "deals"),
-        ("win rate", r["win_rate"], "% of closed"),
-        ("pipeline value", t["pipeline_value"], "currency"),
-        ("won value", t["won_value"], "currency"),
-        ("speed-to-lead, median", stl["median_h"], "hours"),
-        ("MQLs called within 1 h", stl["within_1h"], "% of MQLs"),
-        ("MQLs called within 24 h", stl["within_24h"], "% of MQLs"),
-        ("SDR utilisation", util["sdr"], "% of on-phone hours"),
-        ("BDR utilisation", util["bdr"], "% of on-phone hours"),
-        ("untouched MQLs waiting, mean", result.backlog["mean"], "leads"),
-        ("AE occupancy", result.ae.get("ae_occupancy"), "% of AE room"),
-    ]
-    rows = [
-        (name, fmt(v, unit.startswith("%")), unit)
-        for name, v, unit in kpis
-        if v is not None and not (isinstance(v, float) and math.isnan(v))
-    ]
-    return pd.DataFrame(rows, columns=["figure", "value", "unit"])
-
-
-def _result_charts(result: SimulationResult) -> list[Chart]:
-    """The four charts of one run: funnel, weekly volumes, capacity, speed-to-lead."""
-    return [
-        (
-            "The funnel from leads to wins: each bar's count and its conversion from the stage "
-            "before.",
-            lambda ax: plots.funnel(result, ax=ax),
-            (9, 4.8),
-        ),
-        (
-            "Weekly MQLs, SQLs and valid opportunities.",
-            lambda ax: plots.weekly(result, ax=ax),
-            (9, 4.2),
-        ),
-        (
-            "Team capacity: utilisation (lines, left) and untouched MQLs waiting (bars, right).",
-            lambda ax: plots.capacity(result, ax=ax),
-            (9, 4.5),
-        ),
-        (
-            "Speed-to-lead: how long MQLs waited for a first call, with the 1 h and 24 h marks.",
-            lambda ax: plots.speed_to_lead(result, ax=ax),
-            (9, 4.5),
-        ),
-    ]
-
-
-def result_report(result: SimulationResult) -> Report:
-    """One simulated run: what it gave, and the diagnosis of what held it back."""
-    s = result.scenario
-    opening = _result_opening(result)
-    kpis = _result_kpis(result)
-    details = result.summary()
-    details["value"] = [fmt(v) for v in details["value"]]
-    charts = _result_charts(result)
-    return Report(
-        title=s.name,
-        subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
-        verdict=[opening, diagnose(result, levers=0).verdict],
-        charts=charts,
-        kpis=kpis,
-        kpi_note=(
-            "One replication: every figure is one draw of luck. For intervals, run "
-            "simfunnel.run(scenario, reps=20) or a decision (thresholds, sizing, forecast)."
-        ),
-        scenario=s,
-        notes=[f"seed: {result.seed}"],
-        details=details,
-    )
+def _draw(answer: Any, what: str | None = None) -> Draw:
+    """A chart of the answer, drawn on the axes the page gives (``plot`` takes them by name)."""
+    return lambda ax: answer.plot(what, ax=ax)
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -147,7 +51,7 @@ def _threshold_kpis(comparison: ThresholdComparison) -> pd.DataFrame:
     percent = {k.name for k in KPIS if k.percent}
     labels = {k.name: k.label for k in KPIS}
     order = {k.name: i for i, k in enumerate(KPIS)}
-    table = comparison.table.assign(_o=comparison.table["kpi"].map(order))
+    table = comparison.kpis.assign(_o=comparison.kpis["kpi"].map(order))
     rows = []
     for row in table.sort_values(["_o", "threshold"], kind="stable").to_dict("records"):
         if all(isinstance(v, float) and math.isnan(v) for v in (row["mean"], row["ci_low"])):
@@ -175,7 +79,7 @@ def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
     charts: list[Chart] = [
         (
             f"{labels[k]} by MQL threshold: mean and 95% interval.",
-            functools.partial(comparison.plot, k),
+            _draw(comparison, k),
             (8, 4.2),
         )
         for k in ("valid_opportunities", "within_1h", "sdr_utilisation", "won")
@@ -183,17 +87,16 @@ def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
     charts.append(
         (
             "The trade-off: each threshold a point, the Pareto set joined.",
-            lambda ax: comparison.plot_tradeoff(ax=ax),
+            _draw(comparison, "tradeoff"),
             (8, 4.2),
         )
     )
-    gap = comparison.gap
-    if gap is not None:
+    if comparison.gap is not None:
         charts.append(
             (
                 "Why the spreadsheet's figure differs at the current threshold, mechanism by "
                 "mechanism.",
-                lambda ax: gap.plot(ax=ax),
+                _draw(comparison.gap),
                 (8, 4.5),
             )
         )
@@ -203,7 +106,7 @@ def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
 def threshold_report(comparison: ThresholdComparison) -> Report:
     """MQL thresholds compared on common random numbers, against the current one."""
     exp = comparison.experiment
-    base = exp.scenarios[exp.baseline]
+    base = comparison.scenario
     return Report(
         title=f"{base.name}: MQL threshold comparison",
         subtitle=(
@@ -262,16 +165,17 @@ def _sizing_kpis(sizing: Sizing) -> pd.DataFrame:
 
 def sizing_report(sizing: Sizing) -> Report:
     """How many SDRs (or BDRs) meet the targets, headcount by headcount."""
-    h = sizing.headcount if sizing.headcount is not None else max(sizing.experiments)
+    h = sizing.reported
     exp = sizing.experiments[h]
     scenario = next(iter(exp.scenarios.values()))
     charts: list[Chart] = [
         (
-            f"{t} against {sizing.role.upper()} headcount: mean and P10-P90 of the runs.",
-            functools.partial(sizing.plot, i),
+            f"{'; '.join(str(t) for t in sizing.targets if t.metric == metric)} against "
+            f"{sizing.role.upper()} headcount: mean and P10-P90 of the runs.",
+            _draw(sizing, metric),
             (8, 4.2),
         )
-        for i, t in enumerate(sizing.targets)
+        for metric in sizing.metrics
     ]
     return Report(
         title=f"{scenario.name}: how many {sizing.role.upper()}s",
@@ -314,7 +218,7 @@ def hiring_report(plan: HiringPlan) -> Report:
         charts=[
             (
                 "Required against expected effective headcount by month; bars are hires.",
-                lambda ax: plan.plot(ax=ax),
+                _draw(plan),
                 (9, 4.5),
             )
         ],
@@ -373,28 +277,15 @@ def _forecast_start(fc: Forecast) -> str:
 
 def forecast_report(fc: Forecast) -> Report:
     """The pipeline a period may bring, with its band and the spreadsheet's expectation."""
-    kpis = _forecast_kpis(fc)
     charts: list[Chart] = [
         (
             "Valid opportunities per week: median, mean and the band.",
-            lambda ax: fc.plot("valid_opportunities", ax=ax),
+            _draw(fc, "valid_opportunities"),
             (9, 4.5),
         ),
-        (
-            "Pipeline value created, cumulative.",
-            lambda ax: fc.plot("pipeline_value", ax=ax, cumulative=True),
-            (9, 4.5),
-        ),
-        (
-            "Deals won, cumulative.",
-            lambda ax: fc.plot("won", ax=ax, cumulative=True),
-            (9, 4.5),
-        ),
-        (
-            "Open pipeline at each week's end.",
-            lambda ax: fc.plot("open_opportunities", ax=ax),
-            (9, 4.5),
-        ),
+        ("Pipeline value created, cumulative.", _draw(fc, "pipeline_value_cumulative"), (9, 4.5)),
+        ("Deals won, cumulative.", _draw(fc, "won_cumulative"), (9, 4.5)),
+        ("Open pipeline at each week's end.", _draw(fc, "open_opportunities"), (9, 4.5)),
     ]
     return Report(
         title=f"{fc.scenario.name}: pipeline forecast",
@@ -403,7 +294,7 @@ def forecast_report(fc: Forecast) -> Report:
         ),
         verdict=[fc.verdict],
         charts=charts,
-        kpis=kpis,
+        kpis=_forecast_kpis(fc),
         kpi_note=(
             f"Totals over the horizon (for the open pipeline: open at the end). The range holds "
             f"a new period's outcome {fc.level:.0%} of the time; the spreadsheet column is what "
@@ -411,4 +302,97 @@ def forecast_report(fc: Forecast) -> Report:
         ),
         scenario=fc.scenario,
         notes=[f"root seed: {fc.experiment.seed}; replications: {fc.reps}", _forecast_start(fc)],
+    )
+
+
+# --------------------------------------------------------------------------- gap, diagnosis
+
+
+def _gap_kpis(gap: Gap) -> pd.DataFrame:
+    """Each step's figure with its interval, and what the step changed with its interval."""
+    rows = [
+        (
+            str(r["step"]),
+            interval(r["mean"], r["ci_low"], r["ci_high"]),
+            interval(r["change"], r["change_low"], r["change_high"], sign=True),
+        )
+        for r in gap.table.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=["step", "mean (95% CI)", "change (95% CI)"])
+
+
+def gap_report(gap: Gap) -> Report:
+    """Why the simulation departs from the spreadsheet, mechanism by mechanism."""
+    exp, scenario = gap.experiment, gap.scenario
+    name = gap.metric.replace("_", " ")
+    return Report(
+        title=f"{scenario.name}: spreadsheet against simulation",
+        subtitle=(
+            f"{name} over {scenario.horizon / WEEK:g} weeks, {exp.reps} replications per step "
+            "on common random numbers"
+        ),
+        verdict=[gap.verdict],
+        charts=[
+            (
+                "The bridge from the spreadsheet's figure to the simulation's, one mechanism at "
+                "a time: bars are changes, whiskers their 95% intervals.",
+                _draw(gap),
+                (8, 4.5),
+            )
+        ],
+        kpis=_gap_kpis(gap),
+        kpi_note=(
+            "Each step puts back one mechanism the spreadsheet leaves out; its change is a paired "
+            "difference against the step before (the same leads in every step)."
+        ),
+        scenario=scenario,
+        notes=[f"root seed: {exp.seed}; replications: {exp.reps}"],
+    )
+
+
+def _stage_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
+    """Each stage's conversion, its benchmark range, its status and the uplift to the range."""
+    rows = [
+        (
+            str(r["stage"]),
+            fmt(r["rate"], True),
+            "" if math.isnan(r["low"]) else f"{fmt(r['low'], True)} to {fmt(r['high'], True)}",
+            str(r["status"]),
+            "" if math.isnan(r["uplift"]) else f"{r['uplift']:.2f}x",
+            "yes" if r["bottleneck"] else "",
+        )
+        for r in diagnosis.table.to_dict("records")
+    ]
+    columns = ["stage", "conversion", "benchmark", "status", "uplift to the range", "bottleneck"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def diagnosis_report(diagnosis: Diagnosis) -> Report:
+    """Where one run's funnel leaks, which capacity binds, and what one more unit buys."""
+    scenario = diagnosis.scenario
+    charts: list[Chart] = [
+        (
+            "Each stage's conversion against its benchmark range; red is below it.",
+            _draw(diagnosis, "stages"),
+            (8, 4.5),
+        ),
+        (
+            "Team capacity: utilisation (lines, left) and untouched MQLs waiting (bars, right).",
+            _draw(diagnosis, "capacity"),
+            (9, 4.5),
+        ),
+    ]
+    tables = [("Capacity by role", "Weeks each team was at capacity.", diagnosis.capacity)]
+    if not diagnosis.levers.empty:
+        note = "Gains against the scenario as it is, paired over replications (95% intervals)."
+        tables.append(("One more unit of each lever", note, diagnosis.levers))
+    return Report(
+        title=f"{scenario.name}: where the funnel leaks",
+        subtitle=f"One run, {diagnosis.phase} phase ({diagnosis.phase_why})",
+        verdict=[diagnosis.verdict],
+        charts=charts,
+        kpis=_stage_kpis(diagnosis),
+        kpi_note="Conversions over the whole run against the benchmark ranges (docs/decisions.md).",
+        scenario=scenario,
+        tables=tables,
     )

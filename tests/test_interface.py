@@ -1,0 +1,210 @@
+"""Every answer offers one interface (simfunnel.results.answer.Answer): a verdict in words, the
+table it rests on, a tidy summary, charts by name, files by name, a one-line repr, a notebook
+view, a report and what the terminal prints. Small, fast instances of each type; a new type is
+one entry in ``ANSWERS`` (with the chart names and files it offers)."""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+import pytest
+from conftest import STEADY_FLOW, build
+
+import simfunnel
+from simfunnel.decisions import (
+    compare_thresholds,
+    diagnose,
+    explain_gap,
+    forecast,
+    hiring_plan,
+    size_team,
+)
+from simfunnel.results.answer import Answer, Report
+
+matplotlib.use("Agg")
+
+FAST = {"workers": 1}
+
+
+def busy() -> simfunnel.Scenario:
+    """Four weeks around the clock, more MQLs than two SDRs call at once: capacity matters."""
+    return build(
+        horizon="4 weeks",
+        calendar="24/7",
+        sources=[{"name": "web", "rate_per_week": 300, "score": {"mean": 60, "sd": 15}}],
+        sdr__headcount=2,
+        cadence__connect_probability=0.5,
+        cadence__contact_probability=0.5,
+        cadence__gaps=["2 h"],
+    )
+
+
+# The uncertain rate makes the forecast draw parameters, so it also writes its variance split.
+UNCERTAIN = [
+    {
+        "path": "sources[one].rate_per_week",
+        "dist": "lognormal",
+        "a": math.log(25),
+        "b": 0.3,
+        "basis": "a guess",
+    },
+]
+
+
+def uncertain() -> simfunnel.Scenario:
+    steady = {"horizon": "3 weeks", "warm_up": "1 week", **STEADY_FLOW}
+    return build(**steady, uncertainty=copy.deepcopy(UNCERTAIN))
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to make one answer, the charts its ``plot(what)`` draws, and the files ``save``
+    writes beside verdict.txt."""
+
+    make: Callable[[], Any]
+    whats: tuple[str, ...]
+    files: tuple[str, ...]
+
+
+ANSWERS: dict[str, Case] = {
+    "thresholds": Case(
+        lambda: compare_thresholds(busy(), [50, 70], reps=2, progress=False, explain=True, **FAST),
+        ("valid_opportunities", "objective", "within_1h", "tradeoff"),
+        (
+            "thresholds.csv",
+            "overview.csv",
+            "valid_opportunities.png",
+            "objective.png",
+            "tradeoff.png",
+        ),
+    ),
+    "sizing": Case(
+        lambda: size_team(
+            busy(),
+            "sdr",
+            ["sdr_utilisation<=0.9", "speed_to_lead_1h>=0.2"],
+            reps=2,
+            explain=False,
+            **FAST,
+        ),
+        ("sdr_utilisation", "speed_to_lead_1h"),
+        ("sizing.csv", "sdr_utilisation.png", "speed_to_lead_1h.png"),
+    ),
+    "hiring": Case(
+        lambda: hiring_plan(
+            busy(),
+            {"2026-01": 1.5},
+            "sdr",
+            ["sdr_utilisation<=0.9"],
+            reps=2,
+            month_weeks=1,
+            explain=False,
+            **FAST,
+        ),
+        ("hiring_plan",),
+        ("hiring_plan.csv", "hiring_plan.png"),
+    ),
+    "forecast": Case(
+        lambda: forecast(uncertain(), reps=3, progress=False, **FAST),
+        ("valid_opportunities", "won", "open_opportunities", "pipeline_value_cumulative"),
+        (
+            "bands.csv",
+            "cumulative.csv",
+            "variance_split.csv",
+            "valid_opportunities.png",
+            "pipeline_value.png",
+        ),
+    ),
+    "gap": Case(
+        lambda: explain_gap(busy(), reps=2, **FAST),
+        ("bridge",),
+        ("gap.csv", "bridge.png"),
+    ),
+    "diagnosis": Case(
+        lambda: diagnose(simfunnel.simulate(busy(), seed=1), levers=0),
+        ("stages", "capacity"),
+        (
+            "stages.csv",
+            "capacity.csv",
+            "capacity_weeks.csv",
+            "activity.csv",
+            "stages.png",
+            "capacity.png",
+        ),
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(ANSWERS))
+def case(request: pytest.FixtureRequest) -> tuple[Case, Any]:
+    spec = ANSWERS[request.param]
+    return spec, spec.make()
+
+
+def test_it_is_an_answer_with_a_verdict_and_its_table(case: tuple[Case, Any]) -> None:
+    _, answer = case
+    assert isinstance(answer, Answer)
+    assert isinstance(answer.verdict, str) and answer.verdict.strip()
+    assert isinstance(answer.table, pd.DataFrame) and not answer.table.empty
+    assert isinstance(answer.summary(), pd.DataFrame)
+    assert isinstance(answer.scenario, simfunnel.Scenario)
+
+
+def test_every_chart_has_a_title(case: tuple[Case, Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    spec, answer = case
+    for what in (None, *spec.whats):
+        ax = answer.plot(what)
+        try:
+            assert ax.get_title(), what
+        finally:
+            plt.close(ax.figure)
+    fig, given = plt.subplots()
+    try:
+        assert answer.plot(ax=given) is given
+    finally:
+        plt.close(fig)
+
+
+def test_save_writes_every_file_it_names(case: tuple[Case, Any], tmp_path: Path) -> None:
+    spec, answer = case
+    written = answer.save(tmp_path / "out")
+    assert set(written) == {*spec.files, "verdict.txt"}
+    assert set(written) == {f"{n}.csv" for n in answer.tables()} | {
+        f"{n}.png" for n in answer.charts()
+    } | {"verdict.txt"}
+    for name, path in written.items():
+        assert isinstance(path, Path) and path.name == name and path.stat().st_size > 0
+    assert (tmp_path / "out" / "verdict.txt").read_text() == answer.verdict + "\n"
+
+
+def test_it_shows_itself_in_one_line_and_in_a_notebook(case: tuple[Case, Any]) -> None:
+    _, answer = case
+    text = repr(answer)
+    assert "\n" not in text and text.startswith(f"<{type(answer).__name__} of ")
+    first = " ".join(answer.verdict.split()[:4])
+    assert html.escape(first) in answer._repr_html_()
+
+
+def test_its_report_and_terminal_text_lead_with_the_verdict(case: tuple[Case, Any]) -> None:
+    _, answer = case
+    report = answer.report()
+    assert isinstance(report, Report)
+    assert report.verdict and report.verdict[0].strip()
+    assert report.charts and report.scenario is not None
+    assert answer.text().startswith(answer.verdict)
+
+
+def test_an_unknown_chart_is_refused(case: tuple[Case, Any]) -> None:
+    _, answer = case
+    with pytest.raises(ValueError):
+        answer.plot("no_such_chart")
