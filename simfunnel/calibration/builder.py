@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data import ExportTable
+from ..scenario import OUTCOME_KINDS, OUTCOMES
 from .capacity import sdr_headcount
 from .cohorts import CohortModel
 from .estimators import wilson_interval
@@ -26,14 +27,10 @@ from .uncertainty import qualified_uncertainty, rate_uncertainty, share_uncertai
 
 __all__ = ["CONTACT_OUTCOMES", "DEFAULT_SHARES", "Estimates", "build_scenario"]
 
-CONTACT_OUTCOMES = ("information_gathering", "postponed", "no_prospect", "do_not_call")
-# The other outcomes' shares when the exports cannot give them (scenario defaults).
-DEFAULT_SHARES = {
-    "information_gathering": 0.25,
-    "postponed": 0.10,
-    "no_prospect": 0.25,
-    "do_not_call": 0.05,
-}
+# The outcomes of a conversation other than qualified, and their shares when the exports
+# cannot give them (each outcome's default, scenario.OUTCOME_KINDS).
+CONTACT_OUTCOMES = OUTCOMES[1:]
+DEFAULT_SHARES = {kind.name: kind.default_share for kind in OUTCOME_KINDS[1:]}
 Rows = list[dict[str, Any]]  # parameter rows, or uncertainty entries
 
 

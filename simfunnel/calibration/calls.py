@@ -10,6 +10,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from ..scenario import OUTCOME_KINDS, OUTCOMES
 from .estimators import wilson_interval
 
 __all__ = ["fit_calls"]
@@ -152,10 +153,10 @@ def _outcome_counts(
 ) -> dict[str, float]:
     """Conversations by outcome other than qualified (empty when the leads have no status).
 
-    A lead's conversations end at its first terminal outcome (qualified, no prospect, do not
-    call), so each earlier one was information gathering or postponed: the terminal ones are
-    counted from the final status, the rest split between the two in the ratio of final
-    statuses information_gathering : postponed.
+    A lead's conversations end at its first terminal outcome (qualified, or a closed one such
+    as no prospect), so each earlier one was followed up or called back: the terminal ones are
+    counted from the final status, the rest split between the open outcomes in the ratio of
+    their final statuses.
     """
     if not called["status"].notna().any():
         return {}
@@ -166,20 +167,16 @@ def _outcome_counts(
         .str.lower()
     )
     final_counts = final.value_counts()
-    no_prospect = int(final_counts.get("no_prospect", 0))
-    do_not_call = int(final_counts.get("do_not_call", 0))
-    info, later = (
-        int(final_counts.get("information_gathering", 0)),
-        int(final_counts.get("postponed", 0)),
-    )
-    open_talks = max(cont - sqls - no_prospect - do_not_call, 0)
-    ratio = info / (info + later) if info + later else 0.25 / 0.35
-    return {
-        "information_gathering": open_talks * ratio,
-        "postponed": open_talks * (1 - ratio),
-        "no_prospect": no_prospect,
-        "do_not_call": do_not_call,
-    }
+    # Terminal outcomes from the final status; the open ones (followed up, called back) share
+    # the remaining conversations as their final statuses do, else as their defaults.
+    closed = {k.name: int(final_counts.get(k.name, 0)) for k in OUTCOME_KINDS if k.path == "closed"}
+    nurtured = [k for k in OUTCOME_KINDS if k.path in ("follow_up", "callback")]
+    seen = {k.name: int(final_counts.get(k.name, 0)) for k in nurtured}
+    weights = seen if sum(seen.values()) else {k.name: k.default_share for k in nurtured}
+    open_talks = max(cont - sqls - sum(closed.values()), 0)
+    total = sum(weights.values())
+    shares = {name: open_talks * w / total for name, w in weights.items()}
+    return {name: (shares | closed)[name] for name in OUTCOMES[1:]}
 
 
 def _sdr_reps(calls: pd.DataFrame) -> list[str]:

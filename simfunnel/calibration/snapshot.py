@@ -17,21 +17,14 @@ import numpy as np
 import pandas as pd
 
 from ..data import ExportTable
+from ..scenario import OUTCOMES
 from .hazard import Hazard, fresh_rates
 
 __all__ = ["DEFAULT_GAPS_DAYS", "LEAD_DATES", "lead_snapshot", "snapshot_with_chances"]
 
 # Lead statuses (simfunnel end states) that a lead keeps once there, for the snapshot.
-_SETTLED = (
-    "recycled",
-    "information_gathering",
-    "postponed",
-    "no_prospect",
-    "do_not_call",
-    "cold",
-    "aged_out",
-)
-_CONTACTED = ("information_gathering", "postponed", "no_prospect", "do_not_call")
+_CONTACTED = OUTCOMES[1:]  # what a conversation that did not qualify leaves a lead as
+_SETTLED = ("recycled", *_CONTACTED, "cold", "aged_out")
 DEFAULT_GAPS_DAYS = 12.0  # the scenario's default cadence gaps: 1, 2, 2, 3, 4 days
 # The lead-table stage dates, each blanked when it is after the cutoff.
 LEAD_DATES = ["mql_date", "sql_date", "opportunity_date", "won_date", "lost_date"]

@@ -72,13 +72,21 @@ OUTCOME_PATH = tuple(_PATH_CODE[kind.path] for kind in OUTCOME_KINDS)
 NURTURED = frozenset((FOLLOW_UP, CALLBACK))  # paths that call the lead again, then nurture
 # A qualified lead that fails the toss-up criteria is interested later: the first follow-up.
 HELD_BACK_OUTCOME = OUTCOME_PATH.index(FOLLOW_UP)
-IN_NURTURE = frozenset((NURTURE, RECYCLED, INFO, POSTPONED))  # states nurture may act on
+# States nurture may act on: unreached leads, and those a followed-up or called-back outcome
+# left there (information gathering, postponed).
+IN_NURTURE = frozenset(
+    (
+        NURTURE,
+        RECYCLED,
+        *(s for s, p in zip(OUTCOME_STATE, OUTCOME_PATH, strict=True) if p in NURTURED),
+    )
+)
 CALLABLE = frozenset((UNTOUCHED, WORKING))  # states of leads waiting in a queue
 RETURNED = frozenset((REJECTED, LOST))  # AE outcomes that may go back to nurture
 # A PQL may buy self-serve at the end of its trial unless the AEs hold it, it bought already, or
 # it told the rep it is not a prospect (bought elsewhere): being reached does not stop a buyer.
 SELF_SERVE_FROM = frozenset(
-    (NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, RECYCLED, INFO, POSTPONED, DNC, REJECTED)
+    (NURTURE, AGED_OUT, UNTOUCHED, COLD, WORKING, DNC, REJECTED, *IN_NURTURE)
 )
 ROLES = ("sdr", "bdr")
 # Per-desk weekly counters, kept as plain lists during the run.
