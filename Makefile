@@ -18,12 +18,14 @@ run: $(BIN)/simfunnel
 test: $(BIN)/simfunnel
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/simfunnel
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(BIN)/simfunnel
 	$(BIN)/python benchmarks/bench_engine.py
