@@ -39,6 +39,7 @@ notebooks: $(BIN)/simfunnel
 
 docs: $(BIN)/simfunnel
 	$(BIN)/python tools/docgen.py
+	$(BIN)/python tools/kpidoc.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

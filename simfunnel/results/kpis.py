@@ -3,7 +3,7 @@ its unit, the words a sales leader reads and its one-line meaning. The report's 
 the values (:mod:`.result`); this module says what they are, so that the terminal tables, the docs
 page and the decision and report layers read one list. Adding a KPI: compute it in its section and
 add one entry here; ``tests/test_kpis.py`` fails until both agree, and until the docs table is
-rendered again (:mod:`.kpi_docs`).
+rendered again (``make docs``, tools/kpidoc.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+
+from ..model import END_STATES
+from ..scenario import OUTCOME_KINDS
 
 
 class Unit(StrEnum):
@@ -451,7 +454,7 @@ _BACKLOG: Entries = {
 
 # Every lead and account ends in exactly one state; the counts add up to
 # totals.leads + totals.accounts + totals.carried_in.
-_END_STATES: Entries = {
+_STATE_ENTRIES: Entries = {
     "nurture": (COUNT, "in nurture", "below the threshold on arrival, still in nurture"),
     "aged_out": (
         COUNT,
@@ -490,6 +493,24 @@ _END_STATES: Entries = {
         "a PQL nobody reached during its trial that bought on its own",
     ),
 }
+
+
+def _end_state_entries() -> Entries:
+    """Every end state in the engine's order; a state a conversation outcome leads to and
+    that has no entry above is described from the outcome table (scenario.OUTCOME_KINDS)."""
+    by_state = {kind.end_state: kind for kind in OUTCOME_KINDS}
+    out: Entries = {}
+    for name in END_STATES:
+        if name in _STATE_ENTRIES:
+            out[name] = _STATE_ENTRIES[name]
+        else:  # a KeyError here: a new state that is no outcome's needs an entry above
+            kind = by_state[name]
+            out[name] = (COUNT, kind.label, f"contacted: {kind.label} (path: {kind.path})")
+    return out
+
+
+_END_STATES = _end_state_entries()
+
 
 ROLES = {"sdr": "SDR", "bdr": "BDR"}  # the calling teams, each with its own figures
 

@@ -72,9 +72,7 @@ OUTCOME_KINDS = (
     OutcomeKind("do_not_call", OutcomePath.CLOSED, "do_not_call", 0.05, "do not call"),
 )
 OUTCOMES = tuple(kind.name for kind in OUTCOME_KINDS)
-if [k.path for k in OUTCOME_KINDS].count(OutcomePath.TOSS_UP) != 1 or OUTCOME_KINDS[
-    0
-].path != "toss_up":
+if [k for k in OUTCOME_KINDS if k.path == OutcomePath.TOSS_UP] != [OUTCOME_KINDS[0]]:
     raise ImportError("OUTCOME_KINDS: the first outcome, and only it, tosses up")
 
 

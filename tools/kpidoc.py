@@ -1,18 +1,15 @@
 """The KPI registry as the reference table of docs/results.md: rendered here, so that the page
-cannot drift from :mod:`.kpis` (``tests/test_kpis.py`` checks the committed page against it).
-
-Render the page again after changing the registry::
-
-    .venv/bin/python -c "from simfunnel.results.kpi_docs import update_page; update_page()"
+cannot drift from ``simfunnel/results/kpis.py`` (``tests/test_kpis.py`` checks the committed
+page against it). ``make docs`` (``python tools/kpidoc.py``) renders the page again.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .kpis import KPIS, UNIT_MEANINGS
+from simfunnel.results.kpis import KPIS, UNIT_MEANINGS
 
-_TABLE_START = "<!-- KPI table: generated from simfunnel/results/kpis.py (kpi_docs.update_page) -->"
+_TABLE_START = "<!-- KPI table: generated from simfunnel/results/kpis.py (make docs) -->"
 _TABLE_END = "<!-- end of KPI table -->"
 _RUN_ROW = (
     "| `scenario`, `seed`, `start_date`, `weeks` | | | what was run; the seed replays it exactly |"
@@ -48,3 +45,8 @@ def update_page(path: Path | str = Path("docs/results.md")) -> None:
     """Write the page again with its KPI table rendered from the registry (a developer's step)."""
     path = Path(path)
     path.write_text(replace_kpi_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    update_page(Path(__file__).resolve().parent.parent / "docs" / "results.md")
+    print("wrote docs/results.md")
