@@ -13,119 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..base.files import OutputError
 from ..base.version import __version__
 from ..calibration import CalibrationError
 from ..experiments import ExperimentError
 from ..scenario import ScenarioError
-from . import cohorts as cli_cohorts
 from . import deciding, reading, simulating
 from . import options as opt
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MEMORY_VARIABLE
 
-
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: its name, one line of help, its options and what runs it."""
-
-    name: str
-    help: str
-    arguments: Callable[[argparse.ArgumentParser], None]
-    handler: Callable[[argparse.Namespace], int]
-
-
-COMMANDS = (
-    Command(
-        "run", "simulate a scenario and print its KPIs", simulating.run_args, simulating.run_command
-    ),
-    Command(
-        "sweep",
-        "replicate every combination of --set values, on common random numbers",
-        simulating.sweep_args,
-        simulating.sweep_command,
-    ),
-    Command(
-        "thresholds",
-        "compare MQL thresholds on common random numbers, with a verdict",
-        deciding.thresholds_args,
-        deciding.thresholds_command,
-    ),
-    Command(
-        "size",
-        "the smallest headcount of a role that meets targets",
-        deciding.size_args,
-        deciding.size_command,
-    ),
-    Command(
-        "forecast",
-        "weekly pipeline forecast with P10/P50/P90 bands",
-        deciding.forecast_args,
-        deciding.forecast_command,
-    ),
-    Command(
-        "hire",
-        "dated hires that keep a role big enough for a volume plan",
-        deciding.hire_args,
-        deciding.hire_command,
-    ),
-    Command(
-        "explain",
-        "why the simulation departs from the spreadsheet, step by step",
-        deciding.explain_args,
-        deciding.explain_command,
-    ),
-    Command(
-        "waterfall",
-        "the reverse waterfall: leads needed for a revenue target (no simulation)",
-        deciding.waterfall_args,
-        deciding.waterfall_command,
-    ),
-    Command(
-        "diagnose",
-        "where one run's funnel leaks, and which capacity binds",
-        deciding.diagnose_args,
-        deciding.diagnose_command,
-    ),
-    Command(
-        "fit",
-        "fit a scenario from CRM exports (leads, calls, opps)",
-        reading.fit_args,
-        reading.fit_command,
-    ),
-    Command(
-        "outlook",
-        "forecast each calendar month straight from a lead export",
-        reading.outlook_args,
-        cli_cohorts.outlook,
-    ),
-    Command(
-        "backtest",
-        "fit before a cutoff, forecast past it, score it",
-        reading.backtest_args,
-        reading.backtest_command,
-    ),
-    Command(
-        "export",
-        "simulate a scenario and write synthetic CRM exports",
-        simulating.export_args,
-        simulating.export_command,
-    ),
-    Command(
-        "report",
-        "one self-contained HTML report of a run",
-        simulating.report_args,
-        simulating.report_command,
-    ),
-    Command(
-        "validate",
-        "check a scenario file and report every problem",
-        simulating.validate_args,
-        simulating.validate_command,
-    ),
-)
+# Every command: those that simulate a scenario as it is, the decisions, those that read CRM
+# exports. A new command is a row in its module's COMMANDS.
+COMMANDS = (*simulating.COMMANDS, *deciding.COMMANDS, *reading.COMMANDS)
 
 
 def _memory_option(parser: argparse.ArgumentParser, default: str | None) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,17 @@ from ..experiments import DiscardedPartWarning, Experiment
 from ..model import Snapshot, read_snapshot
 from ..scenario import Scenario, ScenarioError, check_size, load_scenario
 from . import options as opt
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, one line of help, its options and what runs it."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1

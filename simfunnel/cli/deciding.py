@@ -38,6 +38,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     INTERVAL_REPS,
+    Command,
     add_execution,
     finish,
     flush,
@@ -497,3 +498,50 @@ def diagnosed(args: argparse.Namespace) -> Diagnosis:
 
 def diagnose_command(args: argparse.Namespace) -> int:
     return decide(args, diagnosed, lambda _: EXIT_OK)
+
+
+# This module's commands, in the order `simfunnel --help` lists them.
+COMMANDS = (
+    Command(
+        "thresholds",
+        "compare MQL thresholds on common random numbers, with a verdict",
+        thresholds_args,
+        thresholds_command,
+    ),
+    Command(
+        "size",
+        "the smallest headcount of a role that meets targets",
+        size_args,
+        size_command,
+    ),
+    Command(
+        "forecast",
+        "weekly pipeline forecast with P10/P50/P90 bands",
+        forecast_args,
+        forecast_command,
+    ),
+    Command(
+        "hire",
+        "dated hires that keep a role big enough for a volume plan",
+        hire_args,
+        hire_command,
+    ),
+    Command(
+        "explain",
+        "why the simulation departs from the spreadsheet, step by step",
+        explain_args,
+        explain_command,
+    ),
+    Command(
+        "waterfall",
+        "the reverse waterfall: leads needed for a revenue target (no simulation)",
+        waterfall_args,
+        waterfall_command,
+    ),
+    Command(
+        "diagnose",
+        "where one run's funnel leaks, and which capacity binds",
+        diagnose_args,
+        diagnose_command,
+    ),
+)

@@ -12,6 +12,7 @@ from . import options as opt
 from .common import (
     EXIT_OK,
     INTERVAL_REPS,
+    Command,
     export_args,
     flush,
     force,
@@ -164,3 +165,26 @@ def outlook_args(look: argparse.ArgumentParser) -> None:
     """The options of `simfunnel outlook`."""
     export_args(look)
     cli_cohorts.add_outlook_args(look)
+
+
+# This module's commands, in the order `simfunnel --help` lists them.
+COMMANDS = (
+    Command(
+        "fit",
+        "fit a scenario from CRM exports (leads, calls, opps)",
+        fit_args,
+        fit_command,
+    ),
+    Command(
+        "outlook",
+        "forecast each calendar month straight from a lead export",
+        outlook_args,
+        cli_cohorts.outlook,
+    ),
+    Command(
+        "backtest",
+        "fit before a cutoff, forecast past it, score it",
+        backtest_args,
+        backtest_command,
+    ),
+)

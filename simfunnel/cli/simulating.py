@@ -17,6 +17,7 @@ from ..scenario import Scenario, ScenarioError, with_overrides
 from . import options as opt
 from .common import (
     EXIT_OK,
+    Command,
     add_execution,
     finish,
     flush,
@@ -262,3 +263,38 @@ def validate_command(args: argparse.Namespace) -> int:
         f"{scenario.weeks} weeks)"
     )
     return EXIT_OK
+
+
+# This module's commands, in the order `simfunnel --help` lists them.
+COMMANDS = (
+    Command(
+        "run",
+        "simulate a scenario and print its KPIs",
+        run_args,
+        run_command,
+    ),
+    Command(
+        "sweep",
+        "replicate every combination of --set values, on common random numbers",
+        sweep_args,
+        sweep_command,
+    ),
+    Command(
+        "export",
+        "simulate a scenario and write synthetic CRM exports",
+        export_args,
+        export_command,
+    ),
+    Command(
+        "report",
+        "one self-contained HTML report of a run",
+        report_args,
+        report_command,
+    ),
+    Command(
+        "validate",
+        "check a scenario file and report every problem",
+        validate_args,
+        validate_command,
+    ),
+)
