@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/inbound_saas.yaml
+JOBS ?= auto  # pytest worker processes: one per core
 
 .PHONY: run test lint bench bench-parallel docs notebooks clean
 
@@ -19,7 +20,7 @@ test: $(BIN)/simfunnel
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
 
 lint: $(BIN)/simfunnel
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import KNOWN
 from scipy import stats
 
 import simfunnel
@@ -25,35 +26,6 @@ from simfunnel.results import write_exports
 from simfunnel.scenario import scenario_from_dict
 
 Z = 4.0  # standard errors: a fixed-seed check that fails by chance about once in 16,000
-OUTCOMES = {
-    "qualified": 0.4,
-    "information_gathering": 0.2,
-    "postponed": 0.1,
-    "no_prospect": 0.25,
-    "do_not_call": 0.05,
-}
-KNOWN = {
-    "name": "round trip",
-    "start_date": "2026-01-05",
-    "horizon": "52 weeks",
-    "sources": [
-        {"name": "web", "rate_per_week": 80, "score": {"mean": 50, "sd": 15}},
-        {"name": "event", "rate_per_week": 40, "score": {"mean": 58, "sd": 12}},
-    ],
-    "scoring": {"threshold": 55},
-    "sdr": {"headcount": 3},
-    "cadence": {"connect_probability": 0.4, "contact_probability": 0.5},
-    # Exports show no latent quality and the fit writes observed rates: the known scenario is
-    # one the fitted family contains (no decay, no quality effects).
-    "speed_to_lead": {"enabled": False},
-    "outcomes": {"probabilities": OUTCOMES, "quality_effect": dict.fromkeys(OUTCOMES, 0)},
-    "ae": {
-        "acceptance": {"probability": 0.75},
-        "sales_cycle": {"dist": "lognormal", "median": "45 days", "p90": "90 days"},
-        "win": {"probability": 0.3},
-        "deal_value": {"dist": "lognormal", "median": 12000, "p90": 30000},
-    },
-}
 WEEKS = 52
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from simfunnel.calibration import (
     fit_durations,
@@ -20,7 +21,7 @@ from simfunnel.calibration import (
     threshold_tradeoff,
 )
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = ROOT.parent / "shared" / "data"
 
 
 def _need(relative: str) -> Path:

@@ -14,8 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
-from test_calibration import KNOWN
+from conftest import KNOWN, ROOT
 
 import simfunnel
 from simfunnel.calibration import STAGES, backtest, fit

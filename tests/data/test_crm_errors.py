@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from test_calibration import KNOWN
+from conftest import KNOWN
 
 import simfunnel
 from simfunnel.calibration import MIN_LEADS, CalibrationError, backtest, fit, read_calls, read_leads

@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from test_calibration import KNOWN
+from conftest import KNOWN
 
 import simfunnel
 from simfunnel.calibration import (
