@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..data import CalibrationError, read_calls, read_leads, read_opportunities
 from .backtest_result import STAGES, Backtest
 from .backtesting import backtest
+from .checks import MIN_LEADS
 from .cohort_forecast import CohortForecast, forecast_cohorts
 from .cohorts import fit_cohorts
 from .estimators import (
@@ -14,15 +16,8 @@ from .estimators import (
     threshold_tradeoff,
     wilson_interval,
 )
-from .fitting import (
-    MIN_LEADS,
-    Calibration,
-    CalibrationError,
-    fit,
-    read_calls,
-    read_leads,
-    read_opportunities,
-)
+from .fit_result import Calibration
+from .fitting import fit
 from .hazard import SQLHazard, sql_hazard
 from .rolling import rolling_backtest
 from .rolling_result import RollingBacktest

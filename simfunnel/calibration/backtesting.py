@@ -44,13 +44,11 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
-from ..decisions import FLOWS, Forecast, forecast
-from ..decisions.forecasting import band_table, weekly_arrays
+from ..decisions import FLOWS, Forecast, band_table, forecast, weekly_arrays
 from ..model import Snapshot, read_snapshot
 from ..scenario import scenario_from_dict
 from .backtest_result import (
     FREQS,
-    STAGES,
     Backtest,
     check_choice,
     forecast_origin,
@@ -59,21 +57,12 @@ from .backtest_result import (
 )
 from .checks import MIN_LEADS
 from .estimators import DISTS
-from .fitting import Calibration, fit
-from .hazard import SQLHazard, sql_hazard
-from .snapshot import DEFAULT_GAPS_DAYS, LEAD_DATES, lead_snapshot, snapshot_with_chances
+from .fit_result import Calibration
+from .fitting import fit
+from .hazard import sql_hazard
+from .snapshot import DEFAULT_GAPS_DAYS, LEAD_DATES, snapshot_with_chances
 
-__all__ = [
-    "ARRIVALS",
-    "FREQS",
-    "STAGES",
-    "STARTS",
-    "Backtest",
-    "SQLHazard",
-    "backtest",
-    "lead_snapshot",
-    "sql_hazard",
-]
+__all__ = ["ARRIVALS", "STARTS", "backtest"]
 
 ARRIVALS = ("forecast", "actual")
 STARTS = ("snapshot", "warm_up")

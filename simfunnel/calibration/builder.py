@@ -39,7 +39,7 @@ class Estimates:
     """What the fit estimated from the exports, the input of :func:`build_scenario`.
 
     ``leads``: the lead table's rows (source filled); ``arrivals``, ``conversion``: the tables
-    of :class:`~simfunnel.calibration.fitting.Calibration` (the present put in,
+    of :class:`~simfunnel.calibration.fit_result.Calibration` (the present put in,
     :mod:`simfunnel.calibration.recent`); ``seasons``: per source, the ISO-week multipliers
     (or None), basis and kind; ``chosen``: the chosen duration fit per stage; ``threshold``:
     the MQL cut the scores imply (None without usable scores); ``calls``: what the call log

@@ -68,18 +68,7 @@ from .recent import present_rates
 from .records import warn
 from .uncertainty import known_by_the_user
 
-__all__ = [
-    "MIN_LEADS",
-    "Calibration",
-    "CalibrationError",
-    "ExportTable",
-    "check_exports",
-    "fit",
-    "parse_timestamp",
-    "read_calls",
-    "read_leads",
-    "read_opportunities",
-]
+__all__ = ["fit"]
 
 
 def _as_table(x: ExportTable | str | Path | None, reader: Any, **kw: Any) -> ExportTable | None:

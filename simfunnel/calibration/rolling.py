@@ -33,20 +33,14 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
-from .backtesting import STAGES, backtest
+from .backtest_result import STAGES
+from .backtesting import backtest
 from .cohort_forecast import CohortForecast, forecast_cohorts
 from .cohorts import fit_cohorts
 from .rolling_result import MODEL, RollingBacktest
-from .scores import BASELINES, MonthlySamples, central_share, crps, score_cutoff
+from .scores import MonthlySamples, score_cutoff
 
-__all__ = [
-    "BASELINES",
-    "RollingBacktest",
-    "central_share",
-    "crps",
-    "lead_frame",
-    "rolling_backtest",
-]
+__all__ = ["lead_frame", "rolling_backtest"]
 
 MODELS = {"cohort": MODEL, "simulation": "simulation"}
 MIN_HISTORY_LEADS = 30

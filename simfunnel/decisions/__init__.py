@@ -17,6 +17,7 @@ from .gap import STEPS, Gap, explain_gap
 from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
 from .measures import MEASURES, Target
 from .objective import (
+    KPIS,
     SECTION,
     choose,
     decision_kpis,
@@ -29,7 +30,7 @@ from .objective import (
 from .queueing import erlang_a, erlang_b, erlang_c, mmc_mean_wait
 from .sizing import Sizing, size_team
 from .stages import DEFAULT_RANGES
-from .thresholds import KPIS, ThresholdComparison, compare_thresholds, option_label
+from .thresholds import ThresholdComparison, compare_thresholds, option_label
 from .workload import (
     erlang_a_service_level,
     erlang_a_staffing,

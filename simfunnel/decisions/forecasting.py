@@ -71,7 +71,6 @@ from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .forecast_bands import (
     FLOWS,
-    LEVELS,
     METRICS,
     VALUES,
     band_table,
@@ -80,16 +79,7 @@ from .forecast_bands import (
     weekly_arrays,
 )
 
-__all__ = [
-    "FLOWS",
-    "LEVELS",
-    "METRICS",
-    "Forecast",
-    "band_table",
-    "default_warm_up",
-    "forecast",
-    "weekly_arrays",
-]
+__all__ = ["Forecast", "default_warm_up", "forecast"]
 _SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict states
 CUMULATIVE = "_cumulative"  # plot("pipeline_value_cumulative"): the running total's chart
 NA = "n/a"  # an undefined figure (NaN) in a printed table

@@ -41,7 +41,6 @@ from .objective import (
     Choice,
     Target,
     choose,
-    decision_kpis,
     failures,
     marginal,
     money,
@@ -561,12 +560,4 @@ def _pareto(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return pd.Series(keep, index=frame.index)
 
 
-__all__ = [
-    "KPIS",
-    "SECTION",
-    "ThresholdComparison",
-    "compare_thresholds",
-    "decision_kpis",
-    "option_label",
-    "with_decision_kpis",
-]
+__all__ = ["ThresholdComparison", "compare_thresholds", "option_label"]

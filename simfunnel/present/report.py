@@ -5,8 +5,8 @@
 :class:`~simfunnel.decisions.thresholds.ThresholdComparison`, a
 :class:`~simfunnel.decisions.sizing.Sizing`, a :class:`~simfunnel.decisions.forecasting.Forecast`
 and the others), a :class:`~simfunnel.results.result.SimulationResult`, a
-:class:`~simfunnel.calibration.fitting.Calibration` or a
-:class:`~simfunnel.calibration.backtesting.Backtest`, and writes one HTML file that can be
+:class:`~simfunnel.calibration.fit_result.Calibration` or a
+:class:`~simfunnel.calibration.backtest_result.Backtest`, and writes one HTML file that can be
 mailed as is: the verdict in plain words first, then the
 charts (PNG embedded as base64: no external file, no script), the key figures with their
 intervals where the object has them, and at the end every assumption: the scenario as YAML,
@@ -27,7 +27,7 @@ from ..base.files import write_text
 from ..results.answer import Report
 from .page import page_data, render_page
 
-__all__ = ["SECTIONS", "Report", "build_report", "render_html", "write_report"]
+__all__ = ["SECTIONS", "build_report", "render_html", "write_report"]
 
 # Every report has these sections, in this order (their HTML ids).
 SECTIONS = ("verdict", "charts", "kpis", "assumptions")

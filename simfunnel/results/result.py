@@ -20,11 +20,11 @@ from . import plots
 from .answer import AnswerBase, Report
 from .kpis import KPIS, Unit, kpi
 from .report_content import result_report
-from .run_kpis import REPORT_SECTIONS, TOTAL_KEYS, RunKPIs
+from .run_kpis import RunKPIs
 from .text import headline_keys, result_text, result_verdict
 
 # REPORT_SECTIONS and TOTAL_KEYS: the report's sections and totals, where they always were.
-__all__ = ["CHARTS", "REPORT_SECTIONS", "TOTAL_KEYS", "SimulationResult"]
+__all__ = ["CHARTS", "SimulationResult"]
 
 
 def _percent(value: float) -> str:

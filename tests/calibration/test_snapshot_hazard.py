@@ -1,5 +1,5 @@
 """Open MQLs at the cutoff, without a call log: kept in the cadence by the fitted hazard of
-converting at their age, not written off by a rule (simfunnel.calibration.backtesting.lead_snapshot)."""
+converting at their age, not written off by a rule (simfunnel.calibration.snapshot.lead_snapshot)."""
 
 from __future__ import annotations
 

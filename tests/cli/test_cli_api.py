@@ -101,7 +101,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "end_states",
     }
     assert set(report) - {"scenario", "seed", "start_date", "weeks"} == set(
-        simfunnel.results.result.REPORT_SECTIONS
+        simfunnel.results.run_kpis.REPORT_SECTIONS
     )
     assert report["seed"] == 3
     assert set(report["staffing"]) == {
@@ -120,7 +120,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
     }
     assert set(report["utilisation"]) == {"sdr", "bdr"}
     assert report["utilisation"]["bdr"] is None  # no outbound section: null, never absent
-    assert set(report["totals"]) == set(simfunnel.results.result.TOTAL_KEYS)
+    assert set(report["totals"]) == set(simfunnel.results.run_kpis.TOTAL_KEYS)
     assert set(report["rates"]) == {
         "mql_rate",
         "connect_rate",

@@ -16,7 +16,7 @@ import simfunnel
 from simfunnel.model import END_STATES
 from simfunnel.results import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
 from simfunnel.results import kpi_text as fmt
-from simfunnel.results.result import REPORT_SECTIONS, TOTAL_KEYS
+from simfunnel.results.run_kpis import REPORT_SECTIONS, TOTAL_KEYS
 from simfunnel.scenario import load_scenario, with_overrides
 
 sys.path.insert(0, str(ROOT / "tools"))  # the docs generators are developer tooling
