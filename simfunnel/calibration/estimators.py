@@ -33,8 +33,8 @@ DISTS = {"lognormal": stats.lognorm, "gamma": stats.gamma, "weibull": stats.weib
 def wilson_interval(k: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial share: sound near 0 and 1 and for small n.
 
-    Written out (five lines) rather than taken from statsmodels' ``proportion_confint``: it is
-    vectorised over arrays of counts here, and the call would load statsmodels for every fit."""
+    Written out (a few lines) rather than taken from statsmodels' ``proportion_confint``
+    (method "wilson", the same numbers): importing statsmodels would slow every fit."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     z = stats.norm.ppf(0.5 + level / 2)
