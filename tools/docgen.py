@@ -40,7 +40,7 @@ NO_UNIT = "—"
 COLUMNS = ("field", "type", "unit", "default", "constraints", "description")
 
 # ----------------------------------------------------------------------------- examples
-# Each is validated while rendering; tests/test_docs.py loads them again from the page.
+# Each is validated while rendering; tests/project/test_docs.py loads them again from the page.
 
 MINIMAL_YAML = """\
 start_date: 2026-01-05            # a Monday: the clock starts at its midnight
@@ -824,7 +824,7 @@ def _mmc() -> list[str]:
         "With a 24/7 calendar, Poisson MQLs, a single attempt that always reaches the person,",
         "exponential talk time and no after-call work, the SDR team is an M/M/c queue and the wait",
         "from MQL to first attempt follows Erlang C. This is how the engine is checked against",
-        "theory (`tests/test_theory.py`); it is also a quick way to see what queueing alone does to",
+        "theory (`tests/model/test_theory.py`); it is also a quick way to see what queueing alone does to",
         "speed-to-lead.",
         "",
         *_yaml_block(MMC_YAML, "scenario: mmc"),

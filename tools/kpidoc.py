@@ -1,5 +1,5 @@
 """The KPI registry as the reference table of docs/results.md: rendered here, so that the page
-cannot drift from ``simfunnel/results/kpis.py`` (``tests/test_kpis.py`` checks the committed
+cannot drift from ``simfunnel/results/kpis.py`` (``tests/results/test_kpis.py`` checks the committed
 page against it). ``make docs`` (``python tools/kpidoc.py``) renders the page again.
 """
 

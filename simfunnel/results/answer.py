@@ -3,7 +3,7 @@
 Why one interface: the command line, the HTML report and a notebook each ask an answer the same
 things (what to do, the table behind it, a chart, its files), so a new decision tool plugs into
 all three by offering them, and nothing dispatches on its type. :class:`Answer` is the contract
-(``tests/test_interface.py`` checks every type against it); :class:`AnswerBase` supplies what
+(``tests/*/test_interface*.py`` check every type against it); :class:`AnswerBase` supplies what
 is the same for all of them: a one-line ``repr``, the notebook view, ``summary`` and ``save``.
 :class:`Report` is what an answer's report says before it is HTML (``simfunnel.present``
 renders it).

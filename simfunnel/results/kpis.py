@@ -2,7 +2,7 @@
 its unit, the words a sales leader reads and its one-line meaning. The report's sections compute
 the values (:mod:`.result`); this module says what they are, so that the terminal tables, the docs
 page and the decision and report layers read one list. Adding a KPI: compute it in its section and
-add one entry here; ``tests/test_kpis.py`` fails until both agree, and until the docs table is
+add one entry here; ``tests/results/test_kpis.py`` fails until both agree, and until the docs table is
 rendered again (``make docs``, tools/kpidoc.py).
 """
 

@@ -208,7 +208,7 @@ DecayTable = Annotated[
 # of the cadence that answers it (every attempt of that cadence carrying the multipliers), is
 # about 7x higher for a response in the first hour than in the second, and over 60x higher than
 # for a response after 24 hours, for the usual inbound cadences (1 to 6 attempts, connect and
-# contact odds from 0.3 to 1). tests/test_theory.py checks these ratios.
+# contact odds from 0.3 to 1). tests/model/test_theory.py checks these ratios.
 DEFAULT_CONTACT_DECAY = {0.0: 1.0, 5 * MINUTE: 1.0, 30 * MINUTE: 0.6, 1.0: 0.5, 2.0: 0.4, 24.0: 0.3}
 DEFAULT_QUALIFY_DECAY = {
     0.0: 1.0,

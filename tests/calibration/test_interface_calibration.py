@@ -3,6 +3,7 @@ a fit (Calibration), a backtest (Backtest), a rolling-origin backtest (RollingBa
 cohort model's outlook (CohortForecast): a verdict in words, the table it rests on, a summary,
 charts by name, files by name, a one-line repr, a notebook view, a report, and the text the
 command line prints. Small, fast instances of each; the text is checked against the command.
+The shared checks are tests/answer_checks.py's.
 
 Also: a rolling backtest weighted by recency runs on an export whose conversion changed (the
 Beta posterior of an immediate stage stays proper with weighted counts)."""
@@ -10,7 +11,6 @@ Beta posterior of an immediate stage stays proper with weighted counts)."""
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import math
 import warnings
@@ -24,6 +24,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from answer_checks import (
+    check_basics,
+    check_charts,
+    check_report,
+    check_save,
+    check_text,
+    check_unknown_chart_refused,
+    check_views,
+)
 from conftest import build, crm_dict
 
 import simfunnel
@@ -39,7 +48,6 @@ from simfunnel.calibration import (
 from simfunnel.cli import main
 from simfunnel.data import check_exports
 from simfunnel.results import write_exports
-from simfunnel.results.answer import Answer, Report
 
 matplotlib.use("Agg")
 
@@ -76,13 +84,15 @@ def _rolling(leads: Path) -> Any:
 @dataclass(frozen=True)
 class Case:
     """How to make one answer, the charts ``plot(what)`` draws, the files ``save`` writes
-    beside verdict.txt (at least), and the command line that prints its ``text()``."""
+    beside verdict.txt (at least; ``unnamed``: those not among its ``tables()`` and
+    ``charts()``), the command line that prints its ``text()``, and whether it has a scenario."""
 
     make: Callable[[dict[str, Path], Path], Any]
     whats: tuple[str, ...]
     files: tuple[str, ...]
     argv: Callable[[dict[str, Path], Path, Path], list[str]]
     has_scenario: bool = True
+    unnamed: tuple[str, ...] = ()
 
 
 CASES: dict[str, Case] = {
@@ -95,6 +105,7 @@ CASES: dict[str, Case] = {
             *("--leads", str(crm["leads"]), "--calls", str(crm["calls"])),
             *("--opportunities", str(crm["opportunities"]), "--out", str(tmp / "fitted.yaml")),
         ],
+        unnamed=("scenario.yaml",),
     ),
     "backtest": Case(
         lambda crm, thin: backtest(
@@ -137,62 +148,29 @@ def case(request: pytest.FixtureRequest, crm: dict[str, Path], thin: Path) -> tu
 
 def test_it_has_a_verdict_a_table_and_a_summary(case: tuple[Case, Any]) -> None:
     spec, answer = case
-    assert isinstance(answer.verdict, str) and answer.verdict.strip()
-    assert isinstance(answer.table, pd.DataFrame) and not answer.table.empty
-    assert isinstance(answer.summary(), pd.DataFrame) and not answer.summary().empty
-    if spec.has_scenario:
-        assert isinstance(answer, Answer)
-        assert isinstance(answer.scenario, simfunnel.Scenario)
-    else:  # a cohort model has no scenario: it is fitted to the export directly
-        assert not hasattr(answer, "scenario")
+    # a cohort model has no scenario: it is fitted to the export directly
+    check_basics(answer, scenario=spec.has_scenario)
     print(f"\n{type(answer).__name__}: {answer.verdict}")
 
 
-def test_every_chart_has_a_title(case: tuple[Case, Any]) -> None:
-    import matplotlib.pyplot as plt
-
+def test_every_chart_has_a_title_and_an_unknown_one_is_refused(case: tuple[Case, Any]) -> None:
     spec, answer = case
-    for what in (None, *spec.whats):
-        ax = answer.plot(what)
-        try:
-            assert ax.get_title(), what
-        finally:
-            plt.close(ax.figure)
-    fig, given = plt.subplots()
-    try:
-        assert answer.plot(ax=given) is given
-    finally:
-        plt.close(fig)
-    with pytest.raises(ValueError):
-        answer.plot("no_such_chart")
+    check_charts(answer, spec.whats)
+    check_unknown_chart_refused(answer)
 
 
 def test_save_writes_every_file_it_names(case: tuple[Case, Any], tmp_path: Path) -> None:
     spec, answer = case
-    written = answer.save(tmp_path / "out")
-    named = {f"{n}.csv" for n in answer.tables()} | {f"{n}.png" for n in answer.charts()}
-    extra = {"scenario.yaml"} if type(answer).__name__ == "Calibration" else set()
-    assert set(written) == named | extra | {"verdict.txt"}
-    assert set(spec.files) <= set(written)
-    for name, path in written.items():
-        assert isinstance(path, Path) and path.name == name and path.stat().st_size > 0
-    assert (tmp_path / "out" / "verdict.txt").read_text() == answer.verdict + "\n"
+    check_save(answer, tmp_path / "out", spec.files, exact=False, unnamed=spec.unnamed)
 
 
 def test_it_shows_itself_in_one_line_and_in_a_notebook(case: tuple[Case, Any]) -> None:
-    _, answer = case
-    text = repr(answer)
-    assert "\n" not in text and type(answer).__name__ in text
-    first = " ".join(answer.verdict.split()[:4])
-    assert html.escape(first) in answer._repr_html_()
+    check_views(case[1], repr_of=False)
 
 
 def test_its_report_leads_with_the_verdict(case: tuple[Case, Any]) -> None:
-    _, answer = case
-    report = answer.report()
-    assert isinstance(report, Report)
-    assert report.verdict and report.verdict[0].strip()
-    assert report.charts and not report.kpis.empty
+    spec, answer = case
+    check_report(answer, scenario=spec.has_scenario)
 
 
 def test_its_text_is_what_the_command_prints(
@@ -207,8 +185,8 @@ def test_its_text_is_what_the_command_prints(
     ):
         warnings.simplefilter("ignore")
         assert main(spec.argv(crm, thin, tmp_path)) == 0, err.getvalue()
+    check_text(answer)
     text = answer.text()
-    assert text.strip()
     printed = out.getvalue()
     if type(answer).__name__ == "Calibration":  # the command names the scenario it wrote first
         printed = printed.split(": ", 1)[1]

@@ -1,12 +1,12 @@
 """Every answer offers one interface (simfunnel.results.answer.Answer): a verdict in words, the
 table it rests on, a tidy summary, charts by name, files by name, a one-line repr, a notebook
 view, a report and what the terminal prints. Small, fast instances of each type; a new type is
-one entry in ``ANSWERS`` (with the chart names and files it offers)."""
+one entry in ``ANSWERS`` (with the chart names and files it offers). The checks are
+tests/answer_checks.py's, shared with the results and the calibration."""
 
 from __future__ import annotations
 
 import copy
-import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-import pandas as pd
 import pytest
+from answer_checks import (
+    check_basics,
+    check_charts,
+    check_report,
+    check_save,
+    check_text,
+    check_unknown_chart_refused,
+    check_views,
+)
 from conftest import STEADY_FLOW, build
 
 import simfunnel
@@ -27,7 +35,6 @@ from simfunnel.decisions import (
     hiring_plan,
     size_team,
 )
-from simfunnel.results.answer import Answer, Report
 
 matplotlib.use("Agg")
 
@@ -150,61 +157,25 @@ def case(request: pytest.FixtureRequest) -> tuple[Case, Any]:
 
 
 def test_it_is_an_answer_with_a_verdict_and_its_table(case: tuple[Case, Any]) -> None:
-    _, answer = case
-    assert isinstance(answer, Answer)
-    assert isinstance(answer.verdict, str) and answer.verdict.strip()
-    assert isinstance(answer.table, pd.DataFrame) and not answer.table.empty
-    assert isinstance(answer.summary(), pd.DataFrame)
-    assert isinstance(answer.scenario, simfunnel.Scenario)
+    check_basics(case[1])
 
 
-def test_every_chart_has_a_title(case: tuple[Case, Any]) -> None:
-    import matplotlib.pyplot as plt
-
+def test_every_chart_has_a_title_and_an_unknown_one_is_refused(case: tuple[Case, Any]) -> None:
     spec, answer = case
-    for what in (None, *spec.whats):
-        ax = answer.plot(what)
-        try:
-            assert ax.get_title(), what
-        finally:
-            plt.close(ax.figure)
-    fig, given = plt.subplots()
-    try:
-        assert answer.plot(ax=given) is given
-    finally:
-        plt.close(fig)
+    check_charts(answer, spec.whats)
+    check_unknown_chart_refused(answer)
 
 
 def test_save_writes_every_file_it_names(case: tuple[Case, Any], tmp_path: Path) -> None:
     spec, answer = case
-    written = answer.save(tmp_path / "out")
-    assert set(written) == {*spec.files, "verdict.txt"}
-    assert set(written) == {f"{n}.csv" for n in answer.tables()} | {
-        f"{n}.png" for n in answer.charts()
-    } | {"verdict.txt"}
-    for name, path in written.items():
-        assert isinstance(path, Path) and path.name == name and path.stat().st_size > 0
-    assert (tmp_path / "out" / "verdict.txt").read_text() == answer.verdict + "\n"
+    check_save(answer, tmp_path / "out", spec.files)
 
 
 def test_it_shows_itself_in_one_line_and_in_a_notebook(case: tuple[Case, Any]) -> None:
-    _, answer = case
-    text = repr(answer)
-    assert "\n" not in text and text.startswith(f"<{type(answer).__name__} of ")
-    first = " ".join(answer.verdict.split()[:4])
-    assert html.escape(first) in answer._repr_html_()
+    check_views(case[1])
 
 
 def test_its_report_and_terminal_text_lead_with_the_verdict(case: tuple[Case, Any]) -> None:
     _, answer = case
-    report = answer.report()
-    assert isinstance(report, Report)
-    assert report.verdict and report.verdict[0].strip()
-    assert report.charts and report.scenario is not None
-    assert answer.text().startswith(answer.verdict)
-
-
-def test_an_unknown_chart_is_refused(case: tuple[Case, Any]) -> None:
-    _, answer = case
-    with pytest.raises(ValueError):
-        answer.plot("no_such_chart")
+    check_report(answer)
+    check_text(answer, answer.verdict)

@@ -1,0 +1,117 @@
+"""The checks every answer passes (simfunnel.results.answer.Answer), shared by the interface
+tests of the decisions, the results and the calibration: each module builds its own answers and
+calls these from short parametrised tests. Import as ``from answer_checks import ...`` (pytest
+puts tests/ on sys.path for conftest.py)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import simfunnel
+from simfunnel.results.answer import Answer, Report
+
+
+def check_basics(answer: Any, *, scenario: bool = True) -> None:
+    """A verdict in words, a non-empty table and summary, and the scenario it is about; with
+    ``scenario=False`` (a cohort model, fitted to the export directly) it has no scenario, so it
+    is no :class:`Answer` by the protocol."""
+    assert isinstance(answer.verdict, str) and answer.verdict.strip()
+    assert isinstance(answer.table, pd.DataFrame) and not answer.table.empty
+    assert isinstance(answer.summary(), pd.DataFrame) and not answer.summary().empty
+    if scenario:
+        assert isinstance(answer, Answer)
+        assert isinstance(answer.scenario, simfunnel.Scenario)
+    else:
+        assert not hasattr(answer, "scenario")
+
+
+def check_charts(answer: Any, whats: Iterable[str]) -> None:
+    """Every chart (the main one and each named in ``whats``) has a title, and ``plot(ax=)``
+    draws on the axes given and returns them."""
+    import matplotlib.pyplot as plt
+
+    for what in (None, *whats):
+        ax = answer.plot(what)
+        try:
+            assert ax.get_title(), what
+        finally:
+            plt.close(ax.figure)
+    fig, given = plt.subplots()
+    try:
+        assert answer.plot(ax=given) is given
+    finally:
+        plt.close(fig)
+
+
+def check_unknown_chart_refused(answer: Any) -> None:
+    """A chart name the answer does not know raises ValueError."""
+    with pytest.raises(ValueError):
+        answer.plot("no_such_chart")
+
+
+def check_save(
+    answer: Any,
+    directory: Path,
+    files: Iterable[str],
+    *,
+    exact: bool = True,
+    unnamed: Iterable[str] = (),
+) -> None:
+    """``save`` writes every table of ``tables()`` (CSV) and chart of ``charts()`` (PNG), the
+    ``unnamed`` files besides them, and verdict.txt holding the verdict; each path it returns
+    is the file of that name, not empty. ``files`` are the files it writes beside verdict.txt
+    (``exact=False``: at least those)."""
+    written = answer.save(directory)
+    names = set(written)
+    if exact:
+        assert names == {*files, "verdict.txt"}
+    else:
+        assert set(files) <= names
+    named = {f"{n}.csv" for n in answer.tables()} | {f"{n}.png" for n in answer.charts()}
+    assert names == named | set(unnamed) | {"verdict.txt"}
+    for name, path in written.items():
+        assert isinstance(path, Path) and path.name == name and path.stat().st_size > 0
+    assert (Path(directory) / "verdict.txt").read_text() == answer.verdict + "\n"
+
+
+def check_views(answer: Any, *, repr_of: bool = True) -> None:
+    """A one-line repr (``<Type of ...``, or with ``repr_of=False`` one naming the type) and a
+    notebook view containing the first words of the verdict."""
+    text = repr(answer)
+    name = type(answer).__name__
+    assert "\n" not in text
+    if repr_of:
+        assert text.startswith(f"<{name} of ")
+    else:
+        assert name in text
+    first = " ".join(answer.verdict.split()[:4])
+    assert html.escape(first) in answer._repr_html_()
+
+
+def check_report(answer: Any, *, scenario: bool = True, same_scenario: bool = False) -> None:
+    """The report leads with the verdict and has charts and key figures; it names a scenario
+    (``same_scenario``: the answer's own) or, with ``scenario=False``, none."""
+    report = answer.report()
+    assert isinstance(report, Report)
+    assert report.verdict and report.verdict[0].strip()
+    assert report.charts and not report.kpis.empty
+    if not scenario:
+        assert report.scenario is None
+    elif same_scenario:
+        assert report.scenario is answer.scenario
+    else:
+        assert report.scenario is not None
+
+
+def check_text(answer: Any, begins: str | None = None) -> None:
+    """What the terminal prints is not empty and (if given) begins with ``begins``."""
+    text = answer.text()
+    assert text.strip()
+    if begins is not None:
+        assert text.startswith(begins)
