@@ -461,7 +461,7 @@ def read_leads(
     """Read a lead lifecycle export (one row per lead, a date per stage reached).
 
     ``mapping``: canonical name -> column, overriding the style's defaults (``STYLES`` in
-    simfunnel.results.exports), as a dict or a YAML/JSON file (``{leads: {...}, calls: {...}}`` or a
+    simfunnel.data.formats), as a dict or a YAML/JSON file (``{leads: {...}, calls: {...}}`` or a
     flat mapping for this table). ``date_format``: ``iso``, ``dayfirst``, ``monthfirst`` or a
     strftime pattern; detected when not given (``.date_format`` says which). ``sep``: the
     separator, sniffed from the header when not given. ``encoding``: detected from a
