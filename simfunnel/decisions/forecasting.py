@@ -57,13 +57,14 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK, format_amount
-from ..experiments import Experiment, ExperimentError, run
+from ..experiments import Experiment, ExperimentError, RunOptions, run
+from ..experiments.options import SharedKeywords
 from ..model import Snapshot
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, Staffing, scenario_to_dict, with_overrides
@@ -432,21 +433,17 @@ def forecast(
     weeks: int | None = None,
     reps: int = 20,
     *,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    snapshot: Snapshot | None = None,
-    progress: bool = True,
     level: float = 0.8,
     warm_up: int | None = None,
     parameter_draws: bool | None = None,
+    **keywords: Unpack[SharedKeywords],
 ) -> Forecast:
     """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
     weeks (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
     :func:`simfunnel.read_snapshot`) if given.
 
     ``level`` is the share of periods the band should hold (0.8: P10-P90). ``seed``,
-    ``workers``, ``executor`` and ``progress`` are those of :func:`simfunnel.run`. A failing
+    ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of :func:`simfunnel.run`. A failing
     replication raises (a band from the survivors would be biased); with Ctrl-C the forecast
     uses the replications that finished, if at least two did.
 
@@ -460,20 +457,20 @@ def forecast(
     replications are run a second time without them, on the same seeds, for
     :meth:`Forecast.variance_split` (twice the run time).
     """
+    # run's defaults, and fail_fast: a band from the survivors would be biased
+    options = RunOptions().shared(**keywords).updated(fail_fast=True)
     _check(weeks, reps, level)
     if parameter_draws is not None and not isinstance(parameter_draws, bool):
         raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
     draws = bool(scenario.uncertainty) and parameter_draws is not False
-    warm, basis = _warm_up(scenario, snapshot, warm_up)
+    warm, basis = _warm_up(scenario, options.snapshot, warm_up)
     overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
     if warm * WEEK != scenario.warm_up:
         overrides["warm_up"] = f"{warm} weeks"
     if overrides:
         name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
         scenario = with_overrides(scenario, overrides, source=name)
-    options: dict[str, Any] = {"workers": workers, "executor": executor, "progress": progress}
-    options |= {"fail_fast": True, "snapshot": snapshot}
-    experiment = run(scenario, reps, seed=seed, draw_parameters=draws, **options)
+    experiment = run(scenario, reps, options=options.updated(draw_parameters=draws))
     finished = experiment.long["replication"].nunique()
     if finished < 2:
         raise ExperimentError(
@@ -482,7 +479,7 @@ def forecast(
         )
     process = None
     if draws and not experiment.interrupted:  # the same seeds without draws: the noise alone
-        process = run(scenario, reps, seed=experiment.seed, **options)
+        process = run(scenario, reps, options=options.updated(seed=experiment.seed))
         if process.long["replication"].nunique() < 2:
             process = None
     cube = weekly_arrays(experiment, scenario.weeks)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, run_variants
-from ..model import Snapshot
+from ..experiments import Experiment, RunOptions, run_variants
+from ..experiments.options import SharedKeywords
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario
 from . import charts, reports
@@ -115,15 +115,13 @@ def explain_gap(
     scenario: Scenario,
     metric: str = "valid_opportunities",
     reps: int = 10,
-    *,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = False,
-    snapshot: Snapshot | None = None,
+    **keywords: Unpack[SharedKeywords],
 ) -> Gap:
     """Measure how much of the spreadsheet-to-simulation gap in ``metric`` (valid
-    opportunities or wins over the horizon) each left-out mechanism explains."""
+    opportunities or wins over the horizon) each left-out mechanism explains. ``seed``,
+    ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of :func:`simfunnel.run`
+    (here without a progress bar by default)."""
+    options = RunOptions(progress=False).shared(**keywords)  # quiet unless asked
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {', '.join(_METRICS)} (got {metric!r})")
     weeks = scenario.horizon / WEEK
@@ -142,11 +140,7 @@ def explain_gap(
         variants,
         reps,
         baseline=STEPS[0],
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        snapshot=snapshot,
+        options=options,
     )
     summary = exp.summary()
     summary = summary[(summary["section"] == "totals") & (summary["metric"] == metric)]

@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..base.units import WEEK
-from ..experiments import Experiment, run
-from ..model import Snapshot
+from ..experiments import Experiment, RunOptions, run
+from ..experiments.options import SharedKeywords
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports
@@ -323,7 +323,7 @@ class _HeadcountRuns:
     goals: Sequence[Target]
     confidence: float
     reps: int
-    options: Mapping[str, Any]  # run's options: seed, workers, executor, progress, snapshot
+    options: RunOptions  # how each headcount's experiment runs
     tried: dict[int, Experiment] = field(default_factory=dict)
     share: dict[int, float] = field(default_factory=dict)
     level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
@@ -338,7 +338,7 @@ class _HeadcountRuns:
             scenario = with_overrides(
                 self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
             )
-            self.tried[h] = run(scenario, self.reps, **self.options)
+            self.tried[h] = run(scenario, self.reps, options=self.options)
             reports = replication_reports(self.tried[h])
             for g in self.goals:
                 if g.metric not in MEASURES and g.metric not in reports[0]:
@@ -394,12 +394,8 @@ def size_team(
     *,
     start: int | None = None,
     max_headcount: int = 200,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = False,
-    snapshot: Snapshot | None = None,
     explain: bool = True,
+    **keywords: Unpack[SharedKeywords],
 ) -> Sizing:
     """The smallest headcount of ``role`` whose runs meet every target with probability at
     least ``confidence`` (the share of ``reps`` replications in which all are met).
@@ -407,20 +403,16 @@ def size_team(
     Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
     ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
     the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
+    ``seed``, ``workers``, ``executor``, ``progress`` (default off here) and ``snapshot`` are
+    those of :func:`simfunnel.run`.
     """
+    options = RunOptions(progress=False).shared(**keywords)  # many runs: quiet unless asked
     if not 0 < confidence <= 1:
         raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
     goals = parse_targets(targets)
     path = headcount_path(scenario, role)
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
-    options = {
-        "seed": seed,
-        "workers": workers,
-        "executor": executor,
-        "progress": progress,
-        "snapshot": snapshot,
-    }
     runs = _HeadcountRuns(scenario, role, path, goals, confidence, reps, options)
     answer = _smallest(runs, first, max_headcount)
     if answer is not None and answer > 1:
@@ -459,7 +451,7 @@ def _explain(
     goals: Sequence[Target],
     confidence: float,
     reps: int,
-    options: Mapping[str, Any],
+    options: RunOptions,
 ) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
     """Each mechanism removed at the answer and one fewer, on the replications of the search
     (same seed): the pass rate and the binding target's metric with and without it."""
@@ -476,7 +468,7 @@ def _explain(
             variant = with_overrides(
                 scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
             )
-            runs[(name, k)] = exp = run(variant, reps, **options)
+            runs[(name, k)] = exp = run(variant, reps, options=options)
             reports = replication_reports(exp)
             with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))
             diff, low, high = _paired(with_, without)

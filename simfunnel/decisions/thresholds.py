@@ -21,14 +21,14 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, run_variants
-from ..model import Snapshot
+from ..experiments import Experiment, RunOptions, run_variants
+from ..experiments.options import SharedKeywords
 from ..results.answer import AnswerBase, Report
 from ..scenario import Costs, Scenario, with_overrides
 from . import charts, reports
@@ -266,11 +266,6 @@ def compare_thresholds(
     reps: int = 10,
     *,
     sql_require: Sequence[int] | None = None,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = True,
-    snapshot: Snapshot | None = None,
     costs: Mapping[str, Any] | Costs | None = None,
     service_level: float | None = 0.5,
     max_utilisation: float | None = None,
@@ -280,6 +275,7 @@ def compare_thresholds(
     open_pipeline: bool = True,
     fallback: str = "valid_opportunities",
     explain: bool = True,
+    **keywords: Unpack[SharedKeywords],
 ) -> ThresholdComparison:
     """Run every option (and the current one) on common random numbers and compare.
 
@@ -294,7 +290,10 @@ def compare_thresholds(
     ``fallback``: the objective without costs (``valid_opportunities`` or ``won_value``).
     ``explain``: also measure why the current option's valid opportunities differ from the
     spreadsheet's (:func:`simfunnel.decisions.gap.explain_gap`, on the same seeds).
+    ``seed``, ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of
+    :func:`simfunnel.run`.
     """
+    settings = RunOptions().shared(**keywords)  # run's defaults: a progress bar
     _check_inputs(scenario, thresholds, sql_require, fallback)
     model = resolve_costs(scenario, costs)
     values, requires, options, current = _grid(scenario, thresholds, sql_require)
@@ -303,10 +302,7 @@ def compare_thresholds(
         name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
         for name, (t, r) in options.items()
     }
-    runs: dict[str, Any] = {"workers": workers, "executor": executor, "snapshot": snapshot}
-    experiment = run_variants(
-        scenario, variants, reps, baseline=current, seed=seed, progress=progress, **runs
-    )
+    experiment = run_variants(scenario, variants, reps, baseline=current, options=settings)
     weeks = scenario.horizon / WEEK
     kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
     experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
@@ -314,7 +310,8 @@ def compare_thresholds(
     overview = _overview(table, options, weeks, scenario, current, saturation)
     targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
     choice = _judge(overview, table, targets, weeks, current)
-    gap = explain_gap(scenario, "valid_opportunities", reps, seed=seed, **runs) if explain else None
+    quiet: SharedKeywords = {**keywords, "progress": False}  # the gap runs without a bar
+    gap = explain_gap(scenario, "valid_opportunities", reps, **quiet) if explain else None
     unlimited = scenario.ae.team is None
     comparison = ThresholdComparison(
         experiment=experiment,

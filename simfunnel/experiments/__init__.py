@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .draws import draw_for_seed, draw_parameters
 from .experiment import Experiment, run, run_variants, sweep
+from .options import RunKeywords, RunOptions
 from .replicate import ReplicationError, replication_seed
 from .single import simulate
 from .store import DiscardedPartWarning, ExperimentError
@@ -13,6 +14,8 @@ __all__ = [
     "Experiment",
     "ExperimentError",
     "ReplicationError",
+    "RunKeywords",
+    "RunOptions",
     "draw_for_seed",
     "draw_parameters",
     "replication_seed",

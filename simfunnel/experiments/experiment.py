@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
@@ -24,13 +24,14 @@ from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, check_size, scenario_to_dict, with_overrides
 from .executors import Pool, Runner
 from .intervals import precision_report
+from .options import RunKeywords, RunOptions
 from .readout import experiment_report, experiment_verdict, spread, summary_text
 from .replicate import assemble, root_seed
 from .replications import Replications
 from .store import Store, experiment_manifest
 from .variants import add_params, grid_variants, param_table
 
-__all__ = ["Experiment", "run", "run_variants", "sweep"]
+__all__ = ["Experiment", "RunOptions", "run", "run_variants", "sweep"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -101,10 +102,7 @@ def _batch_plan(
     targets ``max_reps``, default 10 x reps), checked before anything runs."""
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ValueError(f"reps must be a whole number >= 1 (got {reps!r})")
-    targets = dict(precision or {})
-    for name, target in targets.items():
-        if not (isinstance(target, int | float) and target > 0):
-            raise ValueError(f"precision target of {name!r} must be above 0 (got {target!r})")
+    targets = dict(precision or {})  # each above 0: checked by RunOptions
     limit = max_reps if max_reps is not None else (10 * reps if targets else reps)
     if limit < reps:
         raise ValueError(f"max_reps ({limit}) is below reps ({reps})")
@@ -126,29 +124,23 @@ def _experiment(
     *,
     baseline: str,
     reps: int,
-    seed: int | None,
-    workers: int | None,
-    executor: Any,
-    progress: bool,
-    out: str | Path | None,
-    fail_fast: bool,
-    precision: Mapping[str, float] | None,
-    max_reps: int | None,
-    snapshot: Snapshot | None,
-    draw_parameters: bool = False,
+    options: RunOptions,
 ) -> Experiment:
     """Run the replications of every variant (in batches until the precision targets are met)
     and gather them into an :class:`Experiment`."""
-    targets, limit = _batch_plan(reps, precision, max_reps)
+    targets, limit = _batch_plan(reps, options.precision, options.max_reps)
+    snapshot, draw_parameters = options.snapshot, bool(options.draw_parameters)
     _check_sizes(scenarios, snapshot)
-    root = root_seed(seed)
+    root = root_seed(options.seed)
     names = list(scenarios)
     store = None
-    if out is not None:
+    if options.out is not None:
         manifest = experiment_manifest(scenarios, overrides, root, snapshot, draw_parameters)
-        store = Store(Path(out), manifest)
-    pool = Pool(workers, executor)
-    runner = Runner(list(scenarios.values()), names, root, pool, store, fail_fast, progress)
+        store = Store(Path(options.out), manifest)
+    pool = Pool(options.workers, options.executor)
+    runner = Runner(
+        list(scenarios.values()), names, root, pool, store, options.fail_fast, options.progress
+    )
     runner.snapshot = snapshot
     runner.draw_parameters = draw_parameters
     report = None
@@ -183,22 +175,24 @@ def _experiment(
     )
 
 
+def _options(options: RunOptions | None, run: RunKeywords) -> RunOptions:
+    """One :class:`RunOptions`: ``options`` (default: the defaults) with ``run`` on top."""
+    if options is not None and not isinstance(options, RunOptions):
+        raise TypeError(f"options must be RunOptions (got {type(options).__name__})")
+    return (options or RunOptions()).updated(**run)
+
+
 def run(
     scenario: Scenario,
     reps: int = 10,
     *,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = True,
-    out: str | Path | None = None,
-    fail_fast: bool = False,
-    precision: Mapping[str, float] | None = None,
-    max_reps: int | None = None,
-    snapshot: Snapshot | None = None,
-    draw_parameters: bool = False,
+    options: RunOptions | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Experiment:
     """Replicate one scenario ``reps`` times, seeds spawned from ``SeedSequence(seed)``.
+
+    The keywords below are the fields of :class:`RunOptions`: give them one by one, or as
+    ``options=`` (keywords given as well override its fields).
 
     ``workers``: processes of a local pool (default: every core; 1 runs inline), or
     ``executor``: any ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
@@ -219,16 +213,7 @@ def run(
         pd.DataFrame({"variant": pd.Series([name], dtype=str)}),
         baseline=name,
         reps=reps,
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        out=out,
-        fail_fast=fail_fast,
-        precision=precision,
-        max_reps=max_reps,
-        snapshot=snapshot,
-        draw_parameters=bool(draw_parameters),
+        options=_options(options, run),
     )
 
 
@@ -238,15 +223,8 @@ def run_variants(
     reps: int = 10,
     *,
     baseline: str | None = None,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = True,
-    out: str | Path | None = None,
-    fail_fast: bool = False,
-    precision: Mapping[str, float] | None = None,
-    max_reps: int | None = None,
-    snapshot: Snapshot | None = None,
+    options: RunOptions | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Experiment:
     """Replicate each variant of ``base`` on common random numbers, for paired comparisons.
 
@@ -275,15 +253,7 @@ def run_variants(
         params,
         baseline=baseline,
         reps=reps,
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        out=out,
-        fail_fast=fail_fast,
-        precision=precision,
-        max_reps=max_reps,
-        snapshot=snapshot,
+        options=_options(options, run),
     )
 
 
@@ -292,15 +262,8 @@ def sweep(
     grid: Mapping[str, Sequence[Any]],
     reps: int = 10,
     *,
-    seed: int | None = 0,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = True,
-    out: str | Path | None = None,
-    fail_fast: bool = False,
-    precision: Mapping[str, float] | None = None,
-    max_reps: int | None = None,
-    snapshot: Snapshot | None = None,
+    options: RunOptions | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Experiment:
     """The full grid of ``{path: [values]}``, each point a variant named
     ``path=value, path=value`` (see :func:`run_variants`); the first point is the baseline of
@@ -309,15 +272,7 @@ def sweep(
         base,
         grid_variants(grid),
         reps,
-        seed=seed,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        out=out,
-        fail_fast=fail_fast,
-        precision=precision,
-        max_reps=max_reps,
-        snapshot=snapshot,
+        options=_options(options, run),
     )
 
 
