@@ -66,8 +66,11 @@ SELF_SERVE = int(State.SELF_SERVE_WON)
 # Each conversation outcome by its position in the scenario's OUTCOMES (the engine's draw): the
 # state it leaves the lead in and its path, as plain ints for the engine's hot loop.
 OUTCOME_STATE = tuple(int(State[kind.end_state.upper()]) for kind in OUTCOME_KINDS)
-TOSS_UP, FOLLOW_UP, CALLBACK, CLOSED = range(4)  # the paths, in OutcomePath order
-_PATH_CODE = {path: code for code, path in enumerate(OutcomePath)}
+_PATH_CODE = {path: code for code, path in enumerate(OutcomePath)}  # each path as a plain int
+TOSS_UP = _PATH_CODE[OutcomePath.TOSS_UP]
+FOLLOW_UP = _PATH_CODE[OutcomePath.FOLLOW_UP]
+CALLBACK = _PATH_CODE[OutcomePath.CALLBACK]
+CLOSED = _PATH_CODE[OutcomePath.CLOSED]
 OUTCOME_PATH = tuple(_PATH_CODE[kind.path] for kind in OUTCOME_KINDS)
 NURTURED = frozenset((FOLLOW_UP, CALLBACK))  # paths that call the lead again, then nurture
 # A qualified lead that fails the toss-up criteria is interested later: the first follow-up.
