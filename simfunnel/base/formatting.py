@@ -1,4 +1,5 @@
-"""Figures as a person reads them: 1,234 / 12.5 / 0.42 / 42%, and intervals as ``mean (low to high)``.
+"""Figures as a person reads them: 1,234 / 12.5 / 0.42 / 42%, and intervals as ``mean (low to high)``;
+shares that are undefined (NaN) rather than 0 when there is nothing to share; messages on one line.
 
 Why one module: the report, the terminal and the verdicts write numbers the same way.
 """
@@ -10,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["fmt", "interval", "missing", "value_text"]
+__all__ = ["fmt", "interval", "missing", "one_line", "share", "value_text"]
 
 
 def fmt(value: Any, percent: bool = False) -> str:
@@ -68,3 +69,16 @@ def value_text(value: Any) -> str:
 def missing(x: Any) -> bool:
     """True for None, NaN and pandas' missing values alike."""
     return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
+
+
+def share(numerator: float, denominator: float | None) -> float:
+    """numerator / denominator, NaN when the denominator is missing, NaN or 0 (a share of
+    nothing is undefined, not 0)."""
+    if denominator is None or not denominator or math.isnan(float(denominator)):
+        return math.nan
+    return float(numerator) / float(denominator)
+
+
+def one_line(text: Any) -> str:
+    """A message on one line, so that a refusal quoting a library or a value stays one line."""
+    return " ".join(str(text).split())

@@ -8,10 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..base.formatting import one_line
 from ..data import CalibrationError, ExportTable
 from ..scenario import ScenarioError, scenario_from_dict
 from .cohorts import CohortModel
-from .records import one_line, plain_values, warn
+from .records import plain_values, warn
 
 __all__ = [
     "MIN_LEADS",

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..base.formatting import fmt, interval, missing, value_text
+from ..base.formatting import fmt, interval, missing, one_line, value_text
 from ..results.answer import Chart, Report
 from ..results.plots import COLORS, finish
 from ..scenario import Scenario
-from .records import one_line
 
 if TYPE_CHECKING:
     from .fit_result import Calibration

@@ -20,13 +20,14 @@ import pandas as pd
 import yaml
 
 from ..base.files import save_figure, write_csv, write_text
+from ..base.formatting import one_line
 from ..data import CONTROL_CHARS, CalibrationError, ExportTable
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from .checks import blame, validate
 from .estimators import DISTS
 from .fit_report import calibration_report, fit_verdict
-from .records import fmt, one_line, plain_values
+from .records import fmt, plain_values
 
 __all__ = ["Calibration"]
 

@@ -9,9 +9,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..base.formatting import one_line
 from ..data import CalibrationError
 from ..scenario import ScenarioError, path_parts, scenario_from_dict, set_path, show_path
-from .records import fmt, one_line, param, plain_values
+from .records import fmt, param, plain_values
 
 __all__ = ["apply_overrides"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["days", "days_text", "fmt", "one_line", "param", "plain_values", "warn"]
+__all__ = ["days", "days_text", "fmt", "param", "plain_values", "warn"]
 
 
 def days(delta: pd.Series) -> np.ndarray:
@@ -66,8 +66,3 @@ def plain_values(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def one_line(text: str) -> str:
-    """A message on one line: a refusal is one line, whatever the file or value it quotes."""
-    return " ".join(str(text).split())

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..base.formatting import one_line
 from .limits import (
     DETECT_SHARE,
     FUTURE_LIMIT,
@@ -22,7 +23,6 @@ from .limits import (
     UNREAD_SLACK,
     CalibrationError,
 )
-from .text import one_line
 
 __all__ = [
     "PlaceholderRule",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..base.formatting import one_line
 from .dates import choose_dates
 from .formats import CALL_OUTCOMES, STYLES
 from .limits import MAX_CALL_SECONDS, CalibrationError
@@ -28,7 +29,7 @@ from .tables import (
     add_problem,
     report_frame,
 )
-from .text import CONTROL_CHARS, one_line, read_csv_text, read_text, sniff_sep
+from .text import CONTROL_CHARS, read_csv_text, read_text, sniff_sep
 
 __all__ = ["read_calls", "read_leads", "read_opportunities"]
 

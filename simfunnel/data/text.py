@@ -11,11 +11,11 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from ..base.files import restore
+from ..base.formatting import one_line
 from ..base.textfiles import bom_codec, looks_utf16
 from .limits import CalibrationError
 
@@ -32,11 +32,6 @@ _MAGIC = {
     b"\x89PNG": "a PNG image",
     b"SQLite format 3": "an SQLite database",
 }
-
-
-def one_line(text: Any) -> str:
-    """A library's message on one line, so that the refusal quoting it stays one line."""
-    return " ".join(str(text).split())
 
 
 def _line_of(raw: bytes, offset: int) -> int:

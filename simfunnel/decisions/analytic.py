@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..base.formatting import share
 from ..base.units import WEEK
 from ..scenario import Cadence, Outbound, Scenario, ScoreModel, Source
 
@@ -252,10 +253,10 @@ def spreadsheet_funnel(scenario: Scenario) -> pd.DataFrame:
     total: dict[str, object] = {"source": "total", "motion": "all", **sums}
     frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     last = frame.index[-1]
-    frame.loc[last, "mql_rate"] = _ratio(sums["mqls_per_week"], sums["leads_per_week"])
-    frame.loc[last, "mql_to_sql"] = _ratio(sums["sqls_per_week"], sums["mqls_per_week"])
-    frame.loc[last, "sql_to_valid"] = _ratio(sums["valid_per_week"], sums["sqls_per_week"])
-    frame.loc[last, "win_rate"] = _ratio(sums["won_per_week"], sums["valid_per_week"])
+    frame.loc[last, "mql_rate"] = share(sums["mqls_per_week"], sums["leads_per_week"])
+    frame.loc[last, "mql_to_sql"] = share(sums["sqls_per_week"], sums["mqls_per_week"])
+    frame.loc[last, "sql_to_valid"] = share(sums["valid_per_week"], sums["sqls_per_week"])
+    frame.loc[last, "win_rate"] = share(sums["won_per_week"], sums["valid_per_week"])
     return frame[
         [
             "source",
@@ -272,7 +273,3 @@ def spreadsheet_funnel(scenario: Scenario) -> pd.DataFrame:
             "won_value_per_week",
         ]
     ]
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator) / float(denominator) if denominator else math.nan

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..base.formatting import share
 from ..experiments import Experiment, run_variants
 from ..model import WorkCalendar
 from ..results import SimulationResult, plots
@@ -44,7 +45,7 @@ from . import charts, reports
 from .levers import ROLE_NAME as _ROLE_NAME
 from .levers import lever_sentence as _lever_sentence
 from .levers import lever_table, lever_variants
-from .stages import Range, safe_share, stage_table
+from .stages import Range, stage_table
 
 BUSY = 0.9  # utilisation or occupancy at which a team counts as full
 LEVER_REPS = 5  # replications per lever: a few, on common random numbers
@@ -171,9 +172,7 @@ def activity_table(result: SimulationResult) -> pd.DataFrame:
     rows = []
     for role, goal in goals.items():
         rep_days = float(staffing.get(f"{role}_mean_headcount", math.nan)) * days
-        per = {
-            k: safe_share(teams[f"{role}_{k}"], rep_days) for k in ("dials", "connects", "contacts")
-        }
+        per = {k: share(teams[f"{role}_{k}"], rep_days) for k in ("dials", "connects", "contacts")}
         met = teams.get(f"{role}_dials_goal_met", math.nan) if goal else math.nan
         rows.append(
             {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..base.formatting import share
 from ..results import SimulationResult
 
 Range = tuple[float, float]
@@ -99,13 +100,6 @@ def _row(key: str, numerator: float, denominator: float, rate: float | None = No
     return _Row(key, *_ROW_MEANINGS[key], numerator, denominator, rate)
 
 
-def safe_share(numerator: float, denominator: float) -> float:
-    """numerator / denominator, NaN when the denominator is missing or 0 (a share of nothing)."""
-    if denominator is None or not denominator or math.isnan(float(denominator)):
-        return math.nan
-    return float(numerator) / float(denominator)
-
-
 def _rows(result: SimulationResult) -> list[_Row]:
     """The stages and their detail rows. The waterfall's MQL -> SAL and SAL -> SQL ranges judge
     the MQLs inside sales reached (engaged) and the reached that became SQLs (results.py now
@@ -161,7 +155,7 @@ def stage_table(
         raise ValueError(f"unknown stage keys in ranges: {', '.join(unknown)}")
     records = []
     for row in _rows(result):
-        rate = row.rate if row.rate is not None else safe_share(row.numerator, row.denominator)
+        rate = row.rate if row.rate is not None else share(row.numerator, row.denominator)
         low, high = bounds.get(row.key, (math.nan, math.nan))
         if math.isnan(low) or math.isnan(rate):
             status = "no range" if math.isnan(low) else "no data"

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..base.formatting import share
 from ..model import END_STATES, OPEN_OPP, DeskRecord, Roster, RunData, WorkCalendar
 from ..scenario import Scenario
 from . import tables
@@ -26,10 +27,6 @@ __all__ = ["REPORT_SECTIONS", "TOTAL_KEYS", "RunKPIs"]
 # explained and documented (docs/results.md) in the KPI registry.
 TOTAL_KEYS = tuple(k.name for k in section_kpis("totals"))
 REPORT_SECTIONS = tuple(SECTION_TITLES)
-
-
-def _share(numerator: float, denominator: float) -> float:
-    return float(numerator) / float(denominator) if denominator else math.nan
 
 
 def _json_number(value: Any) -> Any:
@@ -122,14 +119,14 @@ class RunKPIs:
         d = self.data
         # SQLs tossed up in the period and decided in it (not those carried in from before).
         from_period = int(((d.valid_at >= 0) & (d.sql_at >= 0)).sum())
-        decided = _share(from_period, self._ae_decided)
+        decided = share(from_period, self._ae_decided)
         return {
-            "mql_rate": _share(t["mqls"], t["leads"]),
-            "connect_rate": _share(t["connects"], t["dials"]),
-            "contact_rate": _share(t["contacts"], t["connects"]),
-            "mql_to_sql": _share(int(((d.sql_at >= 0) & d.inbound).sum()), t["mqls"]),
+            "mql_rate": share(t["mqls"], t["leads"]),
+            "connect_rate": share(t["connects"], t["dials"]),
+            "contact_rate": share(t["contacts"], t["connects"]),
+            "mql_to_sql": share(int(((d.sql_at >= 0) & d.inbound).sum()), t["mqls"]),
             "sql_to_valid": decided,
-            "win_rate": _share(t["won"], t["won"] + t["lost"]),
+            "win_rate": share(t["won"], t["won"] + t["lost"]),
         }
 
     @property
@@ -157,7 +154,7 @@ class RunKPIs:
 
         def within(limit: float) -> float:
             eligible = arrival <= horizon - limit
-            return _share(int((wait[eligible] <= limit).sum()), int(eligible.sum()))
+            return share(int((wait[eligible] <= limit).sum()), int(eligible.sum()))
 
         return {
             "mean_h": float(waits.mean()) if waits.size else math.nan,
@@ -173,13 +170,13 @@ class RunKPIs:
     def utilisation(self) -> float:
         """Share of the SDRs' on-phone hours spent on attempts (dialling, talking, after-call work)."""
         sdr = self.data.sdr
-        return _share(sdr.busy_hours, sdr.available_hours)
+        return share(sdr.busy_hours, sdr.available_hours)
 
     @cached_property
     def utilisations(self) -> dict[str, float]:
         """Per calling team: share of on-phone hours spent on touches (and, for BDRs, research)."""
         return {
-            role: _share(desk.busy_hours, desk.available_hours) if desk is not None else math.nan
+            role: share(desk.busy_hours, desk.available_hours) if desk is not None else math.nan
             for role, desk in self._desks.items()
         }
 
@@ -201,8 +198,8 @@ class RunKPIs:
             out[f"{role}_emails"] = n["emails"]
             out[f"{role}_connects"] = n["connects"]
             out[f"{role}_contacts"] = n["contacts"]
-            out[f"{role}_connect_rate"] = _share(n["connects"], n["dials"])
-            out[f"{role}_contact_rate"] = _share(n["contacts"], n["connects"])
+            out[f"{role}_connect_rate"] = share(n["connects"], n["dials"])
+            out[f"{role}_contact_rate"] = share(n["contacts"], n["connects"])
             out[f"{role}_sqls"] = n["qualified"]
             out[f"{role}_overtime_hours"] = desk.overtime_hours if desk is not None else math.nan
         bdr = self._desks["bdr"]
@@ -264,11 +261,11 @@ class RunKPIs:
             if roster is not None and working.any()
             else math.nan,
             "ae_mean_wait_h": float(d.ae_waited[assigned].mean()) if assigned.any() else math.nan,
-            "ae_waited_share": _share(int((d.ae_waited[assigned] > 0).sum()), int(assigned.sum())),
+            "ae_waited_share": share(int((d.ae_waited[assigned] > 0).sum()), int(assigned.sum())),
             "ae_queue_mean": d.ae_queue_area / horizon,
             "ae_queue_at_end": d.ae_queue_at_end,
             "ae_open_mean": d.ae_open_area / horizon,
-            "ae_occupancy": _share(d.ae_open_area, d.ae_capacity_area) if limited else math.nan,
+            "ae_occupancy": share(d.ae_open_area, d.ae_capacity_area) if limited else math.nan,
             "ae_meetings": meetings,
             "ae_meeting_hours": meetings * self.scenario.ae.meeting_hours,
         }
