@@ -29,7 +29,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ from ..data import (
     read_opportunities,
 )
 from ..decisions import FLOWS, Forecast, band_table, forecast, weekly_arrays
+from ..experiments import RunnerKeywords, runner_keywords
 from ..model import Snapshot, read_snapshot
 from ..scenario import scenario_from_dict
 from .backtest_result import (
@@ -80,10 +81,7 @@ def backtest(
     date_format: str | None = None,
     start: Any = None,
     reps: int = 19,
-    seed: int = 0,
-    workers: int | None = None,
     level: float = 0.8,
-    progress: bool = False,
     arrivals: str = "forecast",
     start_from: str = "snapshot",
     freq: str | None = None,
@@ -92,6 +90,7 @@ def backtest(
     horizon_months: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     parameter_draws: bool | None = None,
+    **keywords: Unpack[RunnerKeywords],
 ) -> Backtest:
     """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks (or
     ``horizon_months`` calendar months) from it, and compare with the actual counts of leads,
@@ -117,7 +116,8 @@ def backtest(
 
     ``parameter_draws``: draw the fitted values per replication (the uncertainty ``fit``
     writes; default on), so that the band covers what the fit does not know; ``False`` holds
-    them fixed (bands of process noise only).
+    them fixed (bands of process noise only). ``seed`` (default 0; it also draws the snapshot),
+    ``workers``, ``executor`` and ``progress`` (default off) are those of :func:`simfunnel.run`.
     """
     freq = _horizon_freq(horizon_weeks, horizon_months, freq)
     _check_options(reps, arrivals, start_from, freq)
@@ -132,8 +132,8 @@ def backtest(
     what = f"{horizon_weeks}-week" if horizon_months is None else f"{horizon_months}-month"
     notes = _data_until(lt, data_end, end, arrivals, what)
     calibration = _fit_before(lt, ct, ot, cut, start, weeks, overrides)
-    fkw = {"reps": reps, "seed": seed, "workers": workers, "level": level}
-    fkw |= {"progress": progress, "parameter_draws": parameter_draws}
+    runner = runner_keywords({"seed": 0, "progress": False}, keywords)
+    fkw = {"reps": reps, "level": level, "parameter_draws": parameter_draws, **runner}
     run = _forecast(calibration, lt, ct, ot, cut, end, weeks, arrivals, start_from, fkw, notes)
     notes += _deal_value_note(run.snapshot_table, calibration)
     return _result(

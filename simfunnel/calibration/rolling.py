@@ -17,10 +17,11 @@ each (the cohort model, or the simulation's own backtest); the result,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
@@ -33,6 +34,7 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
+from ..experiments import RunnerKeywords, runner_keywords
 from .backtest_result import STAGES
 from .backtesting import backtest
 from .cohort_forecast import CohortForecast, forecast_cohorts
@@ -144,7 +146,6 @@ def rolling_backtest(
     *,
     calls: ExportTable | str | Path | None = None,
     model: str = "cohort",
-    workers: int | None = None,
     cutoffs: Iterable[Any] | None = None,
     every: str | None = None,
     first: Any = None,
@@ -152,7 +153,6 @@ def rolling_backtest(
     horizon_months: int | None = 3,
     horizon_weeks: int | None = None,
     reps: int = 200,
-    seed: int = 0,
     since: Any = None,
     half_life_weeks: float | None = None,
     parameter_draws: bool = True,
@@ -162,7 +162,7 @@ def rolling_backtest(
     date_format: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    **keywords: Unpack[RunnerKeywords],
 ) -> RollingBacktest:
     """Fit at each cutoff on the data known then, forecast ``horizon_months`` calendar months
     (or ``horizon_weeks`` weeks; months cut by the horizon are scored for the part inside it,
@@ -177,7 +177,8 @@ def rolling_backtest(
     ``model``: ``"cohort"`` (the cohort forecast, fast) or ``"simulation"`` (the simulation's
     own backtest at each cutoff, :func:`simfunnel.calibration.backtesting.backtest`, with ``reps``
     replications on ``workers`` processes: slower; it needs the lead table, and reads
-    ``calls`` when given).
+    ``calls`` when given). ``seed`` (default 0), ``workers`` and ``executor`` are those of
+    :func:`simfunnel.run`; ``progress`` (default off) names each cutoff on stderr as it starts.
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)} (got {model!r})")
@@ -188,6 +189,8 @@ def rolling_backtest(
     frame, notes = lead_frame(lt, ot)
     frame = frame[frame["created"].notna()]
     cuts = _cutoffs(cutoffs, every, first, last, frame["created"].min(), data_end, months_span)
+    runner = runner_keywords({"seed": 0, "progress": False}, keywords)
+    progress = runner.pop("progress", False)  # per cutoff here; the runs inside stay quiet
     forecaster = _Forecaster(
         model=model,
         leads=lt,
@@ -197,8 +200,7 @@ def rolling_backtest(
         horizon_weeks=horizon_weeks,
         months_span=months_span,
         reps=reps,
-        seed=seed,
-        workers=workers,
+        runner=runner,
         since=parse_timestamp(since, "since") if since is not None else None,
         half_life_weeks=half_life_weeks,
         level=level,
@@ -220,8 +222,7 @@ class _Forecaster:
     horizon_weeks: int | None
     months_span: int
     reps: int
-    seed: int
-    workers: int | None
+    runner: RunnerKeywords  # seed, workers, executor of the runs at each cutoff
     since: pd.Timestamp | None
     half_life_weeks: float | None
     level: float
@@ -240,8 +241,7 @@ class _Forecaster:
                 self.horizon_months,
                 self.horizon_weeks,
                 self.reps,
-                self.seed,
-                self.workers,
+                self.runner,
             )
             return fc, None
         # A ``since`` too close to the cutoff leaves too little to fit: all history is used.
@@ -253,7 +253,7 @@ class _Forecaster:
             fitted,
             _horizon_end(cut, self.horizon_weeks, self.months_span),
             reps=self.reps,
-            seed=self.seed,
+            seed=self.runner.get("seed") or 0,  # runner_keywords made a seed of None a number
             level=self.level,
             parameter_draws=self.parameter_draws,
         )
@@ -274,7 +274,7 @@ def _roll(
     frame: pd.DataFrame,
     data_end: pd.Timestamp,
     notes: list[str],
-    progress: Callable[[str], None] | None,
+    progress: bool,
 ) -> RollingBacktest:
     """Forecast at each cutoff with enough history and score it with the baselines."""
     cells: list[dict[str, Any]] = []
@@ -290,7 +290,7 @@ def _roll(
             )
             continue
         if progress:
-            progress(f"cutoff {cut:%Y-%m-%d}")
+            print(f"cutoff {cut:%Y-%m-%d}", file=sys.stderr, flush=True)
         fc, window = forecaster.at(cut, history)
         if window is not None:
             windows.append(window)
@@ -339,8 +339,7 @@ def _simulation_samples(
     horizon_months: int | None,
     horizon_weeks: int | None,
     reps: int,
-    seed: int,
-    workers: int | None,
+    runner: RunnerKeywords,
 ) -> MonthlySamples:
     """The simulation's backtest at one cutoff (:func:`simfunnel.calibration.backtesting.backtest`:
     the fit, the funnel at the cutoff, forecast arrivals), as monthly samples."""
@@ -352,9 +351,8 @@ def _simulation_samples(
         ot,
         horizon_months=horizon_months,
         reps=reps,
-        seed=seed,
-        workers=workers,
         freq="M",
+        **runner,
     )
     months, cube = bt.monthly_samples()
     split = getattr(bt.forecast, "variance_split", None)

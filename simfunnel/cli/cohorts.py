@@ -172,7 +172,7 @@ def rolling(args: argparse.Namespace) -> int:
         since=args.since,
         half_life_weeks=args.half_life,
         parameter_draws=not args.no_parameter_draws,
-        progress=(lambda s: print(s, file=sys.stderr)) if sys.stderr.isatty() else None,
+        progress=sys.stderr.isatty(),
         **{k: getattr(args, k) for k in _READ},
     )
     print(rb.text())

@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..base.formatting import share
-from ..experiments import Experiment, run_variants
+from ..experiments import Experiment, RunnerKeywords, run_variants, runner_keywords
 from ..model import WorkCalendar
 from ..results import SimulationResult, plots
 from ..results.answer import AnswerBase, Report
@@ -389,10 +389,7 @@ def diagnose(
     busy: float = BUSY,
     phase: str = "auto",
     levers: int = LEVER_REPS,
-    seed: int | None = None,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: bool = False,
+    **keywords: Unpack[RunnerKeywords],
 ) -> Diagnosis:
     """Diagnose one run: the leaking stage against benchmark ranges (activity for a launch-phase
     team), the capacity that binds by utilisation, and what one more unit of each lever buys.
@@ -403,7 +400,7 @@ def diagnose(
     ``phase``: "auto" (:func:`launch_phase`), "launch" or "mature". ``levers``: replications
     per lever run on ``result.scenario`` (common random numbers, root ``seed``: by default the
     run's own when it is a number, else 0); 0 skips them. ``workers``, ``executor`` and
-    ``progress`` are those of :func:`simfunnel.run`. Conversions are over the whole run: late
+    ``progress`` (default off) are those of :func:`simfunnel.run`. Conversions are over the whole run: late
     stages (wins) undercount what was created late; compare runs of the same horizon.
     """
     if phase not in PHASES:
@@ -429,19 +426,11 @@ def diagnose(
         bottleneck = str(flagged.iloc[0]) if not flagged.empty else None
         first = _leak_sentence(table)
     experiment, lever_rows, constraint = None, pd.DataFrame(), None
+    own_seed = result.seed if isinstance(result.seed, int) else 0
+    runner = runner_keywords({"seed": own_seed, "progress": False}, keywords)
     if levers:
-        if seed is None:
-            seed = result.seed if isinstance(result.seed, int) else 0
         variants: dict[str, dict[str, Any]] = {"now": {}} | lever_variants(result.scenario)
-        experiment = run_variants(
-            result.scenario,
-            variants,
-            levers,
-            seed=seed,
-            workers=workers,
-            executor=executor,
-            progress=progress,
-        )
+        experiment = run_variants(result.scenario, variants, levers, **runner)
         lever_rows = lever_table(experiment)
         chosen = lever_rows[lever_rows["binding"]]
         constraint = str(chosen.iloc[0]["lever"]) if not chosen.empty else None

@@ -63,8 +63,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK, format_amount
-from ..experiments import Experiment, ExperimentError, RunOptions, run
-from ..experiments.options import SharedKeywords
+from ..experiments import Experiment, ExperimentError, RunOptions, SharedKeywords, run
 from ..model import Snapshot
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, Staffing, scenario_to_dict, with_overrides

@@ -26,8 +26,7 @@ from typing import Any, Unpack
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, run_variants
-from ..experiments.options import SharedKeywords
+from ..experiments import Experiment, RunOptions, SharedKeywords, run_variants
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario
 from . import charts, reports

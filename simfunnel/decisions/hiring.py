@@ -18,11 +18,12 @@ import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
+from ..experiments import RunnerKeywords, runner_keywords
 from ..model import Streams, WorkCalendar, build_roster
 from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
@@ -245,10 +246,8 @@ def hiring_plan(
     reps: int = 6,
     *,
     month_weeks: int = 4,
-    seed: int | None = 0,
-    workers: int | None = None,
-    progress: bool = False,
     explain: bool = True,
+    **keywords: Unpack[RunnerKeywords],
 ) -> HiringPlan:
     """Hires by month that keep ``role`` big enough for a lead-volume plan.
 
@@ -259,17 +258,17 @@ def hiring_plan(
     the hiring delay, leave) comes within ``SLACK`` (half a rep) of it: a hire joins early
     enough to be ramped by the month it is needed when the plan allows, otherwise at the start.
     ``explain``: also place the hires with ramp, attrition and leave removed one at a time (the
-    staffing model only: cheap), to measure what each costs.
+    staffing model only: cheap), to measure what each costs. ``seed``, ``workers``,
+    ``executor`` and ``progress`` (default off) are those of :func:`simfunnel.run`.
     """
     headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
     factors = _volume_factors(volume, months)
     # 1. Required (fully ramped) headcount per distinct volume level.
     base = scenario_to_dict(scenario)
+    runner = runner_keywords({"progress": False}, keywords)
     required = {
-        f: _required_at(
-            base, role, f, month_weeks, targets, confidence, reps, seed, workers, progress
-        )
+        f: _required_at(base, role, f, month_weeks, targets, confidence, reps, runner)
         for f in sorted(set(factors.values()))
     }
     need = [required[factors[_month_key(m)]] for m in months]
@@ -327,9 +326,7 @@ def _required_at(
     targets: Sequence[str | Target],
     confidence: float,
     reps: int,
-    seed: int | None,
-    workers: int | None,
-    progress: bool,
+    runner: RunnerKeywords,
 ) -> int:
     """The fully ramped headcount a month at ``factor`` times the volume needs, sized on a
     ``month_weeks``-week run of the scenario (``base``, as a mapping) with no ramp, attrition,
@@ -356,10 +353,8 @@ def _required_at(
         targets,
         confidence,
         reps,
-        seed=seed,
-        workers=workers,
-        progress=progress,
         explain=False,
+        **runner,
     )
     if sizing.headcount is None:
         raise ValueError(f"at volume x{factor:g} no headcount meets the targets: {sizing.verdict}")

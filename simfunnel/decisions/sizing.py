@@ -24,8 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, run
-from ..experiments.options import SharedKeywords
+from ..experiments import Experiment, RunOptions, SharedKeywords, run
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports

@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, run_variants
-from ..experiments.options import SharedKeywords
+from ..experiments import Experiment, RunOptions, SharedKeywords, run_variants
 from ..results.answer import AnswerBase, Report
 from ..scenario import Costs, Scenario, with_overrides
 from . import charts, reports

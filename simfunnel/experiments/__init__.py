@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .draws import draw_for_seed, draw_parameters
 from .experiment import Experiment, run, run_variants, sweep
-from .options import RunKeywords, RunOptions
+from .options import RunKeywords, RunnerKeywords, RunOptions, SharedKeywords, runner_keywords
 from .replicate import ReplicationError, replication_seed
 from .single import simulate
 from .store import DiscardedPartWarning, ExperimentError
@@ -16,11 +16,14 @@ __all__ = [
     "ReplicationError",
     "RunKeywords",
     "RunOptions",
+    "RunnerKeywords",
+    "SharedKeywords",
     "draw_for_seed",
     "draw_parameters",
     "replication_seed",
     "run",
     "run_variants",
+    "runner_keywords",
     "simulate",
     "sweep",
 ]

@@ -2,7 +2,9 @@
 :func:`simfunnel.run` beyond the scenario and ``reps`` (with their one set of defaults), and
 :class:`RunKeywords` types the same names as ``**run`` keywords of the functions that take them.
 :class:`SharedKeywords` are the few that the decisions (``size_team``, ``compare_thresholds``,
-``explain_gap``, ``forecast``) pass on to their runs.
+``explain_gap``, ``forecast``) pass on to their runs; :class:`RunnerKeywords` the same without
+``snapshot``, for the tools that build their own runs from a result or an export (``diagnose``,
+``hiring_plan``, ``backtest``, ``rolling_backtest``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+import numpy as np
+
 from ..model import Snapshot
 
-__all__ = ["RunKeywords", "RunOptions", "SharedKeywords"]
+__all__ = ["RunKeywords", "RunOptions", "RunnerKeywords", "SharedKeywords", "runner_keywords"]
 
 
 @dataclass(frozen=True)
@@ -47,19 +51,22 @@ class RunOptions:
     def shared(self, **keywords: Unpack[SharedKeywords]) -> RunOptions:
         """These options with the keywords a decision passes on changed; any other one (an
         experiment's own, like ``out``, or a misspelt one) raises TypeError."""
-        unknown = sorted(set(keywords) - SharedKeywords.__optional_keys__)
-        if unknown:
-            raise TypeError(f"unexpected keyword argument(s): {', '.join(map(repr, unknown))}")
+        _refuse_unknown(keywords, SharedKeywords.__optional_keys__)
         return self.updated(**keywords)
 
 
-class SharedKeywords(TypedDict, total=False):
-    """The run keywords the decisions pass on to their experiments."""
+class RunnerKeywords(TypedDict, total=False):
+    """How the replications run: root ``seed``, ``workers`` or ``executor``, ``progress``."""
 
     seed: int | None
     workers: int | None
     executor: Any
     progress: bool
+
+
+class SharedKeywords(RunnerKeywords, total=False):
+    """The run keywords the decisions pass on to their experiments."""
+
     snapshot: Snapshot | None
 
 
@@ -71,3 +78,24 @@ class RunKeywords(SharedKeywords, total=False):
     precision: Mapping[str, float] | None
     max_reps: int | None
     draw_parameters: bool
+
+
+def runner_keywords(defaults: RunnerKeywords, keywords: Mapping[str, Any]) -> RunnerKeywords:
+    """``keywords`` over ``defaults``, refusing any name that is not a :class:`RunnerKeywords`
+    (a misspelt one, or ``snapshot`` for a tool that builds its own start) with TypeError.
+    A ``seed`` of None becomes fresh entropy drawn here, once, so that every run and draw of
+    the tool shares one root (and the answer can be repeated from it)."""
+    _refuse_unknown(keywords, RunnerKeywords.__optional_keys__)
+    merged: RunnerKeywords = {**defaults, **keywords}  # type: ignore[typeddict-item]  # checked above
+    if merged.get("seed", 0) is None:
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)  # drawn by numpy (not given): one int
+        merged["seed"] = entropy
+    return merged
+
+
+def _refuse_unknown(keywords: Mapping[str, Any], known: frozenset[str]) -> None:
+    """TypeError naming the keywords outside ``known``, as Python says it for a bad keyword."""
+    unknown = sorted(set(keywords) - known)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(map(repr, unknown))}")
