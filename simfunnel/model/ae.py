@@ -26,6 +26,8 @@ from .arrivals import Leads
 from .staffing import DAY, MONTH_DAYS, Roster, Spell
 from .states import LOST, OPEN_OPP, REJECTED, WON
 
+UNLIMITED = 1 << 62  # the room of the one AE that stands for an unmodelled AE team
+
 MEETING, CLOSE = 0, 1
 
 
@@ -88,8 +90,9 @@ class AEStage:
         self.horizon = scenario.horizon
         self.trace = trace
         self.state = state
-        self.team = scenario.ae.team
-        self.roster = roster
+        team = scenario.ae.team  # None: AE capacity is not modelled (one AE of unlimited room)
+        self.ramp: tuple[float, ...] = team.ramp if team is not None else ()
+        self.max_open = team.max_open_per_ae if team is not None else UNLIMITED
         self._fates(leads, scenario)
         self.n_leads = len(leads)
         self._records()
@@ -173,7 +176,7 @@ class AEStage:
         self.limits = [0] * self.n_ae
         self.unlimited = roster is None
         if self.unlimited:
-            self.limits[0] = 1 << 62
+            self.limits[0] = UNLIMITED
         else:
             self._schedule_capacity_changes()
 
@@ -181,27 +184,23 @@ class AEStage:
 
     def _limit_at(self, ae: int, now: float) -> int:
         """How many opportunities AE ``ae`` may hold at ``now`` (its ramp share while new)."""
-        team = self.team
-        assert team is not None  # room changes only with an AE team
         spell = self.spells[ae]
         if not spell.start <= now < spell.end:
             return 0
         share = 1.0
-        if spell.ramps and team.ramp:
+        if spell.ramps and self.ramp:
             month = spell.tenure_month(now)
-            if month < len(team.ramp):
-                share = team.ramp[month]
-        return max(1, math.floor(team.max_open_per_ae * share + 1e-9))
+            if month < len(self.ramp):
+                share = self.ramp[month]
+        return max(1, math.floor(self.max_open * share + 1e-9))
 
     def _schedule_capacity_changes(self) -> None:
         """A timer at every join, ramp step and exit: the moments an AE's room changes."""
-        team = self.team
-        assert team is not None  # called only with an AE team
         for ae, spell in enumerate(self.spells):
             times = [spell.start]
             if spell.ramps:
                 times += [
-                    spell.tenure_from + (m + 1) * MONTH_DAYS * DAY for m in range(len(team.ramp))
+                    spell.tenure_from + (m + 1) * MONTH_DAYS * DAY for m in range(len(self.ramp))
                 ]
             for t in times:
                 if spell.start <= t < min(spell.end, self.horizon):

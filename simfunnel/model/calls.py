@@ -18,7 +18,7 @@ from simpy.events import ProcessGenerator
 from ..base.units import WEEK
 from ..scenario import OUTCOMES
 from .ae import logistic
-from .desk import Desk
+from .desk import Desk, ProspectingDesk
 from .queues import Queues
 from .states import (
     CALLABLE,
@@ -48,7 +48,7 @@ class Calls(Queues):
         heap = desk.heap
         due = desk.due
         horizon = self.horizon
-        researching = desk.researches
+        prospecting = desk if isinstance(desk, ProspectingDesk) else None
         while True:
             now = env.now
             on = shift.next_on(now)
@@ -59,8 +59,8 @@ class Calls(Queues):
                 continue
             if due and due[0][0] <= now:
                 self._release_due(desk, now)
-            if researching and desk.accounts and self._research_now(desk, rep, now):
-                lead, duration = self._research(desk, rep, now)
+            if prospecting and prospecting.accounts and prospecting.research_due(rep, now):
+                lead, duration = self._research(prospecting, rep, now)
                 if now + duration > shift.segment_end():
                     self._overtime(desk, rep, now, shift.off_time(now, now + duration))
                 yield env.timeout(duration)
@@ -95,29 +95,10 @@ class Calls(Queues):
         desk.rep_busy[rep] -= hours
         desk.overtime += hours
 
-    def _research_now(self, desk: Desk, rep: int, now: float) -> bool:
-        """Research before calling while the rep's daily quota is not met, else only when idle."""
-        if desk.quota:
-            day = int(now // DAY_HOURS)
-            if desk.quota_day[rep] != day:
-                desk.quota_day[rep] = day
-                desk.quota_done[rep] = 0
-            if desk.quota_done[rep] < desk.quota:
-                return True
-        return not desk.heap
-
-    def _research(self, desk: Desk, rep: int, now: float) -> tuple[int, float]:
+    def _research(self, desk: ProspectingDesk, rep: int, now: float) -> tuple[int, float]:
         """Take the next account off the target list: the account, and the research time."""
-        lead = desk.accounts.popleft()
-        desk.list_level.step(-1, now)
-        draw = desk.d_research
-        assert draw is not None  # a desk with accounts on its list researches them
-        duration = draw()
-        week = int(now // WEEK)
-        desk.quota_done[rep] += 1
-        desk.rep_researched[rep] += 1
-        desk.w["researched"][week] += 1
-        self._busy(desk, rep, week, duration)
+        lead, duration = desk.take_account(rep, now)
+        self._busy(desk, rep, int(now // WEEK), duration)
         self.researched_at[lead] = now + duration
         self.state[lead] = UNTOUCHED
         self.cycle_start[lead] = now + duration

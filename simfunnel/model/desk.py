@@ -1,8 +1,10 @@
 """A calling team (:class:`Desk`): its reps, queues, cadence, odds, outcome paths, random streams
 and counters, and the speed-to-lead curve (:class:`Decay`) its odds follow.
 
-The SDR and BDR desks are one class with two sets of parameters, so both teams run one code path
-in the engine. A desk holds data; the engine's :mod:`~simfunnel.model.calls` work it.
+The SDR desk is a :class:`Desk`; the BDR desk a :class:`ProspectingDesk`, which adds what only
+outbound has (the target list, research before the first touch, the daily research quota), so
+both teams run one code path in the engine and no desk carries another's state as None. A desk
+holds data; the engine's :mod:`~simfunnel.model.calls` work it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from ..base.units import WEEK
 from ..scenario import OUTCOMES, Cadence, DurationDist, Outcomes, Pool, Scenario, uniform
 from .ae import Level
 from .arrivals import Streams
 from .records import DeskRecord
 from .staffing import Roster
-from .states import DESK_COUNTERS
+from .states import DAY_HOURS, DESK_COUNTERS
 
 REP_COUNTERS = ("rep_dials", "rep_contacts", "rep_emails", "rep_researched", "rep_busy")
 
@@ -78,10 +81,13 @@ class DeskMark:
 class Desk:
     """One calling team and its work: its reps, queues, cadence, odds and random streams.
 
-    The SDR desk works inbound MQLs; the BDR desk researches outbound accounts from its target
-    list and works them. Streams are keyed by role (the SDR's by the bare names, for continuity),
-    so adding a BDR team leaves every SDR draw unchanged.
+    The SDR desk works inbound MQLs (it nurtures them and its untouched ones make the backlog);
+    :class:`ProspectingDesk` is the BDR's. Streams are keyed by role (the SDR's by the bare names,
+    for continuity), so adding a BDR team leaves every SDR draw unchanged.
     """
+
+    nurtures = True  # outbound accounts have no score to nurture
+    tracks_backlog = True  # the untouched-MQL backlog counts inbound leads
 
     def __init__(
         self,
@@ -94,20 +100,12 @@ class Desk:
         *,
         decay: bool,
         queue_rule: str = "fifo",
-        research: DurationDist | None = None,
-        quota: int = 0,
         dials_goal: int = 0,
         n_days: int = 0,
         skill: tuple[float, ...] = (),
     ) -> None:
-        prefix = () if role == "sdr" else (role,)
-
-        def rng(*name: str) -> np.random.Generator:
-            return streams.rng(*prefix, *name)
-
         self.role = role
-        self.nurtures = role == "sdr"  # outbound accounts have no score to nurture
-        self.tracks_backlog = role == "sdr"
+        rng = self._stream_for(streams)
         self._cadence(cadence)
         self._streams(cadence, outcomes, rng)
         self._speed_to_lead(scenario, decay)
@@ -117,10 +115,19 @@ class Desk:
         self.roster = roster
         self.shifts = roster.shifts
         self._counters(len(self.shifts), scenario.weeks)
-        self._outbound(research, rng, quota, dials_goal, n_days, scenario.weeks)
+        self._dials_goal(dials_goal, n_days)
         # Learning curve: a multiplier on contact and qualification odds by month of tenure.
         self.skill = list(skill)
         self.spells = roster.spells
+
+    def _stream_for(self, streams: Streams) -> StreamFor:
+        """The desk's random streams by name, under its role (the SDR's under the bare names)."""
+        prefix = () if self.role == "sdr" else (self.role,)
+
+        def rng(*name: str) -> np.random.Generator:
+            return streams.rng(*prefix, *name)
+
+        return rng
 
     def _cadence(self, cadence: Cadence) -> None:
         """The cadence's odds and touches: how often a call connects, when the next touch is."""
@@ -196,28 +203,10 @@ class Desk:
         self.w_busy = [0.0] * n_weeks
         self.w_outcomes = [self.w[k] for k in OUTCOMES]
 
-    def _outbound(
-        self,
-        research: DurationDist | None,
-        rng: StreamFor,
-        quota: int,
-        dials_goal: int,
-        n_days: int,
-        n_weeks: int,
-    ) -> None:
-        """Outbound: the target list, research before the first touch, daily goals."""
-        reps = len(self.shifts)
-        self.researches = research is not None
-        self.accounts: deque[int] = deque()  # stays empty on a desk that does not research
-        self.d_research = (
-            Pool(research.sample, rng("duration", "research")) if research is not None else None
-        )
-        self.quota = quota
-        self.quota_day = [-1] * reps
-        self.quota_done = [0] * reps
+    def _dials_goal(self, dials_goal: int, n_days: int) -> None:
+        """The daily dials goal and each rep's dials per day, counted only when there is one."""
         self.dials_goal = dials_goal
-        self.day_dials = [[0] * n_days for _ in range(reps)] if dials_goal else None
-        self.list_level = Level(n_weeks)  # accounts on the target list, time-weighted
+        self.day_dials = [[0] * n_days for _ in self.shifts] if dials_goal else None
 
     def mark(self) -> DeskMark:
         """The per-rep and total counters now: what the warm-up did, to take off at the end."""
@@ -230,7 +219,7 @@ class Desk:
         weekly = {name: np.array(v) for name, v in self.w.items()}
         weekly["busy_hours"] = np.array(self.w_busy)
         weekly["available_hours"] = self.roster.available_by_week(n_weeks)
-        weekly["list_area"] = np.array(self.list_level.weekly_area)
+        weekly["list_area"], list_at_end = self._target_list(n_weeks)
         reps = {name: np.array(getattr(self, name)) for name in REP_COUNTERS}
         busy, overtime = self.busy, self.overtime
         if mark is not None:
@@ -249,9 +238,13 @@ class Desk:
             rep_researched=reps["rep_researched"].astype(np.int64),
             rep_busy=reps["rep_busy"].astype(float),
             weekly=weekly,
-            list_at_end=len(self.accounts),
+            list_at_end=list_at_end,
             dials_goal_met=self._dials_goal_met(first_day),
         )
+
+    def _target_list(self, n_weeks: int) -> tuple[np.ndarray, int]:
+        """Accounts on the target list, time-weighted by week, and left at the end: none here."""
+        return np.zeros(n_weeks), 0
 
     def _dials_goal_met(self, first_day: int) -> float:
         """The share of rep-days on shift from ``first_day`` that reached the dials goal (NaN:
@@ -265,3 +258,82 @@ class Desk:
             worked += int(on.sum())
             met += int((counts[on] >= self.dials_goal).sum())
         return met / worked if worked else math.nan
+
+
+class ProspectingDesk(Desk):
+    """The BDR desk: a :class:`Desk` that also researches outbound accounts from its target
+    list before their first touch, up to a daily quota per rep before it calls (and whenever it
+    has nothing to call)."""
+
+    nurtures = False
+    tracks_backlog = False
+
+    def __init__(
+        self,
+        role: str,
+        scenario: Scenario,
+        cadence: Cadence,
+        outcomes: Outcomes,
+        roster: Roster,
+        streams: Streams,
+        *,
+        research: DurationDist,
+        quota: int = 0,
+        dials_goal: int = 0,
+        n_days: int = 0,
+        skill: tuple[float, ...] = (),
+    ) -> None:
+        super().__init__(
+            role,
+            scenario,
+            cadence,
+            outcomes,
+            roster,
+            streams,
+            decay=False,  # an account did not ask to be called: no speed-to-lead
+            dials_goal=dials_goal,
+            n_days=n_days,
+            skill=skill,
+        )
+        reps = len(self.shifts)
+        self.accounts: deque[int] = deque()
+        self.d_research = Pool(research.sample, self._stream_for(streams)("duration", "research"))
+        self.quota = quota
+        self.quota_day = [-1] * reps
+        self.quota_done = [0] * reps
+        self.list_level = Level(scenario.weeks)  # accounts on the target list, time-weighted
+
+    def add_account(self, lead: int, now: float) -> None:
+        """An account joins the end of the target list."""
+        self.accounts.append(lead)
+        self.list_level.step(+1, now)
+
+    def research_due(self, rep: int, now: float) -> bool:
+        """Whether ``rep`` researches the next account on the list now (the caller checks that
+        there is one): before calling until the rep's daily quota is met, else only with
+        nothing ready to call."""
+        if self.quota:
+            day = int(now // DAY_HOURS)
+            if self.quota_day[rep] != day:
+                self.quota_day[rep] = day
+                self.quota_done[rep] = 0
+            if self.quota_done[rep] < self.quota:
+                return True
+        return not self.heap
+
+    def take_account(self, rep: int, now: float) -> tuple[int, float]:
+        """The next account off the list, and its research time, counted for ``rep``."""
+        lead = self.accounts.popleft()
+        self.list_level.step(-1, now)
+        duration = self.d_research()
+        self.quota_done[rep] += 1
+        self.rep_researched[rep] += 1
+        self.w["researched"][int(now // WEEK)] += 1
+        return lead, duration
+
+    def close(self, horizon: float) -> None:
+        """Carry the list's level to the horizon, for its time-weighted weekly area."""
+        self.list_level.step(0, horizon)
+
+    def _target_list(self, n_weeks: int) -> tuple[np.ndarray, int]:
+        return np.array(self.list_level.weekly_area), len(self.accounts)

@@ -31,7 +31,7 @@ from ..scenario import Scenario
 from .ae import AEStage
 from .arrivals import Leads, Streams, generate_leads
 from .calls import Calls
-from .desk import DeskMark
+from .desk import DeskMark, ProspectingDesk
 from .nurture import score_paths
 from .records import RunData, window
 from .staffing import build_roster
@@ -127,8 +127,8 @@ class Engine(Calls):
         self._backlog_step(0, self.horizon)
         last = min(int((self.horizon - 1e-9) // WEEK), self.n_weeks - 1)
         self.w_backlog_end[last] = self.backlog
-        for desk in self.desks:
-            desk.list_level.step(0, self.horizon)
+        if self.bdr is not None:
+            self.bdr.close(self.horizon)
         return self._collect()
 
     def _end_warm_up(self, event: simpy.Event) -> None:
@@ -222,8 +222,7 @@ class Engine(Calls):
             if t > env.now:
                 yield env.timeout(t - env.now)
             if bdr is not None and self.state[lead] == ON_LIST:
-                bdr.accounts.append(lead)
-                bdr.list_level.step(+1, t)
+                bdr.add_account(lead, t)
                 if bdr.idle:
                     self._wake(bdr, t)
             else:
@@ -253,8 +252,8 @@ class Engine(Calls):
                 self.cycle_start[lead] = born
                 self._schedule(desk, lead, 0.0)
             elif name == "on_list":
-                desk.accounts.append(lead)
-                desk.list_level.step(+1, 0.0)
+                assert isinstance(desk, ProspectingDesk)  # start.py lists only outbound accounts
+                desk.add_account(lead, 0.0)
             elif name == "sql":
                 self.ae.toss_up(lead, 0.0)
             elif name == "open_opportunity":

@@ -20,7 +20,7 @@ from ..base.units import WEEK
 from ..scenario import Scenario
 from .ae import AEStage, logit
 from .arrivals import Leads, Streams
-from .desk import Desk
+from .desk import Desk, ProspectingDesk
 from .staffing import build_roster
 from .start import Snapshot
 from .states import END_STATES, INFO, NURTURE, ON_LIST, POSTPONED, RECYCLED, WORKING
@@ -143,17 +143,16 @@ class Queues:
             skill=sc.sdr.skill_ramp,
         )
         self.desks = [self.sdr]
-        self.bdr: Desk | None = None
+        self.bdr: ProspectingDesk | None = None  # None: the scenario has no outbound section
         out = sc.outbound
         if out is not None:
-            self.bdr = Desk(
+            self.bdr = ProspectingDesk(
                 "bdr",
                 sc,
                 out.cadence,
                 out.outcomes,
                 build_roster(out.bdr, sc, self.calendar, self.streams, "bdr"),
                 self.streams,
-                decay=False,
                 research=out.research,
                 quota=out.goals.new_accounts_per_day,
                 dials_goal=out.goals.dials_per_day,
