@@ -19,7 +19,7 @@ from ..base.units import format_amount
 from ..results import plots
 from .forecast_bands import LABELS, LEVELS, VALUES
 from .levers import role_name
-from .measures import MEASURES
+from .measures import measure_label
 from .objective import BY_NAME, Kpi, money
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def sizing_chart(sizing: Sizing, metric: str, ax: Any = None) -> Any:
         ax.axvline(sizing.current, color="black", ls="-.", lw=1, label=f"today: {sizing.current}")
         y = rows.loc[rows["headcount"] == sizing.current, f"{metric}_mean"].iloc[0]
         ax.plot([sizing.current], [y], marker="*", ms=12, color="black", ls="none")
-    label = MEASURES[metric].label if metric in MEASURES else metric
+    label = measure_label(metric)
     ax.set_xlabel(f"{sizing.role.upper()} headcount (reps)")
     ax.set_ylabel(label)
     ax.set_title(f"{label} by {sizing.role.upper()} headcount")

@@ -1,6 +1,13 @@
-"""What a sizing target reads off a run: the measures, ``metric op value`` targets, and the
-per-replication reports they are judged on (for :func:`simfunnel.decisions.sizing.size_team`
-and the hiring plan built on it)."""
+"""What a sizing target reads off a run: the registry's words for a report key, the measures,
+``metric op value`` targets, and the per-replication reports they are judged on (for
+:func:`simfunnel.decisions.sizing.size_team` and the hiring plan built on it).
+
+A measure that is a run KPI as it is names its key in the KPI registry
+(:data:`simfunnel.results.KPIS`) and takes the registry's label and unit; one derived from run
+KPIs (a rate per month) keeps its own label and names the keys it reads. A key the registry lacks
+fails on import. A target may also name any report key (``totals.won >= 40``): its label is the
+registry's too.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..experiments import Experiment
+from ..results import KPI, Unit, kpi
 
 WEEKS_PER_MONTH = 52.1775 / 12
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -22,48 +30,89 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 
+Reader = Callable[[Mapping[str, float], float], float]  # (report, weeks) -> value
+
+
+def registry_kpi(key: str) -> KPI:
+    """The KPI registry's entry of a report key ``section.name`` (a source or a lost reason: its
+    section's pattern), so that a decision list naming a key the registry lacks fails at once."""
+    section, dot, name = key.partition(".")
+    if not dot or not name:
+        raise KeyError(f"{key!r} is not a report key: write section.name, e.g. 'totals.won'")
+    return kpi(section, name)
+
+
+def key_label(key: str) -> str:
+    """A report key in the registry's words, as the decisions show it: a source or a reason
+    named after its section's label, and a duration marked "(h)", since the decisions show it
+    as a plain number of hours (not in its own unit, as the terminal does)."""
+    entry = registry_kpi(key)
+    label = entry.label
+    name = key.partition(".")[2]
+    if entry.pattern and name != entry.name:
+        label = f"{label} ({name})"
+    return f"{label} (h)" if entry.unit is Unit.DURATION else label
+
 
 @dataclass(frozen=True)
 class Measure:
-    """A target's metric: how to read it off one replication's KPI report."""
+    """A target's metric: its words, how to read it off one replication's KPI report, the
+    registry keys it reads (one for a run KPI as it is) and their unit."""
 
     label: str
-    read: Callable[[Mapping[str, float], float], float]  # (report, weeks) -> value
+    read: Reader
+    keys: tuple[str, ...] = ()
+    unit: Unit | None = None
+    derived: bool = False  # computed from its keys (a rate per month), with a label of its own
 
 
-def _per_month(key: str) -> Callable[[Mapping[str, float], float], float]:
-    return lambda r, weeks: r.get(key, math.nan) / (weeks / WEEKS_PER_MONTH)
+def _reader(key: str) -> Reader:
+    """Reads one report key, NaN if the run's report lacks it."""
+    return lambda r, weeks: r.get(key, math.nan)
+
+
+def key_measure(key: str) -> Measure:
+    """A measure that is a run KPI as it is: the registry's words and unit."""
+    return Measure(key_label(key), _reader(key), (key,), registry_kpi(key).unit)
+
+
+def per_month(key: str, label: str) -> Measure:
+    """A count of the horizon as a monthly rate (the count / horizon months)."""
+    return Measure(
+        label,
+        lambda r, weeks: r.get(key, math.nan) / (weeks / WEEKS_PER_MONTH),
+        (key,),
+        registry_kpi(key).unit,
+        derived=True,
+    )
 
 
 MEASURES: dict[str, Measure] = {
-    "speed_to_lead_1h": Measure(
-        "share of MQLs called within 1 h", lambda r, w: r.get("speed_to_lead.within_1h", math.nan)
+    "speed_to_lead_1h": key_measure("speed_to_lead.within_1h"),
+    "speed_to_lead_24h": key_measure("speed_to_lead.within_24h"),
+    "speed_to_lead_median_h": key_measure("speed_to_lead.median_h"),
+    "valid_opps_per_month": per_month(
+        "totals.valid_opportunities", "valid opportunities per month"
     ),
-    "speed_to_lead_24h": Measure(
-        "share of MQLs called within 24 h",
-        lambda r, w: r.get("speed_to_lead.within_24h", math.nan),
-    ),
-    "speed_to_lead_median_h": Measure(
-        "median hours to first attempt", lambda r, w: r.get("speed_to_lead.median_h", math.nan)
-    ),
-    "valid_opps_per_month": Measure(
-        "valid opportunities per month", _per_month("totals.valid_opportunities")
-    ),
-    "sqls_per_month": Measure("SQLs per month", _per_month("totals.sqls")),
-    "wins_per_month": Measure("wins per month", _per_month("totals.won")),
-    "sdr_utilisation": Measure("SDR utilisation", lambda r, w: r.get("utilisation.sdr", math.nan)),
-    "bdr_utilisation": Measure("BDR utilisation", lambda r, w: r.get("utilisation.bdr", math.nan)),
-    "backlog_mean": Measure("untouched MQLs waiting", lambda r, w: r.get("backlog.mean", math.nan)),
-    "ae_wait_h": Measure(
-        "hours a tossed-up lead waits for an AE", lambda r, w: r.get("ae.ae_mean_wait_h", math.nan)
-    ),
-    "ae_occupancy": Measure("AE occupancy", lambda r, w: r.get("ae.ae_occupancy", math.nan)),
+    "sqls_per_month": per_month("totals.sqls", "SQLs per month"),
+    "wins_per_month": per_month("totals.won", "wins per month"),
+    "sdr_utilisation": key_measure("utilisation.sdr"),
+    "bdr_utilisation": key_measure("utilisation.bdr"),
+    "backlog_mean": key_measure("backlog.mean"),
+    "ae_wait_h": key_measure("ae.ae_mean_wait_h"),
+    "ae_occupancy": key_measure("ae.ae_occupancy"),
 }
+
+
+def measure_label(metric: str) -> str:
+    """A target's metric in words: a measure's label, else the registry's for the report key."""
+    return MEASURES[metric].label if metric in MEASURES else key_label(metric)
 
 
 @dataclass(frozen=True)
 class Target:
-    """``metric op value``, e.g. ``speed_to_lead_1h >= 0.8``."""
+    """``metric op value``, e.g. ``speed_to_lead_1h >= 0.8``: the metric a measure's name
+    (:data:`MEASURES`) or a report key in the KPI registry (``totals.won``)."""
 
     metric: str
     op: str
@@ -82,7 +131,20 @@ class Target:
                 f"target {text!r}: unknown metric {metric!r}; use one of "
                 f"{', '.join(MEASURES)}, or a report key such as 'totals.won'"
             )
+        if metric not in MEASURES:
+            try:
+                registry_kpi(metric)
+            except KeyError:
+                raise ValueError(
+                    f"target {text!r}: no KPI {metric!r} in the KPI registry; a report key is "
+                    "section.name, e.g. 'totals.won' (simfunnel/results/kpis.py lists them)"
+                ) from None
         return cls(metric, op, float(value))
+
+    @property
+    def label(self) -> str:
+        """The metric in words, for tables and charts (:func:`measure_label`)."""
+        return measure_label(self.metric)
 
     def value_in(self, report: Mapping[str, float], weeks: float) -> float:
         if self.metric in MEASURES:

@@ -37,6 +37,12 @@ default (or ``won_value``), and the verdict says so.
 max_utilisation``, ``valid_rate >= min_valid_rate`` and ``valid_per_week >=
 min_valid_per_week``.
 
+**The KPIs** (:data:`KPIS`) a decision ranks and shows read the KPI registry
+(:data:`simfunnel.results.KPIS`): a run KPI as it is (``sqls``, ``within_1h``) names its registry
+key once and takes the registry's label and unit; a derived one (the objective, value, cost,
+per-week rates, cost per valid opportunity) keeps its own label and names the keys it is computed
+from. A key the registry lacks fails on import. The service targets take their words from there.
+
 **The rule** (:func:`choose`): among options that meet every target, take the one with the
 highest mean objective; keep the current option instead when it meets every target and the best
 is not clearly better than it (the paired 95% interval of best minus current reaches 0). If no
@@ -57,7 +63,9 @@ import pandas as pd
 
 from ..base.units import format_amount
 from ..experiments import Experiment
+from ..results import Unit
 from ..scenario import Costs, Scenario
+from .measures import key_label, registry_kpi
 
 SECTION = "decision"  # the section of the decision KPIs in the experiment's tables
 YEAR_WEEKS = 52.18
@@ -67,33 +75,99 @@ ROLES = ("sdr", "bdr", "ae")
 
 @dataclass(frozen=True)
 class Kpi:
+    """A KPI a decision ranks and shows: its words, its direction, its unit and the KPI registry
+    keys it reads (one for a run KPI as it is; several for one ``derived`` from run KPIs, such
+    as the cost). Make entries with :func:`mirrored` and :func:`derived`, which check the keys
+    against the registry; a chart's ad-hoc ``Kpi(name, label, True)`` is a plain number."""
+
     name: str
     label: str
     higher_is_better: bool
-    percent: bool = False
-    money: bool = False
+    unit: Unit | None = None  # None: a plain number
+    keys: tuple[str, ...] = ()
+    derived: bool = False
 
+    @property
+    def percent(self) -> bool:
+        return self.unit is Unit.SHARE
+
+    @property
+    def money(self) -> bool:
+        return self.unit is Unit.MONEY
+
+    @property
+    def hours(self) -> bool:
+        return self.unit in (Unit.DURATION, Unit.HOURS)
+
+    @property
+    def key(self) -> str | None:
+        """The registry key of a run KPI as it is (None for a derived or ad-hoc one)."""
+        return self.keys[0] if self.keys and not self.derived else None
+
+
+def mirrored(name: str, key: str, higher_is_better: bool) -> Kpi:
+    """A run KPI as it is, under the decision's column ``name``: the registry's words and unit;
+    :func:`decision_kpis` reads it off the run's key."""
+    return Kpi(name, key_label(key), higher_is_better, registry_kpi(key).unit, (key,))
+
+
+def derived(
+    name: str, label: str, higher_is_better: bool, keys: Sequence[str], unit: Unit | None = None
+) -> Kpi:
+    """A KPI computed from run KPIs (a rate, a cost, a value): its own words, the registry keys
+    it is computed from, and their unit unless it has its own (money, for a cost of headcount)."""
+    entries = [registry_kpi(k) for k in keys]
+    return Kpi(name, label, higher_is_better, unit or entries[0].unit, tuple(keys), derived=True)
+
+
+# What the value and the cost are computed from (see the module's docstring).
+VALUE_KEYS = (
+    "totals.won_value",
+    "totals.self_serve_value",
+    "totals.open_opportunities",
+    "totals.won",
+    "totals.lost",
+)
+COST_KEYS = (
+    "staffing.sdr_mean_headcount",
+    "staffing.bdr_mean_headcount",
+    "ae.ae_mean_headcount",
+    "leads_by_source.<source>",
+    "ae.ae_meeting_hours",
+)
 
 KPIS = (
-    Kpi("objective", "objective (value minus cost)", True, money=True),
-    Kpi("value", "value (won, self-serve, open pipeline)", True, money=True),
-    Kpi("cost", "cost", False, money=True),
-    Kpi("mqls_per_week", "MQLs per week", True),
-    Kpi("sdr_utilisation", "SDR utilisation", False, percent=True),
-    Kpi("speed_to_lead_median_h", "speed-to-lead, median (h)", False),
-    Kpi("within_1h", "MQLs called within 1 h", True, percent=True),
-    Kpi("backlog_mean", "untouched MQLs waiting (mean)", False),
-    Kpi("sqls", "SQLs", True),
-    Kpi("ae_meeting_hours", "AE hours in first meetings", False),
-    Kpi("valid_opportunities", "valid opportunities", True),
-    Kpi("valid_rate", "valid rate (valid / decided SQLs)", True, percent=True),
-    Kpi("won", "wins", True),
-    Kpi("won_value", "won value", True, money=True),
-    Kpi("self_serve_value", "self-serve value", True, money=True),
-    Kpi("open_value", "open pipeline at expected win value", True, money=True),
-    Kpi("pipeline_value", "pipeline value", True, money=True),
-    Kpi("ae_occupancy", "AE occupancy", False, percent=True),
-    Kpi("cost_per_valid", "cost per valid opportunity", False, money=True),
+    derived("objective", "objective (value minus cost)", True, VALUE_KEYS + COST_KEYS, Unit.MONEY),
+    derived("value", "value (won, self-serve, open pipeline)", True, VALUE_KEYS, Unit.MONEY),
+    derived("cost", "cost", False, COST_KEYS, Unit.MONEY),
+    derived("mqls_per_week", "MQLs per week", True, ("totals.mqls",)),
+    mirrored("sdr_utilisation", "utilisation.sdr", False),
+    mirrored("speed_to_lead_median_h", "speed_to_lead.median_h", False),
+    mirrored("within_1h", "speed_to_lead.within_1h", True),
+    mirrored("backlog_mean", "backlog.mean", False),
+    mirrored("sqls", "totals.sqls", True),
+    mirrored("ae_meeting_hours", "ae.ae_meeting_hours", False),
+    mirrored("valid_opportunities", "totals.valid_opportunities", True),
+    mirrored("valid_rate", "rates.sql_to_valid", True),
+    mirrored("won", "totals.won", True),
+    mirrored("won_value", "totals.won_value", True),
+    mirrored("self_serve_value", "totals.self_serve_value", True),
+    derived(
+        "open_value",
+        "open pipeline at expected win value",
+        True,
+        ("totals.open_opportunities", "totals.won_value", "totals.won", "totals.lost"),
+        Unit.MONEY,
+    ),
+    mirrored("pipeline_value", "totals.pipeline_value", True),
+    mirrored("ae_occupancy", "ae.ae_occupancy", False),
+    derived(
+        "cost_per_valid",
+        "cost per valid opportunity",
+        False,
+        (*COST_KEYS, "totals.valid_opportunities"),
+        Unit.MONEY,
+    ),
 )
 BY_NAME = {k.name: k for k in KPIS}
 
@@ -214,25 +288,17 @@ def decision_kpis(
         .reset_index()
     )
 
-    def col(name: str, default: float = math.nan) -> pd.Series:
-        return wide[name].astype(float) if name in wide else pd.Series(default, index=wide.index)
+    def col(name: str) -> pd.Series:
+        return wide[name].astype(float) if name in wide else pd.Series(math.nan, index=wide.index)
 
     variant = wide["variant"]
     models = {v: resolve_costs(s, costs) for v, s in experiment.scenarios.items()}
     out = pd.DataFrame({"variant": variant, "replication": wide["replication"]})
+    for k in KPIS:  # the run KPIs as they are, each read off its registry key
+        if k.key is not None:
+            out[k.name] = col(k.key)
+    out["self_serve_value"] = out["self_serve_value"].fillna(0.0)  # 0 for results without it
     out["mqls_per_week"] = col("totals.mqls") / weeks
-    out["sdr_utilisation"] = col("utilisation.sdr")
-    out["speed_to_lead_median_h"] = col("speed_to_lead.median_h")
-    out["within_1h"] = col("speed_to_lead.within_1h")
-    out["backlog_mean"] = col("backlog.mean")
-    out["sqls"] = col("totals.sqls")
-    out["valid_opportunities"] = col("totals.valid_opportunities")
-    out["valid_rate"] = col("rates.sql_to_valid")
-    out["won"] = col("totals.won")
-    out["won_value"] = col("totals.won_value")
-    out["self_serve_value"] = col("totals.self_serve_value", 0.0).fillna(0.0)
-    out["pipeline_value"] = col("totals.pipeline_value")
-    out["ae_occupancy"] = col("ae.ae_occupancy")
     if open_pipeline:
         closed = pd.DataFrame({"v": variant, "won": col("totals.won_value").fillna(0.0)})
         closed["n"] = col("totals.won").fillna(0.0) + col("totals.lost").fillna(0.0)
@@ -247,10 +313,10 @@ def decision_kpis(
         "bdr": col("staffing.bdr_mean_headcount"),
         "ae": col("ae.ae_mean_headcount"),
     }
-    meeting_hours = col("ae.ae_meeting_hours")
-    if "ae.ae_meeting_hours" not in wide:
-        meeting_hours = out["sqls"] * variant.map({v: m.meeting_hours for v, m in models.items()})
-    out["ae_meeting_hours"] = meeting_hours
+    if BY_NAME["ae_meeting_hours"].key not in wide:
+        per_sql = variant.map({v: m.meeting_hours for v, m in models.items()})
+        out["ae_meeting_hours"] = out["sqls"] * per_sql
+    meeting_hours = out["ae_meeting_hours"]
     cost = pd.Series(0.0, index=wide.index)
     for v, m in models.items():
         rows = variant == v
@@ -267,6 +333,7 @@ def decision_kpis(
     out["objective"] = out["value"] - cost if given else out[fallback]
     valid = out["valid_opportunities"]
     out["cost_per_valid"] = cost / valid.where(valid > 0) if given else math.nan
+    out = out[["variant", "replication", *(k.name for k in KPIS)]]  # in the list's order
     long = out.melt(id_vars=["variant", "replication"], var_name="metric", value_name="_v")
     long = long.rename(columns={"_v": "value"})
     long.insert(1, "section", SECTION)
@@ -345,16 +412,22 @@ def service_targets(
     """The targets named by the options; ``None`` (and a minimum of 0) leaves one out."""
     out = []
     if service_level is not None:
-        out.append(Target("within_1h", ">=", service_level, "MQLs called within 1 h", True))
+        out.append(_kpi_target("within_1h", ">=", service_level))
     if max_utilisation is not None:
-        out.append(Target("sdr_utilisation", "<=", max_utilisation, "SDR utilisation", True))
+        out.append(_kpi_target("sdr_utilisation", "<=", max_utilisation))
     if min_valid_rate is not None:
-        out.append(Target("valid_rate", ">=", min_valid_rate, "AE valid rate", True))
+        out.append(_kpi_target("valid_rate", ">=", min_valid_rate))
     if min_valid_per_week:
         out.append(
             Target("valid_per_week", ">=", min_valid_per_week, "valid opportunities per week")
         )
     return out
+
+
+def _kpi_target(kpi: str, op: str, value: float) -> Target:
+    """A target on a decision KPI, in the KPI's words and unit (so, the registry's)."""
+    entry = BY_NAME[kpi]
+    return Target(kpi, op, value, entry.label, entry.percent)
 
 
 def failures(
@@ -421,6 +494,7 @@ def money(x: float, signed: bool = False) -> str:
 
 
 __all__ = [
+    "BY_NAME",
     "FALLBACKS",
     "KPIS",
     "Choice",
@@ -429,8 +503,10 @@ __all__ = [
     "Target",
     "choose",
     "decision_kpis",
+    "derived",
     "failures",
     "marginal",
+    "mirrored",
     "parse_costs",
     "resolve_costs",
     "service_targets",

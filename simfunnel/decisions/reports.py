@@ -17,7 +17,6 @@ from ..base.formatting import fmt, interval
 from ..base.units import WEEK
 from ..results.answer import Chart, Draw, Report
 from .forecast_bands import LABELS
-from .measures import MEASURES
 from .objective import KPIS
 
 if TYPE_CHECKING:
@@ -139,7 +138,7 @@ def _sizing_kpis(sizing: Sizing) -> pd.DataFrame:
     rows = []
     for _, d in sizing.table.iterrows():
         for t in sizing.targets:
-            name = MEASURES[t.metric].label if t.metric in MEASURES else t.metric
+            name = t.label
             rows.append(
                 (
                     int(d["headcount"]),

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..base.formatting import fmt
 from ..base.units import WEEK
 from ..experiments import Experiment, RunOptions, SharedKeywords, run
 from ..results.answer import AnswerBase, Report
@@ -185,7 +186,7 @@ class Sizing(AnswerBase):
         if self.headcount is None:
             top = int(rows.index.max())
             best = "; ".join(
-                f"{t.metric} reaches {rows[f'{t.metric}_mean'].loc[top]:.3g} at {top}"
+                f"{t.label} reaches {fmt(rows[f'{t.metric}_mean'].loc[top])} at {top}"
                 for t in self.targets
             )
             return (

@@ -34,7 +34,7 @@ def test_thresholds_prints_a_verdict_and_writes_tables_and_plots(small, tmp_path
     text = capsys.readouterr().out
     verdict = text.split("\n", 1)[0]
     assert verdict.startswith("Do: ") and "Why: " in verdict and "Rule: " in verdict
-    assert "AE valid rate >= 50%" in verdict and "Assumptions" in verdict
+    assert "SQL to valid opportunity >= 50%" in verdict and "Assumptions" in verdict
     assert "valid_opportunities" in text and "cost_per_valid" in text and "objective" in text
     assert "Spreadsheet against simulation at MQL 60: A spreadsheet expects" in text
     for name in (

@@ -138,7 +138,7 @@ def test_targets_name_what_fails_with_its_figure_and_interval() -> None:
     assert [str(t) for t in targets] == [
         "MQLs called within 1 h >= 50%",
         "SDR utilisation <= 85%",
-        "AE valid rate >= 60%",
+        "SQL to valid opportunity >= 60%",
         "valid opportunities per week >= 3.0",
     ]
     row = {"within_1h": 0.12, "sdr_utilisation": 0.85, "valid_rate": 0.7, "valid_per_week": 2}

@@ -164,7 +164,7 @@ def test_the_current_options_failed_targets_are_named() -> None:
     o = c.overview.set_index("option")
     assert o.loc["MQL 20", "within_1h"] < 0.9
     assert "The current MQL 20 fails its targets: MQLs called within 1 h" in c.verdict
-    assert "AE valid rate" in o.loc["MQL 20", "failed_targets"]  # about 50% accepted
+    assert "SQL to valid opportunity" in o.loc["MQL 20", "failed_targets"]  # about 50% accepted
     assert "target >= 90%" in c.verdict and "95% CI" in o.loc["MQL 20", "failed_targets"]
     assert c.recommended == rule_pick(c, 0.9, min_valid_rate=0.99) == said(c)
 
