@@ -1,7 +1,8 @@
-"""What a person reads: plots and the HTML report."""
+"""What a person reads: plots, the HTML report and the Excel workbook."""
 
 from __future__ import annotations
 
+from .excel import write_workbook
 from .report import SECTIONS, build_report, write_report
 
-__all__ = ["SECTIONS", "build_report", "write_report"]
+__all__ = ["SECTIONS", "build_report", "write_report", "write_workbook"]

@@ -23,7 +23,7 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 # Libraries loaded on first use, inside the function that needs them: each costs a noticeable
 # share of a second to import, and most runs never need it.
-LAZY_LIBRARIES = {"matplotlib", "statsmodels", "tqdm", "jinja2", "scipy", "difflib"}
+LAZY_LIBRARIES = {"matplotlib", "statsmodels", "tqdm", "jinja2", "scipy", "difflib", "openpyxl"}
 # The command line may load what a command needs only when that command runs, so that
 # `simfunnel --help` and a mistyped option answer at once.
 LAZY_LAYERS_ALLOWED_IN = ("cli",)
