@@ -6,6 +6,7 @@ puts tests/ on sys.path for conftest.py)."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,39 @@ def check_text(answer: Any, begins: str | None = None) -> None:
     assert text.strip()
     if begins is not None:
         assert text.startswith(begins)
+
+
+# What a person must never read: numbers in scientific notation, hours as raw floats, and the
+# placeholder "currency" where an amount should carry its own (the scenario's) currency.
+UNREADABLE = {
+    "scientific notation": re.compile(r"\b\d(?:\.\d+)?e[+-]\d", re.IGNORECASE),
+    "raw float hours": re.compile(r"\b\d+\.\d{3,}\s*(?:h|hours?)\b"),
+    "an amount without its currency": re.compile(r"\bcurrency\b(?! code)", re.IGNORECASE),
+}
+_DATA_URI = re.compile(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+")
+
+
+def unreadable(text: str) -> list[str]:
+    """Each unreadable figure in ``text`` (images left out), with a little context."""
+    text = _DATA_URI.sub("", text)
+    found = []
+    for what, pattern in UNREADABLE.items():
+        for match in pattern.finditer(text):
+            start = max(0, match.start() - 40)
+            found.append(f"{what}: ...{text[start : match.end() + 20]!r}...")
+    return found
+
+
+def check_readable(answer: Any) -> None:
+    """The verdict, the terminal text, the notebook view and the HTML report write every figure
+    as a person reads it (:data:`UNREADABLE`)."""
+    from simfunnel.present.report import render_html
+
+    texts = {
+        "verdict": answer.verdict,
+        "text": answer.text(),
+        "notebook": answer._repr_html_(),
+        "report": render_html(answer.report()),
+    }
+    problems = [f"{name}: {p}" for name, text in texts.items() for p in unreadable(text)]
+    assert not problems, "\n".join(problems[:20])

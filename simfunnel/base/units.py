@@ -61,14 +61,21 @@ def parse_duration(text: object) -> float:
 
 
 def format_duration(hours: float) -> str:
-    """Render hours in the largest unit that keeps the number readable."""
+    """Hours as a person reads a span of time, in the largest unit that keeps the number
+    readable, to one decimal: '54 s', '2.3 min', '5.4 h', '3 days', '12.5 days'."""
     if hours != hours:  # NaN
         return "n/a"
-    if hours >= DAY:
-        return f"{hours / DAY:.1f} days"
-    if hours >= HOUR:
-        return f"{hours:.1f} h"
-    return f"{hours / MINUTE:.1f} min"
+    size = abs(hours)
+    if size >= DAY:
+        number, unit = hours / DAY, "days"
+    elif size >= HOUR:
+        number, unit = hours, "h"
+    elif size >= MINUTE:
+        number, unit = hours / MINUTE, "min"
+    else:
+        return f"{hours / SECOND:.0f} s"
+    text = f"{number:,.1f}".removesuffix(".0")
+    return "1 day" if text == "1" and unit == "days" else f"{text} {unit}"
 
 
 def duration_text(hours: float) -> str:

@@ -62,11 +62,11 @@ from typing import Any, Unpack
 import numpy as np
 import pandas as pd
 
-from ..base.units import WEEK, format_amount
+from ..base.units import WEEK
 from ..experiments import Experiment, ExperimentError, RunOptions, SharedKeywords, run
 from ..model import Snapshot
 from ..results.answer import AnswerBase, Report
-from ..scenario import Scenario, Staffing, scenario_to_dict, with_overrides
+from ..scenario import Currency, Scenario, Staffing, scenario_to_dict, with_overrides
 from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .forecast_bands import (
@@ -93,8 +93,8 @@ def _count(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _format(metric: str, x: float) -> str:
-    return format_amount(x) if metric in VALUES else _count(x)
+def _format(metric: str, x: float, currency: Currency) -> str:
+    return currency.format(x) if metric in VALUES else _count(x)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -235,12 +235,13 @@ class Forecast(AnswerBase):
         t = self.totals_table().set_index("metric")
         low, _, high = self.quantile_columns
         share = f"{self.level:.0%}"
+        cur = self.scenario.currency
 
         def figure(metric: str, words: str) -> str:
             mean, lo, hi = (t[col].loc[metric] for col in ("mean", low, high))
             return (
-                f"{_format(metric, mean)}{' ' + words if words else ''} ({share} range "
-                f"{_format(metric, lo)}-{_format(metric, hi)})"
+                f"{_format(metric, mean, cur)}{' ' + words if words else ''} ({share} range "
+                f"{_format(metric, lo, cur)} to {_format(metric, hi, cur)})"
             )
 
         first = (

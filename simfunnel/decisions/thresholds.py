@@ -42,7 +42,6 @@ from .objective import (
     choose,
     failures,
     marginal,
-    money,
     resolve_costs,
     service_targets,
     with_decision_kpis,
@@ -127,7 +126,7 @@ class ThresholdComparison(AnswerBase):
 
     def _fmt(self, x: float, signed: bool = False) -> str:
         if self.costed or self.fallback == "won_value":
-            return money(x, signed)
+            return self.scenario.currency.format(x, signed=signed)
         return f"{x:+,.0f}" if signed else f"{x:,.0f}"
 
     def _diff(self, option: str) -> str:
@@ -463,6 +462,8 @@ def _intervals(table: pd.DataFrame, option: str, weeks: float) -> dict[str, tupl
 def _assumptions(
     model: Any, costed: bool, unlimited: bool, open_pipeline: bool, experiment: Experiment
 ) -> str:
+    """The objective's formula in words, with the costs it counts."""
+    currency = experiment.scenario.currency
     value = "value = won value + self-serve value"
     if "self_serve_value" not in set(experiment.totals["metric"]):
         value += " (absent from the results: counted as 0)"
@@ -477,7 +478,7 @@ def _assumptions(
     cost = (
         "cost = mean headcount x yearly cost x years + leads x cost per lead + AE hours in "
         f"first meetings ({model.meeting_hours:g} h each, accepted or not) x "
-        f"{money(model.ae_per_hour)} per hour"
+        f"{currency.format(model.ae_per_hour)} per hour"
     )
     zero = model.missing(unlimited)
     return f"{value}; {cost}" + (f"; counted as 0: {', '.join(zero)}." if zero else ".")

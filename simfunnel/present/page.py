@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import html
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 from markupsafe import Markup
 
 from ..base.formatting import fmt
+from ..base.units import DAY, HOUR, MINUTE, SECOND, format_duration
 from ..base.version import __version__
 from ..results.answer import Draw, Report
 from ..scenario import Scenario, scenario_to_dict
@@ -108,9 +110,22 @@ def png_uri(draw: Draw, size: tuple[float, float]) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+_RAW_HOURS = re.compile(r"\b(\d+\.\d{4,}) h\b")
+
+
 def scenario_yaml(scenario: Scenario) -> str:
-    """The scenario as YAML, every field, in the order the schema has them."""
-    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
+    """The scenario as YAML, every field, in the order the schema has them; a duration that has
+    no short exact form ('0.013333333333333334 h') is shown rounded in its unit ('48 s')."""
+    text = yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
+    return _RAW_HOURS.sub(lambda m: _rounded_duration(float(m.group(1))), text)
+
+
+def _rounded_duration(hours: float) -> str:
+    """A duration in the unit :func:`format_duration` picks, to six significant digits (the
+    scenario reads back equal to one part in 100,000): '48 s', '49.61 days'."""
+    unit = format_duration(hours).split()[-1]
+    size = {"s": SECOND, "min": MINUTE, "h": HOUR, "day": DAY, "days": DAY}[unit]
+    return f"{hours / size:.6g} {unit if unit != 'day' else 'days'}"
 
 
 def page_data(report: Report) -> Page:

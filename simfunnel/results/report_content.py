@@ -10,7 +10,7 @@ import math
 import pandas as pd
 
 from ..base.formatting import fmt
-from ..base.units import format_amount
+from ..base.units import format_duration
 from . import plots
 from .answer import Chart, Report
 from .run_kpis import RunKPIs
@@ -22,11 +22,12 @@ def _result_opening(result: RunKPIs) -> str:
     """The run in one paragraph: the funnel's counts, speed-to-lead and how busy the SDRs were."""
     s = result.scenario
     t, stl, util = result.totals, result.speed_to_lead, result.utilisations
+    money = s.currency.format
     return (
         f"Over {s.weeks} weeks from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
         f"gave {t['mqls']:,} MQLs, {t['sqls']:,} SQLs and {t['valid_opportunities']:,} valid "
-        f"opportunities worth {format_amount(t['pipeline_value'])}; {t['won']:,} deals were won "
-        f"({format_amount(t['won_value'])}). {fmt(stl['within_1h'], True)} of MQLs were "
+        f"opportunities worth {money(t['pipeline_value'])}; {t['won']:,} deals were won "
+        f"({money(t['won_value'])}). {fmt(stl['within_1h'], True)} of MQLs were "
         f"called within an hour, and the SDRs were busy {fmt(util['sdr'], True)} of their "
         "on-phone time."
     )
@@ -36,6 +37,7 @@ def _result_kpis(result: RunKPIs) -> pd.DataFrame:
     """The run's key figures with their units, leaving out the ones the run has not got."""
     t, r, stl = result.totals, result.rates, result.speed_to_lead
     util = result.utilisations
+    currency = result.scenario.currency
     kpis = [
         ("inbound leads", t["leads"], "leads"),
         ("MQLs", t["mqls"], "leads"),
@@ -49,9 +51,9 @@ def _result_kpis(result: RunKPIs) -> pd.DataFrame:
         ("SQL to valid", r["sql_to_valid"], "% of decided SQLs"),
         ("won", t["won"], "deals"),
         ("win rate", r["win_rate"], "% of closed"),
-        ("pipeline value", t["pipeline_value"], "currency"),
-        ("won value", t["won_value"], "currency"),
-        ("speed-to-lead, median", stl["median_h"], "hours"),
+        ("pipeline value", t["pipeline_value"], currency.code),
+        ("won value", t["won_value"], currency.code),
+        ("speed-to-lead, median", stl["median_h"], "time"),
         ("MQLs called within 1 h", stl["within_1h"], "% of MQLs"),
         ("MQLs called within 24 h", stl["within_24h"], "% of MQLs"),
         ("SDR utilisation", util["sdr"], "% of on-phone hours"),
@@ -59,8 +61,9 @@ def _result_kpis(result: RunKPIs) -> pd.DataFrame:
         ("untouched MQLs waiting, mean", result.backlog["mean"], "leads"),
         ("AE occupancy", result.ae.get("ae_occupancy"), "% of AE room"),
     ]
+    shown = {currency.code: lambda v: currency.format(v, compact=False), "time": format_duration}
     rows = [
-        (name, fmt(v, unit.startswith("%")), unit)
+        (name, shown[unit](v) if unit in shown else fmt(v, unit.startswith("%")), unit)
         for name, v, unit in kpis
         if v is not None and not (isinstance(v, float) and math.isnan(v))
     ]

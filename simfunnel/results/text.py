@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..base.formatting import fmt, missing
 from ..base.units import format_duration
+from ..scenario import Currency
 from .kpis import KPIS, SECTION_TITLES, Unit, find_kpi
 from .run_kpis import RunKPIs
 
@@ -21,6 +21,7 @@ __all__ = [
     "result_text",
     "result_verdict",
     "section_title",
+    "unit_text",
 ]
 
 NA = "n/a"  # what a figure that is not defined (a rate over nothing) shows
@@ -48,27 +49,41 @@ def headline_keys(outbound: bool) -> list[str]:
     return keys
 
 
-def kpi_text(value: Any, key: str, section: str | None = None) -> str:
-    """A KPI value as the terminal shows it, by its unit in the KPI registry: a share as a percent,
-    a duration in its own unit, money whole. ``key`` without ``section``: the first section that
-    has it; a key the registry lacks shows as a plain number."""
-    if value is None:
+def unit_text(value: Any, unit: Unit, currency: Currency | None = None) -> str:
+    """A figure as every table and verdict writes it, by its unit: a share as a percent, a
+    duration in its own unit ('54 s', '3 days'), money whole in the ``currency``, a count (or a
+    mean of counts) whole, anything else to one decimal; "n/a" when undefined."""
+    if value is None or missing(value):
         return NA
-    if isinstance(value, float):
-        if math.isnan(value):
-            return NA
-        entry = find_kpi(key, section)
-        unit = entry.unit if entry is not None else Unit.NUMBER
-        if unit is Unit.SHARE:
-            return f"{value:6.1%}"
-        if unit is Unit.DURATION:
-            return format_duration(value)
-        if unit is Unit.MONEY:
-            return f"{value:,.0f}"
-        return f"{value:,.1f}"
+    if isinstance(value, bool | str):
+        return str(value)
+    x = float(value)
+    if unit is Unit.SHARE:
+        return f"{x:6.1%}"
+    if unit is Unit.DURATION:
+        return format_duration(x)
+    if unit is Unit.MONEY:
+        if currency is None:
+            return f"{x:,.0f} (currency not known)"
+        return currency.format(x, compact=False)
+    if unit is Unit.COUNT or (unit is Unit.HEADCOUNT and x.is_integer()):
+        return f"{x:,.0f}"  # a mean of counts is rounded for reading; the data keep it exact
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return f"{x:,.1f}"
+
+
+def kpi_text(
+    value: Any, key: str, section: str | None = None, *, currency: Currency | None = None
+) -> str:
+    """A KPI value as the terminal shows it, by its unit in the KPI registry
+    (:func:`unit_text`). ``key`` without ``section``: the first section that has it; a key the
+    registry lacks shows as a plain number."""
+    entry = find_kpi(key, section)
+    if isinstance(value, int) and not isinstance(value, bool):
+        unit = entry.unit if entry is not None and entry.unit is Unit.MONEY else Unit.COUNT
+        return unit_text(value, unit, currency)
+    return unit_text(value, entry.unit if entry is not None else Unit.NUMBER, currency)
 
 
 def section_title(section: str) -> str:
@@ -94,7 +109,8 @@ def result_text(result: RunKPIs) -> str:
                 continue  # no BDR team: its figures are all n/a
             # Durations carry their own unit ("5.4 h", "12 min"), so the "_h" of the key goes.
             label = key.removesuffix("_h")
-            lines.append(f"  {label.replace('_', ' '):<28}{kpi_text(value, key, section):>16}")
+            shown = kpi_text(value, key, section, currency=result.scenario.currency)
+            lines.append(f"  {label.replace('_', ' '):<28}{shown:>16}")
     return "\n".join(lines)
 
 
@@ -107,12 +123,8 @@ def _said(result: RunKPIs, key: str) -> str:
         "utilisation": result.utilisations,
     }
     value = sections[entry.section][entry.name]
-    if missing(value):
-        text = NA
-    elif entry.unit is Unit.DURATION:
-        text = format_duration(value)
-    elif entry.unit is Unit.MONEY:
-        text = f"{value:,.0f}"  # whole, as the terminal's tables write money
+    if entry.unit in (Unit.DURATION, Unit.MONEY) or missing(value):
+        text = unit_text(value, entry.unit, result.scenario.currency)
     else:
         text = fmt(value, percent=entry.unit is Unit.SHARE)
     if entry.unit in (Unit.SHARE, Unit.DURATION, Unit.MONEY):

@@ -38,7 +38,7 @@ from .process import (
     OutcomePath,
     Outcomes,
 )
-from .sales import DEFAULT_BANT
+from .sales import DEFAULT_BANT, Currency
 from .schema import Costs, Scenario, ScenarioError
 from .sources import ScoreModel, Source
 from .teams import WEEKDAYS, CallingStaff, Staffing
@@ -63,6 +63,7 @@ __all__ = [
     "Cadence",
     "CallingStaff",
     "Costs",
+    "Currency",
     "DurationDist",
     "Nurture",
     "Outbound",

@@ -14,6 +14,8 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from ..base.units import duration_text, parse_duration
+
 from .fields import is_duration, members
 from .load import scenario_from_dict
 from .schema import Scenario, ScenarioError
@@ -30,8 +32,10 @@ __all__ = [
 
 
 def _hours(value: float) -> str:
-    # repr() is the shortest text that reads back as the same float, so the round trip is exact.
-    return f"{float(value)!r} h"
+    """A duration as a person writes it ('2 min', '90 days') where that reads back as the same
+    float; else repr() in hours, the shortest text that does, so the round trip stays exact."""
+    text = duration_text(value)
+    return text if parse_duration(text) == float(value) else f"{float(value)!r} h"
 
 
 def _encode(value: Any, tp: Any, meta: Sequence[Any] = ()) -> Any:
@@ -66,8 +70,12 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     ``model_dump`` alone does not round-trip: durations are stored in hours but a file must give
     a unit (a bare number is refused), so they are written back as ``'<hours> h'``. Keys are the
     names a scenario file uses (aliases such as ``mean``); lists are lists, so they can be edited.
+    A currency the scenario did not name stays unnamed, so that reports still say it was assumed.
     """
-    return _encode(scenario, Scenario)
+    data = _encode(scenario, Scenario)
+    if scenario.currency_assumed:
+        del data["currency"]
+    return data
 
 
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from ..base.money import DEFAULT_CURRENCY, currency_symbol, is_currency, money
 from .bounds import MAX_ITEMS, MAX_NAME, MAX_QUALITY_EFFECT, PER_QUALITY, Probability
 from .dists import AmountDist, Duration, DurationDist, FieldError, Frozen
 from .teams import AETeam
@@ -27,6 +28,45 @@ class LogisticRate(Frozen):
         description="Log-odds shift per unit of quality (within +-10).",
         json_schema_extra={"unit": PER_QUALITY},
     )
+
+
+class Currency(Frozen):
+    """The currency of every amount in the scenario: deal values, costs, the value a decision
+    weighs. Reports, tables and charts write amounts with it."""
+
+    code: str = Field(
+        default=DEFAULT_CURRENCY,
+        description="ISO 4217 code of every amount in the scenario, e.g. USD, EUR, GBP, JPY.",
+    )
+    symbol: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="How amounts are written, e.g. 'US$'; not set: the code's usual symbol "
+        "($, €, £, ¥; the code itself where there is none).",
+    )
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _known_code(cls, value: object) -> object:
+        """An ISO 4217 code, in any case: 'eur' is EUR; an unknown one is refused."""
+        if isinstance(value, str):
+            code = value.strip().upper()
+            if not is_currency(code):
+                raise ValueError(
+                    f"{value!r} is not an ISO 4217 currency code (for example USD, EUR, GBP, JPY)"
+                )
+            return code
+        return value
+
+    @property
+    def shown(self) -> str:
+        """The symbol amounts are written with."""
+        return self.symbol if self.symbol is not None else currency_symbol(self.code)
+
+    def format(self, value: float, *, compact: bool = True, signed: bool = False) -> str:
+        """``value`` in this currency: "$25.3M" (compact) or "$25,298,340"."""
+        return money(value, self.code, compact=compact, signed=signed, symbol=self.symbol)
 
 
 DEFAULT_LOST_REASONS = {"no_decision": 0.4, "competitor": 0.3, "price": 0.2, "timing": 0.1}

@@ -33,7 +33,7 @@ from .bounds import (
 from .dists import MAX_AMOUNT, Duration, FieldError, Frozen
 from .outbound import Outbound
 from .process import Cadence, Nurture, Outcomes, SpeedToLead
-from .sales import AccountExecutives, TossUp
+from .sales import AccountExecutives, Currency, TossUp
 from .sources import Scoring, Source
 from .teams import Calendar, Staffing, Team, calendar_shorthand
 from .uncertain import UncertaintyPathError, UncertainValue, resolve
@@ -145,6 +145,11 @@ class Scenario(Frozen):
         description="Toss-up (SQL) criteria beside the MQL threshold; by default every "
         "qualified conversation is tossed up.",
     )
+    currency: Currency = Field(
+        default_factory=Currency,
+        description="Currency of every amount (deal values, costs): a code such as 'EUR', or "
+        "{code: EUR, symbol: '€'}. Not set: USD, and reports say it was assumed.",
+    )
     costs: Costs = Field(
         default_factory=Costs,
         description="Costs per rep, AE hour and lead; decisions weigh them against value won.",
@@ -156,6 +161,17 @@ class Scenario(Frozen):
         "distribution of what it may be; a forecast draws them once per replication, so its "
         "bands cover what is not known as well as luck. Empty: every value is taken as exact.",
     )
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_shorthand(cls, value: Any) -> Any:
+        """'EUR' is short for {code: EUR}."""
+        return {"code": value} if isinstance(value, str) else value
+
+    @property
+    def currency_assumed(self) -> bool:
+        """Whether the scenario names no currency (amounts are then shown in USD, said so)."""
+        return "currency" not in self.model_fields_set
 
     @field_validator("calendar", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ import yaml
 from answer_checks import (
     check_basics,
     check_charts,
+    check_readable,
     check_report,
     check_save,
     check_text,
@@ -234,3 +235,7 @@ def test_a_recency_weighted_rolling_backtest_runs_on_a_changed_business(tmp_path
     for f in plain.stages.values():
         assert f.weighted_events == {s: float(k) for s, k in f.events.items()}
     assert all(math.isfinite(x) for x in plain.report()["rate"])
+
+
+def test_every_figure_it_shows_is_written_for_a_person(case: tuple[Case, Any]) -> None:
+    check_readable(case[1])

@@ -16,7 +16,6 @@ import pytest
 from conftest import STEADY_FLOW, build
 
 import simfunnel
-from simfunnel.base.units import format_amount as _amount
 from simfunnel.decisions import FLOWS, METRICS, Forecast, forecast
 from simfunnel.scenario import ScenarioError
 
@@ -237,11 +236,13 @@ def test_verdict_states_the_totals(small: Forecast) -> None:
 
     def count(metric: str, words: str) -> str:
         r = t.loc[metric]
-        return f"{r['mean']:,.0f} {words} (80% range {r['p10']:,.0f}-{r['p90']:,.0f})"
+        return f"{r['mean']:,.0f} {words} (80% range {r['p10']:,.0f} to {r['p90']:,.0f})"
+
+    _amount = small.scenario.currency.format
 
     def amount(metric: str) -> str:
         r = t.loc[metric]
-        return f"{_amount(r['mean'])}{{}} (80% range {_amount(r['p10'])}-{_amount(r['p90'])})"
+        return f"{_amount(r['mean'])}{{}} (80% range {_amount(r['p10'])} to {_amount(r['p90'])})"
 
     assert verdict.startswith("Over the next 4 weeks from 2026-01-05 we expect ")
     assert count("valid_opportunities", "valid opportunities") in verdict

@@ -18,6 +18,7 @@ import pytest
 from answer_checks import (
     check_basics,
     check_charts,
+    check_readable,
     check_report,
     check_save,
     check_text,
@@ -179,3 +180,7 @@ def test_its_report_and_terminal_text_lead_with_the_verdict(case: tuple[Case, An
     _, answer = case
     check_report(answer)
     check_text(answer, answer.verdict)
+
+
+def test_every_figure_it_shows_is_written_for_a_person(case: tuple[Case, Any]) -> None:
+    check_readable(case[1])

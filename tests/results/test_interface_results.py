@@ -16,6 +16,7 @@ import pytest
 from answer_checks import (
     check_basics,
     check_charts,
+    check_readable,
     check_report,
     check_save,
     check_text,
@@ -134,3 +135,7 @@ def test_the_verdict_says_what_an_experiment_is_missing() -> None:
     experiment = ANSWERS["variants"].make()
     assert "2 variants" in experiment.verdict and "complete" in experiment.verdict
     assert "Precision target reached: totals.won" in experiment.verdict
+
+
+def test_every_figure_it_shows_is_written_for_a_person(case: tuple[Case, Any]) -> None:
+    check_readable(case[1])

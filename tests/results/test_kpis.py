@@ -17,7 +17,7 @@ from simfunnel.model import END_STATES
 from simfunnel.results import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
 from simfunnel.results import kpi_text as fmt
 from simfunnel.results.run_kpis import REPORT_SECTIONS, TOTAL_KEYS
-from simfunnel.scenario import load_scenario, with_overrides
+from simfunnel.scenario import Currency, load_scenario, with_overrides
 
 sys.path.insert(0, str(ROOT / "tools"))  # the docs generators are developer tooling
 from kpidoc import kpi_table, replace_kpi_table
@@ -107,19 +107,24 @@ def test_lookups() -> None:
     [
         (0.5, "within_1h", "speed_to_lead", " 50.0%"),
         (0.25, "sdr", None, " 25.0%"),
-        (0.2, "median_h", "speed_to_lead", "12.0 min"),
+        (0.2, "median_h", "speed_to_lead", "12 min"),
+        (0.015, "median_h", "speed_to_lead", "54 s"),
         (5.4, "ae_mean_wait_h", None, "5.4 h"),
-        (1234567.8, "won_value", "totals", "1,234,568"),
+        (1234567.8, "won_value", "totals", "€1,234,568"),
         (1234.56, "sdr_overtime_hours", "teams", "1,234.6"),  # hours of work, not a wait
         (12.34, "mean", "backlog", "12.3"),
         (1234, "mqls", "totals", "1,234"),
-        (12.5, "web_form", "leads_by_source", "12.5"),
+        (12.6, "web_form", "leads_by_source", "13"),  # a mean of counts, rounded to read
         (math.nan, "win_rate", "rates", "n/a"),
         (None, "win_rate", "rates", "n/a"),
     ],
 )
 def test_terminal_formats_by_unit(value: Any, key: str, section: str | None, shown: str) -> None:
-    assert fmt(value, key, section) == shown
+    assert fmt(value, key, section, currency=Currency(code="EUR")) == shown
+
+
+def test_money_without_a_currency_says_so_rather_than_pass_for_a_count() -> None:
+    assert fmt(1234.0, "won_value", "totals") == "1,234 (currency not known)"
 
 
 def test_docs_table_is_the_registry() -> None:
