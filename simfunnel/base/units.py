@@ -91,17 +91,3 @@ def duration_text(hours: float) -> str:
     if hours < HOUR:
         return f"{minutes:g} min"
     return f"{hours:g} h"
-
-
-def format_amount(x: float) -> str:
-    """A currency amount as reports and axes write it: 6.1M, 950k, 12.3k, 850."""
-    size = abs(x)
-    if size >= 1e9:
-        return f"{x / 1e9:.1f}B"
-    if size >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if size >= 1e5:
-        return f"{x / 1e3:.0f}k"
-    if size >= 1e3:
-        return f"{x / 1e3:.1f}k"
-    return f"{x:.0f}"

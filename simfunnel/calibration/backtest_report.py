@@ -18,6 +18,7 @@ import pandas as pd
 from ..base.formatting import fmt, missing
 from ..decisions import LABELS
 from ..results.answer import Chart, Report
+from ..results.plots import legend_outside
 from .fit_report import assumption_notes
 
 if TYPE_CHECKING:
@@ -102,7 +103,12 @@ def _draw_backtest(bt: Backtest, metric: str, ax: Any) -> Any:
     bottom, top = ax.get_ylim()
     if len(actual) and float(actual.max()) > top:
         ax.set_ylim(bottom, float(actual.max()) * 1.08)
-        ax.legend(loc="best")  # out of the way of the count that was off the chart
+    # The stage in words where the plot writes its key, and the legend beside the plot, where
+    # it covers no week.
+    name = _BACKTEST_NAMES.get(metric, LABELS[metric][0])
+    ax.set_title(ax.get_title().replace(f": {metric},", f": {name},", 1))
+    ax.set_ylabel(ax.get_ylabel().replace(f"{metric} per", f"{name} per", 1))
+    legend_outside(ax)
     return ax
 
 

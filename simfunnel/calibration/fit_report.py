@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..base.formatting import fmt, interval, missing, one_line, value_text
 from ..results.answer import Chart, Report
-from ..results.plots import COLORS, finish
+from ..results.plots import COLORS, SERIES, finish, legend_outside
 from ..scenario import Scenario
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def _draw_score_curve(cal: Calibration, threshold: float | None, ax: Any) -> Any
         )
     ax.yaxis.set_major_formatter(PercentFormatter())
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left")
+    legend_outside(ax)
     return finish(
         ax,
         "Conversion to SQL by score band (each band a tenth of the scored leads)",
@@ -261,8 +261,24 @@ def _draw_score_curve(cal: Calibration, threshold: float | None, ax: Any) -> Any
 
 
 def _draw_survival(cal: Calibration, stage: str, ax: Any) -> Any:
-    """A stage's survival chart on the axes the page gives (``plot`` takes them by keyword)."""
-    return cal.plot(stage, ax=ax)
+    """A stage's survival chart on the axes the page gives (``plot`` takes them by keyword),
+    finished as every chart of a report: the stage's name, a share axis from 0, the palette and
+    the legend beside the plot."""
+    ax = cal.plot(stage, ax=ax)
+    name, span, what = _DURATION_STAGES.get(
+        stage, (stage.replace("_", " ").capitalize(), "its start to its end", "records")
+    )
+    for line, color in zip(ax.lines, SERIES, strict=False):
+        line.set_color(color)
+    ax.set_title(f"{name} ({span}): share still open")
+    ax.set_ylabel(f"{what} still open")
+    # matplotlib is loaded only when a chart is drawn: importing the report must stay light.
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))  # survival runs 0 to 1
+    ax.set_ylim(0, 1.05)
+    legend_outside(ax)
+    return ax
 
 
 def _calibration_charts(cal: Calibration, scenario: Scenario) -> list[Chart]:

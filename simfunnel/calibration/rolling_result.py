@@ -16,6 +16,7 @@ from typing import Any, cast
 import pandas as pd
 from scipy import stats
 
+from ..results import plots
 from ..results.answer import Report
 from .model_answer import ModelAnswer, model_report
 from .stage_fit import METRIC_NAMES
@@ -169,17 +170,16 @@ class RollingBacktest(ModelAnswer):
         c = self.cells[(self.cells["metric"] == metric) & (self.cells["ahead"] == ahead)]
         if c.empty:
             raise ValueError(f"no scored month for {metric!r} {ahead} month(s) ahead")
-        if ax is None:
-            import matplotlib.pyplot as plt  # heavy: loaded only to draw
-
-            _, ax = plt.subplots(figsize=(10, 4.5))
+        ax = plots.axes(ax, (10, 4.5))
         model = c[c["method"] == self.method].sort_values("month")
         x = pd.PeriodIndex(model["month"], freq="M").to_timestamp()
+        band = plots.COLORS["band"]
         ax.fill_between(
-            x, model["p10"], model["p90"], color="C0", alpha=0.3, label=f"{self.method}, P10-P90"
+            x, model["p10"], model["p90"], color=band, alpha=0.4, label=f"{self.method}, P10-P90"
         )
-        ax.plot(x, model["p50"], color="C0", label=f"{self.method}, median")
-        styles = iter([(":", "0.35"), ("--", "#a6611a"), ("-.", "#018571"), ("--", "0.65")])
+        ax.plot(x, model["p50"], color=plots.SERIES[0], label=f"{self.method}, median")
+        others = [(":", "#555555"), ("--", plots.PALETTE["orange"]), ("-.", plots.PALETTE["green"])]
+        styles = iter([*others, ("--", plots.PALETTE["purple"])])
         for method, g in c[c["method"] != self.method].groupby("method", sort=False):
             g = g.sort_values("month")
             gx = pd.PeriodIndex(g["month"], freq="M").to_timestamp()
@@ -197,7 +197,7 @@ class RollingBacktest(ModelAnswer):
             f"{name[0].upper() + name[1:]}: each month against the forecast made "
             f"{ahead} month{'s' if ahead > 1 else ''} before"
         )
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        plots.legend_outside(ax)
         ax.grid(alpha=0.3)
         return ax
 

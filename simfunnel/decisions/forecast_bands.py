@@ -51,8 +51,8 @@ LABELS: dict[str, tuple[str, str]] = {  # metric: (what it is, its unit on an ax
     "valid_opportunities": ("valid opportunities", "opportunities"),
     "won": ("deals won", "deals"),
     "lost": ("deals lost", "deals"),
-    "pipeline_value": ("pipeline value (valid opportunities created)", "currency"),
-    "won_value": ("won value", "currency"),
+    "pipeline_value": ("pipeline value (valid opportunities created)", "value"),
+    "won_value": ("won value", "value"),
     "open_opportunities": ("open pipeline", "valid opportunities open"),
 }
 VALUES = ("pipeline_value", "won_value")  # amounts, written 1.2M

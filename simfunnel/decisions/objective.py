@@ -61,7 +61,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..base.units import format_amount
 from ..experiments import Experiment
 from ..results import Unit
 from ..scenario import Costs, Scenario
@@ -484,13 +483,6 @@ def choose(overview: pd.DataFrame, current: str) -> Choice:
         if np.isnan(low) or low <= 0:
             return Choice(current, best, True, eligible)
     return Choice(best, best, False, eligible)
-
-
-def money(x: float, signed: bool = False) -> str:
-    """An amount as the verdicts write it (12.3k, 1.2M), with its sign if asked."""
-    text = format_amount(abs(x))
-    sign = "-" if x < 0 else ("+" if signed else "")
-    return f"{sign}{text}"
 
 
 __all__ = [

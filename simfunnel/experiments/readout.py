@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..results import Unit, find_kpi, headline_keys, kpi_text, plots, section_title
 from ..results.answer import Report
+from ..scenario import Currency
 from .intervals import kpi_key
 from .replications import Replications
 
@@ -79,9 +80,9 @@ def experiment_verdict(experiment: Replications) -> str:
     return text
 
 
-def _figures(values: tuple[Any, ...], metric: str, section: str) -> str:
+def _figures(values: tuple[Any, ...], metric: str, section: str, currency: Currency) -> str:
     """One figure, or the two ends of a range, each written by its unit."""
-    return " - ".join(kpi_text(v, metric, section).strip() for v in values)
+    return " - ".join(kpi_text(v, metric, section, currency=currency).strip() for v in values)
 
 
 def summary_text(experiment: Replications, level: float = 0.95) -> str:
@@ -103,7 +104,7 @@ def summary_text(experiment: Replications, level: float = 0.95) -> str:
             key = str(row.metric)
             label = key.removesuffix("_h").replace("_", " ")
             mean, ci, p10_p90 = (
-                _figures(values, key, str(section))
+                _figures(values, key, str(section), scenario.currency)
                 for values in ((row.mean,), (row.ci_low, row.ci_high), (row.p10, row.p90))
             )
             lines.append(f"  {label:<24}{mean:>14}{ci:>30}{p10_p90:>30}")
@@ -123,6 +124,8 @@ def spread(experiment: Replications, what: str | None = None, ax: Any = None) ->
     variant: each replication a dot, the mean with its 95% confidence interval beside them."""
     section, metric = kpi_key(what or "won", experiment.totals)
     label, share = _label(section, metric)
+    entry = find_kpi(metric, section)
+    unit = entry.unit if entry is not None else None
     scale = 100.0 if share else 1.0
     totals = experiment.totals
     rows = totals[(totals["section"] == section) & (totals["metric"] == metric)]
@@ -160,13 +163,24 @@ def spread(experiment: Replications, what: str | None = None, ax: Any = None) ->
     ax.set_xticks(range(len(names)), names, fontsize="small")
     ax.set_xlim(-0.7, len(names) - 0.3)
     n = int(totals["replication"].nunique())
+    currency = experiment.scenario.currency
+    ylabel = label.removesuffix(" (h)")
+    if share:  # from 0: a spread of two points must not look like a wide one
+        plots.share_axis(ax, rows["value"] * scale)
+    elif unit is Unit.MONEY:
+        plots.money_axis(ax.yaxis, currency)
+        ylabel = f"{label} in {currency.code}"
+    elif unit is Unit.DURATION:
+        plots.duration_axis(ax.yaxis)
+    else:
+        plots.count_axis(ax.yaxis)
     plots.finish(
         ax,
         f"{experiment.scenario.name}: {label} across {n} replications",
         "variant" if len(names) > 1 else "",
-        f"{label} (%)" if share else label,
+        ylabel,
     )
-    ax.legend(fontsize="small")
+    plots.legend_outside(ax)
     return ax
 
 
@@ -183,7 +197,13 @@ def _key_figures(experiment: Replications) -> pd.DataFrame:
         for r in found.itertuples(index=False):
             figures = [(r.mean,), (r.ci_low, r.ci_high), (r.p10, r.p90)]
             row = [label, *([str(r.variant)] if several else [])]
-            rows.append(row + [_figures(values, metric, section) for values in figures])
+            rows.append(
+                row
+                + [
+                    _figures(values, metric, section, experiment.scenario.currency)
+                    for values in figures
+                ]
+            )
     columns = ["KPI", *(["variant"] if several else []), "mean", "95% CI of the mean"]
     return pd.DataFrame(rows, columns=[*columns, "P10 - P90 of replications"])
 

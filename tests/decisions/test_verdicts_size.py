@@ -22,7 +22,7 @@ import pytest
 from conftest import build
 
 import simfunnel
-from simfunnel.decisions import size_team
+from simfunnel.decisions import Target, size_team
 from simfunnel.scenario import with_overrides
 
 matplotlib.use("Agg")
@@ -65,7 +65,7 @@ def test_the_verdict_picks_what_the_rule_picks_from_the_table(sized) -> None:
     assert rows["answer"].sum() == 1 and rows.loc[rule, "answer"]
     # Theory: the smallest k with 0.8 k >= 3.5.
     assert rule == math.ceil(3.5 / (1 - P_OFF))
-    share = f"with {rule}, every target ({TARGET.replace('>=', ' >= ')}) is met in"
+    share = f"with {rule}, every target ({Target.parse(TARGET).words}) is met in"
     assert share in sized.verdict
     assert f"{rows.loc[rule, 'p_all_met']:.0%} of simulated runs" in sized.verdict
     assert f"with {rule - 1}, in only {rows.loc[rule - 1, 'p_all_met']:.0%}" in sized.verdict
@@ -83,8 +83,8 @@ def test_today_s_team_is_in_the_table_the_verdict_and_the_chart(sized) -> None:
     assert abs(rows.loc[2, "staffing.sdr_mean_effective_mean"] - 1.6) <= Z * sd
     ax = sized.plot()
     labels = ax.get_legend_handles_labels()[1]
-    assert "today: 2" in labels and "smallest that meets all" in labels
-    assert any(list(line.get_xdata()) == [2, 2] for line in ax.lines)  # the mark at 2
+    assert "today: 2 SDRs" in labels and "recommended: 5 SDRs" in labels
+    assert any(list(line.get_xdata()) == [2] for line in ax.lines)  # today's mark at 2
 
 
 def test_the_explanation_is_measured_and_agrees_with_the_table(sized) -> None:
