@@ -83,7 +83,7 @@ def check_save(
 
 def check_views(answer: Any, *, repr_of: bool = True) -> None:
     """A one-line repr (``<Type of ...``, or with ``repr_of=False`` one naming the type) and a
-    notebook view containing the first words of the verdict."""
+    notebook card with the report's title, its tiles and what to do (or the verdict)."""
     text = repr(answer)
     name = type(answer).__name__
     assert "\n" not in text
@@ -91,8 +91,13 @@ def check_views(answer: Any, *, repr_of: bool = True) -> None:
         assert text.startswith(f"<{name} of ")
     else:
         assert name in text
-    first = " ".join(answer.verdict.split()[:4])
-    assert html.escape(first) in answer._repr_html_()
+    card = answer._repr_html_()
+    report = answer.report()
+    assert html.escape(report.title) in card
+    for tile in report.key_tiles():
+        assert html.escape(tile.label) in card and html.escape(tile.value) in card
+    said = report.points[0][1] if report.points else " ".join(report.verdict[0].split()[:4])
+    assert html.escape(said) in card
 
 
 def check_report(answer: Any, *, scenario: bool = True, same_scenario: bool = False) -> None:
@@ -123,7 +128,10 @@ def check_text(answer: Any, begins: str | None = None) -> None:
 UNREADABLE = {
     "scientific notation": re.compile(r"\b\d(?:\.\d+)?e[+-]\d", re.IGNORECASE),
     "raw float hours": re.compile(r"\b\d+\.\d{3,}\s*(?:h|hours?)\b"),
-    "an amount without its currency": re.compile(r"\bcurrency\b(?! code)", re.IGNORECASE),
+    "an amount without its currency": re.compile(
+        r"\d\s*currency\b|\bcurrency (?:per|units)\b|<td>currency</td>"
+    ),
+    "a module name in a leader's text": re.compile(r"\bsimfunnel(?:\.[a-z_]+){2,}"),
 }
 _DATA_URI = re.compile(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+")
 

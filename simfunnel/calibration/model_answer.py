@@ -7,7 +7,6 @@ about in their repr and notebook view, and their report has no scenario to show.
 from __future__ import annotations
 
 import functools
-import html
 from typing import Any
 
 from ..results.answer import AnswerBase, Chart, Report
@@ -28,12 +27,6 @@ class ModelAnswer(AnswerBase):
         if len(first) > 90:
             first = first[:87].rstrip() + "..."
         return f"<{type(self).__name__} {self.subject}: {first}>"
-
-    def _repr_html_(self) -> str:
-        verdict = "".join(f"<p>{html.escape(p)}</p>" for p in self.verdict.split("\n") if p)
-        table = self.table.to_html(max_rows=30, index=False, na_rep="n/a", border=0)
-        name = html.escape(type(self).__name__)
-        return f"<div><strong>{name}</strong> {html.escape(self.subject)}{verdict}{table}</div>"
 
 
 def _main_chart(answer: AnswerBase, ax: Any) -> Any:

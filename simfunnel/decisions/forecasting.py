@@ -264,8 +264,8 @@ class Forecast(AnswerBase):
         sheet = t["spreadsheet"].loc["valid_opportunities"]
         third = (
             f"A spreadsheet of the same rates would expect {sheet:,.0f} valid opportunities: "
-            "it leaves out capacity, speed-to-lead decay and follow-ups (simfunnel.decisions.gap "
-            "measures each)."
+            "it leaves out capacity, speed-to-lead decay and follow-ups (the gap explanation, "
+            "`simfunnel explain`, measures what each is worth)."
         )
         text = f"{first} {second} {self._bands_cover} {third}"
         if self.experiment.snapshot is None and not self.warm_up_weeks:

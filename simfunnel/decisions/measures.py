@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..base.formatting import fmt
+from ..base.units import format_duration
 from ..experiments import Experiment
 from ..results import KPI, Unit, kpi
 
@@ -145,6 +147,27 @@ class Target:
     def label(self) -> str:
         """The metric in words, for tables and charts (:func:`measure_label`)."""
         return measure_label(self.metric)
+
+    @property
+    def unit(self) -> Unit | None:
+        """The unit of the metric's value (a share, a duration...), from the registry."""
+        if self.metric in MEASURES:
+            return MEASURES[self.metric].unit
+        return registry_kpi(self.metric).unit
+
+    def figure(self, value: float) -> str:
+        """A value of this target's metric as a person reads it: 80%, 12 min, 1,234."""
+        if self.unit is Unit.SHARE:
+            return f"{100 * value:.0f}%" if not math.isnan(value) else "n/a"
+        if self.unit is Unit.DURATION:
+            return format_duration(value)
+        return fmt(float(value)) if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+    @property
+    def words(self) -> str:
+        """The target in words: 'MQLs called within 1 h at least 80%'."""
+        said = {">=": "at least", "<=": "at most", ">": "above", "<": "below"}[self.op]
+        return f"{self.label} {said} {self.figure(self.value)}"
 
     def value_in(self, report: Mapping[str, float], weeks: float) -> float:
         if self.metric in MEASURES:

@@ -17,6 +17,7 @@ from ..base.formatting import fmt, interval
 from ..base.units import WEEK
 from ..results.answer import Chart, Draw, Report
 from .forecast_bands import LABELS
+from .headlines import forecast_points, forecast_tiles, hiring_tiles, sizing_tiles, threshold_tiles
 from .objective import KPIS
 
 if TYPE_CHECKING:
@@ -102,17 +103,24 @@ def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
     return charts
 
 
+_POINT_HEADINGS = {"Do": "What to do"}
+
+
 def threshold_report(comparison: ThresholdComparison) -> Report:
     """MQL thresholds compared on common random numbers, against the current one."""
     exp = comparison.experiment
     base = comparison.scenario
+    points, rest = comparison.verdict_parts()
     return Report(
         title=f"{base.name}: MQL threshold comparison",
         subtitle=(
             f"Options {', '.join(comparison.options)} (current {comparison.current_option}), "
             f"{exp.reps} replications each on common random numbers"
         ),
-        verdict=[comparison.verdict],
+        verdict=[p for p in rest if p.startswith("WARNING")]
+        + [p for p in rest if not p.startswith("WARNING")],
+        points=[(_POINT_HEADINGS.get(h, h), text) for h, text in points],
+        tiles=threshold_tiles(comparison),
         charts=_threshold_charts(comparison),
         kpis=_threshold_kpis(comparison),
         kpi_note=(
@@ -183,6 +191,7 @@ def sizing_report(sizing: Sizing) -> Report:
             f"{sizing.confidence:.0%} of {exp.reps} replications"
         ),
         verdict=[sizing.verdict],
+        tiles=sizing_tiles(sizing),
         charts=charts,
         kpis=_sizing_kpis(sizing),
         kpi_note=(
@@ -214,6 +223,7 @@ def hiring_report(plan: HiringPlan) -> Report:
         title=f"{plan.scenario.name}: {plan.role.upper()} hiring plan",
         subtitle="Hires dated so that ramped, leave- and attrition-weighted headcount keeps up",
         verdict=[plan.verdict],
+        tiles=hiring_tiles(plan),
         charts=[
             (
                 "Required against expected effective headcount by month; bars are hires.",
@@ -292,6 +302,8 @@ def forecast_report(fc: Forecast) -> Report:
             f"{fc.weeks} weeks from {fc.scenario.start_date:%Y-%m-%d}, {fc.reps} replications"
         ),
         verdict=[fc.verdict],
+        tiles=forecast_tiles(fc),
+        points=forecast_points(fc),
         charts=charts,
         kpis=_forecast_kpis(fc),
         kpi_note=(

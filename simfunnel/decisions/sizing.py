@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..base.formatting import fmt
 from ..base.units import WEEK
 from ..experiments import Experiment, RunOptions, SharedKeywords, run
 from ..results.answer import AnswerBase, Report
@@ -175,7 +174,7 @@ class Sizing(AnswerBase):
     def verdict(self) -> str:
         rows = self.table.set_index("headcount")
         p_all = rows["p_all_met"]  # share of runs meeting every target, by headcount
-        goals = "; ".join(str(t) for t in self.targets)
+        goals = "; ".join(t.words for t in self.targets)
         have = "" if self.current is None else f"You have {self.current} {self._name(self.current)}"
         today = ""
         if self.current is not None and self.current in rows.index:
@@ -186,7 +185,7 @@ class Sizing(AnswerBase):
         if self.headcount is None:
             top = int(rows.index.max())
             best = "; ".join(
-                f"{t.label} reaches {fmt(rows[f'{t.metric}_mean'].loc[top])} at {top}"
+                f"{t.label} reaches {t.figure(rows[f'{t.metric}_mean'].loc[top])} at {top}"
                 for t in self.targets
             )
             return (
@@ -206,7 +205,7 @@ class Sizing(AnswerBase):
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}"
             failing = [
-                str(t) for t in self.targets if rows[f"p_met: {t}"].loc[h - 1] < self.confidence
+                t.words for t in self.targets if rows[f"p_met: {t}"].loc[h - 1] < self.confidence
             ]
             if failing:
                 text += f" ({' and '.join(failing)} is what fails)"

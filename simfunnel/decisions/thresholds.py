@@ -156,42 +156,51 @@ class ThresholdComparison(AnswerBase):
     def verdict(self) -> str:
         """What to do, why, what could go wrong, the current option's targets, the rule and
         the assumptions, one short paragraph."""
+        points, rest = self.verdict_parts()
+        warning = [p for p in rest[:1] if p.startswith("WARNING")]
+        said = [f"{h}: {t}" for h, t in points]
+        return " ".join([*warning, *said, *rest[len(warning) :]])
+
+    def verdict_parts(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The verdict in pieces: (heading, sentence) for what to do, why and what could go
+        wrong; then the rest in order (a warning first, if any; the current option's targets,
+        the rule, the assumptions)."""
         cur, rec = self.current_option, self.recommended
         o = self.overview.set_index("option")
-        weeks = f"the {self.scenario.weeks:g} weeks"
-        parts = []
+        rest = []
         if not self.costed:
-            parts.append(
+            rest.append(
                 f"WARNING: NO COSTS in the scenario or given, so options are ranked on "
                 f"{self.objective_name} alone, which ignores what extra leads, SDR hours and "
                 "rejected SQLs cost; add a costs section or --cost to rank on value minus cost."
             )
         if rec is None:
-            parts.append("Do: no option is recommended.")
+            do = "no option is recommended."
         elif rec == cur:
-            parts.append(f"Do: keep {cur}.")
+            do = f"keep {cur}."
         else:
-            parts.append(f"Do: move from {cur} to {rec}.")
-        parts.append(self.reason)
+            do = f"move from {cur} to {rec}."
+        points = [("Do", do), ("Why", self.reason.removeprefix("Why: "))]
         if rec is not None:
             flags = self._flags(rec)
             r = self._row(rec)
-            parts.append(
-                "What could go wrong: " + "; ".join(flags) + "."
+            risk = (
+                "; ".join(flags) + "."
                 if flags
-                else f"What could go wrong: nothing flagged at {rec} (SDRs at "
-                f"{r['sdr_utilisation']:.0%}, {r['within_1h']:.0%} of MQLs called within 1 h)."
+                else f"nothing flagged at {rec} (SDRs at {r['sdr_utilisation']:.0%}, "
+                f"{r['within_1h']:.0%} of MQLs called within 1 h)."
             )
+            points.append(("What could go wrong", risk))
         fails, near = o["failed_targets"].loc[cur], o["marginal_targets"].loc[cur]
         if fails:
-            parts.append(f"The current {cur} fails its targets: {fails}.")
+            rest.append(f"The current {cur} fails its targets: {fails}.")
         elif near and rec != cur:
-            parts.append(f"The current {cur} meets every target, some only just: {near}.")
+            rest.append(f"The current {cur} meets every target, some only just: {near}.")
         else:
-            parts.append(f"The current {cur} meets every target.")
-        parts.append(self.rule)
-        parts.append(f"Assumptions over {weeks}: {self.assumptions}")
-        return " ".join(parts)
+            rest.append(f"The current {cur} meets every target.")
+        rest.append(self.rule)
+        rest.append(f"Assumptions over the {self.scenario.weeks:g} weeks: {self.assumptions}")
+        return points, rest
 
     def plot(
         self,

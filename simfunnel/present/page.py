@@ -24,10 +24,13 @@ from markupsafe import Markup
 from ..base.formatting import fmt
 from ..base.units import DAY, HOUR, MINUTE, SECOND, format_duration
 from ..base.version import __version__
-from ..results.answer import Draw, Report
+from ..results.answer import Draw, Report, Tile
 from ..scenario import Scenario, scenario_to_dict
+from .assumptions import assumptions_table
 
 __all__ = ["Cell", "Page", "PageFigure", "PageTable", "TitledTable", "page_data", "render_page"]
+
+DPI = 100  # CSS pixels per inch of a chart's size; the PNG is drawn at twice that
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class PageFigure:
     number: int
     caption: str
     src: str
+    width: int  # CSS pixels: the PNG holds twice as many, sharp on high-density screens
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class Page:
 
     title: str
     subtitle: str
+    tiles: list[Tile]
+    points: list[tuple[str, str]]
     verdict: list[str]
     figures: list[PageFigure]
     kpi_note: str
@@ -77,6 +83,7 @@ class Page:
     tables: list[TitledTable]
     details: PageTable | None
     notes: list[str]
+    assumptions: PageTable | None
     scenario_yaml: str | None
     version: str
     made: str
@@ -106,7 +113,7 @@ def png_uri(draw: Draw, size: tuple[float, float]) -> str:
     ax = fig.subplots()
     draw(ax)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=2 * DPI)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -131,12 +138,15 @@ def _rounded_duration(hours: float) -> str:
 def page_data(report: Report) -> Page:
     """What the page prints: every chart drawn, every table as text, the scenario as YAML."""
     figures = [
-        PageFigure(i, caption, png_uri(draw, size))
+        PageFigure(i, caption, png_uri(draw, size), round(size[0] * DPI))
         for i, (caption, draw, size) in enumerate(report.charts, start=1)
     ]
+    scenario = report.scenario
     return Page(
         title=report.title,
         subtitle=report.subtitle,
+        tiles=report.key_tiles(),
+        points=list(report.points),
         verdict=list(report.verdict),
         figures=figures,
         kpi_note=report.kpi_note,
@@ -144,7 +154,8 @@ def page_data(report: Report) -> Page:
         tables=[TitledTable(h, note, table_data(f)) for h, note, f in report.tables],
         details=None if report.details is None else table_data(report.details),
         notes=list(report.notes),
-        scenario_yaml=None if report.scenario is None else scenario_yaml(report.scenario),
+        assumptions=None if scenario is None else table_data(assumptions_table(scenario)),
+        scenario_yaml=None if scenario is None else scenario_yaml(scenario),
         version=__version__,
         made=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )

@@ -11,7 +11,9 @@ renders it).
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +24,30 @@ import pandas as pd
 from ..base.files import save_figure, write_csv, write_text
 from ..scenario import Scenario
 
-__all__ = ["Answer", "AnswerBase", "Chart", "Draw", "Report"]
+__all__ = ["Answer", "AnswerBase", "Chart", "Draw", "Report", "Tile"]
 
 Draw = Callable[[Any], Any]  # draws on the axes it is given
 Chart = tuple[str, Draw, tuple[float, float]]  # caption, draw(ax), figure size in inches
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One figure under a report's title: what it is, its value as a person reads it, and how
+    it compares with today or the target ("+12 vs today", "target 80%")."""
+
+    label: str
+    value: str
+    change: str = ""
+    tone: str = ""  # "good", "bad" or "" (neutral): the mark beside the change
+
+
 @dataclass
 class Report:
-    """What a report says, before it is HTML: each answer builds its own (``report()``)."""
+    """What a report says, before it is HTML: each answer builds its own (``report()``).
+
+    Exec-first: ``tiles`` (3-5 key figures) and ``points`` (what to do, why, what could go
+    wrong: (heading, sentence) pairs) come under the title; the ``verdict`` paragraphs are the
+    detail below them. Without tiles, the first key figures stand in."""
 
     title: str
     subtitle: str
@@ -42,6 +59,22 @@ class Report:
     notes: list[str] = field(default_factory=list)  # assumptions besides the scenario
     details: pd.DataFrame | None = None  # every figure, folded away
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # heading, note
+    tiles: list[Tile] = field(default_factory=list)
+    points: list[tuple[str, str]] = field(default_factory=list)
+
+    def key_tiles(self, most: int = 4) -> list[Tile]:
+        """The tiles, or else the first key figures (with their unit) as tiles."""
+        if self.tiles:
+            return self.tiles
+        frame = self.kpis
+        if frame.empty or frame.shape[1] < 2:
+            return []
+        label, value = frame.columns[0], frame.columns[1]
+        unit = frame.columns[2] if frame.shape[1] > 2 else None
+        return [
+            Tile(str(row[label]), str(row[value]), str(row[unit]) if unit is not None else "")
+            for _, row in frame.head(most).iterrows()
+        ]
 
 
 @runtime_checkable
@@ -144,7 +177,48 @@ class AnswerBase:
         return f"<{type(self).__name__} of {self.scenario.name!r}: {first}>"
 
     def _repr_html_(self) -> str:
-        verdict = "".join(f"<p>{html.escape(p)}</p>" for p in self.verdict.split("\n") if p)
-        table = self.table.to_html(max_rows=30, index=False, na_rep="n/a", border=0)
-        name = html.escape(type(self).__name__)
-        return f"<div><strong>{name}</strong> of {html.escape(self.scenario.name)}{verdict}{table}</div>"
+        """A compact card for a notebook: the key figures as tiles, what to do (or the
+        verdict), the key table as the report writes it, and the main chart as a thumbnail."""
+        report = self.report()  # type: ignore[attr-defined]  # every answer has one (Answer)
+        return notebook_card(type(self).__name__, report, self._thumbnail())
+
+    def _thumbnail(self) -> str:
+        """The main chart as a small inline PNG (empty when it cannot be drawn)."""
+        # pyplot is loaded on use, as for save().
+        import matplotlib.pyplot as plt
+
+        try:
+            ax = self.plot(None)
+        except (ValueError, NotImplementedError):
+            return ""
+        try:
+            ax.figure.set_size_inches(6, 3.2)
+            buffer = io.BytesIO()
+            ax.figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        finally:
+            plt.close(ax.figure)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return f'<img alt="main chart" style="max-width:100%" src="data:image/png;base64,{data}">'
+
+
+def notebook_card(name: str, report: Report, thumbnail: str = "") -> str:
+    """The HTML a notebook shows for an answer (every text escaped)."""
+    e = html.escape
+    tiles = "".join(
+        '<div style="border:1px solid #ccc;border-radius:6px;padding:6px 10px;min-width:9em">'
+        f'<div style="font-size:0.8em;color:#555">{e(t.label)}</div>'
+        f'<div style="font-size:1.3em;font-weight:600">{e(t.value)}</div>'
+        f'<div style="font-size:0.8em;color:#555">{e(t.change)}</div></div>'
+        for t in report.key_tiles()
+    )
+    if report.points:
+        said = "".join(f"<li><strong>{e(h)}:</strong> {e(text)}</li>" for h, text in report.points)
+        words = f"<ul>{said}</ul>"
+    else:
+        words = "".join(f"<p>{e(p)}</p>" for p in report.verdict[:1])
+    table = report.kpis.head(12).to_html(index=False, na_rep="n/a", border=0, escape=True)
+    return (
+        f"<div><div><strong>{e(name)}</strong>: {e(report.title)}</div>"
+        f'<div style="display:flex;flex-wrap:wrap;gap:8px;margin:6px 0">{tiles}</div>'
+        f"{words}{table}{thumbnail}</div>"
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 from ..base.formatting import fmt
 from ..base.units import format_duration
 from . import plots
-from .answer import Chart, Report
+from .answer import Chart, Report, Tile
 from .run_kpis import RunKPIs
 
 __all__ = ["result_report"]
@@ -85,7 +85,7 @@ def _result_charts(result: RunKPIs) -> list[Chart]:
             (9, 4.2),
         ),
         (
-            "Team capacity: utilisation (lines, left) and untouched MQLs waiting (bars, right).",
+            "Team capacity: utilisation (lines, above) and untouched MQLs waiting (bars, below).",
             lambda ax: plots.capacity(result, ax=ax),
             (9, 4.5),
         ),
@@ -94,6 +94,20 @@ def _result_charts(result: RunKPIs) -> list[Chart]:
             lambda ax: plots.speed_to_lead(result, ax=ax),
             (9, 4.5),
         ),
+    ]
+
+
+def _result_tiles(result: RunKPIs) -> list[Tile]:
+    """The run's outcome at a glance: volumes, money, how busy the SDRs were, how fast."""
+    t, stl = result.totals, result.speed_to_lead
+    money = result.scenario.currency
+    weeks = f"over {result.scenario.weeks:g} weeks"
+    return [
+        Tile("Valid opportunities", f"{t['valid_opportunities']:,}", weeks),
+        Tile("Deals won", f"{t['won']:,}", f"worth {money.format(t['won_value'])}"),
+        Tile("Pipeline value", money.format(t["pipeline_value"]), "valid opportunities created"),
+        Tile("SDR utilisation", fmt(result.utilisations["sdr"], True), "of on-phone hours"),
+        Tile("MQLs called within 1 h", fmt(stl["within_1h"], True), "speed to lead"),
     ]
 
 
@@ -111,11 +125,12 @@ def result_report(result: RunKPIs) -> Report:
         title=s.name,
         subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
         verdict=[opening],
+        tiles=_result_tiles(result),
         charts=charts,
         kpis=kpis,
         kpi_note=(
-            "One replication: every figure is one draw of luck. For intervals, run "
-            "simfunnel.run(scenario, reps=20) or a decision (thresholds, sizing, forecast)."
+            "One replication: every figure is one draw of luck. For intervals, run it with "
+            "replications (simfunnel run --reps 20) or a decision (thresholds, size, forecast)."
         ),
         scenario=s,
         notes=[f"seed: {result.seed}"],

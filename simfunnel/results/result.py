@@ -6,8 +6,6 @@ and the terminal's text from :mod:`.text`, its charts from :mod:`.plots`, its re
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,24 +16,13 @@ import pandas as pd
 from ..base.files import write_json
 from . import plots
 from .answer import AnswerBase, Report
-from .kpis import KPIS, Unit, kpi
+from .kpis import kpi
 from .report_content import result_report
 from .run_kpis import RunKPIs
-from .text import headline_keys, result_text, result_verdict
+from .text import result_text, result_verdict
 
 # REPORT_SECTIONS and TOTAL_KEYS: the report's sections and totals, where they always were.
 __all__ = ["CHARTS", "SimulationResult"]
-
-
-def _percent(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.0%}"
-
-
-def _headline_text(value: float, unit: Unit) -> str:
-    """A headline figure as the notebook shows it: shares as percents, the rest whole."""
-    if unit is Unit.SHARE:
-        return _percent(value)
-    return f"{value:,.0f}" if unit is Unit.MONEY else f"{value:,}"
 
 
 # The charts of one run by the name ``plot(what)`` takes; the first is drawn by default.
@@ -101,30 +88,6 @@ class SimulationResult(RunKPIs, AnswerBase):
     def text(self) -> str:
         """The KPI report as aligned sections: what ``simfunnel run`` prints."""
         return result_text(self)
-
-    def _headline(self) -> list[tuple[str, str]]:
-        """The notebook's headline figures: the registry's label and the value as text."""
-        keys = headline_keys(self.scenario.outbound is not None)
-        sections = {
-            "totals": self.totals,
-            "speed_to_lead": self.speed_to_lead,
-            "utilisation": self.utilisations,
-        }
-        entries = [KPIS[key] for key in keys]
-        return [(k.label, _headline_text(sections[k.section][k.name], k.unit)) for k in entries]
-
-    def _repr_html_(self) -> str:
-        """A compact headline table for notebooks."""
-        rows = self._headline()
-        body = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        head = html.escape(
-            f"{self.scenario.name}: {self.scenario.weeks} weeks from "
-            f"{self.scenario.start_date}, seed {self.seed}"
-        )
-        return f"<div><p><b>{head}</b></p><table>{body}</table></div>"
 
     def __repr__(self) -> str:
         t = self.totals

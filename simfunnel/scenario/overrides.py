@@ -15,7 +15,6 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from ..base.units import duration_text, parse_duration
-
 from .fields import is_duration, members
 from .load import scenario_from_dict
 from .schema import Scenario, ScenarioError

@@ -287,7 +287,7 @@ def test_fan_chart(small: Forecast, monkeypatch: pytest.MonkeyPatch) -> None:
     fig, given = plt.subplots()
     out = small.plot("pipeline_value_cumulative", ax=given)
     assert out is given
-    assert out.get_ylabel().startswith("currency, cumulative")
+    assert out.get_ylabel().startswith("USD, running total since")
     assert small.cumulative.query("metric == 'pipeline_value'")["p90"].max() == pytest.approx(
         out.collections[0].get_paths()[0].vertices[:, 1].max()
     )

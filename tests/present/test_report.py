@@ -20,7 +20,7 @@ import simfunnel
 from simfunnel.calibration import STAGES, backtest, fit
 from simfunnel.present import SECTIONS, build_report, write_report
 from simfunnel.results import write_exports
-from simfunnel.scenario import scenario_from_dict, scenario_to_dict, with_overrides
+from simfunnel.scenario import scenario_from_dict, with_overrides
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
 
@@ -183,7 +183,13 @@ def test_report_is_valid_self_contained_html(kind: str, objects: dict[str, Any],
         data = base64.b64decode(src.removeprefix("data:image/png;base64,"), validate=True)
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     # The verdict comes first, as written by the object.
-    first = re.search(r'<section id="verdict">.*?<p>(.*?)</p>', text, re.S)
+    # Exec-first: the tiles, then what to do / why / what could go wrong, then the paragraphs.
+    verdict = text[text.index('<section id="verdict">') : text.index('<section id="charts">')]
+    for tile in content.key_tiles():
+        assert html.escape(tile.value) in verdict
+    for heading, said in content.points:
+        assert f"<li><strong>{html.escape(heading)}:</strong> {html.escape(said)}</li>" in verdict
+    first = re.search(r"<h2>Verdict</h2>.*?<p[^>]*>(.*?)</p>", verdict, re.S)
     assert first is not None and html.unescape(first.group(1)) == content.verdict[0]
     # The assumptions: the scenario as YAML, which reads back to the same scenario (durations
     # with no short exact form are shown in their unit to six digits, e.g. '48 s', '49.61 days').
@@ -304,7 +310,8 @@ def test_backtest_report(objects: dict[str, Any], tmp_path: Path) -> None:
         draw(ax)
         actual = bt.weekly.loc[bt.weekly["metric"] == metric, "actual"]
         assert actual.max() <= ax.get_ylim()[1]
-        assert metric in ax.get_title()
+        named = {"mqls": "MQLs", "sqls": "SQLs", "won": "deals won", "lost": "deals lost"}
+        assert named.get(metric, metric.replace("_", " ")) in ax.get_title()
     # The summary, one row per stage, with the total's band.
     assert list(content.kpis["stage"]) == ["leads", "MQLs", "SQLs", "valid opportunities",
                                            "deals won", "deals lost"]  # fmt: skip

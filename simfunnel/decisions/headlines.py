@@ -1,0 +1,167 @@
+"""What a leader reads first in a decision's report: 3-5 tiles (the figure, and its change
+against today or the target) and the verdict as three points (what to do, why, what could go
+wrong). The paragraphs of the verdict stay below them as the detail.
+
+Why a module apart from :mod:`.reports`: the tiles pick the few figures that carry the decision
+and compare them with today's team and settings, which each decision does in its own terms.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..results.answer import Tile
+
+if TYPE_CHECKING:  # the answers import their report, which imports this: types only
+    from .forecasting import Forecast
+    from .hiring import HiringPlan
+    from .sizing import Sizing
+    from .thresholds import ThresholdComparison
+
+__all__ = ["forecast_points", "forecast_tiles", "hiring_tiles", "sizing_tiles", "threshold_tiles"]
+
+
+def _tone(diff: float, higher_is_better: bool | None) -> str:
+    """'good' or 'bad' for a change in the direction that helps or hurts; '' if neither."""
+    if higher_is_better is None or math.isnan(diff) or diff == 0:
+        return ""
+    return "good" if (diff > 0) == higher_is_better else "bad"
+
+
+def _at(frame: pd.DataFrame, row: str, col: str) -> float:
+    """One figure of a table indexed by option or metric."""
+    return float(frame.at[row, col])  # type: ignore[arg-type]  # a figure: the stubs allow any scalar
+
+
+def _count(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:,.0f}"
+
+
+def _percent(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
+
+
+def threshold_tiles(c: ThresholdComparison) -> list[Tile]:
+    """The recommended option's volumes, money and speed, each against today's option."""
+    o = c.overview.set_index("option")
+    cur = c.current_option
+    shown = c.recommended or cur
+    against = "today" if shown == cur else f"vs {cur} today"
+    money = c.scenario.currency
+
+    def change(col: str, write: str) -> tuple[str, str]:
+        diff = _at(o, shown, col) - _at(o, cur, col)
+        if shown == cur:
+            return "today's setting", ""
+        if write == "pp":
+            return f"{100 * diff:+.0f} pp {against}", _tone(diff, col != "sdr_utilisation" or None)
+        if write == "money":
+            return f"{money.format(diff, signed=True)} {against}", _tone(diff, True)
+        return f"{diff:+,.0f} {against}", _tone(diff, True)
+
+    name = "Value minus cost" if c.costed else c.objective_name.capitalize()
+    rows = [
+        (
+            "Valid opportunities",
+            _count(_at(o, shown, "valid_opportunities")),
+            "count",
+            "valid_opportunities",
+        ),
+        ("Deals won", _count(_at(o, shown, "won")), "count", "won"),
+        (name, money.format(_at(o, shown, "objective")), "money", "objective"),
+        ("MQLs called within 1 h", _percent(_at(o, shown, "within_1h")), "pp", "within_1h"),
+        ("SDR utilisation", _percent(_at(o, shown, "sdr_utilisation")), "pp", "sdr_utilisation"),
+    ]
+    tiles = []
+    for label, value, write, col in rows:
+        text, tone = change(col, write)
+        tiles.append(Tile(f"{label} at {shown}", value, text, tone))
+    return tiles
+
+
+def sizing_tiles(s: Sizing) -> list[Tile]:
+    """The headcount needed against today's, and each target's level at the answer."""
+    rows = s.table.set_index("headcount")
+    name = s.role.upper() + "s"
+    h = s.headcount
+    tiles = [
+        Tile(
+            f"{name} needed",
+            "none found" if h is None else str(h),
+            "" if s.current is None else f"{s.current} today",
+            "" if h is None or s.current is None else _tone(s.current - h, True),
+        )
+    ]
+    at = h if h is not None else int(rows.index.max())
+    tiles.append(
+        Tile(
+            f"Runs meeting every target at {at}",
+            _percent(float(rows["p_all_met"].loc[at])),
+            f"asked: {s.confidence:.0%}",
+            "good" if rows["p_all_met"].loc[at] >= s.confidence else "bad",
+        )
+    )
+    for t in s.targets[:3]:
+        mean = float(rows[f"{t.metric}_mean"].loc[at])
+        tiles.append(Tile(f"{t.label} at {at}", t.figure(mean), f"target: {t.words}"))
+    return tiles
+
+
+def hiring_tiles(p: HiringPlan) -> list[Tile]:
+    """Hires, the first hire's month, and the months still short."""
+    short = p.months("short")
+    first = min((d for d, _ in p.hires), default=None)
+    return [
+        Tile("Hires", str(sum(n for _, n in p.hires)), f"{p.current} on the team today"),
+        Tile("First hire", "none" if first is None else f"{first:%Y-%m}", "to be ramped in time"),
+        Tile(
+            "Months short",
+            str(len(short)),
+            ", ".join(short[:3]) or "every month covered",
+            "bad" if short else "good",
+        ),
+    ]
+
+
+def forecast_tiles(fc: Forecast) -> list[Tile]:
+    """The P50 of each headline figure with its P10-P90 band (the band the leader plans on)."""
+    t = fc.totals_table().set_index("metric")
+    low, mid, high = fc.quantile_columns
+    money = fc.scenario.currency
+
+    def tile(metric: str, label: str, is_money: bool = False) -> Tile:
+        write = money.format if is_money else (lambda v: f"{v:,.0f}")
+        lo, hi = write(_at(t, metric, low)), write(_at(t, metric, high))
+        band = f"{low.upper()} {lo} to {high.upper()} {hi}"
+        return Tile(f"{label}, {fc.weeks} weeks", write(_at(t, metric, mid)), band)
+
+    return [
+        tile("valid_opportunities", "Valid opportunities"),
+        tile("pipeline_value", "Pipeline value", True),
+        tile("won", "Deals won"),
+        tile("won_value", "Won value", True),
+    ]
+
+
+def forecast_points(fc: Forecast) -> list[tuple[str, str]]:
+    """The band in the words a forecast call uses: P50 most likely, P10 floor, P90 best case."""
+    t = fc.totals_table().set_index("metric")
+    low, mid, high = fc.quantile_columns
+    money = fc.scenario.currency
+
+    def said(col: str) -> str:
+        return (
+            f"{_at(t, 'valid_opportunities', col):,.0f} valid opportunities, "
+            f"{money.format(_at(t, 'pipeline_value', col))} of pipeline, "
+            f"{_at(t, 'won', col):,.0f} deals won worth {money.format(_at(t, 'won_value', col))}"
+        )
+
+    worse = round(100 * (1 - fc.level) / 2)
+    return [
+        ("Most likely (P50)", said(mid)),
+        (f"Floor ({low.upper()}: {100 - worse} in 100 runs do better)", said(low)),
+        (f"Best case ({high.upper()}: {worse} in 100 runs do better)", said(high)),
+    ]
