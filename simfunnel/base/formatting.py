@@ -15,7 +15,8 @@ __all__ = ["fmt", "interval", "missing", "one_line", "share", "value_text"]
 
 
 def fmt(value: Any, percent: bool = False) -> str:
-    """A figure as a reader wants it: 1,234 / 12.5 / 0.42 / 42%; blank for a missing one."""
+    """A figure as a reader wants it: 1,234 / 12.5 / 0.42 / 0.0045 / 42%; blank for a missing
+    one; never in scientific notation (also ``pandas``' ``display.float_format`` in notebooks)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -35,7 +36,9 @@ def fmt(value: Any, percent: bool = False) -> str:
             return f"{value:.1f}"
         if abs(value) >= 1 or value == 0:
             return f"{value:.2f}"
-        return f"{value:.2g}"
+        # Two significant digits, never in scientific notation: 0.0045, not 4.5e-03.
+        digits = min(12, 1 - math.floor(math.log10(abs(value))))
+        return f"{value:.{digits}f}"
     return str(value)
 
 

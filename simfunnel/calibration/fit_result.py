@@ -132,7 +132,7 @@ class Calibration(AnswerBase):
         their 95% intervals and bases, and the assumptions marked ASSUMPTION."""
         data = self.scenario_dict()
         lines = [
-            "# Scenario fitted by simfunnel.calibration.fitting: every value below is either FITTED from",
+            "# Scenario fitted by simfunnel fit: every value below is either FITTED from",
             "# the exports (with its 95% interval and what it rests on) or an ASSUMPTION that",
             "# the data cannot give: check the assumptions before trusting capacity questions.",
         ]

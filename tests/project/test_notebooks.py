@@ -7,6 +7,7 @@ import sys
 import nbclient  # in the dev extra: a missing runner must fail the suite, not skip it
 import nbformat
 import pytest
+from answer_checks import unreadable
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -55,3 +56,21 @@ def test_notebook_runs_top_to_bottom(path) -> None:
     assert errors == []
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs).strip()
     assert printed == sys.prefix
+    # What a reader sees: every figure written for a person (answer_checks.UNREADABLE).
+    problems = [
+        f"cell {i}: {p}"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        for p in unreadable(_shown(out))
+    ]
+    assert not problems, "\n".join(problems[:20])
+
+
+def _shown(output: dict) -> str:
+    """The text a reader sees of one output: printed text, or its HTML or plain text view."""
+    if output.get("output_type") == "stream":
+        return str(output.get("text", ""))
+    data = output.get("data", {})
+    shown = data.get("text/html") or data.get("text/plain") or ""
+    return "".join(shown) if isinstance(shown, list) else str(shown)
