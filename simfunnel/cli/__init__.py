@@ -1,8 +1,10 @@
 """The command line: the list of commands and their parser, option checks, and one short handler per command.
 
 Commands that simulate a scenario as it is live in ``simulating``, decisions in ``deciding``,
-commands that read CRM exports in ``reading`` (with the cohort outlook in ``cohorts``); what
-they share is in ``common`` and terminal formatting in ``tables``.
+commands that read CRM exports in ``reading`` (with the cohort outlook in ``cohorts``), the web
+page's ``app`` in ``launching``; what they share is in ``common``, how an answer is printed and
+written in ``output``, its JSON and CSV shapes in ``tables``. Building the parser loads none of
+the other layers: each handler loads what it needs when it runs.
 """
 
 from __future__ import annotations

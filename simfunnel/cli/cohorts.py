@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from ..results.answer import AnswerBase
 from . import options as opt
-from .common import flush, write_report_if_asked
+from .common import flush, note, progress
+from .output import show, ticking, write_files
 
 __all__ = ["add_outlook_args", "add_rolling_args", "add_window_args", "outlook", "rolling"]
 
@@ -63,12 +60,6 @@ def add_outlook_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     add_window_args(parser)
     _draws_arg(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write stages.csv, arrivals.csv, forecast.csv, variance.csv here",
-    )
 
 
 def add_rolling_args(parser: argparse.ArgumentParser) -> None:
@@ -110,41 +101,47 @@ def add_rolling_args(parser: argparse.ArgumentParser) -> None:
 
 def outlook(args: argparse.Namespace) -> int:
     """Fit the cohort model on the export and forecast each calendar month."""
+    import pandas as pd
+
     from ..calibration import fit_cohorts, forecast_cohorts
     from ..data import CalibrationError, check_exports, read_leads
 
     if args.leads is None:
         raise CalibrationError("outlook needs --leads LEADS.csv (the lead lifecycle export)")
-    lt = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
-    lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
-    model = fit_cohorts(
-        lt.data, as_of, start=args.start, since=args.since, half_life_weeks=args.half_life
-    )
-    # Whole calendar months: from the as-of month when the extract is from its first day,
-    # else the rest of that month and then ``months`` whole ones.
-    extra = 0 if as_of.day == 1 else 1
-    end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
-    fc = forecast_cohorts(
-        model,
-        end,
-        reps=args.reps,
-        seed=args.seed,
-        parameter_draws=not args.no_parameter_draws,
-        source=str(args.leads),
-    )
-    print(fc.text())
+    with ticking(args, "forecasting"):
+        lt = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
+        lt, _, _, as_of = check_exports(lt, as_of=args.as_of)
+        model = fit_cohorts(
+            lt.data, as_of, start=args.start, since=args.since, half_life_weeks=args.half_life
+        )
+        # Whole calendar months: from the as-of month when the extract is from its first day,
+        # else the rest of that month and then ``months`` whole ones.
+        extra = 0 if as_of.day == 1 else 1
+        end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
+        fc = forecast_cohorts(
+            model,
+            end,
+            reps=args.reps,
+            seed=args.seed,
+            parameter_draws=not args.no_parameter_draws,
+            source=str(args.leads),
+        )
+    show(args, fc)
     flush()
+    _model_notes(args, model)
+    write_files(args, fc)
+    return 0
+
+
+def _model_notes(args: argparse.Namespace, model: Any) -> None:
+    """What the cohort model could not fit (always said), and its notes (not with --quiet)."""
     for stage, why in model.missing.items():
         print(
             f"NOT FORECAST: {stage}: {why}; the stages after it are fitted from the one before it",
             file=sys.stderr,
         )
-    for note in model.notes:
-        print(f"note: {note}", file=sys.stderr)
-    write_report_if_asked(fc, args)
-    if args.out is not None:
-        _save(fc, args.out)
-    return 0
+    for text in model.notes:
+        note(args, f"note: {text}")
 
 
 def rolling(args: argparse.Namespace) -> int:
@@ -172,24 +169,15 @@ def rolling(args: argparse.Namespace) -> int:
         since=args.since,
         half_life_weeks=args.half_life,
         parameter_draws=not args.no_parameter_draws,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         **{k: getattr(args, k) for k in _READ},
     )
-    print(rb.text())
+    show(args, rb)
     flush()
-    for note in rb.notes:
-        print(f"note: {note}", file=sys.stderr)
-    write_report_if_asked(rb, args)
-    if args.out is not None:
-        _save(rb, args.out)
+    for text in rb.notes:
+        note(args, f"note: {text}")
+    write_files(args, rb)
     return 0
-
-
-def _save(answer: AnswerBase, out: Path) -> None:
-    """Write the answer's tables (CSV), a chart per metric (PNG) and its verdict, and say so."""
-    answer.save(out)
-    names = ", ".join(answer.tables())
-    print(f"wrote {names} (CSV) and a chart per metric to {out}", file=sys.stderr)
 
 
 def wants_rolling(args: Any) -> bool:

@@ -6,6 +6,10 @@ line each, before any work; never a traceback), 130 interrupted (Ctrl-C; what fi
 reported). Each command is one row of ``COMMANDS``: its options and its handler live in
 :mod:`simfunnel.cli.simulating`, :mod:`simfunnel.cli.deciding` or :mod:`simfunnel.cli.reading`;
 option checks are in :mod:`simfunnel.cli.options`, safe writing in :mod:`simfunnel.base.files`.
+
+Building the parser loads the standard library and this package's command line only: each
+handler loads the layers it needs when it runs, so that ``simfunnel --help`` and a mistyped
+option answer at once (``tests/cli/test_startup.py``; ``benchmarks/bench_startup.py`` times it).
 """
 
 from __future__ import annotations
@@ -14,18 +18,24 @@ import argparse
 import os
 import sys
 
-from ..base.files import OutputError
 from ..base.version import __version__
-from ..calibration import CalibrationError
-from ..experiments import ExperimentError
-from ..scenario import ScenarioError
-from . import deciding, reading, simulating
+from . import deciding, launching, reading, simulating
 from . import options as opt
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MEMORY_VARIABLE
 
 # Every command: those that simulate a scenario as it is, the decisions, those that read CRM
-# exports. A new command is a row in its module's COMMANDS.
-COMMANDS = (*simulating.COMMANDS, *deciding.COMMANDS, *reading.COMMANDS)
+# exports, the web app. A new command is a row in its module's COMMANDS.
+COMMANDS = (*simulating.COMMANDS, *deciding.COMMANDS, *reading.COMMANDS, *launching.COMMANDS)
+
+# The expected failures, each one line on standard error and exit code 2: a package that
+# exports the class, and its name. They are looked up among the modules already loaded when one
+# is raised (a layer that is not loaded raised nothing), so that catching them loads nothing.
+EXPECTED = (
+    ("simfunnel.scenario", "ScenarioError"),
+    ("simfunnel.data", "CalibrationError"),
+    ("simfunnel.experiments", "ExperimentError"),
+    ("simfunnel.base.files", "OutputError"),
+)
 
 
 def _memory_option(parser: argparse.ArgumentParser, default: str | None) -> None:
@@ -38,6 +48,16 @@ def _memory_option(parser: argparse.ArgumentParser, default: str | None) -> None
     )
 
 
+def _quiet_option(parser: argparse.ArgumentParser, default: bool | str) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no progress bar and no messages on standard error (errors are still shown)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command, in the order ``simfunnel --help`` lists them."""
     parser = opt.OneLineParser(
@@ -46,13 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"simfunnel {__version__}")
     _memory_option(parser, None)
+    _quiet_option(parser, False)
     # Also after the command; SUPPRESS keeps a value given before it.
     common = opt.OneLineParser(add_help=False)
     _memory_option(common, argparse.SUPPRESS)
+    _quiet_option(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.arguments(sub.add_parser(command.name, parents=[common], help=command.help))
     return parser
+
+
+def expected_failure(exc: Exception) -> list[str] | None:
+    """The lines that report an expected failure (:data:`EXPECTED`, or an OSError: read-only,
+    no space, a folder where a file goes...), or None for a bug, which keeps its traceback."""
+    for module, name in EXPECTED:
+        kind = getattr(sys.modules.get(module), name, None)
+        if isinstance(kind, type) and isinstance(exc, kind):
+            problems = getattr(exc, "problems", None)  # a ScenarioError lists every problem
+            return [str(p) for p in problems] if problems else [str(exc)]
+    if isinstance(exc, OSError):
+        return [opt.os_error(exc)]
+    return None
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -69,19 +104,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # not through the guard (a library writing to the file itself)
         opt.stdout_gone()
         return EXIT_FAILED
-    except OutputError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ExperimentError, CalibrationError) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # read-only, no space, a folder where a file goes...: one line
-        print(opt.os_error(exc), file=sys.stderr)
-        return EXIT_FAILED
+    except Exception as exc:
+        lines = expected_failure(exc)
+        if lines is None:
+            raise
+        for line in lines:
+            print(line, file=sys.stderr)
+        return EXIT_FAILED if isinstance(exc, OSError) else EXIT_BAD_INPUT
     finally:
         sys.stdout = guard.stream
 

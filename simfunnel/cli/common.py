@@ -1,7 +1,9 @@
 """What every command shares: exit codes, option groups, loading a scenario, finishing a run.
 
 Why one module: the commands differ in what they ask and print, not in how a scenario is read,
-how a run reports failures or where an answer's files go; those live here once.
+how a run reports failures or which output options they take; those live here once. Nothing
+here loads more than the standard library when the parser is built: each helper loads the
+layer it needs when a command runs, so that ``simfunnel --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..base.files import save_figure
-from ..data import STYLES
-from ..experiments import DiscardedPartWarning, Experiment
-from ..model import Snapshot, read_snapshot
-from ..scenario import Scenario, ScenarioError, check_size, load_scenario
 from . import options as opt
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..model import Snapshot
+    from ..scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,17 @@ NA = "n/a"  # an undefined figure (NaN) in a printed table
 MEMORY_VARIABLE = "SIMFUNNEL_MAX_MEMORY"  # --max-memory sets it; simfunnel.scenario.limits reads it
 # An interval needs two replications: commands that report one refuse --reps 1.
 INTERVAL_REPS = opt.whole(2, ": an interval needs two replications, 10 or more is usual")
+# The CRM styles of simfunnel.data.STYLES, named here so that the parser does not load the
+# data layer (pandas); tests/cli/test_startup.py checks that the two agree.
+STYLE_NAMES = ("hubspot", "salesforce")
+FORMATS = ("text", "json", "csv")
 
 
 def load(path: Any) -> Scenario:
     """The scenario file, validated and checked against the memory limit before any work
     (one line naming the file and the fields that make it too large)."""
+    from ..scenario import check_size, load_scenario
+
     scenario = load_scenario(path)
     check_size(scenario, source=str(path))
     return scenario
@@ -85,17 +93,73 @@ def add_execution(
 
 
 def scenario_args(parser: argparse.ArgumentParser, *, seed: bool, report: bool = False) -> None:
-    """Every command reads one scenario file; those that simulate take a seed, and the
-    decision commands can also write their answer as an HTML report."""
+    """Every command reads one scenario file; those that simulate take a seed, and those
+    whose answer has a report can also write it as HTML."""
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
     if seed:
         parser.add_argument(
             "--seed", type=opt.seed, default=0, help="random seed, a whole number >= 0 (default 0)"
         )
     if report:
-        parser.add_argument(
-            "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-        )
+        report_arg(parser)
+
+
+def report_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the answer as one self-contained HTML file",
+    )
+
+
+def excel_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--excel",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the answer as an Excel workbook (.xlsx: verdict, tables, assumptions; "
+        "needs pip install simfunnel[excel])",
+    )
+
+
+def format_arg(parser: argparse.ArgumentParser, *, alias: bool = False) -> None:
+    """--format: how the results reach standard output (messages go to standard error)."""
+    parser.add_argument(
+        "--format",
+        choices=(*FORMATS, "table") if alias else FORMATS,
+        default="text",
+        help="results on standard output: text (default), json (the shape in docs/cli.md) or "
+        "csv (the main table)" + ("; table is text" if alias else ""),
+    )
+
+
+def out_arg(parser: argparse.ArgumentParser, files: str, *, required: bool = False) -> None:
+    """--out DIR: the directory an answer's files go to (``files`` says which)."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=required,
+        default=None,
+        metavar="DIR",
+        help=f"directory to write {files} in",
+    )
+
+
+def answer_outputs(
+    parser: argparse.ArgumentParser, files: str, *, excel: bool = True, report: bool = True
+) -> None:
+    """The output options of a command that prints an answer: --format, --out DIR, --report
+    FILE and (decisions, backtests) --excel FILE; --force for the directory."""
+    format_arg(parser)
+    out_arg(parser, files)
+    if report:
+        report_arg(parser)
+    if excel:
+        excel_arg(parser)
+    force(parser)
 
 
 def target_args(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +211,7 @@ def export_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--calls", type=Path, default=None, help="call activity CSV")
     parser.add_argument("--opportunities", type=Path, default=None, help="opportunities CSV")
-    parser.add_argument("--style", choices=tuple(STYLES), default="hubspot")
+    parser.add_argument("--style", choices=STYLE_NAMES, default="hubspot")
     parser.add_argument("--mapping", type=Path, default=None, help="YAML/JSON column mapping")
     parser.add_argument(
         "--date-format",
@@ -181,14 +245,34 @@ def reading(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def problem(text: str) -> Exception:
+    """A problem of the options given: one line, exit code 2 (a ScenarioError)."""
+    from ..scenario import ScenarioError
+
+    return ScenarioError([text])
+
+
 def need_leads(args: argparse.Namespace) -> None:
     if args.leads is None:
-        raise ScenarioError([f"{args.command} needs --leads LEADS.csv (the lead lifecycle export)"])
+        raise problem(f"{args.command} needs --leads LEADS.csv (the lead lifecycle export)")
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Show a progress bar: only to a person at a terminal, and not with --quiet."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def note(args: argparse.Namespace, text: str) -> None:
+    """A message on standard error (a file written, a note on the data); --quiet drops it."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
 
 
 def quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
     """Run an experiment; its interrupt warning is reported by the caller instead, and a
     replication file discarded on resume is one line on standard error."""
+    from ..experiments import DiscardedPartWarning
+
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -218,28 +302,14 @@ def finish(experiment: Experiment) -> int:
 
 
 def snapshot_of(args: argparse.Namespace, scenario: Scenario) -> Snapshot | None:
-    return None if args.snapshot is None else read_snapshot(args.snapshot, scenario)
+    if args.snapshot is None:
+        return None
+    from ..model import read_snapshot
+
+    return read_snapshot(args.snapshot, scenario)
 
 
 def flush() -> None:
     """Show what is printed (the verdict) before files are written. A reader gone (``| head``)
     does not stop the work (main's GuardedStdout)."""
     sys.stdout.flush()
-
-
-def write_report_if_asked(obj: Any, args: argparse.Namespace) -> None:
-    """--report PATH on a decision command: the same answer as one HTML file."""
-    if getattr(args, "report", None) is not None:
-        from ..present import write_report
-
-        print(f"wrote {write_report(obj, args.report)}", file=sys.stderr)
-
-
-def save_plot(ax: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    ax.figure.tight_layout()
-    try:
-        save_figure(ax.figure, path, dpi=120)
-    finally:
-        plt.close(ax.figure)

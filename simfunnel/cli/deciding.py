@@ -8,31 +8,8 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..decisions import (
-    SLACK,
-    Diagnosis,
-    Forecast,
-    Gap,
-    HiringPlan,
-    Sizing,
-    ThresholdComparison,
-    compare_thresholds,
-    diagnose,
-    explain_gap,
-    forecast,
-    hiring_plan,
-    parse_costs,
-    reverse_waterfall_for,
-    scenario_rates,
-    sdr_workload,
-    size_team,
-)
-from ..experiments import ReplicationError, simulate
-from ..results.answer import Answer
-from ..scenario import ScenarioError
 from . import options as opt
 from .common import (
     EXIT_FAILED,
@@ -40,19 +17,26 @@ from .common import (
     INTERVAL_REPS,
     Command,
     add_execution,
+    answer_outputs,
     finish,
-    flush,
-    force,
+    format_arg,
     load,
     positive,
+    problem,
+    progress,
     quietly,
     scenario_args,
     snapshot_of,
     target_args,
-    write_report_if_asked,
 )
+from .output import deliver, print_json, ticking
+from .tables import csv_text, json_value, records
 
-A = TypeVar("A", bound=Answer)
+if TYPE_CHECKING:
+    from ..decisions import Diagnosis, Forecast, Gap, HiringPlan, Sizing, ThresholdComparison
+    from ..results.answer import Answer
+
+A = TypeVar("A", bound="Answer")
 
 
 def decide(
@@ -60,23 +44,19 @@ def decide(
     build: Callable[[argparse.Namespace], A],
     exit_code: Callable[[A], int],
 ) -> int:
-    """How every decision command runs: build the answer, print what it says, write the
-    --report and --out files it offers, and exit with the command's code for it.
+    """How every decision command runs: build the answer, print it in the --format asked for,
+    write the --report, --excel and --out files, and exit with the command's code for it.
 
     A replication that fails under ``fail_fast`` (forecast: a band from the survivors would be
     biased) is one line on standard error and exit code 1."""
+    from ..experiments import ReplicationError
+
     try:
         answer = build(args)
     except ReplicationError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
-    print(answer.text())
-    flush()  # the answer is out before anything is written
-    write_report_if_asked(answer, args)
-    out = getattr(args, "out", None)
-    if out is not None:
-        names = ", ".join(answer.save(out))
-        print(f"wrote {names} to {out}", file=sys.stderr)
+    deliver(args, answer)
     return exit_code(answer)
 
 
@@ -87,12 +67,12 @@ def scenario_problem(args: argparse.Namespace) -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+        raise problem(f"{args.scenario}: {exc}") from None
 
 
 def thresholds_args(th: argparse.ArgumentParser) -> None:
     """The options of `simfunnel thresholds`."""
-    scenario_args(th, seed=True, report=True)
+    scenario_args(th, seed=True)
     th.add_argument(
         "--values",
         default="",
@@ -161,23 +141,24 @@ def thresholds_args(th: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip measuring the spreadsheet gap (about halves the run time)",
     )
-    th.add_argument("--out", type=Path, default=None, help="write the tables and plots here")
-    force(th)
+    answer_outputs(th, "the tables and plots")
     add_execution(th, reps_default=10)
 
 
 def costs(items: list[str]) -> dict[str, Any]:
+    from ..decisions import parse_costs
+
     for item in items:
         try:
             value = float(item.partition("=")[2])
         except ValueError:
             continue  # parse_costs says how to write it
         if not math.isfinite(value):
-            raise ScenarioError([f"--cost {item!r}: the value must be a finite number >= 0"])
+            raise problem(f"--cost {item!r}: the value must be a finite number >= 0")
     try:
         return parse_costs(items)
     except ValueError as exc:
-        raise ScenarioError([str(exc)]) from None
+        raise problem(str(exc)) from None
 
 
 def numbers(option: str, text: str, kind: type = float) -> list[Any]:
@@ -185,21 +166,23 @@ def numbers(option: str, text: str, kind: type = float) -> list[Any]:
     try:
         values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ScenarioError([f"{option} {text!r}: write numbers, e.g. {example}"]) from None
+        raise problem(f"{option} {text!r}: write numbers, e.g. {example}") from None
     if text.strip() and not values:
-        raise ScenarioError([f"{option} {text!r}: no numbers given; write e.g. {example}"])
+        raise problem(f"{option} {text!r}: no numbers given; write e.g. {example}")
     if not all(math.isfinite(v) for v in values):
-        raise ScenarioError([f"{option} {text!r}: write finite numbers, e.g. {example}"])
+        raise problem(f"{option} {text!r}: write finite numbers, e.g. {example}")
     return values
 
 
 def compared(args: argparse.Namespace) -> ThresholdComparison:
     """`simfunnel thresholds`: the options compared."""
+    from ..decisions import compare_thresholds
+
     scenario = load(args.scenario)
     values = numbers("--values", args.values)
     requires = numbers("--sql-require", args.sql_require, int)
     if not values and not requires:
-        raise ScenarioError(["give --values (thresholds) or --sql-require, e.g. --values 40,50,60"])
+        raise problem("give --values (thresholds) or --sql-require, e.g. --values 40,50,60")
     with scenario_problem(args):
         comparison: ThresholdComparison = quietly(
             compare_thresholds,
@@ -209,7 +192,7 @@ def compared(args: argparse.Namespace) -> ThresholdComparison:
             sql_require=requires or None,
             seed=args.seed,
             workers=args.workers,
-            progress=sys.stderr.isatty(),
+            progress=progress(args),
             snapshot=snapshot_of(args, scenario),
             costs=costs(args.cost),
             service_level=args.service_level or None,
@@ -230,20 +213,21 @@ def thresholds_command(args: argparse.Namespace) -> int:
 
 def size_args(size: argparse.ArgumentParser) -> None:
     """The options of `simfunnel size`."""
-    scenario_args(size, seed=True, report=True)
+    scenario_args(size, seed=True)
     target_args(size)
     size.add_argument(
         "--no-explain",
         action="store_true",
         help="skip measuring what ramp, attrition and leave cost (two runs per mechanism)",
     )
-    size.add_argument("--out", type=Path, default=None, help="write the table and plot here")
-    force(size)
+    answer_outputs(size, "the table and plot")
     add_execution(size, reps_default=10)
 
 
 def sized(args: argparse.Namespace) -> Sizing:
     """`simfunnel size`: the smallest headcount that meets the targets."""
+    from ..decisions import size_team
+
     scenario = load(args.scenario)
     with scenario_problem(args):
         return size_team(
@@ -254,7 +238,7 @@ def sized(args: argparse.Namespace) -> Sizing:
             args.reps,
             seed=args.seed,
             workers=args.workers,
-            progress=sys.stderr.isatty(),
+            progress=progress(args),
             snapshot=snapshot_of(args, scenario),
             explain=not args.no_explain,
         )
@@ -267,7 +251,7 @@ def size_command(args: argparse.Namespace) -> int:
 
 def forecast_args(fc: argparse.ArgumentParser) -> None:
     """The options of `simfunnel forecast`."""
-    scenario_args(fc, seed=True, report=True)
+    scenario_args(fc, seed=True)
     fc.add_argument(
         "--weeks",
         type=positive,
@@ -294,18 +278,14 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
         help="hold the scenario's uncertain values fixed: bands of process noise only (default: "
         "each replication draws its 'uncertainty' entries, and the split is printed)",
     )
-    fc.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write bands.csv, cumulative.csv, fan charts (and variance_split.csv with draws)",
-    )
-    force(fc)
+    answer_outputs(fc, "bands.csv, cumulative.csv, fan charts (and variance_split.csv with draws)")
     add_execution(fc, reps_default=20)
 
 
 def forecasted(args: argparse.Namespace) -> Forecast:
     """`simfunnel forecast`: the bands of the weeks ahead."""
+    from ..decisions import forecast
+
     scenario = load(args.scenario)
     with scenario_problem(args):
         result: Forecast = quietly(
@@ -316,7 +296,7 @@ def forecasted(args: argparse.Namespace) -> Forecast:
             seed=args.seed,
             workers=args.workers,
             snapshot=snapshot_of(args, scenario),
-            progress=sys.stderr.isatty(),
+            progress=progress(args),
             level=args.level,
             warm_up=args.warm_up,
             parameter_draws=False if args.no_parameter_draws else None,
@@ -330,7 +310,7 @@ def forecast_command(args: argparse.Namespace) -> int:
 
 def hire_args(hire: argparse.ArgumentParser) -> None:
     """The options of `simfunnel hire`."""
-    scenario_args(hire, seed=True, report=True)
+    scenario_args(hire, seed=True)
     target_args(hire)
     hire.add_argument(
         "--volume",
@@ -348,8 +328,7 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
         "--reps", type=INTERVAL_REPS, default=6, help="replications per sizing run (default 6)"
     )
     hire.add_argument("--workers", type=positive, default=None, help="worker processes")
-    hire.add_argument("--out", type=Path, default=None, help="write the plan and its chart here")
-    force(hire)
+    answer_outputs(hire, "the plan and its chart")
 
 
 def volumes(items: list[str]) -> dict[str, float]:
@@ -362,18 +341,18 @@ def volumes(items: list[str]) -> dict[str, float]:
             if not math.isfinite(volume[month.strip()]) or volume[month.strip()] < 0:
                 raise ValueError
         except ValueError:
-            raise ScenarioError(
-                [
-                    f"--volume {item!r}: write YYYY-MM=FACTOR (a finite number >= 0), e.g. 2026-04=1.5"
-                ]
+            raise problem(
+                f"--volume {item!r}: write YYYY-MM=FACTOR (a finite number >= 0), e.g. 2026-04=1.5"
             ) from None
         if not sep or not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
-            raise ScenarioError([f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5"])
+            raise problem(f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5")
     return volume
 
 
 def planned(args: argparse.Namespace) -> HiringPlan:
     """`simfunnel hire`: dated hires for the volume plan."""
+    from ..decisions import hiring_plan
+
     scenario = load(args.scenario)
     volume = volumes(args.volume)
     with scenario_problem(args):
@@ -386,13 +365,15 @@ def planned(args: argparse.Namespace) -> HiringPlan:
             args.reps,
             seed=args.seed,
             workers=args.workers,
-            progress=sys.stderr.isatty(),
+            progress=progress(args),
             explain=not args.no_explain,
         )
 
 
 def hire_command(args: argparse.Namespace) -> int:
     """Exit 1 when a month stays short by more than the tolerance (status "short")."""
+    from ..decisions import SLACK
+
     return decide(
         args, planned, lambda p: EXIT_FAILED if (p.table["shortfall"] > SLACK).any() else EXIT_OK
     )
@@ -404,11 +385,14 @@ def explain_args(gap: argparse.ArgumentParser) -> None:
     gap.add_argument(
         "--metric", choices=("valid_opportunities", "won"), default="valid_opportunities"
     )
+    answer_outputs(gap, "the steps (table) and their chart")
     add_execution(gap, reps_default=10)
 
 
 def explained(args: argparse.Namespace) -> Gap:
     """`simfunnel explain`: the spreadsheet's figure, step by step to the simulation's."""
+    from ..decisions import explain_gap
+
     scenario = load(args.scenario)
     return explain_gap(
         scenario,
@@ -416,7 +400,7 @@ def explained(args: argparse.Namespace) -> Gap:
         args.reps,
         seed=args.seed,
         workers=args.workers,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         snapshot=snapshot_of(args, scenario),
     )
 
@@ -434,27 +418,51 @@ def waterfall_args(wf: argparse.ArgumentParser) -> None:
         required=True,
         help="revenue target over the scenario's horizon",
     )
+    format_arg(wf)
 
 
 def waterfall_command(args: argparse.Namespace) -> int:
+    """The reverse waterfall and the SDR load: arithmetic, no simulation, no answer object;
+    its JSON has the same first keys as an answer's (no summary) and the workload figures."""
+    from ..decisions import reverse_waterfall_for, scenario_rates, sdr_workload
+
     scenario = load(args.scenario)
     try:
         table = reverse_waterfall_for(scenario, args.revenue)
     except ValueError as exc:
-        raise ScenarioError([f"{args.scenario}: {exc}"]) from None
+        raise problem(f"{args.scenario}: {exc}") from None
     r = scenario_rates(scenario)
-    print(
+    w = sdr_workload(scenario)
+    heading = (
         f"{scenario.name}: {args.revenue:,.0f} in {scenario.weeks} weeks at a mean deal of "
         f"{r.deal_value:,.0f} (nominal rates: no capacity limit, no speed-to-lead decay)"
     )
-    print(table.to_string(index=False, float_format="{:,.2f}".format, na_rep=""))
-    w = sdr_workload(scenario)
-    print(
-        f"\nSDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
+    load_line = (
+        f"SDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
         f"week; {w.headcount_by_occupancy:.1f} SDRs at {w.target_occupancy:.0%} occupancy, "
         f"{w.headcount_by_erlang_c:.1f} by Erlang C for {w.erlang_c.target:.0%} of touches "
         f"within {w.erlang_c.answer_within:g} h (now {w.headcount_now})"
     )
+    if args.format == "json":
+        workload = {k: v for k, v in vars(w).items() if k != "erlang_c"}
+        workload |= {"erlang_c_servers": w.erlang_c.servers, "erlang_c_target": w.erlang_c.target}
+        workload["answer_within_hours"] = w.erlang_c.answer_within
+        print_json(
+            {
+                "command": args.command,
+                "scenario": scenario.name,
+                "verdict": f"{heading}. {load_line}",
+                "table": records(table),
+                "revenue": args.revenue,
+                "workload": json_value(workload),
+            }
+        )
+    elif args.format == "csv":
+        print(csv_text(table), end="")
+    else:
+        print(heading)
+        print(table.to_string(index=False, float_format="{:,.2f}".format, na_rep=""))
+        print(f"\n{load_line}")
     return EXIT_OK
 
 
@@ -480,19 +488,24 @@ def diagnose_args(diag: argparse.ArgumentParser) -> None:
         help="skip measuring what one more unit of each lever buys (one run only)",
     )
     diag.add_argument("--workers", type=positive, default=None, help="worker processes")
+    answer_outputs(diag, "the findings (tables) and their charts")
 
 
 def diagnosed(args: argparse.Namespace) -> Diagnosis:
     """`simfunnel diagnose`: one run, where it leaks and what binds."""
+    from ..decisions import diagnose
+    from ..experiments import simulate
+
     scenario = load(args.scenario)
-    result = simulate(scenario, seed=args.seed, snapshot=None)
+    with ticking(args, "simulating"):
+        result = simulate(scenario, seed=args.seed, snapshot=None)
     return diagnose(
         result,
         phase=args.phase,
         levers=0 if args.no_levers else args.reps,
         seed=args.seed,
         workers=args.workers,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
     )
 
 

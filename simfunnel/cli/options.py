@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import math
 import os
 import re
@@ -17,11 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..base.files import TEMP_PREFIX, OutputError, check_output_dir, check_output_file
-from ..scenario import ScenarioError
-
 __all__ = [
     "DATE_FAMILIES",
+    "FILE_OUT",
+    "OUT_KINDS",
     "GuardedStdout",
     "OneLineParser",
     "check_outputs",
@@ -46,6 +46,23 @@ _DATE_DIRECTIVES = set("aAbBcdjmUWxyYGuVF")
 _SAMPLE = dt.datetime(2026, 11, 23, 17, 45, 30)  # day > 12, so day and month cannot swap
 _HORIZON = re.compile(r"\s*(\d+)\s*(w|wk|wks|weeks?|m|mo|mos|months?)?\s*", re.IGNORECASE)
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?i?b?)\s*", re.IGNORECASE)
+# The kind of output each command's --out directory holds (simfunnel.base.files.KINDS names
+# the first ones): a directory that holds another kind is refused unless --force.
+OUT_KINDS = {
+    "sweep": "an experiment (run --reps, sweep)",
+    "export": "CRM exports (export)",
+    "thresholds": "a threshold comparison (thresholds)",
+    "size": "a team sizing (size)",
+    "forecast": "a forecast (forecast)",
+    "hire": "a hiring plan (hire)",
+    "backtest": "a backtest (backtest)",
+    "explain": "a gap explanation (explain)",
+    "diagnose": "a diagnosis (diagnose)",
+    "outlook": "a cohort outlook (outlook)",
+}
+# The two commands whose --out is one file: the fitted scenario (YAML), the HTML report.
+FILE_OUT = ("fit", "report")
+EXCEL_EXTRA = "pip install simfunnel[excel]"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -177,6 +194,8 @@ def settings(texts: list[str] | None) -> dict[str, Any]:
     are used (``fit``, ``backtest``)."""
     import yaml
 
+    from ..scenario import ScenarioError
+
     out: dict[str, Any] = {}
     for setting in texts or []:
         path, sep, text = setting.partition("=")
@@ -200,7 +219,7 @@ def memory_size(text: str) -> str:
     unit, or ``unlimited``; checked by the reader of ``SIMFUNNEL_MAX_MEMORY``
     (:func:`simfunnel.scenario.limits.parse_size`) and returned as given, without surrounding spaces."""
     try:
-        from ..scenario import parse_size
+        from ..scenario import ScenarioError, parse_size
     except ImportError:  # pragma: no cover - the limits module not there: the form alone
         match = _SIZE.fullmatch(text)
         if match is None or float(match.group(1)) <= 0:
@@ -214,41 +233,35 @@ def memory_size(text: str) -> str:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Check every output path of a parsed command line before any work (``OutputError``)."""
+    """Check every output path of a parsed command line before any work (``OutputError``):
+    each can be written, a directory holds no other kind of output (unless --force), no file
+    lies in or is a directory output, and --excel's writer is installed."""
+    paths: dict[str, Path] = {}
+    for option in ("--out", "--tables", "--report", "--excel"):
+        path = getattr(args, option.strip("-"), None)
+        if path is not None:
+            paths[option] = path
+    if not paths:
+        return  # nothing to write: the file layer (and pandas) stays unloaded
+    from ..base.files import OutputError, check_output_dir, check_output_file
+
     command = args.command
     force = bool(getattr(args, "force", False))
-    out = getattr(args, "out", None)
-    kinds = {
-        "sweep": "an experiment (run --reps, sweep)",
-        "export": "CRM exports (export)",
-        "thresholds": "a threshold comparison (thresholds)",
-        "size": "a team sizing (size)",
-        "forecast": "a forecast (forecast)",
-        "hire": "a hiring plan (hire)",
-        "backtest": "a backtest (backtest)",
-    }
+    kinds = dict(OUT_KINDS)
     if command == "run":
         kinds["run"] = (
             "an experiment (run --reps, sweep)" if args.reps > 1 else "a single run (run --out)"
         )
-    if out is not None:
-        if command in ("fit", "report"):
-            check_output_file(out, "--out")
-        elif command in kinds:
-            check_output_dir(out, "--out", kind=kinds[command], force=force)
-    tables = getattr(args, "tables", None)
-    if tables is not None:
-        check_output_dir(tables, "--tables", kind="fitted tables (fit --tables)", force=force)
-    report = getattr(args, "report", None)
-    if report is not None:
-        check_output_file(report, "--report")
+    files = {o: p for o, p in paths.items() if o in ("--report", "--excel")}
+    folders = {o: p for o, p in paths.items() if o in ("--out", "--tables")}
+    if command in FILE_OUT and "--out" in folders:
+        files["--out"] = folders.pop("--out")
+    for option, path in files.items():
+        check_output_file(path, option)
+    for option, path in folders.items():
+        kind = "fitted tables (fit --tables)" if option == "--tables" else kinds.get(command)
+        check_output_dir(path, option, kind=kind, force=force)
     # A file output where a directory output goes, or inside it the other way round.
-    files = {o: p for o, p in (("--report", report), ("--out", out)) if p is not None}
-    if command not in ("fit", "report"):
-        files.pop("--out", None)
-    folders = {o: p for o, p in (("--out", out), ("--tables", tables)) if p is not None}
-    if command in ("fit", "report"):
-        folders.pop("--out", None)
     for file_option, file in files.items():
         for folder_option, folder in folders.items():
             a, b = Path(file).absolute(), Path(folder).absolute()
@@ -256,6 +269,20 @@ def check_outputs(args: argparse.Namespace) -> None:
                 raise OutputError(
                     f"{file}: {file_option} and {folder_option} {folder} need different paths"
                 )
+    if "--excel" in files:
+        excel_ready()
+
+
+def excel_ready() -> None:
+    """Refuse --excel before any work when the workbook writer or openpyxl is missing."""
+    from ..base.files import OutputError
+
+    if importlib.util.find_spec("openpyxl") is None:
+        raise OutputError(f"--excel needs openpyxl, an optional extra: {EXCEL_EXTRA}")
+    try:
+        from ..present import write_workbook  # noqa: F401 - there, or this simfunnel has none
+    except ImportError:
+        raise OutputError("--excel: this version of simfunnel cannot write workbooks") from None
 
 
 def stdout_gone() -> None:
@@ -305,6 +332,8 @@ class GuardedStdout:
 def targets(texts: list[str]) -> list[str]:
     """``--target`` texts, refused (ScenarioError, one line) when a value is NaN or infinite;
     the rest of the grammar is size_team's to check."""
+    from ..scenario import ScenarioError
+
     for text in texts:
         value = re.split(r">=|<=|>|<", text, maxsplit=1)[-1].strip()
         try:
@@ -326,6 +355,8 @@ def not_finite(value: Any) -> bool:
 
 def os_error(exc: OSError) -> str:
     """``path: reason`` for an OSError, naming the file meant rather than its temporary name."""
+    from ..base.files import TEMP_PREFIX
+
     names = [n for n in (exc.filename2, exc.filename) if n is not None]
     if not names:
         return f"cannot write or read a file: {exc}"

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from ..scenario import ScenarioError
 from . import cohorts as cli_cohorts
 from . import options as opt
 from .common import (
     EXIT_OK,
     INTERVAL_REPS,
     Command,
+    answer_outputs,
     export_args,
     flush,
     force,
+    format_arg,
     need_leads,
+    note,
     positive,
+    problem,
+    progress,
     reading,
+    report_arg,
     set_option,
-    write_report_if_asked,
 )
+from .output import deliver, show, ticking, write_files
 
 
 def fit_args(fit: argparse.ArgumentParser) -> None:
@@ -33,13 +37,22 @@ def fit_args(fit: argparse.ArgumentParser) -> None:
     fit.add_argument("--horizon", type=positive, default=13, help="weeks the scenario runs")
     cli_cohorts.add_window_args(fit)
     set_option(fit)
-    fit.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
     fit.add_argument(
-        "--tables", type=Path, default=None, help="also save the fitted tables and plots here"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the scenario YAML to write (a file, not a directory: --tables takes the directory)",
     )
     fit.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
+        "--tables",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory to also save the fitted tables and plots in",
     )
+    format_arg(fit)
+    report_arg(fit)
     force(fit)
 
 
@@ -47,24 +60,29 @@ def fit_command(args: argparse.Namespace) -> int:
     from ..calibration import fit
 
     need_leads(args)
-    cal = fit(
-        args.leads,
-        args.calls,
-        args.opportunities,
-        **reading(args),
-        as_of=args.as_of,
-        horizon_weeks=args.horizon,
-        overrides=opt.settings(args.overrides),
-        since=args.since,
-        half_life_weeks=args.half_life,
-    )
+    with ticking(args, "fitting"):
+        cal = fit(
+            args.leads,
+            args.calls,
+            args.opportunities,
+            **reading(args),
+            as_of=args.as_of,
+            horizon_weeks=args.horizon,
+            overrides=opt.settings(args.overrides),
+            since=args.since,
+            half_life_weeks=args.half_life,
+        )
     path = cal.write_scenario(args.out)
-    print(f"wrote {path}: {cal.text()}")
+    if args.format == "text":
+        print(f"wrote {path}: {cal.text()}")
+    else:
+        note(args, f"wrote {path}")
+        show(args, cal, extra={"scenario_file": path})
     flush()
     if args.tables is not None:
         saved = cal.save(args.tables)
-        print(f"wrote {len(saved)} tables and plots to {args.tables}", file=sys.stderr)
-    write_report_if_asked(cal, args)
+        note(args, f"wrote {len(saved)} tables and plots to {args.tables}")
+    write_files(args, cal)  # --report: its --out is the scenario file, written above
     return EXIT_OK
 
 
@@ -94,7 +112,6 @@ def backtest_args(bt: argparse.ArgumentParser) -> None:
     )
     bt.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=positive, default=None, help="worker processes")
-    bt.add_argument("--out", type=Path, default=None, help="weekly.csv, summary.csv and plots")
     bt.add_argument(
         "--arrivals",
         choices=("forecast", "actual"),
@@ -113,10 +130,7 @@ def backtest_args(bt: argparse.ArgumentParser) -> None:
         default=None,
         help="weeks or calendar months (default W; M with a horizon in months)",
     )
-    bt.add_argument(
-        "--report", type=Path, default=None, metavar="HTML", help="also write an HTML report"
-    )
-    force(bt)
+    answer_outputs(bt, "periods.csv, summary.csv and a chart per metric")
 
 
 def backtest_command(args: argparse.Namespace) -> int:
@@ -126,15 +140,13 @@ def backtest_command(args: argparse.Namespace) -> int:
         return cli_cohorts.rolling(args)
     need_leads(args)
     if args.cutoff is None:
-        raise ScenarioError(
-            [
-                "backtest needs --cutoff DATE (one cutoff, simulated) or "
-                "--every month / --cutoffs A,B (rolling origin, cohort model)"
-            ]
+        raise problem(
+            "backtest needs --cutoff DATE (one cutoff, simulated) or "
+            "--every month / --cutoffs A,B (rolling origin, cohort model)"
         )
     number, unit = args.horizon
     if unit == "months" and args.freq == "W":
-        raise ScenarioError(["--horizon in months is scored by month: leave out --freq W"])
+        raise problem("--horizon in months is scored by month: leave out --freq W")
     bt = backtest(
         args.leads,
         args.cutoff,
@@ -147,17 +159,12 @@ def backtest_command(args: argparse.Namespace) -> int:
         reps=args.reps,
         seed=args.seed,
         workers=args.workers,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         arrivals=args.arrivals,
         start_from=args.start_from,
         freq=args.freq,
     )
-    print(bt.text())
-    flush()
-    write_report_if_asked(bt, args)
-    if args.out is not None:
-        bt.save(args.out)
-        print(f"wrote periods.csv, summary.csv and plots to {args.out}", file=sys.stderr)
+    deliver(args, bt)
     return EXIT_OK
 
 
@@ -165,6 +172,9 @@ def outlook_args(look: argparse.ArgumentParser) -> None:
     """The options of `simfunnel outlook`."""
     export_args(look)
     cli_cohorts.add_outlook_args(look)
+    answer_outputs(
+        look, "stages.csv, arrivals.csv, forecast.csv, variance.csv and a chart per metric"
+    )
 
 
 # This module's commands, in the order `simfunnel --help` lists them.

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ..data import STYLES
-from ..experiments import Experiment, run, simulate, sweep
-from ..results import kpi_text
-from ..scenario import Scenario, ScenarioError, with_overrides
 from . import options as opt
 from .common import (
     EXIT_OK,
+    STYLE_NAMES,
     Command,
     add_execution,
     finish,
-    flush,
     force,
+    format_arg,
     load,
+    note,
+    problem,
+    progress,
     quietly,
+    report_arg,
     scenario_args,
     snapshot_of,
 )
-from .tables import experiment_json
+from .output import deliver, ticking
+from .tables import experiment_json, records
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..scenario import Scenario
 
 SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless --kpi is given
 
@@ -35,62 +37,49 @@ SWEEP_KPIS = ("mqls", "sqls", "won", "won_value")  # what `sweep` prints unless 
 def run_args(run: argparse.ArgumentParser) -> None:
     """The options of `simfunnel run`."""
     scenario_args(run, seed=True)
-    run.add_argument(
-        "--format",
-        choices=("table", "json", "csv"),
-        default="table",
-        help="KPI report format on standard output (default: table)",
-    )
+    format_arg(run, alias=True)
     run.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json here; with "
-        "--reps above 1, every replication as it finishes (a rerun resumes) and the tidy tables",
+        metavar="DIR",
+        help="directory to also write weekly.csv, weekly_by_source.csv, leads.csv and kpis.json "
+        "in; with --reps above 1, every replication as it finishes (a rerun resumes) and the "
+        "tidy tables",
     )
+    report_arg(run)
     force(run)
     add_execution(run, reps_default=1, interval=False)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from ..experiments import simulate
+
+    if args.format == "table":  # the name the format had before text
+        args.format = "text"
     scenario = load(args.scenario)
     if args.reps > 1:
         return replicate(args, scenario)
-    result = simulate(scenario, seed=args.seed, snapshot=snapshot_of(args, scenario))
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
-    elif args.format == "csv":
-        print(result.summary().to_csv(index=False), end="")
-    else:
-        print(result.text())
-    if args.out is not None:
-        flush()
-        names = ", ".join(result.save(args.out))
-        print(f"wrote {names} to {args.out}", file=sys.stderr)
+    with ticking(args, "simulating"):
+        result = simulate(scenario, seed=args.seed, snapshot=snapshot_of(args, scenario))
+    deliver(args, result, summary=False, extra=result.to_dict())
     return EXIT_OK
 
 
 def replicate(args: argparse.Namespace, scenario: Scenario) -> int:
+    from ..experiments import run
+
     experiment = quietly(
         run,
         scenario,
         args.reps,
         seed=args.seed,
         workers=args.workers,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         out=args.out,
         snapshot=snapshot_of(args, scenario),
     )
-    if args.format == "json":
-        print(json.dumps(experiment_json(experiment), indent=2, allow_nan=False))
-    elif args.format == "csv":
-        print(experiment.summary().to_csv(index=False), end="")
-    else:
-        print(experiment.text())
-    if args.out is not None:
-        flush()
-        names = ", ".join(experiment.save(args.out))
-        print(f"wrote {names} to {args.out}", file=sys.stderr)
+    deliver(args, experiment, summary=False, extra=experiment_json(experiment))
     return finish(experiment)
 
 
@@ -107,7 +96,11 @@ def sweep_args(grid: argparse.ArgumentParser) -> None:
         "repeat for a grid",
     )
     grid.add_argument(
-        "--out", type=Path, required=True, help="directory for the tidy tables (and resuming)"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory for the tidy tables (and resuming)",
     )
     grid.add_argument(
         "--kpi",
@@ -116,6 +109,8 @@ def sweep_args(grid: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"KPI to print, repeatable (default: {', '.join(SWEEP_KPIS)})",
     )
+    format_arg(grid)
+    report_arg(grid)
     force(grid)
     add_execution(grid, reps_default=10, interval=False)
 
@@ -138,25 +133,29 @@ def split_values(text: str) -> list[str]:
 
 def settings_grid(scenario: Scenario, settings: list[str], source: str) -> dict[str, list[Any]]:
     """``--set path=v1,v2`` options as a grid; each value checked alone, like a file."""
+    import yaml
+
+    from ..scenario import with_overrides
+
     grid: dict[str, list[Any]] = {}
     for setting in settings:
         path, sep, text = setting.partition("=")
         path = path.strip()
         if not sep or not path or not text.strip():
-            raise ScenarioError([f"--set {setting!r}: write PATH=VALUE[,VALUE...]"])
+            raise problem(f"--set {setting!r}: write PATH=VALUE[,VALUE...]")
         if path in grid:
-            raise ScenarioError([f"--set {path}: given twice; list every value in one --set"])
+            raise problem(f"--set {path}: given twice; list every value in one --set")
         values = []
         for item in split_values(text):
             try:
                 value = yaml.safe_load(item) if item.strip() else None
             except yaml.YAMLError:
-                raise ScenarioError([f"--set {path}: cannot read the value {item!r}"]) from None
+                raise problem(f"--set {path}: cannot read the value {item!r}") from None
             if opt.not_finite(value):
-                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is not finite"])
+                raise problem(f"--set {path}: the value {item.strip()!r} is not finite")
             with_overrides(scenario, {path: value}, source=f"{source} --set")
             if value in values:
-                raise ScenarioError([f"--set {path}: the value {item.strip()!r} is given twice"])
+                raise problem(f"--set {path}: the value {item.strip()!r} is given twice")
             values.append(value)
         grid[path] = values
     return grid
@@ -164,6 +163,8 @@ def settings_grid(scenario: Scenario, settings: list[str], source: str) -> dict[
 
 def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
     """One row per variant: its parameters, then mean +- half-width of each KPI."""
+    from ..results import kpi_text
+
     summary = experiment.summary()
     table = experiment.params.copy()
     for name in kpis:
@@ -172,11 +173,13 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
         if section:
             rows = rows[rows["section"] == section]
         if rows.empty:
-            raise ScenarioError([f"--kpi {name}: no such KPI in the report"])
+            raise problem(f"--kpi {name}: no such KPI in the report")
         rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
+        currency = experiment.scenario.currency
         cells = {
             r.variant: " ± ".join(
-                kpi_text(v, metric, str(r.section)).strip() for v in (r.mean, r.half_width)
+                kpi_text(v, metric, str(r.section), currency=currency).strip()
+                for v in (r.mean, r.half_width)
             )
             for r in rows.itertuples(index=False)
         }
@@ -186,6 +189,8 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    from ..experiments import sweep
+
     scenario = load(args.scenario)
     grid = settings_grid(scenario, args.settings, str(args.scenario))
     experiment = quietly(
@@ -195,36 +200,51 @@ def sweep_command(args: argparse.Namespace) -> int:
         args.reps,
         seed=args.seed,
         workers=args.workers,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         out=args.out,
         snapshot=snapshot_of(args, scenario),
     )
     kpis = args.kpi or [k for k in SWEEP_KPIS if (experiment.totals["metric"] == k).any()]
     n = int(experiment.totals["replication"].nunique())
-    print(
+    text = (
         f"{scenario.name}: {len(experiment.scenarios)} variants x {n} replications "
-        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval"
+        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval\n"
+        f"{sweep_table(experiment, kpis)}"
     )
-    print(sweep_table(experiment, kpis))
-    flush()
-    names = ", ".join(experiment.save(args.out))
-    print(f"wrote {names} to {args.out}", file=sys.stderr)
+    deliver(args, experiment, text=text, summary=False, extra=sweep_json(experiment))
     return finish(experiment)
+
+
+def sweep_json(experiment: Experiment) -> dict[str, Any]:
+    """What `sweep --format json` adds to the shape: the run and each variant's settings."""
+    return {
+        "seed": experiment.seed,
+        "reps": experiment.reps,
+        "complete": experiment.complete,
+        "variants": records(experiment.params),
+        "failures": records(experiment.failures.drop(columns="traceback")),
+    }
 
 
 def export_args(export: argparse.ArgumentParser) -> None:
     """The options of `simfunnel export`."""
     scenario_args(export, seed=True)
-    export.add_argument("--style", choices=tuple(STYLES), default="hubspot")
-    export.add_argument("--out", type=Path, required=True, help="directory for the CSV files")
+    export.add_argument("--style", choices=STYLE_NAMES, default="hubspot")
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="directory for the CSV files"
+    )
     force(export)
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from ..experiments import simulate
     from ..results import write_exports
 
-    result = simulate(load(args.scenario), seed=args.seed, trace=True)
-    for name, path in write_exports(result, args.out, style=args.style, seed=args.seed).items():
+    scenario = load(args.scenario)
+    with ticking(args, "simulating and writing the exports"):
+        result = simulate(scenario, seed=args.seed, trace=True)
+        written = write_exports(result, args.out, style=args.style, seed=args.seed)
+    for name, path in written.items():
         print(f"{name}: {path}")
     return EXIT_OK
 
@@ -233,21 +253,27 @@ def report_args(report: argparse.ArgumentParser) -> None:
     """The options of `simfunnel report`."""
     scenario_args(report, seed=True)
     report.add_argument(
-        "--out", type=Path, default=Path("report.html"), help="HTML file (default report.html)"
+        "--out",
+        type=Path,
+        default=Path("report.html"),
+        metavar="FILE",
+        help="the HTML file to write (a file, not a directory; default report.html)",
     )
     report.add_argument("--title", default=None, help="the report's title")
 
 
 def report_command(args: argparse.Namespace) -> int:
     from ..decisions import diagnose
+    from ..experiments import simulate
     from ..present import write_report
 
     scenario = load(args.scenario)
-    result = simulate(scenario, seed=args.seed)
-    # A run's report also says where its funnel leaks (a decision on the run, not the run).
-    leaks = diagnose(result, levers=0).verdict
-    path = write_report(result, args.out, title=args.title, also=[leaks])
-    print(f"wrote {path}", file=sys.stderr)
+    with ticking(args, "simulating"):
+        result = simulate(scenario, seed=args.seed)
+        # A run's report also says where its funnel leaks (a decision on the run, not the run).
+        leaks = diagnose(result, levers=0).verdict
+        path = write_report(result, args.out, title=args.title, also=[leaks])
+    note(args, f"wrote {path}")
     return EXIT_OK
 
 

@@ -82,6 +82,12 @@ def test_run_prints_the_kpi_table(short_file, capsys) -> None:
 def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
     assert main(["run", str(short_file), "--format", "json", "--seed", "3"]) == 0
     report = json.loads(capsys.readouterr().out)
+    # The keys every results command prints (docs/cli.md), then the run's KPI report.
+    assert list(report)[:4] == ["command", "scenario", "verdict", "table"]
+    assert report["command"] == "run" and report["verdict"].strip()
+    assert {"section", "metric", "value", "label", "unit"} <= set(report["table"][0])
+    for key in ("command", "verdict", "table"):
+        report.pop(key)
     assert set(report) == {
         "scenario",
         "seed",
@@ -147,7 +153,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
 def test_run_csv_is_a_tidy_table(short_file, capsys) -> None:
     assert main(["run", str(short_file), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "section,metric,value"
+    assert lines[0] == "section,metric,value,label,unit"  # the run's table
     assert any(line.startswith("totals,leads,") for line in lines)
 
 

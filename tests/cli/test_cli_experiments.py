@@ -12,6 +12,7 @@ from conftest import SMALL_YAML as SMALL
 import simfunnel
 from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, main
 from simfunnel.experiments import replicate as experiments
+from simfunnel.results import kpi_text
 
 
 @pytest.fixture
@@ -34,8 +35,11 @@ def test_run_with_reps_prints_a_summary_with_intervals(small, api, capsys) -> No
     assert "95% CI of the mean" in out and "P10 - P90 of replications" in out
     leads = api.summary().query("section == 'totals' and metric == 'leads'").iloc[0]
     line = next(x for x in out.splitlines() if x.strip().startswith("leads "))
-    assert f"{leads['mean']:,.1f}" in line
-    assert f"{leads['ci_low']:,.1f} - {leads['ci_high']:,.1f}" in line
+    shown = {
+        k: kpi_text(leads[k], "leads", "totals").strip() for k in ("mean", "ci_low", "ci_high")
+    }
+    assert f" {shown['mean']} " in line  # each figure as the KPI registry writes a count
+    assert f"{shown['ci_low']} - {shown['ci_high']}" in line
 
 
 def test_run_with_reps_as_json_and_csv(small, api, capsys) -> None:

@@ -15,7 +15,8 @@ import yaml
 from conftest import ROOT, crm_dict
 from conftest import SMALL_YAML as SMALL
 
-from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, MEMORY_VARIABLE, deciding, main
+import simfunnel.decisions
+from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, MEMORY_VARIABLE, main
 
 matplotlib.use("Agg")
 
@@ -150,7 +151,7 @@ def test_a_bad_report_path_stops_a_decision_before_it_simulates(place, capsys, m
     def never(*args, **kwargs):
         raise AssertionError("simulated before checking --report")
 
-    monkeypatch.setattr(deciding, "compare_thresholds", never)
+    monkeypatch.setattr(simfunnel.decisions, "compare_thresholds", never)
     args = ["thresholds", place["f"], "--values", "40", "--report", place["dir"]]
     assert main(args) == EXIT_BAD_INPUT
     assert "is a directory" in capsys.readouterr().err
