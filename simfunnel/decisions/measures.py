@@ -46,14 +46,10 @@ def registry_kpi(key: str) -> KPI:
 
 def key_label(key: str) -> str:
     """A report key in the registry's words, as the decisions show it: a source or a reason
-    named after its section's label, and a duration marked "(h)", since the decisions show it
-    as a plain number of hours (not in its own unit, as the terminal does)."""
+    named after its section's label (a duration's value carries its own unit: '38 s')."""
     entry = registry_kpi(key)
-    label = entry.label
     name = key.partition(".")[2]
-    if entry.pattern and name != entry.name:
-        label = f"{label} ({name})"
-    return f"{label} (h)" if entry.unit is Unit.DURATION else label
+    return f"{entry.label} ({name})" if entry.pattern and name != entry.name else entry.label
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..base.units import WEEK
 from ..experiments import Experiment, RunOptions, SharedKeywords, run_variants
+from ..results import Unit, unit_text
 from ..results.answer import AnswerBase, Report
 from ..scenario import Costs, Scenario, with_overrides
 from . import charts, reports
@@ -237,17 +238,28 @@ class ThresholdComparison(AnswerBase):
         }
 
     def text(self) -> str:
-        """The verdict, the overview with one column per option, each option's failed and
-        marginal targets, and the spreadsheet gap at the current option."""
-        texts = ["failed_targets", "marginal_targets"]
-        table = self.overview.drop(columns=texts).set_index("option").T
-        shown = table.to_string(
-            float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}", na_rep="n/a"
-        )
-        lines = [self.verdict, "", shown]
-        o = self.overview
+        """The verdict, then one row per KPI and one column per option (today's marked), each
+        figure in its unit and currency; each option's failed and marginal targets; the
+        spreadsheet gap at the current option."""
+        o = self.overview.set_index("option")
+        money = self.scenario.currency
+        rows = {}
+        for k in KPIS:
+            if k.name in o.columns and o[k.name].notna().any():
+                rows[k.label] = [
+                    unit_text(v, k.unit or Unit.NUMBER, money).strip() for v in o[k.name]
+                ]
+        rows["objective, change vs today (95% CI)"] = [
+            f"{money.format(d, signed=True)} ({money.format(lo, signed=True)} to "
+            f"{money.format(hi, signed=True)})"
+            for d, lo, hi in zip(
+                o["objective_diff"], o["objective_diff_low"], o["objective_diff_high"], strict=True
+            )
+        ]
+        names = [f"{n} (today)" if n == self.current_option else str(n) for n in o.index]
+        lines = [self.verdict, "", pd.DataFrame(rows, index=names).T.to_string()]
         for option, fails, near in zip(
-            o["option"], o["failed_targets"], o["marginal_targets"], strict=True
+            o.index, o["failed_targets"], o["marginal_targets"], strict=True
         ):
             if fails:
                 lines.append(f"{option} fails: {fails}")

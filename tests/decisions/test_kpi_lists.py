@@ -41,7 +41,7 @@ DERIVED_MEASURES = {"valid_opps_per_month", "sqls_per_month", "wins_per_month"}
 def registry_words(key: str) -> str:
     """The registry's label as the decisions show it: a duration is a plain number of hours."""
     entry = REGISTRY[key]
-    return entry.label + (" (h)" if entry.unit is Unit.DURATION else "")
+    return entry.label
 
 
 def test_every_ranked_kpi_names_registry_keys_and_shows_their_words() -> None:
