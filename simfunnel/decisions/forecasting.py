@@ -327,11 +327,7 @@ class Forecast(AnswerBase):
 
     def text(self) -> str:
         """The verdict, the totals, and with parameter draws the spread they make."""
-        totals = self.totals_table()
-        parts = [
-            self.verdict,
-            totals.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=NA),
-        ]
+        parts = [self.verdict, reports.forecast_kpis(self).to_string(index=False)]
         if self.parameter_draws:
             split = self.variance_split()
             shown = split.assign(parameter_share=split["parameter_share"].map(_share))

@@ -16,7 +16,7 @@ import pandas as pd
 from ..base.formatting import fmt, interval
 from ..base.units import WEEK
 from ..results.answer import Chart, Draw, Report
-from .forecast_bands import LABELS
+from .forecast_bands import LABELS, VALUES
 from .headlines import forecast_points, forecast_tiles, hiring_tiles, sizing_tiles, threshold_tiles
 from .objective import KPIS
 
@@ -141,18 +141,17 @@ def threshold_report(comparison: ThresholdComparison) -> Report:
 # --------------------------------------------------------------------------- sizing and hiring
 
 
-def _sizing_kpis(sizing: Sizing) -> pd.DataFrame:
+def sizing_kpis(sizing: Sizing) -> pd.DataFrame:
     """Per headcount tried and per target: the metric's mean, its P10-P90 and runs meeting it."""
     rows = []
     for _, d in sizing.table.iterrows():
         for t in sizing.targets:
-            name = t.label
             rows.append(
                 (
                     int(d["headcount"]),
-                    f"{name} ({t})",
-                    fmt(d[f"{t.metric}_mean"]),
-                    f"{fmt(d[f'{t.metric}_p10'])} to {fmt(d[f'{t.metric}_p90'])}",
+                    t.words,
+                    t.figure(d[f"{t.metric}_mean"]),
+                    f"{t.figure(d[f'{t.metric}_p10'])} to {t.figure(d[f'{t.metric}_p90'])}",
                     fmt(d[f"p_met: {t}"], True),
                     fmt(d["p_all_met"], True),
                 )
@@ -193,7 +192,7 @@ def sizing_report(sizing: Sizing) -> Report:
         verdict=[sizing.verdict],
         tiles=sizing_tiles(sizing),
         charts=charts,
-        kpis=_sizing_kpis(sizing),
+        kpis=sizing_kpis(sizing),
         kpi_note=(
             "Per headcount tried: each target's metric over the replications (mean and the range "
             "one period could bring), and the share of runs that meet it."
@@ -245,18 +244,26 @@ def hiring_report(plan: HiringPlan) -> Report:
 # --------------------------------------------------------------------------- forecast
 
 
-def _forecast_kpis(fc: Forecast) -> pd.DataFrame:
+def forecast_kpis(fc: Forecast) -> pd.DataFrame:
     """Totals over the horizon: mean, the band, median and the spreadsheet's figure."""
     low, mid, high = fc.quantile_columns
+    money = fc.scenario.currency
+
+    def figure(metric: str, x: float) -> str:
+        if math.isnan(x):
+            return ""
+        return money.format(x) if metric in VALUES else f"{x:,.0f}"
+
     rows = []
     for d in fc.totals_table().to_dict("records"):
+        m = str(d["metric"])
         rows.append(
             (
-                LABELS[d["metric"]][0],
-                fmt(float(d["mean"])),
-                f"{fmt(float(d[low]))} to {fmt(float(d[high]))}",
-                fmt(float(d[mid])),
-                fmt(float(d["spreadsheet"])),
+                LABELS[m][0],
+                figure(m, float(d["mean"])),
+                f"{figure(m, float(d[low]))} to {figure(m, float(d[high]))}",
+                figure(m, float(d[mid])),
+                figure(m, float(d["spreadsheet"])),
             )
         )
     return pd.DataFrame(
@@ -305,7 +312,7 @@ def forecast_report(fc: Forecast) -> Report:
         tiles=forecast_tiles(fc),
         points=forecast_points(fc),
         charts=charts,
-        kpis=_forecast_kpis(fc),
+        kpis=forecast_kpis(fc),
         kpi_note=(
             f"Totals over the horizon (for the open pipeline: open at the end). The range holds "
             f"a new period's outcome {fc.level:.0%} of the time; the spreadsheet column is what "

@@ -297,7 +297,7 @@ class Sizing(AnswerBase):
 
     def text(self) -> str:
         """The verdict, the table of headcounts tried, and the explanation if measured."""
-        parts = [self.verdict, _three_figures(self.table)]
+        parts = [self.verdict, reports.sizing_kpis(self).to_string(index=False)]
         if not self.explanation.empty:
             parts.append(_three_figures(self.explanation))
         return "\n\n".join(parts)
