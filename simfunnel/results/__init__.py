@@ -19,8 +19,8 @@ __all__ = [
     "headline_keys",
     "kpi",
     "kpi_text",
-    "unit_text",
     "section_kpis",
     "section_title",
+    "unit_text",
     "write_exports",
 ]

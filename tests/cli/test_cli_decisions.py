@@ -64,7 +64,7 @@ def test_thresholds_runs_an_mql_by_sql_grid(small, capsys) -> None:
     text = capsys.readouterr().out
     assert text.startswith("WARNING: NO COSTS")  # the small scenario has no costs section
     header = next(line for line in text.splitlines() if "(today)" in line)
-    for label in ("MQL 50 / SQL 0 of 4", "MQL 50 / SQL 3 of 4", "MQL 60 / SQL 3 of 4 (today)"):
+    for label in ("MQL 50 / SQL 0 of 4", "MQL 50 / SQL 3 of 4", "MQL 60 / SQL 3 of 4"):
         assert label in header
 
 
