@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/inbound_saas.yaml
 JOBS ?= auto  # pytest worker processes: one per core
 
-.PHONY: run test lint bench bench-parallel docs notebooks clean
+.PHONY: run test lint bench bench-parallel docs notebooks screenshots clean
 
 $(BIN)/simfunnel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(BIN)/simfunnel
 
 bench-parallel: $(BIN)/simfunnel
 	$(BIN)/python benchmarks/bench_parallel.py
+
+# Every report at 1280 and 400 px, as PDF pages, and the what-if page before and after a change
+# (build/screenshots/); needs Debian's chromium.
+screenshots: $(BIN)/simfunnel
+	$(BIN)/python tools/screenshots.py build/screenshots
 
 notebooks: $(BIN)/simfunnel
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"

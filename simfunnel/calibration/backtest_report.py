@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..base.formatting import fmt, missing
 from ..decisions import LABELS
-from ..results.answer import Chart, Report
+from ..results.answer import Chart, Report, Tile
 from ..results.plots import legend_outside
 from .fit_report import assumption_notes
 
@@ -182,6 +182,36 @@ def _backtest_verdict(s: _Scores) -> list[str]:
     return verdict
 
 
+def _backtest_tiles(s: _Scores) -> list[Tile]:
+    """Would it have been right: coverage against the promise, the typical miss, the totals."""
+    level, unit = s.level, s.unit
+    n = len(s.periods)
+    coverage = float(s.periods["inside"].mean()) if n else math.nan
+    spread = 2 * math.sqrt(level * (1 - level) / n) if n else math.nan
+    mapes = [float(r["mape"]) for r in s.stages if not missing(r["mape"])]
+    inside = sum(bool(r["total_inside"]) for r in s.stages)
+    return [
+        Tile(
+            f"Stage-{unit}s inside the band",
+            fmt(coverage, True),
+            f"promised {level:.0%} (chance alone: {max(level - spread, 0):.0%} to "
+            f"{min(level + spread, 1):.0%})",
+            "good" if abs(coverage - level) <= spread else "bad",
+        ),
+        Tile(
+            f"Typical miss a {unit}",
+            fmt(sum(mapes) / len(mapes), True) if mapes else "n/a",
+            "mean absolute % error, over the stages",
+        ),
+        Tile(
+            "Stage totals inside their band",
+            f"{inside} of {len(s.stages)}",
+            f"over the {s.bt.horizon_weeks} weeks",
+            "good" if inside == len(s.stages) else "bad",
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- figures and notes
 
 
@@ -283,6 +313,7 @@ def backtest_report(bt: Backtest) -> Report:
             "against what happened"
         ),
         verdict=_backtest_verdict(s),
+        tiles=_backtest_tiles(s),
         charts=charts,
         kpis=_backtest_kpis(s),
         kpi_note=(

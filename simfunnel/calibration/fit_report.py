@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.formatting import fmt, interval, missing, one_line, value_text
-from ..results.answer import Chart, Report
+from ..results.answer import Chart, Report, Tile
 from ..results.plots import COLORS, SERIES, finish, legend_outside
 from ..scenario import Scenario
 
@@ -336,6 +336,35 @@ def _calibration_verdict(cal: Calibration) -> tuple[list[str], pd.DataFrame, pd.
     return verdict, files, problems
 
 
+def _calibration_tiles(cal: Calibration) -> list[Tile]:
+    """What the fit rests on and the rates a leader checks first, with their 95% intervals."""
+    weeks = (cal.as_of - cal.start).total_seconds() / 604800
+    tiles = [
+        Tile("Leads read", f"{len(cal.exports['leads'].data):,}", f"over {weeks:.0f} weeks"),
+        Tile(
+            "Leads a week",
+            f"{float(cal.arrivals['rate_per_week'].sum()):,.0f}",
+            f"{len(cal.arrivals)} source(s)",
+        ),
+    ]
+    overall = cal.conversion[cal.conversion["source"] == "all"]
+    conv = {c["stage"]: c for c in overall.to_dict("records")}
+    named = {
+        "mql->sql": "MQL to SQL",
+        "sql->opportunity": "SQL to valid",
+        "opportunity->won": "Win rate",
+    }
+    for stage, words in named.items():
+        c = conv.get(stage)
+        if c is not None and c["n"] > 0:
+            low, high = fmt(float(c["low"]), True), fmt(float(c["high"]), True)
+            tiles.append(Tile(words, fmt(float(c["rate"]), True), f"95%: {low} to {high}"))
+    assumed = len(assumption_notes(cal.parameters))
+    if assumed:
+        tiles.append(Tile("Assumptions to check", str(assumed), "the exports cannot give them"))
+    return tiles[:5]
+
+
 def calibration_report(cal: Calibration) -> Report:
     """A scenario fitted from CRM exports: how well, from what, and what had to be assumed."""
     scenario = cal.scenario
@@ -353,6 +382,7 @@ def calibration_report(cal: Calibration) -> Report:
             f"{scenario.start_date:%Y-%m-%d} and runs {scenario.weeks} weeks"
         ),
         verdict=verdict,
+        tiles=_calibration_tiles(cal),
         charts=_calibration_charts(cal, scenario),
         kpis=_parameter_table(cal.parameters),
         kpi_note=(

@@ -16,12 +16,22 @@ import pandas as pd
 from ..results.answer import Tile
 
 if TYPE_CHECKING:  # the answers import their report, which imports this: types only
+    from .diagnosis import Diagnosis
     from .forecasting import Forecast
+    from .gap import Gap
     from .hiring import HiringPlan
     from .sizing import Sizing
     from .thresholds import ThresholdComparison
 
-__all__ = ["forecast_points", "forecast_tiles", "hiring_tiles", "sizing_tiles", "threshold_tiles"]
+__all__ = [
+    "diagnosis_tiles",
+    "forecast_points",
+    "forecast_tiles",
+    "gap_tiles",
+    "hiring_tiles",
+    "sizing_tiles",
+    "threshold_tiles",
+]
 
 
 def _tone(diff: float, higher_is_better: bool | None) -> str:
@@ -165,3 +175,48 @@ def forecast_points(fc: Forecast) -> list[tuple[str, str]]:
         (f"Floor ({low.upper()}: {100 - worse} in 100 runs do better)", said(low)),
         (f"Best case ({high.upper()}: {worse} in 100 runs do better)", said(high)),
     ]
+
+
+def gap_tiles(gap: Gap) -> list[Tile]:
+    """The spreadsheet's figure, the simulation's, and the mechanism that moves it most."""
+    t = gap.table
+    name = gap.metric.replace("_", " ")
+    last = t.iloc[-1]
+    steps = t.iloc[1:]
+    biggest = steps.iloc[int(steps["change"].abs().to_numpy().argmax())] if len(steps) else None
+    tiles = [
+        Tile(f"Spreadsheet: {name}", _count(gap.spreadsheet), "rates times volume"),
+        Tile(
+            f"Simulation: {name}",
+            _count(float(last["mean"])),
+            f"{float(last['mean']) - gap.spreadsheet:+,.0f} against the spreadsheet",
+        ),
+    ]
+    if biggest is not None:
+        tiles.append(
+            Tile("Moves it most", str(biggest["step"]), f"{float(biggest['change']):+,.0f}")
+        )
+    return tiles
+
+
+def diagnosis_tiles(d: Diagnosis) -> list[Tile]:
+    """Where the funnel leaks, what capacity binds, and the lever that buys most."""
+    t = d.table
+    leak = t[t["key"] == d.bottleneck] if d.bottleneck is not None else t.iloc[0:0]
+    tiles = [
+        Tile(
+            "Leaks most at",
+            str(leak["stage"].iloc[0]) if not leak.empty else "no stage out of range",
+            f"{d.phase} phase",
+            "bad" if not leak.empty else "good",
+        ),
+        Tile(
+            "Capacity that binds",
+            "none" if d.binding is None else d.binding.upper(),
+            f"utilisation at or above {d.busy:.0%}",
+            "bad" if d.binding is not None else "good",
+        ),
+    ]
+    if d.experiment is not None:
+        tiles.append(Tile("Lever that buys most", d.constraint or "none clearly", "one more unit"))
+    return tiles

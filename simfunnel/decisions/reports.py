@@ -17,7 +17,15 @@ from ..base.formatting import fmt, interval
 from ..base.units import WEEK
 from ..results.answer import Chart, Draw, Report
 from .forecast_bands import LABELS, VALUES
-from .headlines import forecast_points, forecast_tiles, hiring_tiles, sizing_tiles, threshold_tiles
+from .headlines import (
+    diagnosis_tiles,
+    forecast_points,
+    forecast_tiles,
+    gap_tiles,
+    hiring_tiles,
+    sizing_tiles,
+    threshold_tiles,
+)
 from .objective import KPIS
 
 if TYPE_CHECKING:
@@ -186,7 +194,7 @@ def sizing_report(sizing: Sizing) -> Report:
     return Report(
         title=f"{scenario.name}: how many {sizing.role.upper()}s",
         subtitle=(
-            f"Targets: {'; '.join(str(t) for t in sizing.targets)}, met in at least "
+            f"Targets: {'; '.join(t.words for t in sizing.targets)}, met in at least "
             f"{sizing.confidence:.0%} of {exp.reps} replications"
         ),
         verdict=[sizing.verdict],
@@ -350,6 +358,7 @@ def gap_report(gap: Gap) -> Report:
             "on common random numbers"
         ),
         verdict=[gap.verdict],
+        tiles=gap_tiles(gap),
         charts=[
             (
                 "The bridge from the spreadsheet's figure to the simulation's, one mechanism at "
@@ -408,6 +417,7 @@ def diagnosis_report(diagnosis: Diagnosis) -> Report:
         title=f"{scenario.name}: where the funnel leaks",
         subtitle=f"One run, {diagnosis.phase} phase ({diagnosis.phase_why})",
         verdict=[diagnosis.verdict],
+        tiles=diagnosis_tiles(diagnosis),
         charts=charts,
         kpis=_stage_kpis(diagnosis),
         kpi_note="Conversions over the whole run against the benchmark ranges (docs/decisions.md).",

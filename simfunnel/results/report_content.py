@@ -111,6 +111,33 @@ def _result_tiles(result: RunKPIs) -> list[Tile]:
     ]
 
 
+def _source_funnel(result: RunKPIs) -> pd.DataFrame:
+    """The funnel of each source, in words and the scenario's currency: where leads turn into
+    deals, and which sources carry the value."""
+    f = result.funnel_by_source
+    money = result.scenario.currency
+    whole = ["leads", "mqls", "sqls", "valid_opportunities", "won"]
+    shown = pd.DataFrame({"source": f["source"]})
+    for col in whole:
+        shown[col] = [f"{v:,.0f}" for v in f[col]]
+    shown["won_value"] = [money.format(v) for v in f["won_value"]]
+    for col in ("mql_rate", "mql_to_sql", "sql_to_valid"):
+        shown[col] = [fmt(v, True) for v in f[col]]
+    outbound = (f["motion"] == "outbound").to_numpy()
+    shown.loc[outbound, ["mqls", "mql_rate", "mql_to_sql"]] = "outbound: no MQL"
+    return shown.rename(
+        columns={
+            "mqls": "MQLs",
+            "sqls": "SQLs",
+            "valid_opportunities": "valid opportunities",
+            "won_value": "won value",
+            "mql_rate": "MQL rate",
+            "mql_to_sql": "MQL to SQL",
+            "sql_to_valid": "SQL to valid",
+        }
+    )
+
+
 def result_report(result: RunKPIs) -> Report:
     """One simulated run: what it gave. The diagnosis of what held it back is a decision
     (``simfunnel.decisions.diagnose``), which this layer cannot import: a layer above that
@@ -135,4 +162,11 @@ def result_report(result: RunKPIs) -> Report:
         scenario=s,
         notes=[f"seed: {result.seed}"],
         details=details,
+        tables=[
+            (
+                "Funnel by source",
+                "Each source from lead to deal won over the run; rates are of the stage before.",
+                _source_funnel(result),
+            )
+        ],
     )
