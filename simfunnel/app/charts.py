@@ -17,10 +17,17 @@ Spec = dict[str, Any]
 
 
 def funnel_spec(options: list[str], outbound: bool) -> Spec:
-    """Grouped bars per stage, one colour per option, inbound and outbound side by side; a log
-    axis, since wins are a hundredth of leads and a linear one would hide where it leaks."""
+    """Grouped bars per stage, one colour per option, inbound and outbound side by side, on a
+    linear axis from 0 (a log axis makes a small stage look big); each bar labelled with its
+    conversion from the stage before, where the funnel leaks."""
+    bar: Spec = {"mark": {"type": "bar", "tooltip": True}}
+    label: Spec = {
+        "mark": {"type": "text", "dy": -6, "fontSize": 10},
+        "encoding": {"text": {"field": "conversion", "format": ".0%"}},
+        "transform": [{"filter": "isValid(datum.conversion)"}],
+    }
     spec: Spec = {
-        "mark": {"type": "bar", "tooltip": True},
+        "layer": [bar, label],
         "encoding": {
             "x": {
                 "field": "stage",
@@ -33,9 +40,9 @@ def funnel_spec(options: list[str], outbound: bool) -> Spec:
             "y": {
                 "field": "count",
                 "type": "quantitative",
-                "scale": {"type": "log"},
                 "stack": None,
-                "title": "mean over replications (log scale)",
+                "scale": {"zero": True},
+                "title": "mean count over replications",
             },
             "color": {"field": "option", "type": "nominal", "sort": options, "title": "option"},
             "tooltip": [
@@ -46,12 +53,16 @@ def funnel_spec(options: list[str], outbound: bool) -> Spec:
                 {"field": "conversion", "format": ".1%", "title": "from the stage before"},
             ],
         },
-        "transform": [{"filter": "datum.count > 0"}],
         "height": 300,
     }
-    if outbound:
-        spec["encoding"]["column"] = {"field": "motion", "type": "nominal", "title": None}
-    return spec
+    if not outbound:
+        return spec
+    # A layered chart is faceted from outside; outbound is a fraction of inbound: own scales.
+    return {
+        "facet": {"column": {"field": "motion", "type": "nominal", "title": None}},
+        "spec": spec,
+        "resolve": {"scale": {"y": "independent"}},
+    }
 
 
 def capacity_spec(options: list[str]) -> Spec:

@@ -169,12 +169,16 @@ def tiles(scenario: Scenario, option: Outcome, today: Outcome, same: bool) -> li
             high = change_text(scenario, key, change.high, math.nan)
             note += f" Change, 95% interval: {low} to {high}."
         flat = same or change.diff == 0
+        # A change whose paired 95% interval holds 0 may be luck: no colour, and said so.
+        noise = not same and not math.isnan(change.low) and change.low <= 0 <= change.high
         color: DeltaColor = "inverse" if key in LOWER_IS_BETTER else "normal"
-        if key in NEUTRAL or flat:
+        if key in NEUTRAL or flat or noise:
             color = "off"
         delta = None if same else change_text(scenario, key, change.diff, base)
         if delta is not None and change.diff == 0 and change.low == change.high == 0:
             delta = "no change"
+        elif delta is not None and noise:  # short: a tile is narrow
+            delta = change_text(scenario, key, change.diff, math.nan) + " (noise)"
         text = value_text(scenario, key, mean)
         out.append(Tile(key, label(key, short=True), text, delta, color, note, arrow=not flat))
     return out

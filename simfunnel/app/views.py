@@ -85,7 +85,10 @@ def funnel_tab(scenario: Scenario, options: dict[str, Outcome]) -> None:
     outbound = scenario.outbound is not None
     frame = figures.funnel(options, outbound)
     st.vega_lite_chart(frame, charts.funnel_spec(list(options), outbound), width="stretch")
-    st.caption("From leads (and outbound accounts) to deals won; hover a bar for its conversion.")
+    st.caption(
+        "From leads (and outbound accounts) to deals won; each label is the share of the stage "
+        "before that reached this one."
+    )
 
 
 def capacity_tab(options: dict[str, Outcome], option: Outcome) -> None:

@@ -81,10 +81,14 @@ def test_funnel_counts_each_motion_from_leads_to_wins(runs) -> None:
     counts = inbound["count"].to_numpy()
     assert (np.diff(counts[1:]) <= 0).all()  # from MQLs on, each stage is within the one before
     assert inbound["conversion"].iloc[1] == pytest.approx(counts[1] / counts[0])
-    spec = charts.funnel_spec(list(runs), outbound=True)
-    assert spec["encoding"]["column"]["field"] == "motion"
+    faceted = charts.funnel_spec(list(runs), outbound=True)
+    assert faceted["facet"]["column"]["field"] == "motion"
+    spec = faceted["spec"]
+    assert "type" not in spec["encoding"]["y"].get("scale", {})  # linear, from 0
+    assert spec["encoding"]["y"]["scale"]["zero"] is True
     used = {v["field"] for k, v in spec["encoding"].items() if k != "tooltip"}
     used |= {t["field"] for t in spec["encoding"]["tooltip"]}
+    used |= {spec["layer"][1]["encoding"]["text"]["field"]}  # the conversion labels
     assert used <= set(frame.columns)
     json.dumps(spec)  # plain data
 
