@@ -273,6 +273,15 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
         "the sales cycle's P90 plus 4 weeks; 0: start from an empty funnel); not with --snapshot",
     )
     fc.add_argument(
+        "--target",
+        type=opt.forecast_target,
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="a total to reach over the horizon (repeatable), e.g. won_value=2M: the verdict "
+        "gives the chance of reaching it and the coverage",
+    )
+    fc.add_argument(
         "--no-parameter-draws",
         action="store_true",
         help="hold the scenario's uncertain values fixed: bands of process noise only (default: "
@@ -300,6 +309,7 @@ def forecasted(args: argparse.Namespace) -> Forecast:
             level=args.level,
             warm_up=args.warm_up,
             parameter_draws=False if args.no_parameter_draws else None,
+            targets=dict(args.target),
         )
     return result
 

@@ -77,6 +77,36 @@ def _fail(text: str, expected: str) -> NoReturn:
     raise argparse.ArgumentTypeError(f"{expected} (got {text!r})")
 
 
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
+FORECAST_METRICS = (  # what a forecast target may name (simfunnel.decisions.METRICS)
+    "leads",
+    "mqls",
+    "sqls",
+    "valid_opportunities",
+    "won",
+    "lost",
+    "pipeline_value",
+    "won_value",
+    "open_opportunities",
+)
+
+
+def forecast_target(text: str) -> tuple[str, float]:
+    """``METRIC=VALUE`` with an optional K, M or B suffix: ``won_value=2M`` -> (won_value, 2e6)."""
+    metric, sep, value = text.partition("=")
+    metric = metric.strip()
+    found = re.fullmatch(r"\s*([0-9][0-9,]*\.?[0-9]*)\s*([kKmMbB]?)\s*", value)
+    if not sep or metric not in FORECAST_METRICS or found is None:
+        raise argparse.ArgumentTypeError(
+            f"write METRIC=VALUE, e.g. won_value=2M or valid_opportunities=800, with METRIC one "
+            f"of {', '.join(FORECAST_METRICS)} (got {text!r})"
+        )
+    number = float(found.group(1).replace(",", "")) * _SUFFIX[found.group(2).lower()]
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"a target must be above 0 (got {text!r})")
+    return metric, number
+
+
 def whole(minimum: int, why: str = "") -> Any:
     """An argparse type: a whole number >= ``minimum`` (``why`` explains the minimum)."""
 

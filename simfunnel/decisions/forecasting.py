@@ -56,11 +56,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..base.units import WEEK
 from ..experiments import Experiment, ExperimentError, RunOptions, SharedKeywords, run
@@ -71,6 +72,7 @@ from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .forecast_bands import (
     FLOWS,
+    LABELS,
     METRICS,
     VALUES,
     band_table,
@@ -119,6 +121,7 @@ class Forecast(AnswerBase):
     cumulative: pd.DataFrame
     warm_up_basis: str = ""  # why the warm-up has its length ("" when none ran)
     process_only: Experiment | None = None
+    targets: Mapping[str, float] = field(default_factory=dict)  # metric -> total to reach
 
     @property
     def warm_up_weeks(self) -> int:
@@ -155,6 +158,44 @@ class Forecast(AnswerBase):
         table = last[cols].reset_index(drop=True)
         table["spreadsheet"] = table["metric"].map(self._spreadsheet())
         return table
+
+    def _targets_sentence(self) -> str:
+        """The chance of reaching each target, as a forecast call says it."""
+        if not self.targets:
+            return ""
+        cur = self.scenario.currency
+        said = [
+            f"P({LABELS[r['metric']][0]} >= {_format(r['metric'], r['target'], cur)}) = "
+            f"{r['chance']:.0%} (95%: {r['chance_low']:.0%} to {r['chance_high']:.0%}; median "
+            f"{r['coverage']:.1f}x the target)"
+            for r in self.targets_table(self.targets).to_dict("records")
+        ]
+        return " Against the targets: " + "; ".join(said) + "."
+
+    def totals(self, metric: str) -> np.ndarray:
+        """Each replication's total of ``metric`` over the horizon (the open pipeline: open at
+        the end), one value per replication: what the bands are percentiles of."""
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
+        cube = weekly_arrays(self.experiment, self.weeks)[METRICS.index(metric)]
+        return cube[:, -1] if metric not in FLOWS else np.nansum(cube, axis=1)
+
+    def targets_table(self, targets: Mapping[str, float]) -> pd.DataFrame:
+        """Per target (metric -> the total to reach over the horizon): the median total, the
+        coverage (median / target, as pipeline coverage is read: 3.0 = three times the target)
+        and the chance of reaching it: the share of replications at or above it, with its
+        Wilson 95% interval (a share of ``reps`` runs is itself uncertain)."""
+        rows = []
+        for metric, target in targets.items():
+            if not target > 0:
+                raise ValueError(f"target of {metric!r} must be above 0 (got {target!r})")
+            totals = self.totals(metric)
+            k, n = int((totals >= target).sum()), int(np.isfinite(totals).sum())
+            ci = stats.binomtest(k, n).proportion_ci(method="wilson")
+            median = float(np.nanmedian(totals))
+            rows.append((metric, target, median, median / target, k / n, ci.low, ci.high, n))
+        columns = ["metric", "target", "p50", "coverage", "chance", "chance_low", "chance_high"]
+        return pd.DataFrame(rows, columns=[*columns, "replications"])
 
     def variance_split(self) -> pd.DataFrame:
         """Per metric, how much of the spread of the horizon total (the open pipeline: at the
@@ -267,7 +308,7 @@ class Forecast(AnswerBase):
             "it leaves out capacity, speed-to-lead decay and follow-ups (the gap explanation, "
             "`simfunnel explain`, measures what each is worth)."
         )
-        text = f"{first} {second} {self._bands_cover} {third}"
+        text = f"{first} {second} {self._bands_cover} {third}{self._targets_sentence()}"
         if self.experiment.snapshot is None and not self.warm_up_weeks:
             text = (
                 "WARNING: this forecast starts from an EMPTY funnel (no snapshot, warm-up 0): "
@@ -432,6 +473,7 @@ def forecast(
     level: float = 0.8,
     warm_up: int | None = None,
     parameter_draws: bool | None = None,
+    targets: Mapping[str, float] | None = None,
     **keywords: Unpack[SharedKeywords],
 ) -> Forecast:
     """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
@@ -452,10 +494,14 @@ def forecast(
     entries (see the module docstring); None (default): when it has any. With draws the
     replications are run a second time without them, on the same seeds, for
     :meth:`Forecast.variance_split` (twice the run time).
+
+    ``targets``: totals to reach over the horizon by metric (``{"won_value": 2e6}``); the
+    verdict then gives the chance of reaching each (:meth:`Forecast.targets_table`).
     """
     # run's defaults, and fail_fast: a band from the survivors would be biased
     options = RunOptions().shared(**keywords).updated(fail_fast=True)
     _check(weeks, reps, level)
+    _checked_targets(targets or {})
     if parameter_draws is not None and not isinstance(parameter_draws, bool):
         raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
     draws = bool(scenario.uncertainty) and parameter_draws is not False
@@ -490,4 +536,15 @@ def forecast(
         cumulative=band_table(flows, scenario, level),
         warm_up_basis=basis if warm else "",
         process_only=process,
+        targets=_checked_targets(targets or {}),
     )
+
+
+def _checked_targets(targets: Mapping[str, float]) -> dict[str, float]:
+    """Targets by metric, refused before any run if a metric is unknown or a value not > 0."""
+    for metric, value in targets.items():
+        if metric not in METRICS:
+            raise ValueError(f"target metric must be one of {', '.join(METRICS)} (got {metric!r})")
+        if not (isinstance(value, int | float) and value > 0):
+            raise ValueError(f"target of {metric!r} must be a number above 0 (got {value!r})")
+    return {m: float(v) for m, v in targets.items()}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..results.answer import Tile
+from .forecast_bands import LABELS
 
 if TYPE_CHECKING:  # the answers import their report, which imports this: types only
     from .diagnosis import Diagnosis
@@ -148,12 +149,30 @@ def forecast_tiles(fc: Forecast) -> list[Tile]:
         band = f"{low.upper()} {lo} to {high.upper()} {hi}"
         return Tile(f"{label}, {fc.weeks} weeks", write(_at(t, metric, mid)), band)
 
-    return [
+    tiles = [
         tile("valid_opportunities", "Valid opportunities"),
         tile("pipeline_value", "Pipeline value", True),
         tile("won", "Deals won"),
         tile("won_value", "Won value", True),
     ]
+    for r in fc.targets_table(fc.targets).to_dict("records")[:2]:
+        m = str(r["metric"])
+        goal = (
+            money.format(r["target"])
+            if m in ("pipeline_value", "won_value")
+            else _count(r["target"])
+        )
+        tiles.insert(
+            0,
+            Tile(
+                f"Chance of {goal} {LABELS[m][0]}",
+                _percent(float(r["chance"])),
+                f"95%: {_percent(r['chance_low'])} to {_percent(r['chance_high'])}; median "
+                f"{r['coverage']:.1f}x the target",
+                "good" if r["chance"] >= 0.5 else "bad",
+            ),
+        )
+    return tiles[:5]
 
 
 def forecast_points(fc: Forecast) -> list[tuple[str, str]]:

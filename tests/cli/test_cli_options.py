@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -258,3 +259,15 @@ def test_no_command_prints_nan(every_command) -> None:
         found = [line for line in text.splitlines() if re.search(r"\bnan\b", line, re.I)]
         assert not found, (name, found[:3])
         assert "Traceback" not in text, name
+
+
+def test_a_forecast_target_reads_suffixes_and_names_every_metric() -> None:
+    from simfunnel.cli.options import FORECAST_METRICS, forecast_target
+    from simfunnel.decisions import METRICS
+
+    assert FORECAST_METRICS == METRICS  # the CLI's list, kept light for --help, is the same
+    assert forecast_target("won_value=2M") == ("won_value", 2e6)
+    assert forecast_target("valid_opportunities=1,200") == ("valid_opportunities", 1200.0)
+    for bad in ("wins=3", "won_value", "won_value=-1", "won_value=0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            forecast_target(bad)

@@ -4,6 +4,7 @@ chart and the verdict, and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import subprocess
@@ -337,3 +338,29 @@ def test_weeks_override_the_horizon() -> None:
     nobody = build(sdr__headcount=0, sdr__plan=[{"date": "2026-02-09", "hire": 2}])
     with pytest.raises(ScenarioError, match=r"^tiny \(weeks=2\): sdr.headcount: needs at least"):
         forecast(nobody, weeks=2, reps=2, workers=1, progress=False)
+
+
+def test_chance_of_a_target_is_the_share_of_runs_that_reach_it(small: Forecast) -> None:
+    """P(total >= target) is counted over the replications' totals, whose median is the P50 of
+    the totals table; its Wilson interval holds it; coverage is the median over the target."""
+    totals = small.totals("won_value")
+    assert len(totals) == small.reps
+    p50 = small.totals_table().set_index("metric").loc["won_value", "p50"]
+    assert np.median(totals) == pytest.approx(p50)
+    target = float(np.sort(totals)[len(totals) // 2])  # about half the runs reach it
+    row = small.targets_table({"won_value": target}).iloc[0]
+    assert row["chance"] == pytest.approx(np.mean(totals >= target))
+    assert row["chance_low"] <= row["chance"] <= row["chance_high"]
+    assert row["coverage"] == pytest.approx(p50 / target)
+    with pytest.raises(ValueError, match="must be one of"):
+        small.targets_table({"wins": 3.0})
+
+
+def test_a_forecast_with_targets_says_the_chance_in_its_verdict_and_tiles(small: Forecast) -> None:
+    target = float(np.median(small.totals("valid_opportunities")))
+    fc = dataclasses.replace(small, targets={"valid_opportunities": target})
+    row = fc.targets_table(fc.targets).iloc[0]
+    assert f"P(valid opportunities >= {target:,.0f}) = {row['chance']:.0%}" in fc.verdict
+    assert fc.report().tiles[0].label == f"Chance of {target:,.0f} valid opportunities"
+    with pytest.raises(ValueError, match="above 0"):
+        forecast(build(), weeks=2, reps=2, targets={"won": 0})
