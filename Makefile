@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/inbound_saas.yaml
 JOBS ?= auto  # pytest worker processes: one per core
+# make test skips the tests marked slow (fuzzing, interval coverage); FULL=1 runs them too (CI).
+MARKS := $(if $(FULL),,-m "not slow")
 
 .PHONY: run test lint bench bench-parallel docs notebooks screenshots clean
 
@@ -20,7 +22,7 @@ test: $(BIN)/simfunnel
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n $(JOBS)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(MARKS)
 
 lint: $(BIN)/simfunnel
 	$(BIN)/ruff check .

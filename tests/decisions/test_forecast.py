@@ -50,6 +50,7 @@ def _truth(result: simfunnel.SimulationResult, metric: str, weeks: int) -> np.nd
     )
 
 
+@pytest.mark.slow  # many runs: CI runs it (make test FULL=1)
 def test_bands_cover_the_truth_at_their_nominal_rate() -> None:
     """K independent forecasts of R = 19 replications each (20 is the default: the band must
     hold where people use it), each checked against M = 19 independent "truth" runs.

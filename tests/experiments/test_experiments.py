@@ -333,6 +333,7 @@ def test_compare_gives_paired_differences_and_the_variance_reduction(reference) 
         reference.compare(baseline="nope")
 
 
+@pytest.mark.slow  # many runs: CI runs it (make test FULL=1)
 def test_paired_intervals_cover_the_known_difference_at_the_nominal_rate() -> None:
     """K independent experiments of n paired replications, thresholds 40 and 60: the 95%
     interval of the MQL difference must cover rate * (P(score >= 40) - P(score >= 60)) in

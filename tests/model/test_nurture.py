@@ -110,4 +110,4 @@ def test_nurture_keeps_every_lead_accounted_for(saas_dict) -> None:
 def test_cool_down_shorter_than_a_day_is_refused() -> None:
     with pytest.raises(simfunnel.ScenarioError) as err:
         build(nurture={"cool_down": "2 h"})
-    assert err.value.problems == ["test: nurture.cool_down: must be at least 1 day (got 2.0 h)"]
+    assert err.value.problems == ["test: nurture.cool_down: must be at least 1 day (got 2 h)"]

@@ -109,6 +109,7 @@ def _short(scenario: simfunnel.Scenario) -> simfunnel.Scenario | None:
         return None
 
 
+@pytest.mark.slow  # many runs: CI runs it (make test FULL=1)
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_scenario_field_mutated(path: Path) -> None:
     data = yaml.safe_load(path.read_text())
@@ -230,6 +231,7 @@ def _fit(paths: dict[str, Path]) -> None:
     fit(paths["leads"], paths.get("calls"), paths.get("opportunities"))
 
 
+@pytest.mark.slow  # many runs: CI runs it (make test FULL=1)
 @pytest.mark.parametrize("table", list(READERS))
 def test_every_crm_column_mutated(table: str, export: dict[str, Path], tmp_path: Path) -> None:
     """Every column of each table: all its cells set to each mutation (read, then fitted for a
