@@ -431,6 +431,24 @@ def waterfall_args(wf: argparse.ArgumentParser) -> None:
     format_arg(wf)
 
 
+def waterfall_text(table: Any, money: Any) -> str:
+    """The reverse waterfall as a leader reads it: revenue in the currency, counts whole
+    (rounded up), rates as percents."""
+
+    def cell(stage: str, value: float) -> str:
+        if value != value:  # NaN: no rate on the revenue row
+            return ""
+        return money.format(value, compact=False) if stage == "revenue" else f"{math.ceil(value):,}"
+
+    shown = table.copy()
+    for col in ("needed", "per_week"):
+        shown[col] = [cell(st, v) for st, v in zip(table["stage"], table[col], strict=True)]
+    shown["rate"] = [("" if v != v else f"{100 * v:.0f}%") for v in table["rate"]]
+    shown["stage"] = shown["stage"].str.replace("_", " ")
+    shown["next_stage"] = shown["next_stage"].fillna("").str.replace("_", " ")
+    return str(shown.to_string(index=False))
+
+
 def waterfall_command(args: argparse.Namespace) -> int:
     """The reverse waterfall and the SDR load: arithmetic, no simulation, no answer object;
     its JSON has the same first keys as an answer's (no summary) and the workload figures."""
@@ -443,9 +461,11 @@ def waterfall_command(args: argparse.Namespace) -> int:
         raise problem(f"{args.scenario}: {exc}") from None
     r = scenario_rates(scenario)
     w = sdr_workload(scenario)
+    money = scenario.currency
     heading = (
-        f"{scenario.name}: {args.revenue:,.0f} in {scenario.weeks} weeks at a mean deal of "
-        f"{r.deal_value:,.0f} (nominal rates: no capacity limit, no speed-to-lead decay)"
+        f"{scenario.name}: {money.format(args.revenue, compact=False)} in {scenario.weeks} "
+        f"weeks at a mean deal of {money.format(r.deal_value, compact=False)} (nominal rates: "
+        "no capacity limit, no speed-to-lead decay; counts rounded up: a plan needs whole ones)"
     )
     load_line = (
         f"SDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
@@ -471,7 +491,7 @@ def waterfall_command(args: argparse.Namespace) -> int:
         print(csv_text(table), end="")
     else:
         print(heading)
-        print(table.to_string(index=False, float_format="{:,.2f}".format, na_rep=""))
+        print(waterfall_text(table, money))
         print(f"\n{load_line}")
     return EXIT_OK
 

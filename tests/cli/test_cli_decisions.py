@@ -119,7 +119,9 @@ def test_report_commands_write_self_contained_html(small, tmp_path, capsys) -> N
 def test_waterfall_and_diagnose_print_their_tables(small, capsys) -> None:
     assert main(["waterfall", str(small), "--revenue", "500000"]) == 0
     text = capsys.readouterr().out
-    assert "valid_opportunities" in text and "SDR load" in text
+    assert "valid opportunities" in text and "SDR load" in text
+    # $500,000 at a mean deal of $10,000 is 50 wins: whole counts, the revenue in its currency.
+    assert "$500,000" in text and re.search(r"\n\s+won\s+revenue\s+50\s", text)
     assert main(["diagnose", str(small), "--seed", "2", "--no-levers"]) == 0
     text = capsys.readouterr().out
     assert "MQL -> reached" in text and "What one more unit" not in text

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from answer_checks import unreadable
 from conftest import SMALL_YAML, crm_dict
 
 from simfunnel.cli import main
@@ -180,3 +181,15 @@ def test_json_values_are_plain() -> None:
         got = json_value(value)
         assert got == expected and type(got) is type(expected), name
         json.dumps(got, allow_nan=False)
+
+
+@pytest.mark.parametrize("label", list(COMMANDS))
+def test_text_output_is_written_for_a_person(
+    label: str, inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """What each command prints (standard output and its messages) has no scientific notation,
+    no raw float hours, no amount without its currency, no module name (answer_checks)."""
+    code, out, err = run(argv_of(label, inputs, tmp_path, "--format", "text"))
+    assert code == 0, err
+    problems = unreadable(out) + unreadable(err)
+    assert not problems, "\n".join(problems[:10])
