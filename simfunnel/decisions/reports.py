@@ -8,13 +8,14 @@ report asks the answer; nothing here writes HTML (:mod:`simfunnel.present` rende
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..base.formatting import fmt, interval
-from ..base.units import WEEK
+from ..base.units import WEEK, format_duration
 from ..results.answer import Chart, Draw, Report
 from .forecast_bands import LABELS, VALUES
 from .headlines import (
@@ -55,30 +56,66 @@ def _draw(answer: Any, what: str | None = None) -> Draw:
 
 
 def _threshold_kpis(comparison: ThresholdComparison) -> pd.DataFrame:
-    """Each KPI per option with its interval, and its paired change against the current one."""
-    percent = {k.name for k in KPIS if k.percent}
-    labels = {k.name: k.label for k in KPIS}
+    """Each KPI per option with its interval, and its paired change against the current one,
+    each figure in its unit (money in the scenario's currency, durations in their unit)."""
+    kpis = {k.name: k for k in KPIS}
     order = {k.name: i for i, k in enumerate(KPIS)}
+    money = comparison.scenario.currency
+
+    def said(name: str, mean: float, low: float, high: float, sign: bool = False) -> str:
+        k = kpis.get(name)
+        if k is not None and k.money:
+            write = functools.partial(money.format, signed=sign)
+        elif k is not None and k.hours:
+            write = functools.partial(_signed_duration, sign=sign)
+        else:
+            return interval(mean, low, high, k is not None and k.percent, sign)
+        return write(mean) if math.isnan(low) else f"{write(mean)} ({write(low)} to {write(high)})"
+
     table = comparison.kpis.assign(_o=comparison.kpis["kpi"].map(order))
     rows = []
     for row in table.sort_values(["_o", "threshold"], kind="stable").to_dict("records"):
         if all(isinstance(v, float) and math.isnan(v) for v in (row["mean"], row["ci_low"])):
             continue  # a KPI not computed (cost per valid opportunity without costs)
-        p = row["kpi"] in percent
+        name = str(row["kpi"])
         current = row["option"] == comparison.current_option
         rows.append(
             (
-                labels.get(row["kpi"], row["kpi"]),
-                str(row["option"]),
-                interval(row["mean"], row["ci_low"], row["ci_high"], p),
-                "(current)"
+                kpis[name].label if name in kpis else name,
+                f"{row['option']} (today)" if current else str(row["option"]),
+                said(name, row["mean"], row["ci_low"], row["ci_high"]),
+                "today's setting"
                 if current
-                else interval(row["diff"], row["diff_low"], row["diff_high"], p, True),
+                else said(name, row["diff"], row["diff_low"], row["diff_high"], True),
             )
         )
     return pd.DataFrame(
-        rows, columns=["KPI", "option", "mean (95% CI)", "change vs current (95% CI)"]
+        rows, columns=["KPI", "option", "mean (95% CI)", "change vs today (95% CI)"]
     )
+
+
+def _signed_duration(hours: float, sign: bool = False) -> str:
+    """A duration in its unit, with its sign for a change: '+2.1 min', '-38 s'."""
+    text = format_duration(abs(hours))
+    return ("-" if hours < 0 else "+") + text if sign and hours != 0 else text
+
+
+def _threshold_targets(comparison: ThresholdComparison) -> pd.DataFrame:
+    """Per option: whether it meets every target (a mark a reader scans), what fails, and what
+    is met only within the noise."""
+    o = comparison.overview
+    rows = [
+        (
+            f"{r['option']} (today)" if r["option"] == comparison.current_option else r["option"],
+            "\u2713 yes" if r["meets_targets"] else "\u2717 no",
+            r["failed_targets"] or "",
+            r["marginal_targets"] or "",
+            "\u2605 recommended" if r["recommended"] else "",
+        )
+        for r in o.to_dict("records")
+    ]
+    columns = ["option", "meets every target", "fails", "met only within the noise", ""]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _threshold_charts(comparison: ThresholdComparison) -> list[Chart]:
@@ -143,6 +180,15 @@ def threshold_report(comparison: ThresholdComparison) -> Report:
             *(["started from a snapshot of open leads"] if exp.snapshot is not None else []),
         ],
         details=comparison.overview.copy(),
+        tables=[
+            (
+                "Targets",
+                "Each option against the targets "
+                f"({', '.join(map(str, comparison.targets)) or 'none set'}), on the means over "
+                "the replications.",
+                _threshold_targets(comparison),
+            )
+        ],
     )
 
 

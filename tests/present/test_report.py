@@ -218,7 +218,11 @@ def test_threshold_report_has_intervals_and_the_gap(objects: dict[str, Any], tmp
     # The KPI table: a mean with its interval, and a paired change with its interval.
     assert re.search(r"<td>\d[\d,.]* \(\d[\d,.]* to \d[\d,.]*\)</td>", text)
     assert re.search(r"<td>[+-]\d[\d,.]* \([+-]?\d[\d,.]* to [+-]?\d[\d,.]*\)</td>", text)
-    assert "(current)" in text
+    assert "(today)" in text and "today&#x27;s setting" in text
+    # Money in the scenario's currency, with its interval and signed change.
+    assert re.search(r"<td>\$[\d.,]+[KM]? \(\$[\d.,]+[KM]? to \$[\d.,]+[KM]?\)</td>", text)
+    # Each option against the targets, marked.
+    assert "<h3>Targets</h3>" in text and ("\u2713 yes" in text or "\u2717 no" in text)
     assert len(build_report(comparison).charts) == 6  # four KPIs, the trade-off, the gap
 
 
