@@ -74,3 +74,13 @@ def _shown(output: dict) -> str:
     data = output.get("data", {})
     shown = data.get("text/html") or data.get("text/plain") or ""
     return "".join(shown) if isinstance(shown, list) else str(shown)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_sliders_run_on_release_not_on_every_step(path) -> None:
+    """A slider that starts a simulation at every step of a drag queues runs nobody asked for."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "Slider(" in cell.source:
+            sliders = cell.source.count("Slider(")
+            assert cell.source.count("continuous_update=False") == sliders, f"cell {i}"
