@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import re
 import sys
@@ -273,6 +274,13 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
         "the sales cycle's P90 plus 4 weeks; 0: start from an empty funnel); not with --snapshot",
     )
     fc.add_argument(
+        "--freq",
+        choices=("M", "Q"),
+        default=None,
+        help="also roll the bands up by calendar month (M) or quarter (Q): printed, and saved "
+        "as periods.csv with --out",
+    )
+    fc.add_argument(
         "--target",
         type=opt.forecast_target,
         action="append",
@@ -311,7 +319,7 @@ def forecasted(args: argparse.Namespace) -> Forecast:
             parameter_draws=False if args.no_parameter_draws else None,
             targets=dict(args.target),
         )
-    return result
+    return dataclasses.replace(result, freq=args.freq) if args.freq else result
 
 
 def forecast_command(args: argparse.Namespace) -> int:

@@ -122,6 +122,7 @@ class Forecast(AnswerBase):
     warm_up_basis: str = ""  # why the warm-up has its length ("" when none ran)
     process_only: Experiment | None = None
     targets: Mapping[str, float] = field(default_factory=dict)  # metric -> total to reach
+    freq: str | None = None  # "M" or "Q": text() and save() add the roll-up by that period
 
     @property
     def warm_up_weeks(self) -> int:
@@ -196,6 +197,32 @@ class Forecast(AnswerBase):
             rows.append((metric, target, median, median / target, k / n, ci.low, ci.high, n))
         columns = ["metric", "target", "p50", "coverage", "chance", "chance_low", "chance_high"]
         return pd.DataFrame(rows, columns=[*columns, "replications"])
+
+    def by_period(self, freq: str = "M") -> pd.DataFrame:
+        """The bands rolled up to calendar months (``"M"``) or quarters (``"Q"``), as a forecast
+        call is made: per period and metric, the mean and percentiles over the replications of
+        the period's total (the open pipeline: open at the period's last week). A week counts
+        in the period its first day falls in; ``weeks`` says how many each period holds, so a
+        period cut by the horizon shows as such."""
+        if freq not in ("M", "Q"):
+            raise ValueError(f"freq must be 'M' (months) or 'Q' (quarters) (got {freq!r})")
+        cube = weekly_arrays(self.experiment, self.weeks)
+        starts = pd.to_datetime(
+            [self.scenario.start_date + dt.timedelta(weeks=w) for w in range(self.weeks)]
+        )
+        periods = starts.to_period(freq)
+        low, mid, high = self.quantile_columns
+        qs = [(1 - self.level) / 2, 0.5, 1 - (1 - self.level) / 2]
+        rows = []
+        for period in periods.unique():
+            weeks = np.flatnonzero(periods == period)
+            for i, metric in enumerate(METRICS):
+                part = cube[i][:, weeks]
+                totals = np.nansum(part, axis=1) if metric in FLOWS else part[:, -1]
+                q = np.nanquantile(totals, qs, method="weibull")
+                rows.append((str(period), len(weeks), metric, np.nanmean(totals), *q))
+        columns = ["period", "weeks", "metric", "mean", low, mid, high]
+        return pd.DataFrame(rows, columns=columns)
 
     def variance_split(self) -> pd.DataFrame:
         """Per metric, how much of the spread of the horizon total (the open pipeline: at the
@@ -343,6 +370,8 @@ class Forecast(AnswerBase):
     def tables(self) -> Mapping[str, pd.DataFrame]:
         """``bands``, ``cumulative``, and ``variance_split`` when the bands drew parameters."""
         out = {"bands": self.bands, "cumulative": self.cumulative}
+        if self.freq is not None:
+            out["periods"] = self.by_period(self.freq)
         if self.parameter_draws:
             out["variance_split"] = self.variance_split()
         return out
@@ -369,6 +398,8 @@ class Forecast(AnswerBase):
     def text(self) -> str:
         """The verdict, the totals, and with parameter draws the spread they make."""
         parts = [self.verdict, reports.forecast_kpis(self).to_string(index=False)]
+        if self.freq is not None:
+            parts.append(reports.period_text(self, self.freq))
         if self.parameter_draws:
             split = self.variance_split()
             shown = split.assign(parameter_share=split["parameter_share"].map(_share))

@@ -345,6 +345,29 @@ def _forecast_start(fc: Forecast) -> str:
     return "WARNING: started from an empty funnel (no snapshot, no warm-up)"
 
 
+def period_text(fc: Forecast, freq: str) -> str:
+    """The roll-up by month or quarter as the terminal prints it: one row per period, the
+    median and band of each headline metric, money in the scenario's currency."""
+    t = fc.by_period(freq)
+    low, mid, high = fc.quantile_columns
+    money = fc.scenario.currency
+    shown = {"valid_opportunities": "valid opportunities", "pipeline_value": "pipeline value"}
+    shown |= {"won": "deals won", "won_value": "won value"}
+    rows = {}
+    for metric, name in shown.items():
+        part = t[t["metric"] == metric]
+        write = money.format if metric in VALUES else (lambda v: f"{v:,.0f}")
+        rows[name] = [
+            f"{write(m)} ({write(lo)} to {write(hi)})"
+            for m, lo, hi in zip(part[mid], part[low], part[high], strict=True)
+        ]
+    periods = t.drop_duplicates("period")
+    index = [f"{p} ({w} weeks)" for p, w in zip(periods["period"], periods["weeks"], strict=True)]
+    word = {"M": "month", "Q": "quarter"}[freq]
+    head = f"By {word} (median, {low.upper()} to {high.upper()}):"
+    return head + "\n" + pd.DataFrame(rows, index=index).to_string()
+
+
 def forecast_report(fc: Forecast) -> Report:
     """The pipeline a period may bring, with its band and the spreadsheet's expectation."""
     charts: list[Chart] = [

@@ -365,3 +365,21 @@ def test_a_forecast_with_targets_says_the_chance_in_its_verdict_and_tiles(small:
     assert fc.report().tiles[0].label == f"Chance of {target:,.0f} valid opportunities"
     with pytest.raises(ValueError, match="above 0"):
         forecast(build(), weeks=2, reps=2, targets={"won": 0})
+
+
+def test_the_roll_up_by_month_adds_up_to_the_horizon(small: Forecast) -> None:
+    """Flows summed by calendar month: the months' means add up to the horizon's mean, the
+    weeks to the horizon; one period holding every week has the totals' percentiles."""
+    months = small.by_period("M")
+    won = months[months["metric"] == "won"]
+    total = small.totals_table().set_index("metric").loc["won"]
+    assert won["mean"].sum() == pytest.approx(total["mean"])
+    assert won["weeks"].sum() == small.weeks
+    quarters = small.by_period("Q")
+    if quarters["period"].nunique() == 1:
+        row = quarters[quarters["metric"] == "won"].iloc[0]
+        assert row["p50"] == pytest.approx(total["p50"])
+    with pytest.raises(ValueError, match="'M'"):
+        small.by_period("W")
+    text = dataclasses.replace(small, freq="M").text()
+    assert "By month (median, P10 to P90):" in text
