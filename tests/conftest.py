@@ -134,6 +134,21 @@ def build(base: dict[str, Any] | None = None, **changes: Any) -> Scenario:
     return scenario_from_dict(data, "test")
 
 
+def busy(**changes: Any) -> Scenario:
+    """Four weeks around the clock, more MQLs than two SDRs call at once: capacity matters
+    (the small scenario of the answer tests; ``changes`` as :func:`build` takes them)."""
+    base = {
+        "horizon": "4 weeks",
+        "calendar": "24/7",
+        "sources": [{"name": "web", "rate_per_week": 300, "score": {"mean": 60, "sd": 15}}],
+        "sdr__headcount": 2,
+        "cadence__connect_probability": 0.5,
+        "cadence__contact_probability": 0.5,
+        "cadence__gaps": ["2 h"],
+    }
+    return build(**(base | changes))
+
+
 def outcome_only(name: str) -> dict[str, float]:
     """Outcome probabilities where ``name`` is certain."""
     probs = dict.fromkeys(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from simfunnel.app.launcher import streamlit_command
 from simfunnel.app.runs import Plan
 from simfunnel.scenario import with_overrides
 
-CHROMIUM = Path("/usr/bin/chromium")
+sys.path.insert(0, str(ROOT / "tools"))  # make screenshots drives the same browser, same flags
+from screenshots import ARGS, CHROMIUM
+
 if not CHROMIUM.exists():
     pytest.skip(
         "no browser: /usr/bin/chromium is missing (apt-get install chromium)",
@@ -38,16 +41,6 @@ sync_api = pytest.importorskip(
 )
 pytest.importorskip("streamlit", reason="streamlit is not installed (pip install streamlit)")
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCENARIO = ROOT / "scenarios" / "inbound_saas.yaml"
 PLAN = Plan()  # the page's own plan: what the tiles show
 WAIT_MS = 45_000  # the longest wait for the page (the test as a whole keeps under a minute)

@@ -24,6 +24,7 @@ from chart_checks import (
     tick_texts,
 )
 from conftest import STEADY_FLOW, build
+from conftest import busy as conftest_busy
 
 import simfunnel
 from simfunnel.decisions import (
@@ -39,17 +40,8 @@ FAST = {"workers": 1}
 
 
 def busy() -> simfunnel.Scenario:
-    """Four weeks around the clock, more MQLs than two SDRs call at once; amounts in euros."""
-    return build(
-        horizon="4 weeks",
-        calendar="24/7",
-        currency="EUR",
-        sources=[{"name": "web", "rate_per_week": 300, "score": {"mean": 60, "sd": 15}}],
-        sdr__headcount=2,
-        cadence__connect_probability=0.5,
-        cadence__contact_probability=0.5,
-        cadence__gaps=["2 h"],
-    )
+    """The answer tests' small busy scenario, its amounts in euros."""
+    return conftest_busy(currency="EUR")
 
 
 @pytest.fixture(scope="module")

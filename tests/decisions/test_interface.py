@@ -25,7 +25,7 @@ from answer_checks import (
     check_unknown_chart_refused,
     check_views,
 )
-from conftest import STEADY_FLOW, build
+from conftest import STEADY_FLOW, build, busy
 
 import simfunnel
 from simfunnel.decisions import (
@@ -40,19 +40,6 @@ from simfunnel.decisions import (
 matplotlib.use("Agg")
 
 FAST = {"workers": 1}
-
-
-def busy() -> simfunnel.Scenario:
-    """Four weeks around the clock, more MQLs than two SDRs call at once: capacity matters."""
-    return build(
-        horizon="4 weeks",
-        calendar="24/7",
-        sources=[{"name": "web", "rate_per_week": 300, "score": {"mean": 60, "sd": 15}}],
-        sdr__headcount=2,
-        cadence__connect_probability=0.5,
-        cadence__contact_probability=0.5,
-        cadence__gaps=["2 h"],
-    )
 
 
 # The uncertain rate makes the forecast draw parameters, so it also writes its variance split.

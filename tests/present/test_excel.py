@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from conftest import STEADY_FLOW, build, crm_dict
+from conftest import STEADY_FLOW, build, busy, crm_dict
 
 import simfunnel
 from simfunnel.calibration import (
@@ -38,19 +38,6 @@ from simfunnel.results.answer import Report
 from simfunnel.scenario import scenario_from_dict, scenario_to_dict
 
 FAST = {"workers": 1}
-
-
-def busy() -> simfunnel.Scenario:
-    """Four weeks around the clock, more MQLs than two SDRs call at once."""
-    return build(
-        horizon="4 weeks",
-        calendar="24/7",
-        sources=[{"name": "web", "rate_per_week": 300, "score": {"mean": 60, "sd": 15}}],
-        sdr__headcount=2,
-        cadence__connect_probability=0.5,
-        cadence__contact_probability=0.5,
-        cadence__gaps=["2 h"],
-    )
 
 
 def uncertain() -> simfunnel.Scenario:
