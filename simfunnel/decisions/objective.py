@@ -160,6 +160,7 @@ KPIS = (
     ),
     mirrored("pipeline_value", "totals.pipeline_value", True),
     mirrored("ae_occupancy", "ae.ae_occupancy", False),
+    derived("cost_per_sql", "cost per SQL", False, (*COST_KEYS, "totals.sqls"), Unit.MONEY),
     derived(
         "cost_per_valid",
         "cost per valid opportunity",
@@ -330,7 +331,8 @@ def decision_kpis(
     given = any(m.given for m in models.values())
     out["cost"] = cost
     out["objective"] = out["value"] - cost if given else out[fallback]
-    valid = out["valid_opportunities"]
+    valid, sqls = out["valid_opportunities"], out["sqls"]
+    out["cost_per_sql"] = cost / sqls.where(sqls > 0) if given else math.nan
     out["cost_per_valid"] = cost / valid.where(valid > 0) if given else math.nan
     out = out[["variant", "replication", *(k.name for k in KPIS)]]  # in the list's order
     long = out.melt(id_vars=["variant", "replication"], var_name="metric", value_name="_v")

@@ -34,7 +34,15 @@ from simfunnel.results import KPIS as REGISTRY
 from simfunnel.results import kpis as registry_module
 
 # The entries computed from run KPIs, with words of their own (everything else mirrors one key).
-DERIVED_KPIS = {"objective", "value", "cost", "mqls_per_week", "open_value", "cost_per_valid"}
+DERIVED_KPIS = {
+    "objective",
+    "value",
+    "cost",
+    "mqls_per_week",
+    "open_value",
+    "cost_per_sql",
+    "cost_per_valid",
+}
 DERIVED_MEASURES = {"valid_opps_per_month", "sqls_per_month", "wins_per_month"}
 
 

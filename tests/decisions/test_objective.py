@@ -49,6 +49,7 @@ def test_objective_of_one_won_lead_is_its_value_minus_every_cost_by_hand() -> No
     assert row["value"] == pytest.approx(10_000)
     assert row["objective"] == pytest.approx(1_825)
     assert row["cost_per_valid"] == pytest.approx(8_175)
+    assert row["cost_per_sql"] == pytest.approx(8_175)  # one SQL, which became the opportunity
 
 
 def test_an_opportunity_open_at_the_horizon_counts_at_its_expected_win_value() -> None:
