@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from scipy import stats
 
 from ..results.answer import Tile
 from .forecast_bands import LABELS
@@ -30,6 +31,7 @@ __all__ = [
     "forecast_tiles",
     "gap_tiles",
     "hiring_tiles",
+    "sizing_points",
     "sizing_tiles",
     "threshold_tiles",
 ]
@@ -239,3 +241,36 @@ def diagnosis_tiles(d: Diagnosis) -> list[Tile]:
     if d.experiment is not None:
         tiles.append(Tile("Lever that buys most", d.constraint or "none clearly", "one more unit"))
     return tiles
+
+
+def sizing_points(s: Sizing) -> list[tuple[str, str]]:
+    """What to do about headcount, why (the pass rate at the answer and one fewer), and what
+    could go wrong (how sure a pass rate from this many runs is)."""
+    rows = s.table.set_index("headcount")
+    role = s.role.upper() + "s"
+    h, now = s.headcount, s.current
+    if h is None:
+        top = int(rows.index.max())
+        return [
+            ("What to do", f"more {role} alone will not meet the targets (tried up to {top})"),
+            ("Why", f"at {top} every target is met in {_percent(rows['p_all_met'].loc[top])}"),
+        ]
+    if now is None or h == now:
+        do = f"keep {h} {role}"
+    elif h > now:
+        do = f"go from {now} to {h} {role} ({h - now} more)"
+    else:
+        do = f"{h} {role} would do: {now - h} fewer than today's {now}"
+    why = f"with {h}, every target is met in {_percent(rows['p_all_met'].loc[h])} of runs"
+    if h - 1 in rows.index:
+        why += f"; with {h - 1}, in {_percent(rows['p_all_met'].loc[h - 1])}"
+    reps = s.experiments[h].reps
+    k = round(float(rows["p_all_met"].loc[h]) * reps)
+    ci = stats.binomtest(k, reps).proportion_ci(method="wilson")
+    risk = (
+        f"the pass rate rests on {reps} runs: its 95% interval is {_percent(ci.low)} to "
+        f"{_percent(ci.high)} against the {s.confidence:.0%} asked"
+    )
+    if ci.low < s.confidence:
+        risk += ", so the answer is on the edge: more runs (--reps) would settle it"
+    return [("What to do", do), ("Why", why), ("What could go wrong", risk)]

@@ -24,6 +24,7 @@ from .headlines import (
     forecast_tiles,
     gap_tiles,
     hiring_tiles,
+    sizing_points,
     sizing_tiles,
     threshold_tiles,
 )
@@ -245,6 +246,7 @@ def sizing_report(sizing: Sizing) -> Report:
         ),
         verdict=[sizing.verdict],
         tiles=sizing_tiles(sizing),
+        points=sizing_points(sizing),
         charts=charts,
         kpis=sizing_kpis(sizing),
         kpi_note=(
