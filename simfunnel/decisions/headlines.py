@@ -30,6 +30,7 @@ __all__ = [
     "forecast_points",
     "forecast_tiles",
     "gap_tiles",
+    "hiring_points",
     "hiring_tiles",
     "sizing_points",
     "sizing_tiles",
@@ -273,4 +274,31 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
     )
     if ci.low < s.confidence:
         risk += ", so the answer is on the edge: more runs (--reps) would settle it"
+    return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
+
+
+def hiring_points(p: HiringPlan) -> list[tuple[str, str]]:
+    """What to do (the dated hires), why (the peak requirement against today's team), and what
+    could go wrong (months still short, or what the expected values hide)."""
+    t = p.table
+    total = sum(n for _, n in p.hires)
+    role = p.role.upper() + "s"
+    peak = int(t["required"].max())
+    at_peak = t.loc[t["required"] == peak]
+    do = (
+        f"hire {total} {role}: " + ", ".join(f"{n} in {d:%Y-%m}" for d, n in p.hires)
+        if p.hires
+        else f"no hires: today's {p.current} {role} keep up"
+    )
+    why = (
+        f"the volume plan needs up to {peak} fully ramped {role} ({', '.join(map(str, at_peak['month']))}); "
+        f"without hires today's team is expected at {float(at_peak['today_team'].min()):.1f} there"
+    )
+    short = p.months("short")
+    risk = (
+        f"still short in {', '.join(short)}: hire earlier or accept a slower speed to lead"
+        if short
+        else "ramp, attrition and leave are expected values: a slower ramp or an early leaver "
+        "leaves a month short; the table below says what each costs"
+    )
     return [("What to do", do), ("Why", why), ("What could go wrong", risk)]

@@ -23,6 +23,7 @@ from .headlines import (
     forecast_points,
     forecast_tiles,
     gap_tiles,
+    hiring_points,
     hiring_tiles,
     sizing_points,
     sizing_tiles,
@@ -279,6 +280,7 @@ def hiring_report(plan: HiringPlan) -> Report:
         subtitle="Hires dated so that ramped, leave- and attrition-weighted headcount keeps up",
         verdict=[plan.verdict],
         tiles=hiring_tiles(plan),
+        points=hiring_points(plan),
         charts=[
             (
                 "Required against expected effective headcount by month; bars are hires.",
