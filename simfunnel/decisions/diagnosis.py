@@ -192,6 +192,10 @@ def activity_table(result: SimulationResult) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the diagnosis
 
 
+# The verdict's three sentences, under the headings a report leads with.
+POINT_HEADINGS = ("Where it leaks", "What binds", "What one more unit buys")
+
+
 @dataclass(frozen=True, repr=False)
 class Diagnosis(AnswerBase):
     """Where one run's funnel leaks, what binds, and a plain-language verdict.
@@ -219,6 +223,7 @@ class Diagnosis(AnswerBase):
     experiment: Experiment | None = field(default=None, repr=False)
     result: SimulationResult | None = field(default=None, repr=False)
     busy: float = BUSY
+    points: tuple[tuple[str, str], ...] = ()  # the verdict's sentences under their headings
 
     @property
     def scenario(self) -> Scenario:
@@ -450,4 +455,7 @@ def diagnose(
         experiment=experiment,
         result=result,
         busy=busy,
+        points=tuple(
+            (heading, said) for heading, said in zip(POINT_HEADINGS, parts, strict=True) if said
+        ),
     )

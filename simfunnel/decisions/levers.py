@@ -73,10 +73,10 @@ def lever_sentence(levers: pd.DataFrame, reps: int) -> str:
     for _, r in levers.sort_values("valid_gain", ascending=False).iterrows():
         share = r["valid_gain_share"]
         parts.append(
-            f"{r['what']} {r['valid_gain']:+,.1f} valid opportunities ("
+            f"{r['what']} {r['valid_gain']:+,.0f} valid opportunities ("
             + (f"{share:+.0%}, " if share == share else "")
-            + f"95% CI {r['valid_low']:+,.1f} to {r['valid_high']:+,.1f}) and "
-            f"{r['won_gain']:+,.1f} wins (95% CI {r['won_low']:+,.1f} to {r['won_high']:+,.1f})"
+            + f"95% CI {r['valid_low']:+,.0f} to {r['valid_high']:+,.0f}) and "
+            f"{r['won_gain']:+,.0f} wins (95% CI {r['won_low']:+,.0f} to {r['won_high']:+,.0f})"
         )
     text = f"What one more unit of each lever buys ({reps} replications, common random numbers): "
     text += "; ".join(parts) + "."

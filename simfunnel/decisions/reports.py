@@ -489,8 +489,12 @@ def diagnosis_report(diagnosis: Diagnosis) -> Report:
     return Report(
         title=f"{scenario.name}: where the funnel leaks",
         subtitle=f"One run, {diagnosis.phase} phase ({diagnosis.phase_why})",
-        verdict=[diagnosis.verdict],
+        # The verdict is the three points; below them, which reading of the funnel it used.
+        verdict=[f"Read as a {diagnosis.phase} team: {diagnosis.phase_why}."]
+        if diagnosis.points
+        else [diagnosis.verdict],
         tiles=diagnosis_tiles(diagnosis),
+        points=list(diagnosis.points),
         charts=charts,
         kpis=_stage_kpis(diagnosis),
         kpi_note="Conversions over the whole run against the benchmark ranges (docs/decisions.md).",
