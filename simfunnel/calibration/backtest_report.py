@@ -182,6 +182,35 @@ def _backtest_verdict(s: _Scores) -> list[str]:
     return verdict
 
 
+def _backtest_points(s: _Scores) -> list[tuple[str, str]]:
+    """Would the fitted scenario have been right, where it missed, and what to do about it."""
+    level, n = s.level, len(s.periods)
+    if not n:
+        return []
+    spread = 2 * math.sqrt(level * (1 - level) / n)
+    coverage = float(s.periods["inside"].mean())
+    said = f"{coverage:.0%} of {n} stage-{s.unit}s fell inside the {level:.0%} bands"
+    if coverage < level - spread:
+        right = f"no: {said}, fewer than chance allows"
+        do = (
+            "widen what the fit admits it does not know: fit on the recent regime (--since, "
+            "--half-life), keep parameter draws on, and check what changed after the cutoff"
+        )
+    elif coverage > level + spread:
+        right = f"more than promised: {said}"
+        do = "the bands are wider than they need be: more history narrows the fitted values"
+    else:
+        right = f"yes: {said}, as promised"
+        do = f"plan on this scenario's bands for {s.bt.horizon_weeks} weeks ahead"
+    missed = [s.names[r["metric"]] for r in s.stages if not bool(r["total_inside"])]
+    where = (
+        "every stage's total fell inside its band"
+        if not missed
+        else f"the totals of {', '.join(missed)} fell outside their band"
+    )
+    return [("Would it have been right", right), ("Where it missed", where), ("What to do", do)]
+
+
 def _backtest_tiles(s: _Scores) -> list[Tile]:
     """Would it have been right: coverage against the promise, the typical miss, the totals."""
     level, unit = s.level, s.unit
@@ -314,6 +343,7 @@ def backtest_report(bt: Backtest) -> Report:
         ),
         verdict=_backtest_verdict(s),
         tiles=_backtest_tiles(s),
+        points=_backtest_points(s),
         charts=charts,
         kpis=_backtest_kpis(s),
         kpi_note=(
