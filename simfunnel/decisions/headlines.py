@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -29,6 +30,7 @@ __all__ = [
     "diagnosis_tiles",
     "forecast_points",
     "forecast_tiles",
+    "gap_points",
     "gap_tiles",
     "hiring_points",
     "hiring_tiles",
@@ -302,3 +304,29 @@ def hiring_points(p: HiringPlan) -> list[tuple[str, str]]:
         "leaves a month short; the table below says what each costs"
     )
     return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
+
+
+def gap_points(gap: Gap) -> list[tuple[str, str]]:
+    """How far the simulation is from the spreadsheet, the step that moves it most, and what
+    to plan on."""
+    t = gap.table
+    name = gap.metric.replace("_", " ")
+    sim = float(t.iloc[-1]["mean"])
+    steps = t.iloc[1:]
+    gap_said = (
+        f"the simulation gives {_count(sim)} {name} where the spreadsheet expects "
+        f"{_count(gap.spreadsheet)} ({sim - gap.spreadsheet:+,.0f})"
+    )
+    points = [("How far apart", gap_said)]
+    if len(steps):
+        order = steps.iloc[np.argsort(-steps["change"].abs().to_numpy())]
+        said = "; ".join(f"{r['step']} {float(r['change']):+,.0f}" for _, r in order.iterrows())
+        points.append(("Why, largest step first", said))
+    points.append(
+        (
+            "What to plan on",
+            "the simulation's figure: the spreadsheet multiplies rates and leaves out what the "
+            "steps measure",
+        )
+    )
+    return points

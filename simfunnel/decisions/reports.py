@@ -22,6 +22,7 @@ from .headlines import (
     diagnosis_tiles,
     forecast_points,
     forecast_tiles,
+    gap_points,
     gap_tiles,
     hiring_points,
     hiring_tiles,
@@ -432,6 +433,7 @@ def gap_report(gap: Gap) -> Report:
         ),
         verdict=[gap.verdict],
         tiles=gap_tiles(gap),
+        points=gap_points(gap),
         charts=[
             (
                 "The bridge from the spreadsheet's figure to the simulation's, one mechanism at "
