@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["backtest_report"]
 
-_BACKTEST_NAMES = {
+STAGE_NAMES = {  # how a reader calls each stage of a backtest
     "leads": "leads",
     "mqls": "MQLs",
     "sqls": "SQLs",
@@ -89,7 +89,7 @@ def _scores(bt: Backtest) -> _Scores:
         stages=bt.table.to_dict("records"),
         inside=periods.groupby("metric")["inside"].sum().astype(int),
         scored=periods.groupby("metric").size(),
-        names={m: _BACKTEST_NAMES.get(m, LABELS[m][0]) for m in _metrics(bt)},
+        names={m: STAGE_NAMES.get(m, LABELS[m][0]) for m in _metrics(bt)},
     )
 
 
@@ -105,7 +105,7 @@ def _draw_backtest(bt: Backtest, metric: str, ax: Any) -> Any:
         ax.set_ylim(bottom, float(actual.max()) * 1.08)
     # The stage in words where the plot writes its key, and the legend beside the plot, where
     # it covers no week.
-    name = _BACKTEST_NAMES.get(metric, LABELS[metric][0])
+    name = STAGE_NAMES.get(metric, LABELS[metric][0])
     ax.set_title(ax.get_title().replace(f": {metric},", f": {name},", 1))
     ax.set_ylabel(ax.get_ylabel().replace(f"{metric} per", f"{name} per", 1))
     legend_outside(ax)

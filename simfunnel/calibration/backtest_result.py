@@ -22,7 +22,7 @@ from ..decisions import Forecast
 from ..model import Snapshot
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario
-from .backtest_report import backtest_report
+from .backtest_report import STAGE_NAMES, backtest_report
 from .fit_result import Calibration
 from .stage_fit import METRIC_NAMES
 
@@ -79,6 +79,7 @@ class Backtest(AnswerBase):
     snapshot_table: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     horizon_months: int | None = None
+    roll_up: str | None = None  # "Q": text() and save() add the quarters (by_quarter)
 
     @property
     def periods(self) -> pd.DataFrame:
@@ -92,6 +93,43 @@ class Backtest(AnswerBase):
         horizon: the months, and an array (stages, replications, months), for scoring the
         whole band (CRPS) beside other forecasters (:mod:`simfunnel.calibration.rolling`)."""
         return _simulated_monthly(self.forecast, forecast_origin(self.cutoff), self.horizon_end)
+
+    def by_quarter(self) -> pd.DataFrame:
+        """The monthly scores rolled up to calendar quarters (``freq="M"`` backtests): per
+        quarter and stage, the actual count, the band of the replications' quarter totals and
+        whether the actual fell inside; ``months`` and ``partial`` say how much of the quarter
+        the horizon holds. The summary still scores months: a quarter is a reading aid."""
+        if self.monthly is None:
+            raise ValueError("a quarterly roll-up needs a backtest scored by month (freq='M')")
+        months, cube = self.monthly_samples()
+        low, mid, high = self.forecast.quantile_columns
+        q = (1 - self.forecast.level) / 2
+        quarters = [str(pd.Period(m, freq="M").asfreq("Q")) for m in months]
+        actual = self.monthly.pivot_table(index="metric", columns="month", values="actual")
+        partial = self.monthly.groupby("month")["partial"].first()
+        rows = []
+        for quarter in dict.fromkeys(quarters):
+            idx = [k for k, qq in enumerate(quarters) if qq == quarter]
+            names = [months[k] for k in idx]
+            for i, metric in enumerate(STAGES):
+                totals = cube[i][:, idx].sum(axis=1)
+                lo, md, hi = np.quantile(totals, [q, 0.5, 1 - q], method="weibull")
+                got = float(actual.loc[metric, names].to_numpy().sum())
+                rows.append(
+                    {
+                        "quarter": quarter,
+                        "months": len(idx),
+                        "partial": len(idx) < 3 or bool(partial.loc[names].any()),
+                        "metric": metric,
+                        "actual": got,
+                        "mean": float(totals.mean()),
+                        low: float(lo),
+                        mid: float(md),
+                        high: float(hi),
+                        "inside": bool(lo <= got <= hi),
+                    }
+                )
+        return pd.DataFrame(rows)
 
     @property
     def horizon_end(self) -> pd.Timestamp:
@@ -174,16 +212,39 @@ class Backtest(AnswerBase):
         return ax
 
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        """``periods`` (the periods scored, at the backtest's frequency) and ``summary``."""
-        return {"periods": self.periods, "summary": self.table}
+        """``periods`` (the periods scored, at the backtest's frequency) and ``summary``; with
+        ``roll_up="Q"``, ``quarters`` (:meth:`by_quarter`)."""
+        out = {"periods": self.periods, "summary": self.table}
+        if self.roll_up == "Q":
+            out["quarters"] = self.by_quarter()
+        return out
 
     def charts(self) -> Mapping[str, str | None]:
         """One chart per stage, named after it: its band with the actual counts."""
         return {metric: metric for metric in STAGES}
 
     def text(self) -> str:
-        """What ``simfunnel backtest --cutoff`` prints: the summary."""
-        return self.table.to_string(index=False, na_rep="n/a")
+        """What ``simfunnel backtest --cutoff`` prints: the verdict, the scores per stage as
+        the report writes them, and with ``roll_up="Q"`` the quarters."""
+        report = self.report()
+        parts = ["\n".join(report.verdict), report.kpis.to_string(index=False)]
+        if self.roll_up == "Q":
+            q = self.by_quarter()
+            low, mid, high = self.forecast.quantile_columns
+            shown = pd.DataFrame(
+                {
+                    "quarter": q["quarter"] + q["partial"].map({True: " (part)", False: ""}),
+                    "stage": q["metric"].map(lambda m: STAGE_NAMES.get(m, m)),
+                    "actual": q["actual"].map("{:,.0f}".format),
+                    f"median ({low.upper()} to {high.upper()})": [
+                        f"{m:,.0f} ({lo:,.0f} to {hi:,.0f})"
+                        for m, lo, hi in zip(q[mid], q[low], q[high], strict=True)
+                    ],
+                    "inside": q["inside"].map({True: "yes", False: "no"}),
+                }
+            )
+            parts.append("By quarter:\n" + shown.to_string(index=False))
+        return "\n\n".join(parts)
 
     def report(self) -> Report:
         """The HTML report's content: coverage, errors and totals against what happened."""

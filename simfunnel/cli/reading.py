@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from . import cohorts as cli_cohorts
@@ -126,9 +127,10 @@ def backtest_args(bt: argparse.ArgumentParser) -> None:
     )
     bt.add_argument(
         "--freq",
-        choices=("W", "M"),
+        choices=("W", "M", "Q"),
         default=None,
-        help="weeks or calendar months (default W; M with a horizon in months)",
+        help="weeks or calendar months (default W; M with a horizon in months); Q scores "
+        "months and adds the quarters",
     )
     answer_outputs(bt, "periods.csv, summary.csv and a chart per metric")
 
@@ -162,9 +164,9 @@ def backtest_command(args: argparse.Namespace) -> int:
         progress=progress(args),
         arrivals=args.arrivals,
         start_from=args.start_from,
-        freq=args.freq,
+        freq="M" if args.freq == "Q" else args.freq,
     )
-    deliver(args, bt)
+    deliver(args, dataclasses.replace(bt, roll_up="Q") if args.freq == "Q" else bt)
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ score by week or by calendar month."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -245,6 +246,22 @@ def test_monthly_counts(runs) -> None:
     assert result.coverage == pytest.approx(m["inside"].mean())
     ax = result.plot("sqls")
     assert "coverage" in ax.get_title() and len(ax.get_xticklabels()) == 4
+    # Quarters add up the months: 2026-07 to 2026-09 are Q3, 2026-10 (4 days) is Q4, in part.
+    q = result.by_quarter()
+    assert list(q["quarter"].unique()) == ["2026Q3", "2026Q4"]
+    assert list(q.drop_duplicates("quarter")["months"]) == [3, 1]
+    assert q["partial"].all()  # Q3 starts on a partial July; Q4 holds only 4 days
+    for metric in STAGES:
+        rows = m[m["metric"] == metric]
+        got = q[q["metric"] == metric].set_index("quarter")
+        assert got.loc["2026Q3", "actual"] == rows["actual"].iloc[:3].sum()
+        assert got.loc["2026Q3", "mean"] == pytest.approx(rows["mean"].iloc[:3].sum())
+        inside = got["p10"].le(got["actual"]) & got["actual"].le(got["p90"])
+        assert (inside == got["inside"]).all()
+    shown = dataclasses.replace(result, roll_up="Q")
+    assert "By quarter:" in shown.text() and "quarters" in shown.tables()
+    with pytest.raises(ValueError, match="by month"):
+        runs().by_quarter()
 
 
 def test_plot_draws_bands_and_actuals(result) -> None:

@@ -36,7 +36,7 @@ def test_export_fit_backtest_from_the_command_line(tmp_path, capsys) -> None:
     args = ["backtest", "--leads", str(files[0]), "--cutoff", "2026-03-30", "--horizon", "4"]
     args += ["--arrivals", "actual", "--freq", "M", "--report", str(tmp_path / "bt.html")]
     assert main([*args, "--reps", "9", "--workers", "1", "--out", str(out)]) == 0
-    assert "coverage" in capsys.readouterr().out
+    assert "inside the band" in capsys.readouterr().out
     assert (out / "summary.csv").stat().st_size > 0
     assert (tmp_path / "bt.html").read_text().startswith("<!DOCTYPE html>")
     assert main(["fit", "--leads", str(tmp_path / "none.csv"), "--out", str(fitted)]) == 2
