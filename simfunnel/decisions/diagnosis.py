@@ -153,7 +153,7 @@ def launch_phase(scenario: Any) -> tuple[bool, str]:
     why = (
         f"{new} of {team} SDRs start inside their {curve}-month ramp or learning curve"
         if tenure is not None or hired
-        else "the starting SDRs are fully ramped (no starting_tenure_months)"
+        else "the starting SDRs are fully ramped (the scenario gives no starting tenure)"
     )
     return bool(team and new > team / 2), why
 
