@@ -365,6 +365,29 @@ def _calibration_tiles(cal: Calibration) -> list[Tile]:
     return tiles[:5]
 
 
+def _calibration_points(cal: Calibration) -> list[tuple[str, str]]:
+    """What the fit rests on, what a leader must check (the values the exports cannot give),
+    and what could be off (the loudest warnings, rows left out)."""
+    weeks = (cal.as_of - cal.start).total_seconds() / 604800
+    rests = f"{_export_counts(cal)} from {cal.start:%Y-%m-%d} to {cal.as_of:%Y-%m-%d} ({weeks:.0f} weeks)"
+    params = cal.parameters
+    assumed: list[str] = (
+        [str(x) for x in params.loc[params["kind"] == "assumption", "parameter"]]
+        if len(params)
+        else []
+    )
+    check = (
+        f"{len(assumed)} value(s) the exports cannot give, assumed: {', '.join(assumed)}"
+        if assumed
+        else "nothing assumed: every value was fitted or given"
+    )
+    excluded = sum(t.excluded for t in cal.exports.values())
+    risk = _loudest_warnings(cal)
+    if excluded:
+        risk += f" {excluded:,} row(s) left out (the data quality table says which and why)."
+    return [("What it rests on", rests), ("What to check", check), ("What could be off", risk)]
+
+
 def calibration_report(cal: Calibration) -> Report:
     """A scenario fitted from CRM exports: how well, from what, and what had to be assumed."""
     scenario = cal.scenario
@@ -383,6 +406,7 @@ def calibration_report(cal: Calibration) -> Report:
         ),
         verdict=verdict,
         tiles=_calibration_tiles(cal),
+        points=_calibration_points(cal),
         charts=_calibration_charts(cal, scenario),
         kpis=_parameter_table(cal.parameters),
         kpi_note=(
