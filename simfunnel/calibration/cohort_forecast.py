@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..base.units import WEEK
-from ..results.answer import Report
+from ..results.answer import Report, Tile
 from .cohorts import CohortModel
 from .model_answer import ModelAnswer, model_report
 from .stage_fit import (
@@ -207,7 +207,42 @@ class CohortForecast(ModelAnswer):
             ),
             kpi_note=f"Per month and metric: the mean and the {self.level:.0%} band.",
             notes=[f"window: {self.model.window}", *self.model.notes],
+            tiles=self._tiles(),
+            points=self._points(),
         )
+
+    def _tiles(self) -> list[Tile]:
+        """The horizon total of the last stages forecast (the ones a forecast call is about):
+        the median, with the band."""
+        s = self.summary()
+        low, high = (f"P{round(100 * q)}" for q in (self._q()[0], self._q()[2]))
+        rows = zip(s["metric"], s["p10"], s["p50"], s["p90"], strict=True)
+        return [
+            Tile(
+                f"{METRIC_NAMES.get(m, m).capitalize()}, {len(self.months)} months",
+                f"{float(mid):,.0f}",
+                f"{low} {float(lo):,.0f} to {high} {float(hi):,.0f}",
+            )
+            for m, lo, mid, hi in list(rows)[-4:]
+        ]
+
+    def _points(self) -> list[tuple[str, str]]:
+        """The band in a forecast call's words: P50 most likely, the low end the floor, the
+        high end the best case, each over every metric forecast."""
+        s = self.summary()
+        low, high = (round(100 * q) for q in (self._q()[0], self._q()[2]))
+
+        def said(col: str) -> str:
+            return ", ".join(
+                f"{v:,.0f} {METRIC_NAMES.get(m, m)}"
+                for m, v in zip(s["metric"], s[col], strict=True)
+            )
+
+        return [
+            ("Most likely (P50)", said("p50")),
+            (f"Floor (P{low}: {100 - low} in 100 runs do better)", said("p10")),
+            (f"Best case (P{high}: {100 - high} in 100 runs do better)", said("p90")),
+        ]
 
     def variance_split(self) -> pd.DataFrame:
         """Per metric, the variance of the horizon total and the share the parameters make

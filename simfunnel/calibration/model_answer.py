@@ -7,9 +7,10 @@ about in their repr and notebook view, and their report has no scenario to show.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
-from ..results.answer import AnswerBase, Chart, Report
+from ..results.answer import AnswerBase, Chart, Report, Tile
 
 __all__ = ["ModelAnswer", "model_report"]
 
@@ -35,9 +36,18 @@ def _main_chart(answer: AnswerBase, ax: Any) -> Any:
 
 
 def model_report(
-    answer: ModelAnswer, *, title: str, subtitle: str, caption: str, kpi_note: str, notes: list[str]
+    answer: ModelAnswer,
+    *,
+    title: str,
+    subtitle: str,
+    caption: str,
+    kpi_note: str,
+    notes: list[str],
+    tiles: Sequence[Tile] = (),
+    points: Sequence[tuple[str, str]] = (),
 ) -> Report:
-    """A simple report: the verdict (a paragraph per line), the main chart and the table."""
+    """A simple report: the tiles and points if any, the verdict (a paragraph per line), the
+    main chart and the table."""
     chart: Chart = (caption, functools.partial(_main_chart, answer), (10, 4.5))
     return Report(
         title=title,
@@ -50,4 +60,6 @@ def model_report(
         # Scenario | None (simfunnel.results.answer), with the page leaving out the YAML.
         scenario=None,
         notes=notes,
+        tiles=list(tiles),
+        points=list(points),
     )
