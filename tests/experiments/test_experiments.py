@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS
+from conftest import ROOT, SCENARIOS, SMALL_YAML
 from scipy import stats
 
 import simfunnel
@@ -48,28 +48,12 @@ needs_fork = pytest.mark.skipif(
     not FORK, reason="a patched function reaches pool workers only through fork"
 )
 
-# A small team with every stage busy: the scenario for executors, resume and failures.
-SMALL = parse_scenario(
-    """
-name: small team
-start_date: 2026-01-05
-horizon: 3 weeks
-sources:
-  - {name: web, rate_per_week: 150, score: {mean: 55, sd: 15}}
-  - {name: events, rate_per_week: 40, score: {mean: 45, sd: 20}}
-scoring: {threshold: 50}
-sdr: {headcount: 2}
-cadence: {connect_probability: 0.5, contact_probability: 0.4}
-outcomes:
-  probabilities:
-    {qualified: 0.3, information_gathering: 0.2, postponed: 0.1, no_prospect: 0.3, do_not_call: 0.1}
-ae:
-  acceptance: {probability: 0.7}
-  sales_cycle: {dist: exponential, mean: 10 days}
-  win: {probability: 0.3}
-  deal_value: {dist: lognormal, median: 10000, p90: 40000}
-""",
-    "small",
+# A small team with every stage busy: the scenario for executors, resume and failures (the
+# shared small team, over three weeks, deal values drawn).
+SMALL = with_overrides(
+    parse_scenario(SMALL_YAML, "small"),
+    {"horizon": "3 weeks", "ae.deal_value": {"dist": "lognormal", "median": 10000, "p90": 40000}},
+    source="small",
 )
 
 # The MQL count of one week of a 24/7 Poisson source, with almost no SDR work to simulate.
