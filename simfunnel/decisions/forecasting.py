@@ -57,6 +57,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Unpack
 
 import numpy as np
@@ -173,12 +174,18 @@ class Forecast(AnswerBase):
         ]
         return " Against the targets: " + "; ".join(said) + "."
 
+    @cached_property
+    def cube(self) -> np.ndarray:
+        """Per metric, replication and week, the weekly values (``weekly_arrays``): built once,
+        since the verdict, the tiles and the roll-ups all read it."""
+        return weekly_arrays(self.experiment, self.weeks)
+
     def totals(self, metric: str) -> np.ndarray:
         """Each replication's total of ``metric`` over the horizon (the open pipeline: open at
         the end), one value per replication: what the bands are percentiles of."""
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
-        cube = weekly_arrays(self.experiment, self.weeks)[METRICS.index(metric)]
+        cube = self.cube[METRICS.index(metric)]
         return cube[:, -1] if metric not in FLOWS else np.nansum(cube, axis=1)
 
     def targets_table(self, targets: Mapping[str, float]) -> pd.DataFrame:
@@ -206,7 +213,7 @@ class Forecast(AnswerBase):
         period cut by the horizon shows as such."""
         if freq not in ("M", "Q"):
             raise ValueError(f"freq must be 'M' (months) or 'Q' (quarters) (got {freq!r})")
-        cube = weekly_arrays(self.experiment, self.weeks)
+        cube = self.cube
         starts = pd.to_datetime(
             [self.scenario.start_date + dt.timedelta(weeks=w) for w in range(self.weeks)]
         )
