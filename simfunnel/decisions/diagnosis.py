@@ -261,8 +261,7 @@ class Diagnosis(AnswerBase):
         """The verdict, then the stage, activity, capacity and lever tables ("n/a" where a
         figure is undefined)."""
         na, fmt = "n/a", "{:.3f}".format
-        cols = ["stage", "rate", "low", "high", "status", "uplift", "bottleneck"]
-        parts = [self.verdict, self.table[cols].to_string(index=False, float_format=fmt, na_rep=na)]
+        parts = [self.verdict, reports.stage_kpis(self).to_string(index=False)]
         if not self.activity.empty:
             two = "{:.2f}".format
             parts.append(self.activity.to_string(index=False, float_format=two, na_rep=na))

@@ -79,9 +79,9 @@ class Gap(AnswerBase):
         return {"bridge": None}
 
     def text(self) -> str:
-        """The verdict, then each step's figure and change (blank where undefined)."""
-        table = self.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="")
-        return f"{self.verdict}\n\n{table}"
+        """The verdict, then each step's figure and change with their intervals, as the report
+        writes them."""
+        return f"{self.verdict}\n\n{reports.gap_kpis(self).to_string(index=False)}"
 
     def report(self) -> Report:
         return reports.gap_report(self)

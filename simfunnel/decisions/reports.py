@@ -408,7 +408,7 @@ def forecast_report(fc: Forecast) -> Report:
 # --------------------------------------------------------------------------- gap, diagnosis
 
 
-def _gap_kpis(gap: Gap) -> pd.DataFrame:
+def gap_kpis(gap: Gap) -> pd.DataFrame:
     """Each step's figure with its interval, and what the step changed with its interval."""
     rows = [
         (
@@ -442,7 +442,7 @@ def gap_report(gap: Gap) -> Report:
                 (8, 4.5),
             )
         ],
-        kpis=_gap_kpis(gap),
+        kpis=gap_kpis(gap),
         kpi_note=(
             "Each step puts back one mechanism the spreadsheet leaves out; its change is a paired "
             "difference against the step before (the same leads in every step)."
@@ -452,7 +452,7 @@ def gap_report(gap: Gap) -> Report:
     )
 
 
-def _stage_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
+def stage_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
     """Each stage's conversion, its benchmark range, its status and the uplift to the range."""
     rows = [
         (
@@ -498,7 +498,7 @@ def diagnosis_report(diagnosis: Diagnosis) -> Report:
         tiles=diagnosis_tiles(diagnosis),
         points=list(diagnosis.points),
         charts=charts,
-        kpis=_stage_kpis(diagnosis),
+        kpis=stage_kpis(diagnosis),
         kpi_note="Conversions over the whole run against the benchmark ranges (docs/decisions.md).",
         scenario=scenario,
         tables=tables,
