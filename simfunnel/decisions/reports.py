@@ -409,12 +409,20 @@ def forecast_report(fc: Forecast) -> Report:
 
 
 def gap_kpis(gap: Gap) -> pd.DataFrame:
-    """Each step's figure with its interval, and what the step changed with its interval."""
+    """Each step's figure with its interval, and what the step changed with its interval, in
+    whole opportunities or deals (means of counts)."""
+
+    def whole(mean: float, low: float, high: float, sign: str = "") -> str:
+        if math.isnan(mean):
+            return ""
+        said = f"{mean:{sign},.0f}"
+        return said if math.isnan(low) else f"{said} ({low:{sign},.0f} to {high:{sign},.0f})"
+
     rows = [
         (
             str(r["step"]),
-            interval(r["mean"], r["ci_low"], r["ci_high"]),
-            interval(r["change"], r["change_low"], r["change_high"], sign=True),
+            whole(r["mean"], r["ci_low"], r["ci_high"]),
+            whole(r["change"], r["change_low"], r["change_high"], "+"),
         )
         for r in gap.table.to_dict("records")
     ]
