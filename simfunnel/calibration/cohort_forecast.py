@@ -219,7 +219,7 @@ class CohortForecast(ModelAnswer):
         rows = zip(s["metric"], s["p10"], s["p50"], s["p90"], strict=True)
         return [
             Tile(
-                f"{METRIC_NAMES.get(m, m).capitalize()}, {len(self.months)} months",
+                f"{_first_upper(METRIC_NAMES.get(m, m))}, {len(self.months)} months",
                 f"{float(mid):,.0f}",
                 f"{low} {float(lo):,.0f} to {high} {float(hi):,.0f}",
             )
@@ -414,6 +414,11 @@ def _one(
         : len(edges) - 1
     ]
     return out
+
+
+def _first_upper(text: str) -> str:
+    """'SQLs' stays 'SQLs', 'deals won' becomes 'Deals won' (str.capitalize lowers the rest)."""
+    return text[:1].upper() + text[1:]
 
 
 def forecast_cohorts(
