@@ -15,6 +15,7 @@ import pandas as pd
 from ..results import Unit, find_kpi, headline_keys, kpi_text, plots, section_title
 from ..results.answer import Report
 from ..scenario import Currency
+from .headline import experiment_points, experiment_tiles
 from .intervals import kpi_key
 from .replications import Replications
 
@@ -216,6 +217,8 @@ def experiment_report(experiment: Replications) -> Report:
         title=s.name,
         subtitle=f"{experiment.reps} replications, seed {experiment.seed}, {s.weeks} weeks",
         verdict=[experiment_verdict(experiment)],
+        tiles=experiment_tiles(experiment),
+        points=experiment_points(experiment),
         charts=[
             (
                 "Deals won in each replication, and their mean with its 95% interval.",
