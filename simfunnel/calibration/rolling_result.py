@@ -19,6 +19,7 @@ from scipy import stats
 from ..results import plots
 from ..results.answer import Report
 from .model_answer import ModelAnswer, model_report
+from .rolling_headline import rolling_points, rolling_tiles
 from .stage_fit import METRIC_NAMES
 from .terminal import rolling_text
 
@@ -112,12 +113,12 @@ class RollingBacktest(ModelAnswer):
     def subject(self) -> str:
         return f"of the {self.method} at {len(self.cutoffs)} cutoffs, {self.horizon_months} months ahead"
 
-    def verdict_lines(self) -> list[str]:
-        """One line per metric: does the model's horizon total beat every baseline on the
-        cutoffs each baseline covers (named: the one it beats by the least, or loses to by the
-        most), and is its band calibrated."""
+    def judgements(self) -> list[dict[str, Any]]:
+        """Per metric with a baseline: the model's scores, the baseline it beats by the least
+        (or loses to by the most), whether it beats every one, the gap and its standard error,
+        and whether the band held as often as a calibrated band would."""
         s = self.summary()
-        lines = []
+        found = []
         for metric, g in s.groupby("metric", sort=False):
             model = g[g["method"] == self.method].iloc[0]
             base = g[(g["method"] != self.method) & g["total_error"].notna()]
@@ -127,36 +128,55 @@ class RollingBacktest(ModelAnswer):
             label = cast(int, margin.idxmin())  # the stubs type an index label as Hashable
             worst = base.loc[label]
             assert isinstance(worst, pd.Series)  # the summary's labels are unique: one row
-            beats = bool(margin.min() >= 0)
-            cov_ok = model["coverage_low"] <= model["coverage"] <= model["coverage_high"]
+            found.append(
+                {
+                    "metric": str(metric),
+                    "model": model,
+                    "worst": worst,
+                    "beats": bool(margin.min() >= 0),
+                    "gap": -float(margin.min()),
+                    "se": float(worst["difference_se"]),
+                    "calibrated": bool(
+                        model["coverage_low"] <= model["coverage"] <= model["coverage_high"]
+                    ),
+                }
+            )
+        return found
+
+    def verdict_lines(self) -> list[str]:
+        """One line per metric: does the model's horizon total beat every baseline on the
+        cutoffs each baseline covers (named: the one it beats by the least, or loses to by the
+        most), and is its band calibrated."""
+        lines = []
+        for j in self.judgements():
+            model, worst, gap, se = j["model"], j["worst"], j["gap"], j["se"]
             where = (
                 ""
                 if worst["cutoffs"] == model["cutoffs"]
                 else f" on the {int(worst['cutoffs'])} cutoffs it covers"
             )
-            gap, se = -float(margin.min()), float(worst["difference_se"])
             judged = (
                 "does NOT beat every baseline"
-                if not beats
+                if not j["beats"]
                 else "ties with the best baseline"
                 if gap > -0.0005  # equal as printed
                 else "beats every baseline"
             )
             chance = (
                 ""
-                if beats or not math.isfinite(se)
+                if j["beats"] or not math.isfinite(se)
                 else f", {'within' if gap <= 2 * se else 'beyond'} chance: two standard errors "
                 f"of the paired difference are {2 * se:.1%}"
             )
             lines.append(
-                f"{metric}: horizon total off by {model['total_error']:.0%} on average; "
+                f"{j['metric']}: horizon total off by {model['total_error']:.0%} on average; "
                 f"{judged}: "
                 f"{worst['model_total_error']:.1%} against {worst['total_error']:.1%} for "
                 f"{worst['method']}{where}{chance}; the P10-P90 band held "
                 f"{model['coverage']:.0%} of "
-                f"{int(model['months'])} months ({'within' if cov_ok else 'OUTSIDE'} the "
-                f"{model['coverage_low']:.0%}-{model['coverage_high']:.0%} a calibrated band "
-                "shows)"
+                f"{int(model['months'])} months ({'within' if j['calibrated'] else 'OUTSIDE'} "
+                f"the {model['coverage_low']:.0%}-{model['coverage_high']:.0%} a calibrated "
+                "band shows)"
             )
         return lines
 
@@ -249,4 +269,6 @@ class RollingBacktest(ModelAnswer):
                 "and the mean error of the horizon total."
             ),
             notes=[*self.windows, *self.notes],
+            tiles=rolling_tiles(self),
+            points=rolling_points(self),
         )
