@@ -271,8 +271,14 @@ def report_command(args: argparse.Namespace) -> int:
     with ticking(args, "simulating"):
         result = simulate(scenario, seed=args.seed)
         # A run's report also says where its funnel leaks (a decision on the run, not the run).
-        leaks = diagnose(result, levers=0).verdict
-        path = write_report(result, args.out, title=args.title, also=[leaks])
+        leaks = diagnose(result, levers=0)
+        look = " ".join(text for _, text in leaks.points)
+        path = write_report(
+            result,
+            args.out,
+            title=args.title,
+            points=[("Where to look first", look)] if look else [],
+        )
     note(args, f"wrote {path}")
     return EXIT_OK
 

@@ -33,9 +33,16 @@ __all__ = ["SECTIONS", "build_report", "render_html", "write_report"]
 SECTIONS = ("verdict", "charts", "kpis", "assumptions")
 
 
-def build_report(obj: Any, title: str | None = None, *, also: Sequence[str] = ()) -> Report:
+def build_report(
+    obj: Any,
+    title: str | None = None,
+    *,
+    also: Sequence[str] = (),
+    points: Sequence[tuple[str, str]] = (),
+) -> Report:
     """The report's content, as the object says it (``obj.report()``); ``also``: paragraphs
-    added under its verdict (the CLI adds a run's diagnosis)."""
+    added under its verdict, ``points``: points put before its last one, "what could go wrong"
+    (the CLI adds a run's diagnosis)."""
     own = getattr(obj, "report", None)
     report = own() if callable(own) else None
     if not isinstance(report, Report):
@@ -44,6 +51,9 @@ def build_report(obj: Any, title: str | None = None, *, also: Sequence[str] = ()
             f"report() method); got {type(obj).__name__}"
         )
     report.verdict.extend(also)
+    if points:
+        at = max(0, len(report.points) - 1)
+        report.points[at:at] = list(points)
     if title is not None:
         report.title = title
     return report
@@ -55,13 +65,18 @@ def render_html(report: Report) -> str:
 
 
 def write_report(
-    obj: Any, path: str | Path, *, title: str | None = None, also: Sequence[str] = ()
+    obj: Any,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    also: Sequence[str] = (),
+    points: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write a self-contained HTML report of a run or decision to ``path``; return the path.
 
     The file is written whole or not at all (a temporary file, renamed: simfunnel.base.files)."""
     out = Path(path)
-    text = render_html(build_report(obj, title, also=also))
+    text = render_html(build_report(obj, title, also=also, points=points))
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     write_text(out, text)

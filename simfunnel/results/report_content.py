@@ -111,6 +111,29 @@ def _result_tiles(result: RunKPIs) -> list[Tile]:
     ]
 
 
+def _result_points(result: RunKPIs) -> list[tuple[str, str]]:
+    """What the run gave and why one run is not a plan; the layer above (the CLI) inserts
+    where the funnel leaks between them (a decision on the run, which this layer cannot make)."""
+    t, money = result.totals, result.scenario.currency
+    won = int(t["won"])
+    gave = (
+        f"{t['valid_opportunities']:,} valid opportunities and {won:,} deals won worth "
+        f"{money.format(t['won_value'])} over {result.scenario.weeks:g} weeks"
+    )
+    risk = (
+        "this is one run, one draw of luck: run it with replications (simfunnel run --reps 20) "
+        "or a decision for intervals, and check the scenario's rates against the CRM"
+    )
+    if won:  # deals won are a count of many small chances: about Poisson, +/- 2 sqrt(n)
+        luck = 2 * math.sqrt(won)
+        risk = risk.replace(
+            "luck:",
+            f"luck: another seed moves deals won by roughly {luck:,.0f} ({luck / won:.0%}) "
+            "either way, as a Poisson count would;",
+        )
+    return [("What it gave", gave), ("What could go wrong", risk)]
+
+
 def _source_funnel(result: RunKPIs) -> pd.DataFrame:
     """The funnel of each source, in words and the scenario's currency: where leads turn into
     deals, and which sources carry the value."""
@@ -153,6 +176,7 @@ def result_report(result: RunKPIs) -> Report:
         subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
         verdict=[opening],
         tiles=_result_tiles(result),
+        points=_result_points(result),
         charts=charts,
         kpis=kpis,
         kpi_note=(
