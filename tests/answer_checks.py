@@ -107,6 +107,11 @@ def check_report(answer: Any, *, scenario: bool = True, same_scenario: bool = Fa
     assert isinstance(report, Report)
     assert report.verdict and report.verdict[0].strip()
     assert report.charts and not report.kpis.empty
+    # Exec-first: key figures, and the verdict in two to four short points (what to do, why,
+    # what could go wrong) before the detail.
+    assert 1 <= len(report.key_tiles()) <= 5, report.key_tiles()
+    assert 2 <= len(report.points) <= 4, report.points
+    assert all(heading and said.strip() for heading, said in report.points)
     if not scenario:
         assert report.scenario is None
     elif same_scenario:

@@ -144,6 +144,11 @@ def objects(short: simfunnel.Scenario, crm: dict[str, Path]) -> dict[str, Any]:
             month_weeks=2,
         ),
         "forecast": simfunnel.forecast(short, weeks=8, reps=6, workers=2, progress=False),
+        "experiment": simfunnel.run(short, reps=3, workers=2, progress=False),
+        "variants": simfunnel.run_variants(
+            short, {"now": {}, "one more SDR": {"sdr.headcount": 3}}, reps=3, workers=2,
+            progress=False,
+        ),
         "calibration": fit(
             crm["leads"], crm["calls"], crm["opportunities"], start="2026-01-05",
             as_of="2026-07-06",
@@ -162,6 +167,8 @@ KINDS = [
     "sizing",
     "hiring",
     "forecast",
+    "experiment",
+    "variants",
     "calibration",
     "backtest",
 ]
@@ -187,7 +194,10 @@ def test_report_is_valid_self_contained_html(kind: str, objects: dict[str, Any],
     verdict = text[text.index('<section id="verdict">') : text.index('<section id="charts">')]
     for tile in content.key_tiles():
         assert html.escape(tile.value) in verdict
+    # Three short points (a run without its diagnosis has two: the CLI adds where to look).
+    assert 2 <= len(content.points) <= 4, content.points
     for heading, said in content.points:
+        assert heading and 20 < len(said) < 600, (heading, said)
         assert f"<li><strong>{html.escape(heading)}:</strong> {html.escape(said)}</li>" in verdict
     first = re.search(r"<h2>Verdict</h2>.*?<p[^>]*>(.*?)</p>", verdict, re.S)
     assert first is not None and html.unescape(first.group(1)) == content.verdict[0]
