@@ -1,7 +1,7 @@
 """Screenshots of every kind of report, to look at before a change is called done.
 
-``make screenshots`` (or ``python tools/screenshots.py [OUT]``, default ``build/screenshots``)
-writes, for each answer type built small from the bundled scenarios: the HTML report, its
+``make screenshots`` (or ``python tools/screenshots.py [OUT [REPORT ...]]``, default
+``build/screenshots``; naming reports shoots those alone, without the app) writes, for each answer type built small from the bundled scenarios: the HTML report, its
 screenshots at 1280 px and 400 px wide (whole page), its PDF as Chromium prints it, and the
 first two PDF pages as PNG. The what-if page's screenshots (before and after moving a control,
 and a broken upload) come from its browser test, run with ``SIMFUNNEL_SCREENSHOTS`` set.
@@ -38,7 +38,7 @@ WIDTHS = (1280, 400)
 def _answers() -> dict[str, Callable[[], Any]]:
     """One small answer of every kind, by the file stem of its report."""
     import simfunnel
-    from simfunnel.calibration import backtest, fit
+    from simfunnel.calibration import backtest, fit, rolling_backtest
     from simfunnel.decisions import explain_gap
     from simfunnel.results import write_exports
     from simfunnel.scenario import with_overrides
@@ -56,6 +56,9 @@ def _answers() -> dict[str, Callable[[], Any]]:
         "run": lambda: simfunnel.simulate(saas, seed=1),
         "run_mixed": lambda: simfunnel.simulate(scenario("mixed_inbound_outbound", 16), seed=1),
         "experiment": lambda: simfunnel.run(saas, reps=4, **quiet),
+        "variants": lambda: simfunnel.run_variants(
+            saas, {"now": {}, "two more SDRs": {"sdr.headcount": 10}}, reps=4, **quiet
+        ),
         "thresholds": lambda: simfunnel.compare_thresholds(
             saas, [50, 60, 70], reps=4, explain=False, **quiet
         ),
@@ -71,6 +74,9 @@ def _answers() -> dict[str, Callable[[], Any]]:
         "calibration": lambda: fit(paths["leads"], paths["calls"], paths["opportunities"]),
         "backtest": lambda: backtest(
             paths["leads"], "2026-05-04", 8, paths["calls"], paths["opportunities"], reps=5
+        ),
+        "rolling": lambda: rolling_backtest(
+            paths["leads"], cutoffs=["2026-04-01", "2026-05-01", "2026-06-01"], horizon_months=2
         ),
     }
 
@@ -88,8 +94,9 @@ def _pdf_pages(pdf: Path, out: Path, pages: int = 2) -> list[Path]:
     return written
 
 
-def shoot(out: Path) -> list[Path]:
-    """Write every report and its screenshots into ``out``; return the files written."""
+def shoot(out: Path, only: list[str]) -> list[Path]:
+    """Write every report (or those named in ``only``) and its screenshots into ``out``;
+    return the files written."""
     from playwright.sync_api import sync_playwright
 
     from simfunnel.present import write_report
@@ -99,6 +106,8 @@ def shoot(out: Path) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         for name, make in _answers().items():
+            if only and name not in only:
+                continue
             print(f"{name}: building", file=sys.stderr, flush=True)
             html = write_report(make(), out / f"{name}.html")
             for width in WIDTHS:
@@ -130,8 +139,9 @@ def main(argv: list[str]) -> int:
         print(f"no browser at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
         return 2
     out = Path(argv[0]) if argv else ROOT / "build" / "screenshots"
-    files = shoot(out)
-    code = app_shots(out)
+    only = argv[1:]  # report names (run, thresholds, ...): those alone, and not the app
+    files = shoot(out, only)
+    code = 0 if only else app_shots(out)
     print(f"wrote {len(files)} report files and the app's screenshots to {out}")
     return code
 
