@@ -120,10 +120,14 @@ def experiment_points(experiment: Replications) -> list[tuple[str, str]]:
         )
     else:
         do = f"no variant wins clearly more deals than {base}: keep it, or run more replications"
+        which = "the best" if best["diff"] > 0 else f"none did better than {base}; the closest"
         why = (
-            f"the best, {best['variant']}, is {best['diff']:+,.0f} deals ({interval}) over "
+            f"{which}, {best['variant']}, is {best['diff']:+,.0f} deals ({interval}) over "
             f"{n} paired replications: within noise"
         )
+        if best["ci_high"] < 0:
+            do = f"keep {base}: every variant wins fewer deals"
+            why = f"{why.removesuffix(': within noise')}: clearly fewer"
     return [("What to do", do), ("Why", why), ("What could go wrong", caution)]
 
 
