@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from .draws import draw_for_seed, draw_parameters
 from .experiment import Experiment, run, run_variants, sweep
-from .options import RunKeywords, RunnerKeywords, RunOptions, SharedKeywords, runner_keywords
+from .options import (
+    RunKeywords,
+    RunnerKeywords,
+    RunOptions,
+    SharedKeywords,
+    decision_pool,
+    runner_keywords,
+)
 from .replicate import ReplicationError, replication_seed
+from .settle import Settle, settle_plan, settle_text
 from .single import simulate
 from .store import DiscardedPartWarning, ExperimentError
 
@@ -17,13 +25,17 @@ __all__ = [
     "RunKeywords",
     "RunOptions",
     "RunnerKeywords",
+    "Settle",
     "SharedKeywords",
+    "decision_pool",
     "draw_for_seed",
     "draw_parameters",
     "replication_seed",
     "run",
     "run_variants",
     "runner_keywords",
+    "settle_plan",
+    "settle_text",
     "simulate",
     "sweep",
 ]

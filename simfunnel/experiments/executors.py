@@ -20,15 +20,15 @@ from ..scenario import Scenario
 from .replicate import Failed, ReplicationError, empty_failures, replay_text, run_replication
 from .store import Store
 
-__all__ = ["Pool", "Runner"]
+__all__ = ["Pool", "Runner", "cores", "ignore_sigint"]
 
 
-def _ignore_sigint() -> None:
+def ignore_sigint() -> None:
     """Pool workers leave Ctrl-C to the parent, which cancels the work and keeps the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (the default number of workers)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -44,7 +44,7 @@ class Pool:
             raise ValueError("give workers= or executor=, not both")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a whole number >= 1 (got {workers!r})")
-        self.workers = workers if workers is not None else _cores()
+        self.workers = workers if workers is not None else cores()
         self.given = _as_executor(executor) if executor is not None else None
         self.own: cf.ProcessPoolExecutor | None = None
         self.abandon = False
@@ -56,7 +56,7 @@ class Pool:
         if self.workers == 1 or tasks <= 1:
             return None
         if self.own is None:
-            self.own = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+            self.own = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=ignore_sigint)
         return self.own
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from .options import RunKeywords, RunOptions
 from .readout import experiment_report, experiment_verdict, spread, summary_text
 from .replicate import assemble, root_seed
 from .replications import Replications
+from .settle import RUNNING, StoppingRule
 from .store import Store, experiment_manifest
 from .variants import add_params, grid_variants, param_table
 
@@ -143,19 +144,13 @@ def _experiment(
     )
     runner.snapshot = snapshot
     runner.draw_parameters = draw_parameters
-    report = None
-    n, done = reps, 0
+    report, settled = None, None
+    n = reps
     try:
-        while True:
-            runner.run([(v, r) for v in range(len(names)) for r in range(done, n)])
-            done = n
-            if runner.interrupted or not targets:
-                break
-            _, totals = assemble(runner.frames, names, root)
-            report = precision_report(totals, targets, names)
-            if report["reached"].all() or n >= limit:
-                break
-            n = min(limit, n + reps)  # one more batch of the first batch's size
+        if options.settle is not None:
+            n, settled = _settle(runner, names, baseline, reps, options.settle, root)
+        else:
+            n, report = _batches(runner, names, reps, targets, limit, root)
     finally:
         pool.close()
     long, totals = assemble(runner.frames, names, root)
@@ -169,10 +164,61 @@ def _experiment(
         failures=runner.failure_table(),
         interrupted=runner.interrupted,
         precision=report,
+        settled=settled,
+        settle=options.settle,
         baseline=baseline,
         snapshot=snapshot,
         draw_parameters=draw_parameters,
     )
+
+
+def _batches(
+    runner: Runner,
+    names: list[str],
+    reps: int,
+    targets: dict[str, float],
+    limit: int,
+    root: int,
+) -> tuple[int, pd.DataFrame | None]:
+    """Every variant ``reps`` times, then (with precision targets) a batch of ``reps`` more
+    until each target is met or ``limit`` is reached: the replications run, the report."""
+    report = None
+    n, done = reps, 0
+    while True:
+        runner.run([(v, r) for v in range(len(names)) for r in range(done, n)])
+        done = n
+        if runner.interrupted or not targets:
+            return n, report
+        _, totals = assemble(runner.frames, names, root)
+        report = precision_report(totals, targets, names)
+        if report["reached"].all() or n >= limit:
+            return n, report
+        n = min(limit, n + reps)  # one more batch of the first batch's size
+
+
+def _settle(
+    runner: Runner, names: list[str], baseline: str, reps: int, rule: StoppingRule, root: int
+) -> tuple[int, pd.DataFrame]:
+    """Batches on common random numbers until the ``rule`` stops every variant: the
+    first of ``reps``, then ``rule.batch`` more for those still running, interleaved so that
+    no worker idles while one variant finishes."""
+    state, done = None, dict.fromkeys(names, 0)
+    n = min(reps, rule.max_reps)
+    while True:
+        going = [v for v in names if state is None or _running(state, v)]
+        jobs = [(names.index(v), r) for r in range(n) for v in going if r >= done[v]]
+        runner.run(jobs)
+        for v in going:
+            done[v] = n
+        _, totals = assemble(runner.frames, names, root)
+        state = rule.state(totals, names, baseline, state)
+        if runner.interrupted or not state["status"].eq(RUNNING).any():
+            return max(done.values()), state
+        n = min(rule.max_reps, n + rule.batch)
+
+
+def _running(state: pd.DataFrame, variant: str) -> bool:
+    return bool((state.loc[state["variant"] == variant, "status"] == RUNNING).any())
 
 
 def _options(options: RunOptions | None, run: RunKeywords) -> RunOptions:

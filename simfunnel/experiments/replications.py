@@ -17,6 +17,7 @@ from ..results import SimulationResult
 from ..scenario import Scenario
 from .intervals import ratio, t_half_width
 from .replicate import replicated_result, replication_seed
+from .settle import StoppingRule
 from .variants import add_params
 
 __all__ = ["Replications"]
@@ -45,6 +46,8 @@ class Replications:
     baseline: str = ""
     snapshot: Snapshot | None = None  # where every replication started from, if not empty
     draw_parameters: bool = False  # each replication drew the scenario's uncertain values first
+    settled: pd.DataFrame | None = None  # with a stopping rule: how far each variant ran, and why
+    settle: StoppingRule | None = None  # the stopping rule, if any
     _level_cache: dict[float, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -57,6 +60,11 @@ class Replications:
     @property
     def variants(self) -> list[str]:
         return list(self.scenarios)
+
+    def finished(self, variant: str) -> int:
+        """How many replications of ``variant`` finished (a stopping rule may run variants
+        to different counts)."""
+        return int(self.totals.loc[self.totals["variant"] == variant, "replication"].nunique())
 
     @property
     def complete(self) -> bool:

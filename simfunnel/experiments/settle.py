@@ -1,0 +1,213 @@
+"""When a comparison has run enough: sequential replications until the decision KPI's paired
+differences are known to a stated precision, dropping options that are clearly out.
+
+Why: a fixed count of replications is too many for a clear answer and too few for a close one.
+Each option is run in batches on common random numbers with the baseline (today's setting);
+after each batch, an option stops when its paired difference against the baseline is known to
+``relative`` of the baseline's level (the half-width of its ``level`` interval), or when it is
+clearly below the leader (its paired interval against the best option lies wholly on the worse
+side: the ranking is settled without it). The baseline runs as long as any option does, so
+every option keeps its pairs. Stopping on the data makes the intervals slightly optimistic
+(optional stopping); the minimum of three replications and the t quantile keep that small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from .intervals import kpi_key, t_half_width
+
+__all__ = [
+    "DEFAULT_PRECISION",
+    "Settle",
+    "StoppingRule",
+    "settle_plan",
+    "settle_state",
+    "settle_text",
+]
+
+RUNNING, SETTLED, OUT, LIMIT = "running", "settled", "out", "limit"
+MIN_REPS = 3  # an interval needs a spread, and t with two degrees of freedom is already wide
+
+
+class StoppingRule(Protocol):
+    """When an experiment's variants have run enough: after each round, ``state`` gives one row
+    per variant (``variant``, ``replications``, ``status``: running, settled, out or limit,
+    and ``why``); the running ones get ``batch`` more, up to ``max_reps``. :class:`Settle`
+    is the paired-precision rule; a decision may bring its own (a sizing pass rate)."""
+
+    @property
+    def batch(self) -> int: ...
+
+    @property
+    def max_reps(self) -> int: ...
+
+    def state(
+        self,
+        totals: pd.DataFrame,
+        names: Sequence[str],
+        baseline: str,
+        previous: pd.DataFrame | None,
+    ) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The stopping rule: ``kpi`` (``valid_opportunities`` or ``section.metric``), its paired
+    difference against the baseline known to ``relative`` of the baseline's mean at ``level``;
+    ``higher``: more is better (for the leader); ``batch`` replications are added per round
+    (the first round is the experiment's ``reps``), up to ``max_reps`` per option."""
+
+    kpi: str = "valid_opportunities"
+    relative: float = 0.02
+    higher: bool = True
+    level: float = 0.95
+    batch: int = 4
+    max_reps: int = 40
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.relative, int | float) and 0 < self.relative < 1):
+            raise ValueError(f"precision must be between 0 and 1 (got {self.relative!r})")
+        if not (isinstance(self.batch, int) and self.batch >= 1):
+            raise ValueError(f"batch must be a whole number >= 1 (got {self.batch!r})")
+        if not (isinstance(self.max_reps, int) and self.max_reps >= MIN_REPS):
+            raise ValueError(
+                f"max_reps must be a whole number >= {MIN_REPS} (got {self.max_reps!r})"
+            )
+
+    def state(
+        self,
+        totals: pd.DataFrame,
+        names: Sequence[str],
+        baseline: str,
+        previous: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        return settle_state(totals, names, baseline, self, previous)
+
+
+def _values(totals: pd.DataFrame, rule: Settle) -> pd.DataFrame:
+    """The decision KPI per replication (rows) and variant (columns)."""
+    section, metric = kpi_key(rule.kpi, totals)
+    rows = totals[(totals["section"] == section) & (totals["metric"] == metric)]
+    return rows.pivot_table(index="replication", columns="variant", values="value", dropna=False)
+
+
+def _paired(values: pd.DataFrame, a: str, b: str, level: float) -> tuple[float, float, int]:
+    """Mean and half-width of the paired difference a - b over the replications both have."""
+    d = (values[a] - values[b]).dropna()
+    n = len(d)
+    if n < 2:
+        return math.nan, math.nan, n
+    half = t_half_width(pd.Series([d.std(ddof=1)]), pd.Series([n]), level).iloc[0]
+    return float(d.mean()), float(half), n
+
+
+def settle_state(
+    totals: pd.DataFrame,
+    names: Sequence[str],
+    baseline: str,
+    rule: Settle,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per variant: replications so far, the paired difference against the baseline with its
+    half-width (and relative to the baseline's level), and whether it goes on (``running``) or
+    stopped, and why. Those stopped in ``previous`` keep their state."""
+    before: dict[str, tuple[str, str]] = (
+        {}
+        if previous is None
+        else {str(r.variant): (str(r.status), str(r.why)) for r in previous.itertuples()}
+    )
+    running = [v for v in names if before.get(v, (RUNNING, ""))[0] == RUNNING]
+    values = _values(totals, rule)
+    level = abs(float(values[baseline].mean())) if baseline in values else math.nan
+    target = rule.relative * level
+    sign = 1.0 if rule.higher else -1.0
+    means = values.mean()
+    leader = str((sign * means).idxmax()) if not means.dropna().empty else baseline
+    rows = []
+    for v in names:
+        n = int(values[v].notna().sum()) if v in values else 0
+        if v == baseline:
+            diff, half = 0.0, 0.0
+            if len(names) == 1:  # one option: its own mean to the precision
+                sd = values[v].std(ddof=1) if n > 1 else math.nan
+                half = float(t_half_width(pd.Series([sd]), pd.Series([n]), rule.level).iloc[0])
+        else:
+            diff, half, _ = _paired(values, v, baseline, rule.level)
+        status, why = RUNNING, "more replications needed"
+        if v not in running:
+            status, why = before[v]
+        elif v == baseline and len(names) > 1:
+            pass  # judged last: it runs as long as any option needs its pairs
+        elif n >= MIN_REPS and half <= target:
+            status, why = SETTLED, f"known to +/-{rule.relative:.0%} of today's level"
+        elif n >= MIN_REPS and v not in (baseline, leader):
+            gap, gap_half, _ = _paired(values, v, leader, rule.level)
+            if sign * gap + gap_half < 0:
+                status, why = OUT, f"clearly below {leader}"
+        if status == RUNNING and n >= rule.max_reps:
+            status, why = LIMIT, f"stopped at the most replications allowed ({rule.max_reps})"
+        rows.append(
+            {
+                "variant": v,
+                "replications": n,
+                "diff": diff,
+                "half_width": half,
+                "relative_half_width": half / level if level else math.nan,
+                "status": status,
+                "why": why,
+            }
+        )
+    state = pd.DataFrame(rows)
+    others = state[state["variant"] != baseline]
+    is_base = state["variant"] == baseline
+    if len(names) > 1 and not (others["status"] == RUNNING).any():
+        state.loc[is_base, ["status", "why"]] = [
+            SETTLED,
+            "today's option: run as long as the others",
+        ]
+    return state
+
+
+DEFAULT_PRECISION = 0.02  # the paired difference known to +/-2% of today's level
+
+
+def settle_plan(
+    reps: int | None, precision: float | None, max_reps: int | None, kpi: str
+) -> tuple[int, Settle | None]:
+    """A decision's replications: ``reps`` alone is that fixed count (as before); otherwise
+    batches (the first of ``reps``, default 4) until ``precision`` (default
+    :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40)."""
+    if reps is not None and precision is None:
+        return reps, None
+    rule = Settle(
+        kpi=kpi,
+        relative=DEFAULT_PRECISION if precision is None else precision,
+        max_reps=40 if max_reps is None else max_reps,
+    )
+    first = rule.batch if reps is None else reps
+    return first, rule
+
+
+def settle_text(state: pd.DataFrame, rule: Settle, label: str) -> str:
+    """How a settled comparison ran, in one sentence: the rule, and each option's count and
+    why it stopped."""
+    parts = [
+        f"{r.variant}: {r.replications} ({r.why})"
+        for r in state.itertuples()
+        if r.status != SETTLED or not str(r.why).startswith("today")
+    ]
+    base = state[state["why"].astype(str).str.startswith("today")]
+    head = (
+        f"Replications ran until each option's paired difference in {label} against today was "
+        f"known to +/-{rule.relative:.0%} of today's level (95% interval), or the option was "
+        f"clearly below the best, at most {rule.max_reps} each"
+    )
+    if not base.empty:
+        head += f"; today's option ran {int(base['replications'].iloc[0])}"
+    return f"{head}: " + "; ".join(parts) + "." if parts else head + "."

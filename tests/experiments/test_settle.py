@@ -1,0 +1,132 @@
+"""Sequential replications: the paired-precision rule (Settle) stops each option for the reason
+it gives, its half-widths are the t intervals of the paired differences, the runs it makes are
+the same whatever the number of workers, and a decision's experiments share one pool."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL_YAML
+from scipy import stats
+
+import simfunnel
+from simfunnel.experiments import Settle, decision_pool, options, settle_plan
+from simfunnel.experiments.settle import LIMIT, OUT, RUNNING, SETTLED, settle_state
+from simfunnel.scenario import parse_scenario
+
+
+def _totals(values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A ``totals`` frame holding one KPI per variant and replication."""
+    rows = [
+        {"variant": v, "replication": r, "section": "totals", "metric": "valid_opportunities"}
+        | {"value": float(x)}
+        for v, xs in values.items()
+        for r, x in enumerate(xs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _half(d: np.ndarray) -> float:
+    """The 95% t half-width of the mean of ``d``: what the rule must compare with its target."""
+    return float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+
+
+def test_each_option_stops_for_its_own_reason() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(1000, 50, 6)  # the shared luck of each replication
+    values = {
+        "today": base,
+        "close": base + 30 + rng.normal(0, 2, 6),  # paired noise 2: known to well under 2%
+        "far_below": base - 400 + rng.normal(0, 60, 6),  # noisy, but clearly below the best
+        "noisy": base + rng.normal(0, 60, 6),  # +/-6% after six pairs: goes on
+    }
+    rule = Settle(relative=0.02, max_reps=40)
+    state = settle_state(_totals(values), list(values), "today", rule).set_index("variant")
+    level = float(np.mean(base))
+    for v in ("close", "far_below", "noisy"):
+        d = values[v] - base
+        assert state.loc[v, "half_width"] == pytest.approx(_half(d), rel=1e-12)
+        assert state.loc[v, "diff"] == pytest.approx(float(d.mean()), rel=1e-12)
+    assert _half(values["close"] - base) <= 0.02 * level
+    assert state.loc["close", "status"] == SETTLED
+    # "far_below" is not known to 2% but is clearly below the leader, so it is out.
+    leader = max(values, key=lambda v: float(np.mean(values[v])))
+    assert _half(values["far_below"] - base) > 0.02 * level
+    far = values["far_below"] - values[leader]
+    assert far.mean() + _half(far) < 0
+    assert state.loc["far_below", "status"] == OUT
+    assert _half(values["noisy"] - base) > 0.02 * level
+    near = values["noisy"] - values["close"]
+    assert abs(near.mean()) < _half(near)  # not clearly below (or above) the other
+    assert state.loc["noisy", "status"] == RUNNING
+    assert state.loc["today", "status"] == RUNNING  # as long as an option needs its pairs
+
+
+def test_a_stopped_option_keeps_its_state_and_the_limit_stops_the_rest() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.normal(1000, 50, 4)
+    values = {"today": base, "noisy": base + rng.normal(0, 80, 4)}
+    rule = Settle(max_reps=4, batch=2)
+    state = settle_state(_totals(values), list(values), "today", rule).set_index("variant")
+    assert state.loc["noisy", "status"] == LIMIT
+    assert state.loc["today", "status"] == SETTLED
+
+
+def test_plan_fixed_reps_or_settle() -> None:
+    assert settle_plan(12, None, None, "won") == (12, None)
+    first, rule = settle_plan(None, None, None, "won")
+    assert first == 4 and rule is not None and rule.relative == 0.02 and rule.max_reps == 40
+    first, rule = settle_plan(6, 0.05, 20, "won")
+    assert first == 6 and rule is not None and (rule.relative, rule.max_reps) == (0.05, 20)
+    with pytest.raises(ValueError, match="precision"):
+        Settle(relative=1.5)
+
+
+@pytest.fixture(scope="module")
+def small() -> simfunnel.Scenario:
+    return parse_scenario(SMALL_YAML, "small")
+
+
+def _settled(small: simfunnel.Scenario, workers: int) -> Any:
+    variants = {"now": {}, "lower": {"scoring.threshold": 40}, "higher": {"scoring.threshold": 65}}
+    rule = Settle(relative=0.05, batch=3, max_reps=12)
+    return simfunnel.run_variants(
+        small, variants, 3, baseline="now", settle=rule, workers=workers, progress=False
+    )
+
+
+def test_a_settled_experiment_is_the_same_on_one_or_two_workers(small: simfunnel.Scenario) -> None:
+    one, two = _settled(small, 1), _settled(small, 2)
+    pd.testing.assert_frame_equal(one.totals, two.totals)
+    pd.testing.assert_frame_equal(one.settled, two.settled)
+    state = one.settled.set_index("variant")
+    assert not (state["status"] == RUNNING).any()
+    for v, row in state.iterrows():  # the table holds exactly the replications the rule ran
+        assert one.finished(str(v)) == row["replications"]
+    print(one.settled.to_string())
+
+
+def test_a_decision_starts_one_pool_for_all_its_experiments(
+    small: simfunnel.Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    real = cf.ProcessPoolExecutor
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(options.cf, "ProcessPoolExecutor", Counted)
+    with decision_pool(options.RunOptions(workers=2, progress=False)) as shared:
+        for _ in range(3):
+            simfunnel.run(small, 2, options=shared)
+    assert len(started) == 1
+    with decision_pool(options.RunOptions(workers=1)) as inline:
+        assert inline.executor is None  # one worker: nothing to start
+    assert len(started) == 1
