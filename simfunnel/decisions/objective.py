@@ -501,8 +501,23 @@ __all__ = [
     "failures",
     "marginal",
     "mirrored",
+    "pareto_front",
     "parse_costs",
     "resolve_costs",
     "service_targets",
     "with_decision_kpis",
 ]
+
+
+def pareto_front(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Rows that no other row matches or beats on every column and beats on one."""
+    values = frame[list(columns)].to_numpy(dtype=float)
+    keep = []
+    for i, row in enumerate(values):
+        dominated = any(
+            np.all(other >= row) and np.any(other > row)
+            for j, other in enumerate(values)
+            if j != i and not np.isnan(other).any()
+        )
+        keep.append(not dominated and not np.isnan(row).any())
+    return pd.Series(keep, index=frame.index)

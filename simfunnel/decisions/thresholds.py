@@ -27,7 +27,16 @@ import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, SharedKeywords, run_variants
+from ..experiments import (
+    Experiment,
+    RunOptions,
+    Settle,
+    SharedKeywords,
+    decision_pool,
+    run_variants,
+    settle_plan,
+    settle_text,
+)
 from ..results import Unit, unit_text
 from ..results.answer import AnswerBase, Report
 from ..scenario import Costs, Scenario, with_overrides
@@ -43,6 +52,7 @@ from .objective import (
     choose,
     failures,
     marginal,
+    pareto_front,
     resolve_costs,
     service_targets,
     with_decision_kpis,
@@ -200,6 +210,9 @@ class ThresholdComparison(AnswerBase):
         else:
             rest.append(f"The current {cur} meets every target.")
         rest.append(self.rule)
+        settled, rule = self.experiment.settled, self.experiment.settle
+        if settled is not None and isinstance(rule, Settle):
+            rest.append(settle_text(settled, rule, self.fallback.replace("_", " ")))
         rest.append(f"Assumptions over the {self.scenario.weeks:g} weeks: {self.assumptions}")
         return points, rest
 
@@ -282,8 +295,10 @@ def option_label(threshold: float, require: int, criteria: int, grid: bool) -> s
 def compare_thresholds(
     scenario: Scenario,
     thresholds: Sequence[float],
-    reps: int = 10,
+    reps: int | None = None,
     *,
+    precision: float | None = None,
+    max_reps: int | None = None,
     sql_require: Sequence[int] | None = None,
     costs: Mapping[str, Any] | Costs | None = None,
     service_level: float | None = 0.5,
@@ -298,6 +313,10 @@ def compare_thresholds(
 ) -> ThresholdComparison:
     """Run every option (and the current one) on common random numbers and compare.
 
+    Replications: by default in batches until each option's paired difference in the ranking
+    KPI (``fallback``) against today is known to ``precision`` (default +/-2%) of today's
+    level, or the option is clearly below the best, at most ``max_reps`` (default 40) each
+    (:class:`simfunnel.experiments.Settle`); ``reps`` alone runs that fixed count instead.
     ``thresholds``: MQL thresholds; ``sql_require``: toss-up requirements (how many of the
     ``toss_up.criteria`` a lead must meet); together a grid, the scenario's own values always
     added. ``costs``: on top of the scenario's ``costs`` section (see
@@ -321,7 +340,18 @@ def compare_thresholds(
         name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
         for name, (t, r) in options.items()
     }
-    experiment = run_variants(scenario, variants, reps, baseline=current, options=settings)
+    first, rule = settle_plan(reps, precision, max_reps, f"totals.{fallback}")
+    with decision_pool(dataclasses.replace(settings, settle=rule)) as shared:
+        experiment = run_variants(scenario, variants, first, baseline=current, options=shared)
+        gap_reps = reps if rule is None and reps is not None else experiment.finished(current)
+        quiet: SharedKeywords = {  # the gap runs without a bar, on the same pool and seeds
+            "seed": shared.seed,
+            "workers": shared.workers,
+            "executor": shared.executor,
+            "progress": False,
+            "snapshot": shared.snapshot,
+        }
+        gap = explain_gap(scenario, "valid_opportunities", gap_reps, **quiet) if explain else None
     weeks = scenario.horizon / WEEK
     kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
     experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
@@ -329,8 +359,6 @@ def compare_thresholds(
     overview = _overview(table, options, weeks, scenario, current, saturation)
     targets = service_targets(service_level, max_utilisation, min_valid_rate, min_valid_per_week)
     choice = _judge(overview, table, targets, weeks, current)
-    quiet: SharedKeywords = {**keywords, "progress": False}  # the gap runs without a bar
-    gap = explain_gap(scenario, "valid_opportunities", reps, **quiet) if explain else None
     unlimited = scenario.ae.team is None
     comparison = ThresholdComparison(
         experiment=experiment,
@@ -467,7 +495,7 @@ def _overview(
         _sheet_valid(with_overrides(scenario, {"scoring.threshold": t}), weeks)
         for t in out["threshold"]
     ]
-    out["pareto"] = _pareto(out, ("valid_opportunities", "within_1h", "valid_rate"))
+    out["pareto"] = pareto_front(out, ("valid_opportunities", "within_1h", "valid_rate"))
     return out.sort_values(["threshold", "sql_require"]).reset_index(drop=True)
 
 
@@ -562,20 +590,6 @@ def _sheet_valid(scenario: Scenario, weeks: float) -> float:
     """Valid opportunities a spreadsheet expects over the period (no capacity, no decay)."""
     funnel = spreadsheet_funnel(scenario)
     return float(funnel.loc[funnel["source"] == "total", "valid_per_week"].iloc[0]) * weeks
-
-
-def _pareto(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Rows that no other row matches or beats on every column and beats on one."""
-    values = frame[list(columns)].to_numpy(dtype=float)
-    keep = []
-    for i, row in enumerate(values):
-        dominated = any(
-            np.all(other >= row) and np.any(other > row)
-            for j, other in enumerate(values)
-            if j != i and not np.isnan(other).any()
-        )
-        keep.append(not dominated and not np.isnan(row).any())
-    return pd.Series(keep, index=frame.index)
 
 
 __all__ = ["ThresholdComparison", "compare_thresholds", "option_label"]

@@ -13,7 +13,7 @@ from conftest import build
 from scipy import stats
 
 from simfunnel.decisions import compare_thresholds, option_label
-from simfunnel.decisions.thresholds import _pareto
+from simfunnel.decisions.objective import pareto_front as _pareto
 
 matplotlib.use("Agg")
 
