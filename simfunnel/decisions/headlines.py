@@ -275,7 +275,7 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
         f"{_percent(ci.high)} against the {s.confidence:.0%} asked"
     )
     if ci.low < s.confidence:
-        risk += ", so the answer is on the edge: more runs (--reps) would settle it"
+        risk += ", so the answer is on the edge: more runs (--max-reps) would settle it"
     return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
 
 

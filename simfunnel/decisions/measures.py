@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
 from ..base.formatting import fmt
 from ..base.units import format_duration
@@ -186,13 +188,68 @@ def parse_targets(targets: Sequence[str | Target]) -> list[Target]:
 
 def replication_reports(experiment: Experiment) -> list[dict[str, float]]:
     """One dict per replication: 'section.metric' -> value."""
-    t = experiment.totals
-    out = []
-    for _, rows in t.groupby("replication", sort=True):
-        out.append(dict(zip(rows["section"] + "." + rows["metric"], rows["value"], strict=True)))
-    return out
+    return reports_of(experiment.totals)
 
 
 def share_met(reports: Sequence[Mapping[str, float]], goals: Sequence[Target], w: float) -> float:
     """The share of replications (``reports``) that meet every goal, over ``w`` weeks."""
     return float(np.mean([all(g.met(g.value_in(r, w)) for g in goals) for r in reports]))
+
+
+def reports_of(totals: pd.DataFrame) -> list[dict[str, float]]:
+    """One dict per replication of ``totals`` (one variant): 'section.metric' -> value."""
+    return [
+        dict(zip(rows["section"] + "." + rows["metric"], rows["value"], strict=True))
+        for _, rows in totals.groupby("replication", sort=True)
+    ]
+
+
+@dataclass(frozen=True)
+class PassRule:
+    """A sizing run's stopping rule (:class:`simfunnel.experiments.StoppingRule`): add
+    replications until the 95% Wilson interval of the share of runs meeting every goal lies on
+    one side of ``confidence``, or ``max_reps`` is reached (the headcount is then on the edge).
+
+    Why: a pass rate of 9 in 10 is consistent with anything from 60% to 98%, so an 80% rule
+    decided on ten runs flips with the seed; judged on its interval it does not."""
+
+    goals: tuple[Target, ...]
+    weeks: float
+    confidence: float
+    batch: int = 10
+    max_reps: int = 40
+    level: float = 0.95
+
+    def state(
+        self,
+        totals: pd.DataFrame,
+        names: Sequence[str],
+        baseline: str,
+        previous: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        rows = []
+        for name in names:
+            reports = reports_of(totals[totals["variant"] == name])
+            n = len(reports)
+            k = sum(all(g.met(g.value_in(r, self.weeks)) for g in self.goals) for r in reports)
+            low, high = pass_interval(k, n, self.level)
+            status, why = "running", "the pass rate's interval straddles the confidence asked"
+            if low >= self.confidence:
+                status, why = "settled", f"passes: {k} of {n} runs, 95% interval from {low:.0%}"
+            elif high < self.confidence:
+                status, why = "settled", f"fails: {k} of {n} runs, 95% interval to {high:.0%}"
+            elif n >= self.max_reps:
+                status, why = "limit", f"on the edge: {k} of {n} runs, {low:.0%} to {high:.0%}"
+            rows.append(
+                {"variant": name, "replications": n, "passed": k, "low": low, "high": high}
+                | {"status": status, "why": why}
+            )
+        return pd.DataFrame(rows)
+
+
+def pass_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson interval of a pass rate of ``k`` in ``n`` runs ((0, 1) with no runs)."""
+    if n == 0:
+        return 0.0, 1.0
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)

@@ -14,6 +14,7 @@ those without which one rep fewer would do. The hiring plan is in :mod:`simfunne
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,19 @@ import pandas as pd
 from scipy import stats
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, SharedKeywords, run
+from ..experiments import Experiment, RunOptions, SharedKeywords, decision_pool, run
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports
 from .levers import role_name
-from .measures import MEASURES, Target, parse_targets, replication_reports, share_met
+from .measures import (
+    MEASURES,
+    PassRule,
+    Target,
+    parse_targets,
+    replication_reports,
+    share_met,
+)
 from .workload import sdr_workload
 
 ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
@@ -209,9 +217,22 @@ class Sizing(AnswerBase):
             ]
             if failing:
                 text += f" ({' and '.join(failing)} is what fails)"
-        text += "." + today + self._explained()
+        text += "." + today + self._explained() + self._runs()
         return text + (
             f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
+        )
+
+    def _runs(self) -> str:
+        """How many runs each headcount took and why it stopped (with a stopping rule)."""
+        said = []
+        for h, exp in sorted(self.experiments.items()):
+            if exp.settled is not None and not exp.settled.empty:
+                said.append(f"{h}: {exp.settled['why'].iloc[0]}")
+        if not said:
+            return ""
+        return (
+            " Each headcount ran until the 95% interval of its pass rate fell on one side of "
+            f"{self.confidence:.0%} ({'; '.join(said)})."
         )
 
     def _explained(self) -> str:
@@ -321,9 +342,10 @@ class _HeadcountRuns:
     path: str  # the scenario field of the role's headcount
     goals: Sequence[Target]
     confidence: float
-    reps: int
-    options: RunOptions  # how each headcount's experiment runs
+    reps: int  # the first batch (with a rule) or the fixed count
+    options: RunOptions  # how each headcount's experiment runs (its stopping rule, if any)
     tried: dict[int, Experiment] = field(default_factory=dict)
+    edge: dict[int, str] = field(default_factory=dict)  # headcounts the rule left on the edge
     share: dict[int, float] = field(default_factory=dict)
     level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
 
@@ -338,6 +360,9 @@ class _HeadcountRuns:
                 self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
             )
             self.tried[h] = run(scenario, self.reps, options=self.options)
+            settled = self.tried[h].settled
+            if settled is not None and (settled["status"] == "limit").any():
+                self.edge[h] = str(settled["why"].iloc[0])
             reports = replication_reports(self.tried[h])
             for g in self.goals:
                 if g.metric not in MEASURES and g.metric not in reports[0]:
@@ -355,6 +380,22 @@ class _HeadcountRuns:
             abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
             for x, y in zip(self.level[a], self.level[b], strict=True)
         )
+
+
+def _pass_rule(
+    reps: int | None,
+    max_reps: int | None,
+    goals: Sequence[Target],
+    weeks: float,
+    confidence: float,
+) -> tuple[int, PassRule | None]:
+    """The first batch and the stopping rule: ``reps`` alone fixes the count (no rule)."""
+    if reps is not None and max_reps is None:
+        return reps, None
+    batch = reps if reps is not None else PassRule.batch
+    most = max_reps if max_reps is not None else PassRule.max_reps
+    rule = PassRule(tuple(goals), weeks, confidence, batch=batch, max_reps=max(most, batch))
+    return batch, rule
 
 
 def _smallest(runs: _HeadcountRuns, first: int, max_headcount: int) -> int | None:
@@ -389,15 +430,22 @@ def size_team(
     role: str = "sdr",
     targets: Sequence[str | Target] = (),
     confidence: float = 0.8,
-    reps: int = 10,
+    reps: int | None = None,
     *,
+    max_reps: int | None = None,
     start: int | None = None,
     max_headcount: int = 200,
     explain: bool = True,
     **keywords: Unpack[SharedKeywords],
 ) -> Sizing:
     """The smallest headcount of ``role`` whose runs meet every target with probability at
-    least ``confidence`` (the share of ``reps`` replications in which all are met).
+    least ``confidence`` (the share of replications in which all are met).
+
+    Replications: by default each headcount runs in batches of 10 until the 95% interval of
+    its pass rate lies on one side of ``confidence``, at most ``max_reps`` (default 40; a
+    headcount still straddling it is on the edge, and said so): :class:`PassRule`. ``reps``
+    alone runs that fixed count for every headcount instead; with ``max_reps``, ``reps`` is the
+    batch.
 
     Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
     ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
@@ -412,22 +460,27 @@ def size_team(
     path = headcount_path(scenario, role)
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
-    runs = _HeadcountRuns(scenario, role, path, goals, confidence, reps, options)
-    answer = _smallest(runs, first, max_headcount)
-    if answer is not None and answer > 1:
-        runs.meets(answer - 1)  # the evidence: one fewer fails
-    current = staff_of(scenario, role).headcount
-    if 1 <= current <= max_headcount:
-        runs.meets(current)  # today's team, always in the table
+    weeks = scenario.horizon / WEEK
+    first_batch, rule = _pass_rule(reps, max_reps, goals, weeks, confidence)
+    with decision_pool(dataclasses.replace(options, settle=rule)) as shared:
+        runs = _HeadcountRuns(scenario, role, path, goals, confidence, first_batch, shared)
+        answer = _smallest(runs, first, max_headcount)
+        if answer is not None and answer > 1:
+            runs.meets(answer - 1)  # the evidence: one fewer fails
+        current = staff_of(scenario, role).headcount
+        if 1 <= current <= max_headcount:
+            runs.meets(current)  # today's team, always in the table
+        explanation: pd.DataFrame = pd.DataFrame()
+        explained: dict[tuple[str, int], Experiment] = {}
+        if explain and answer is not None:
+            quiet = dataclasses.replace(shared, settle=None)  # on the search's replications
+            explanation, explained = _explain(
+                scenario, role, answer, runs.tried, goals, confidence, quiet
+            )
     table = _sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
     table.insert(2, "answer", table["headcount"] == answer)
-    explanation: pd.DataFrame = pd.DataFrame()
-    explained: dict[tuple[str, int], Experiment] = {}
-    if explain and answer is not None:
-        explanation, explained = _explain(
-            scenario, role, answer, runs.tried, goals, confidence, reps, options
-        )
+    table["edge"] = [runs.edge.get(int(h), "") for h in table["headcount"]]
     return Sizing(
         role,
         tuple(goals),
@@ -449,7 +502,6 @@ def _explain(
     tried: Mapping[int, Experiment],
     goals: Sequence[Target],
     confidence: float,
-    reps: int,
     options: RunOptions,
 ) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
     """Each mechanism removed at the answer and one fewer, on the replications of the search
@@ -467,6 +519,7 @@ def _explain(
             variant = with_overrides(
                 scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
             )
+            reps = int(tried[k].totals["replication"].nunique())  # as many as the search ran
             runs[(name, k)] = exp = run(variant, reps, options=options)
             reports = replication_reports(exp)
             with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))

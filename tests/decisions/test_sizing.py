@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import build
 
@@ -176,3 +177,44 @@ def test_a_volume_plan_may_not_name_a_month_the_period_covers_twice() -> None:
     scenario = busy(horizon="56 weeks")
     with pytest.raises(ValueError, match="covers twice"):
         hiring_plan(scenario, {"2026-01": 2.0}, "sdr", ["sdr_utilisation<=0.8"], reps=2)
+
+
+def test_the_pass_rule_settles_on_the_wilson_interval() -> None:
+    """All n runs passing: the Wilson lower bound is n / (n + z^2), so an 80% rule is settled
+    from n > 4 z^2 (16 runs at 95%), not at 10 of 10; 1 of 10 is settled as a failure."""
+    from simfunnel.decisions.measures import PassRule, pass_interval
+
+    z2 = 1.959963984540054**2
+    for n in (10, 16, 20):
+        assert pass_interval(n, n)[0] == pytest.approx(n / (n + z2), rel=1e-9)
+    goal = Target.parse("totals.won>=1")
+    rule = PassRule((goal,), weeks=4, confidence=0.8, batch=10, max_reps=40)
+
+    def state(won: list[float]) -> dict:
+        totals = pd.DataFrame(
+            {"variant": "h", "replication": range(len(won)), "section": "totals"}
+            | {"metric": "won", "value": won}
+        )
+        return rule.state(totals, ["h"], "h", None).iloc[0].to_dict()
+
+    assert state([1.0] * 10)["status"] == "running"  # 10 of 10: 72% to 100% straddles 80%
+    assert state([1.0] * 16)["status"] == "settled"  # 16 of 16: from 80.6%
+    assert state([1.0] + [0.0] * 9)["status"] == "settled"  # 1 of 10: at most 40%
+    edge = state([1.0] * 34 + [0.0] * 6)  # 85% of 40: still straddles, at the limit
+    assert edge["status"] == "limit" and edge["why"].startswith("on the edge")
+
+
+def test_sizing_settles_each_headcount_and_says_how() -> None:
+    """Without reps, each headcount runs until its pass rate is settled (or on the edge); the
+    answer does not move with the seed on a clear case."""
+    answers = set()
+    for seed in (1, 2, 3):
+        s = size_team(busy(), "sdr", TARGETS, confidence=0.8, workers=2, seed=seed, explain=False)
+        answers.add(s.headcount)
+        for exp in s.experiments.values():
+            state = exp.settled.iloc[0]
+            assert state["status"] in ("settled", "limit")
+            assert exp.finished(exp.baseline) == state["replications"] >= 10
+        assert "Each headcount ran until the 95% interval of its pass rate" in s.verdict
+        print(seed, s.headcount, s.table[["headcount", "p_all_met", "edge"]].to_dict("records"))
+    assert len(answers) == 1
