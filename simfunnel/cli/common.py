@@ -68,15 +68,50 @@ def positive(text: str) -> int:
     return value
 
 
+# What a decision's replications run until, by default: its own rule (see add_execution).
+SETTLED_BY = {
+    "precision": "--precision",
+    "pass": "settling each headcount's pass rate on one side of --confidence",
+}
+
+
 def add_execution(
-    parser: argparse.ArgumentParser, reps_default: int, *, interval: bool = True
+    parser: argparse.ArgumentParser,
+    reps_default: int | None,
+    *,
+    interval: bool = True,
+    settle: str = "",
 ) -> None:
+    """--reps, --workers and --snapshot; with ``settle``, --max-reps too (and for
+    ``settle="precision"`` --precision): the decision runs until its answer is settled unless
+    --reps fixes the count."""
+    reps_help = (
+        f"a fixed number of replications (default: as many as {SETTLED_BY[settle]} needs)"
+        if settle
+        else f"replications, seeds spawned from --seed (default {reps_default})"
+    )
     parser.add_argument(
         "--reps",
         type=INTERVAL_REPS if interval else positive,
-        default=reps_default,
-        help=f"replications, seeds spawned from --seed (default {reps_default})",
+        default=None if settle else reps_default,
+        help=reps_help,
     )
+    if settle == "precision":
+        parser.add_argument(
+            "--precision",
+            type=opt.share(one=False),
+            default=None,
+            help="run until each option's paired difference against today is known to this "
+            "share of today's level (default 0.02: +/-2%%); with --reps, --reps is the first batch",
+        )
+    if settle:
+        parser.add_argument(
+            "--max-reps",
+            type=INTERVAL_REPS,
+            default=None,
+            help="the most replications per option while settling (default 40); with --reps, "
+            "--reps is the batch",
+        )
     parser.add_argument(
         "--workers",
         type=positive,

@@ -20,7 +20,6 @@ from .common import (
     add_execution,
     answer_outputs,
     finish,
-    format_arg,
     load,
     positive,
     problem,
@@ -30,8 +29,8 @@ from .common import (
     snapshot_of,
     target_args,
 )
-from .output import deliver, print_json, ticking
-from .tables import csv_text, json_value, records
+from .output import deliver, ticking
+from .waterfall import waterfall_args, waterfall_command
 
 if TYPE_CHECKING:
     from ..decisions import Diagnosis, Forecast, Gap, HiringPlan, Sizing, ThresholdComparison
@@ -143,7 +142,7 @@ def thresholds_args(th: argparse.ArgumentParser) -> None:
         help="skip measuring the spreadsheet gap (about halves the run time)",
     )
     answer_outputs(th, "the tables and plots")
-    add_execution(th, reps_default=10)
+    add_execution(th, reps_default=None, settle="precision")
 
 
 def costs(items: list[str]) -> dict[str, Any]:
@@ -190,6 +189,8 @@ def compared(args: argparse.Namespace) -> ThresholdComparison:
             scenario,
             values,
             args.reps,
+            precision=args.precision,
+            max_reps=args.max_reps,
             sql_require=requires or None,
             seed=args.seed,
             workers=args.workers,
@@ -222,7 +223,7 @@ def size_args(size: argparse.ArgumentParser) -> None:
         help="skip measuring what ramp, attrition and leave cost (two runs per mechanism)",
     )
     answer_outputs(size, "the table and plot")
-    add_execution(size, reps_default=10)
+    add_execution(size, reps_default=None, settle="pass")
 
 
 def sized(args: argparse.Namespace) -> Sizing:
@@ -237,6 +238,7 @@ def sized(args: argparse.Namespace) -> Sizing:
             opt.targets(args.target),
             args.confidence,
             args.reps,
+            max_reps=args.max_reps,
             seed=args.seed,
             workers=args.workers,
             progress=progress(args),
@@ -425,83 +427,6 @@ def explained(args: argparse.Namespace) -> Gap:
 
 def explain_command(args: argparse.Namespace) -> int:
     return decide(args, explained, lambda g: finish(g.experiment))
-
-
-def waterfall_args(wf: argparse.ArgumentParser) -> None:
-    """The options of `simfunnel waterfall`."""
-    scenario_args(wf, seed=False)
-    wf.add_argument(
-        "--revenue",
-        type=opt.finite(above=0),
-        required=True,
-        help="revenue target over the scenario's horizon",
-    )
-    format_arg(wf)
-
-
-def waterfall_text(table: Any, money: Any) -> str:
-    """The reverse waterfall as a leader reads it: revenue in the currency, counts whole
-    (rounded up), rates as percents."""
-
-    def cell(stage: str, value: float) -> str:
-        if value != value:  # NaN: no rate on the revenue row
-            return ""
-        return money.format(value, compact=False) if stage == "revenue" else f"{math.ceil(value):,}"
-
-    shown = table.copy()
-    for col in ("needed", "per_week"):
-        shown[col] = [cell(st, v) for st, v in zip(table["stage"], table[col], strict=True)]
-    shown["rate"] = [("" if v != v else f"{100 * v:.0f}%") for v in table["rate"]]
-    shown["stage"] = shown["stage"].str.replace("_", " ")
-    shown["next_stage"] = shown["next_stage"].fillna("").str.replace("_", " ")
-    return str(shown.to_string(index=False))
-
-
-def waterfall_command(args: argparse.Namespace) -> int:
-    """The reverse waterfall and the SDR load: arithmetic, no simulation, no answer object;
-    its JSON has the same first keys as an answer's (no summary) and the workload figures."""
-    from ..decisions import reverse_waterfall_for, scenario_rates, sdr_workload
-
-    scenario = load(args.scenario)
-    try:
-        table = reverse_waterfall_for(scenario, args.revenue)
-    except ValueError as exc:
-        raise problem(f"{args.scenario}: {exc}") from None
-    r = scenario_rates(scenario)
-    w = sdr_workload(scenario)
-    money = scenario.currency
-    heading = (
-        f"{scenario.name}: {money.format(args.revenue, compact=False)} in {scenario.weeks} "
-        f"weeks at a mean deal of {money.format(r.deal_value, compact=False)} (nominal rates: "
-        "no capacity limit, no speed-to-lead decay; counts rounded up: a plan needs whole ones)"
-    )
-    load_line = (
-        f"SDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
-        f"week; {w.headcount_by_occupancy:.1f} SDRs at {w.target_occupancy:.0%} occupancy, "
-        f"{w.headcount_by_erlang_c:.1f} by Erlang C for {w.erlang_c.target:.0%} of touches "
-        f"within {w.erlang_c.answer_within:g} h (now {w.headcount_now})"
-    )
-    if args.format == "json":
-        workload = {k: v for k, v in vars(w).items() if k != "erlang_c"}
-        workload |= {"erlang_c_servers": w.erlang_c.servers, "erlang_c_target": w.erlang_c.target}
-        workload["answer_within_hours"] = w.erlang_c.answer_within
-        print_json(
-            {
-                "command": args.command,
-                "scenario": scenario.name,
-                "verdict": f"{heading}. {load_line}",
-                "table": records(table),
-                "revenue": args.revenue,
-                "workload": json_value(workload),
-            }
-        )
-    elif args.format == "csv":
-        print(csv_text(table), end="")
-    else:
-        print(heading)
-        print(waterfall_text(table, money))
-        print(f"\n{load_line}")
-    return EXIT_OK
 
 
 def diagnose_args(diag: argparse.ArgumentParser) -> None:
