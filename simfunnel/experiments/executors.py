@@ -6,6 +6,8 @@ jobs, keeps what comes back in any order, shows progress and handles Ctrl-C and 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
+import json
 import os
 import signal
 import traceback
@@ -16,11 +18,23 @@ from typing import Any
 import pandas as pd
 
 from ..model import Snapshot
-from ..scenario import Scenario
+from ..scenario import Scenario, scenario_to_dict
 from .replicate import Failed, ReplicationError, empty_failures, replay_text, run_replication
 from .store import Store
 
-__all__ = ["Pool", "Runner", "cores", "ignore_sigint"]
+__all__ = ["Memo", "Pool", "Runner", "cores", "fingerprint", "ignore_sigint"]
+
+Memo = dict[tuple[Any, ...], pd.DataFrame]  # a decision's runs, for its experiments to share
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """The scenario's content without its name and description: two variants that run the
+    same model (a comparison's baseline and a gap explanation's full model) share it."""
+    data = scenario_to_dict(scenario)
+    data.pop("name", None)
+    data.pop("description", None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def ignore_sigint() -> None:
@@ -95,19 +109,34 @@ class Runner:
     interrupted: bool = False
     snapshot: Snapshot | None = None
     draw_parameters: bool = False
+    memo: Memo | None = None  # runs a decision already made, by what makes them the same
+    _prints: dict[int, str] = field(default_factory=dict, init=False, repr=False)
+
+    def _memo_key(self, key: tuple[int, int]) -> tuple[Any, ...]:
+        """What makes two replications the same run: the scenario's content (its name aside),
+        the root seed, the replication, the start and whether parameters are drawn."""
+        if key[0] not in self._prints:
+            self._prints[key[0]] = fingerprint(self.scenarios[key[0]])
+        start = id(self.snapshot)
+        return (self._prints[key[0]], self.seed, key[1], start, self.draw_parameters)
 
     def run(self, jobs: list[tuple[int, int]]) -> None:
-        """Run the jobs not already in the store; Ctrl-C keeps what finished and marks the
-        experiment interrupted."""
+        """Run the jobs not already in the store (or made before in the same decision);
+        Ctrl-C keeps what finished and marks the experiment interrupted."""
         from tqdm.auto import tqdm  # slow to import: only when replications run
 
         todo = []
         for key in jobs:
             stored = self.store.load(key) if self.store is not None else None
-            if stored is None:
-                todo.append(key)
-            else:
+            made = self.memo.get(self._memo_key(key)) if self.memo is not None else None
+            if stored is not None:
                 self.frames[key] = stored
+            elif made is not None:
+                self.frames[key] = made
+                if self.store is not None:
+                    self.store.save(key, made)
+            else:
+                todo.append(key)
         bar = tqdm(
             total=len(jobs),
             initial=len(jobs) - len(todo),
@@ -166,6 +195,8 @@ class Runner:
         if isinstance(outcome, pd.DataFrame):
             if self.store is not None:
                 self.store.save(key, outcome)  # first: what is kept is also on disk
+            if self.memo is not None:
+                self.memo[self._memo_key(key)] = outcome
             self.frames[key] = outcome
             self.failures.pop(key, None)
             return

@@ -28,7 +28,7 @@ from .options import RunKeywords, RunOptions
 from .readout import experiment_report, experiment_verdict, spread, summary_text
 from .replicate import assemble, root_seed
 from .replications import Replications
-from .settle import RUNNING, StoppingRule
+from .settle import LIMIT, RUNNING, StoppingRule
 from .store import Store, experiment_manifest
 from .variants import add_params, grid_variants, param_table
 
@@ -143,6 +143,7 @@ def _experiment(
         list(scenarios.values()), names, root, pool, store, options.fail_fast, options.progress
     )
     runner.snapshot = snapshot
+    runner.memo = options.memo
     runner.draw_parameters = draw_parameters
     report, settled = None, None
     n = reps
@@ -212,8 +213,13 @@ def _settle(
             done[v] = n
         _, totals = assemble(runner.frames, names, root)
         state = rule.state(totals, names, baseline, state)
-        if runner.interrupted or not state["status"].eq(RUNNING).any():
+        running = state["status"].eq(RUNNING)
+        if runner.interrupted or not running.any():
             return max(done.values()), state
+        if n >= rule.max_reps:  # every replication allowed was tried; some failed
+            why = f"stopped at the most replications allowed ({rule.max_reps}), some failed"
+            state.loc[running, ["status", "why"]] = [LIMIT, why]
+            return n, state
         n = min(rule.max_reps, n + rule.batch)
 
 

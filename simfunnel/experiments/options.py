@@ -19,7 +19,7 @@ from typing import Any, TypedDict, Unpack
 import numpy as np
 
 from ..model import Snapshot
-from .executors import cores, ignore_sigint
+from .executors import Memo, cores, ignore_sigint
 from .settle import StoppingRule
 
 __all__ = [
@@ -51,6 +51,7 @@ class RunOptions:
     snapshot: Snapshot | None = None
     draw_parameters: bool = False
     settle: StoppingRule | None = None
+    memo: Memo | None = None  # a decision's runs, shared by its experiments (decision_pool)
 
     def __post_init__(self) -> None:
         if self.settle is not None and self.precision:
@@ -120,22 +121,22 @@ def _refuse_unknown(keywords: Mapping[str, Any], known: frozenset[str]) -> None:
 @contextmanager
 def decision_pool(options: RunOptions) -> Iterator[RunOptions]:
     """The options with one process pool for every experiment of a decision (a headcount
-    search, thresholds and their gap explanation), started once and shut down at the end.
+    search, thresholds and their gap explanation), started once and shut down at the end, and
+    one memo of the runs made, so that a run two experiments share (a comparison's baseline
+    and a gap explanation's full model) is made once.
 
     Why: a pool per experiment costs its start-up each time (about 0.3 s a pool with fork,
     seconds with spawn, the default on macOS and Windows). A given executor, or one worker,
     is used as it is. Results do not depend on it: every replication has its own seed."""
-    if options.executor is not None:
-        yield options
-        return
+    shared = options if options.memo is not None else replace(options, memo={})
     workers = options.workers if options.workers is not None else cores()
-    if workers == 1:
-        yield options
+    if options.executor is not None or workers == 1:
+        yield shared
         return
     pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=ignore_sigint)
     finished = False
     try:
-        yield replace(options, executor=pool, workers=None)
+        yield replace(shared, executor=pool, workers=None)
         finished = True
     finally:  # after Ctrl-C or an error, do not wait for replications still running
         pool.shutdown(wait=finished, cancel_futures=True)

@@ -130,3 +130,53 @@ def test_a_decision_starts_one_pool_for_all_its_experiments(
     with decision_pool(options.RunOptions(workers=1)) as inline:
         assert inline.executor is None  # one worker: nothing to start
     assert len(started) == 1
+
+
+def test_a_run_two_experiments_of_a_decision_share_is_made_once(
+    small: simfunnel.Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gap explanation's full model is today's option of the threshold comparison: with
+    the decision's memo it is taken from the comparison, not run again, and the explanation is
+    the same, number for number, as one made on its own."""
+    from simfunnel.decisions import explain_gap
+    from simfunnel.experiments import executors
+
+    made: list[int] = []
+    real = executors.run_replication
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "run_replication", counted)
+    c = simfunnel.compare_thresholds(small, [40], 3, workers=1, progress=False, explain=True)
+    assert len(made) == 2 * 3 + (4 - 1) * 3  # two options, and three of the four gap steps
+    alone = explain_gap(small, "valid_opportunities", 3, workers=1)
+    assert c.gap is not None
+    pd.testing.assert_frame_equal(c.gap.table, alone.table)
+
+
+def test_failed_replications_do_not_keep_a_rule_waiting(
+    small: simfunnel.Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replication that fails never counts, so a variant can stay short of the most allowed:
+    the rounds stop when every replication allowed was tried, and say that some failed."""
+    from simfunnel.experiments import executors
+    from simfunnel.experiments.replicate import Failed
+
+    real = executors.run_replication
+
+    def flaky(scenario: Any, seed: int, replication: int, *rest: Any) -> Any:
+        if replication == 1 and scenario.scoring.threshold == 40:
+            return Failed("RuntimeError: injected", "")
+        return real(scenario, seed, replication, *rest)
+
+    monkeypatch.setattr(executors, "run_replication", flaky)
+    variants = {"now": {}, "lower": {"scoring.threshold": 40}}
+    rule = Settle(relative=0.0001, batch=2, max_reps=5)  # never reached: runs to the limit
+    e = simfunnel.run_variants(
+        small, variants, 3, baseline="now", settle=rule, workers=1, progress=False
+    )
+    state = e.settled.set_index("variant")
+    assert state.loc["lower", "replications"] == 4 and len(e.failures) == 1
+    assert state.loc["lower", "status"] == LIMIT and "some failed" in state.loc["lower", "why"]
