@@ -27,10 +27,11 @@ from .objective import (
     resolve_costs,
     service_targets,
 )
+from .options_grid import option_label
 from .queueing import erlang_a, erlang_b, erlang_c, mmc_mean_wait
 from .sizing import Sizing, size_team
 from .stages import DEFAULT_RANGES
-from .thresholds import ThresholdComparison, compare_thresholds, option_label
+from .thresholds import ThresholdComparison, compare_thresholds
 from .workload import (
     erlang_a_service_level,
     erlang_a_staffing,

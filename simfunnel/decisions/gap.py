@@ -114,13 +114,17 @@ def explain_gap(
     scenario: Scenario,
     metric: str = "valid_opportunities",
     reps: int = 10,
+    *,
+    options: RunOptions | None = None,
     **keywords: Unpack[SharedKeywords],
 ) -> Gap:
     """Measure how much of the spreadsheet-to-simulation gap in ``metric`` (valid
     opportunities or wins over the horizon) each left-out mechanism explains. ``seed``,
     ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of :func:`simfunnel.run`
-    (here without a progress bar by default)."""
-    options = RunOptions(progress=False).shared(**keywords)  # quiet unless asked
+    (here without a progress bar by default); ``options``: a decision's own (its pool, and
+    the runs it has made: the full model is today's scenario, often run already)."""
+    base = options if options is not None else RunOptions(progress=False)  # quiet unless asked
+    options = base.shared(**keywords)
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {', '.join(_METRICS)} (got {metric!r})")
     weeks = scenario.horizon / WEEK

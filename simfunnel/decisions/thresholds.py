@@ -17,7 +17,6 @@ targets; the rule and its terms are in :mod:`simfunnel.decisions.objective`. Sat
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,6 @@ from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .gap import Gap, explain_gap
 from .objective import (
-    FALLBACKS,
     KPIS,
     SECTION,
     Choice,
@@ -57,6 +55,7 @@ from .objective import (
     service_targets,
     with_decision_kpis,
 )
+from .options_grid import check_inputs, option_grid
 
 
 @dataclass(frozen=True, repr=False)
@@ -287,11 +286,6 @@ class ThresholdComparison(AnswerBase):
         return reports.threshold_report(self)
 
 
-def option_label(threshold: float, require: int, criteria: int, grid: bool) -> str:
-    """``MQL 40``, or in a grid of toss-up requirements ``MQL 40 / SQL 2 of 4``."""
-    return f"MQL {threshold:g}" + (f" / SQL {require} of {criteria}" if grid else "")
-
-
 def compare_thresholds(
     scenario: Scenario,
     thresholds: Sequence[float],
@@ -332,26 +326,16 @@ def compare_thresholds(
     :func:`simfunnel.run`.
     """
     settings = RunOptions().shared(**keywords)  # run's defaults: a progress bar
-    _check_inputs(scenario, thresholds, sql_require, fallback)
+    check_inputs(scenario, thresholds, sql_require, fallback)
     model = resolve_costs(scenario, costs)
-    values, requires, options, current = _grid(scenario, thresholds, sql_require)
+    values, requires, options, current = option_grid(scenario, thresholds, sql_require)
     grid = len(requires) > 1
     variants = {
         name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
         for name, (t, r) in options.items()
     }
-    first, rule = settle_plan(reps, precision, max_reps, f"totals.{fallback}")
-    with decision_pool(dataclasses.replace(settings, settle=rule)) as shared:
-        experiment = run_variants(scenario, variants, first, baseline=current, options=shared)
-        gap_reps = reps if rule is None and reps is not None else experiment.finished(current)
-        quiet: SharedKeywords = {  # the gap runs without a bar, on the same pool and seeds
-            "seed": shared.seed,
-            "workers": shared.workers,
-            "executor": shared.executor,
-            "progress": False,
-            "snapshot": shared.snapshot,
-        }
-        gap = explain_gap(scenario, "valid_opportunities", gap_reps, **quiet) if explain else None
+    rule = settle_plan(reps, precision, max_reps, f"totals.{fallback}")
+    experiment, gap = _run(scenario, variants, current, rule, reps, settings, explain)
     weeks = scenario.horizon / WEEK
     kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}
     experiment = with_decision_kpis(experiment, weeks, costs, **kpi_options)
@@ -381,38 +365,25 @@ def compare_thresholds(
     return _with_reason(comparison)
 
 
-def _check_inputs(
+def _run(
     scenario: Scenario,
-    thresholds: Sequence[float],
-    sql_require: Sequence[int] | None,
-    fallback: str,
-) -> None:
-    """Refuse an empty comparison, an unknown fallback and toss-up requirements out of range,
-    before anything runs."""
-    if not thresholds and not sql_require:
-        raise ValueError("give at least one threshold to compare with the current one")
-    if fallback not in FALLBACKS:
-        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)} (got {fallback!r})")
-    criteria = len(scenario.toss_up.criteria)
-    for r in sql_require or ():
-        if not (isinstance(r, (int, np.integer)) and 0 <= r <= criteria):
-            raise ValueError(f"sql_require {r!r}: a whole number from 0 to {criteria} (criteria)")
-
-
-def _grid(
-    scenario: Scenario, thresholds: Sequence[float], sql_require: Sequence[int] | None
-) -> tuple[list[float], list[int], dict[str, tuple[float, int]], str]:
-    """The options to run: thresholds, toss-up requirements (the scenario's own added to each),
-    every pair by its label, and the current option's label."""
-    criteria = len(scenario.toss_up.criteria)
-    current_t, current_r = float(scenario.scoring.threshold), int(scenario.toss_up.require)
-    values = sorted({float(t) for t in thresholds} | {current_t})
-    requires = sorted({int(r) for r in sql_require or ()} | {current_r})
-    grid = len(requires) > 1
-    options = {
-        option_label(t, r, criteria, grid): (t, r) for t, r in itertools.product(values, requires)
-    }
-    return values, requires, options, option_label(current_t, current_r, criteria, grid)
+    variants: dict[str, dict[str, Any]],
+    current: str,
+    plan: tuple[int, Settle | None],
+    reps: int | None,
+    settings: RunOptions,
+    explain: bool,
+) -> tuple[Experiment, Gap | None]:
+    """The options on one pool until settled (or ``reps`` each), then the gap explanation on
+    as many replications as today's option ran, reusing its runs as the full model."""
+    first, rule = plan
+    with decision_pool(dataclasses.replace(settings, settle=rule)) as shared:
+        experiment = run_variants(scenario, variants, first, baseline=current, options=shared)
+        if not explain:
+            return experiment, None
+        gap_reps = reps if rule is None and reps is not None else experiment.finished(current)
+        quiet = dataclasses.replace(shared, settle=None, progress=False)
+        return experiment, explain_gap(scenario, "valid_opportunities", gap_reps, options=quiet)
 
 
 def _judge(
@@ -592,4 +563,4 @@ def _sheet_valid(scenario: Scenario, weeks: float) -> float:
     return float(funnel.loc[funnel["source"] == "total", "valid_per_week"].iloc[0]) * weeks
 
 
-__all__ = ["ThresholdComparison", "compare_thresholds", "option_label"]
+__all__ = ["ThresholdComparison", "compare_thresholds"]
