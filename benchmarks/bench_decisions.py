@@ -1,0 +1,166 @@
+"""Time to a decision at a stated precision, against today's fixed count of replications.
+
+Why: a leader waits for the decisions, not for one run. ``compare_thresholds`` and
+``size_team`` now run until their answer is settled (the paired difference of the ranking KPI
+known to +/-2% of today's level, options clearly below the best dropped; a headcount's pass
+rate settled on one side of the confidence asked) instead of a fixed count. This benchmark runs
+both ways in one process, on the same machine a moment apart, and prints:
+
+- thresholds: wall time and replications of the settled comparison against ``--fixed``
+  replications of every option (the engine time is in proportion to the replications: every
+  run of the same scenario costs about the same), the precision each reached, the variance
+  reduction that common random numbers bought, and the time against N x one ``simulate``;
+- sizing: the answer for several seeds (it must not move), with the replications each took,
+  against ``--fixed`` replications per headcount;
+- pools: the start-up of a process pool under fork and under spawn (what one pool per
+  decision saves at each headcount a search tries).
+
+Run with ``python benchmarks/bench_decisions.py`` (reference.yaml, about 10 minutes on two
+cores) or ``--quick`` (inbound_saas over 16 weeks, about 2 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import simfunnel
+from simfunnel.scenario import with_overrides
+
+HERE = Path(__file__).parent
+REFERENCE = HERE / "reference.yaml"
+SAAS = HERE.parent / "scenarios" / "inbound_saas.yaml"
+TARGETS = ["speed_to_lead_1h>=0.7", "sdr_utilisation<=0.85"]
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def _runs(experiment: Any) -> int:
+    """Replications run over every variant."""
+    return int(experiment.totals.groupby("variant")["replication"].nunique().sum())
+
+
+def _precision(comparison: Any, kpi: str = "valid_opportunities") -> dict[str, float]:
+    """Per option, the paired 95% half-width against today, as a share of today's level."""
+    c = comparison.experiment.compare()
+    c = c[(c["section"] == "totals") & (c["metric"] == kpi)]
+    return {str(r.variant): float(r.half_width / abs(r.baseline_mean)) for r in c.itertuples()}
+
+
+def thresholds(scenario: Any, values: list[float], fixed: int, workers: int) -> None:
+    one, result = _timed(lambda: simfunnel.simulate(scenario, seed=0))
+    print(f"one simulate: {one:.2f} s ({result.totals['leads']:,} leads)")
+    common = {"workers": workers, "progress": False, "explain": False}
+    t_fixed, fixed_run = _timed(
+        lambda: simfunnel.compare_thresholds(scenario, values, fixed, **common)
+    )
+    t_settled, settled = _timed(lambda: simfunnel.compare_thresholds(scenario, values, **common))
+    n_fixed, n_settled = _runs(fixed_run.experiment), _runs(settled.experiment)
+    print(f"\nthresholds {values} (today {scenario.scoring.threshold:g}), {workers} workers")
+    print(f"  fixed   {fixed} each: {n_fixed:>4} runs, {t_fixed:7.1f} s wall")
+    print(f"  settled +/-2%:   {n_settled:>4} runs, {t_settled:7.1f} s wall")
+    print(
+        f"  settled / fixed: runs {n_settled / n_fixed:.2f}x (engine time), "
+        f"wall {t_settled / t_fixed:.2f}x"
+    )
+    print(
+        f"  against N x one simulate on {workers} cores: fixed "
+        f"{t_fixed / (n_fixed * one / workers):.2f}x, settled "
+        f"{t_settled / (n_settled * one / workers):.2f}x"
+    )
+    print("  each option's replications and why it stopped:")
+    for r in settled.experiment.settled.itertuples():
+        print(f"    {r.variant:<10} {r.replications:>3}  {r.why}")
+    fixed_p, settled_p = _precision(fixed_run), _precision(settled)
+    print("  paired 95% half-width of valid opportunities, share of today's level:")
+    for option in settled_p:
+        print(f"    {option:<10} fixed {fixed_p[option]:6.2%}   settled {settled_p[option]:6.2%}")
+    c = fixed_run.experiment.compare()
+    c = c[(c["section"] == "totals") & (c["metric"] == "valid_opportunities")]
+    reductions = ", ".join(f"{r.variant} {r.variance_reduction:.1f}x" for r in c.itertuples())
+    print(f"  variance reduction of common random numbers (fixed run): {reductions}")
+    print(f"  recommendation: fixed {fixed_run.recommended}, settled {settled.recommended}")
+
+
+def sizing(scenario: Any, seeds: list[int], fixed: int, workers: int) -> None:
+    print(f"\nsize SDRs for {TARGETS} at 80%, {workers} workers")
+    answers = []
+    for seed in seeds:
+        t, s = _timed(
+            lambda seed=seed: simfunnel.size_team(
+                scenario, "sdr", TARGETS, seed=seed, workers=workers, explain=False
+            )
+        )
+        runs = {h: e.finished(e.baseline) for h, e in sorted(s.experiments.items())}
+        answers.append(s.headcount)
+        print(f"  seed {seed}: {s.headcount} SDRs in {t:5.1f} s; runs per headcount {runs}")
+    t_fixed, f = _timed(
+        lambda: simfunnel.size_team(
+            scenario, "sdr", TARGETS, reps=fixed, seed=seeds[0], workers=workers, explain=False
+        )
+    )
+    runs = {h: e.finished(e.baseline) for h, e in sorted(f.experiments.items())}
+    print(f"  fixed {fixed} per headcount, seed {seeds[0]}: {f.headcount} SDRs in {t_fixed:.1f} s")
+    print(f"  the same answer for every seed: {len(set(answers)) == 1} ({answers})")
+
+
+def pools(workers: int) -> None:
+    print("\nstart-up of a process pool (one per decision now, one per headcount before):")
+    for method in ("fork", "spawn"):
+        if method not in mp.get_all_start_methods():
+            continue
+        context = mp.get_context(method)
+        t, _ = _timed(
+            lambda context=context: _first_task(
+                cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            )
+        )
+        print(f"  {method:<6} {t:.2f} s to the first result")
+    print(f"  this platform's default: {mp.get_start_method()}")
+
+
+def _first_task(pool: cf.ProcessPoolExecutor) -> None:
+    with pool:  # importing simfunnel in the worker is part of what a pool costs
+        pool.submit(_load).result()
+
+
+def _load() -> bool:
+    """What a worker does before its first replication: import the engine."""
+    import simfunnel.experiments
+
+    return simfunnel.experiments.__name__ != ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="inbound_saas over 16 weeks")
+    parser.add_argument("--values", default="40,50,70,80")
+    parser.add_argument("--fixed", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    args = parser.parse_args(argv)
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, simfunnel {simfunnel.__version__}"
+    )
+    saas = with_overrides(simfunnel.load_scenario(SAAS), {"horizon": "16 weeks"})
+    scenario = saas if args.quick else simfunnel.load_scenario(REFERENCE)
+    values = [float(v) for v in args.values.split(",")]
+    thresholds(scenario, values, args.fixed, args.workers)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    sizing(saas, seeds, args.fixed, args.workers)
+    pools(args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
