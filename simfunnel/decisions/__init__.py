@@ -12,7 +12,8 @@ from .analytic import (
 )
 from .diagnosis import Diagnosis, diagnose, launch_phase
 from .forecast_bands import FLOWS, LABELS, METRICS, band_table, weekly_arrays
-from .forecasting import Forecast, default_warm_up, forecast
+from .forecast_start import default_warm_up
+from .forecasting import Forecast, forecast
 from .gap import STEPS, Gap, explain_gap
 from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
 from .measures import MEASURES, Target

@@ -65,10 +65,16 @@ import pandas as pd
 from scipy import stats
 
 from ..base.units import WEEK
-from ..experiments import Experiment, ExperimentError, RunOptions, SharedKeywords, run
-from ..model import Snapshot
+from ..experiments import (
+    Experiment,
+    ExperimentError,
+    RunOptions,
+    SharedKeywords,
+    decision_pool,
+    run,
+)
 from ..results.answer import AnswerBase, Report
-from ..scenario import Currency, Scenario, Staffing, scenario_to_dict, with_overrides
+from ..scenario import Currency, Scenario, with_overrides
 from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .forecast_bands import (
@@ -81,14 +87,12 @@ from .forecast_bands import (
     percentile_name,
     weekly_arrays,
 )
+from .forecast_start import horizon_overrides, warm_up_weeks
 
-__all__ = ["Forecast", "default_warm_up", "forecast"]
+__all__ = ["Forecast", "forecast"]
 _SHARE_METRIC = "valid_opportunities"  # whose parameter share the verdict states
 CUMULATIVE = "_cumulative"  # plot("pipeline_value_cumulative"): the running total's chart
 NA = "n/a"  # an undefined figure (NaN) in a printed table
-
-WARM_UP_EXTRA_WEEKS = 4  # from inquiry to valid opportunity: the cadence and the first meeting
-WARM_UP_MAX_WEEKS = 52
 
 
 def _count(x: float) -> str:
@@ -438,69 +442,22 @@ def _check(weeks: int | None, reps: int, level: float) -> None:
         raise ValueError(f"level must be between 0 and 1, e.g. 0.8 for P10-P90 (got {level!r})")
 
 
-def default_warm_up(scenario: Scenario) -> tuple[int, str]:
-    """The warm-up a forecast without a snapshot runs, in weeks, and why: the scenario's own
-    ``warm_up`` if set; otherwise the sales cycle's P90 plus 4 weeks, rounded up to whole
-    weeks, at most 52 (see the module docstring)."""
-    if scenario.warm_up:
-        return round(scenario.warm_up / WEEK), "the scenario's own warm_up"
-    draws = scenario.ae.sales_cycle.sample(np.random.default_rng(0), 20_000)
-    p90 = float(np.quantile(draws, 0.9))  # hours
-    weeks = min(WARM_UP_MAX_WEEKS, math.ceil(p90 / WEEK - 1e-9) + WARM_UP_EXTRA_WEEKS)
-    return weeks, (
-        f"the sales cycle's P90 of {p90 / 24:.0f} days plus {WARM_UP_EXTRA_WEEKS} weeks, so "
-        "the funnel is full when the period starts"
-    )
-
-
-def _horizon_overrides(scenario: Scenario, weeks: int) -> dict[str, Any]:
-    """Overrides that set the horizon to ``weeks`` weeks (durations are written with a unit).
-
-    Bursts and planned hires or exits dated on or after the new end cannot touch the forecast
-    period, and a scenario must not hold them, so they are left out: a 13-week forecast of a
-    half-year plan then runs as is. (Without its later hires a team may have nobody to work the
-    leads; that is reported as the usual one-line error.)
-    """
-    out: dict[str, Any] = {"horizon": f"{weeks} weeks"}
-    data = scenario_to_dict(scenario)
-    end = scenario.start + dt.timedelta(weeks=weeks)
-    for i, source in enumerate(scenario.sources):
-        if any(b.start >= end for b in source.bursts):
-            kept = [
-                b
-                for b, m in zip(data["sources"][i]["bursts"], source.bursts, strict=True)
-                if m.start < end
-            ]
-            out[f"sources.{i}.bursts"] = kept
-    teams: list[tuple[str, Staffing, Any]] = [("sdr", scenario.sdr, data["sdr"])]
-    if scenario.ae.team is not None:
-        teams.append(("ae.team", scenario.ae.team, data["ae"]["team"]))
-    if scenario.outbound is not None:
-        teams.append(("outbound.bdr", scenario.outbound.bdr, data["outbound"]["bdr"]))
-    for path, team, raw in teams:
-        if any(c.date >= end.date() for c in team.plan):
-            kept = [c for c, m in zip(raw["plan"], team.plan, strict=True) if m.date < end.date()]
-            out[f"{path}.plan"] = kept
-    return out
-
-
-def _warm_up(scenario: Scenario, snapshot: Snapshot | None, warm_up: int | None) -> tuple[int, str]:
-    """The warm-up a forecast runs, in weeks, and why: beside a snapshot none but the
-    scenario's own, else the length asked for or :func:`default_warm_up`."""
-    if warm_up is not None and (
-        isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0
-    ):
-        raise ValueError(f"warm_up must be a whole number of weeks >= 0 (got {warm_up!r})")
-    if snapshot is not None:
-        if warm_up:
-            raise ValueError(
-                "start from a snapshot or after a warm-up, not both: the snapshot is the "
-                "funnel at the start (give warm_up=0 or None)"
-            )
-        return round(scenario.warm_up / WEEK), "the scenario's own warm_up"
-    if warm_up is None:
-        return default_warm_up(scenario)
-    return warm_up, "the length asked for"
+def _runs(
+    scenario: Scenario, reps: int, draws: bool, options: RunOptions
+) -> tuple[Experiment, Experiment | None]:
+    """The forecast's replications and, with parameter draws, the same seeds without them
+    (the process noise alone, for the split of the band's variance)."""
+    experiment = run(scenario, reps, options=options.updated(draw_parameters=draws))
+    finished = experiment.long["replication"].nunique()
+    if finished < 2:
+        raise ExperimentError(
+            f"only {finished} replication(s) finished before the interruption; "
+            "a band needs at least two"
+        )
+    if not draws or experiment.interrupted:
+        return experiment, None
+    process = run(scenario, reps, options=options.updated(seed=experiment.seed))
+    return experiment, process if process.long["replication"].nunique() >= 2 else None
 
 
 def forecast(
@@ -543,25 +500,15 @@ def forecast(
     if parameter_draws is not None and not isinstance(parameter_draws, bool):
         raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
     draws = bool(scenario.uncertainty) and parameter_draws is not False
-    warm, basis = _warm_up(scenario, options.snapshot, warm_up)
-    overrides: dict[str, Any] = {} if weeks is None else _horizon_overrides(scenario, weeks)
+    warm, basis = warm_up_weeks(scenario, options.snapshot, warm_up)
+    overrides: dict[str, Any] = {} if weeks is None else horizon_overrides(scenario, weeks)
     if warm * WEEK != scenario.warm_up:
         overrides["warm_up"] = f"{warm} weeks"
     if overrides:
         name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
         scenario = with_overrides(scenario, overrides, source=name)
-    experiment = run(scenario, reps, options=options.updated(draw_parameters=draws))
-    finished = experiment.long["replication"].nunique()
-    if finished < 2:
-        raise ExperimentError(
-            f"only {finished} replication(s) finished before the interruption; "
-            "a band needs at least two"
-        )
-    process = None
-    if draws and not experiment.interrupted:  # the same seeds without draws: the noise alone
-        process = run(scenario, reps, options=options.updated(seed=experiment.seed))
-        if process.long["replication"].nunique() < 2:
-            process = None
+    with decision_pool(options) as shared:  # one pool for the forecast and its noise alone
+        experiment, process = _runs(scenario, reps, draws, shared)
     cube = weekly_arrays(experiment, scenario.weeks)
     flows = cube.copy()
     n_flows = len(FLOWS)

@@ -23,7 +23,7 @@ from typing import Any, Unpack
 import numpy as np
 import pandas as pd
 
-from ..experiments import RunnerKeywords, runner_keywords
+from ..experiments import RunnerKeywords, RunOptions, decision_pool, runner_keywords
 from ..model import Streams, WorkCalendar, build_roster
 from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
@@ -267,10 +267,12 @@ def hiring_plan(
     # 1. Required (fully ramped) headcount per distinct volume level.
     base = scenario_to_dict(scenario)
     runner = runner_keywords({"progress": False}, keywords)
-    required = {
-        f: _required_at(base, role, f, month_weeks, targets, confidence, reps, runner)
-        for f in sorted(set(factors.values()))
-    }
+    with decision_pool(RunOptions().updated(**runner)) as shared:  # one pool for every month
+        pooled: RunnerKeywords = {**runner, "workers": shared.workers, "executor": shared.executor}
+        required = {
+            f: _required_at(base, role, f, month_weeks, targets, confidence, reps, pooled)
+            for f in sorted(set(factors.values()))
+        }
     need = [required[factors[_month_key(m)]] for m in months]
     # 2. Hires, earliest shortfall first, with the staffing model's own expectation.
     plan, planned = _place(scenario, role, months, need)
