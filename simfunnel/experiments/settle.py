@@ -107,6 +107,17 @@ def _paired(values: pd.DataFrame, a: str, b: str, level: float) -> tuple[float, 
     return float(d.mean()), float(half), n
 
 
+def _reduction(values: pd.DataFrame, a: str, b: str) -> float:
+    """What pairing on common random numbers bought: the variance of a difference of
+    independent runs over that of the paired one (NaN for the baseline, or too few pairs)."""
+    pairs = values[[a, b]].dropna()
+    if a == b or len(pairs) < 2:
+        return math.nan
+    paired = float((pairs[a] - pairs[b]).var(ddof=1))
+    unpaired = float(pairs[a].var(ddof=1) + pairs[b].var(ddof=1))
+    return unpaired / paired if paired > 0 else math.inf
+
+
 def settle_state(
     totals: pd.DataFrame,
     names: Sequence[str],
@@ -159,6 +170,7 @@ def settle_state(
                 "diff": diff,
                 "half_width": half,
                 "relative_half_width": half / level if level else math.nan,
+                "variance_reduction": _reduction(values, v, baseline),
                 "status": status,
                 "why": why,
             }
@@ -210,4 +222,13 @@ def settle_text(state: pd.DataFrame, rule: Settle, label: str) -> str:
     )
     if not base.empty:
         head += f"; today's option ran {int(base['replications'].iloc[0])}"
-    return f"{head}: " + "; ".join(parts) + "." if parts else head + "."
+    text = f"{head}: " + "; ".join(parts) + "." if parts else head + "."
+    bought = state["variance_reduction"].replace(math.inf, math.nan).dropna()
+    if not bought.empty:
+        low, high = float(bought.min()), float(bought.max())
+        span = f"{low:.1f}x" if round(low, 1) == round(high, 1) else f"{low:.1f}x to {high:.1f}x"
+        text += (
+            " Running every option on the same leads (common random numbers) cut the variance "
+            f"of the differences {span}: that many times fewer runs for the same precision."
+        )
+    return text

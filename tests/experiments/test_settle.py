@@ -108,6 +108,11 @@ def test_a_settled_experiment_is_the_same_on_one_or_two_workers(small: simfunnel
     assert not (state["status"] == RUNNING).any()
     for v, row in state.iterrows():  # the table holds exactly the replications the rule ran
         assert one.finished(str(v)) == row["replications"]
+    # What pairing bought is what the comparison reports for the same pairs.
+    c = one.compare().set_index(["variant", "section", "metric"])["variance_reduction"]
+    for v in ("lower", "higher"):
+        expected = c.loc[(v, "totals", "valid_opportunities")]
+        assert state.loc[v, "variance_reduction"] == pytest.approx(expected, rel=1e-9)
     print(one.settled.to_string())
 
 
