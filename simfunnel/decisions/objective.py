@@ -287,6 +287,10 @@ def decision_kpis(
         .pivot_table(index=["variant", "replication"], columns="key", values="value", dropna=False)
         .reset_index()
     )
+    # dropna=False keeps a KPI that is NaN in every run, but also makes every variant x
+    # replication pair: keep the runs that exist (a settled comparison runs options unequally).
+    ran = t[["variant", "replication"]].drop_duplicates()
+    wide = wide.merge(ran, on=["variant", "replication"], how="inner")
 
     def col(name: str) -> pd.Series:
         return wide[name].astype(float) if name in wide else pd.Series(math.nan, index=wide.index)

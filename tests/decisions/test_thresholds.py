@@ -265,3 +265,19 @@ def test_the_spreadsheet_gap_is_still_measured_at_the_current_option(ample) -> N
 def test_no_thresholds_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one threshold"):
         compare_thresholds(scenario(2), [], reps=2)
+
+
+def test_a_settled_comparison_judges_each_option_on_the_runs_it_made() -> None:
+    """Without reps, options stop at different counts: each option's decision KPIs are the
+    means of its own runs (value is never below won value), and the verdict says how it ran."""
+    c = compare_thresholds(scenario(3), [35, 70], workers=1, progress=False, max_reps=12)
+    state = c.experiment.settled.set_index("variant")
+    assert state["replications"].nunique() > 1, state  # the rule ran them unequally
+    t = c.experiment.totals
+    decision = t[(t["section"] == "decision") & (t["metric"] == "value")]
+    counts = decision.groupby("variant")["replication"].nunique()
+    for option, row in state.iterrows():
+        assert counts[option] == row["replications"]
+    o = c.overview.set_index("option")
+    assert (o["value"] >= o["won_value"] - 1e-6).all(), o[["value", "won_value"]]
+    assert "Replications ran until each option's paired difference" in c.verdict
