@@ -163,7 +163,7 @@ def threshold_report(comparison: ThresholdComparison) -> Report:
         title=f"{base.name}: MQL threshold comparison",
         subtitle=(
             f"Options {', '.join(comparison.options)} (current {comparison.current_option}), "
-            f"{exp.reps} replications each on common random numbers"
+            f"{exp.runs_text()} replications each on common random numbers"
         ),
         verdict=[p for p in rest if p.startswith("WARNING")]
         + [p for p in rest if not p.startswith("WARNING")],
@@ -177,7 +177,7 @@ def threshold_report(comparison: ThresholdComparison) -> Report:
         ),
         scenario=base,
         notes=[
-            f"root seed: {exp.seed}; replications: {exp.reps}",
+            f"root seed: {exp.seed}; replications: {exp.runs_text()}",
             "the only fields changed between options: scoring.threshold and toss_up.require",
             comparison.rule,
             *(["started from a snapshot of open leads"] if exp.snapshot is not None else []),

@@ -29,13 +29,14 @@ def _what_ran(experiment: Replications) -> str:
     s = experiment.scenario
     names = list(experiment.scenarios)
     if len(names) == 1:
-        what = f"{experiment.reps} replications of {s.name}"
+        what = f"{experiment.runs_text()} replications of {s.name}"
     else:
         shown = ", ".join(names[:_SHOWN_VARIANTS])
         if len(names) > _SHOWN_VARIANTS:
             shown += f" and {len(names) - _SHOWN_VARIANTS} more"
         what = (
-            f"{experiment.reps} replications of each of {len(names)} variants of {s.name} ({shown})"
+            f"{experiment.runs_text()} replications of each of {len(names)} variants of {s.name} "
+            f"({shown})"
         )
     return f"{what}, seed {experiment.seed}, {s.weeks} weeks from {s.start_date}"
 
@@ -45,7 +46,11 @@ def _state(experiment: Replications) -> str:
     if experiment.complete:
         return "complete"
     finished = experiment.totals.groupby("variant", sort=False)["replication"].nunique()
-    asked = experiment.reps * len(experiment.scenarios)
+    asked = (
+        int(experiment.settled["replications"].sum())
+        if experiment.settled is not None
+        else experiment.reps * len(experiment.scenarios)
+    )
     parts = []
     if experiment.interrupted:
         parts.append(f"interrupted, {int(finished.sum())} of {asked} finished")

@@ -68,13 +68,27 @@ class Replications:
 
     @property
     def complete(self) -> bool:
-        """Every replication asked for finished, none failed, nothing was interrupted."""
+        """Every replication asked for finished, none failed, nothing was interrupted (with a
+        stopping rule, each variant ran as far as the rule asked)."""
         finished = self.totals.groupby("variant", sort=False)["replication"].nunique()
+        asked = (
+            dict(zip(self.settled["variant"], self.settled["replications"], strict=True))
+            if self.settled is not None
+            else dict.fromkeys(self.scenarios, self.reps)
+        )
         return (
             not self.interrupted
             and self.failures.empty
-            and all(finished.get(v, 0) == self.reps for v in self.scenarios)
+            and all(finished.get(v, 0) == asked.get(v, 0) for v in self.scenarios)
         )
+
+    def runs_text(self) -> str:
+        """How many replications each variant ran, as a subtitle says it: "20", or "4 to 12
+        (until settled)" under a stopping rule."""
+        counts = self.totals.groupby("variant", sort=False)["replication"].nunique()
+        if self.settled is None or counts.empty or counts.min() == counts.max():
+            return f"{self.reps if counts.empty else int(counts.max())}"
+        return f"{int(counts.min())} to {int(counts.max())} (until settled)"
 
     @property
     def target_reached(self) -> bool | None:

@@ -185,3 +185,15 @@ def test_failed_replications_do_not_keep_a_rule_waiting(
     state = e.settled.set_index("variant")
     assert state.loc["lower", "replications"] == 4 and len(e.failures) == 1
     assert state.loc["lower", "status"] == LIMIT and "some failed" in state.loc["lower", "why"]
+
+
+def test_a_settled_experiment_is_complete_and_says_how_far_each_ran(
+    small: simfunnel.Scenario,
+) -> None:
+    e = _settled(small, 1)
+    counts = e.settled["replications"]
+    assert counts.nunique() > 1  # unequal, and still complete: each ran as far as the rule asked
+    assert e.complete
+    assert e.runs_text() == f"{counts.min()} to {counts.max()} (until settled)"
+    assert e.verdict.startswith(f"{counts.min()} to {counts.max()} (until settled) replications")
+    assert e.verdict.endswith("complete.")
