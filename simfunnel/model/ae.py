@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, MutableSequence
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -29,6 +29,10 @@ from .states import LOST, OPEN_OPP, REJECTED, WON
 UNLIMITED = 1 << 62  # the room of the one AE that stands for an unmodelled AE team
 
 MEETING, CLOSE = 0, 1
+
+# Sets a call ``delay`` hours ahead: ``later(delay, call, value)`` calls ``call(value)`` then
+# (the engine's agenda, so that these timers stay off simpy's queue).
+Later = Callable[[float, Callable[[Any], None], Any], None]
 
 
 def logit(p: float) -> float:
@@ -79,13 +83,15 @@ class AEStage:
         env: simpy.Environment,
         scenario: Scenario,
         leads: Leads,
-        state: list[int],
+        state: MutableSequence[int],
         roster: Roster | None,
         trace: list[tuple] | None,
+        later: Later,
         on_return: Callable[[int, float], None] | None = None,
         again: np.random.Generator | None = None,
     ) -> None:
         self.env = env
+        self.later = later
         self._returns(scenario, on_return, again)
         self.horizon = scenario.horizon
         self.trace = trace
@@ -204,21 +210,21 @@ class AEStage:
                 ]
             for t in times:
                 if spell.start <= t < min(spell.end, self.horizon):
-                    self.env.timeout(t, value=ae).callbacks.append(self._on_capacity)
+                    self.later(t - self.env.now, self._on_capacity, ae)
             if spell.end < self.horizon:
-                self.env.timeout(spell.end, value=ae).callbacks.append(self._on_exit)
+                self.later(spell.end - self.env.now, self._on_exit, ae)
 
-    def _on_capacity(self, event: simpy.Event) -> None:
+    def _on_capacity(self, ae: int) -> None:
         """An AE joins or ramps up: their room changes, and waiting leads may be assigned."""
-        ae, now = cast(int, event.value), self.env.now  # simpy types value as Optional[Any]
+        now = self.env.now
         new = self._limit_at(ae, now)
         self.capacity_level.step(new - self.limits[ae], now)
         self.limits[ae] = new
         self._assign(now)
 
-    def _on_exit(self, event: simpy.Event) -> None:
+    def _on_exit(self, ae: int) -> None:
         """An AE leaves: their opportunities go to the front of the queue, clocks paused."""
-        ae, now = cast(int, event.value), self.env.now  # simpy types value as Optional[Any]
+        now = self.env.now
         self.capacity_level.step(-self.limits[ae], now)
         self.limits[ae] = 0
         handed = sorted(self.members[ae], key=lambda lead: self.due[lead], reverse=True)
@@ -246,6 +252,7 @@ class AEStage:
         self.token[lead] = 0
         self.waited[lead] = 0.0
         if at < self.horizon:
+            # On simpy's queue, not the agenda: it falls when the rep's call ends, and goes first.
             self.env.timeout(at - self.env.now, value=lead).callbacks.append(self._on_toss_up)
 
     def restore_open(self, lead: int, valid_at: float, remaining: float) -> None:
@@ -307,8 +314,8 @@ class AEStage:
         self.phase[lead] = phase
         self.due[lead] = at
         if at < self.horizon:
-            event = self.env.timeout(at - now, value=(lead, self.token[lead]))
-            event.callbacks.append(self._on_meeting if phase == MEETING else self._on_close)
+            call = self._on_meeting if phase == MEETING else self._on_close
+            self.later(at - now, call, (lead, self.token[lead]))
 
     def _release(self, lead: int, now: float) -> None:
         """The AE lets a closed or rejected lead go: room for the next in the queue."""
@@ -321,10 +328,9 @@ class AEStage:
             self.trace.append((now, "ae_release", lead, ae, room))
         self._assign(now)
 
-    def _on_meeting(self, event: simpy.Event) -> None:
+    def _on_meeting(self, entry: tuple[int, int]) -> None:
         """The first meeting: the AE accepts the lead as a valid opportunity, or rejects it."""
-        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
-        lead, token = cast("tuple[int, int]", event.value)
+        lead, token = entry
         if token != self.token[lead]:
             return
         now = self.env.now
@@ -350,10 +356,9 @@ class AEStage:
             if self.return_rejected and self.on_return is not None:
                 self.on_return(lead, now)
 
-    def _on_close(self, event: simpy.Event) -> None:
+    def _on_close(self, entry: tuple[int, int]) -> None:
         """The sales cycle ends: won, or lost for a reason."""
-        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
-        lead, token = cast("tuple[int, int]", event.value)
+        lead, token = entry
         if token != self.token[lead]:
             return
         now = self.env.now

@@ -45,42 +45,55 @@ class Calls(Queues):
     def _rep(self, desk: Desk, rep: int, shift: Shift) -> ProcessGenerator:
         """A rep's working life: on shift, take the next ready touch (or research an account)."""
         env = self.env
+        timeout = env.timeout
+        attempt = self._attempt
         heap = desk.heap
+        fresh, retry = desk.fresh, desk.retry
         due = desk.due
         horizon = self.horizon
+        state = self.state
+        queued = self.queued
         prospecting = desk if isinstance(desk, ProspectingDesk) else None
+        seg_end = -math.inf  # end of the on-phone interval the rep was last found in
         while True:
             now = env.now
-            on = shift.next_on(now)
-            if on > now:
-                if on >= horizon:
-                    return
-                yield env.timeout(on - now)
-                continue
-            if due and due[0][0] <= now:
+            if now >= seg_end:
+                on = shift.next_on(now)
+                if on > now:
+                    if on >= horizon:
+                        return
+                    yield timeout(on - now)
+                    continue
+                seg_end = shift.segment_end()
+            if due.at <= now:
                 self._release_due(desk, now)
             if prospecting and prospecting.accounts and prospecting.research_due(rep, now):
                 lead, duration = self._research(prospecting, rep, now)
-                if now + duration > shift.segment_end():
+                if now + duration > seg_end:
                     self._overtime(desk, rep, now, shift.off_time(now, now + duration))
-                yield env.timeout(duration)
+                yield timeout(duration)
                 self._push(desk, lead, env.now)  # researched: ready for its first touch
                 continue
-            if not heap:
-                if due and due[0][0] < desk.timer_at:
-                    self._arm(desk, due[0][0])
+            if fresh:
+                lead = fresh.popleft()[2]
+            elif retry:
+                lead = retry.popleft()[2]
+            elif heap:
+                lead = heappop(heap)[3]
+            else:
+                if due.at < desk.timer_at:
+                    self._arm(desk, due.at)
                 wake = env.event()
                 desk.idle.append((wake, rep))
                 yield wake
                 continue
-            lead = heappop(heap)[3]
-            desk.in_queue.discard(lead)
-            if self.state[lead] not in CALLABLE:
+            queued[lead] = False
+            if state[lead] not in CALLABLE:
                 continue  # went cold or bought self-serve while waiting
-            duration = self._attempt(desk, lead, rep, now)
-            if now + duration > shift.segment_end():
+            duration = attempt(desk, lead, rep, now)
+            if now + duration > seg_end:
                 self._overtime(desk, rep, now, shift.off_time(now, now + duration))
-            yield env.timeout(duration)
+            yield timeout(duration)
 
     def _overtime(self, desk: Desk, rep: int, now: float, hours: float) -> None:
         """A task started on shift ran past its end: the rep finishes it, off the on-phone hours
@@ -111,33 +124,36 @@ class Calls(Queues):
     def _attempt(self, desk: Desk, lead: int, rep: int, now: float) -> float:
         """Touch ``lead`` at ``now``: decide how far the call gets and what follows; return rep time."""
         week = int(now // WEEK)
-        if self.attempts[lead] == 0:
+        attempts = self.attempts
+        if attempts[lead] == 0:
             self.first_attempt[lead] = now
             if desk.tracks_backlog:
                 self._backlog_step(-1, now)
-        self.attempts[lead] += 1
+        attempts[lead] += 1
         self.cycle_attempts[lead] += 1
         self.state[lead] = WORKING
         odds: tuple[float, float] | None = None  # worked out when needed (see _odds)
-        if desk.decays and not desk.per_touch:
+        if desk.cadence_odds:
             # The response time of this cadence, fixed at its first touch.
             odds = self.odds.get(lead)
             if odds is None:
                 age = now - self.cycle_start[lead]
                 odds = self.odds[lead] = (desk.contact_decay(age), desk.qualify_decay(age))
+        call_back = self.call_back
         if (
             desk.email_touches
             and self.cycle_attempts[lead] in desk.email_touches
-            and lead not in self.call_back
+            and lead not in call_back
         ):
             return self._email(desk, lead, rep, now, week)
-        self.call_back.discard(lead)
-        w = desk.w
-        w["dials"][week] += 1
+        if call_back:
+            call_back.discard(lead)
+        desk.w_dials[week] += 1
         desk.rep_dials[rep] += 1
         if desk.day_dials is not None:
             desk.day_dials[rep][int(now // DAY_HOURS)] += 1
-        if desk.skill or self.odds_trace is not None:
+        trace = self.trace
+        if desk.skill or trace is not None:
             odds = self._odds(desk, lead, rep, now, odds)
             if self.odds_trace is not None:
                 self.odds_trace.append((now, lead, *odds))
@@ -145,25 +161,26 @@ class Calls(Queues):
             result = "no_connect"
             duration = desk.d_no_connect() + desk.d_acw()
         else:
-            w["connects"][week] += 1
+            desk.w_connects[week] += 1
             if odds is None:
                 odds = self._odds(desk, lead, rep, now, None)
-            p_contact = desk.contact_p * odds[0]
-            if desk.u_contact() >= p_contact:
+            if desk.u_contact() >= desk.contact_p * odds[0]:
                 result = "connect"
                 duration = desk.d_connect() + desk.d_acw()
             else:
-                w["contacts"][week] += 1
+                desk.w_contacts[week] += 1
                 duration = desk.d_conversation() + desk.d_acw()
-                if self.trace is not None:
-                    self.trace.append((now, "attempt", lead, rep, "contact"))
+                if trace is not None:
+                    trace.append((now, "attempt", lead, rep, "contact"))
                 desk.rep_contacts[rep] += 1
                 self._contact(desk, lead, rep, now, now + duration, odds[1], week)
                 self._busy(desk, rep, week, duration)
                 return duration
-        if self.trace is not None:
-            self.trace.append((now, "attempt", lead, rep, result))
-        self._busy(desk, rep, week, duration)
+        if trace is not None:
+            trace.append((now, "attempt", lead, rep, result))
+        desk.busy += duration
+        desk.w_busy[week] += duration
+        desk.rep_busy[rep] += duration
         self._no_contact(desk, lead, rep, now, duration, week, desk.auto_email)
         return duration
 
@@ -218,8 +235,7 @@ class Calls(Queues):
         ):
             reply = now + duration + desk.d_reply()
             if reply < self.horizon:
-                event = self.env.timeout(reply - now, value=(desk, lead, self.attempts[lead]))
-                event.callbacks.append(self._on_reply)
+                self.later.add(reply - now, self._on_reply, (desk, lead, self.attempts[lead]))
         if last:
             self.state[lead] = RECYCLED
             desk.w["recycled"][week] += 1
@@ -230,9 +246,25 @@ class Calls(Queues):
                 score = self.re_mql_score.get(lead, self.score[lead])
                 self._to_nurture(desk, lead, now, score - nurture.recycle_penalty)
         else:
-            gap = desk.gaps[done - 1]
-            at = self.calendar.after_working_days(now, gap) if desk.working_gaps else now + gap
-            self._schedule(desk, lead, at)
+            # The next touch: the same time of day some working days on (see
+            # WorkCalendar.after_working_days), or some hours on.
+            k = done - 1
+            days = desk.gap_days[k]
+            if days:
+                day = int(now // 24.0)
+                target = desk.gap_targets[k][day]
+                at = (
+                    math.inf
+                    if target < 0
+                    else target * 24.0 + (now - day * 24.0) + desk.gap_rest[k]
+                )
+            else:
+                at = now + desk.gaps[k]
+            if at < self.horizon:
+                self.seq += 1
+                desk.due.add(k, (at, self.seq, lead, self.retry_token.get(lead, 0)))
+                if desk.idle and at < desk.timer_at:
+                    self._arm(desk, at)
 
     def _contact(
         self, desk: Desk, lead: int, rep: int, now: float, end: float, decay: float, week: int
@@ -245,18 +277,18 @@ class Calls(Queues):
             for p, b in zip(desk.outcome_p, desk.outcome_beta, strict=True)
         ]
         total = sum(weights)
-        probs = [w / total for w in weights]
         # The first outcome tosses up: the decay scales it, the others share what it loses.
-        qualified = probs[0] * decay
-        rest = 1.0 - probs[0]
+        first = weights[0] / total
+        qualified = first * decay
+        rest = 1.0 - first
         scale = (1.0 - qualified) / rest if rest > 0 else 0.0
-        probs = [qualified] + [p * scale for p in probs[1:]]
         u = desk.u_outcome()
         k = 0
-        acc = probs[0]
-        while u >= acc and k < len(probs) - 1:
+        acc = qualified
+        last = len(weights) - 1
+        while u >= acc and k < last:
             k += 1
-            acc += probs[k]
+            acc += weights[k] / total * scale
         path = OUTCOME_PATH[k]
         if path == TOSS_UP and self.toss_require and not self._meets_criteria(lead, q):
             desk.w["held_back"][week] += 1
@@ -276,9 +308,9 @@ class Calls(Queues):
             self.ae.toss_up(lead, end)
         elif path == FOLLOW_UP and self.follow_ups[lead] < len(outcomes.follow_ups):
             first = self.info_start.setdefault(lead, now)
-            at = max(first + outcomes.follow_ups[self.follow_ups[lead]], end)
+            at = first + outcomes.follow_ups[self.follow_ups[lead]]
             self.follow_ups[lead] += 1
-            self._schedule_cycle(desk, lead, at, now)
+            self._schedule_cycle(desk, lead, max(at, end), now, at_end=at <= end)
         elif path == CALLBACK and self.callbacks[lead] < outcomes.max_callbacks:
             self.callbacks[lead] += 1
             if desk.budget_starts and desk.u_budget() < outcomes.budget_period_share:

@@ -14,23 +14,42 @@ import calendar
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 import simpy
 
 from ..base.units import WEEK
-from ..scenario import OUTCOMES, Cadence, DurationDist, Outcomes, Pool, Scenario, uniform
+from ..scenario import OUTCOMES, Cadence, DurationDist, Outcomes, Scenario, uniform
 from .ae import Level
 from .arrivals import Streams
 from .records import DeskRecord
 from .staffing import Roster
 from .states import DAY_HOURS, DESK_COUNTERS
+from .worktime import WorkCalendar
 
 REP_COUNTERS = ("rep_dials", "rep_contacts", "rep_emails", "rep_researched", "rep_busy")
 
 StreamFor = Callable[..., np.random.Generator]  # a desk's random stream by name
+BLOCK = 4096  # draws taken from numpy at a time
+
+
+def draws(
+    draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator
+) -> Callable[[], float]:
+    """One draw per call, from vectorised blocks: numpy's per-call cost paid once per block.
+
+    The same values in the same order as ``scenario.Pool``, at about half its cost per draw
+    (a generator's ``__next__`` rather than a Python-level ``__call__``).
+    """
+
+    def blocks() -> Iterator[float]:
+        while True:
+            yield from draw(rng, BLOCK).tolist()
+
+    return blocks().__next__
 
 
 class Decay:
@@ -66,6 +85,59 @@ def period_starts(scenario: Scenario, outcomes: Outcomes) -> list[float]:
                 day = 28
             out.append((dt.date(year, month, day) - start).days * 24.0)
     return sorted(t for t in out if t >= 0)
+
+
+class Retries:
+    """A desk's touches not yet due: ``(at, seq, lead, token)``, taken in ``(at, seq)`` order.
+
+    The touches that follow the same cadence gap fall due in the order they were set (a gap
+    is the same time of day some working days on, or some hours on), so each gap has a plain
+    deque and a heap holds only the head of each: the cost of a retry does not grow with the
+    number of leads in their cadence.
+    """
+
+    __slots__ = ("at", "heads", "lines")
+
+    def __init__(self, lines: int) -> None:
+        self.lines: list[deque[tuple[float, int, int, int]]] = [deque() for _ in range(lines)]
+        self.heads: list[tuple[float, int, int]] = []  # (at, seq, line) of each line's first
+        self.at = math.inf  # when the next touch falls due
+
+    def __bool__(self) -> bool:
+        return bool(self.heads)
+
+    def add(self, line: int, touch: tuple[float, int, int, int]) -> None:
+        """A touch due at ``touch[0]``, set after following gap ``line``."""
+        queue = self.lines[line]
+        if not queue:
+            queue.append(touch)
+            heappush(self.heads, (touch[0], touch[1], line))
+            self.at = self.heads[0][0]
+        elif touch > queue[-1]:
+            queue.append(touch)
+        else:  # out of order (not seen from a cadence, but kept right): into its place
+            i = len(queue)
+            while i and queue[i - 1] > touch:
+                i -= 1
+            queue.insert(i, touch)
+            if i == 0:
+                self.heads = [(q[0][0], q[0][1], k) for k, q in enumerate(self.lines) if q]
+                heapify(self.heads)
+                self.at = self.heads[0][0]
+
+    def pop(self) -> tuple[float, int, int, int]:
+        """The touch due first (there is one)."""
+        heads = self.heads
+        line = heads[0][2]
+        queue = self.lines[line]
+        touch = queue.popleft()
+        if queue:
+            first = queue[0]
+            heapreplace(heads, (first[0], first[1], line))
+        else:
+            heappop(heads)
+        self.at = heads[0][0] if heads else math.inf
+        return touch
 
 
 @dataclass(frozen=True)
@@ -141,19 +213,19 @@ class Desk:
 
     def _streams(self, cadence: Cadence, outcomes: Outcomes, rng: StreamFor) -> None:
         """One pool of draws per random step of a touch, each on its own named stream."""
-        self.u_connect = Pool(uniform, rng("dial", "connect"))
-        self.u_contact = Pool(uniform, rng("dial", "contact"))
-        self.u_outcome = Pool(uniform, rng("contact", "outcome"))
-        self.u_reply = Pool(uniform, rng("email", "reply"))
-        self.d_reply = Pool(cadence.email_reply_after.sample, rng("email", "delay"))
-        self.u_budget = Pool(uniform, rng("postponed", "budget"))
+        self.u_connect = draws(uniform, rng("dial", "connect"))
+        self.u_contact = draws(uniform, rng("dial", "contact"))
+        self.u_outcome = draws(uniform, rng("contact", "outcome"))
+        self.u_reply = draws(uniform, rng("email", "reply"))
+        self.d_reply = draws(cadence.email_reply_after.sample, rng("email", "delay"))
+        self.u_budget = draws(uniform, rng("postponed", "budget"))
         durations = cadence.durations
-        self.d_no_connect = Pool(durations.no_connect.sample, rng("duration", "no_connect"))
-        self.d_connect = Pool(durations.connect.sample, rng("duration", "connect"))
-        self.d_conversation = Pool(durations.conversation.sample, rng("duration", "conversation"))
-        self.d_acw = Pool(durations.after_call_work.sample, rng("duration", "after_call_work"))
-        self.d_email = Pool(durations.email.sample, rng("duration", "email"))
-        self.d_callback = Pool(outcomes.callback_after.sample, rng("delay", "callback"))
+        self.d_no_connect = draws(durations.no_connect.sample, rng("duration", "no_connect"))
+        self.d_connect = draws(durations.connect.sample, rng("duration", "connect"))
+        self.d_conversation = draws(durations.conversation.sample, rng("duration", "conversation"))
+        self.d_acw = draws(durations.after_call_work.sample, rng("duration", "after_call_work"))
+        self.d_email = draws(durations.email.sample, rng("duration", "email"))
+        self.d_callback = draws(outcomes.callback_after.sample, rng("delay", "callback"))
 
     def _speed_to_lead(self, scenario: Scenario, decay: bool) -> None:
         """The speed-to-lead curves of the desk's odds (flat when it does not decay)."""
@@ -163,6 +235,7 @@ class Desk:
         self.contact_decay = Decay(stl.contact if decays else None)
         self.qualify_decay = Decay(stl.qualify if decays else None)
         self.per_touch = stl.applies_to == "every_touch"
+        self.cadence_odds = decays and not self.per_touch  # fixed at a cadence's first touch
         self.agreed = (stl.agreed_factor, stl.agreed_factor) if decays else (1.0, 1.0)
 
     def _gap_unit(self, scenario: Scenario, cadence: Cadence) -> None:
@@ -173,6 +246,18 @@ class Desk:
             unit = "calendar" if cal.always_open or len(set(cal.days)) == 7 else "working_days"
         self.working_gaps = unit == "working_days"
 
+    def plan_gaps(self, calendar: WorkCalendar) -> None:
+        """Each cadence gap as whole working days and hours left over, with the day each day's
+        touch leads to (-1: past the horizon): a list look-up per retry, not a calendar walk."""
+        self.gap_days: list[int] = []
+        self.gap_rest: list[float] = []
+        self.gap_targets: list[list[int]] = []
+        for gap in self.gaps:
+            days = math.floor(gap / 24.0 + 1e-9) if self.working_gaps else 0
+            self.gap_days.append(max(days, 0))
+            self.gap_rest.append(gap - 24.0 * days)
+            self.gap_targets.append(calendar.day_after(days) if days > 0 else [])
+
     def _outcome_paths(self, scenario: Scenario, outcomes: Outcomes) -> None:
         """The odds of each conversation outcome (in OUTCOMES order) and when callbacks fall."""
         self.outcomes = outcomes
@@ -181,14 +266,27 @@ class Desk:
         self.budget_starts = period_starts(scenario, outcomes)
 
     def _queues(self, queue_rule: str) -> None:
-        """The ready queue (ordered by ``queue_rule``), the retries not yet due, the idle reps."""
-        self.key_new = {"new_first": 0.0, "fifo": 0.0, "score": None}[queue_rule]
-        self.key_retry = {"new_first": 1.0, "fifo": 0.0, "score": None}[queue_rule]
-        self.heap: list[tuple[float, float, int, int]] = []  # ready: (key, since, seq, lead)
-        self.in_queue: set[int] = set()
-        self.due: list[tuple[float, int, int, int]] = []  # retries: (at, seq, lead, token)
+        """The ready queue (ordered by ``queue_rule``), the retries not yet due, the idle reps.
+
+        FIFO and new-first need no heap: leads become ready in the order they are taken, so a
+        plain deque per rank keeps them in order (one for FIFO, new and retries for new-first).
+        Only the score rule orders by a key of the lead's own, on a heap.
+        """
+        self.scored = queue_rule == "score"
+        self.heap: list[
+            tuple[float, float, int, int]
+        ] = []  # score rule: (-score, since, seq, lead)
+        # Ready leads as (since, seq, lead): new ones (and replies) first; every lead under FIFO.
+        self.fresh: deque[tuple[float, int, int]] = deque()
+        self.retry = self.fresh if queue_rule == "fifo" else deque()  # new-first: retries after
+        # Retries not yet due, a line per cadence gap and one for a snapshot's touches.
+        self.due = Retries(len(self.gaps) + 1)
         self.timer_at = math.inf  # when the wake-up timer for idle reps is set to fire
         self.idle: list[tuple[simpy.Event, int]] = []  # idle reps: (wake-up event, rep)
+
+    def ready(self) -> bool:
+        """Whether a lead is ready to call."""
+        return bool(self.fresh or self.retry or self.heap)
 
     def _counters(self, reps: int, n_weeks: int) -> None:
         """Per-rep, total and weekly counters, as plain lists while the run goes."""
@@ -202,6 +300,8 @@ class Desk:
         self.w = {name: [0] * n_weeks for name in DESK_COUNTERS}
         self.w_busy = [0.0] * n_weeks
         self.w_outcomes = [self.w[k] for k in OUTCOMES]
+        self.w_dials, self.w_connects = self.w["dials"], self.w["connects"]
+        self.w_contacts = self.w["contacts"]
 
     def _dials_goal(self, dials_goal: int, n_days: int) -> None:
         """The daily dials goal and each rep's dials per day, counted only when there is one."""
@@ -297,7 +397,7 @@ class ProspectingDesk(Desk):
         )
         reps = len(self.shifts)
         self.accounts: deque[int] = deque()
-        self.d_research = Pool(research.sample, self._stream_for(streams)("duration", "research"))
+        self.d_research = draws(research.sample, self._stream_for(streams)("duration", "research"))
         self.quota = quota
         self.quota_day = [-1] * reps
         self.quota_done = [0] * reps
@@ -319,7 +419,7 @@ class ProspectingDesk(Desk):
                 self.quota_done[rep] = 0
             if self.quota_done[rep] < self.quota:
                 return True
-        return not self.heap
+        return not self.ready()
 
     def take_account(self, rep: int, now: float) -> tuple[int, float]:
         """The next account off the list, and its research time, counted for ``rep``."""

@@ -13,14 +13,18 @@ is decided), and :class:`Engine`, here, runs it all: it builds the run, starts t
 that bring leads in (arrivals, a snapshot's leads, nurture, PQL trials, patience running out),
 and collects what happened into a :class:`~simfunnel.model.records.RunData`.
 
-Cadence retries do not each get a simpy timer: they wait in the desk's due-heap and move to the
-ready queue when a rep next looks for work, or when a timer fires for reps who are idle. The
-order of work is the same as with one timer per retry, at a fraction of the events.
+Cadence retries do not each get a simpy timer: they wait in the desk's lines of retries (one
+per cadence gap) and move to the ready queue when a rep next looks for work, or when a timer
+fires for reps who are idle. The order of work is the same as with one timer per retry, at a
+fraction of the events. Other timers far ahead (patience, email replies, agreed cadences,
+re-MQLs and nurture's daily pass, the AE stage) wait in the run's
+:class:`~simfunnel.model.queues.Agenda`, so simpy's queue holds a few dozen events whatever
+the volume: what an event costs does not grow with the number of leads.
 """
 
 from __future__ import annotations
 
-from typing import cast
+import gc
 
 import numpy as np
 import simpy
@@ -33,6 +37,7 @@ from .arrivals import Leads, Streams, generate_leads
 from .calls import Calls
 from .desk import DeskMark, ProspectingDesk
 from .nurture import score_paths
+from .queues import Agenda
 from .records import RunData, window
 from .staffing import build_roster
 from .start import Snapshot, snapshot_leads
@@ -93,6 +98,7 @@ class Engine(Calls):
         """Run the scenario to its horizon; what happened, the warm-up taken off."""
         self._prepare()
         self.env = env = simpy.Environment()
+        self.later = Agenda(env)
         sc = self.scenario
         self.ae_roster = (
             None
@@ -106,6 +112,7 @@ class Engine(Calls):
             self.state,
             self.ae_roster,
             self.trace,
+            self.later.add,
             on_return=self._from_ae if sc.nurture is not None else None,
             again=self.streams.rng("ae", "again"),
         )
@@ -113,7 +120,7 @@ class Engine(Calls):
             self._restore()
         env.process(self._arrivals())
         if sc.nurture is not None:
-            env.process(self._nurture())
+            self._start_nurture()
         if any(src.pql is not None for src in sc.sources):
             env.process(self._trials())
         for desk in self.desks:
@@ -122,8 +129,16 @@ class Engine(Calls):
         self.desk_marks: dict[str, DeskMark] | None = None
         self.ae_mark: dict[str, list] | None = None
         if self.reported.warm_up:
-            env.timeout(self.reported.warm_up).callbacks.append(self._end_warm_up)
-        env.run(until=self.horizon)
+            self.later.add(self.reported.warm_up, self._end_warm_up, None)
+        # The run makes no reference cycles worth collecting: the cyclic collector would only
+        # walk the run's many live objects, again and again (a tenth of the time at 100k leads).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            env.run(until=self.horizon)
+        finally:
+            if collecting:
+                gc.enable()
         self._backlog_step(0, self.horizon)
         last = min(int((self.horizon - 1e-9) // WEEK), self.n_weeks - 1)
         self.w_backlog_end[last] = self.backlog
@@ -131,7 +146,7 @@ class Engine(Calls):
             self.bdr.close(self.horizon)
         return self._collect()
 
-    def _end_warm_up(self, event: simpy.Event) -> None:
+    def _end_warm_up(self, _: None) -> None:
         """Note the counters at the end of the warm-up, to take off what it did at the end."""
         self.desk_marks = {desk.role: desk.mark() for desk in self.desks}
         self.ae_mark = {k: list(v) for k, v in self.ae.count.items()} | {
@@ -276,7 +291,7 @@ class Engine(Calls):
         if self.patience is not None:
             cold = t + float(self.patience[lead])
             if cold < self.horizon:
-                self.env.timeout(cold - t, value=lead).callbacks.append(self._on_cold)
+                self.later.add(cold - t, self._on_cold, lead)
 
     # ------------------------------------------------------------------ PQL trials
 
@@ -301,20 +316,23 @@ class Engine(Calls):
 
     # ------------------------------------------------------------------ nurture
 
-    def _nurture(self) -> ProcessGenerator:
-        """Once a day, walk the score paths of the leads that entered nurture since last time.
+    def _start_nurture(self) -> None:
+        """Walk the score paths of the leads that arrive below the threshold, and set the first
+        daily pass.
 
         A re-MQL is at least ``cool_down`` (>= 1 day) after entry, so it is always still ahead.
         """
-        env = self.env
         below = np.flatnonzero(self.inbound & ~self.mql & ~self.carried)
         self._walk(below, self.leads.arrival[below], self.leads.score[below])
-        while True:
-            yield env.timeout(24.0)
-            if self.nurture_inbox:
-                leads, starts, scores = (np.array(c) for c in zip(*self.nurture_inbox, strict=True))
-                self.nurture_inbox.clear()
-                self._walk(leads.astype(np.int64), starts, scores)
+        self.later.add(24.0, self._nurture_pass, None)
+
+    def _nurture_pass(self, _: None) -> None:
+        """Once a day, walk the score paths of the leads that entered nurture since last time."""
+        if self.nurture_inbox:
+            leads, starts, scores = (np.array(c) for c in zip(*self.nurture_inbox, strict=True))
+            self.nurture_inbox.clear()
+            self._walk(leads.astype(np.int64), starts, scores)
+        self.later.add(24.0, self._nurture_pass, None)
 
     def _walk(self, leads: np.ndarray, starts: np.ndarray, scores: np.ndarray) -> None:
         """Draw the score paths of leads entering nurture; time their re-MQL or age-out."""
@@ -343,15 +361,13 @@ class Engine(Calls):
             if at < self.horizon:
                 self.aged_out_at.pop(lead, None)
                 self.re_mql_score[lead] = score
-                event = self.env.timeout(at - now, value=(lead, since))
-                event.callbacks.append(self._on_re_mql)
+                self.later.add(at - now, self._on_re_mql, (lead, since))
             elif aged < self.horizon:
                 self.aged_out_at[lead] = aged
 
-    def _on_re_mql(self, event: simpy.Event) -> None:
+    def _on_re_mql(self, entry: tuple[int, float]) -> None:
         """A lead in nurture scores above the threshold again: back to the SDR queue."""
-        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
-        (lead, since), now = cast("tuple[int, float]", event.value), self.env.now
+        (lead, since), now = entry, self.env.now
         state = self.state[lead]
         if state not in IN_NURTURE and not (state in RETURNED and lead in self.nurture_since):
             return
@@ -374,9 +390,8 @@ class Engine(Calls):
         self.state[lead] = WORKING
         self._push(self.sdr, lead, now)
 
-    def _on_cold(self, event: simpy.Event) -> None:
+    def _on_cold(self, lead: int) -> None:
         """Patience ran out: if still untouched, the lead goes cold (and is skipped in the queue)."""
-        lead = cast(int, event.value)  # simpy types Event.value as Optional[Any]
         if self.state[lead] != UNTOUCHED:
             return
         now = self.env.now

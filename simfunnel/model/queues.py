@@ -1,20 +1,29 @@
 """The state of one run and the queues its leads move through: the base of the engine.
 
 Per-lead records are flat lists indexed by lead (set up in :meth:`Queues._prepare`); each desk
-has a ready queue (a heap), a heap of retries not yet due and its idle reps. What is here makes
-a lead ready to call (now, when its next touch falls due, on an email reply, at an agreed
-callback) and wakes a rep for it; the untouched-MQL level and the nurture inbox are kept here
-too. The reps' work is in :mod:`~simfunnel.model.calls`, the run in :mod:`~simfunnel.model.engine`.
+has a ready queue (deques, or a heap under the score rule), its retries not yet due and its
+idle reps. What is here makes a lead ready to call (now, when its next touch falls due, on an
+email reply, at an agreed callback) and wakes a rep for it; the untouched-MQL level and the
+nurture inbox are kept here too. The reps' work is in :mod:`~simfunnel.model.calls`, the run in
+:mod:`~simfunnel.model.engine`.
+
+Timers far ahead (patience, replies, agreed cadences, the AE stage, re-MQLs) wait in an
+:class:`Agenda` of their own, not on simpy's queue: simpy then holds a few dozen events whatever
+the volume, so the cost of each event does not grow with the number of leads.
 """
 
 from __future__ import annotations
 
 import math
-from heapq import heappop, heappush
-from typing import cast
+from array import array
+from collections import deque
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+from typing import Any, cast
 
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from ..base.units import WEEK
 from ..scenario import Scenario
@@ -23,8 +32,102 @@ from .arrivals import Leads, Streams
 from .desk import Desk, ProspectingDesk
 from .staffing import build_roster
 from .start import Snapshot
-from .states import END_STATES, INFO, NURTURE, ON_LIST, POSTPONED, RECYCLED, WORKING
+from .states import DAY_HOURS, END_STATES, INFO, NURTURE, ON_LIST, POSTPONED, RECYCLED, WORKING
 from .worktime import WorkCalendar
+
+Entry = tuple[float, int, Callable[[Any], None], Any]  # (at, order set, call, value)
+
+
+class Alarm(simpy.Event):
+    """A timer that fires at ``at`` to the bit (``now + (at - now)`` may round off it), before
+    the ordinary events of that moment: what an agenda fires sees the clock its own timer would
+    have shown, and goes first, as a timer set long before would have (a rep's shift starting
+    then was set later)."""
+
+    def __init__(self, env: simpy.Environment, at: float) -> None:
+        self.env = env
+        self.callbacks = []
+        self._ok = True
+        self._value = None
+        now = env.now
+        delay = at - now
+        if now + delay != at:
+            while now + delay < at:
+                delay = math.nextafter(delay, math.inf)
+            while now + delay > at:
+                delay = math.nextafter(delay, -math.inf)
+        env.schedule(self, URGENT, delay)
+
+
+class Agenda:
+    """Calls due later, off simpy's queue, with one simpy timer set at the earliest.
+
+    Each call fires at the time its own timer would have (``now + delay`` when it was set),
+    and calls due at the same time fire in the order they were set, as simpy's would. Calls
+    wait in a bucket per day until their day is next: only that day's are on a heap, so the
+    cost of a call does not grow with how many wait (the first nurture pass alone sets one
+    for most leads below the threshold, months ahead).
+    """
+
+    __slots__ = ("_armed", "_buckets", "_day", "_days", "_env", "_heap", "_tick")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self._env = env
+        self._heap: list[Entry] = []  # every call of day ``_day`` and before
+        self._day = -1
+        self._buckets: dict[int, list[Entry]] = {}  # later calls by day, in the order set
+        self._days: list[int] = []  # the days with a bucket, as a heap
+        self._armed = math.inf  # when the simpy timer is set to fire
+        self._tick = 0
+
+    def __len__(self) -> int:
+        return len(self._heap) + sum(len(b) for b in self._buckets.values())
+
+    def add(self, delay: float, call: Callable[[Any], None], value: Any) -> None:
+        """Call ``call(value)`` ``delay`` hours from now."""
+        at = self._env.now + delay
+        self._tick += 1
+        entry = (at, self._tick, call, value)
+        day = int(at // DAY_HOURS)
+        if day <= self._day:
+            heappush(self._heap, entry)
+        else:
+            bucket = self._buckets.get(day)
+            if bucket is None:
+                self._buckets[day] = [entry]
+                heappush(self._days, day)
+            else:
+                bucket.append(entry)
+        if at < self._armed:
+            self._arm(at)
+
+    def _next(self) -> Entry | None:
+        """The call due first, its day's bucket put on the heap if need be (None: none)."""
+        heap = self._heap
+        if not heap:
+            if not self._days:
+                return None
+            self._day = heappop(self._days)
+            heap = self._heap = self._buckets.pop(self._day)
+            heapify(heap)
+        return heap[0]
+
+    def _arm(self, at: float) -> None:
+        self._armed = at
+        Alarm(self._env, at).callbacks.append(self._fire)
+
+    def _fire(self, event: simpy.Event) -> None:
+        """Make the calls due now, then set the timer for the next."""
+        now = self._env.now
+        if self._armed <= now:
+            self._armed = math.inf
+        entry = self._next()
+        while entry is not None and entry[0] <= now:
+            heappop(self._heap)
+            entry[2](entry[3])
+            entry = self._next()
+        if entry is not None and entry[0] < self._armed:
+            self._arm(entry[0])
 
 
 class Queues:
@@ -39,6 +142,7 @@ class Queues:
     trace: list[tuple] | None
     env: simpy.Environment
     ae: AEStage
+    later: Agenda  # timers far ahead: patience, replies, agreed cadences, the AE stage
 
     # ------------------------------------------------------------------ set-up
 
@@ -69,7 +173,9 @@ class Queues:
         self.arrival = self.leads.arrival.tolist()
         self.score = self.leads.score.tolist()
         self.quality = self.leads.quality.tolist()
-        self.state = np.where(self.inbound, NURTURE, ON_LIST).tolist()
+        # Per-lead records in compact arrays (a byte or a machine number per lead, not a
+        # pointer to an object): what a rep's touch reads stays in the cache at millions of leads.
+        self.state = bytearray(np.where(self.inbound, NURTURE, ON_LIST).astype(np.uint8).tobytes())
         if self.snapshot is not None:
             for lead, name in enumerate(self.snapshot.state.tolist()):
                 self.state[lead] = END_STATES.index(name)
@@ -79,22 +185,23 @@ class Queues:
         self.score_floor = np.array(floors)[np.minimum(self.leads.source, len(sc.sources))]
 
     def _lead_records(self, n: int) -> None:
-        """What happens to each lead: lists over all leads, dictionaries for the few."""
-        nan = math.nan
-        self.first_attempt = [nan] * n
+        """What happens to each lead: arrays over all leads, dictionaries for the few."""
+        nans = array("d", [math.nan]) * n
+        self.first_attempt = array("d", nans)
         self.researched_at: dict[int, float] = {}
-        self.cold_at = [nan] * n
+        self.cold_at = array("d", nans)
         self.self_serve_at: dict[int, float] = {}
         self.info_start: dict[int, float] = {}
         self.nurtured_at: dict[int, float] = {}  # first 'information gathering' or 'postponed'
-        self.contacted_at = [nan] * n
-        self.sql_at = [nan] * n
-        self.attempts = [0] * n
-        self.cycle_attempts = [0] * n
-        self.cycle_start = [nan] * n
-        self.follow_ups = [0] * n
-        self.callbacks = [0] * n
-        self.sql_rep = [-1] * n
+        self.contacted_at = array("d", nans)
+        self.sql_at = array("d", nans)
+        self.attempts = array("l", [0]) * n
+        self.cycle_attempts = array("l", [0]) * n
+        self.cycle_start = nans
+        self.follow_ups = array("l", [0]) * n
+        self.callbacks = array("l", [0]) * n
+        self.sql_rep = array("l", [-1]) * n
+        self.queued = bytearray(n)  # 1: waiting in a desk's ready queue
 
     def _cadence_state(self) -> None:
         """Where each lead's cadence stands beyond its touch count: odds, replies, retries."""
@@ -160,6 +267,8 @@ class Queues:
                 skill=out.bdr.skill_ramp,
             )
             self.desks.append(self.bdr)
+        for desk in self.desks:
+            desk.plan_gaps(self.calendar)
 
     # ------------------------------------------------------------------ the queues
 
@@ -171,25 +280,41 @@ class Queues:
         Ties in the queue go to the lead made ready first; a retry counts from when it was
         scheduled (``seq``), as if a timer had fired at its due time.
         """
-        if lead in desk.in_queue:
-            return
-        desk.in_queue.add(lead)
-        if desk.key_new is None:
-            k1 = -self.score[lead]
-        else:
-            k1 = desk.key_new if priority or self.attempts[lead] == 0 else desk.key_retry
+        if not self.queued[lead]:
+            self._ready(desk, lead, now, priority, seq)
+
+    def _ready(self, desk: Desk, lead: int, since: float, priority: bool, seq: int) -> None:
+        """Queue a lead ready since ``since`` (its rank: new or retry, or its score), wake a rep."""
+        self.queued[lead] = True
         if not seq:
             self.seq += 1
             seq = self.seq
-        heappush(desk.heap, (k1, now, seq, lead))
+        if desk.scored:
+            heappush(desk.heap, (-self.score[lead], since, seq, lead))
+        else:
+            line = desk.fresh if priority or self.attempts[lead] == 0 else desk.retry
+            entry = (since, seq, lead)
+            if line and entry < line[-1]:
+                self._insert(line, entry)
+            else:
+                line.append(entry)
         idle = desk.idle
         if idle:
             wake, rep = idle[-1]
-            if desk.shifts[rep].next_on(now) <= now:  # the usual case: the last idle is on shift
+            if desk.shifts[rep].next_on(since) <= since:  # usually: the last idle is on shift
                 idle.pop()
                 wake.succeed()
             else:
-                self._wake(desk, now)
+                self._wake(desk, since)
+
+    @staticmethod
+    def _insert(line: deque[tuple[float, int, int]], entry: tuple[float, int, int]) -> None:
+        """Put a lead ready earlier than the last in line in its place: a retry that fell due
+        before leads made ready since, but was only released when a rep next looked."""
+        i = len(line)
+        while i and line[i - 1] > entry:
+            i -= 1
+        line.insert(i, entry)
 
     @staticmethod
     def _wake(desk: Desk, now: float) -> None:
@@ -210,7 +335,7 @@ class Queues:
         """The lead's next touch is due at ``at``; after the horizon it simply stays waiting."""
         if at < self.horizon:
             self.seq += 1
-            heappush(desk.due, (at, self.seq, lead, self.retry_token.get(lead, 0)))
+            desk.due.add(len(desk.gaps), (at, self.seq, lead, self.retry_token.get(lead, 0)))
             if desk.idle and at < desk.timer_at:
                 self._arm(desk, at)
 
@@ -218,10 +343,11 @@ class Queues:
         """Move the touches due by ``now`` to the ready queue, each stamped with its due time."""
         due = desk.due
         token = self.retry_token
-        while due and due[0][0] <= now:
-            at, seq, lead, tok = heappop(due)
-            if tok == token.get(lead, 0):  # not replaced by a reply's callback
-                self._push(desk, lead, at, seq=seq)
+        queued = self.queued
+        while due.at <= now:
+            at, seq, lead, tok = due.pop()
+            if tok == token.get(lead, 0) and not queued[lead]:  # not replaced by a reply's callback
+                self._ready(desk, lead, at, False, seq)
 
     def _arm(self, desk: Desk, at: float) -> None:
         """Wake the idle reps of ``desk`` at ``at``, when the next touch falls due."""
@@ -235,13 +361,12 @@ class Queues:
         if desk.timer_at <= now:
             desk.timer_at = math.inf
         self._release_due(desk, now)
-        if desk.idle and desk.due and desk.due[0][0] < desk.timer_at:
-            self._arm(desk, desk.due[0][0])
+        if desk.idle and desk.due.at < desk.timer_at:
+            self._arm(desk, desk.due.at)
 
-    def _on_reply(self, event: simpy.Event) -> None:
+    def _on_reply(self, reply: tuple[Desk, int, int]) -> None:
         """A lead answered an email: call it back first thing, whatever touch was next."""
-        # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
-        desk, lead, touches = cast("tuple[Desk, int, int]", event.value)
+        desk, lead, touches = reply
         now = self.env.now
         if self.attempts[lead] != touches or self.state[lead] not in (WORKING, RECYCLED):
             return  # touched again since, or the lead's path moved on
@@ -268,17 +393,26 @@ class Queues:
             self.trace.append((now, "email_reply", lead, None, None))
         self._push(desk, lead, now, priority=True)
 
-    def _schedule_cycle(self, desk: Desk, lead: int, at: float, now: float) -> None:
-        """Start a follow-up or callback cadence at ``at`` (after the horizon: never)."""
+    def _schedule_cycle(
+        self, desk: Desk, lead: int, at: float, now: float, at_end: bool = False
+    ) -> None:
+        """Start a follow-up or callback cadence at ``at`` (after the horizon: never); one due
+        when the call ends (``at_end``) starts before the rep takes the next lead."""
         if at < self.horizon:
             self.seq += 1
-            event = self.env.timeout(at - now, value=(desk, lead, self.seq))
-            event.callbacks.append(self._start_cycle)
+            cycle = (desk, lead, self.seq)
+            if at_end:
+                self.env.timeout(at - now, value=cycle).callbacks.append(self._on_cycle_timer)
+            else:
+                self.later.add(at - now, self._start_cycle, cycle)
 
-    def _start_cycle(self, event: simpy.Event) -> None:
-        """A follow-up or callback cadence starts at the time agreed with the lead."""
+    def _on_cycle_timer(self, event: simpy.Event) -> None:
         # simpy types Event.value as Optional[Any]: the timer was set with this tuple.
-        desk, lead, seq = cast("tuple[Desk, int, int]", event.value)
+        self._start_cycle(cast("tuple[Desk, int, int]", event.value))
+
+    def _start_cycle(self, cycle: tuple[Desk, int, int]) -> None:
+        """A follow-up or callback cadence starts at the time agreed with the lead."""
+        desk, lead, seq = cycle
         if self.state[lead] not in (INFO, POSTPONED):
             return  # moved on meanwhile (bought self-serve)
         now = self.env.now

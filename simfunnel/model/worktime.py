@@ -61,6 +61,13 @@ class WorkCalendar:
             return math.inf
         return target * 24.0 + (t - day * 24.0) + rest
 
+    def day_after(self, days: int) -> list[int]:
+        """For each day of the horizon, the day ``days`` working days on, as
+        :meth:`after_working_days` finds it (-1: past the horizon)."""
+        worked = np.asarray(self._worked)
+        target = np.searchsorted(worked, worked + days, side="left")
+        return np.where(target >= len(worked), -1, target).tolist()
+
     def open_fraction_by_hour(self) -> np.ndarray:
         """Share of each clock hour of the horizon that falls in working time."""
         n_hours = self.n_days * 24
