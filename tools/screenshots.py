@@ -60,10 +60,14 @@ def _answers() -> dict[str, Callable[[], Any]]:
             saas, {"now": {}, "two more SDRs": {"sdr.headcount": 10}}, reps=4, **quiet
         ),
         "thresholds": lambda: simfunnel.compare_thresholds(
-            saas, [50, 60, 70], reps=4, explain=False, **quiet
+            saas, [50, 60, 70], max_reps=8, explain=False, **quiet
         ),
         "sizing": lambda: simfunnel.size_team(
-            saas, "sdr", ["speed_to_lead_1h>=0.7", "sdr_utilisation<=0.8"], reps=4, explain=False
+            saas,
+            "sdr",
+            ["speed_to_lead_1h>=0.7", "sdr_utilisation<=0.8"],
+            max_reps=20,
+            explain=False,
         ),
         "hiring": lambda: simfunnel.hiring_plan(
             saas, {"2026-02": 1.5}, "sdr", ["sdr_utilisation<=0.85"], reps=3, month_weeks=2

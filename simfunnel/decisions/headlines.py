@@ -276,6 +276,9 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
     )
     if ci.low < s.confidence:
         risk += ", so the answer is on the edge: more runs (--max-reps) would settle it"
+    below = str(rows["edge"].loc[h - 1]) if "edge" in rows and h - 1 in rows.index else ""
+    if below:  # one fewer failed on its pass rate alone, not on its interval
+        risk += f"; and {h - 1} is on the edge ({below.removeprefix('on the edge: ')}): it may do"
     return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
 
 

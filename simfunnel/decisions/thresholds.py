@@ -200,7 +200,7 @@ class ThresholdComparison(AnswerBase):
                 else f"nothing flagged at {rec} (SDRs at {r['sdr_utilisation']:.0%}, "
                 f"{r['within_1h']:.0%} of MQLs called within 1 h)."
             )
-            points.append(("What could go wrong", risk))
+            points.append(("What could go wrong", risk + self._unsettled(rec)))
         fails, near = o["failed_targets"].loc[cur], o["marginal_targets"].loc[cur]
         if fails:
             rest.append(f"The current {cur} fails its targets: {fails}.")
@@ -214,6 +214,21 @@ class ThresholdComparison(AnswerBase):
             rest.append(settle_text(settled, rule, self.fallback.replace("_", " ")))
         rest.append(f"Assumptions over the {self.scenario.weeks:g} weeks: {self.assumptions}")
         return points, rest
+
+    def _unsettled(self, option: str) -> str:
+        """What to add to the risk when the option's difference was not settled to the
+        precision asked (it ran to the most replications allowed)."""
+        state, rule = self.experiment.settled, self.experiment.settle
+        if state is None or not isinstance(rule, Settle) or option == self.current_option:
+            return ""
+        row = state.set_index("variant").loc[option]
+        if row["status"] != "limit":
+            return ""
+        return (
+            f" Its difference from today is known only to +/-{row['relative_half_width']:.1%} "
+            f"of today's level, not the {rule.relative:.0%} asked: it stopped at "
+            f"{row['replications']} replications (--max-reps allows more)."
+        )
 
     def plot(
         self,

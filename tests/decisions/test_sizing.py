@@ -218,3 +218,20 @@ def test_sizing_settles_each_headcount_and_says_how() -> None:
         assert "Each headcount ran until the 95% interval of its pass rate" in s.verdict
         print(seed, s.headcount, s.table[["headcount", "p_all_met", "edge"]].to_dict("records"))
     assert len(answers) == 1
+
+
+def test_one_fewer_on_the_edge_is_named_in_the_risk() -> None:
+    """A headcount below the answer that failed on its pass rate alone, its interval still
+    straddling the confidence at the limit, is named: it may do. (Three SDRs meet these
+    targets in about a third of runs: ten runs leave a 50% rule unsettled.)"""
+    from simfunnel.decisions.headlines import sizing_points
+
+    goals = ["speed_to_lead_1h>=0.8", "sdr_utilisation<=0.75"]
+    s = size_team(busy(), "sdr", goals, 0.5, workers=1, seed=0, max_reps=10, explain=False)
+    rows = s.table.set_index("headcount")
+    h = s.headcount
+    assert h is not None and rows["p_all_met"].loc[h - 1] < 0.5
+    edge = str(rows["edge"].loc[h - 1])
+    assert edge.startswith("on the edge")
+    risk = dict(sizing_points(s))["What could go wrong"]
+    assert f"and {h - 1} is on the edge ({edge.removeprefix('on the edge: ')}): it may do" in risk

@@ -281,3 +281,17 @@ def test_a_settled_comparison_judges_each_option_on_the_runs_it_made() -> None:
     o = c.overview.set_index("option")
     assert (o["value"] >= o["won_value"] - 1e-6).all(), o[["value", "won_value"]]
     assert "Replications ran until each option's paired difference" in c.verdict
+
+
+def test_a_recommendation_not_settled_to_the_precision_says_so() -> None:
+    """Asked for a precision no four runs reach, every option stops at the limit: the risk of
+    the recommended one gives the precision it has, from the state the rule left."""
+    c = compare_thresholds(
+        scenario(30), [40], workers=1, progress=False, precision=0.0001, max_reps=4
+    )
+    state = c.experiment.settled.set_index("variant")
+    assert (state.drop(index=c.current_option)["status"] == "limit").all()
+    assert c.recommended is not None and c.recommended != c.current_option, c.verdict
+    points = dict(c.verdict_parts()[0])
+    rel = state.loc[c.recommended, "relative_half_width"]
+    assert f"known only to +/-{rel:.1%} of today's level" in points["What could go wrong"]
