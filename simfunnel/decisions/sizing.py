@@ -138,7 +138,8 @@ class Sizing(AnswerBase):
 
     ``table``: one row per headcount tried: ``headcount``, ``today`` (the scenario's own
     headcount), ``answer``, ``p_all_met`` (share of runs meeting every target) and per target
-    its mean, P10, P90 and ``p_met``. ``explanation``: one row per mechanism the role has
+    its mean, P10, P90 and ``p_met``; ``runs`` (replications it took) and ``edge`` (why a
+    headcount was left on the edge, else empty). ``explanation``: one row per mechanism the role has
     (ramp, learning curve, attrition, leave) and headcount (the answer and one fewer): the share
     of runs meeting every target with it (``p_all_met_with``) and without it (``p_all_met``),
     the binding target's metric with and without it and their paired difference (``diff``,
@@ -480,6 +481,9 @@ def size_team(
     table = _sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
     table.insert(2, "answer", table["headcount"] == answer)
+    table["runs"] = [
+        runs.tried[int(h)].finished(runs.tried[int(h)].baseline) for h in table["headcount"]
+    ]
     table["edge"] = [runs.edge.get(int(h), "") for h in table["headcount"]]
     return Sizing(
         role,

@@ -255,7 +255,11 @@ class ThresholdComparison(AnswerBase):
         return self.kpis
 
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        return {"thresholds": self.kpis, "overview": self.overview}
+        """``thresholds`` and ``overview``; ``settled``: how far each option ran, and why."""
+        out = {"thresholds": self.kpis, "overview": self.overview}
+        if self.experiment.settled is not None:
+            out["settled"] = self.experiment.settled
+        return out
 
     def charts(self) -> Mapping[str, str | None]:
         return {

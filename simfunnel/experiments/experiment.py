@@ -60,7 +60,8 @@ class Experiment(Replications, AnswerBase):
 
     def tables(self) -> Mapping[str, pd.DataFrame]:
         """The tidy tables ``save`` writes as CSV: summary, totals, weekly (``long``), variants
-        (parameters), comparison (with two or more variants), failures and precision (if any).
+        (parameters), comparison (with two or more variants), failures, precision and settled (if
+        any: how far a stopping rule ran each variant, and why).
         ``save`` writes each whole or not at all, and text that a spreadsheet would run as a
         formula gets a ``'`` in front (:mod:`simfunnel.base.files`)."""
         tables = {
@@ -75,6 +76,8 @@ class Experiment(Replications, AnswerBase):
             tables["failures"] = self.failures
         if self.precision is not None:
             tables["precision"] = self.precision
+        if self.settled is not None:
+            tables["settled"] = self.settled
         return tables
 
     def report(self) -> Report:
