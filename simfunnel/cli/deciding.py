@@ -345,7 +345,17 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
         help="skip placing the hires again without ramp, attrition and leave",
     )
     hire.add_argument(
-        "--reps", type=INTERVAL_REPS, default=6, help="replications per sizing run (default 6)"
+        "--reps",
+        type=INTERVAL_REPS,
+        default=None,
+        help="a fixed number of replications per headcount of each month's sizing (default: "
+        "until each headcount's pass rate is settled on one side of --confidence)",
+    )
+    hire.add_argument(
+        "--max-reps",
+        type=INTERVAL_REPS,
+        default=None,
+        help="the most replications per headcount while settling (default 40)",
     )
     hire.add_argument("--workers", type=positive, default=None, help="worker processes")
     answer_outputs(hire, "the plan and its chart")
@@ -383,6 +393,7 @@ def planned(args: argparse.Namespace) -> HiringPlan:
             opt.targets(args.target),
             args.confidence,
             args.reps,
+            max_reps=args.max_reps,
             seed=args.seed,
             workers=args.workers,
             progress=progress(args),

@@ -243,8 +243,9 @@ def hiring_plan(
     role: str = "sdr",
     targets: Sequence[str | Target] = (),
     confidence: float = 0.8,
-    reps: int = 6,
+    reps: int | None = None,
     *,
+    max_reps: int | None = None,
     month_weeks: int = 4,
     explain: bool = True,
     **keywords: Unpack[RunnerKeywords],
@@ -258,8 +259,10 @@ def hiring_plan(
     the hiring delay, leave) comes within ``SLACK`` (half a rep) of it: a hire joins early
     enough to be ramped by the month it is needed when the plan allows, otherwise at the start.
     ``explain``: also place the hires with ramp, attrition and leave removed one at a time (the
-    staffing model only: cheap), to measure what each costs. ``seed``, ``workers``,
-    ``executor`` and ``progress`` (default off) are those of :func:`simfunnel.run`.
+    staffing model only: cheap), to measure what each costs. ``reps`` and ``max_reps`` are
+    those of :func:`~simfunnel.decisions.sizing.size_team` for each month's sizing (by default
+    each headcount runs until its pass rate is settled). ``seed``, ``workers``, ``executor``
+    and ``progress`` (default off) are those of :func:`simfunnel.run`.
     """
     headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
@@ -270,7 +273,9 @@ def hiring_plan(
     with decision_pool(RunOptions().updated(**runner)) as shared:  # one pool for every month
         pooled: RunnerKeywords = {**runner, "workers": shared.workers, "executor": shared.executor}
         required = {
-            f: _required_at(base, role, f, month_weeks, targets, confidence, reps, pooled)
+            f: _required_at(
+                base, role, f, month_weeks, targets, confidence, (reps, max_reps), pooled
+            )
             for f in sorted(set(factors.values()))
         }
     need = [required[factors[_month_key(m)]] for m in months]
@@ -327,7 +332,7 @@ def _required_at(
     month_weeks: int,
     targets: Sequence[str | Target],
     confidence: float,
-    reps: int,
+    reps: tuple[int | None, int | None],  # a fixed count, or the most while settling
     runner: RunnerKeywords,
 ) -> int:
     """The fully ramped headcount a month at ``factor`` times the volume needs, sized on a
@@ -354,7 +359,8 @@ def _required_at(
         role,
         targets,
         confidence,
-        reps,
+        reps[0],
+        max_reps=reps[1],
         explain=False,
         **runner,
     )
