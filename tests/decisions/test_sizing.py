@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import build
+from conftest import busy as conftest_busy
 
 import simfunnel
 from simfunnel.decisions import expected_effective, hiring_plan, size_team
@@ -18,16 +19,9 @@ TARGETS = ["speed_to_lead_1h>=0.8", "sdr_utilisation<=0.85"]
 
 
 def busy(**changes):
-    settings = {
-        "horizon": "4 weeks",
-        "calendar": "24/7",
-        "sources": [{"name": "web", "rate_per_week": 900, "score": {"mean": 70, "sd": 10}}],
-        "sdr__headcount": 2,
-        "cadence__connect_probability": 0.5,
-        "cadence__contact_probability": 0.5,
-        "cadence__gaps": ["2 h"],
-    }
-    return build(**(settings | changes))
+    """The answer tests' busy team (conftest) with three times the leads, scoring higher."""
+    web = {"name": "web", "rate_per_week": 900, "score": {"mean": 70, "sd": 10}}
+    return conftest_busy(**({"sources": [web]} | changes))
 
 
 @pytest.fixture(scope="module")
