@@ -353,7 +353,9 @@ def compare_thresholds(
         name: {"scoring.threshold": t} | ({"toss_up.require": r} if grid else {})
         for name, (t, r) in options.items()
     }
-    rule = settle_plan(reps, precision, max_reps, f"totals.{fallback}")
+    # Options may stop when clearly below the best only if they are ranked on the KPI settled.
+    ranked = not model.given
+    rule = settle_plan(reps, precision, max_reps, f"totals.{fallback}", ranked=ranked)
     experiment, gap = _run(scenario, variants, current, rule, reps, settings, explain)
     weeks = scenario.horizon / WEEK
     kpi_options = {"open_pipeline": open_pipeline, "fallback": fallback}

@@ -60,12 +60,15 @@ class StoppingRule(Protocol):
 class Settle:
     """The stopping rule: ``kpi`` (``valid_opportunities`` or ``section.metric``), its paired
     difference against the baseline known to ``relative`` of the baseline's mean at ``level``;
-    ``higher``: more is better (for the leader); ``batch`` replications are added per round
-    (the first round is the experiment's ``reps``), up to ``max_reps`` per option."""
+    ``higher``: more is better (for the leader); ``drop``: stop an option clearly below the
+    best on ``kpi`` (only right when ``kpi`` is what the options are ranked on); ``batch``
+    replications are added per round (the first round is the experiment's ``reps``), up to
+    ``max_reps`` per option."""
 
     kpi: str = "valid_opportunities"
     relative: float = 0.02
     higher: bool = True
+    drop: bool = True
     level: float = 0.95
     batch: int = 4
     max_reps: int = 40
@@ -157,7 +160,7 @@ def settle_state(
             pass  # judged last: it runs as long as any option needs its pairs
         elif n >= MIN_REPS and half <= target:
             status, why = SETTLED, f"known to +/-{rule.relative:.0%} of today's level"
-        elif n >= MIN_REPS and v not in (baseline, leader):
+        elif rule.drop and n >= MIN_REPS and v not in (baseline, leader):
             gap, gap_half, _ = _paired(values, v, leader, rule.level)
             if sign * gap + gap_half < 0:
                 status, why = OUT, f"clearly below {leader}"
@@ -190,17 +193,25 @@ DEFAULT_PRECISION = 0.02  # the paired difference known to +/-2% of today's leve
 
 
 def settle_plan(
-    reps: int | None, precision: float | None, max_reps: int | None, kpi: str
+    reps: int | None,
+    precision: float | None,
+    max_reps: int | None,
+    kpi: str,
+    *,
+    ranked: bool = True,
 ) -> tuple[int, Settle | None]:
     """A decision's replications: ``reps`` alone is that fixed count (as before); otherwise
     batches (the first of ``reps``, default 4) until ``precision`` (default
-    :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40)."""
+    :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40).
+    ``ranked``: the options are ranked on ``kpi``, so one clearly below the best may stop;
+    when they are ranked on something else (value minus cost), every option runs on."""
     if reps is not None and precision is None:
         return reps, None
     rule = Settle(
         kpi=kpi,
         relative=DEFAULT_PRECISION if precision is None else precision,
         max_reps=40 if max_reps is None else max_reps,
+        drop=ranked,
     )
     first = rule.batch if reps is None else reps
     return first, rule
@@ -217,8 +228,13 @@ def settle_text(state: pd.DataFrame, rule: Settle, label: str) -> str:
     base = state[state["why"].astype(str).str.startswith("today")]
     head = (
         f"Replications ran until each option's paired difference in {label} against today was "
-        f"known to +/-{rule.relative:.0%} of today's level (95% interval), or the option was "
-        f"clearly below the best, at most {rule.max_reps} each"
+        f"known to +/-{rule.relative:.0%} of today's level (95% interval)"
+        + (
+            ", or the option was clearly below the best"
+            if rule.drop
+            else " (none stopped early for being behind: the options are ranked on another figure)"
+        )
+        + f", at most {rule.max_reps} each"
     )
     if not base.empty:
         head += f"; today's option ran {int(base['replications'].iloc[0])}"

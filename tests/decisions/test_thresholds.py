@@ -295,3 +295,18 @@ def test_a_recommendation_not_settled_to_the_precision_says_so() -> None:
     points = dict(c.verdict_parts()[0])
     rel = state.loc[c.recommended, "relative_half_width"]
     assert f"known only to +/-{rel:.1%} of today's level" in points["What could go wrong"]
+
+
+def test_a_costed_comparison_drops_no_option_for_being_behind_on_volume() -> None:
+    """With costs, options are ranked on value minus cost, not on the valid opportunities the
+    rule settles: an option behind on volume may still be the best, so none stops as "out"
+    (and the verdict says so). Without costs the same comparison may drop one."""
+    costs = {"sdr": 90000, "per_lead": {"web": 5}}
+    c = compare_thresholds(
+        scenario(3), [35, 70], workers=1, progress=False, max_reps=8, costs=costs
+    )
+    assert c.experiment.settle is not None and not c.experiment.settle.drop
+    assert not (c.experiment.settled["status"] == "out").any()
+    assert "none stopped early for being behind" in c.verdict
+    plain = compare_thresholds(scenario(3), [35, 70], workers=1, progress=False, max_reps=8)
+    assert plain.experiment.settle is not None and plain.experiment.settle.drop
