@@ -240,11 +240,13 @@ def sizing_report(sizing: Sizing) -> Report:
         )
         for metric in sizing.metrics
     ]
+    runs = sizing.table["runs"]
+    per = f"{runs.min()}" if runs.min() == runs.max() else f"{runs.min()} to {runs.max()}"
     return Report(
         title=f"{scenario.name}: how many {sizing.role.upper()}s",
         subtitle=(
             f"Targets: {'; '.join(t.words for t in sizing.targets)}, met in at least "
-            f"{sizing.confidence:.0%} of {exp.reps} replications"
+            f"{sizing.confidence:.0%} of runs ({per} replications per headcount)"
         ),
         verdict=[sizing.verdict],
         tiles=sizing_tiles(sizing),
@@ -259,7 +261,7 @@ def sizing_report(sizing: Sizing) -> Report:
         notes=[
             f"the scenario below is the one at {h} {sizing.role.upper()}s; the others differ "
             "only in the headcount",
-            f"root seed: {exp.seed}; replications per headcount: {exp.reps}",
+            f"root seed: {exp.seed}; replications per headcount: {per}",
             f"the search started from the analytic estimate, {sizing.start}",
         ],
     )
