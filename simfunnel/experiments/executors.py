@@ -10,8 +10,11 @@ import hashlib
 import json
 import os
 import signal
+import threading
 import traceback
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +43,35 @@ def fingerprint(scenario: Scenario) -> str:
 def ignore_sigint() -> None:
     """Pool workers leave Ctrl-C to the parent, which cancels the work and keeps the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class CtrlC:
+    """Whether Ctrl-C was pressed while replications ran. Python raises the interrupt wherever
+    the main thread happens to be, and one that lands in a finaliser (a file writer's
+    ``__del__``) is swallowed; the flag keeps such a press from being lost."""
+
+    pressed = False
+
+
+@contextmanager
+def watch_ctrl_c() -> Iterator[CtrlC]:
+    """Note Ctrl-C (and still raise it) while the block runs; a handler someone else set, or a
+    thread other than the main one, is left alone."""
+    state = CtrlC()
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield state
+        return
+
+    def pressed(signum: int, frame: Any) -> None:
+        state.pressed = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, pressed)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def cores() -> int:
@@ -146,16 +178,19 @@ class Runner:
             leave=False,
         )
         try:
-            executor = self.pool.executor(len(todo))
-            if executor is None:
-                for key in todo:
-                    scenario = self.scenarios[key[0]]
-                    outcome = run_replication(
-                        scenario, self.seed, key[1], self.snapshot, self.draw_parameters
-                    )
-                    self._keep(key, outcome, bar)
-            else:
-                self._run_on(executor, todo, bar)
+            with watch_ctrl_c() as ctrl_c:
+                executor = self.pool.executor(len(todo))
+                if executor is None:
+                    for key in todo:
+                        scenario = self.scenarios[key[0]]
+                        outcome = run_replication(
+                            scenario, self.seed, key[1], self.snapshot, self.draw_parameters
+                        )
+                        self._keep(key, outcome, bar)
+                        if ctrl_c.pressed:  # raised where it was swallowed
+                            raise KeyboardInterrupt
+                else:
+                    self._run_on(executor, todo, bar, ctrl_c)
         except KeyboardInterrupt:
             self.interrupted = True
             self.pool.abandon = True
@@ -169,15 +204,22 @@ class Runner:
         finally:
             bar.close()
 
-    def _run_on(self, executor: cf.Executor, todo: list[tuple[int, int]], bar: Any) -> None:
+    def _run_on(
+        self, executor: cf.Executor, todo: list[tuple[int, int]], bar: Any, ctrl_c: CtrlC
+    ) -> None:
         futures: dict[cf.Future[Any], tuple[int, int]] = {}
         try:
             for key in todo:
                 args = (self.scenarios[key[0]], self.seed, key[1], self.snapshot)
                 job = executor.submit(run_replication, *args, self.draw_parameters)
                 futures[job] = key
-            for job in cf.as_completed(futures):
-                self._keep(futures[job], _outcome(job), bar)
+            pending = set(futures)
+            while pending:
+                done, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+                for job in sorted(done, key=futures.__getitem__):
+                    self._keep(futures[job], _outcome(job), bar)
+                if ctrl_c.pressed:  # raised where it was swallowed
+                    raise KeyboardInterrupt
         except BaseException:
             self.pool.abandon = True
             for job in futures:

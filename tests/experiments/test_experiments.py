@@ -563,6 +563,33 @@ def test_ctrl_c_with_a_process_pool_cancels_pending_work_and_keeps_what_finished
     assert_identical(full, resumed)
 
 
+class PressedInAFinaliser:
+    """Ctrl-C that lands while a finaliser runs: Python swallows the KeyboardInterrupt there."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10_000):  # the handler runs here, inside __del__
+            pass
+
+
+def swallowed_ctrl_c_at_three(scenario, seed, snapshot=None):
+    result = simfunnel.simulate(scenario, seed=seed, snapshot=snapshot)
+    if seed.spawn_key == (3,):
+        PressedInAFinaliser()  # dropped at once: __del__ runs now
+    return result
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_ctrl_c_swallowed_by_a_finaliser_still_stops_the_run(
+    monkeypatch, tmp_path, sigint_raises
+) -> None:
+    monkeypatch.setattr(experiments, "_simulate", swallowed_ctrl_c_at_three)
+    with pytest.warns(UserWarning, match="interrupted: 4 of 12"):
+        part = simfunnel.run(SMALL, reps=12, seed=8, workers=1, progress=False)
+    assert part.interrupted and not part.complete
+    assert sorted(set(part.totals["replication"])) == [0, 1, 2, 3]
+
+
 def test_resuming_with_another_scenario_or_seed_is_refused(tmp_path) -> None:
     out = tmp_path / "run"
     simfunnel.run(COVER, reps=2, seed=1, workers=1, out=out, progress=False)
