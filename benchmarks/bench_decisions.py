@@ -93,7 +93,18 @@ def thresholds(scenario: Any, values: list[float], fixed: int, workers: int) -> 
 
 
 def sizing(scenario: Any, seeds: list[int], fixed: int, workers: int) -> None:
-    print(f"\nsize SDRs for {TARGETS} at 80%, {workers} workers")
+    weeks = scenario.horizon / 168
+    print(f"\nsize SDRs for {TARGETS} at 80% over {weeks:.0f} weeks, {workers} workers")
+    t_fixed, f = _timed(
+        lambda: simfunnel.size_team(
+            scenario, "sdr", TARGETS, reps=fixed, seed=seeds[0], workers=workers, explain=False
+        )
+    )
+    fixed_runs = sum(e.finished(e.baseline) for e in f.experiments.values())
+    print(
+        f"  fixed {fixed} per headcount, seed {seeds[0]}: {f.headcount} SDRs, "
+        f"{fixed_runs} runs in {t_fixed:.1f} s"
+    )
     answers = []
     for seed in seeds:
         t, s = _timed(
@@ -101,16 +112,14 @@ def sizing(scenario: Any, seeds: list[int], fixed: int, workers: int) -> None:
                 scenario, "sdr", TARGETS, seed=seed, workers=workers, explain=False
             )
         )
-        runs = {h: e.finished(e.baseline) for h, e in sorted(s.experiments.items())}
+        rows = s.table.set_index("headcount")
+        said = ", ".join(f"{h}: {r.runs} {r.judged}" for h, r in rows.iterrows())
+        total = int(rows["runs"].sum())
         answers.append(s.headcount)
-        print(f"  seed {seed}: {s.headcount} SDRs in {t:5.1f} s; runs per headcount {runs}")
-    t_fixed, f = _timed(
-        lambda: simfunnel.size_team(
-            scenario, "sdr", TARGETS, reps=fixed, seed=seeds[0], workers=workers, explain=False
+        print(
+            f"  seed {seed}: {s.headcount} SDRs, {total} runs ({total / fixed_runs:.2f}x the "
+            f"fixed search's) in {t:5.1f} s ({t / t_fixed:.2f}x); {said}"
         )
-    )
-    runs = {h: e.finished(e.baseline) for h, e in sorted(f.experiments.items())}
-    print(f"  fixed {fixed} per headcount, seed {seeds[0]}: {f.headcount} SDRs in {t_fixed:.1f} s")
     print(f"  the same answer for every seed: {len(set(answers)) == 1} ({answers})")
 
 
@@ -144,20 +153,28 @@ def _load() -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="inbound_saas over 16 weeks")
+    parser.add_argument("--skip-thresholds", action="store_true")
     parser.add_argument("--values", default="40,50,70,80")
     parser.add_argument("--fixed", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument(
+        "--sizing-weeks", type=int, default=16, help="sizing horizon (0: the scenario's year)"
+    )
     args = parser.parse_args(argv)
     print(
         f"python {platform.python_version()}, {platform.machine()}, simfunnel {simfunnel.__version__}"
     )
-    saas = with_overrides(simfunnel.load_scenario(SAAS), {"horizon": "16 weeks"})
+    year = simfunnel.load_scenario(SAAS)
+    saas = with_overrides(year, {"horizon": "16 weeks"})
     scenario = saas if args.quick else simfunnel.load_scenario(REFERENCE)
     values = [float(v) for v in args.values.split(",")]
-    thresholds(scenario, values, args.fixed, args.workers)
+    if not args.skip_thresholds:
+        thresholds(scenario, values, args.fixed, args.workers)
     seeds = [int(s) for s in args.seeds.split(",")]
-    sizing(saas, seeds, args.fixed, args.workers)
+    weeks = args.sizing_weeks
+    sized = with_overrides(year, {"horizon": f"{weeks} weeks"}) if weeks else year
+    sizing(sized, seeds, args.fixed, args.workers)
     pools(args.workers)
     return 0
 

@@ -17,6 +17,7 @@ from scipy import stats
 
 from ..results.answer import Tile
 from .forecast_bands import LABELS
+from .levers import role_name
 
 if TYPE_CHECKING:  # the answers import their report, which imports this: types only
     from .diagnosis import Diagnosis
@@ -258,16 +259,50 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
             ("What to do", f"more {role} alone will not meet the targets (tried up to {top})"),
             ("Why", f"at {top} every target is met in {_percent(rows['p_all_met'].loc[top])}"),
         ]
-    if now is None or h == now:
-        do = f"keep {h} {role}"
-    elif h > now:
-        do = f"go from {now} to {h} {role} ({h - now} more)"
-    else:
-        do = f"{h} {role} would do: {now - h} fewer than today's {now}"
+    edge = "edge" in rows and bool(rows["edge"].loc[h])
+    sure = edge and h + 1 in rows.index and rows["judged"].loc[h + 1] == "passes"
+    do = (
+        _sizing_move(s.role, now, h + 1) + f" to be sure; {h} may do"
+        if sure
+        else _sizing_move(s.role, now, h)
+    )
     why = f"with {h}, every target is met in {_percent(rows['p_all_met'].loc[h])} of runs"
     if h - 1 in rows.index:
         why += f"; with {h - 1}, in {_percent(rows['p_all_met'].loc[h - 1])}"
-    reps = s.experiments[h].reps
+    return [("What to do", do), ("Why", why), ("What could go wrong", _sizing_risk(s, rows, h))]
+
+
+def _sizing_move(role: str, now: int | None, h: int) -> str:
+    """From today's team to ``h``: keep, add or drop, in words."""
+    team = f"{h} {role_name(role, h)}"
+    if now is None or h == now:
+        return f"keep {team}"
+    if h > now:
+        return f"go from {now} to {team} ({h - now} more)"
+    return f"{team} would do: {now - h} fewer than today's {now}"
+
+
+def _sizing_risk(s: Sizing, rows: pd.DataFrame, h: int) -> str:
+    """How sure the answer's pass rate is: its bounds (a settled search) or its interval."""
+    settled = s.experiments[h].settled
+    judged = str(rows["judged"].loc[h]) if "judged" in rows else ""
+    if settled is not None and judged == "on the edge":
+        risk = (
+            f"{h} is on the edge ({str(rows['edge'].loc[h]).removeprefix('on the edge: ')}): "
+            f"too close to the {s.confidence:.0%} asked to tell"
+        )
+        if h + 1 in rows.index:
+            sure = rows["judged"].loc[h + 1] == "passes"
+            risk += f"; {h + 1} " + ("is enough beyond doubt" if sure else "is on the edge too")
+        return risk
+    if settled is not None and judged == "passes":
+        row = settled.iloc[0]
+        return (
+            f"the pass rate rests on {row['passed']} of {row['replications']} runs passing: "
+            f"at least {_percent(row['low'])} (95% bound) against the {s.confidence:.0%} asked, "
+            "if volume and the reps' hours hold as the scenario says"
+        )
+    reps = int(s.experiments[h].finished(s.experiments[h].baseline))
     k = round(float(rows["p_all_met"].loc[h]) * reps)
     ci = stats.binomtest(k, reps).proportion_ci(method="wilson")
     risk = (
@@ -276,10 +311,7 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
     )
     if ci.low < s.confidence:
         risk += ", so the answer is on the edge: more runs (--max-reps) would settle it"
-    below = str(rows["edge"].loc[h - 1]) if "edge" in rows and h - 1 in rows.index else ""
-    if below:  # one fewer failed on its pass rate alone, not on its interval
-        risk += f"; and {h - 1} is on the edge ({below.removeprefix('on the edge: ')}): it may do"
-    return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
+    return risk
 
 
 def hiring_points(p: HiringPlan) -> list[tuple[str, str]]:

@@ -204,21 +204,43 @@ def reports_of(totals: pd.DataFrame) -> list[dict[str, float]]:
     ]
 
 
+PASS_LEVEL = 0.95  # one-sided: a pass rate shown above the confidence asked
+FAIL_LEVEL = 0.99  # one-sided: shown below it; stricter, since the answer moves on a failure
+STEP = 10  # replications added per look once all passing could settle
+
+
 @dataclass(frozen=True)
 class PassRule:
     """A sizing run's stopping rule (:class:`simfunnel.experiments.StoppingRule`): add
-    replications until the 95% Wilson interval of the share of runs meeting every goal lies on
-    one side of ``confidence``, or ``max_reps`` is reached (the headcount is then on the edge).
+    replications until the share of runs meeting every goal is shown above ``confidence`` (the
+    Wilson bound at a one-sided 95%) or below it (one-sided 99%), or ``max_reps`` is reached:
+    the headcount is then on the edge.
 
     Why: a pass rate of 9 in 10 is consistent with anything from 60% to 98%, so an 80% rule
-    decided on ten runs flips with the seed; judged on its interval it does not."""
+    decided on ten runs flips with the seed. :func:`size_team` answers with the smallest
+    headcount not shown to fail, so its answer moves only when a headcount that passes is shown
+    to fail; the stricter bound on that side makes it rare (under 1% at a true 85% against 80%).
+    Looks: ``batch`` runs (none of 3 passing shows an 80% rule failed), then the fewest runs
+    that, all passing, show a pass (11 for 80%), then ten more at a time."""
 
     goals: tuple[Target, ...]
     weeks: float
     confidence: float
-    batch: int = 10
+    batch: int = 3
     max_reps: int = 40
-    level: float = 0.95
+
+    @property
+    def fewest(self) -> int:
+        """The fewest runs whose all passing shows the rate above ``confidence``: the Wilson
+        bound of n in n is n / (n + z^2)."""
+        if self.confidence >= 1:
+            return self.max_reps  # never shown: a 100% rule ends on the edge
+        z2 = stats.norm.ppf(PASS_LEVEL) ** 2
+        return math.ceil(self.confidence * z2 / (1 - self.confidence) - 1e-9)
+
+    def next_count(self, n: int) -> int:
+        """The replications to have at the next look, after ``n``."""
+        return self.fewest if n < self.fewest else n + STEP
 
     def state(
         self,
@@ -232,19 +254,33 @@ class PassRule:
             reports = reports_of(totals[totals["variant"] == name])
             n = len(reports)
             k = sum(all(g.met(g.value_in(r, self.weeks)) for g in self.goals) for r in reports)
-            low, high = pass_interval(k, n, self.level)
-            status, why = "running", "the pass rate's interval straddles the confidence asked"
+            low, high = pass_bounds(k, n)
+            judged, status = "", "running"
+            why = "the pass rate's bounds straddle the confidence asked"
             if low >= self.confidence:
-                status, why = "settled", f"passes: {k} of {n} runs, 95% interval from {low:.0%}"
+                judged, status = "passes", "settled"
+                why = f"passes: {k} of {n} runs, at least {low:.0%} (95% bound)"
             elif high < self.confidence:
-                status, why = "settled", f"fails: {k} of {n} runs, 95% interval to {high:.0%}"
+                judged, status = "fails", "settled"
+                why = f"fails: {k} of {n} runs, at most {high:.0%} (99% bound)"
             elif n >= self.max_reps:
-                status, why = "limit", f"on the edge: {k} of {n} runs, {low:.0%} to {high:.0%}"
+                judged, status = "on the edge", "limit"
+                why = f"on the edge: {k} of {n} runs, {low:.0%} to {high:.0%}"
             rows.append(
                 {"variant": name, "replications": n, "passed": k, "low": low, "high": high}
-                | {"status": status, "why": why}
+                | {"status": status, "judged": judged, "why": why}
             )
         return pd.DataFrame(rows)
+
+
+def pass_bounds(k: int, n: int) -> tuple[float, float]:
+    """The pass rate's one-sided Wilson bounds: below at :data:`PASS_LEVEL`, above at
+    :data:`FAIL_LEVEL` ((0, 1) with no runs)."""
+    if n == 0:
+        return 0.0, 1.0
+    low = pass_interval(k, n, 2 * PASS_LEVEL - 1)[0]
+    high = pass_interval(k, n, 2 * FAIL_LEVEL - 1)[1]
+    return low, high
 
 
 def pass_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -253,3 +289,27 @@ def pass_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
         return 0.0, 1.0
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def sizing_table(
+    tried: Mapping[int, Experiment],
+    share: Mapping[int, float],
+    goals: Sequence[Target],
+    weeks: float,
+) -> pd.DataFrame:
+    """One row per headcount tried: the share of runs meeting every goal, and per goal its
+    metric's mean, P10 and P90 and its own share met."""
+    rows = []
+    for h in sorted(tried):
+        reports = replication_reports(tried[h])
+        row: dict[str, float] = {"headcount": h, "p_all_met": share[h]}
+        for g in goals:
+            values = np.array([g.value_in(r, weeks) for r in reports], dtype=float)
+            ok = values[~np.isnan(values)]
+            row[f"{g.metric}_mean"] = float(ok.mean()) if ok.size else math.nan
+            row[f"{g.metric}_p10"] = float(np.quantile(ok, 0.1)) if ok.size else math.nan
+            row[f"{g.metric}_p90"] = float(np.quantile(ok, 0.9)) if ok.size else math.nan
+            # Per target: two targets may bound the same metric from both sides.
+            row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
+        rows.append(row)
+    return pd.DataFrame(rows)

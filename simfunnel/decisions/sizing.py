@@ -37,6 +37,7 @@ from .measures import (
     parse_targets,
     replication_reports,
     share_met,
+    sizing_table,
 )
 from .workload import sdr_workload
 
@@ -206,22 +207,42 @@ class Sizing(AnswerBase):
                 f"hours wait for the morning whatever the team's size.{today}"
             )
         h = self.headcount
+        edge = str(rows["edge"].loc[h]) if "edge" in rows else ""
+        sure = self._sure(rows, h) if edge else ""
         text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
+        if sure and rows["judged"].loc[h + 1] == "passes":
+            text += f" or {h + 1}"
         text += (
             f": with {h}, every target ({goals}) is met in {p_all.loc[h]:.0%} of "
             f"simulated runs (asked: {self.confidence:.0%})"
         )
+        if edge:
+            text += (
+                f", too close to {self.confidence:.0%} to tell either way "
+                f"({edge.removeprefix('on the edge: ')})" + sure
+            )
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}"
             failing = [
                 t.words for t in self.targets if rows[f"p_met: {t}"].loc[h - 1] < self.confidence
             ]
             if failing:
-                text += f" ({' and '.join(failing)} is what fails)"
+                verb = "is what fails" if len(failing) == 1 else "are what fail"
+                text += f" ({' and '.join(failing)} {verb})"
         text += "." + today + self._explained() + self._runs()
         return text + (
             f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
         )
+
+    @staticmethod
+    def _sure(rows: pd.DataFrame, h: int) -> str:
+        """What one more than an answer on the edge gives (empty if it was not run)."""
+        if h + 1 not in rows.index:
+            return ""
+        more = f"; with {h + 1}, in {rows['p_all_met'].loc[h + 1]:.0%}"
+        if rows["judged"].loc[h + 1] == "passes":
+            return more + ", enough beyond doubt"
+        return more + ", also on the edge"
 
     def _runs(self) -> str:
         """How many runs each headcount took and why it stopped (with a stopping rule)."""
@@ -232,8 +253,9 @@ class Sizing(AnswerBase):
         if not said:
             return ""
         return (
-            " Each headcount ran until the 95% interval of its pass rate fell on one side of "
-            f"{self.confidence:.0%} ({'; '.join(said)})."
+            " Each headcount ran until its pass rate was shown above "
+            f"{self.confidence:.0%} (at 95%) or below it (at 99%), or ran out of runs "
+            f"({'; '.join(said)})."
         )
 
     def _explained(self) -> str:
@@ -347,6 +369,7 @@ class _HeadcountRuns:
     options: RunOptions  # how each headcount's experiment runs (its stopping rule, if any)
     tried: dict[int, Experiment] = field(default_factory=dict)
     edge: dict[int, str] = field(default_factory=dict)  # headcounts the rule left on the edge
+    judged: dict[int, str] = field(default_factory=dict)  # passes, fails or on the edge (a rule)
     share: dict[int, float] = field(default_factory=dict)
     level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
 
@@ -355,15 +378,18 @@ class _HeadcountRuns:
         return self.scenario.horizon / WEEK
 
     def meets(self, h: int) -> bool:
-        """Whether ``h`` reps meet every target in at least ``confidence`` of the runs."""
+        """Whether ``h`` reps meet every target in at least ``confidence`` of the runs: with a
+        stopping rule, unless their pass rate is shown below it (on the edge, they may)."""
         if h not in self.tried:
             scenario = with_overrides(
                 self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
             )
             self.tried[h] = run(scenario, self.reps, options=self.options)
             settled = self.tried[h].settled
-            if settled is not None and (settled["status"] == "limit").any():
-                self.edge[h] = str(settled["why"].iloc[0])
+            if settled is not None and "judged" in settled:
+                self.judged[h] = str(settled["judged"].iloc[0])
+                if self.judged[h] == "on the edge":
+                    self.edge[h] = str(settled["why"].iloc[0])
             reports = replication_reports(self.tried[h])
             for g in self.goals:
                 if g.metric not in MEASURES and g.metric not in reports[0]:
@@ -373,6 +399,8 @@ class _HeadcountRuns:
             self.level[h] = [
                 float(np.nanmean([g.value_in(r, self.weeks) for r in reports])) for g in self.goals
             ]
+        if h in self.judged:  # judged on its bounds: only a headcount shown to fail is out
+            return self.judged[h] != "fails"
         return self.share[h] >= self.confidence
 
     def flat(self, a: int, b: int) -> bool:
@@ -442,11 +470,13 @@ def size_team(
     """The smallest headcount of ``role`` whose runs meet every target with probability at
     least ``confidence`` (the share of replications in which all are met).
 
-    Replications: by default each headcount runs in batches of 10 until the 95% interval of
-    its pass rate lies on one side of ``confidence``, at most ``max_reps`` (default 40; a
-    headcount still straddling it is on the edge, and said so): :class:`PassRule`. ``reps``
-    alone runs that fixed count for every headcount instead; with ``max_reps``, ``reps`` is the
-    batch.
+    Replications: by default each headcount runs 3, then 11 (for an 80% rule: the fewest that
+    all passing can settle), then ten more at a time until its pass rate is shown above
+    ``confidence`` or below it, at most ``max_reps`` (default 40): :class:`PassRule`. The
+    answer is then the smallest headcount not shown to fall short; if it is on the edge (its
+    bounds still straddle ``confidence``), one more is run too and the verdict says which is
+    sure. ``reps`` alone runs that fixed count for every headcount instead (judged on the share
+    of runs alone); with ``max_reps``, ``reps`` is the first look.
 
     Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
     ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
@@ -468,6 +498,8 @@ def size_team(
         answer = _smallest(runs, first, max_headcount)
         if answer is not None and answer > 1:
             runs.meets(answer - 1)  # the evidence: one fewer fails
+        if answer is not None and answer in runs.edge and answer < max_headcount:
+            runs.meets(answer + 1)  # the answer may do: does one more surely?
         current = staff_of(scenario, role).headcount
         if 1 <= current <= max_headcount:
             runs.meets(current)  # today's team, always in the table
@@ -478,12 +510,13 @@ def size_team(
             explanation, explained = _explain(
                 scenario, role, answer, runs.tried, goals, confidence, quiet
             )
-    table = _sizing_table(runs.tried, runs.share, goals, runs.weeks)
+    table = sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
     table.insert(2, "answer", table["headcount"] == answer)
     table["runs"] = [
         runs.tried[int(h)].finished(runs.tried[int(h)].baseline) for h in table["headcount"]
     ]
+    table["judged"] = [runs.judged.get(int(h), "") for h in table["headcount"]]
     table["edge"] = [runs.edge.get(int(h), "") for h in table["headcount"]]
     return Sizing(
         role,
@@ -558,25 +591,3 @@ def _explain(
         "one_fewer_would_do",
     ]
     return pd.DataFrame(rows, columns=columns), runs
-
-
-def _sizing_table(
-    tried: Mapping[int, Experiment],
-    share: Mapping[int, float],
-    goals: Sequence[Target],
-    weeks: float,
-) -> pd.DataFrame:
-    rows = []
-    for h in sorted(tried):
-        reports = replication_reports(tried[h])
-        row: dict[str, float] = {"headcount": h, "p_all_met": share[h]}
-        for g in goals:
-            values = np.array([g.value_in(r, weeks) for r in reports], dtype=float)
-            ok = values[~np.isnan(values)]
-            row[f"{g.metric}_mean"] = float(ok.mean()) if ok.size else math.nan
-            row[f"{g.metric}_p10"] = float(np.quantile(ok, 0.1)) if ok.size else math.nan
-            row[f"{g.metric}_p90"] = float(np.quantile(ok, 0.9)) if ok.size else math.nan
-            # Per target: two targets may bound the same metric from both sides.
-            row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
-        rows.append(row)
-    return pd.DataFrame(rows)

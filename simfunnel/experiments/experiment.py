@@ -204,7 +204,7 @@ def _settle(
     runner: Runner, names: list[str], baseline: str, reps: int, rule: StoppingRule, root: int
 ) -> tuple[int, pd.DataFrame]:
     """Batches on common random numbers until the ``rule`` stops every variant: the
-    first of ``reps``, then ``rule.batch`` more for those still running, interleaved so that
+    first of ``reps``, then up to ``rule.next_count`` for those still running, interleaved so that
     no worker idles while one variant finishes."""
     state, done = None, dict.fromkeys(names, 0)
     n = min(reps, rule.max_reps)
@@ -223,7 +223,7 @@ def _settle(
             why = f"stopped at the most replications allowed ({rule.max_reps}), some failed"
             state.loc[running, ["status", "why"]] = [LIMIT, why]
             return n, state
-        n = min(rule.max_reps, n + rule.batch)
+        n = min(rule.max_reps, rule.next_count(n))
 
 
 def _running(state: pd.DataFrame, variant: str) -> bool:

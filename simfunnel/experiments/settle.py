@@ -38,11 +38,14 @@ MIN_REPS = 3  # an interval needs a spread, and t with two degrees of freedom is
 class StoppingRule(Protocol):
     """When an experiment's variants have run enough: after each round, ``state`` gives one row
     per variant (``variant``, ``replications``, ``status``: running, settled, out or limit,
-    and ``why``); the running ones get ``batch`` more, up to ``max_reps``. :class:`Settle`
-    is the paired-precision rule; a decision may bring its own (a sizing pass rate)."""
+    and ``why``); the running ones get more, up to ``next_count`` of the replications run so
+    far and at most ``max_reps``. :class:`Settle` is the paired-precision rule; a decision may
+    bring its own (a sizing pass rate)."""
 
     @property
     def batch(self) -> int: ...
+
+    def next_count(self, n: int) -> int: ...
 
     @property
     def max_reps(self) -> int: ...
@@ -82,6 +85,10 @@ class Settle:
             raise ValueError(
                 f"max_reps must be a whole number >= {MIN_REPS} (got {self.max_reps!r})"
             )
+
+    def next_count(self, n: int) -> int:
+        """One more batch."""
+        return n + self.batch
 
     def state(
         self,
