@@ -85,6 +85,7 @@ class Calls(Queues):
                     self._arm(desk, due.at)
                 wake = env.event()
                 desk.idle.append((wake, rep))
+                desk.idle_changes += 1
                 yield wake
                 continue
             queued[lead] = False

@@ -283,6 +283,11 @@ class Desk:
         self.due = Retries(len(self.gaps) + 1)
         self.timer_at = math.inf  # when the wake-up timer for idle reps is set to fire
         self.idle: list[tuple[simpy.Event, int]] = []  # idle reps: (wake-up event, rep)
+        # Changes to ``idle`` other than a wake-up off shift (see Queues._wake), and the order
+        # in which the idle reps, all off shift, would be woken: (on again at, -index, entry).
+        self.idle_changes = 0
+        self.wake_plan: list[tuple[float, int, tuple[simpy.Event, int]]] = []
+        self.wake_plan_changes = -1
 
     def ready(self) -> bool:
         """Whether a lead is ready to call."""

@@ -303,6 +303,7 @@ class Queues:
             wake, rep = idle[-1]
             if desk.shifts[rep].next_on(since) <= since:  # usually: the last idle is on shift
                 idle.pop()
+                desk.idle_changes += 1
                 wake.succeed()
             else:
                 self._wake(desk, since)
@@ -319,17 +320,35 @@ class Queues:
     @staticmethod
     def _wake(desk: Desk, now: float) -> None:
         """Wake the idle rep who can work soonest: one on shift now before one whose shift is
-        over (who would sleep until tomorrow while the lead waits)."""
+        over (who would sleep until tomorrow while the lead waits); among those off shift, the
+        one on again first, the latest to go idle on a tie.
+
+        Why a plan: at night every idle rep is off shift and each lead that arrives wakes one;
+        scanning them all each time costs reps squared per night. One scan orders them, and
+        the order holds while nobody else joins or leaves the idle list and none is on again.
+        """
         idle = desk.idle
-        best, best_on = len(idle) - 1, math.inf
+        plan = desk.wake_plan
+        if plan and desk.wake_plan_changes == desk.idle_changes and now < plan[-1][0]:
+            entry = plan.pop()[2]
+            idle.remove(entry)
+            entry[0].succeed()
+            return
+        shifts = desk.shifts
+        ons = []
         for i in range(len(idle) - 1, -1, -1):
-            on = desk.shifts[idle[i][1]].next_on(now)
+            on = shifts[idle[i][1]].next_on(now)
             if on <= now:
-                best = i
-                break
-            if on < best_on:
-                best, best_on = i, on
-        idle.pop(best)[0].succeed()
+                idle.pop(i)[0].succeed()
+                desk.idle_changes += 1
+                return
+            ons.append((on, -i, idle[i]))
+        ons.sort(reverse=True)  # the next to wake last: earliest on, then latest index
+        entry = ons.pop()[2]
+        idle.remove(entry)
+        entry[0].succeed()
+        desk.wake_plan = ons
+        desk.wake_plan_changes = desk.idle_changes
 
     def _schedule(self, desk: Desk, lead: int, at: float) -> None:
         """The lead's next touch is due at ``at``; after the horizon it simply stays waiting."""
