@@ -101,8 +101,9 @@ def add_execution(
             "--precision",
             type=opt.share(one=False),
             default=None,
-            help="run until each option's paired difference against today is known to this "
-            "share of today's level (default 0.02: +/-2%%); with --reps, --reps is the first batch",
+            help="run until each option's (or step's) paired difference against today (or the "
+            "first step) is known to this share of its level (default 0.02: +/-2%%); with "
+            "--reps, --reps is the first batch",
         )
     if settle:
         parser.add_argument(

@@ -417,7 +417,7 @@ def explain_args(gap: argparse.ArgumentParser) -> None:
         "--metric", choices=("valid_opportunities", "won"), default="valid_opportunities"
     )
     answer_outputs(gap, "the steps (table) and their chart")
-    add_execution(gap, reps_default=10)
+    add_execution(gap, reps_default=None, settle="precision")
 
 
 def explained(args: argparse.Namespace) -> Gap:
@@ -429,6 +429,8 @@ def explained(args: argparse.Namespace) -> Gap:
         scenario,
         args.metric,
         args.reps,
+        precision=args.precision,
+        max_reps=args.max_reps,
         seed=args.seed,
         workers=args.workers,
         progress=progress(args),

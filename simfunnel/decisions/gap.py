@@ -18,6 +18,7 @@ The last step is the scenario itself.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from typing import Any, Unpack
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, SharedKeywords, run_variants
+from ..experiments import (
+    Experiment,
+    RunOptions,
+    Settle,
+    SharedKeywords,
+    run_variants,
+    settle_plan,
+)
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario
 from . import charts, reports
@@ -107,19 +115,42 @@ class Gap(AnswerBase):
         return (
             f"A spreadsheet expects {self.spreadsheet:,.0f} {name}; the simulation gives "
             f"{sim:,.0f}. Step by step: {'; '.join(parts)}. The largest cause: {self.main_cause}."
+            + self._runs()
+        )
+
+    def _runs(self) -> str:
+        """How many replications each step took and why it stopped (when settled)."""
+        state, rule = self.experiment.settled, self.experiment.settle
+        if state is None or not isinstance(rule, Settle):
+            return ""
+        low, high = int(state["replications"].min()), int(state["replications"].max())
+        short = state.loc[state["status"] == "limit", "variant"].tolist()
+        return (
+            f" Each step ran until its difference from the first was known to "
+            f"+/-{rule.relative:.0%} of the first step's level (95% interval): "
+            + (f"{low} replications each" if low == high else f"{low} to {high} replications")
+            + (f"; not reached within {rule.max_reps} by {', '.join(short)}" if short else "")
+            + "."
         )
 
 
 def explain_gap(
     scenario: Scenario,
     metric: str = "valid_opportunities",
-    reps: int = 10,
+    reps: int | None = None,
     *,
+    precision: float | None = None,
+    max_reps: int | None = None,
     options: RunOptions | None = None,
     **keywords: Unpack[SharedKeywords],
 ) -> Gap:
     """Measure how much of the spreadsheet-to-simulation gap in ``metric`` (valid
-    opportunities or wins over the horizon) each left-out mechanism explains. ``seed``,
+    opportunities or wins over the horizon) each left-out mechanism explains.
+
+    Replications: by default, batches until each step's paired difference from the first step
+    is known to ``precision`` (default +/-2%) of the first step's level, at most ``max_reps``
+    (default 40) (:class:`simfunnel.experiments.Settle`); ``reps`` alone runs that fixed
+    count. ``seed``,
     ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of :func:`simfunnel.run`
     (here without a progress bar by default); ``options``: a decision's own (its pool, and
     the runs it has made: the full model is today's scenario, often run already)."""
@@ -138,13 +169,13 @@ def explain_gap(
         "recycling": free | decay,
         "capacity": {},
     }
-    exp = run_variants(
-        scenario,
-        variants,
-        reps,
-        baseline=STEPS[0],
-        options=options,
-    )
+    first, rule = settle_plan(reps, precision, max_reps, f"totals.{metric}", ranked=False)
+    if rule is not None:
+        rule = dataclasses.replace(
+            rule, baseline="the first step", base_level="the first step's level"
+        )
+        options = dataclasses.replace(options, settle=rule)
+    exp = run_variants(scenario, variants, first, baseline=STEPS[0], options=options)
     summary = exp.summary()
     summary = summary[(summary["section"] == "totals") & (summary["metric"] == metric)]
     means = summary.set_index("variant")

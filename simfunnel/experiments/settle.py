@@ -66,7 +66,8 @@ class Settle:
     ``higher``: more is better (for the leader); ``drop``: stop an option clearly below the
     best on ``kpi`` (only right when ``kpi`` is what the options are ranked on); ``batch``
     replications are added per round (the first round is the experiment's ``reps``), up to
-    ``max_reps`` per option."""
+    ``max_reps`` per option. ``baseline`` and ``base_level``: what the stopping reasons call
+    the baseline and its level."""
 
     kpi: str = "valid_opportunities"
     relative: float = 0.02
@@ -75,6 +76,8 @@ class Settle:
     level: float = 0.95
     batch: int = 4
     max_reps: int = 40
+    baseline: str = "today's option"
+    base_level: str = "today's level"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.relative, int | float) and 0 < self.relative < 1):
@@ -166,7 +169,7 @@ def settle_state(
         elif v == baseline and len(names) > 1:
             pass  # judged last: it runs as long as any option needs its pairs
         elif n >= MIN_REPS and half <= target:
-            status, why = SETTLED, f"known to +/-{rule.relative:.0%} of today's level"
+            status, why = SETTLED, f"known to +/-{rule.relative:.0%} of {rule.base_level}"
         elif rule.drop and n >= MIN_REPS and v not in (baseline, leader):
             gap, gap_half, _ = _paired(values, v, leader, rule.level)
             if sign * gap + gap_half < 0:
@@ -191,7 +194,7 @@ def settle_state(
     if len(names) > 1 and not (others["status"] == RUNNING).any():
         state.loc[is_base, ["status", "why"]] = [
             SETTLED,
-            "today's option: run as long as the others",
+            f"{rule.baseline}: run as long as the others",
         ]
     return state
 
@@ -230,9 +233,9 @@ def settle_text(state: pd.DataFrame, rule: Settle, label: str) -> str:
     parts = [
         f"{r.variant}: {r.replications} ({r.why})"
         for r in state.itertuples()
-        if r.status != SETTLED or not str(r.why).startswith("today")
+        if r.status != SETTLED or not str(r.why).startswith(rule.baseline)
     ]
-    base = state[state["why"].astype(str).str.startswith("today")]
+    base = state[state["why"].astype(str).str.startswith(rule.baseline)]
     head = (
         f"Replications ran until each option's paired difference in {label} against today was "
         f"known to +/-{rule.relative:.0%} of today's level (95% interval)"

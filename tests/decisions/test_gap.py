@@ -53,3 +53,26 @@ def test_with_capacity_to_spare_decay_not_capacity_is_the_cause() -> None:
 def test_unknown_metric_is_refused() -> None:
     with pytest.raises(ValueError, match="metric must be one of"):
         explain_gap(flow(1, 10), metric="happiness")
+
+
+def test_without_reps_each_step_runs_until_its_difference_is_known() -> None:
+    """The default: batches until each step's paired difference from the first step has a 95%
+    half-width within 5% of the first step's level (or the cap); the verdict says how many."""
+    scenario = flow(1, 400)
+    gap = explain_gap(scenario, precision=0.05, max_reps=24, workers=2, seed=3)
+    state = gap.experiment.settled.set_index("variant")
+    assert set(state.index) == set(STEPS)
+    first = gap.table.set_index("step").loc[STEPS[0], "mean"]
+    for step in STEPS[1:]:
+        row = state.loc[step]
+        n = gap.experiment.finished(step)
+        assert n == row["replications"] <= 24
+        if row["status"] == "settled":
+            assert row["half_width"] <= 0.05 * first + 1e-9
+        else:
+            assert row["status"] == "limit" and n == 24
+    low, high = int(state["replications"].min()), int(state["replications"].max())
+    counts = f"{low} replications each" if low == high else f"{low} to {high} replications"
+    assert f"+/-5% of the first step's level (95% interval): {counts}." in gap.verdict
+    fixed = explain_gap(scenario, reps=4, workers=1, seed=3)
+    assert fixed.experiment.settled is None and "Each step ran until" not in fixed.verdict
