@@ -192,6 +192,13 @@ class Sizing(AnswerBase):
                 f" With today's {self.current}, every target is met in "
                 f"{p_all.loc[self.current]:.0%} of runs."
             )
+            if "judged" in rows and rows["judged"].any() and not rows["judged"].loc[self.current]:
+                n = int(rows["runs"].loc[self.current])
+                today = (
+                    f" With today's {self.current}, every target was met in "
+                    f"{round(p_all.loc[self.current] * n)} of {n} runs (a first look only: "
+                    "it does not decide the answer)."
+                )
         if self.headcount is None:
             top = int(rows.index.max())
             best = "; ".join(
@@ -343,16 +350,12 @@ class Sizing(AnswerBase):
         """The verdict, the table of headcounts tried, and the explanation if measured."""
         parts = [self.verdict, reports.sizing_kpis(self).to_string(index=False)]
         if not self.explanation.empty:
-            parts.append(_three_figures(self.explanation))
+            table = self.explanation  # three significant figures, n/a where undefined
+            parts.append(table.to_string(index=False, float_format="{:,.3g}".format, na_rep="n/a"))
         return "\n\n".join(parts)
 
     def report(self) -> Report:
         return reports.sizing_report(self)
-
-
-def _three_figures(table: pd.DataFrame) -> str:
-    """A table as the terminal prints it: three significant figures, n/a where undefined."""
-    return table.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="n/a")
 
 
 @dataclass
@@ -377,14 +380,16 @@ class _HeadcountRuns:
     def weeks(self) -> float:
         return self.scenario.horizon / WEEK
 
-    def meets(self, h: int) -> bool:
+    def meets(self, h: int, judge: bool = True) -> bool:
         """Whether ``h`` reps meet every target in at least ``confidence`` of the runs: with a
-        stopping rule, unless their pass rate is shown below it (on the edge, they may)."""
+        stopping rule, unless their pass rate is shown below it (on the edge, they may).
+        ``judge=False``: only the first look, for a headcount that does not decide the answer."""
         if h not in self.tried:
             scenario = with_overrides(
                 self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
             )
-            self.tried[h] = run(scenario, self.reps, options=self.options)
+            options = self.options if judge else dataclasses.replace(self.options, settle=None)
+            self.tried[h] = run(scenario, self.reps, options=options)
             settled = self.tried[h].settled
             if settled is not None and "judged" in settled:
                 self.judged[h] = str(settled["judged"].iloc[0])
@@ -478,7 +483,8 @@ def size_team(
     sure. ``reps`` alone runs that fixed count for every headcount instead (judged on the share
     of runs alone); with ``max_reps``, ``reps`` is the first look.
 
-    Today's headcount (the scenario's) is always run too. With ``explain`` (the default),
+    Today's headcount (the scenario's) is always run too, judged only if the search needs it
+    (else its first look: it does not decide the answer). With ``explain`` (the default),
     ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
     the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
     ``seed``, ``workers``, ``executor``, ``progress`` (default off here) and ``snapshot`` are
@@ -502,7 +508,7 @@ def size_team(
             runs.meets(answer + 1)  # the answer may do: does one more surely?
         current = staff_of(scenario, role).headcount
         if 1 <= current <= max_headcount:
-            runs.meets(current)  # today's team, always in the table
+            runs.meets(current, judge=False)  # today's team, always in the table
         explanation: pd.DataFrame = pd.DataFrame()
         explained: dict[tuple[str, int], Experiment] = {}
         if explain and answer is not None:

@@ -284,3 +284,19 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     assert (f"you need {h} or {h + 1}:" in s.verdict) == sure
     do = dict(sizing_points(s))["What to do"]
     assert do.endswith(f"to be sure; {h} may do") == sure
+
+
+def test_todays_team_far_from_the_answer_gets_a_first_look_not_a_judgement() -> None:
+    """Today's team is always in the table, but when the search does not need it, it runs the
+    rule's first look only (3 runs) and the verdict says it does not decide the answer."""
+    s = size_team(busy(sdr__headcount=12), "sdr", TARGETS, workers=2, seed=1, explain=False)
+    rows = s.table.set_index("headcount")
+    assert s.current == 12 and s.headcount is not None and s.headcount < 11
+    assert rows["runs"].loc[12] == 3 and rows["judged"].loc[12] == ""
+    assert s.experiments[12].settled is None
+    judged = rows.drop(index=12)
+    assert (judged["judged"] != "").all() and (judged["runs"] >= 3).all()
+    k = round(rows["p_all_met"].loc[12] * 3)
+    assert f"With today's 12, every target was met in {k} of 3 runs (a first look only" in (
+        s.verdict
+    )
