@@ -113,7 +113,7 @@ def sizing(scenario: Any, seeds: list[int], fixed: int, workers: int) -> None:
             )
         )
         rows = s.table.set_index("headcount")
-        said = ", ".join(f"{h}: {r.runs} {r.judged}" for h, r in rows.iterrows())
+        said = ", ".join(f"{h}: {r.runs} {r.judged or 'first look'}" for h, r in rows.iterrows())
         total = int(rows["runs"].sum())
         answers.append(s.headcount)
         print(

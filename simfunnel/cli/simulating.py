@@ -112,7 +112,7 @@ def sweep_args(grid: argparse.ArgumentParser) -> None:
     format_arg(grid)
     report_arg(grid)
     force(grid)
-    add_execution(grid, reps_default=10, interval=False)
+    add_execution(grid, reps_default=None, interval=False, settle="precision")
 
 
 def split_values(text: str) -> list[str]:
@@ -189,27 +189,44 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from ..experiments import sweep
+    import dataclasses
+
+    from ..experiments import settle_plan, sweep
 
     scenario = load(args.scenario)
     grid = settings_grid(scenario, args.settings, str(args.scenario))
+    # Unless --reps alone fixes the count: until each point's valid opportunities against the
+    # first point's are known to --precision (every point runs on: a sweep ranks nothing).
+    first, rule = settle_plan(
+        args.reps, args.precision, args.max_reps, "totals.valid_opportunities", ranked=False
+    )
+    if rule is not None:
+        rule = dataclasses.replace(
+            rule, baseline="the first point", base_level="the first point's level"
+        )
     experiment = quietly(
         sweep,
         scenario,
         grid,
-        args.reps,
+        first,
         seed=args.seed,
         workers=args.workers,
         progress=progress(args),
         out=args.out,
         snapshot=snapshot_of(args, scenario),
+        settle=rule,
     )
     kpis = args.kpi or [k for k in SWEEP_KPIS if (experiment.totals["metric"] == k).any()]
-    n = int(experiment.totals["replication"].nunique())
+    settled = (
+        ""
+        if rule is None
+        else f", until each point's valid opportunities against the first point's were known "
+        f"to +/-{rule.relative:.0%} of its level (at most {rule.max_reps})"
+    )
     text = (
-        f"{scenario.name}: {len(experiment.scenarios)} variants x {n} replications "
-        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval\n"
-        f"{sweep_table(experiment, kpis)}"
+        f"{scenario.name}: {len(experiment.scenarios)} variants x {experiment.runs_text()} "
+        f"replications{settled} (seed {experiment.seed}); mean ± half-width of the 95% "
+        f"confidence interval\n{sweep_table(experiment, kpis)}"
     )
     deliver(args, experiment, text=text, summary=False, extra=sweep_json(experiment))
     return finish(experiment)

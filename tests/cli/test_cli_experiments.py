@@ -121,6 +121,28 @@ def test_sweep_writes_the_full_grid_as_tidy_tables(small, tmp_path, capsys) -> N
     assert len(pd.read_csv(out / "summary.csv").drop_duplicates("variant")) == 6
 
 
+def test_sweep_without_reps_runs_each_point_until_its_difference_is_known(
+    small, tmp_path, capsys
+) -> None:
+    """Without --reps: batches until each point's valid opportunities against the first
+    point's are known to --precision of its level (or --max-reps); the header says so, and
+    settled.csv says how far each point ran and why."""
+    out = tmp_path / "grid"
+    args = ["sweep", str(small), "--set", "sdr.headcount=1,2,3", "--precision", "0.1"]
+    assert main([*args, "--max-reps", "12", "--workers", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    settled = pd.read_csv(out / "settled.csv")
+    counts = pd.read_csv(out / "totals.csv").groupby("variant")["replication"].nunique()
+    assert counts.to_dict() == settled.set_index("variant")["replications"].to_dict()
+    assert counts.max() <= 12 and counts.min() >= 4
+    runs = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()} to"
+    assert f"3 variants x {runs}" in printed
+    assert "known to +/-10% of its level (at most 12)" in printed
+    for row in settled.itertuples():
+        if row.status == "settled" and row.variant != settled["variant"].iloc[0]:
+            assert row.why == "known to +/-10% of the first point's level"
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
