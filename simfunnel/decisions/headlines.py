@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..results.answer import Tile
 from .forecast_bands import LABELS
 from .levers import role_name
+from .measures import pass_interval
 
 if TYPE_CHECKING:  # the answers import their report, which imports this: types only
     from .diagnosis import Diagnosis
@@ -304,12 +304,12 @@ def _sizing_risk(s: Sizing, rows: pd.DataFrame, h: int) -> str:
         )
     reps = int(s.experiments[h].finished(s.experiments[h].baseline))
     k = round(float(rows["p_all_met"].loc[h]) * reps)
-    ci = stats.binomtest(k, reps).proportion_ci(method="wilson")
+    low, high = pass_interval(k, reps)
     risk = (
-        f"the pass rate rests on {reps} runs: its 95% interval is {_percent(ci.low)} to "
-        f"{_percent(ci.high)} against the {s.confidence:.0%} asked"
+        f"the pass rate rests on {reps} runs: its 95% interval is {_percent(low)} to "
+        f"{_percent(high)} against the {s.confidence:.0%} asked"
     )
-    if ci.low < s.confidence:
+    if low < s.confidence:
         risk += ", so the answer is on the edge: more runs (--max-reps) would settle it"
     return risk
 
