@@ -28,9 +28,9 @@ from ..model import Streams, WorkCalendar, build_roster
 from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
 from . import charts, reports
-from .levers import role_name
+from .levers import ROLE_PATHS, headcount_path, role_name, staff_of
 from .measures import Target
-from .sizing import ROLE_PATHS, headcount_path, size_team, staff_of
+from .sizing import size_team
 
 __all__ = ["SLACK", "HiringPlan", "expected_effective", "hiring_plan"]
 

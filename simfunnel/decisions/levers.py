@@ -14,8 +14,32 @@ from typing import Any, cast
 import pandas as pd
 
 from ..experiments import Experiment
+from ..scenario import Scenario
 
 ROLE_NAME = {"sdr": "SDR", "bdr": "BDR", "ae": "AE"}
+
+
+ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
+
+
+def headcount_path(scenario: Scenario, role: str) -> str:
+    """The scenario field of the role's headcount; a role the scenario lacks is refused."""
+    if role not in ROLE_PATHS:
+        raise ValueError(f"role must be one of {', '.join(ROLE_PATHS)} (got {role!r})")
+    if role == "bdr" and scenario.outbound is None:
+        raise ValueError("role 'bdr' needs an outbound section in the scenario")
+    if role == "ae" and scenario.ae.team is None:
+        raise ValueError("role 'ae' needs ae.team in the scenario (otherwise AEs are unlimited)")
+    return ROLE_PATHS[role] + ".headcount"
+
+
+def staff_of(scenario: Scenario, role: str) -> Any:
+    """The role's team settings (None for a role the scenario lacks)."""
+    return {
+        "sdr": scenario.sdr,
+        "bdr": getattr(scenario.outbound, "bdr", None),
+        "ae": scenario.ae.team,
+    }[role]
 
 
 def role_name(role: str, n: float | None) -> str:

@@ -22,14 +22,13 @@ from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..base.units import WEEK
 from ..experiments import Experiment, RunOptions, SharedKeywords, decision_pool, run
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports
-from .levers import role_name
+from .levers import headcount_path, role_name, staff_of
 from .measures import (
     MEASURES,
     PassRule,
@@ -39,27 +38,8 @@ from .measures import (
     share_met,
     sizing_table,
 )
+from .mechanisms import explain_answer
 from .workload import sdr_workload
-
-ROLE_PATHS = {"sdr": "sdr", "bdr": "outbound.bdr", "ae": "ae.team"}
-
-
-def headcount_path(scenario: Scenario, role: str) -> str:
-    if role not in ROLE_PATHS:
-        raise ValueError(f"role must be one of {', '.join(ROLE_PATHS)} (got {role!r})")
-    if role == "bdr" and scenario.outbound is None:
-        raise ValueError("role 'bdr' needs an outbound section in the scenario")
-    if role == "ae" and scenario.ae.team is None:
-        raise ValueError("role 'ae' needs ae.team in the scenario (otherwise AEs are unlimited)")
-    return ROLE_PATHS[role] + ".headcount"
-
-
-def staff_of(scenario: Scenario, role: str) -> Any:
-    return {
-        "sdr": scenario.sdr,
-        "bdr": getattr(scenario.outbound, "bdr", None),
-        "ae": scenario.ae.team,
-    }[role]
 
 
 def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()) -> int:
@@ -78,44 +58,6 @@ def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()
     estimate = sdr_workload(scenario, **options)
     best = max(estimate.headcount_by_occupancy, estimate.headcount_by_erlang_c)
     return max(1, math.ceil(best)) if math.isfinite(best) else max(1, current)
-
-
-def _mechanisms(scenario: Scenario, role: str) -> dict[str, dict[str, Any]]:
-    """What the role has in this scenario beside its headcount, each as the overrides that take
-    it out: ramp and learning curve (only when someone new joins: attrition back-fills, planned
-    hires, or a starting team given a tenure), attrition, and leave (AEs have none)."""
-    staff = staff_of(scenario, role)
-    path = ROLE_PATHS[role]
-    newcomers = (
-        staff.attrition_per_year > 0
-        or any(c.hire for c in staff.plan)
-        or getattr(staff, "starting_tenure_months", None) is not None
-    )
-    found: dict[str, dict[str, Any]] = {}
-    if staff.ramp and newcomers:
-        found["ramp"] = {f"{path}.ramp": []}
-    if getattr(staff, "skill_ramp", ()) and newcomers:
-        found["learning curve"] = {f"{path}.skill_ramp": []}
-    if staff.attrition_per_year > 0:
-        found["attrition"] = {f"{path}.attrition_per_year": 0.0}
-    if getattr(staff, "pto_days_per_year", 0.0) > 0:
-        found["leave"] = {f"{path}.pto_days_per_year": 0.0}
-    return found
-
-
-def _paired(with_: Sequence[float], without: Sequence[float]) -> tuple[float, float, float]:
-    """Mean of the paired differences (without - with) and its 95% t interval."""
-    if len(with_) != len(without):  # a failed replication: no pairs to trust
-        return math.nan, math.nan, math.nan
-    d = np.asarray(without, dtype=float) - np.asarray(with_, dtype=float)
-    d = d[~np.isnan(d)]
-    if d.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(d.mean())
-    if d.size < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
-    return mean, mean - half, mean + half
 
 
 def _num(x: float, sign: bool = False) -> str:
@@ -513,8 +455,9 @@ def size_team(
         explained: dict[tuple[str, int], Experiment] = {}
         if explain and answer is not None:
             quiet = dataclasses.replace(shared, settle=None)  # on the search's replications
-            explanation, explained = _explain(
-                scenario, role, answer, runs.tried, goals, confidence, quiet
+            least = rule.fewest if rule is not None else 0
+            explanation, explained = explain_answer(
+                scenario, role, answer, runs.tried, goals, confidence, quiet, least
             )
     table = sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
@@ -536,64 +479,3 @@ def size_team(
         explanation=explanation,
         explained=explained,
     )
-
-
-def _explain(
-    scenario: Scenario,
-    role: str,
-    answer: int,
-    tried: Mapping[int, Experiment],
-    goals: Sequence[Target],
-    confidence: float,
-    options: RunOptions,
-) -> tuple[pd.DataFrame, dict[tuple[str, int], Experiment]]:
-    """Each mechanism removed at the answer and one fewer, on the replications of the search
-    (same seed): the pass rate and the binding target's metric with and without it."""
-    weeks = scenario.horizon / WEEK
-    path = headcount_path(scenario, role)
-    levels = [answer - 1, answer] if answer > 1 else [answer]
-    base = {k: replication_reports(tried[k]) for k in levels}
-    # The binding target: the one met least often one below the answer (or at it).
-    probe = base[levels[0]]
-    binding = min(goals, key=lambda g: np.mean([g.met(g.value_in(r, weeks)) for r in probe]))
-    rows, runs = [], {}
-    for name, overrides in _mechanisms(scenario, role).items():
-        for k in levels:
-            variant = with_overrides(
-                scenario, {path: k, **overrides}, source=f"{role} headcount {k} without {name}"
-            )
-            reps = int(tried[k].totals["replication"].nunique())  # as many as the search ran
-            runs[(name, k)] = exp = run(variant, reps, options=options)
-            reports = replication_reports(exp)
-            with_, without = ([binding.value_in(r, weeks) for r in rs] for rs in (base[k], reports))
-            diff, low, high = _paired(with_, without)
-            p_with, p_without = share_met(base[k], goals, weeks), share_met(reports, goals, weeks)
-            rows.append(
-                {
-                    "mechanism": name,
-                    "headcount": k,
-                    "p_all_met_with": p_with,
-                    "p_all_met": p_without,
-                    "metric": binding.metric,
-                    "mean_with": float(np.nanmean(with_)),
-                    "mean_without": float(np.nanmean(without)),
-                    "diff": diff,
-                    "diff_low": low,
-                    "diff_high": high,
-                    "one_fewer_would_do": k == answer - 1 and p_with < confidence <= p_without,
-                }
-            )
-    columns = [
-        "mechanism",
-        "headcount",
-        "p_all_met_with",
-        "p_all_met",
-        "metric",
-        "mean_with",
-        "mean_without",
-        "diff",
-        "diff_low",
-        "diff_high",
-        "one_fewer_would_do",
-    ]
-    return pd.DataFrame(rows, columns=columns), runs

@@ -133,3 +133,19 @@ def test_no_explain_skips_the_mechanism_runs() -> None:
     assert sizing.explanation.empty and sizing.explained == {}
     assert "What the answer pays for" not in sizing.verdict
     assert sizing.verdict.startswith("You have 2 SDRs, you need ")
+
+
+def test_with_the_sizing_rule_one_fewer_is_explained_on_enough_runs() -> None:
+    """Settled search: 4 reps fail on the first look (3 runs); the explanation runs 4 on to 11,
+    the fewest that can show an 80% pass (n / (n + z^2) >= 0.8 at a one-sided 95%), so "4 would
+    do without leave" rests on a pass rate shown above 80%, not on 3 of 3 runs."""
+    s = size_team(_scenario(), "sdr", [TARGET], confidence=0.8, workers=2, seed=0)
+    rows = s.table.set_index("headcount")
+    assert s.headcount == 5 and rows.loc[4, "judged"] == "fails" and rows.loc[4, "runs"] < 11
+    e = s.explanation.set_index(["mechanism", "headcount"])
+    for name in ("leave", "attrition"):
+        exp = s.explained[(name, 4)]
+        assert exp.finished(exp.baseline) == 11
+    assert e.loc[("leave", 4), "p_all_met"] == 1.0 and e.loc[("leave", 4), "one_fewer_would_do"]
+    assert not e.loc[("attrition", 4), "one_fewer_would_do"]
+    assert "Without leave alone, 4 would do." in s.verdict
