@@ -233,8 +233,10 @@ class Sizing(AnswerBase):
             if r["one_fewer_would_do"]:
                 drop.append(r["mechanism"])
             parts.append(part)
+        exp = self.explained.get((str(first["mechanism"]), at))
+        n = f" on {exp.finished(exp.baseline)} runs" if exp is not None else ""
         text = (
-            f" What the answer pays for, measured at {at} (every target met in "
+            f" What the answer pays for, measured at {at}{n} (every target met in "
             f"{first['p_all_met_with']:.0%} of runs, {first['metric']} "
             f"{_num(first['mean_with'])}) with each removed on the same runs: "
             + "; ".join(parts)

@@ -113,7 +113,7 @@ def test_the_explanation_is_measured_and_agrees_with_the_table(sized) -> None:
     # The verdict names what changes the answer, and only that.
     assert "Without leave alone, 4 would do." in sized.verdict
     assert "Without attrition" not in sized.verdict
-    assert "measured at 4 (every target met in" in sized.verdict
+    assert f"measured at 4 on {REPS} runs (every target met in" in sized.verdict
 
 
 def test_the_explanation_runs_replay_alone(sized) -> None:
