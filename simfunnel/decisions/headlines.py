@@ -104,10 +104,11 @@ def sizing_tiles(s: Sizing) -> list[Tile]:
     rows = s.table.set_index("headcount")
     name = s.role.upper() + "s"
     h = s.headcount
+    sure = _sure(s, rows)
     tiles = [
         Tile(
             f"{name} needed",
-            "none found" if h is None else str(h),
+            "none found" if h is None else str(h) if sure is None else f"{h} or {sure}",
             "" if s.current is None else f"{s.current} today",
             "" if h is None or s.current is None else _tone(s.current - h, True),
         )
@@ -259,17 +260,28 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
             ("What to do", f"more {role} alone will not meet the targets (tried up to {top})"),
             ("Why", f"at {top} every target is met in {_percent(rows['p_all_met'].loc[top])}"),
         ]
-    edge = "edge" in rows and bool(rows["edge"].loc[h])
-    sure = edge and h + 1 in rows.index and rows["judged"].loc[h + 1] == "passes"
-    do = (
-        _sizing_move(s.role, now, h + 1) + f" to be sure; {h} may do"
-        if sure
-        else _sizing_move(s.role, now, h)
-    )
+    sure = _sure(s, rows)
+    do = _sizing_move(s.role, now, h) if sure is None else _edge_move(s.role, now, h, sure)
     why = f"with {h}, every target is met in {_percent(rows['p_all_met'].loc[h])} of runs"
     if h - 1 in rows.index:
         why += f"; with {h - 1}, in {_percent(rows['p_all_met'].loc[h - 1])}"
     return [("What to do", do), ("Why", why), ("What could go wrong", _sizing_risk(s, rows, h))]
+
+
+def _sure(s: Sizing, rows: pd.DataFrame) -> int | None:
+    """One more than an answer on the edge, when it was shown to pass (else None)."""
+    h = s.headcount
+    if h is None or "edge" not in rows or not rows["edge"].loc[h] or h + 1 not in rows.index:
+        return None
+    return h + 1 if rows["judged"].loc[h + 1] == "passes" else None
+
+
+def _edge_move(role: str, now: int | None, h: int, sure: int) -> str:
+    """What to do when ``h`` may do and ``sure`` surely does."""
+    team = f"{sure} {role_name(role, sure)} to be sure"
+    if now is not None and now != sure:
+        team += f" ({abs(sure - now)} {'more' if sure > now else 'fewer'} than today's {now})"
+    return f"{team}; {h} may do"
 
 
 def _sizing_move(role: str, now: int | None, h: int) -> str:

@@ -267,7 +267,7 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     """Three SDRs meet these targets in about a third of runs: ten runs cannot show that
     below a 50% rule, so 3 is the answer on the edge; 4 is run too, and the verdict and the
     risk say which is sure."""
-    from simfunnel.decisions.headlines import sizing_points
+    from simfunnel.decisions.headlines import sizing_points, sizing_tiles
 
     goals = ["speed_to_lead_1h>=0.8", "sdr_utilisation<=0.75"]
     s = size_team(busy(), "sdr", goals, 0.5, workers=1, seed=0, max_reps=10, explain=False)
@@ -283,7 +283,9 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     assert (f"{h + 1} is enough beyond doubt" in risk) == sure
     assert (f"you need {h} or {h + 1}:" in s.verdict) == sure
     do = dict(sizing_points(s))["What to do"]
-    assert do.endswith(f"to be sure; {h} may do") == sure
+    assert (do.startswith(f"{h + 1} SDRs to be sure") and do.endswith(f"; {h} may do")) == sure
+    needed = sizing_tiles(s)[0]
+    assert needed.value == (f"{h} or {h + 1}" if sure else str(h))
 
 
 def test_todays_team_far_from_the_answer_gets_a_first_look_not_a_judgement() -> None:
