@@ -248,7 +248,8 @@ def sizing_chart(sizing: Sizing, metric: str, ax: Any = None) -> Any:
         _point(points, answer, "headcount", "y", 1.0),
         "recommended: none of the headcounts tried meets every target"
         if answer is None
-        else f"recommended: {answer} {role_name(role, answer)}",
+        else f"recommended: {answer} {role_name(role, answer)}"
+        + (" (on the edge)" if _on_edge(rows, answer) else ""),
     )
     words = measure_label(metric)
     words = _words(words, unit)
@@ -264,6 +265,14 @@ def sizing_chart(sizing: Sizing, metric: str, ax: Any = None) -> Any:
     )
     plots.legend_outside(ax)
     return ax
+
+
+def _on_edge(rows: pd.DataFrame, headcount: int) -> bool:
+    """Whether the sizing rule left ``headcount`` on the edge of the confidence asked."""
+    if "edge" not in rows:
+        return False
+    edge = rows.loc[rows["headcount"] == headcount, "edge"]
+    return bool(len(edge) and edge.iloc[0])
 
 
 def _month(m: Any) -> str:

@@ -286,6 +286,8 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     assert (do.startswith(f"{h + 1} SDRs to be sure") and do.endswith(f"; {h} may do")) == sure
     needed = sizing_tiles(s)[0]
     assert needed.value == (f"{h} or {h + 1}" if sure else str(h))
+    labels = s.plot().get_legend_handles_labels()[1]
+    assert f"recommended: {h} SDRs (on the edge)" in labels
 
 
 def test_todays_team_far_from_the_answer_gets_a_first_look_not_a_judgement() -> None:
