@@ -223,10 +223,14 @@ def sweep_command(args: argparse.Namespace) -> int:
         else f", until each point's valid opportunities against the first point's were known "
         f"to +/-{rule.relative:.0%} of its level (at most {rule.max_reps})"
     )
+    counts = experiment.totals.groupby("variant")["replication"].nunique()
+    runs = (
+        f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()} to {counts.max()}"
+    )
     text = (
-        f"{scenario.name}: {len(experiment.scenarios)} variants x {experiment.runs_text()} "
-        f"replications{settled} (seed {experiment.seed}); mean ± half-width of the 95% "
-        f"confidence interval\n{sweep_table(experiment, kpis)}"
+        f"{scenario.name}: {len(experiment.scenarios)} variants x {runs} replications{settled} "
+        f"(seed {experiment.seed}); mean ± half-width of the 95% confidence interval\n"
+        f"{sweep_table(experiment, kpis)}"
     )
     deliver(args, experiment, text=text, summary=False, extra=sweep_json(experiment))
     return finish(experiment)
