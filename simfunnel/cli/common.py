@@ -71,7 +71,7 @@ def positive(text: str) -> int:
 # What a decision's replications run until, by default: its own rule (see add_execution).
 SETTLED_BY = {
     "precision": "--precision",
-    "pass": "settling each headcount's pass rate on one side of --confidence",
+    "pass": "showing each headcount's pass rate above or below --confidence",
 }
 
 

@@ -349,7 +349,7 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
         type=INTERVAL_REPS,
         default=None,
         help="a fixed number of replications per headcount of each month's sizing (default: "
-        "until each headcount's pass rate is settled on one side of --confidence)",
+        "until each headcount's pass rate is shown above or below --confidence)",
     )
     hire.add_argument(
         "--max-reps",
