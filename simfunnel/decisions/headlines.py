@@ -104,7 +104,7 @@ def sizing_tiles(s: Sizing) -> list[Tile]:
     rows = s.table.set_index("headcount")
     name = s.role.upper() + "s"
     h = s.headcount
-    sure = _sure(s, rows)
+    sure = s.sure
     tiles = [
         Tile(
             f"{name} needed",
@@ -260,20 +260,12 @@ def sizing_points(s: Sizing) -> list[tuple[str, str]]:
             ("What to do", f"more {role} alone will not meet the targets (tried up to {top})"),
             ("Why", f"at {top} every target is met in {_percent(rows['p_all_met'].loc[top])}"),
         ]
-    sure = _sure(s, rows)
+    sure = s.sure
     do = _sizing_move(s.role, now, h) if sure is None else _edge_move(s.role, now, h, sure)
     why = f"with {h}, every target is met in {_percent(rows['p_all_met'].loc[h])} of runs"
     if h - 1 in rows.index:
         why += f"; with {h - 1}, in {_percent(rows['p_all_met'].loc[h - 1])}"
     return [("What to do", do), ("Why", why), ("What could go wrong", _sizing_risk(s, rows, h))]
-
-
-def _sure(s: Sizing, rows: pd.DataFrame) -> int | None:
-    """One more than an answer on the edge, when it was shown to pass (else None)."""
-    h = s.headcount
-    if h is None or "edge" not in rows or not rows["edge"].loc[h] or h + 1 not in rows.index:
-        return None
-    return h + 1 if rows["judged"].loc[h + 1] == "passes" else None
 
 
 def _edge_move(role: str, now: int | None, h: int, sure: int) -> str:

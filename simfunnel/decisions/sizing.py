@@ -3,7 +3,8 @@
 ``size_team`` finds the smallest headcount of one role that meets every target with a given
 probability: each headcount is simulated on the same replications (common random numbers), the
 search starts from the analytic estimate (for the targets given), steps down one rep at a time
-while the targets still hold, or up in doubling steps and then by bisection, and stops early
+while the targets still hold (with the default stopping rule: while a headcount is not shown to
+fall short of them), or up in doubling steps and then by bisection, and stops early
 when more reps no longer move the targets. The table keeps the headcount one below the answer,
 which fails, as the evidence, and today's headcount (the scenario's starting team), so that
 the answer reads against what the team has. What the answer pays for is measured, not
@@ -157,10 +158,9 @@ class Sizing(AnswerBase):
             )
         h = self.headcount
         edge = str(rows["edge"].loc[h]) if "edge" in rows else ""
-        sure = self._sure(rows, h) if edge else ""
         text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
-        if sure and rows["judged"].loc[h + 1] == "passes":
-            text += f" or {h + 1}"
+        if self.sure is not None:
+            text += f" or {self.sure}"
         text += (
             f": with {h}, every target ({goals}) is met in {p_all.loc[h]:.0%} of "
             f"simulated runs (asked: {self.confidence:.0%})"
@@ -168,7 +168,7 @@ class Sizing(AnswerBase):
         if edge:
             text += (
                 f", too close to {self.confidence:.0%} to tell either way "
-                f"({edge.removeprefix('on the edge: ')})" + sure
+                f"({edge.removeprefix('on the edge: ')})" + self._one_more(rows, h)
             )
         if h - 1 in rows.index:
             text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}"
@@ -183,8 +183,17 @@ class Sizing(AnswerBase):
             f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
         )
 
+    @property
+    def sure(self) -> int | None:
+        """One more than an answer on the edge, when its pass rate was shown above the
+        confidence asked (None otherwise, and when the answer is not on the edge)."""
+        rows, h = self.table.set_index("headcount"), self.headcount
+        if h is None or "edge" not in rows or not rows["edge"].loc[h] or h + 1 not in rows.index:
+            return None
+        return h + 1 if rows["judged"].loc[h + 1] == "passes" else None
+
     @staticmethod
-    def _sure(rows: pd.DataFrame, h: int) -> str:
+    def _one_more(rows: pd.DataFrame, h: int) -> str:
         """What one more than an answer on the edge gives (empty if it was not run)."""
         if h + 1 not in rows.index:
             return ""
