@@ -189,8 +189,6 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from ..experiments import settle_plan, sweep
 
     scenario = load(args.scenario)
@@ -198,12 +196,13 @@ def sweep_command(args: argparse.Namespace) -> int:
     # Unless --reps alone fixes the count: until each point's valid opportunities against the
     # first point's are known to --precision (every point runs on: a sweep ranks nothing).
     first, rule = settle_plan(
-        args.reps, args.precision, args.max_reps, "totals.valid_opportunities", ranked=False
+        args.reps,
+        args.precision,
+        args.max_reps,
+        "totals.valid_opportunities",
+        ranked=False,
+        baseline="the first point",
     )
-    if rule is not None:
-        rule = dataclasses.replace(
-            rule, baseline="the first point", base_level="the first point's level"
-        )
     experiment = quietly(
         sweep,
         scenario,

@@ -169,11 +169,10 @@ def explain_gap(
         "recycling": free | decay,
         "capacity": {},
     }
-    first, rule = settle_plan(reps, precision, max_reps, f"totals.{metric}", ranked=False)
+    first, rule = settle_plan(
+        reps, precision, max_reps, f"totals.{metric}", ranked=False, baseline="the first step"
+    )
     if rule is not None:
-        rule = dataclasses.replace(
-            rule, baseline="the first step", base_level="the first step's level"
-        )
         options = dataclasses.replace(options, settle=rule)
     exp = run_variants(scenario, variants, first, baseline=STEPS[0], options=options)
     summary = exp.summary()

@@ -13,6 +13,7 @@ every option keeps its pairs. Stopping on the data makes the intervals slightly 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -209,12 +210,15 @@ def settle_plan(
     kpi: str,
     *,
     ranked: bool = True,
+    baseline: str = "",
 ) -> tuple[int, Settle | None]:
     """A decision's replications: ``reps`` alone is that fixed count (as before); otherwise
     batches (the first of ``reps``, default 4) until ``precision`` (default
     :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40).
     ``ranked``: the options are ranked on ``kpi``, so one clearly below the best may stop;
-    when they are ranked on something else (value minus cost), every option runs on."""
+    when they are ranked on something else (value minus cost), every option runs on.
+    ``baseline``: what the stopping reasons call the baseline ("the first step"; default
+    today's option)."""
     if reps is not None and precision is None:
         return reps, None
     rule = Settle(
@@ -223,6 +227,8 @@ def settle_plan(
         max_reps=40 if max_reps is None else max_reps,
         drop=ranked,
     )
+    if baseline:
+        rule = dataclasses.replace(rule, baseline=baseline, base_level=f"{baseline}'s level")
     first = rule.batch if reps is None else reps
     return first, rule
 
