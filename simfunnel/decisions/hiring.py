@@ -54,8 +54,10 @@ class HiringPlan(AnswerBase):
     month's volume needs), ``expected_effective`` (with the hires), ``shortfall`` (required
     minus expected effective, at least 0), ``status`` (``covered``: at or above the requirement;
     ``within tolerance``: below it by at most ``SLACK``; ``short``: below it by more),
-    ``hires`` (dated in that month) and ``today_team`` (expected effective headcount of today's
-    team without the new hires). ``explanation``: per mechanism the scenario has (ramp,
+    ``hires`` (dated in that month), ``today_team`` (expected effective headcount of today's
+    team without the new hires) and ``to_be_sure`` (the headcount sure to meet the targets:
+    ``required``, one more where the requirement is on the edge of them, empty where one more
+    is on the edge too). ``explanation``: per mechanism the scenario has (ramp,
     attrition, leave), the hires and first hire date the same placement gives without it.
     """
 
@@ -109,7 +111,30 @@ class HiringPlan(AnswerBase):
             )
         if not within and not short:
             text += " Every month meets its requirement in full."
-        return text + self._explained()
+        return text + self._edge() + self._explained()
+
+    def _edge(self) -> str:
+        """Months whose requirement sits on the edge of the targets, and what is sure there."""
+        t = self.table
+        if "to_be_sure" not in t:
+            return ""
+        edge = t[t["to_be_sure"].isna() | (t["to_be_sure"] != t["required"])]
+        if edge.empty:
+            return ""
+        said = [
+            f"{month} ({need}; "
+            + (f"{int(sure)} sure" if sure > 0 else "one more is on the edge too")
+            + ")"
+            for month, need, sure in zip(
+                edge["month"], edge["required"], edge["to_be_sure"].fillna(0), strict=True
+            )
+        ]
+        return (
+            " On the edge of the targets, too close to tell in the runs made: "
+            + ", ".join(said)
+            + ". The hires above cover the smaller number; plan on the larger where a short "
+            "month costs more than a spare rep."
+        )
 
     def _explained(self) -> str:
         e = self.explanation
@@ -278,10 +303,12 @@ def hiring_plan(
             )
             for f in sorted(set(factors.values()))
         }
-    need = [required[factors[_month_key(m)]] for m in months]
+    need = [required[factors[_month_key(m)]][0] for m in months]
     # 2. Hires, earliest shortfall first, with the staffing model's own expectation.
     plan, planned = _place(scenario, role, months, need)
     table = _plan_table(scenario, planned, role, months, factors, need, plan)
+    sure = [required[factors[_month_key(m)]][1] for m in months]
+    table["to_be_sure"] = pd.array(sure, dtype="Int64")  # differs where on the edge
     # 3. What each staffing mechanism costs: the same placement without it.
     rows = []
     for name, overrides in (mechanisms(scenario, role) if explain else {}).items():
@@ -334,10 +361,11 @@ def _required_at(
     confidence: float,
     reps: tuple[int | None, int | None],  # a fixed count, or the most while settling
     runner: RunnerKeywords,
-) -> int:
+) -> tuple[int, int | None]:
     """The fully ramped headcount a month at ``factor`` times the volume needs, sized on a
     ``month_weeks``-week run of the scenario (``base``, as a mapping) with no ramp, attrition,
-    plan or leave."""
+    plan or leave; and the headcount sure to meet the targets (the same, one more when the
+    requirement is on the edge, None when one more is on the edge too)."""
     data = _scaled(base, factor, month_weeks)
     node = data
     for part in ROLE_PATHS[role].split("."):
@@ -366,7 +394,9 @@ def _required_at(
     )
     if sizing.headcount is None:
         raise ValueError(f"at volume x{factor:g} no headcount meets the targets: {sizing.verdict}")
-    return sizing.headcount
+    rows = sizing.table.set_index("headcount")
+    edge = "edge" in rows and bool(rows["edge"].loc[sizing.headcount])
+    return sizing.headcount, (sizing.sure if edge else sizing.headcount)
 
 
 def _plan_table(

@@ -57,7 +57,7 @@ def test_the_verdict_names_the_months_the_rule_finds_in_the_table(plan: HiringPl
     print(t.to_string())
     assert list(t.columns) == [
         "month", "volume", "required", "expected_effective", "shortfall", "status", "hires",
-        "today_team",
+        "today_team", "to_be_sure",
     ]  # fmt: skip
     # The rule, recomputed from the printed columns.
     for _, r in t.iterrows():
