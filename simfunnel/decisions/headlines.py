@@ -342,6 +342,13 @@ def hiring_points(p: HiringPlan) -> list[tuple[str, str]]:
         else "ramp, attrition and leave are expected values: a slower ramp or an early leaver "
         "leaves a month short; the table below says what each costs"
     )
+    if "to_be_sure" in t:
+        edge = t[t["to_be_sure"].isna() | (t["to_be_sure"] != t["required"])]
+        if not edge.empty:
+            risk += (
+                f"; the requirement is on the edge of the targets in {', '.join(edge['month'])}"
+                ": one more there to be sure"
+            )
     return [("What to do", do), ("Why", why), ("What could go wrong", risk)]
 
 

@@ -309,6 +309,8 @@ def test_todays_team_far_from_the_answer_gets_a_first_look_not_a_judgement() -> 
 def test_a_hiring_requirement_on_the_edge_is_named_with_the_sure_headcount() -> None:
     """Each month's requirement is sized as size_team sizes it; where it sits on the edge of
     the targets, the table's to_be_sure column and the verdict give the one that is sure."""
+    from simfunnel.decisions.headlines import hiring_points
+
     goals = ["speed_to_lead_1h>=0.8", "sdr_utilisation<=0.75"]
     plan = hiring_plan(busy(), {}, "sdr", goals, 0.5, max_reps=10, seed=0, workers=1, month_weeks=2)
     t = plan.table.set_index("month")
@@ -316,6 +318,8 @@ def test_a_hiring_requirement_on_the_edge_is_named_with_the_sure_headcount() -> 
     assert not edge.empty and (edge["to_be_sure"] == edge["required"] + 1).all()
     for month, row in edge.iterrows():
         assert f"{month} ({row['required']}; {row['to_be_sure']} sure)" in plan.verdict
+    risk = dict(hiring_points(plan))["What could go wrong"]
+    assert f"on the edge of the targets in {', '.join(edge.index)}" in risk
     fixed = hiring_plan(busy(), {}, "sdr", goals, 0.5, reps=4, seed=0, workers=1, month_weeks=2)
     assert (fixed.table["to_be_sure"] == fixed.table["required"]).all()
     assert "On the edge" not in fixed.verdict
