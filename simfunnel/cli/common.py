@@ -71,8 +71,18 @@ def positive(text: str) -> int:
 # What a decision's replications run until, by default: its own rule (see add_execution).
 SETTLED_BY = {
     "precision": "--precision",
+    "band": "--precision",
     "pass": "showing each headcount's pass rate above or below --confidence",
 }
+PRECISION_HELP = {
+    "precision": "run until each option's (or step's) paired difference against today (or the "
+    "first step) is known to this share of its level (default 0.02: +/-2%%); with "
+    "--reps, --reps is the first batch",
+    "band": "run until the P10, P50 and P90 of the valid opportunities over the horizon are "
+    "each known to this share of the P50 (default 0.02: +/-2%%); 20 first, then 10 at a time; "
+    "with --reps, --reps is the first look",
+}
+MAX_REPS_DEFAULT = {"precision": 40, "pass": 40, "band": 100}
 
 
 def add_execution(
@@ -96,22 +106,18 @@ def add_execution(
         default=None if settle else reps_default,
         help=reps_help,
     )
-    if settle == "precision":
+    if settle in PRECISION_HELP:
         parser.add_argument(
-            "--precision",
-            type=opt.share(one=False),
-            default=None,
-            help="run until each option's (or step's) paired difference against today (or the "
-            "first step) is known to this share of its level (default 0.02: +/-2%%); with "
-            "--reps, --reps is the first batch",
+            "--precision", type=opt.share(one=False), default=None, help=PRECISION_HELP[settle]
         )
     if settle:
         parser.add_argument(
             "--max-reps",
             type=INTERVAL_REPS,
             default=None,
-            help="the most replications per option while settling (default 40); with --reps, "
-            "--reps is the batch",
+            help=f"the most replications per option while settling (default "
+            f"{MAX_REPS_DEFAULT[settle]}); with --reps, --reps is the "
+            + ("first look" if settle == "band" else "batch"),
         )
     parser.add_argument(
         "--workers",

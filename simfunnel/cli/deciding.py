@@ -298,7 +298,7 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
         "each replication draws its 'uncertainty' entries, and the split is printed)",
     )
     answer_outputs(fc, "bands.csv, cumulative.csv, fan charts (and variance_split.csv with draws)")
-    add_execution(fc, reps_default=20)
+    add_execution(fc, reps_default=None, settle="band")
 
 
 def forecasted(args: argparse.Namespace) -> Forecast:
@@ -312,6 +312,8 @@ def forecasted(args: argparse.Namespace) -> Forecast:
             scenario,
             args.weeks,
             args.reps,
+            precision=args.precision,
+            max_reps=args.max_reps,
             seed=args.seed,
             workers=args.workers,
             snapshot=snapshot_of(args, scenario),

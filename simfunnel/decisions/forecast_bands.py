@@ -10,20 +10,28 @@ module's docstring.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..experiments import Experiment
+from ..experiments.intervals import kpi_key
 from ..scenario import Scenario
 
 __all__ = [
+    "FIRST_LOOK",
     "FLOWS",
     "LABELS",
     "LEVELS",
     "METRICS",
     "VALUES",
+    "BandRule",
+    "band_precision",
     "band_table",
     "horizon_totals",
     "percentile_name",
@@ -122,3 +130,88 @@ def band_table(cube: np.ndarray, scenario: Scenario, level: float) -> pd.DataFra
     )
     # Week by week, the metrics in the order of METRICS within a week.
     return frame.sort_values("week", kind="stable").reset_index(drop=True)
+
+
+FIRST_LOOK = 20  # a forecast's first look: the fixed count it ran before it settled
+BAND_STEP = 10  # replications added per look after the first
+
+
+@dataclass(frozen=True)
+class BandRule:
+    """A forecast's stopping rule (:class:`simfunnel.experiments.StoppingRule`): add
+    replications until the band's edges and middle (the P10, P50 and P90 at ``level`` 0.8) of
+    ``kpi``'s total over the horizon are each known to ``relative`` of the P50, at 95%, or
+    ``max_reps`` is reached.
+
+    Why: a forecast's answer is its band, and a band's edges move with the luck of the runs far
+    more than its mean does: from 20 runs a P10 is known to about +/-0.75 sd. The uncertainty of
+    a sample quantile is ``sd * sqrt(q (1 - q)) / phi(z_q) / sqrt(n)`` (its asymptotic variance,
+    with the density of a normal of the runs' sd: totals over weeks are sums of many weekly
+    counts, close to normal); the t quantile with ``n - 1`` degrees of freedom makes it a 95%
+    half-width. The first look is :data:`FIRST_LOOK` runs, then :data:`BAND_STEP` more."""
+
+    kpi: str = "totals.valid_opportunities"
+    relative: float = 0.02
+    level: float = 0.8
+    batch: int = BAND_STEP
+    max_reps: int = 100
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.relative, int | float) and 0 < self.relative < 1):
+            raise ValueError(f"precision must be between 0 and 1 (got {self.relative!r})")
+        if not (isinstance(self.max_reps, int) and self.max_reps >= 2):
+            raise ValueError(f"max_reps must be a whole number >= 2 (got {self.max_reps!r})")
+
+    def next_count(self, n: int) -> int:
+        return n + self.batch
+
+    def state(
+        self,
+        totals: pd.DataFrame,
+        names: Sequence[str],
+        baseline: str,
+        previous: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        section, metric = kpi_key(self.kpi, totals)
+        rows = []
+        for name in names:
+            mine = totals[
+                (totals["variant"] == name)
+                & (totals["section"] == section)
+                & (totals["metric"] == metric)
+            ]
+            half, p50 = band_precision(mine["value"].to_numpy(dtype=float), self.level)
+            n = len(mine)
+            known = half / abs(p50) if p50 else math.inf
+            status, why = "running", "more replications needed"
+            said = f"P10, P50 and P90 known to +/-{known:.1%} of the P50"
+            if self.level != 0.8:
+                low = percentile_name((1 - self.level) / 2).upper()
+                high = percentile_name((1 + self.level) / 2).upper()
+                said = f"{low}, P50 and {high} known to +/-{known:.1%} of the P50"
+            if n >= 2 and known <= self.relative:
+                status, why = "settled", f"{said} (asked +/-{self.relative:.0%})"
+            elif n >= self.max_reps:
+                status = "limit"
+                why = (
+                    f"stopped at the most replications allowed ({self.max_reps}): {said}, "
+                    f"asked +/-{self.relative:.0%}"
+                )
+            rows.append(
+                {"variant": name, "replications": n, "p50": p50, "half_width": half}
+                | {"relative_half_width": known, "status": status, "why": why}
+            )
+        return pd.DataFrame(rows)
+
+
+def band_precision(values: np.ndarray, level: float = 0.8) -> tuple[float, float]:
+    """The widest 95% half-width of the band's low edge, middle and high edge (see
+    :class:`BandRule`), and the P50 of ``values`` (NaN, NaN below two values)."""
+    values = values[np.isfinite(values)]
+    n = len(values)
+    if n < 2:
+        return math.nan, math.nan
+    qs = np.array([(1 - level) / 2, 0.5, (1 + level) / 2])
+    spread = np.sqrt(qs * (1 - qs)) / stats.norm.pdf(stats.norm.ppf(qs))
+    half = stats.t.ppf(0.975, n - 1) * float(np.std(values, ddof=1)) * spread.max() / math.sqrt(n)
+    return float(half), float(np.quantile(values, 0.5, method="weibull"))

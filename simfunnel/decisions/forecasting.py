@@ -73,15 +73,18 @@ from ..experiments import (
     decision_pool,
     run,
 )
+from ..experiments.settle import DEFAULT_PRECISION
 from ..results.answer import AnswerBase, Report
 from ..scenario import Currency, Scenario, with_overrides
 from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .forecast_bands import (
+    FIRST_LOOK,
     FLOWS,
     LABELS,
     METRICS,
     VALUES,
+    BandRule,
     band_table,
     horizon_totals,
     percentile_name,
@@ -267,6 +270,29 @@ class Forecast(AnswerBase):
         )
 
     @property
+    def _how_many(self) -> str:
+        """Why the forecast ran as many replications as it did (empty for a fixed count)."""
+        settled, rule = self.experiment.settled, self.experiment.settle
+        if settled is None or settled.empty or not isinstance(rule, BandRule):
+            return ""
+        row = settled.iloc[0]
+        low, mid, high = (c.upper() for c in self.quantile_columns)
+        known = (
+            f"the {LABELS['valid_opportunities'][0]}' {low}, {mid} and {high} "
+            f"{'were each' if row['status'] == 'settled' else 'each'} known to "
+            f"+/-{math.ceil(row['relative_half_width'] * 1000) / 1000:.1%} of the {mid} "
+            f"(asked: +/-{rule.relative:.1%}"
+        )
+        if row["status"] == "settled":
+            return f" The runs went on until {known})."
+        if row["status"] == "limit":
+            return (
+                f" The runs stopped at the most allowed ({rule.max_reps}), with {known}; more "
+                "replications would narrow it)."
+            )
+        return f" The runs were cut short, with {known})."
+
+    @property
     def _bands_cover(self) -> str:
         """What the bands hold, in one sentence for the verdict."""
         n = len(self.scenario.uncertainty)
@@ -346,7 +372,10 @@ class Forecast(AnswerBase):
             "it leaves out capacity, speed-to-lead decay and follow-ups (the gap explanation, "
             "`simfunnel explain`, measures what each is worth)."
         )
-        text = f"{first} {second} {self._bands_cover} {third}{self._targets_sentence()}"
+        text = (
+            f"{first} {second}{self._how_many} {self._bands_cover} {third}"
+            f"{self._targets_sentence()}"
+        )
         if self.experiment.snapshot is None and not self.warm_up_weeks:
             text = (
                 "WARNING: this forecast starts from an EMPTY funnel (no snapshot, warm-up 0): "
@@ -430,10 +459,10 @@ def _share(value: float) -> str:
     return f"{value:.0%}" if math.isfinite(value) else NA
 
 
-def _check(weeks: int | None, reps: int, level: float) -> None:
+def _check(weeks: int | None, reps: int | None, level: float) -> None:
     if weeks is not None and (isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 1):
         raise ValueError(f"weeks must be a whole number of weeks >= 1 (got {weeks!r})")
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
+    if reps is not None and (isinstance(reps, bool) or not isinstance(reps, int) or reps < 2):
         raise ValueError(
             f"reps must be a whole number >= 2: a band needs at least two replications "
             f"(got {reps!r}; 20 or more is usual)"
@@ -442,11 +471,27 @@ def _check(weeks: int | None, reps: int, level: float) -> None:
         raise ValueError(f"level must be between 0 and 1, e.g. 0.8 for P10-P90 (got {level!r})")
 
 
+def _band_plan(
+    reps: int | None, precision: float | None, max_reps: int | None, level: float
+) -> tuple[int, BandRule | None]:
+    """The first look and the stopping rule: ``reps`` alone fixes the count (no rule)."""
+    if reps is not None and precision is None and max_reps is None:
+        return reps, None
+    rule = BandRule(
+        relative=DEFAULT_PRECISION if precision is None else precision,
+        level=level,
+        max_reps=BandRule.max_reps if max_reps is None else max_reps,
+    )
+    first = FIRST_LOOK if reps is None else reps
+    return min(first, rule.max_reps), rule
+
+
 def _runs(
     scenario: Scenario, reps: int, draws: bool, options: RunOptions
 ) -> tuple[Experiment, Experiment | None]:
-    """The forecast's replications and, with parameter draws, the same seeds without them
-    (the process noise alone, for the split of the band's variance)."""
+    """The forecast's replications (until its rule settles the band, if it has one) and, with
+    parameter draws, as many on the same seeds without them (the process noise alone, for the
+    split of the band's variance)."""
     experiment = run(scenario, reps, options=options.updated(draw_parameters=draws))
     finished = experiment.long["replication"].nunique()
     if finished < 2:
@@ -456,24 +501,33 @@ def _runs(
         )
     if not draws or experiment.interrupted:
         return experiment, None
-    process = run(scenario, reps, options=options.updated(seed=experiment.seed))
+    alone = options.updated(seed=experiment.seed, settle=None)
+    process = run(scenario, experiment.finished(experiment.baseline), options=alone)
     return experiment, process if process.long["replication"].nunique() >= 2 else None
 
 
 def forecast(
     scenario: Scenario,
     weeks: int | None = None,
-    reps: int = 20,
+    reps: int | None = None,
     *,
+    precision: float | None = None,
+    max_reps: int | None = None,
     level: float = 0.8,
     warm_up: int | None = None,
     parameter_draws: bool | None = None,
     targets: Mapping[str, float] | None = None,
     **keywords: Unpack[SharedKeywords],
 ) -> Forecast:
-    """Forecast the pipeline week by week: ``reps`` replications of ``scenario`` over ``weeks``
-    weeks (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
+    """Forecast the pipeline week by week: replications of ``scenario`` over ``weeks`` weeks
+    (default: its horizon), from ``snapshot`` (today's open leads and opportunities,
     :func:`simfunnel.read_snapshot`) if given.
+
+    How many: by default, until the P10, P50 and P90 of the valid opportunities over the
+    horizon are each known to ``precision`` (default +/-2%) of the P50 (:class:`BandRule`): 20
+    first, then 10 more at a time, at most ``max_reps`` (default 100); the verdict says how
+    many it took and why it stopped. ``reps`` alone fixes the count; with ``precision`` or
+    ``max_reps`` it is the first look.
 
     ``level`` is the share of periods the band should hold (0.8: P10-P90). ``seed``,
     ``workers``, ``executor``, ``progress`` and ``snapshot`` are those of :func:`simfunnel.run`. A failing
@@ -496,6 +550,8 @@ def forecast(
     # run's defaults, and fail_fast: a band from the survivors would be biased
     options = RunOptions().shared(**keywords).updated(fail_fast=True)
     _check(weeks, reps, level)
+    first, rule = _band_plan(reps, precision, max_reps, level)
+    options = options.updated(settle=rule)
     _checked_targets(targets or {})
     if parameter_draws is not None and not isinstance(parameter_draws, bool):
         raise ValueError(f"parameter_draws must be True, False or None (got {parameter_draws!r})")
@@ -508,7 +564,7 @@ def forecast(
         name = f"{scenario.name} (weeks={weeks})" if weeks is not None else scenario.name
         scenario = with_overrides(scenario, overrides, source=name)
     with decision_pool(options) as shared:  # one pool for the forecast and its noise alone
-        experiment, process = _runs(scenario, reps, draws, shared)
+        experiment, process = _runs(scenario, first, draws, shared)
     cube = weekly_arrays(experiment, scenario.weeks)
     flows = cube.copy()
     n_flows = len(FLOWS)
