@@ -1,7 +1,7 @@
 """Time to a decision at a stated precision, against today's fixed count of replications.
 
 Why: a leader waits for the decisions, not for one run. ``compare_thresholds`` and
-``size_team`` now run until their answer is settled (the paired difference of the ranking KPI
+``size_team`` (and ``forecast``) now run until their answer is settled (the paired difference of the ranking KPI
 known to +/-2% of today's level, options clearly below the best dropped; a headcount's pass
 rate settled on one side of the confidence asked) instead of a fixed count. This benchmark runs
 both ways in one process, on the same machine a moment apart, and prints:
@@ -12,6 +12,8 @@ both ways in one process, on the same machine a moment apart, and prints:
   reduction that common random numbers bought, and the time against N x one ``simulate``;
 - sizing: the answer for several seeds (it must not move), with the replications each took,
   against ``--fixed`` replications per headcount;
+- forecast: a forecast settled on its band (P10, P50 and P90 known to +/-2% of the P50)
+  against ``--fixed`` replications, with the precision each reached;
 - pools: the start-up of a process pool under fork and under spawn (what one pool per
   decision saves at each headcount a search tries).
 
@@ -123,6 +125,33 @@ def sizing(scenario: Any, seeds: list[int], fixed: int, workers: int) -> None:
     print(f"  the same answer for every seed: {len(set(answers)) == 1} ({answers})")
 
 
+def forecasting(scenario: Any, weeks: int, fixed: int, workers: int) -> None:
+    """A forecast settled on its band against ``fixed`` replications, and the precision of
+    the band's edges each reached."""
+    from simfunnel.decisions.forecast_bands import band_precision
+
+    common = {"seed": 0, "workers": workers, "progress": False}
+    t_fixed, f = _timed(lambda: simfunnel.forecast(scenario, weeks, fixed, **common))
+    t_settled, s = _timed(lambda: simfunnel.forecast(scenario, weeks, **common))
+    half_f, p50_f = band_precision(_valid(f))
+    half_s, p50_s = band_precision(_valid(s))
+    print(f"\nforecast of {scenario.name} over {weeks} weeks, {workers} workers")
+    print(
+        f"  fixed   {fixed}: {t_fixed:6.1f} s wall; P10/P50/P90 of valid opportunities known "
+        f"to +/-{half_f / p50_f:.1%} of the P50"
+    )
+    print(
+        f"  settled {s.reps}: {t_settled:6.1f} s wall ({t_settled / t_fixed:.2f}x); known to "
+        f"+/-{half_s / p50_s:.1%} ({s.experiment.settled['why'].iloc[0]})"
+    )
+
+
+def _valid(forecast: Any) -> Any:
+    """Valid opportunities over the horizon, per replication."""
+    totals = forecast.experiment.totals
+    return totals.loc[totals["metric"] == "valid_opportunities", "value"].to_numpy(dtype=float)
+
+
 def pools(workers: int) -> None:
     print("\nstart-up of a process pool (one per decision now, one per headcount before):")
     for method in ("fork", "spawn"):
@@ -175,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     weeks = args.sizing_weeks
     sized = with_overrides(year, {"horizon": f"{weeks} weeks"}) if weeks else year
     sizing(sized, seeds, args.fixed, args.workers)
+    forecasting(saas, 13, args.fixed, args.workers)
     pools(args.workers)
     return 0
 
