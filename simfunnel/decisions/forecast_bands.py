@@ -18,6 +18,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.stats import mstats
 
 from ..experiments import Experiment
 from ..experiments.intervals import kpi_key
@@ -144,10 +145,12 @@ class BandRule:
     ``max_reps`` is reached.
 
     Why: a forecast's answer is its band, and a band's edges move with the luck of the runs far
-    more than its mean does: from 20 runs a P10 is known to about +/-0.75 sd. The uncertainty of
-    a sample quantile is ``sd * sqrt(q (1 - q)) / phi(z_q) / sqrt(n)`` (its asymptotic variance,
-    with the density of a normal of the runs' sd: totals over weeks are sums of many weekly
-    counts, close to normal); the t quantile with ``n - 1`` degrees of freedom makes it a 95%
+    more than its mean does: from 20 runs a P10 is known to about +/-0.75 sd. A sample
+    quantile's standard error is taken as the larger of two: the asymptotic one with the
+    density of a normal of the runs' sd, ``sd * sqrt(q (1 - q)) / phi(z_q) / sqrt(n)`` (totals
+    over weeks are sums of many weekly counts, close to normal), and the distribution-free
+    Maritz-Jarrett one (``scipy.stats.mstats.mjci``), which holds where the totals are skewed
+    and a tail is long; times the t quantile with ``n - 1`` degrees of freedom, a 95%
     half-width. The first look is :data:`FIRST_LOOK` runs, then :data:`BAND_STEP` more."""
 
     kpi: str = "totals.valid_opportunities"
@@ -212,6 +215,8 @@ def band_precision(values: np.ndarray, level: float = 0.8) -> tuple[float, float
     if n < 2:
         return math.nan, math.nan
     qs = np.array([(1 - level) / 2, 0.5, (1 + level) / 2])
-    spread = np.sqrt(qs * (1 - qs)) / stats.norm.pdf(stats.norm.ppf(qs))
-    half = stats.t.ppf(0.975, n - 1) * float(np.std(values, ddof=1)) * spread.max() / math.sqrt(n)
-    return float(half), float(np.quantile(values, 0.5, method="weibull"))
+    normal = np.sqrt(qs * (1 - qs)) / stats.norm.pdf(stats.norm.ppf(qs))
+    normal *= float(np.std(values, ddof=1)) / math.sqrt(n)
+    free = np.asarray(mstats.mjci(values, prob=qs), dtype=float)  # Maritz-Jarrett
+    half = stats.t.ppf(0.975, n - 1) * float(np.nanmax(np.fmax(normal, free)))
+    return half, float(np.quantile(values, 0.5, method="weibull"))
