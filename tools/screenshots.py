@@ -72,7 +72,7 @@ def _answers() -> dict[str, Callable[[], Any]]:
         "hiring": lambda: simfunnel.hiring_plan(
             saas, {"2026-02": 1.5}, "sdr", ["sdr_utilisation<=0.85"], reps=3, month_weeks=2
         ),
-        "forecast": lambda: simfunnel.forecast(saas, weeks=8, reps=6, **quiet),
+        "forecast": lambda: simfunnel.forecast(saas, weeks=8, max_reps=30, **quiet),
         "gap": lambda: explain_gap(saas, reps=2),
         "diagnosis": lambda: simfunnel.diagnose(simfunnel.simulate(saas, seed=1), levers=2),
         "calibration": lambda: fit(paths["leads"], paths["calls"], paths["opportunities"]),
