@@ -4,7 +4,7 @@ A decision between options (MQL thresholds, toss-up criteria) is ranked on one *
 replication and option, over the horizon:
 
     objective = value - cost
-    value     = won value + self-serve value + open opportunities x value won per closed deal
+    value     = won value + self-serve value + expected won value of the open opportunities
     cost      = sum over roles of mean headcount x yearly cost x years
                 + leads x cost per lead (by source)
                 + AE meeting hours x costs.ae_per_hour
@@ -12,11 +12,13 @@ replication and option, over the horizon:
 - *Won value* is ``totals.won_value``; *self-serve value* ``totals.self_serve_value`` (revenue of
   PQLs that buy on their own; 0 when the results do not carry it, and the verdict says so).
 - *Open pipeline.* A horizon cuts deals off: opportunities still open at its end were paid for
-  (SDR hours, AE meetings) but have not closed. They count at their expected win value: the
-  open count times the value won per closed deal (won value / (won + lost)), pooled over the
-  option's replications, so a stricter option's better deals are valued as such. An option with
-  no closed deal uses the scenario's nominal ``ae.win.probability`` x mean ``ae.deal_value``.
-  ``open_pipeline=False`` leaves them out. SQLs still waiting for their first meeting at the
+  (SDR hours, AE meetings) but have not closed. They count at their expected win value,
+  ``totals.open_value``: each open opportunity's deal value times its chance to close won, by
+  the AE stage's own rule from its lead's quality, so a stricter option's better deals are
+  valued as such. Why not the value won per closed deal of the option: pooled over its runs it
+  is one noisy factor (about 20 closed deals a run over 8 weeks) that the paired intervals
+  cannot see, and it made a worse option "clearly better"; the expected value is known in each
+  run from its own open deals. ``open_pipeline=False`` leaves them out. SQLs still waiting for their first meeting at the
   end count neither as value nor as meeting cost.
 - *Years* = horizon weeks / 52.18. Headcounts are the mean employed over working days (gaps
   from attrition are not paid). With unlimited AEs (no ``ae.team``) there is no AE headcount, so
@@ -304,10 +306,7 @@ def decision_kpis(
     out["self_serve_value"] = out["self_serve_value"].fillna(0.0)  # 0 for results without it
     out["mqls_per_week"] = col("totals.mqls") / weeks
     if open_pipeline:
-        closed = pd.DataFrame({"v": variant, "won": col("totals.won_value").fillna(0.0)})
-        closed["n"] = col("totals.won").fillna(0.0) + col("totals.lost").fillna(0.0)
-        per_closed = _value_per_closed(closed, experiment.scenarios)
-        out["open_value"] = col("totals.open_opportunities").fillna(0.0) * variant.map(per_closed)
+        out["open_value"] = col("totals.open_value").fillna(0.0)
     else:
         out["open_value"] = 0.0
     out["value"] = out["won_value"].fillna(0.0) + out["self_serve_value"] + out["open_value"]
@@ -343,23 +342,6 @@ def decision_kpis(
     long = long.rename(columns={"_v": "value"})
     long.insert(1, "section", SECTION)
     return long
-
-
-def _value_per_closed(closed: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> dict[str, float]:
-    """Value won per closed deal by variant (``closed``: columns v, won, n), pooled over its
-    replications so that an option's better deals are valued as such; nominal if none closed."""
-    pooled = closed.groupby("v")[["won", "n"]].sum()
-    won, n = pooled["won"], pooled["n"]
-    return {
-        v: won.loc[v] / n.loc[v] if n.loc[v] > 0 else _nominal(s)
-        for v, s in scenarios.items()
-        if v in pooled.index
-    }
-
-
-def _nominal(scenario: Scenario) -> float:
-    """Expected value won per closed deal of average quality, from the scenario alone."""
-    return float(scenario.ae.win.probability) * float(scenario.ae.deal_value.mean)
 
 
 def with_decision_kpis(

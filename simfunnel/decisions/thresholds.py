@@ -509,8 +509,8 @@ def _assumptions(
     if "self_serve_value" not in set(experiment.totals["metric"]):
         value += " (absent from the results: counted as 0)"
     value += (
-        " + opportunities open at the horizon at their expected win value (value won per closed "
-        "deal of the option)"
+        " + opportunities open at the horizon at their expected win value (each one's deal "
+        "value times its chance to close won)"
         if open_pipeline
         else " (opportunities open at the horizon left out)"
     )

@@ -5,7 +5,7 @@ It hands flat arrays to ``results``; it knows nothing of experiments or decision
 
 from __future__ import annotations
 
-from .ae import logistic, logit
+from .ae import logistic, logit, win_probability
 from .arrivals import Streams, account_times
 from .desk import Decay
 from .engine import Engine
@@ -36,4 +36,5 @@ __all__ = [
     "logistic",
     "logit",
     "read_snapshot",
+    "win_probability",
 ]

@@ -50,6 +50,16 @@ def logistic(x: float) -> float:
     return z / (1.0 + z)
 
 
+def win_probability(win: Any, quality: np.ndarray) -> np.ndarray:
+    """Each opportunity's chance to close won, from its lead's quality: the rule
+    :class:`AEStage` closes deals by (``win``: the scenario's ``ae.win``). Why here: the value of
+    the open pipeline at the horizon is these chances times the deal values, and must use the
+    same rule as the deals that did close."""
+    x = logit(float(win.probability)) + float(win.quality_effect) * np.asarray(quality, float)
+    with np.errstate(over="ignore"):
+        return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=float)
+
+
 class Level:
     """A quantity that steps up and down, integrated over time in total and week by week."""
 

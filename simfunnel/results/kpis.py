@@ -199,6 +199,12 @@ _TOTALS: Entries = {
         "open opportunities",
         "valid opportunities still open at the end",
     ),
+    "open_value": (
+        MONEY,
+        "open pipeline value",
+        "what the valid opportunities still open at the end are expected to win: each one's deal "
+        "value times its chance to close won (the AE stage's rule, from its lead's quality)",
+    ),
     "pipeline_value": (MONEY, "pipeline value", "deal value of the valid opportunities created"),
     "won_value": (MONEY, "won value", "deal value of the opportunities won"),
     "self_serve_won": (

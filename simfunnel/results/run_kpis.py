@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from ..base.formatting import share
-from ..model import END_STATES, OPEN_OPP, DeskRecord, Roster, RunData, WorkCalendar
+from ..model import (
+    END_STATES,
+    OPEN_OPP,
+    DeskRecord,
+    Roster,
+    RunData,
+    WorkCalendar,
+    win_probability,
+)
 from ..scenario import Scenario
 from . import tables
 from .kpis import SECTION_TITLES, section_kpis
@@ -80,6 +88,7 @@ class RunKPIs:
         won = (d.state == END_STATES.index("won")) & closed
         # Lost by its reason, not its state: a lost lead back in nurture may be worked again.
         lost = (d.lost_reason >= 0) & closed
+        open_ = d.state == OPEN_OPP
         totals: dict[str, float] = {
             "leads": int((d.inbound & new).sum()),
             "accounts": int((~d.inbound & new).sum()),
@@ -105,7 +114,13 @@ class RunKPIs:
             "valid_opportunities": int(valid.sum()),
             "won": int(won.sum()),
             "lost": int(lost.sum()),
-            "open_opportunities": int((d.state == OPEN_OPP).sum()),
+            "open_opportunities": int(open_.sum()),
+            "open_value": float(
+                (
+                    win_probability(self.scenario.ae.win, d.leads.quality[open_])
+                    * d.leads.value[open_]
+                ).sum()
+            ),
             "pipeline_value": float(d.leads.value[valid].sum()),
             "won_value": float(d.leads.value[won].sum()),
             "self_serve_won": int((d.self_serve_at >= 0).sum()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import build
@@ -53,10 +54,11 @@ def test_objective_of_one_won_lead_is_its_value_minus_every_cost_by_hand() -> No
 
 
 def test_an_opportunity_open_at_the_horizon_counts_at_its_expected_win_value() -> None:
-    """Three weeks: the 30-day sales cycle is still running at the end. No deal closed, so the
-    open one is worth the nominal win probability x mean deal value: 1 x 10,000."""
+    """Three weeks: the 30-day sales cycle is still running at the end, so the open deal is
+    worth its chance to win times its value: 1 x 10,000."""
     scenario = build(horizon="3 weeks", costs={"ae_per_hour": 10})
     wide, _ = decision(scenario)
+    assert scenario.ae.win.probability == 1
     assert wide.iloc[0]["won_value"] == 0 and wide.iloc[0]["open_value"] == 10_000
     assert wide.iloc[0]["objective"] == pytest.approx(10_000 - 10)
     without, _ = decision(scenario, open_pipeline=False)
@@ -86,11 +88,18 @@ def test_objective_equals_the_hand_calculation_from_each_replications_totals() -
     wide, exp = decision(scenario, reps=4)
     raw = exp.totals.assign(key=exp.totals["section"] + "." + exp.totals["metric"])
     raw = raw.pivot(index="replication", columns="key", values="value")
-    per_closed = raw["totals.won_value"].sum() / (raw["totals.won"] + raw["totals.lost"]).sum()
     assert (raw["totals.open_opportunities"] > 0).any() and (raw["totals.lost"] > 0).any()
+    win = scenario.ae.win
     for rep, r in raw.iterrows():
         value = r["totals.won_value"] + r.get("totals.self_serve_value", 0.0)
-        value += r["totals.open_opportunities"] * per_closed
+        # Each open deal at its value times its chance to win, from the run's own lead table.
+        leads = exp.replay(int(rep)).leads
+        still = leads[leads["end_state"] == "open_opportunity"]
+        odds = (
+            math.log(win.probability / (1 - win.probability))
+            + win.quality_effect * still["quality"]
+        )
+        value += float((still["value"] / (1 + np.exp(-odds))).sum())
         cost = r["staffing.sdr_mean_headcount"] * 90_000 * 6 / YEAR_WEEKS
         cost += r["leads_by_source.web"] * 40 + r["leads_by_source.event"] * 80
         # First meetings held (1 h each by default), accepted or rejected, at 120 an hour.
@@ -181,3 +190,22 @@ def test_a_target_met_only_within_the_noise_is_named_as_marginal() -> None:
     assert marginal({"within_1h": 0.4}, [speed], {"within_1h": (0.3, 0.55)}) == []  # it fails
     (ceiling,) = service_targets(None, max_utilisation=0.8)
     assert marginal({"sdr_utilisation": 0.78}, [ceiling], {"sdr_utilisation": (0.7, 0.85)})
+
+
+def test_each_run_values_its_own_open_deals_not_a_factor_pooled_over_the_runs() -> None:
+    """The open pipeline of a replication depends on that replication alone: adding runs to an
+    option does not move the value of the runs it had (a factor pooled over the option's runs
+    did, and made the paired intervals blind to its noise)."""
+    scenario = build(
+        horizon="4 weeks",
+        calendar="24/7",
+        sources=[{"name": "web", "rate_per_week": 80, "score": {"mean": 70, "sd": 10}}],
+        sdr__headcount=2,
+        ae__win={"probability": 0.3, "quality_effect": 0.8},
+        ae__sales_cycle="40 days",
+        costs={"ae_per_hour": 10},
+    )
+    two, _ = decision(scenario, reps=2)
+    five, _ = decision(scenario, reps=5)
+    assert (two["open_value"] > 0).all()
+    pd.testing.assert_series_equal(two["open_value"], five["open_value"].iloc[:2])
