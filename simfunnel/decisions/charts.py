@@ -24,7 +24,7 @@ from ..scenario import Currency
 from .forecast_bands import LABELS, LEVELS, VALUES
 from .levers import role_name
 from .measures import MEASURES, measure_label, registry_kpi
-from .objective import BY_NAME, Kpi
+from .objective import BY_NAME, Kpi, objective_kpi
 
 if TYPE_CHECKING:
     from .diagnosis import Diagnosis
@@ -110,11 +110,9 @@ def _point(rows: Any, option: object, x: str, y: str, fy: float) -> tuple[float,
 
 
 def _spec(comparison: ThresholdComparison, kpi: str) -> Kpi:
-    spec = BY_NAME.get(kpi, Kpi(kpi, kpi.replace("_", " "), True))
-    if kpi == "objective" and not comparison.costed:
-        fallback = BY_NAME.get(comparison.fallback, spec)
-        spec = Kpi(kpi, f"objective: {fallback.label} (no costs)", True, fallback.unit)
-    return spec
+    if kpi == "objective":
+        return objective_kpi(comparison.costed, comparison.fallback)
+    return BY_NAME.get(kpi, Kpi(kpi, kpi.replace("_", " "), True))
 
 
 def _mark_choices(

@@ -18,6 +18,7 @@ from ..results.answer import Tile
 from .forecast_bands import LABELS
 from .levers import role_name
 from .measures import pass_interval
+from .objective import objective_kpi
 
 if TYPE_CHECKING:  # the answers import their report, which imports this: types only
     from .diagnosis import Diagnosis
@@ -79,7 +80,6 @@ def threshold_tiles(c: ThresholdComparison) -> list[Tile]:
             return f"{money.format(diff, signed=True)} {against}", _tone(diff, True)
         return f"{diff:+,.0f} {against}", _tone(diff, True)
 
-    name = "Value minus cost" if c.costed else c.objective_name.capitalize()
     rows = [
         (
             "Valid opportunities",
@@ -88,10 +88,15 @@ def threshold_tiles(c: ThresholdComparison) -> list[Tile]:
             "valid_opportunities",
         ),
         ("Deals won", _count(_at(o, shown, "won")), "count", "won"),
-        (name, money.format(_at(o, shown, "objective")), "money", "objective"),
         ("MQLs called within 1 h", _percent(_at(o, shown, "within_1h")), "pp", "within_1h"),
         ("SDR utilisation", _percent(_at(o, shown, "sdr_utilisation")), "pp", "sdr_utilisation"),
     ]
+    if c.costed:  # without costs the objective is one of the tiles above, not money
+        value = money.format(_at(o, shown, "objective"))
+        rows.insert(2, ("Value minus cost", value, "money", "objective"))
+    elif objective_kpi(c.costed, c.fallback).money:
+        value = money.format(_at(o, shown, "objective"))  # won value: money
+        rows.insert(2, (c.objective_name.capitalize(), value, "money", "objective"))
     tiles = []
     for label, value, write, col in rows:
         text, tone = change(col, write)

@@ -122,13 +122,7 @@ def derived(
 
 
 # What the value and the cost are computed from (see the module's docstring).
-VALUE_KEYS = (
-    "totals.won_value",
-    "totals.self_serve_value",
-    "totals.open_opportunities",
-    "totals.won",
-    "totals.lost",
-)
+VALUE_KEYS = ("totals.won_value", "totals.self_serve_value", "totals.open_value")
 COST_KEYS = (
     "staffing.sdr_mean_headcount",
     "staffing.bdr_mean_headcount",
@@ -157,7 +151,7 @@ KPIS = (
         "open_value",
         "open pipeline at expected win value",
         True,
-        ("totals.open_opportunities", "totals.won_value", "totals.won", "totals.lost"),
+        ("totals.open_value",),
         Unit.MONEY,
     ),
     mirrored("pipeline_value", "totals.pipeline_value", True),
@@ -172,6 +166,21 @@ KPIS = (
     ),
 )
 BY_NAME = {k.name: k for k in KPIS}
+
+
+def objective_kpi(costed: bool, fallback: str) -> Kpi:
+    """The objective as a decision shows it: value minus cost, in money, when costs are given;
+    otherwise the KPI it falls back to (valid opportunities, a count), in that KPI's unit, so
+    that a count is never written as money."""
+    if costed:
+        return BY_NAME["objective"]
+    base = BY_NAME[fallback]
+    return Kpi("objective", f"objective: {base.label} (no costs)", True, base.unit, base.keys, True)
+
+
+def shown_kpis(costed: bool, fallback: str) -> tuple[Kpi, ...]:
+    """:data:`KPIS` with the objective as :func:`objective_kpi` shows it."""
+    return tuple(objective_kpi(costed, fallback) if k.name == "objective" else k for k in KPIS)
 
 
 # --------------------------------------------------------------------------- costs

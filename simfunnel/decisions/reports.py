@@ -30,7 +30,7 @@ from .headlines import (
     sizing_tiles,
     threshold_tiles,
 )
-from .objective import KPIS
+from .objective import KPIS, shown_kpis
 
 if TYPE_CHECKING:
     from .diagnosis import Diagnosis
@@ -61,8 +61,9 @@ def _draw(answer: Any, what: str | None = None) -> Draw:
 def _threshold_kpis(comparison: ThresholdComparison) -> pd.DataFrame:
     """Each KPI per option with its interval, and its paired change against the current one,
     each figure in its unit (money in the scenario's currency, durations in their unit)."""
-    kpis = {k.name: k for k in KPIS}
-    order = {k.name: i for i, k in enumerate(KPIS)}
+    shown = shown_kpis(comparison.costed, comparison.fallback)
+    kpis = {k.name: k for k in shown}
+    order = {k.name: i for i, k in enumerate(shown)}
     money = comparison.scenario.currency
 
     def said(name: str, mean: float, low: float, high: float, sign: bool = False) -> str:

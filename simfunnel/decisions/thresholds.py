@@ -50,9 +50,11 @@ from .objective import (
     choose,
     failures,
     marginal,
+    objective_kpi,
     pareto_front,
     resolve_costs,
     service_targets,
+    shown_kpis,
     with_decision_kpis,
 )
 from .options_grid import check_inputs, option_grid
@@ -275,14 +277,21 @@ class ThresholdComparison(AnswerBase):
         o = self.overview.set_index("option")
         money = self.scenario.currency
         rows = {}
-        for k in KPIS:
+        for k in shown_kpis(self.costed, self.fallback):
             if k.name in o.columns and o[k.name].notna().any():
                 rows[k.label] = [
                     unit_text(v, k.unit or Unit.NUMBER, money).strip() for v in o[k.name]
                 ]
+        unit = objective_kpi(self.costed, self.fallback).unit or Unit.NUMBER
+
+        def signed(x: float) -> str:
+            if unit is Unit.MONEY:
+                return money.format(x, signed=True)
+            text = unit_text(x, unit, money).strip()
+            return text if text.startswith("-") or text in ("0", "n/a") else f"+{text}"
+
         rows["objective, change vs today (95% CI)"] = [
-            f"{money.format(d, signed=True)} ({money.format(lo, signed=True)} to "
-            f"{money.format(hi, signed=True)})"
+            f"{signed(d)} ({signed(lo)} to {signed(hi)})"
             for d, lo, hi in zip(
                 o["objective_diff"], o["objective_diff_low"], o["objective_diff_high"], strict=True
             )

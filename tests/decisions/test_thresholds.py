@@ -109,6 +109,21 @@ def test_without_costs_the_verdict_says_so_and_ranks_on_valid_opportunities(ampl
     assert "MQL 40" in ample.pareto
 
 
+def test_without_costs_the_objective_is_shown_as_the_count_it_is_not_as_money(ample) -> None:
+    """Ranked on valid opportunities, the objective rows and the report's table write a count:
+    '$61' for 61 opportunities reads as money that nobody earned."""
+    currency = ample.scenario.currency.symbol or ample.scenario.currency.code
+    lines = ample.text().splitlines()
+    shown = [line for line in lines if line.startswith("objective")]
+    assert len(shown) == 2 and all(currency not in line for line in shown)
+    assert shown[0].startswith("objective: valid opportunities (no costs)")
+    report = ample.report()
+    rows = report.kpis[report.kpis["KPI"].str.startswith("objective")]
+    assert not rows.empty and not rows["mean (95% CI)"].str.contains(currency, regex=False).any()
+    assert all(currency not in t.value for t in report.tiles if "pportunities" in t.label)
+    assert not any("cost" in t.label.lower() for t in report.tiles)
+
+
 @pytest.fixture(scope="module")
 def one_sdr():
     """One SDR on office hours (45 h a week): about 290 MQLs a week at threshold 20 need some
