@@ -29,7 +29,7 @@ from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
 from . import charts, reports
 from .levers import ROLE_PATHS, headcount_path, role_name, staff_of
-from .measures import Target
+from .measures import Target, check_confidence
 from .sizing import size_team
 
 __all__ = ["SLACK", "HiringPlan", "expected_effective", "hiring_plan"]
@@ -68,6 +68,7 @@ class HiringPlan(AnswerBase):
     current: int = 0  # today's headcount (the scenario's starting team)
     slack: float = SLACK
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    idle_months: tuple[str, ...] = ()  # months of the period without a working day: not staffed
 
     def months(self, status: str) -> list[str]:
         """The months of one ``status``: 'covered', 'within tolerance' or 'short'."""
@@ -111,6 +112,10 @@ class HiringPlan(AnswerBase):
             )
         if not within and not short:
             text += " Every month meets its requirement in full."
+        if self.idle_months:
+            idle = ", ".join(self.idle_months)
+            verb = "has" if len(self.idle_months) == 1 else "have"
+            text += f" {idle} {verb} no working day in the period: nothing to staff there."
         return text + self._edge() + self._explained()
 
     def _edge(self) -> str:
@@ -195,6 +200,14 @@ def _months(scenario: Scenario) -> list[dt.date]:
         months.append(m)
         m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return months
+
+
+def _idle_months(scenario: Scenario, months: Sequence[dt.date]) -> list[dt.date]:
+    """The months of the period without a working day in it (a horizon that ends on the 1st,
+    a month of holidays): nobody works there, so there is nothing to staff."""
+    cal = WorkCalendar(scenario)
+    worked = {d.replace(day=1) for d, w in zip(cal.dates, cal.working, strict=True) if w}
+    return [m for m in months if m not in worked]
 
 
 def expected_effective(
@@ -289,8 +302,17 @@ def hiring_plan(
     each headcount runs until its pass rate is settled). ``seed``, ``workers``, ``executor``
     and ``progress`` (default off) are those of :func:`simfunnel.run`.
     """
+    check_confidence(confidence)  # before any run: a pass rate is never shown to be 100%
     headcount_path(scenario, role)  # checks the role exists in this scenario
     months = _months(scenario)
+    idle = _idle_months(scenario, months)
+    given_idle = [_month_key(m) for m in idle if _month_key(m) in volume]
+    if given_idle:
+        raise ValueError(
+            f"volume: {', '.join(given_idle)} has no working day in the scenario's period "
+            "(weekends, holidays or the horizon's end): nothing to staff there"
+        )
+    months = [m for m in months if m not in idle]
     factors = _volume_factors(volume, months)
     # 1. Required (fully ramped) headcount per distinct volume level.
     base = scenario_to_dict(scenario)
@@ -330,6 +352,7 @@ def hiring_plan(
         _with_volume(planned, factors),
         current=staff_of(scenario, role).headcount,
         explanation=pd.DataFrame(rows),
+        idle_months=tuple(_month_key(m) for m in idle),
     )
 
 

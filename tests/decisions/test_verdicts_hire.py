@@ -155,3 +155,24 @@ def test_a_hand_made_table_words_each_rule() -> None:
     covered = HiringPlan("sdr", table.assign(status="covered"), (), _scenario(), current=6)
     assert "Every month meets its requirement in full." in covered.verdict
     assert "today's team keeps up" in covered.verdict
+
+
+def test_a_month_without_a_working_day_is_not_staffed_and_is_named() -> None:
+    """Eight weeks from Monday 2026-01-05 end on 2026-03-02: March holds one Sunday. It has no
+    working day, so nothing to staff (it used to count as a month short of everyone, and the
+    plan hired 100)."""
+    scenario = build(
+        horizon="8 weeks",
+        calendar={"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-18:00"},
+        sources=[{"name": "web", "rate_per_week": 150, "score": {"mean": 70, "sd": 10}}],
+        sdr__headcount=2,
+    )
+    plan = hiring_plan(
+        scenario, {"2026-02": 1.5}, "sdr", ["sdr_utilisation<=0.8"], reps=3, workers=1
+    )
+    assert plan.idle_months == ("2026-03",)
+    assert [str(m)[:7] for m in plan.table["month"]] == ["2026-01", "2026-02"]
+    assert sum(n for _, n in plan.hires) <= int(plan.table["required"].max())
+    assert "2026-03 has no working day in the period: nothing to staff there." in plan.verdict
+    with pytest.raises(ValueError, match="2026-03 has no working day"):
+        hiring_plan(scenario, {"2026-03": 2.0}, "sdr", ["sdr_utilisation<=0.8"], reps=3, workers=1)
