@@ -388,7 +388,13 @@ class Target:
         return not (isinstance(x, float) and math.isnan(x)) and _OPS[self.op](x, self.value)
 
     def show(self, x: float) -> str:
-        return f"{x:.0%}" if self.percent else f"{x:,.1f}"
+        """A figure to one decimal ('74.5%', '12.3'), whole where that is exact ('50%', '3')
+        and above 1,000 ('1,000,000'): a target of 74.5% must not read as 74%."""
+        if self.percent:
+            return f"{x:.1%}".replace(".0%", "%")
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:,.1f}".removesuffix(".0")
 
     def __str__(self) -> str:
         return f"{self.label} {self.op} {self.show(self.value)}"
@@ -431,13 +437,23 @@ def failures(
     targets: Sequence[Target],
     ci: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[str]:
-    """The targets a row of the overview misses (judged on the mean), each in words with its
-    figure and, from ``ci`` (KPI -> 95% interval of the mean), its interval."""
-    return [
-        t.failure(float(row[t.kpi]), (ci or {}).get(t.kpi))
-        for t in targets
-        if not t.met(float(row[t.kpi]))
-    ]
+    """The targets a row of the overview is shown to miss, each in words with its figure and,
+    from ``ci`` (KPI -> 95% interval of the mean), its interval: the mean misses the target
+    and so does the whole interval. A mean that misses with an interval reaching the target
+    is within the noise (:func:`marginal`): an option is not ruled out, nor today's forced
+    out, by a miss the replications cannot tell from a hit."""
+    out = []
+    for t in targets:
+        x, span = float(row[t.kpi]), (ci or {}).get(t.kpi)
+        if not t.met(x) and (span is None or not _reaches(t, span)):
+            out.append(t.failure(x, span))
+    return out
+
+
+def _reaches(t: Target, span: tuple[float, float]) -> bool:
+    """Whether a 95% interval reaches the target's side (NaN bounds: it does not)."""
+    lo, hi = span
+    return bool(hi >= t.value) if t.op in (">=", ">") else bool(lo <= t.value)
 
 
 def marginal(
@@ -445,12 +461,14 @@ def marginal(
     targets: Sequence[Target],
     ci: Mapping[str, tuple[float, float]],
 ) -> list[str]:
-    """The targets a row meets on the mean but whose 95% interval reaches past the target: met
-    only within the noise of the replications."""
+    """The targets a row meets or misses only within the noise of the replications: the mean
+    meets the target and its 95% interval reaches past it, or the mean misses it and its
+    interval reaches the target."""
     out = []
     for t in targets:
         x, (lo, hi) = float(row[t.kpi]), ci.get(t.kpi, (math.nan, math.nan))
-        if t.met(x) and (lo < t.value if t.op == ">=" else hi > t.value):
+        past = lo < t.value if t.op in (">=", ">") else hi > t.value
+        if (t.met(x) and past) or (not t.met(x) and _reaches(t, (lo, hi))):
             out.append(t.failure(x, (lo, hi)))
     return out
 

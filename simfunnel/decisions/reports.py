@@ -104,6 +104,13 @@ def _signed_duration(hours: float, sign: bool = False) -> str:
     return ("-" if hours < 0 else "+") + text if sign and hours != 0 else text
 
 
+def _target_mark(meets: bool, noise: bool) -> str:
+    """A mark a reader scans: shown to fail, within the noise, or met."""
+    if not meets:
+        return "\u2717 no"
+    return "~ within the noise" if noise else "\u2713 yes"
+
+
 def _threshold_targets(comparison: ThresholdComparison) -> pd.DataFrame:
     """Per option: whether it meets every target (a mark a reader scans), what fails, and what
     is met only within the noise."""
@@ -111,14 +118,14 @@ def _threshold_targets(comparison: ThresholdComparison) -> pd.DataFrame:
     rows = [
         (
             f"{r['option']} (today)" if r["option"] == comparison.current_option else r["option"],
-            "\u2713 yes" if r["meets_targets"] else "\u2717 no",
+            _target_mark(r["meets_targets"], bool(r["marginal_targets"])),
             r["failed_targets"] or "",
             r["marginal_targets"] or "",
             "\u2605 recommended" if r["recommended"] else "",
         )
         for r in o.to_dict("records")
     ]
-    columns = ["option", "meets every target", "fails", "met only within the noise", ""]
+    columns = ["option", "meets every target", "fails", "met or missed within the noise", ""]
     return pd.DataFrame(rows, columns=columns)
 
 

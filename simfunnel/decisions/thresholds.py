@@ -124,7 +124,7 @@ class ThresholdComparison(AnswerBase):
         """The rule applied, in one sentence."""
         targets = ", ".join(str(t) for t in self.targets) or "none set"
         return (
-            f"Rule: among options that meet every target ({targets}), take the highest mean "
+            f"Rule: among options not shown to miss a target ({targets}), take the highest mean "
             f"{self.objective_name} over the horizon, but keep the current option unless another "
             "is clearly better (paired 95% interval above 0); SDR saturation is flagged, not "
             "excluded."
@@ -160,7 +160,7 @@ class ThresholdComparison(AnswerBase):
             out.append(f"at {option} the AEs are {r['ae_occupancy']:.0%} full")
         if r["marginal_targets"]:
             out.append(
-                f"at {option} a target is met only within the noise: {r['marginal_targets']}"
+                f"at {option} a target is met or missed within the noise: {r['marginal_targets']}"
             )
         return out
 
@@ -206,8 +206,8 @@ class ThresholdComparison(AnswerBase):
         fails, near = o["failed_targets"].loc[cur], o["marginal_targets"].loc[cur]
         if fails:
             rest.append(f"The current {cur} fails its targets: {fails}.")
-        elif near and rec != cur:
-            rest.append(f"The current {cur} meets every target, some only just: {near}.")
+        elif near:
+            rest.append(f"The current {cur} is not shown to miss a target (within the noise).")
         else:
             rest.append(f"The current {cur} meets every target.")
         rest.append(self.rule)
@@ -304,7 +304,7 @@ class ThresholdComparison(AnswerBase):
             if fails:
                 lines.append(f"{option} fails: {fails}")
             if near:
-                lines.append(f"{option} meets only within the noise: {near}")
+                lines.append(f"{option} meets or misses only within the noise: {near}")
         if self.gap is not None:
             gap = f"Spreadsheet against simulation at {self.current_option}: {self.gap.verdict}"
             lines += ["", gap]
@@ -540,7 +540,7 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
     if ch is None or ch.recommended is None:
         best = str(o["objective"].idxmax())
         reason = (
-            f"Why: no option meets every target; the highest {name}, {best}, misses "
+            f"Why: every option is shown to miss a target; the highest {name}, {best}, misses "
             f"{o['failed_targets'].loc[best]}. Relax a target or add capacity."
         )
     elif ch.kept_current:
@@ -554,7 +554,7 @@ def _with_reason(c: ThresholdComparison) -> ThresholdComparison:
         others = others[others["meets_targets"]]
         reason = (
             f"Why: it has the highest {name} ({c._fmt(o['objective'].loc[cur])}) of the options "
-            "that meet every target"
+            "not shown to miss a target"
         )
         if not others.empty:
             nxt = str(others["objective"].idxmax())
