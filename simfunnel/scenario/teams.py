@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..base.units import DAY, MAX_DURATION, MINUTE
 from .bounds import (
@@ -22,7 +22,7 @@ from .bounds import (
     MAX_RAMP_MONTHS,
     Date,
 )
-from .dists import Duration, Frozen
+from .dists import Duration, FieldError, Frozen
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -135,6 +135,24 @@ class Staffing(Frozen):
     plan: tuple[HeadcountChange, ...] = Field(
         default=(), max_length=MAX_PLAN, description="Dated hires and planned exits, in any order."
     )
+
+    @model_validator(mode="after")
+    def _exits_within_the_team(self) -> Staffing:
+        """Planned exits cannot take more reps than the plan has on the team that day (the
+        starting headcount plus earlier and same-day hires, minus earlier exits): the extra
+        leavers would silently not exist."""
+        on_team = self.headcount
+        for i, change in sorted(enumerate(self.plan), key=lambda pair: pair[1].date):
+            on_team += change.hire
+            if change.leave > on_team:
+                raise FieldError(
+                    ("plan", i, "leave"),
+                    f"{change.leave} leave on {change.date}, but by the plan only {on_team} are "
+                    "on the team that day (headcount plus hires, minus earlier exits)",
+                    change.leave,
+                )
+            on_team -= change.leave
+        return self
 
     def may_staff(self) -> bool:
         """Whether anyone ever works: someone at the start or a hire later."""

@@ -54,6 +54,10 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
         broken(cadence__connect_probability=1.2),
         [("cadence.connect_probability", "less than or equal to 1", "1.2")],
     ),
+    "planned exits beyond the team": (
+        broken(sdr__plan=[{"date": "2026-01-12", "hire": 1}, {"date": "2026-01-19", "leave": 3}]),
+        [("sdr.plan[1].leave", "by the plan only 2 are on the team that day", "3")],
+    ),
     "outcomes not summing to 1": (
         broken(outcomes__probabilities__qualified=0.5),
         [("outcomes.probabilities", "sum to 1", "0.5")],
