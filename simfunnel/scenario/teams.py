@@ -94,8 +94,8 @@ class HeadcountChange(Frozen):
         default=0,
         ge=0,
         le=MAX_HEADCOUNT,
-        description="Reps who leave that day by plan (the most recent joiners first); "
-        "not back-filled.",
+        description="Reps who leave that day by plan (the most recent joiners first), at most "
+        "those the plan has on the team that day; not back-filled.",
         json_schema_extra={"unit": "reps"},
     )
 
