@@ -199,6 +199,12 @@ _TOTALS: Entries = {
         "open opportunities",
         "valid opportunities still open at the end",
     ),
+    "open_wins_expected": (
+        COUNT,
+        "expected wins among the open",
+        "how many of the valid opportunities still open at the end are expected to close won: "
+        "the sum of their chances (the AE stage's rule, from each lead's quality)",
+    ),
     "open_value": (
         MONEY,
         "open pipeline value",

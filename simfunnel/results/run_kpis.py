@@ -89,6 +89,7 @@ class RunKPIs:
         # Lost by its reason, not its state: a lost lead back in nurture may be worked again.
         lost = (d.lost_reason >= 0) & closed
         open_ = d.state == OPEN_OPP
+        p_win = win_probability(self.scenario.ae.win, d.leads.quality[open_])
         totals: dict[str, float] = {
             "leads": int((d.inbound & new).sum()),
             "accounts": int((~d.inbound & new).sum()),
@@ -115,12 +116,8 @@ class RunKPIs:
             "won": int(won.sum()),
             "lost": int(lost.sum()),
             "open_opportunities": int(open_.sum()),
-            "open_value": float(
-                (
-                    win_probability(self.scenario.ae.win, d.leads.quality[open_])
-                    * d.leads.value[open_]
-                ).sum()
-            ),
+            "open_wins_expected": float(p_win.sum()),
+            "open_value": float((p_win * d.leads.value[open_]).sum()),
             "pipeline_value": float(d.leads.value[valid].sum()),
             "won_value": float(d.leads.value[won].sum()),
             "self_serve_won": int((d.self_serve_at >= 0).sum()),

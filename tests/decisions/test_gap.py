@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 from conftest import build
 
+import simfunnel
 from simfunnel.decisions import STEPS, explain_gap, spreadsheet_funnel
 
 
@@ -76,3 +80,42 @@ def test_without_reps_each_step_runs_until_its_difference_is_known() -> None:
     assert f"+/-5% of the first step's level (95% interval): {counts}." in gap.verdict
     fixed = explain_gap(scenario, reps=4, workers=1, seed=3)
     assert fixed.experiment.settled is None and "Each step ran until" not in fixed.verdict
+
+
+def test_wins_cut_off_by_the_horizon_are_a_step_of_their_own() -> None:
+    """Four weeks against a 40-day sales cycle: most deals are still open at the end. The
+    first step counts them at their expected wins (the sum of their chances), the next takes
+    them out; the steps still add up to the scenario's wins, and the cut-off is the cause."""
+    scenario = flow(10, 50, ae__sales_cycle="40 days")
+    gap = explain_gap(scenario, "won", reps=6, workers=1)
+    t = gap.table.set_index("step")
+    assert list(t.index) == ["spreadsheet", STEPS[0], "still open at the end", *STEPS[1:]]
+    totals = gap.experiment.totals
+    first = totals[(totals["variant"] == STEPS[0]) & (totals["section"] == "totals")]
+    per_rep = first.pivot_table(index="replication", columns="metric", values="value")
+    expected = per_rep["open_wins_expected"].mean()
+    assert expected > 0
+    assert t.loc["still open at the end", "change"] == pytest.approx(-expected)
+    assert t.loc[STEPS[0], "mean"] == pytest.approx(
+        (per_rep["won"] + per_rep["open_wins_expected"]).mean()
+    )
+    assert t.loc["still open at the end", "mean"] == pytest.approx(per_rep["won"].mean())
+    assert gap.spreadsheet + t["change"].iloc[1:].sum() == pytest.approx(t.loc["capacity", "mean"])
+    assert gap.main_cause == "still open at the end"
+    assert "The largest cause: still open at the end." in gap.verdict
+
+
+def test_expected_wins_of_the_open_deals_are_the_sum_of_their_chances() -> None:
+    """The run's KPI against its lead table: each open deal's chance to win by the AE stage's
+    rule, logit(p) + quality_effect x quality."""
+    scenario = flow(
+        10, 50, ae__sales_cycle="40 days", ae__win={"probability": 0.3, "quality_effect": 0.7}
+    )
+    result = simfunnel.simulate(scenario, seed=4)
+    leads = result.leads
+    still = leads[leads["end_state"] == "open_opportunity"]
+    odds = math.log(0.3 / 0.7) + 0.7 * still["quality"]
+    chance = 1 / (1 + np.exp(-odds))
+    assert len(still) > 0
+    assert result.totals["open_wins_expected"] == pytest.approx(float(chance.sum()))
+    assert result.totals["open_value"] == pytest.approx(float((chance * still["value"]).sum()))
