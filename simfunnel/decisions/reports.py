@@ -478,7 +478,7 @@ def stage_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
             fmt(r["rate"], True),
             "" if math.isnan(r["low"]) else f"{fmt(r['low'], True)} to {fmt(r['high'], True)}",
             str(r["status"]),
-            "" if math.isnan(r["uplift"]) else f"{r['uplift']:.2f}x",
+            f"{r['uplift']:.2f}x" if r["status"] == "below" else "",
             "yes" if r["bottleneck"] else "",
         )
         for r in diagnosis.table.to_dict("records")

@@ -163,7 +163,9 @@ def stage_table(
         else:
             status = "below" if rate < low else "above" if rate > high else "within"
             gap = max(0.0, low - rate)
-            uplift = low / rate if rate > 0 else math.inf
+            # The factor that lifts the stage to its range's low end: 1 where it is there already
+            # (a factor below 1 would read as a cut).
+            uplift = 1.0 if rate >= low else low / rate if rate > 0 else math.inf
         records.append(
             {
                 "key": row.key,

@@ -9,6 +9,7 @@ from conftest import build, outcome_only
 
 import simfunnel
 from simfunnel.decisions import diagnose
+from simfunnel.decisions.reports import stage_kpis
 
 Z = 4.0
 
@@ -154,3 +155,15 @@ def test_inbound_saas_diagnosis_runs_and_reads(saas_dict: dict) -> None:
     assert d.bottleneck == expected
     assert set(d.capacity["role"]) == {"sdr", "ae"}
     assert d.phase == "mature"
+
+
+def test_uplift_is_shown_only_where_a_stage_is_below_its_range() -> None:
+    """A stage within or above its range needs no lift: its uplift is 1 and the table leaves
+    it blank (a factor below 1 read as a cut)."""
+    diagnosis = simfunnel.diagnose(simfunnel.simulate(build(), seed=1), levers=0)
+    t = diagnosis.table
+    assert (t.loc[t["status"].isin(["within", "above"]), "uplift"] == 1.0).all()
+    shown = stage_kpis(diagnosis).set_index("stage")
+    for _, r in t.iterrows():
+        cell = shown.loc[r["stage"], "uplift to the range"]
+        assert (cell != "") == (r["status"] == "below"), (r["stage"], cell)
