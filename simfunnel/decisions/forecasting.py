@@ -71,6 +71,7 @@ from ..experiments import (
     RunOptions,
     SharedKeywords,
     decision_pool,
+    off_centre,
     run,
 )
 from ..experiments.settle import DEFAULT_PRECISION
@@ -105,6 +106,13 @@ def _count(x: float) -> str:
 
 def _format(metric: str, x: float, currency: Currency) -> str:
     return currency.format(x) if metric in VALUES else _count(x)
+
+
+def _target(metric: str, x: float, currency: Currency) -> str:
+    """A target as given: a count target of 2.5 is compared as 2.5, so it is not shown as 2."""
+    if metric in VALUES or float(x).is_integer():
+        return _format(metric, x, currency)
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -174,7 +182,7 @@ class Forecast(AnswerBase):
             return ""
         cur = self.scenario.currency
         said = [
-            f"P({LABELS[r['metric']][0]} >= {_format(r['metric'], r['target'], cur)}) = "
+            f"P({LABELS[r['metric']][0]} >= {_target(r['metric'], r['target'], cur)}) = "
             f"{r['chance']:.0%} (95%: {r['chance_low']:.0%} to {r['chance_high']:.0%}; median "
             f"{r['coverage']:.1f}x the target)"
             for r in self.targets_table(self.targets).to_dict("records")
@@ -303,9 +311,17 @@ class Forecast(AnswerBase):
                 if math.isfinite(share)
                 else "its share was not measured"
             )
+            moved = "; ".join(
+                f"{path} centres on {centre:.3g} where the scenario states {stated:.3g}"
+                for path, centre, stated in off_centre(self.scenario)
+            )
             return (
                 f"The bands include parameter uncertainty ({n} uncertain value"
                 f"{'' if n == 1 else 's'} drawn per replication): {measured}."
+            ) + (
+                f" NOTE: {moved}: the draws move the forecast's centre, not only its spread."
+                if moved
+                else ""
             )
         if n:
             return (

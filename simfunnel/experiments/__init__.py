@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .draws import draw_for_seed, draw_parameters
+from .draws import draw_for_seed, draw_parameters, off_centre
 from .experiment import Experiment, run, run_variants, sweep
 from .options import (
     RunKeywords,
@@ -30,6 +30,7 @@ __all__ = [
     "decision_pool",
     "draw_for_seed",
     "draw_parameters",
+    "off_centre",
     "replication_seed",
     "run",
     "run_variants",

@@ -12,11 +12,12 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from ..model import Streams
 from ..scenario import Scenario, ScenarioError, Target, UncertainValue, resolve, with_overrides
 
-__all__ = ["PARAMETER_STREAM", "draw_for_seed", "draw_parameters", "draw_value"]
+__all__ = ["PARAMETER_STREAM", "draw_for_seed", "draw_parameters", "draw_value", "off_centre"]
 
 PARAMETER_STREAM = "parameters"  # the named stream of model.arrivals.Streams the draws use
 
@@ -28,6 +29,27 @@ def draw_value(entry: UncertainValue, rng: np.random.Generator) -> float:
     if entry.dist == "gamma":
         return float(rng.gamma(entry.a, 1.0 / entry.b))
     return math.exp(float(rng.normal(entry.a, entry.b)))
+
+
+def off_centre(scenario: Scenario) -> list[tuple[str, float, float]]:
+    """The uncertainty entries whose distribution does not centre on the value the scenario
+    states: (path, the distribution's median, the stated value), where the two differ by more
+    than half the distribution's sd and 2% of the value. Why: draws then move the forecast's
+    centre, not only its spread, and a hand-written entry can do that without anyone noticing
+    (``fit`` writes entries centred on what it fitted)."""
+    out = []
+    for entry in scenario.uncertainty:
+        if entry.dist == "beta":
+            dist = stats.beta(entry.a, entry.b)
+        elif entry.dist == "gamma":
+            dist = stats.gamma(entry.a, scale=1.0 / entry.b)
+        else:
+            dist = stats.lognorm(entry.b, scale=math.exp(entry.a))
+        stated = resolve(scenario, entry.path).value
+        centre, sd = float(dist.median()), float(dist.std())
+        if stated != 0 and abs(centre - stated) > max(0.5 * sd, 0.02 * abs(stated)):
+            out.append((entry.path, centre, stated))
+    return out
 
 
 def draw_parameters(scenario: Scenario, rng: np.random.Generator) -> Scenario:

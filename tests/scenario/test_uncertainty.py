@@ -24,7 +24,7 @@ import simfunnel
 from simfunnel.calibration import fit
 from simfunnel.cli import main
 from simfunnel.decisions import METRICS, forecast
-from simfunnel.experiments import draw_for_seed, draw_parameters
+from simfunnel.experiments import draw_for_seed, draw_parameters, off_centre
 from simfunnel.results import write_exports
 from simfunnel.scenario import (
     ScenarioError,
@@ -348,3 +348,17 @@ def test_two_entries_for_one_field_are_refused() -> None:
     with pytest.raises(ScenarioError, match=r"uncertainty\[1\]\.path: names the same field as "
                                             r"uncertainty\[0\]"):  # fmt: skip
         scenario_from_dict(data, "bad.yaml")
+
+
+def test_an_entry_that_does_not_centre_on_the_stated_value_is_named() -> None:
+    """Win probability stated 0.2 with an entry beta(25.5, 55.5) (median near 0.31, sd 0.05):
+    the draws move the forecast's centre, and the verdict says so; the entries of
+    :data:`ENTRIES` centre on their values (0.5, 0.6, 25) and are not named."""
+    moved = [{"path": "ae.win.probability", "dist": "beta", "a": 25.5, "b": 55.5, "basis": "x"}]
+    s = build(**{**STEADY, "ae__win": {"probability": 0.2}}, uncertainty=moved)
+    ((path, centre, stated),) = off_centre(s)
+    assert path == "ae.win.probability" and stated == 0.2
+    assert centre == pytest.approx(stats.beta(25.5, 55.5).median())
+    assert off_centre(_steady()) == []
+    f = forecast(s, reps=3, seed=1, workers=1, progress=False)
+    assert "NOTE: ae.win.probability centres on 0.313 where the scenario states 0.2" in f.verdict
