@@ -91,6 +91,14 @@ class Frozen(BaseModel):
         for name, field in cls.model_fields.items():
             key = field.alias or name
             value = data.get(key)
+            if (
+                isinstance(value, str)
+                and field.annotation in (int, float)
+                and not any(_has(k, _is_duration_check) for k in field.metadata)
+            ):
+                # A quoted number ("2") is text in YAML: taking it as 2 would hide a slip that
+                # a plain number field cannot mean (durations and distributions read text).
+                raise FieldError((key,), "write a plain number, without quotes or a unit", value)
             if not isinstance(value, bool | list | tuple | dict):
                 continue
             kinds = (field.annotation, *field.metadata)

@@ -171,7 +171,7 @@ def test_overrides_set_fields_by_dotted_path_and_list_index() -> None:
     ("path", "value", "message"),
     [
         ("sdr.headcont", 3, "sdr.headcont: unknown key; did you mean 'headcount'?"),
-        ("sdr.headcount", "many", "sdr.headcount: Input should be a valid integer"),
+        ("sdr.headcount", "many", "sdr.headcount: write a plain number"),
         ("cadence.connect_probability", 1.5, "cadence.connect_probability: Input should be"),
         ("cadence.gaps", ["1 fortnight"], "unknown time unit 'fortnight'"),
         ("sources[5].rate_per_week", 1, "sources[5]: sources has 2 item(s), numbered from 0"),

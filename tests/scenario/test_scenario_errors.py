@@ -68,7 +68,14 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
     ),
     "wrong type": (
         broken(sdr__headcount="many"),
-        [("sdr.headcount", "valid integer", "'many'")],
+        [("sdr.headcount", "write a plain number", "'many'")],
+    ),
+    "a quoted number": (
+        broken(sdr__headcount="2", sources__0__rate_per_week="200"),
+        [
+            ("sources[0].rate_per_week", "write a plain number, without quotes", "'200'"),
+            ("sdr.headcount", "write a plain number, without quotes", "'2'"),
+        ],
     ),
     "missing section": (
         broken(cadence=None),
