@@ -139,7 +139,19 @@ class Target:
                     f"target {text!r}: no KPI {metric!r} in the KPI registry; a report key is "
                     "section.name, e.g. 'totals.won' (simfunnel/results/kpis.py lists them)"
                 ) from None
-        return cls(metric, op, float(value))
+        return cls(metric, op, float(value)).checked(text)
+
+    def checked(self, text: str | None = None) -> Target:
+        """This target, refused (ValueError) when its value is out of the metric's range: a
+        share is 0-1, so ``speed_to_lead_1h>80`` (meant as 80%) would never be met, and
+        ``>=-1`` always. Why here: before any run, in words that say how to write it."""
+        if self.unit is Unit.SHARE and not 0 <= self.value <= 1:
+            said = text if text is not None else str(self)
+            raise ValueError(
+                f"target {said!r}: {self.metric} is a share between 0 and 1 (e.g. 0.8 for 80%); "
+                f"{self.value:g} is out of range"
+            )
+        return self
 
     @property
     def label(self) -> str:
@@ -183,7 +195,19 @@ def parse_targets(targets: Sequence[str | Target]) -> list[Target]:
     """Targets given as text or as :class:`Target`, parsed; at least one is needed."""
     if not targets:
         raise ValueError("give at least one target, e.g. ['speed_to_lead_1h>=0.8']")
-    return [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+    return [t.checked() if isinstance(t, Target) else Target.parse(t) for t in targets]
+
+
+def check_confidence(confidence: float) -> None:
+    """Refuse a confidence outside (0, 1), before any run: a pass rate of n in n runs is never
+    shown to be at least 100% (its bound stays below 1), so 1 would run every headcount to the
+    most replications and report a failure, and 0 asks nothing."""
+    if not 0 < confidence < 1:
+        raise ValueError(
+            f"confidence must be above 0 and below 1 (got {confidence:g}): it is the share of "
+            "simulated runs that must meet every target, e.g. 0.8 for 80%; a pass rate can "
+            "never be shown to be at least 100%, so 1 cannot be asked"
+        )
 
 
 def replication_reports(experiment: Experiment) -> list[dict[str, float]]:
@@ -291,6 +315,15 @@ def pass_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
+def run_mean(values: Sequence[float] | np.ndarray) -> float:
+    """The mean of a metric over runs, NaN (shown n/a) when any run has no value for it (no
+    MQL to time, say). Why not the mean of the runs that have one: with one MQL in one run of
+    three, that mean is 100% while the target is met in a third of the runs, since a run
+    without a value cannot meet a target (:meth:`Target.met`)."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr.mean()) if arr.size and not np.isnan(arr).any() else math.nan
+
+
 def sizing_table(
     tried: Mapping[int, Experiment],
     share: Mapping[int, float],
@@ -298,17 +331,19 @@ def sizing_table(
     weeks: float,
 ) -> pd.DataFrame:
     """One row per headcount tried: the share of runs meeting every goal, and per goal its
-    metric's mean, P10 and P90 and its own share met."""
+    metric's mean, P10 and P90 (n/a when a run has no value: :func:`run_mean`), the share of
+    runs without a value (``<metric>_missing``) and its own share met."""
     rows = []
     for h in sorted(tried):
         reports = replication_reports(tried[h])
         row: dict[str, float] = {"headcount": h, "p_all_met": share[h]}
         for g in goals:
             values = np.array([g.value_in(r, weeks) for r in reports], dtype=float)
-            ok = values[~np.isnan(values)]
-            row[f"{g.metric}_mean"] = float(ok.mean()) if ok.size else math.nan
-            row[f"{g.metric}_p10"] = float(np.quantile(ok, 0.1)) if ok.size else math.nan
-            row[f"{g.metric}_p90"] = float(np.quantile(ok, 0.9)) if ok.size else math.nan
+            whole = values.size > 0 and not np.isnan(values).any()
+            row[f"{g.metric}_mean"] = run_mean(values)
+            row[f"{g.metric}_p10"] = float(np.quantile(values, 0.1)) if whole else math.nan
+            row[f"{g.metric}_p90"] = float(np.quantile(values, 0.9)) if whole else math.nan
+            row[f"{g.metric}_missing"] = float(np.isnan(values).mean()) if values.size else 1.0
             # Per target: two targets may bound the same metric from both sides.
             row[f"p_met: {g}"] = float(np.mean([g.met(v) for v in values]))
         rows.append(row)

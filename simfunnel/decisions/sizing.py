@@ -10,7 +10,9 @@ which fails, as the evidence, and today's headcount (the scenario's starting tea
 the answer reads against what the team has. What the answer pays for is measured, not
 asserted: ramp, the learning curve, attrition and leave (those the scenario has) are removed
 one at a time at the answer and one below, on the same replications, and the verdict names
-those without which one rep fewer would do. The hiring plan is in :mod:`simfunnel.decisions.hiring`.
+those without which one rep fewer would do. A run with no value for a target's metric (no MQL to
+time) cannot meet it, and when such runs alone keep the targets out of reach the search stops:
+headcount does not bring MQLs. The hiring plan is in :mod:`simfunnel.decisions.hiring`.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from .measures import (
     MEASURES,
     PassRule,
     Target,
+    check_confidence,
     parse_targets,
+    pass_bounds,
     replication_reports,
     share_met,
     sizing_table,
 )
-from .mechanisms import explain_answer
+from .mechanisms import explain_answer, explanation_words
 from .workload import sdr_workload
 
 
@@ -61,19 +65,26 @@ def analytic_start(scenario: Scenario, role: str, targets: Sequence[Target] = ()
     return max(1, math.ceil(best)) if math.isfinite(best) else max(1, current)
 
 
-def _num(x: float, sign: bool = False) -> str:
-    """A metric as the verdict writes it: three significant figures, whole above 1,000."""
-    if math.isnan(x):
-        return "n/a"
-    if x == 0:
-        return "0"
-    spec = ("+" if sign else "") + (",.0f" if abs(x) >= 1000 else ".3g")
-    return format(x, spec)
-
-
 def _either(names: Sequence[str], word: str = "or") -> str:
     """'ramp', 'ramp or attrition', 'ramp, attrition or leave'."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def _labels(targets: Sequence[Target]) -> str:
+    """The targets' metrics in words, each once: 'SDR utilisation and MQLs called within 1 h'."""
+    return _either(list(dict.fromkeys(t.label for t in targets)), "and")
+
+
+def _speed_to_lead(metric: str) -> bool:
+    """A speed-to-lead metric: a measure or a report key of the speed_to_lead section."""
+    return metric.startswith("speed_to_lead")
+
+
+def _still(rows: pd.DataFrame, metric: str, a: int, b: int) -> bool:
+    """The metric's mean moved less than 0.5% from ``a`` to ``b`` reps (as the plateau rule
+    reads it); False when either is n/a or ``a`` is ``b``."""
+    x, y = rows[f"{metric}_mean"].loc[a], rows[f"{metric}_mean"].loc[b]
+    return a != b and bool(abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9))
 
 
 @dataclass(frozen=True, repr=False)
@@ -82,13 +93,15 @@ class Sizing(AnswerBase):
 
     ``table``: one row per headcount tried: ``headcount``, ``today`` (the scenario's own
     headcount), ``answer``, ``p_all_met`` (share of runs meeting every target) and per target
-    its mean, P10, P90 and ``p_met``; ``runs`` (replications it took) and ``edge`` (why a
-    headcount was left on the edge, else empty). ``explanation``: one row per mechanism the role has
-    (ramp, learning curve, attrition, leave) and headcount (the answer and one fewer): the share
+    its mean, P10, P90 (n/a when a run has no value), ``<metric>_missing`` (share of runs
+    without one) and ``p_met``; ``runs`` (replications it took) and ``edge`` (why a headcount was
+    left on the edge, else empty). ``explanation``: one row per mechanism the role has (ramp,
+    learning curve, attrition, leave) and headcount (the answer and one fewer): the share
     of runs meeting every target with it (``p_all_met_with``) and without it (``p_all_met``),
     the binding target's metric with and without it and their paired difference (``diff``,
-    ``diff_low``, ``diff_high``, 95% interval), and ``one_fewer_would_do`` (on the row one
-    below the answer: it fails with the mechanism and passes without it).
+    ``diff_low``, ``diff_high``, 95% interval), the ``runs`` both rest on, how the pass rate
+    without it is ``judged`` one below the answer, and ``one_fewer_would_do`` (on that row: it
+    fails with it and is shown to pass without it). ``stop``: why no headcount was found.
     """
 
     role: str
@@ -101,6 +114,7 @@ class Sizing(AnswerBase):
     current: int | None = None  # today's headcount (the scenario's starting team)
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     explained: dict[tuple[str, int], Experiment] = field(default_factory=dict, repr=False)
+    stop: str = ""  # no answer: why the search stopped (limit, plateau or no value)
 
     def _name(self, n: int | None) -> str:
         return role_name(self.role, n)
@@ -143,19 +157,7 @@ class Sizing(AnswerBase):
                     "it does not decide the answer)."
                 )
         if self.headcount is None:
-            top = int(rows.index.max())
-            best = "; ".join(
-                f"{t.label} reaches {t.figure(rows[f'{t.metric}_mean'].loc[top])} at {top}"
-                for t in self.targets
-            )
-            return (
-                (f"{have}; n" if have else "N")
-                + f"o {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
-                f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
-                f"{p_all.loc[top]:.0%} ({best}). Where more reps stop helping, the "
-                "limit is not headcount: for speed-to-lead, leads that arrive outside working "
-                f"hours wait for the morning whatever the team's size.{today}"
-            )
+            return self._no_answer(rows, have, goals) + today
         h = self.headcount
         edge = str(rows["edge"].loc[h]) if "edge" in rows else ""
         text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
@@ -171,7 +173,7 @@ class Sizing(AnswerBase):
                 f"({edge.removeprefix('on the edge: ')})" + self._one_more(rows, h)
             )
         if h - 1 in rows.index:
-            text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}"
+            text += f"; with {h - 1}, in only {p_all.loc[h - 1]:.0%}" + self._of_runs(h - 1)
             failing = [
                 t.words for t in self.targets if rows[f"p_met: {t}"].loc[h - 1] < self.confidence
             ]
@@ -183,6 +185,72 @@ class Sizing(AnswerBase):
             f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
         )
 
+    def _no_answer(self, rows: pd.DataFrame, have: str, goals: str) -> str:
+        """No headcount met the targets: how close the largest came, and why the search
+        stopped (:meth:`_why_none`)."""
+        top = int(rows.index.max())
+        best = []
+        for t in self.targets:
+            mean, missing = rows[f"{t.metric}_mean"].loc[top], rows[f"{t.metric}_missing"].loc[top]
+            if math.isnan(mean) and missing > 0:
+                n = int(rows["runs"].loc[top])
+                best.append(f"{t.label} has no value in {round(missing * n)} of {n} runs")
+            else:
+                best.append(f"{t.label} reaches {t.figure(mean)} at {top}")
+        return (
+            (f"{have}; n" if have else "N")
+            + f"o {self.role.upper()} headcount up to {top} meets every target ({goals}) in "
+            f"{self.confidence:.0%} of simulated runs; at {top} they are met in "
+            f"{rows['p_all_met'].loc[top]:.0%} ({'; '.join(best)})." + self._why_none(rows, top)
+        )
+
+    def _why_none(self, rows: pd.DataFrame, top: int) -> str:
+        """Why no headcount: the targets still not met at ``top``, and whether more reps had
+        stopped moving them (the limit is not headcount), runs without a value kept every
+        headcount below the confidence, or the search hit ``max_headcount``. The speed-to-lead
+        reason (leads arriving outside working hours) only for a failing speed-to-lead target
+        that stopped improving."""
+        failing = [t for t in self.targets if rows[f"p_met: {t}"].loc[top] < self.confidence]
+        failing = failing or list(self.targets)  # each met alone, seldom together
+        if self.stop == "no value":
+            blank = [t for t in failing if rows[f"{t.metric}_missing"].loc[top] > 0] or failing
+            why = (
+                "No MQL reached the SDRs in those runs: that is the scoring threshold or the "
+                "lead arrivals, not headcount."
+                if all(_speed_to_lead(t.metric) for t in blank)
+                else "Those runs had nothing to measure it on, and more reps did not change that."
+            )
+            return (
+                f" {_labels(blank)} had no value in too many runs "
+                f"at every headcount tried for the targets to be met in {self.confidence:.0%} "
+                f"of runs, and a run without a value cannot meet a target. {why}"
+            )
+        below = [h for h in rows.index if h < top]
+        prev = int(max(below)) if below else top
+        flat = [t for t in failing if self.stop == "plateau" or _still(rows, t.metric, prev, top)]
+        moving = [t for t in failing if t not in flat]
+        text = f" Still not met at {top}: {'; '.join(t.words for t in failing)}."
+        if flat:
+            said = ", ".join(
+                f"{t.label} {t.figure(rows[f'{t.metric}_mean'].loc[prev])} at {prev} and "
+                f"{t.figure(rows[f'{t.metric}_mean'].loc[top])} at {top}"
+                for t in {t.metric: t for t in flat}.values()  # a metric once
+            )
+            text += f" More reps stopped moving {'it' if len(flat) == 1 else 'them'} ({said}): "
+            text += "the limit is not headcount."
+        if moving:
+            text += (
+                f" The search stopped at its limit of {top} reps while "
+                f"{_labels(moving)} still moved: a larger "
+                "max_headcount may find one."
+            )
+        if any(_speed_to_lead(t.metric) for t in flat):
+            text += (
+                " For speed-to-lead, leads that arrive outside working hours wait for the "
+                "morning whatever the team's size."
+            )
+        return text
+
     @property
     def sure(self) -> int | None:
         """One more than an answer on the edge, when its pass rate was shown above the
@@ -191,6 +259,13 @@ class Sizing(AnswerBase):
         if h is None or "edge" not in rows or not rows["edge"].loc[h] or h + 1 not in rows.index:
             return None
         return h + 1 if rows["judged"].loc[h + 1] == "passes" else None
+
+    def _of_runs(self, h: int) -> str:
+        """' of 3 runs' when the explanation measured ``h`` on more runs than the search did
+        (its own pass rate there then differs: each names its runs)."""
+        e, n = self.explanation, int(self.table.set_index("headcount")["runs"].loc[h])
+        more = "runs" in e and bool((e.loc[e["headcount"] == h, "runs"] > n).any())
+        return f" of {n} runs" if more else ""
 
     @staticmethod
     def _one_more(rows: pd.DataFrame, h: int) -> str:
@@ -218,47 +293,13 @@ class Sizing(AnswerBase):
 
     def _explained(self) -> str:
         """The measured explanation: what each mechanism costs at the answer and one fewer."""
-        e, h = self.explanation, self.headcount
-        if h is None or "mechanism" not in e:
-            return ""  # not measured (explain=False)
-        if e.empty:
-            return (
-                f" The {self._name(2)} have no ramp, attrition or leave in this scenario: the "
-                "answer is headcount alone."
-            )
-        at = h - 1 if (e["headcount"] == h - 1).any() else h
-        rows = e[e["headcount"] == at]
-        first = rows.iloc[0]
-        parts, drop = [], []
-        for _, r in rows.iterrows():
-            if r["diff"] == 0 and r["p_all_met"] == r["p_all_met_with"]:
-                parts.append(f"without {r['mechanism']} no change")
-                continue
-            part = (
-                f"without {r['mechanism']} {r['p_all_met']:.0%}, {_num(r['mean_without'])} "
-                f"({_num(r['diff'], True)}, 95% CI {_num(r['diff_low'], True)} to "
-                f"{_num(r['diff_high'], True)})"
-            )
-            if r["one_fewer_would_do"]:
-                drop.append(r["mechanism"])
-            parts.append(part)
-        exp = self.explained.get((str(first["mechanism"]), at))
-        n = f" on {exp.finished(exp.baseline)} runs" if exp is not None else ""
-        text = (
-            f" What the answer pays for, measured at {at}{n} (every target met in "
-            f"{first['p_all_met_with']:.0%} of runs, {first['metric']} "
-            f"{_num(first['mean_with'])}) with each removed on the same runs: "
-            + "; ".join(parts)
-            + "."
+        if self.headcount is None:
+            return ""
+        table = self.table
+        searched = {int(h): int(n) for h, n in zip(table["headcount"], table["runs"], strict=True)}
+        return explanation_words(
+            self.explanation, self.headcount, self._name(2), searched, self.confidence
         )
-        names = list(e["mechanism"].unique())
-        if drop:
-            who = f"{drop[0]} alone" if len(drop) == 1 else f"any one of {_either(drop)}"
-            text += f" Without {who}, {h - 1} would do."
-        elif at != h:
-            who = names[0] if len(names) == 1 else f"any one of {_either(names)}"
-            text += f" Removing {who} alone does not change the answer."
-        return text
 
     def plot(self, what: str | None = None, *, ax: Any = None) -> Any:
         """A target's metric against headcount (mean, P10-P90), its target lines, the answer
@@ -328,6 +369,8 @@ class _HeadcountRuns:
     judged: dict[int, str] = field(default_factory=dict)  # passes, fails or on the edge (a rule)
     share: dict[int, float] = field(default_factory=dict)
     level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
+    valued: dict[int, tuple[int, int]] = field(default_factory=dict)  # runs with every value, runs
+    stop: str = ""  # why the search ended without an answer: limit, plateau or no value
 
     @property
     def weeks(self) -> float:
@@ -354,12 +397,27 @@ class _HeadcountRuns:
                     known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
                     raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
             self.share[h] = share_met(reports, self.goals, self.weeks)
+            values = np.array(
+                [[g.value_in(r, self.weeks) for g in self.goals] for r in reports], dtype=float
+            )
+            ok = ~np.isnan(values)  # the plateau reads the runs that have a value
             self.level[h] = [
-                float(np.nanmean([g.value_in(r, self.weeks) for r in reports])) for g in self.goals
+                float(values[ok[:, i], i].mean()) if ok[:, i].any() else math.nan
+                for i in range(len(self.goals))
             ]
+            self.valued[h] = (int(ok.all(axis=1).sum()), len(reports))
         if h in self.judged:  # judged on its bounds: only a headcount shown to fail is out
             return self.judged[h] != "fails"
         return self.share[h] >= self.confidence
+
+    def unvalued(self, h: int) -> bool:
+        """The runs of ``h`` where a target's metric has no value (no MQL to time, say) alone
+        keep it below the confidence: even if every other run met the targets, its pass rate
+        would fall short (shown so on its bounds, with a stopping rule)."""
+        k, n = self.valued[h]
+        if h in self.judged:
+            return pass_bounds(k, n)[1] < self.confidence
+        return k < self.confidence * n
 
     def flat(self, a: int, b: int) -> bool:
         """More reps changed nothing: every target's metric moved less than 0.5%."""
@@ -387,19 +445,28 @@ def _pass_rule(
 
 def _smallest(runs: _HeadcountRuns, first: int, max_headcount: int) -> int | None:
     """The search: from ``first`` down one rep at a time while the targets hold, or else up in
-    doubling steps and then by bisection; None at the limit or on a plateau."""
+    doubling steps and then by bisection; None (``runs.stop`` says why) at the limit, on a
+    plateau, or when runs without a value keep the targets out of reach: at once if no run of
+    ``first`` has one, else at two headcounts in a row (more reps did not bring values)."""
     if runs.meets(first):
         h = first
         while h > 1 and runs.meets(h - 1):
             h -= 1
         return h
+    if runs.valued[first][0] == 0 or first == max_headcount:
+        runs.stop = "no value" if runs.valued[first][0] == 0 else "limit"
+        return None
     low, high = first, None  # low fails
     step = 1
     while high is None:
         nxt = min(max_headcount, low + step)
         if runs.meets(nxt):
             high = nxt
+        elif runs.unvalued(nxt) and (runs.unvalued(low) or runs.valued[nxt][0] == 0):
+            runs.stop = "no value"
+            return None
         elif nxt == max_headcount or (runs.share[nxt] == 0 and step > 1 and runs.flat(low, nxt)):
+            runs.stop = "limit" if nxt == max_headcount else "plateau"
             return None  # the limit, or a plateau: headcount no longer moves the targets
         else:
             low, step = nxt, step * 2
@@ -443,9 +510,8 @@ def size_team(
     ``seed``, ``workers``, ``executor``, ``progress`` (default off here) and ``snapshot`` are
     those of :func:`simfunnel.run`.
     """
+    check_confidence(confidence)  # before any run, as the targets are
     options = RunOptions(progress=False).shared(**keywords)  # many runs: quiet unless asked
-    if not 0 < confidence <= 1:
-        raise ValueError(f"confidence must be in (0, 1] (got {confidence})")
     goals = parse_targets(targets)
     path = headcount_path(scenario, role)
     first = start if start is not None else analytic_start(scenario, role, goals)
@@ -466,9 +532,8 @@ def size_team(
         explained: dict[tuple[str, int], Experiment] = {}
         if explain and answer is not None:
             quiet = dataclasses.replace(shared, settle=None)  # on the search's replications
-            least = rule.fewest if rule is not None else 0
             explanation, explained = explain_answer(
-                scenario, role, answer, runs.tried, goals, confidence, quiet, least
+                scenario, role, answer, runs.tried, goals, confidence, quiet, rule
             )
     table = sizing_table(runs.tried, runs.share, goals, runs.weeks)
     table.insert(1, "today", table["headcount"] == current)
@@ -489,4 +554,5 @@ def size_team(
         current=current,
         explanation=explanation,
         explained=explained,
+        stop=runs.stop,
     )
