@@ -21,7 +21,14 @@ import sys
 from ..base.version import __version__
 from . import deciding, launching, reading, simulating
 from . import options as opt
-from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MEMORY_VARIABLE
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    MEMORY_VARIABLE,
+    check_replications,
+)
 
 # Every command: those that simulate a scenario as it is, the decisions, those that read CRM
 # exports, the web app. A new command is a row in its module's COMMANDS.
@@ -96,6 +103,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     guard = sys.stdout = opt.GuardedStdout(sys.stdout)
     try:
         opt.check_outputs(args)  # every output path, before any simulation or fit
+        check_replications(args)
         code = handlers[args.command](args)
         sys.stdout.flush()  # here, so that a closed pipe is seen while it can be handled
         # `simfunnel ... | head`: the work went on; exit code 1, as Python's on EPIPE (the
@@ -104,6 +112,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # not through the guard (a library writing to the file itself)
         opt.stdout_gone()
         return EXIT_FAILED
+    except KeyboardInterrupt:  # Ctrl-C outside the replications, which keep what finished
+        print("interrupted before there was an answer to report", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         lines = expected_failure(exc)
         if lines is None:

@@ -58,6 +58,36 @@ def load(path: Any) -> Scenario:
     return scenario
 
 
+# What a decision would have done with leads, for the line that says none arrive.
+NOTHING_TO = {
+    "thresholds": "compare",
+    "size": "size a team for",
+    "hire": "hire for",
+    "forecast": "forecast",
+    "explain": "explain",
+    "diagnose": "diagnose",
+    "waterfall": "staff",
+}
+
+
+def leads_arrive(args: argparse.Namespace, scenario: Scenario) -> None:
+    """Refuse, before any work, a decision on a scenario where no lead ever arrives (every
+    source at rate_per_week 0, no burst, no outbound list, no --snapshot to start from): the
+    file is valid, but there is no funnel to decide on, and the analytic start each decision
+    takes would fail in its own words instead."""
+    from ..decisions import spreadsheet_funnel
+
+    if scenario.outbound is not None or getattr(args, "snapshot", None) is not None:
+        return
+    funnel = spreadsheet_funnel(scenario)
+    if not float(funnel.loc[funnel["motion"] == "inbound", "leads_per_week"].sum()) > 0:
+        raise problem(
+            f"{args.scenario}: no leads arrive: every source has rate_per_week 0 and no bursts "
+            f"within the horizon, so there is nothing to {NOTHING_TO[args.command]}; give a "
+            "source a rate_per_week above 0"
+        )
+
+
 def positive(text: str) -> int:
     try:
         value = int(text)
@@ -83,6 +113,32 @@ PRECISION_HELP = {
     "with --reps, --reps is the first look",
 }
 MAX_REPS_DEFAULT = {"precision": 40, "pass": 40, "band": 100}
+# The fewest replications each stopping rule can take as its limit, and why: a paired interval
+# is judged from three (simfunnel.experiments.settle.MIN_REPS), a pass rate's first look is
+# three runs (PassRule.batch), a band needs two (BandRule). tests/cli checks they agree.
+SETTLE_MIN_REPS = {
+    "precision": (3, "the stopping rule judges an interval from three replications"),
+    "pass": (3, "a pass rate is first judged on three runs"),
+    "band": (2, "a band needs two replications"),
+}
+
+
+def max_reps_type(settle: str) -> Any:
+    """The argparse type of --max-reps under the ``settle`` rule: its real minimum, so that
+    a limit the rule cannot take is one line before any work, not a traceback after it."""
+    minimum, why = SETTLE_MIN_REPS[settle]
+    return opt.whole(minimum, f": {why}")
+
+
+def check_replications(args: argparse.Namespace) -> None:
+    """Refuse --max-reps below --reps: --reps is then the first batch, and a limit below it
+    would be ignored or cut the batch short without a word."""
+    reps, most = getattr(args, "reps", None), getattr(args, "max_reps", None)
+    if reps is not None and most is not None and most < reps:
+        raise problem(
+            f"--max-reps {most} is below --reps {reps}, the first batch: give --max-reps {reps} "
+            "or more"
+        )
 
 
 def add_execution(
@@ -113,7 +169,7 @@ def add_execution(
     if settle:
         parser.add_argument(
             "--max-reps",
-            type=INTERVAL_REPS,
+            type=max_reps_type(settle),
             default=None,
             help=f"the most replications per option while settling (default "
             f"{MAX_REPS_DEFAULT[settle]}); with --reps, --reps is the "

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import options as opt
 from .common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     INTERVAL_REPS,
     Command,
     add_execution,
     answer_outputs,
     finish,
+    leads_arrive,
     load,
+    max_reps_type,
     positive,
     problem,
     progress,
@@ -29,7 +32,7 @@ from .common import (
     snapshot_of,
     target_args,
 )
-from .output import deliver, ticking
+from .output import complete, deliver, interrupted_line, noticing_interrupts, ticking
 from .waterfall import waterfall_args, waterfall_command
 
 if TYPE_CHECKING:
@@ -48,16 +51,24 @@ def decide(
     write the --report, --excel and --out files, and exit with the command's code for it.
 
     A replication that fails under ``fail_fast`` (forecast: a band from the survivors would be
-    biased) is one line on standard error and exit code 1."""
+    biased) is one line on standard error and exit code 1. After Ctrl-C the verdict on
+    standard output starts by saying the answer is partial, the JSON says ``"complete":
+    false``, and the exit code is 130, whatever the answer would have called for."""
     from ..experiments import ReplicationError
 
     try:
-        answer = build(args)
+        with noticing_interrupts() as cut:
+            answer = build(args)
     except ReplicationError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
-    deliver(args, answer)
-    return exit_code(answer)
+    first = interrupted_line(answer, cut)
+    deliver(args, answer, first=first, extra={"complete": complete(answer, first)})
+    code = exit_code(answer)
+    if first and code != EXIT_INTERRUPTED:  # finish() has not said it
+        print("interrupted: the answer above holds only the finished replications", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
 
 
 @contextmanager
@@ -88,7 +99,7 @@ def thresholds_args(th: argparse.ArgumentParser) -> None:
     )
     th.add_argument(
         "--cost",
-        action="append",
+        action=opt.append_once(opt.cost_key, "give each cost once"),
         default=[],
         metavar="KEY=VALUE",
         help="a cost on top of the scenario's costs section (repeatable): sdr=90000, bdr=..., "
@@ -179,6 +190,7 @@ def compared(args: argparse.Namespace) -> ThresholdComparison:
     from ..decisions import compare_thresholds
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     values = numbers("--values", args.values)
     requires = numbers("--sql-require", args.sql_require, int)
     if not values and not requires:
@@ -231,6 +243,7 @@ def sized(args: argparse.Namespace) -> Sizing:
     from ..decisions import size_team
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     with scenario_problem(args):
         return size_team(
             scenario,
@@ -285,7 +298,7 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
     fc.add_argument(
         "--target",
         type=opt.forecast_target,
-        action="append",
+        action=opt.append_once(lambda target: target[0], "give each metric one target"),
         default=[],
         metavar="METRIC=VALUE",
         help="a total to reach over the horizon (repeatable), e.g. won_value=2M: the verdict "
@@ -306,6 +319,7 @@ def forecasted(args: argparse.Namespace) -> Forecast:
     from ..decisions import forecast
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     with scenario_problem(args):
         result: Forecast = quietly(
             forecast,
@@ -336,10 +350,11 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
     target_args(hire)
     hire.add_argument(
         "--volume",
-        action="append",
+        action=opt.append_once(opt.key_of, "give each month one factor"),
         default=[],
         metavar="YYYY-MM=FACTOR",
-        help="lead volume of a month against the scenario's (repeatable), e.g. 2026-04=1.5",
+        help="lead volume of a month against the scenario's, above 0 (repeatable, one per "
+        "month), e.g. 2026-04=1.5",
     )
     hire.add_argument(
         "--no-explain",
@@ -355,7 +370,7 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
     )
     hire.add_argument(
         "--max-reps",
-        type=INTERVAL_REPS,
+        type=max_reps_type("pass"),
         default=None,
         help="the most replications per headcount while settling (default 40)",
     )
@@ -364,7 +379,8 @@ def hire_args(hire: argparse.ArgumentParser) -> None:
 
 
 def volumes(items: list[str]) -> dict[str, float]:
-    """--volume YYYY-MM=FACTOR items as a plan: month -> finite factor >= 0."""
+    """--volume YYYY-MM=FACTOR items as a plan: month -> finite factor > 0 (a month with no
+    leads has no work to size a team for)."""
     volume = {}
     for item in items:
         month, sep, factor = item.partition("=")
@@ -374,8 +390,13 @@ def volumes(items: list[str]) -> dict[str, float]:
                 raise ValueError
         except ValueError:
             raise problem(
-                f"--volume {item!r}: write YYYY-MM=FACTOR (a finite number >= 0), e.g. 2026-04=1.5"
+                f"--volume {item!r}: write YYYY-MM=FACTOR (a finite number > 0), e.g. 2026-04=1.5"
             ) from None
+        if volume[month.strip()] == 0:
+            raise problem(
+                f"--volume {item!r}: no leads would arrive that month, so there is no team to "
+                "size for it; give a factor above 0, e.g. 0.1"
+            )
         if not sep or not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
             raise problem(f"--volume {item!r}: write YYYY-MM=FACTOR, e.g. 2026-04=1.5")
     return volume
@@ -386,6 +407,7 @@ def planned(args: argparse.Namespace) -> HiringPlan:
     from ..decisions import hiring_plan
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     volume = volumes(args.volume)
     with scenario_problem(args):
         return hiring_plan(
@@ -427,17 +449,19 @@ def explained(args: argparse.Namespace) -> Gap:
     from ..decisions import explain_gap
 
     scenario = load(args.scenario)
-    return explain_gap(
-        scenario,
-        args.metric,
-        args.reps,
-        precision=args.precision,
-        max_reps=args.max_reps,
-        seed=args.seed,
-        workers=args.workers,
-        progress=progress(args),
-        snapshot=snapshot_of(args, scenario),
-    )
+    leads_arrive(args, scenario)
+    with scenario_problem(args):
+        return explain_gap(
+            scenario,
+            args.metric,
+            args.reps,
+            precision=args.precision,
+            max_reps=args.max_reps,
+            seed=args.seed,
+            workers=args.workers,
+            progress=progress(args),
+            snapshot=snapshot_of(args, scenario),
+        )
 
 
 def explain_command(args: argparse.Namespace) -> int:
@@ -475,6 +499,7 @@ def diagnosed(args: argparse.Namespace) -> Diagnosis:
     from ..experiments import simulate
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     with ticking(args, "simulating"):
         result = simulate(scenario, seed=args.seed, snapshot=None)
     return diagnose(

@@ -15,6 +15,8 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -77,7 +79,7 @@ def _fail(text: str, expected: str) -> NoReturn:
     raise argparse.ArgumentTypeError(f"{expected} (got {text!r})")
 
 
-_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
 FORECAST_METRICS = (  # what a forecast target may name (simfunnel.decisions.METRICS)
     "leads",
     "mqls",
@@ -101,10 +103,43 @@ def forecast_target(text: str) -> tuple[str, float]:
             f"write METRIC=VALUE, e.g. won_value=2M or valid_opportunities=800, with METRIC one "
             f"of {', '.join(FORECAST_METRICS)} (got {text!r})"
         )
-    number = float(found.group(1).replace(",", "")) * _SUFFIX[found.group(2).lower()]
+    # In decimal, so that 1.1K is 1100 and not 1100.0000000000002, which 1,100 would miss.
+    number = float(Decimal(found.group(1).replace(",", "")) * _SUFFIX[found.group(2).lower()])
     if not number > 0:
         raise argparse.ArgumentTypeError(f"a target must be above 0 (got {text!r})")
     return metric, number
+
+
+def append_once(key: Callable[[Any], str], what: str) -> type[argparse.Action]:
+    """An argparse action that appends like ``action="append"`` but refuses a value whose
+    ``key`` was given before (one line, exit code 2): a repeated --cost, --target or --volume
+    would otherwise keep its last value without a word. ``what``: how to give it instead."""
+
+    class AppendOnce(argparse.Action):
+        def __call__(
+            self,
+            parser: argparse.ArgumentParser,
+            namespace: argparse.Namespace,
+            values: Any,
+            option_string: str | None = None,
+        ) -> None:
+            given = list(getattr(namespace, self.dest, None) or [])
+            name = key(values)
+            if any(key(v) == name for v in given):
+                raise argparse.ArgumentError(self, f"{name} is given twice; {what}")
+            setattr(namespace, self.dest, [*given, values])
+
+    return AppendOnce
+
+
+def key_of(text: str) -> str:
+    """The key of a ``KEY=VALUE`` option, as the option compares it."""
+    return text.partition("=")[0].strip()
+
+
+def cost_key(text: str) -> str:
+    """The key of a --cost: ``sdr`` and ``sdr_per_year`` name the same cost."""
+    return key_of(text).removesuffix("_per_year")
 
 
 def whole(minimum: int, why: str = "") -> Any:
@@ -288,6 +323,8 @@ def check_outputs(args: argparse.Namespace) -> None:
         files["--out"] = folders.pop("--out")
     for option, path in files.items():
         check_output_file(path, option)
+    if "--excel" in files:
+        excel_name(files["--excel"])
     for option, path in folders.items():
         kind = "fitted tables (fit --tables)" if option == "--tables" else kinds.get(command)
         check_output_dir(path, option, kind=kind, force=force)
@@ -301,6 +338,17 @@ def check_outputs(args: argparse.Namespace) -> None:
                 )
     if "--excel" in files:
         excel_ready()
+
+
+def excel_name(path: Path) -> None:
+    """Refuse before any work an --excel path that is not an .xlsx file name: the workbook
+    writer would refuse it only after the simulation (a device such as /dev/full included)."""
+    from ..base.files import OutputError
+
+    if Path(path).suffix.lower() != ".xlsx":
+        raise OutputError(
+            f"{path}: --excel writes an Excel workbook; give a file name ending in .xlsx"
+        )
 
 
 def excel_ready() -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +27,61 @@ from .common import flush, note, progress
 from .options import FILE_OUT
 from .tables import csv_text, shape
 
-__all__ = ["deliver", "print_json", "show", "ticking", "write_files"]
+__all__ = [
+    "Interrupts",
+    "complete",
+    "deliver",
+    "experiments_of",
+    "interrupted_line",
+    "noticing_interrupts",
+    "print_json",
+    "show",
+    "ticking",
+    "write_files",
+]
 
 TICK_AFTER = 3.0  # seconds before a step with no progress bar shows its elapsed time
 
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False))
+
+
+def experiments_of(answer: Any) -> list[Any]:
+    """Every experiment an answer holds: its own, the one without parameter draws (forecast),
+    each headcount's and each mechanism's (size), the gap explanation's (thresholds)."""
+    found = [getattr(answer, name, None) for name in ("experiment", "process_only")]
+    for name in ("experiments", "explained"):
+        found += list((getattr(answer, name, None) or {}).values())
+    gap = getattr(answer, "gap", None)
+    if gap is not None:
+        found += experiments_of(gap)
+    return [e for e in found if e is not None and hasattr(e, "interrupted")]
+
+
+def interrupted_line(answer: Any, cut: Interrupts | None = None) -> str:
+    """ "INTERRUPTED after N of M replications ..." when Ctrl-C cut the answer's runs short
+    (its experiments say so, or ``cut`` saw the runner say it), else "": a partial answer
+    must not read as a firm one."""
+    from ..experiments.readout import replication_counts
+
+    counts = [replication_counts(e) for e in experiments_of(answer) if e.interrupted]
+    if counts:
+        done, asked = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    elif cut is not None and cut.seen:
+        done, asked = cut.done, cut.asked
+    else:
+        return ""
+    return (
+        f"INTERRUPTED after {done} of {asked} replications: the figures below are partial; "
+        "rerun to finish"
+    )
+
+
+def complete(answer: Any, interrupted: str = "") -> bool:
+    """Whether every replication the answer asked for finished: nothing interrupted, none
+    failed (``complete`` in the JSON of every decision)."""
+    return not interrupted and all(e.complete for e in experiments_of(answer))
 
 
 def show(
@@ -40,16 +91,22 @@ def show(
     text: str | None = None,
     summary: bool = True,
     extra: Mapping[str, Any] | None = None,
+    first: str = "",
 ) -> None:
     """Print the answer in ``args.format``: ``text`` (default: ``answer.text()``), the JSON
-    shape (with ``summary`` records and the command's ``extra`` keys), or its table as CSV."""
+    shape (with ``summary`` records and the command's ``extra`` keys), or its table as CSV.
+    ``first``: a line the verdict must start with (an interrupted run), in text and JSON."""
     kind = getattr(args, "format", "text")
     if kind == "json":
-        print_json(shape(args.command, answer, summary=summary, extra=extra))
+        data = shape(args.command, answer, summary=summary, extra=extra)
+        if first:
+            data["verdict"] = f"{first}. {data['verdict']}"
+        print_json(data)
     elif kind == "csv":
         print(csv_text(answer.table), end="")
     else:
-        print(answer.text() if text is None else text)
+        body = answer.text() if text is None else text
+        print(f"{first}\n\n{body}" if first else body)
 
 
 def write_excel(answer: Any, path: Path) -> Path:
@@ -82,12 +139,48 @@ def deliver(
     text: str | None = None,
     summary: bool = True,
     extra: Mapping[str, Any] | None = None,
+    first: str = "",
 ) -> None:
     """Print the answer (:func:`show`), then write its files: what was printed stays printed
     when a file cannot be written."""
-    show(args, answer, text=text, summary=summary, extra=extra)
+    show(args, answer, text=text, summary=summary, extra=extra, first=first)
     flush()
     write_files(args, answer)
+
+
+_CUT = re.compile(r"interrupted: (\d+) of (\d+) replications")  # the runner's warning
+
+
+@dataclass
+class Interrupts:
+    """What the replication runner said about Ctrl-C while a decision ran: whether a batch
+    was cut short, and how many of its replications had finished. For answers that keep no
+    experiment of their own (a hiring plan), this is the only sign of it."""
+
+    seen: bool = False
+    done: int = 0
+    asked: int = 0
+
+
+@contextmanager
+def noticing_interrupts() -> Iterator[Interrupts]:
+    """Note the runner's "interrupted: N of M replications" warnings while the block runs;
+    every other warning is shown as it would have been."""
+    cut = Interrupts()
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            yield cut
+    finally:
+        for w in caught:  # shown once the recording has ended
+            found = _CUT.match(str(w.message))
+            if found is not None and issubclass(w.category, UserWarning):
+                cut.seen = True
+                cut.done += int(found.group(1))
+                cut.asked += int(found.group(2))
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 class _Ticker(threading.Thread):

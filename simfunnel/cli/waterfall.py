@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from . import options as opt
-from .common import EXIT_OK, format_arg, load, problem, scenario_args
+from .common import EXIT_OK, format_arg, leads_arrive, load, problem, scenario_args
 from .output import print_json
 from .tables import csv_text, json_value, records
 
@@ -52,12 +52,13 @@ def waterfall_command(args: argparse.Namespace) -> int:
     from ..decisions import reverse_waterfall_for, scenario_rates, sdr_workload
 
     scenario = load(args.scenario)
+    leads_arrive(args, scenario)
     try:
         table = reverse_waterfall_for(scenario, args.revenue)
+        w = sdr_workload(scenario)
     except ValueError as exc:
         raise problem(f"{args.scenario}: {exc}") from None
     r = scenario_rates(scenario)
-    w = sdr_workload(scenario)
     money = scenario.currency
     heading = (
         f"{scenario.name}: {money.format(args.revenue, compact=False)} in {scenario.weeks} "

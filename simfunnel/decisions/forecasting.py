@@ -75,6 +75,7 @@ from ..experiments import (
     run,
 )
 from ..experiments.settle import DEFAULT_PRECISION
+from ..results import level_text
 from ..results.answer import AnswerBase, Report
 from ..scenario import Currency, Scenario, with_overrides
 from . import charts, reports
@@ -99,20 +100,11 @@ CUMULATIVE = "_cumulative"  # plot("pipeline_value_cumulative"): the running tot
 NA = "n/a"  # an undefined figure (NaN) in a printed table
 
 
-def _count(x: float) -> str:
-    """A count as the verdict writes it: whole, with thousands separators."""
-    return f"{x:,.0f}"
-
-
-def _format(metric: str, x: float, currency: Currency) -> str:
-    return currency.format(x) if metric in VALUES else _count(x)
-
-
-def _target(metric: str, x: float, currency: Currency) -> str:
-    """A target as given: a count target of 2.5 is compared as 2.5, so it is not shown as 2."""
-    if metric in VALUES or float(x).is_integer():
-        return _format(metric, x, currency)
-    return f"{x:,.6f}".rstrip("0").rstrip(".")
+def _format(metric: str, x: float, currency: Currency, exact: bool = False) -> str:
+    """Money in the currency; a count whole, or ``exact`` as given (a target of 2.5 is not 2)."""
+    if metric in VALUES:
+        return currency.format(x)
+    return f"{x:,.6f}".rstrip("0").rstrip(".") if exact else f"{x:,.0f}"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -182,7 +174,7 @@ class Forecast(AnswerBase):
             return ""
         cur = self.scenario.currency
         said = [
-            f"P({LABELS[r['metric']][0]} >= {_target(r['metric'], r['target'], cur)}) = "
+            f"P({LABELS[r['metric']][0]} >= {_format(r['metric'], r['target'], cur, exact=True)}) = "
             f"{r['chance']:.0%} (95%: {r['chance_low']:.0%} to {r['chance_high']:.0%}; median "
             f"{r['coverage']:.1f}x the target)"
             for r in self.targets_table(self.targets).to_dict("records")
@@ -355,7 +347,7 @@ class Forecast(AnswerBase):
         """One or two plain sentences with the headline figures of ``totals_table()``."""
         t = self.totals_table().set_index("metric")
         low, _, high = self.quantile_columns
-        share = f"{self.level:.0%}"
+        share = level_text(self.level)
         cur = self.scenario.currency
 
         def figure(metric: str, words: str) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..base.formatting import fmt, interval
 from ..base.units import WEEK, format_duration
+from ..results import level_text
 from ..results.answer import Chart, Draw, Report
 from .forecast_bands import LABELS, VALUES
 from .headlines import (
@@ -340,7 +341,7 @@ def forecast_kpis(fc: Forecast) -> pd.DataFrame:
         columns=[
             "over the horizon",
             "mean",
-            f"{fc.level:.0%} range ({low.upper()} to {high.upper()})",
+            f"{level_text(fc.level)} range ({low.upper()} to {high.upper()})",
             "median",
             "spreadsheet",
         ],
@@ -407,8 +408,8 @@ def forecast_report(fc: Forecast) -> Report:
         kpis=forecast_kpis(fc),
         kpi_note=(
             f"Totals over the horizon (for the open pipeline: open at the end). The range holds "
-            f"a new period's outcome {fc.level:.0%} of the time; the spreadsheet column is what "
-            "a rate-times-volume sheet expects, without capacity or a starting funnel."
+            f"a new period's outcome {level_text(fc.level)} of the time; the spreadsheet column is "
+            "what a rate-times-volume sheet expects, without capacity or a starting funnel."
         ),
         scenario=fc.scenario,
         notes=[f"root seed: {fc.experiment.seed}; replications: {fc.reps}", _forecast_start(fc)],

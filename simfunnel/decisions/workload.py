@@ -295,6 +295,20 @@ def _hours(scenario: Scenario) -> tuple[float, float]:
     return open_per_week, (1.0 - scenario.sdr.shrinkage) * (1.0 - leave)
 
 
+def _no_sdr_work(scenario: Scenario, leads_per_week: float) -> str:
+    """Why a scenario asks no SDR work, in the words of its file: no inbound lead arrives, or
+    none scores an MQL."""
+    if not leads_per_week > 0:
+        return (
+            "no leads arrive: every source has rate_per_week 0 and no bursts within the "
+            "horizon, so there is no SDR work to size; give a source a rate_per_week above 0"
+        )
+    return (
+        f"no lead scores an MQL at scoring.threshold {scenario.scoring.threshold:g}, so there is "
+        "no SDR work to size; lower the threshold or raise the sources' scores"
+    )
+
+
 def sdr_workload(
     scenario: Scenario,
     *,
@@ -325,7 +339,10 @@ def sdr_workload(
     if not 0.0 < target_occupancy <= 1.0:
         raise ValueError(f"target_occupancy must be in (0, 1] (got {target_occupancy!r})")
     funnel = spreadsheet_funnel(scenario)
-    mqls = float(funnel.loc[funnel["motion"] == "inbound", "mqls_per_week"].sum())
+    inbound = funnel["motion"] == "inbound"
+    mqls = float(funnel.loc[inbound, "mqls_per_week"].sum())
+    if not mqls > 0:  # Erlang C would refuse a zero arrival rate in its own, internal words
+        raise ValueError(_no_sdr_work(scenario, float(funnel.loc[inbound, "leads_per_week"].sum())))
     cadence = scenario.cadence
     reach = _touch_reach(cadence)
     emails = set(cadence.email_touches)

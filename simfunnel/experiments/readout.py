@@ -14,14 +14,28 @@ import pandas as pd
 
 from ..results import Unit, find_kpi, headline_keys, kpi_text, plots, section_title
 from ..results.answer import Report
+from ..results.text import level_text
 from ..scenario import Currency
 from .headline import experiment_points, experiment_tiles
 from .intervals import kpi_key
 from .replications import Replications
 
-__all__ = ["experiment_report", "experiment_verdict", "spread", "summary_text"]
+__all__ = [
+    "clipped_interval",
+    "clipped_note",
+    "experiment_report",
+    "experiment_verdict",
+    "replication_counts",
+    "spread",
+    "summary_text",
+]
 
 _SHOWN_VARIANTS = 4  # variants named in the verdict; more are counted
+# Units whose figures are never below 0 (a share also never above 1): counts, shares, times,
+# money, headcounts and levels of things waiting. A unit that may go negative stays out.
+_NOT_NEGATIVE = frozenset(
+    (Unit.COUNT, Unit.SHARE, Unit.DURATION, Unit.HOURS, Unit.MONEY, Unit.HEADCOUNT, Unit.NUMBER)
+)
 
 
 def _what_ran(experiment: Replications) -> str:
@@ -41,24 +55,34 @@ def _what_ran(experiment: Replications) -> str:
     return f"{what}, seed {experiment.seed}, {s.weeks} weeks from {s.start_date}"
 
 
+def replication_counts(experiment: Replications) -> tuple[int, int]:
+    """Replications finished, and asked for, over every variant. Under a stopping rule a
+    variant still running was asked for the round it was in (``reps``), one that stopped for
+    what it ran: so an interrupted run says how far the cut round got."""
+    finished = experiment.totals.groupby("variant", sort=False)["replication"].nunique()
+    done = int(finished.sum())
+    if experiment.settled is None:
+        return done, max(done, experiment.reps * len(experiment.scenarios))
+    settled = experiment.settled
+    stopped = settled[settled["status"] != "running"]
+    ran = dict(zip(stopped["variant"].astype(str), stopped["replications"].tolist(), strict=True))
+    asked = sum(int(ran.get(v, experiment.reps)) for v in experiment.scenarios)
+    return done, max(done, asked)
+
+
 def _state(experiment: Replications) -> str:
     """Complete, or what is missing: interrupted, failed replications."""
     if experiment.complete:
         return "complete"
-    finished = experiment.totals.groupby("variant", sort=False)["replication"].nunique()
-    asked = (
-        int(experiment.settled["replications"].sum())
-        if experiment.settled is not None
-        else experiment.reps * len(experiment.scenarios)
-    )
+    done, asked = replication_counts(experiment)
     parts = []
     if experiment.interrupted:
-        parts.append(f"interrupted, {int(finished.sum())} of {asked} finished")
+        parts.append(f"interrupted, {done} of {asked} finished")
     failed = len(experiment.failures)
     if failed:
         parts.append(f"{failed} failed (see the failures table)")
     if not parts:
-        parts.append(f"{int(finished.sum())} of {asked} finished")
+        parts.append(f"{done} of {asked} finished")
     return "INCOMPLETE: " + "; ".join(parts)
 
 
@@ -87,13 +111,45 @@ def experiment_verdict(experiment: Replications) -> str:
 
 
 def _figures(values: tuple[Any, ...], metric: str, section: str, currency: Currency) -> str:
-    """One figure, or the two ends of a range, each written by its unit."""
-    return " - ".join(kpi_text(v, metric, section, currency=currency).strip() for v in values)
+    """One figure, or the two ends of a range, each written by its unit; " to " between the
+    ends, since " - " next to a minus sign reads as a subtraction."""
+    return " to ".join(kpi_text(v, metric, section, currency=currency).strip() for v in values)
+
+
+def clipped_interval(low: float, high: float, metric: str, section: str) -> tuple[float, float]:
+    """The ends of a confidence interval as printed: at most the bounds the KPI can take (0,
+    and 1 for a share). A t interval from few replications can reach below 0 deals; what the
+    KPI cannot be says nothing about the mean, and the data keep the raw ends."""
+    entry = find_kpi(metric, section)
+    if entry is None or entry.unit not in _NOT_NEGATIVE:
+        return low, high
+    top = 1.0 if entry.unit is Unit.SHARE else math.inf
+    return (
+        low if math.isnan(low) else min(max(low, 0.0), top),
+        high if math.isnan(high) else max(min(high, top), 0.0),
+    )
+
+
+def _interval(row: Any, metric: str, section: str) -> tuple[tuple[float, float], bool]:
+    """A summary row's interval as printed, and whether it was cut at a bound."""
+    raw = (float(row.ci_low), float(row.ci_high))
+    shown = clipped_interval(*raw, metric, section)
+    return shown, shown != raw and not any(map(math.isnan, raw))
+
+
+def clipped_note(n: int) -> str:
+    """Said once under a table where an interval was cut at a bound the KPI cannot pass."""
+    return (
+        "Note: where a confidence interval reached below 0 (or above 100% for a share), it is "
+        f"shown cut there, as these figures cannot go beyond it: the t interval from {n} "
+        "replications is that wide. More replications narrow it; the data keep the raw ends "
+        "(ci_low, ci_high)."
+    )
 
 
 def summary_text(experiment: Replications, level: float = 0.95) -> str:
-    """Replications as aligned plain text: mean, confidence interval of the mean, P10-P90; what
-    ``simfunnel run --reps`` prints."""
+    """Replications as aligned plain text: mean, confidence interval of the mean, P10 to P90;
+    what ``simfunnel run --reps`` prints."""
     summary = experiment.summary(level)
     scenario = next(iter(experiment.scenarios.values()))
     n = int(experiment.totals["replication"].nunique())
@@ -101,20 +157,24 @@ def summary_text(experiment: Replications, level: float = 0.95) -> str:
         f"{scenario.name}  ({n} replications, seed {experiment.seed}, {scenario.weeks} weeks "
         f"from {scenario.start_date})",
         "",
-        f"{'':<26}{'mean':>14}{f'{level:.0%} CI of the mean':>30}{'P10 - P90 of replications':>30}",
+        f"{'':<26}{'mean':>14}{f'{level_text(level)} CI of the mean':>30}"
+        f"{'P10 to P90 of replications':>30}",
     ]
+    cut = False
     for section, rows in summary.groupby("section", sort=False):
         title = section_title(str(section))
         lines += ["", title, "-" * len(title)]
         for row in rows.itertuples(index=False):
             key = str(row.metric)
             label = key.removesuffix("_h").replace("_", " ")
+            interval, clipped = _interval(row, key, str(section))
+            cut |= clipped
             mean, ci, p10_p90 = (
                 _figures(values, key, str(section), scenario.currency)
-                for values in ((row.mean,), (row.ci_low, row.ci_high), (row.p10, row.p90))
+                for values in ((row.mean,), interval, (row.p10, row.p90))
             )
             lines.append(f"  {label:<24}{mean:>14}{ci:>30}{p10_p90:>30}")
-    return "\n".join(lines)
+    return "\n".join(lines + (["", clipped_note(n)] if cut else []))
 
 
 def _label(section: str, metric: str) -> tuple[str, bool]:
@@ -190,18 +250,21 @@ def spread(experiment: Replications, what: str | None = None, ax: Any = None) ->
     return ax
 
 
-def _key_figures(experiment: Replications) -> pd.DataFrame:
-    """The headline KPIs per variant: mean, the interval of the mean and P10 to P90, as text."""
+def _key_figures(experiment: Replications) -> tuple[pd.DataFrame, bool]:
+    """The headline KPIs per variant: mean, the interval of the mean (cut at the bounds the
+    KPI can take) and P10 to P90, as text; and whether an interval was cut."""
     summary = experiment.summary()
     keys = headline_keys(experiment.scenario.outbound is not None)
     several = len(experiment.scenarios) > 1
-    rows = []
+    rows, cut = [], False
     for key in keys:
         section, metric = key.split(".", 1)
         label, _ = _label(section, metric)
         found = summary[(summary["section"] == section) & (summary["metric"] == metric)]
         for r in found.itertuples(index=False):
-            figures = [(r.mean,), (r.ci_low, r.ci_high), (r.p10, r.p90)]
+            interval, clipped = _interval(r, metric, section)
+            cut |= clipped
+            figures = [(r.mean,), interval, (r.p10, r.p90)]
             row = [label, *([str(r.variant)] if several else [])]
             rows.append(
                 row
@@ -211,13 +274,15 @@ def _key_figures(experiment: Replications) -> pd.DataFrame:
                 ]
             )
     columns = ["KPI", *(["variant"] if several else []), "mean", "95% CI of the mean"]
-    return pd.DataFrame(rows, columns=[*columns, "P10 - P90 of replications"])
+    return pd.DataFrame(rows, columns=[*columns, "P10 to P90 of replications"]), cut
 
 
 def experiment_report(experiment: Replications) -> Report:
     """The experiment's report: the verdict, the headline KPIs with their intervals, the spread
     of deals won across replications, and every KPI of the summary folded away."""
     s = experiment.scenario
+    kpis, cut = _key_figures(experiment)
+    n = int(experiment.totals["replication"].nunique())
     return Report(
         title=s.name,
         subtitle=f"{experiment.reps} replications, seed {experiment.seed}, {s.weeks} weeks",
@@ -231,10 +296,11 @@ def experiment_report(experiment: Replications) -> Report:
                 (8, 4.5),
             )
         ],
-        kpis=_key_figures(experiment),
+        kpis=kpis,
         kpi_note=(
             "Mean over replications, the 95% confidence interval of the mean (how well the "
             "mean is known) and P10 to P90 of the replications (the range one year could bring)."
+            + (f" {clipped_note(n)}" if cut else "")
         ),
         scenario=s,
         notes=[f"seed: {experiment.seed}", f"replications: {experiment.reps} per variant"],

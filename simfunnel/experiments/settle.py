@@ -214,13 +214,16 @@ def settle_plan(
 ) -> tuple[int, Settle | None]:
     """A decision's replications: ``reps`` alone is that fixed count (as before); otherwise
     batches (the first of ``reps``, default 4) until ``precision`` (default
-    :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40).
+    :data:`DEFAULT_PRECISION`) is reached on ``kpi``, at most ``max_reps`` (default 40), which
+    may not be below ``reps``: the first batch is never cut short without a word.
     ``ranked``: the options are ranked on ``kpi``, so one clearly below the best may stop;
     when they are ranked on something else (value minus cost), every option runs on.
     ``baseline``: what the stopping reasons call the baseline ("the first step"; default
     today's option)."""
-    if reps is not None and precision is None:
+    if reps is not None and precision is None and max_reps is None:
         return reps, None
+    if reps is not None and max_reps is not None and max_reps < reps:
+        raise ValueError(f"max_reps ({max_reps}) is below reps ({reps}), the first batch")
     rule = Settle(
         kpi=kpi,
         relative=DEFAULT_PRECISION if precision is None else precision,

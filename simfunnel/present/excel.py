@@ -12,6 +12,7 @@ openpyxl is an optional extra (``pip install 'simfunnel[excel]'``), loaded only 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -581,7 +582,11 @@ def write_workbook(answer: Any, path: str | Path) -> Path:
         _table_sheet(book.create_sheet(sheet.name), sheet, style, currency)
     if report.scenario is not None:
         _scenario_sheet(book.create_sheet("Scenario"), report.scenario, style)
+    # Built in memory, then written in one go: openpyxl's zip writer, cut short by a full disk
+    # or a device that refuses the bytes, would retry its close at exit and print a traceback.
+    data = io.BytesIO()
+    book.save(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(out) as temp:
-        book.save(temp)
+        temp.write_bytes(data.getvalue())
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .exports import call_log, write_exports
 from .kpis import KPI, KPIS, SECTION_TITLES, Unit, find_kpi, kpi, section_kpis
 from .result import SimulationResult
-from .text import HEADLINE, headline_keys, kpi_text, section_title, unit_text
+from .text import HEADLINE, headline_keys, kpi_text, level_text, section_title, unit_text
 
 __all__ = [
     "HEADLINE",
@@ -19,6 +19,7 @@ __all__ = [
     "headline_keys",
     "kpi",
     "kpi_text",
+    "level_text",
     "section_kpis",
     "section_title",
     "unit_text",

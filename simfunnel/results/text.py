@@ -18,6 +18,7 @@ __all__ = [
     "HEADLINE",
     "headline_keys",
     "kpi_text",
+    "level_text",
     "result_text",
     "result_verdict",
     "section_title",
@@ -47,6 +48,16 @@ def headline_keys(outbound: bool) -> list[str]:
         keys[1:1] = ["totals.accounts", "totals.sgls"]
         keys.append("utilisation.bdr")
     return keys
+
+
+def level_text(level: float) -> str:
+    """A level or share in percent, with as many decimals as it needs not to round to a
+    different figure: 0.8 is '80%', 0.999 is '99.9%' (not '100%'), 0.95 is '95%'."""
+    for decimals in range(4):
+        text = f"{level:.{decimals}%}"
+        if abs(float(text.rstrip("%")) / 100 - level) < 1e-12:
+            return text
+    return f"{level:.4%}"
 
 
 def unit_text(value: Any, unit: Unit, currency: Currency | None = None) -> str:

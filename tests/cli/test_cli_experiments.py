@@ -32,14 +32,14 @@ def test_run_with_reps_prints_a_summary_with_intervals(small, api, capsys) -> No
     assert main(["run", str(small), "--reps", "3", "--workers", "2", "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert "small team  (3 replications, seed 4" in out
-    assert "95% CI of the mean" in out and "P10 - P90 of replications" in out
+    assert "95% CI of the mean" in out and "P10 to P90 of replications" in out
     leads = api.summary().query("section == 'totals' and metric == 'leads'").iloc[0]
     line = next(x for x in out.splitlines() if x.strip().startswith("leads "))
     shown = {
         k: kpi_text(leads[k], "leads", "totals").strip() for k in ("mean", "ci_low", "ci_high")
     }
     assert f" {shown['mean']} " in line  # each figure as the KPI registry writes a count
-    assert f"{shown['ci_low']} - {shown['ci_high']}" in line
+    assert f"{shown['ci_low']} to {shown['ci_high']}" in line  # leads: never cut at 0
 
 
 def test_run_with_reps_as_json_and_csv(small, api, capsys) -> None:
@@ -147,7 +147,7 @@ def test_sweep_without_reps_runs_each_point_until_its_difference_is_known(
     ("setting", "message"),
     [
         ("sdr.headcont=1,2", "--set: sdr.headcont: unknown key; did you mean 'headcount'?"),
-        ("sdr.headcount=1,many", "--set: sdr.headcount: Input should be a valid integer"),
+        ("sdr.headcount=1,many", "--set: sdr.headcount: write a plain number"),
         ("sources[4].rate_per_week=1", "--set: sources[4]: sources has 2 item(s)"),
         ("cadence.gaps=[1 day, 2 parsecs]", "unknown time unit 'parsecs'"),
         ("sdr.headcount", "--set 'sdr.headcount': write PATH=VALUE[,VALUE...]"),

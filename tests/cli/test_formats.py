@@ -33,6 +33,7 @@ REPS = ["--reps", "2", "--workers", "1"]
 TARGET = ["--target", "sdr_utilisation<=0.8"]
 COMMON = ["command", "scenario", "verdict", "table"]  # first, in this order, in every command
 ANSWER = {"summary"}  # what every answer adds (docs/cli.md)
+DECISION = {*ANSWER, "complete"}  # and every decision: whether each replication finished
 RUN_KEYS = {"seed", "start_date", "weeks", "leads_by_source", *REPORT_SECTIONS}
 
 # command label -> (argv, the keys after COMMON); {f}: the small scenario, {x}: the exports,
@@ -47,13 +48,13 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
         ["sweep", "{f}", "--set", "sdr.headcount=2,3", *REPS, "--out", "{tmp}/sweep"],
         {"seed", "reps", "complete", "variants", "failures"},
     ),
-    "thresholds": (["thresholds", "{f}", "--values", "40", *REPS, "--no-explain"], ANSWER),
-    "size": (["size", "{f}", *TARGET, *REPS, "--no-explain"], ANSWER),
-    "forecast": (["forecast", "{f}", *REPS], ANSWER),
-    "hire": (["hire", "{f}", *TARGET, *REPS, "--no-explain"], ANSWER),
-    "explain": (["explain", "{f}", *REPS], ANSWER),
+    "thresholds": (["thresholds", "{f}", "--values", "40", *REPS, "--no-explain"], DECISION),
+    "size": (["size", "{f}", *TARGET, *REPS, "--no-explain"], DECISION),
+    "forecast": (["forecast", "{f}", *REPS], DECISION),
+    "hire": (["hire", "{f}", *TARGET, *REPS, "--no-explain"], DECISION),
+    "explain": (["explain", "{f}", *REPS], DECISION),
     "waterfall": (["waterfall", "{f}", "--revenue", "100000"], {"revenue", "workload"}),
-    "diagnose": (["diagnose", "{f}", *REPS], ANSWER),
+    "diagnose": (["diagnose", "{f}", *REPS], DECISION),
     "fit": (["fit", "{x}", "--out", "{tmp}/fitted.yaml"], {*ANSWER, "scenario_file"}),
     "outlook": (["outlook", "{x}", "--reps", "50"], ANSWER),
     "backtest": (

@@ -87,6 +87,15 @@ def test_plan_fixed_reps_or_settle() -> None:
         Settle(relative=1.5)
 
 
+def test_plan_max_reps_with_reps_settles_from_reps_and_never_below_it() -> None:
+    """--reps with --max-reps: --reps is the first batch (docs/cli.md), not a fixed count that
+    drops the limit; a limit below the first batch is refused, not silently ignored."""
+    first, rule = settle_plan(3, None, 10, "won")
+    assert first == 3 and rule is not None and rule.max_reps == 10
+    with pytest.raises(ValueError, match=r"max_reps \(2\) is below reps \(3\)"):
+        settle_plan(3, None, 2, "won")
+
+
 @pytest.fixture(scope="module")
 def small() -> simfunnel.Scenario:
     return parse_scenario(SMALL_YAML, "small")
