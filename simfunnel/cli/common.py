@@ -272,7 +272,7 @@ def target_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--confidence",
-        type=opt.share(),
+        type=opt.share(one=False),
         default=0.8,
         help="share of simulated runs that must meet every target (default 0.8)",
     )
