@@ -107,6 +107,10 @@ def show(
     else:
         body = answer.text() if text is None else text
         print(f"{first}\n\n{body}" if first else body)
+    scenario = getattr(answer, "scenario", None)
+    if kind != "json" and getattr(scenario, "currency_assumed", False):
+        code = scenario.currency.code  # type: ignore[union-attr]
+        note(args, f"note: money is in {code}, assumed: the scenario names no currency")
 
 
 def write_excel(answer: Any, path: Path) -> Path:

@@ -25,7 +25,7 @@ from .common import (
     snapshot_of,
 )
 from .output import deliver, ticking
-from .tables import experiment_json, records
+from .tables import currency_json, experiment_json, records
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -241,6 +241,7 @@ def sweep_json(experiment: Experiment) -> dict[str, Any]:
         "seed": experiment.seed,
         "reps": experiment.reps,
         "complete": experiment.complete,
+        **currency_json(experiment.scenario),
         "variants": records(experiment.params),
         "failures": records(experiment.failures.drop(columns="traceback")),
     }

@@ -106,8 +106,18 @@ def shape(
     }
     if summary:
         out["summary"] = records(answer.summary())
+    out.update(currency_json(scenario))
     out.update({key: json_value(value) for key, value in (extra or {}).items()})
     return out
+
+
+def currency_json(scenario: Any) -> dict[str, Any]:
+    """``currency``: the code money is in and whether it was ``assumed`` (the scenario names
+    none): a reader of the JSON alone must not take dollars for euros."""
+    currency = getattr(scenario, "currency", None)
+    if currency is None:
+        return {}
+    return {"currency": {"code": currency.code, "assumed": bool(scenario.currency_assumed)}}
 
 
 def experiment_json(experiment: Experiment, level: float = 0.95) -> dict[str, Any]:
@@ -125,6 +135,7 @@ def experiment_json(experiment: Experiment, level: float = 0.95) -> dict[str, An
         "reps": experiment.reps,
         "level": level,
         "complete": experiment.complete,
+        **currency_json(scenario),
         "summary": summary,
         "failures": records(experiment.failures.drop(columns="traceback")),
     }

@@ -11,7 +11,7 @@ from typing import Any
 from . import options as opt
 from .common import EXIT_OK, format_arg, leads_arrive, load, problem, scenario_args
 from .output import print_json
-from .tables import csv_text, json_value, records
+from .tables import csv_text, currency_json, json_value, records
 
 __all__ = ["waterfall_args", "waterfall_command", "waterfall_text"]
 
@@ -82,6 +82,7 @@ def waterfall_command(args: argparse.Namespace) -> int:
                 "verdict": f"{heading}. {load_line}",
                 "table": records(table),
                 "revenue": args.revenue,
+                **currency_json(scenario),
                 "workload": json_value(workload),
             }
         )
