@@ -81,6 +81,7 @@ SMALL_YAML = """
 name: small team
 start_date: 2026-01-05
 horizon: 2 weeks
+currency: USD
 sources:
   - {name: web, rate_per_week: 150, score: {mean: 55, sd: 15}}
   - {name: events, rate_per_week: 40, score: {mean: 45, sd: 20}}

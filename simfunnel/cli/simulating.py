@@ -313,7 +313,7 @@ def validate_command(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     print(
         f"{args.scenario}: ok ({scenario.name}, {len(scenario.sources)} sources, "
-        f"{scenario.weeks} weeks)"
+        f"{scenario.period})"
     )
     return EXIT_OK
 

@@ -52,7 +52,7 @@ def _what_ran(experiment: Replications) -> str:
             f"{experiment.runs_text()} replications of each of {len(names)} variants of {s.name} "
             f"({shown})"
         )
-    return f"{what}, seed {experiment.seed}, {s.weeks} weeks from {s.start_date}"
+    return f"{what}, seed {experiment.seed}, {s.period} from {s.start_date}"
 
 
 def replication_counts(experiment: Replications) -> tuple[int, int]:
@@ -154,7 +154,7 @@ def summary_text(experiment: Replications, level: float = 0.95) -> str:
     scenario = next(iter(experiment.scenarios.values()))
     n = int(experiment.totals["replication"].nunique())
     lines = [
-        f"{scenario.name}  ({n} replications, seed {experiment.seed}, {scenario.weeks} weeks "
+        f"{scenario.name}  ({n} replications, seed {experiment.seed}, {scenario.period} "
         f"from {scenario.start_date})",
         "",
         f"{'':<26}{'mean':>14}{f'{level_text(level)} CI of the mean':>30}"
@@ -285,7 +285,7 @@ def experiment_report(experiment: Replications) -> Report:
     n = int(experiment.totals["replication"].nunique())
     return Report(
         title=s.name,
-        subtitle=f"{experiment.reps} replications, seed {experiment.seed}, {s.weeks} weeks",
+        subtitle=f"{experiment.reps} replications, seed {experiment.seed}, {s.period}",
         verdict=[experiment_verdict(experiment)],
         tiles=experiment_tiles(experiment),
         points=experiment_points(experiment),

@@ -430,7 +430,7 @@ def scenario_assumptions(scenario: Scenario) -> list[str]:
     holds every value."""
     s, ae = scenario, scenario.ae
     cal = s.calendar
-    period = f"period: {s.weeks} weeks from {s.start_date:%Y-%m-%d}"
+    period = f"period: {s.period} from {s.start_date:%Y-%m-%d}"
     if s.warm_up:
         period += f", after a warm-up of {duration_text(s.warm_up)}"
     days = "around the clock" if cal.always_open else f"{', '.join(cal.days)}, {cal.hours}"

@@ -430,8 +430,7 @@ def funnel(result: RunKPIs, ax: Any = None) -> Any:
         box.set_xlabel(f"{unit} (bar labels: count, % of the stage before)")
         if both:
             panel_title(box, f"{motion} ({unit})")
-    weeks = result.scenario.weeks
-    title(ax, f"{result.scenario.name}: funnel over {weeks} weeks")
+    title(ax, f"{result.scenario.name}: funnel over {result.scenario.period}")
     return ax
 
 

@@ -24,7 +24,7 @@ def _result_opening(result: RunKPIs) -> str:
     t, stl, util = result.totals, result.speed_to_lead, result.utilisations
     money = s.currency.format
     return (
-        f"Over {s.weeks} weeks from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
+        f"Over {s.period} from {s.start_date:%Y-%m-%d}, {t['leads']:,} inbound leads "
         f"gave {t['mqls']:,} MQLs, {t['sqls']:,} SQLs and {t['valid_opportunities']:,} valid "
         f"opportunities worth {money(t['pipeline_value'])}; {t['won']:,} deals were won "
         f"({money(t['won_value'])}). {fmt(stl['within_1h'], True)} of MQLs were "
@@ -169,7 +169,7 @@ def result_report(result: RunKPIs) -> Report:
     charts = _result_charts(result)
     return Report(
         title=s.name,
-        subtitle=f"One simulated run, seed {result.seed}, {s.weeks} weeks",
+        subtitle=f"One simulated run, seed {result.seed}, {s.period}",
         verdict=[opening],
         tiles=_result_tiles(result),
         points=_result_points(result),

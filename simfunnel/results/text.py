@@ -107,7 +107,7 @@ def result_text(result: RunKPIs) -> str:
     prints."""
     report = result.to_dict()
     lines = [
-        f"{report['scenario']}  (seed {report['seed']}, {report['weeks']} weeks from "
+        f"{report['scenario']}  (seed {report['seed']}, {result.scenario.period} from "
         f"{report['start_date']})",
     ]
     outbound = result.scenario.outbound is not None
@@ -157,7 +157,7 @@ def result_verdict(result: RunKPIs) -> str:
     teams = ["utilisation.sdr", *(["utilisation.bdr"] if outbound else [])]
     speed = [*teams, "speed_to_lead.within_1h", "speed_to_lead.median_h"]
     return (
-        f"{s.name}: {s.weeks} weeks from {s.start_date} gave {', '.join(counts)} and {won}. "
+        f"{s.name}: {s.period} from {s.start_date} gave {', '.join(counts)} and {won}. "
         + "; ".join(_said(result, key) for key in speed)
         + "."
     )

@@ -351,7 +351,7 @@ class Scenario(Frozen):
     def _repr_html_(self) -> str:
         """A compact summary for notebooks: period, sources, threshold and teams."""
         rows = [
-            ("period", f"{self.weeks} weeks from {self.start_date}"),
+            ("period", f"{self.period} from {self.start_date}"),
             ("MQL threshold", f"{self.scoring.threshold:g}"),
             ("SDRs", str(self.sdr.headcount)),
         ]
@@ -390,6 +390,16 @@ class Scenario(Frozen):
     def weeks(self) -> int:
         """Number of (possibly partial) weeks in the horizon."""
         return max(1, math.ceil(self.horizon / (7 * 24) - 1e-9))
+
+    @property
+    def period(self) -> str:
+        """The horizon as a person says it: '52 weeks', '1 week', and for a horizon that is not
+        whole weeks its own length, '10 days', '90 min' (``weeks`` counts a partial week as
+        one, which reads wrong: '1 weeks' for a day)."""
+        weeks = self.horizon / (7 * 24)
+        if weeks >= 1 and abs(weeks - round(weeks)) < 1e-9:
+            return f"{round(weeks)} week{'' if round(weeks) == 1 else 's'}"
+        return format_duration(self.horizon)
 
     @property
     def start(self) -> dt.datetime:

@@ -90,6 +90,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         report.pop(key)
     assert set(report) == {
         "scenario",
+        "currency",
         "seed",
         "start_date",
         "weeks",
@@ -106,7 +107,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
         "backlog",
         "end_states",
     }
-    assert set(report) - {"scenario", "seed", "start_date", "weeks"} == set(
+    assert set(report) - {"scenario", "currency", "seed", "start_date", "weeks"} == set(
         simfunnel.results.run_kpis.REPORT_SECTIONS
     )
     assert report["seed"] == 3
@@ -147,6 +148,7 @@ def test_run_json_has_the_documented_stable_keys(short_file, capsys) -> None:
     assert sum(report["end_states"].values()) == report["totals"]["leads"]
     # The same seed through the API gives the same report.
     api = simfunnel.simulate(simfunnel.load_scenario(short_file), seed=3).to_dict()
+    assert report.pop("currency") == {"code": "USD", "assumed": False}  # the command adds it
     assert json.loads(json.dumps(api)) == report
 
 

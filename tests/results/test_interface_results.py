@@ -61,14 +61,14 @@ ANSWERS: dict[str, Case] = {
             "reps.csv",
             "kpis.json",
         ),
-        lambda r: f"{r.scenario.name}  (seed 1, {r.scenario.weeks} weeks from ",
+        lambda r: f"{r.scenario.name}  (seed 1, {r.scenario.period} from ",
         unnamed=("kpis.json",),
     ),
     "experiment": Case(
         lambda: simfunnel.run(small(), reps=3, seed=2, workers=1, progress=False),
         ("won", "sqls", "speed_to_lead.within_1h"),
         ("summary.csv", "totals.csv", "weekly.csv", "variants.csv"),
-        lambda e: f"{e.scenario.name}  (3 replications, seed 2, {e.scenario.weeks} weeks from ",
+        lambda e: f"{e.scenario.name}  (3 replications, seed 2, {e.scenario.period} from ",
     ),
     "variants": Case(
         lambda: simfunnel.run_variants(

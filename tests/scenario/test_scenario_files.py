@@ -149,3 +149,18 @@ def test_scenario_with_every_distribution_form_pickles() -> None:
         ae__deal_value={"dist": "lognormal", "mean": 10_000, "cv": 1.2},
     )
     assert pickle.loads(pickle.dumps(scenario)) == scenario
+
+
+@pytest.mark.parametrize(
+    ("horizon", "said"),
+    [
+        ("52 weeks", "52 weeks"),
+        ("1 week", "1 week"),
+        ("1 day", "1 day"),
+        ("90 min", "1.5 h"), ("36 h", "1.5 days"),
+        ("10 days", "10 days"),
+    ],
+)
+def test_a_period_reads_as_people_say_it(horizon: str, said: str) -> None:
+    """Not '1 weeks' for a day: a horizon of whole weeks in weeks, any other in its own unit."""
+    assert build(horizon=horizon, sources__0__bursts=[]).period == said
