@@ -263,8 +263,8 @@ class Scenario(Frozen):
                 if not self.start <= burst.start < end:
                     raise FieldError(
                         ("sources", i, "bursts", j, "start"),
-                        f"must fall inside the simulated period {self.start:%Y-%m-%d} to "
-                        f"{end:%Y-%m-%d %H:%M}",
+                        f"must fall inside the simulated period, from {self.start:%Y-%m-%d} "
+                        f"up to (not including) {end:%Y-%m-%d %H:%M}",
                         burst.start.isoformat(sep=" ", timespec="minutes"),
                     )
 
@@ -308,7 +308,8 @@ class Scenario(Frozen):
                 if not self.start_date <= change.date < end_date:
                     raise FieldError(
                         (*path, "plan", i, "date"),
-                        f"must fall inside the simulated period {self.start_date} to {end_date}",
+                        f"must fall inside the simulated period, from {self.start_date} up "
+                        f"to (not including) {end_date}",
                         change.date.isoformat(),
                     )
 
