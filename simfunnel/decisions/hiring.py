@@ -116,7 +116,29 @@ class HiringPlan(AnswerBase):
             idle = ", ".join(self.idle_months)
             verb = "has" if len(self.idle_months) == 1 else "have"
             text += f" {idle} {verb} no working day in the period: nothing to staff there."
-        return text + self._edge() + self._explained()
+        return text + self._surplus() + self._edge() + self._explained()
+
+    def _surplus(self) -> str:
+        """The months after the peak where the hires leave the team a rep or more above what
+        the month needs: hires are permanent, so a one-month spike staffs the months after."""
+        if not self.hires:
+            return ""
+        t = self.table
+        peak = int(t["required"].max())
+        after = t.index > t.index[t["required"] == peak].max()
+        over = t[after & (t["expected_effective"] - t["required"] >= 1)]
+        if over.empty:
+            return ""
+        said = ", ".join(
+            f"{m} ({e:.1f} effective for {r} needed)"
+            for m, e, r in zip(
+                over["month"], over["expected_effective"], over["required"], strict=True
+            )
+        )
+        return (
+            f" After the peak the team stays above what the month needs: {said}. Hires are "
+            "permanent here; only attrition (or planned exits) brings it down."
+        )
 
     def _edge(self) -> str:
         """Months whose requirement sits on the edge of the targets, and what is sure there."""

@@ -176,3 +176,20 @@ def test_a_month_without_a_working_day_is_not_staffed_and_is_named() -> None:
     assert "2026-03 has no working day in the period: nothing to staff there." in plan.verdict
     with pytest.raises(ValueError, match="2026-03 has no working day"):
         hiring_plan(scenario, {"2026-03": 2.0}, "sdr", ["sdr_utilisation<=0.8"], reps=3, workers=1)
+
+
+def test_a_team_left_above_the_need_after_a_spike_is_named() -> None:
+    """A one-month spike in February: hires are permanent, so the months after it carry reps
+    they do not need; the verdict names each month a rep or more above its requirement."""
+    plan = hiring_plan(
+        _scenario(), {"2026-02": 3.0}, "sdr", ["sdr_utilisation<=0.8"], reps=3, workers=1
+    )
+    t = plan.table
+    peak = t.index[t["required"] == t["required"].max()].max()
+    over = t[(t.index > peak) & (t["expected_effective"] - t["required"] >= 1)]
+    assert not over.empty
+    assert "After the peak the team stays above what the month needs" in plan.verdict
+    for month, e, r in zip(
+        over["month"], over["expected_effective"], over["required"], strict=True
+    ):
+        assert f"{month} ({e:.1f} effective for {r} needed)" in plan.verdict
