@@ -260,19 +260,25 @@ class Diagnosis(AnswerBase):
     def text(self) -> str:
         """The verdict, then the stage, activity, capacity and lever tables ("n/a" where a
         figure is undefined)."""
-        na, fmt = "n/a", "{:.3f}".format
+        na = "n/a"
         parts = [self.verdict, reports.stage_kpis(self).to_string(index=False)]
         if not self.activity.empty:
-            two = "{:.2f}".format
-            parts.append(self.activity.to_string(index=False, float_format=two, na_rep=na))
+            a = self.activity.copy()
+            for col in a.columns:
+                if col.endswith(("_rate", "_share", "attainment")):
+                    a[col] = [na if pd.isna(v) else f"{v:.0%}" for v in a[col]]
+            if "rep_days" in a:
+                a["rep_days"] = [na if pd.isna(v) else f"{v:,.0f}" for v in a["rep_days"]]
+            a = a.rename(columns=lambda c: c.replace("_", " "))
+            parts.append(a.to_string(index=False, float_format="{:,.1f}".format, na_rep=na))
         cap = ["role", "binds", "weeks_binding", "mean_level", "peak_level"]
         if not self.capacity.empty:
-            parts.append(self.capacity[cap].to_string(index=False, float_format=fmt, na_rep=na))
+            c = self.capacity[cap].copy()
+            for col in ("mean_level", "peak_level"):
+                c[col] = [na if pd.isna(v) else f"{v:.0%}" for v in c[col]]
+            parts.append(c.rename(columns=lambda x: x.replace("_", " ")).to_string(index=False))
         if not self.levers.empty:
-            cols = ["what", "valid_gain", "valid_low", "valid_high", "valid_gain_share"]
-            cols += ["won_gain", "won_low", "won_high", "binding"]
-            levers = self.levers[cols]
-            parts.append(levers.to_string(index=False, float_format="{:.2f}".format, na_rep=na))
+            parts.append(reports.lever_kpis(self).to_string(index=False))
         return "\n\n".join(parts)
 
     def __str__(self) -> str:

@@ -488,6 +488,27 @@ def stage_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def lever_kpis(diagnosis: Diagnosis) -> pd.DataFrame:
+    """What one more unit of each lever buys, as people read it: whole opportunities and wins
+    with their paired 95% intervals, the gain as a share of today's valid opportunities."""
+
+    def said(gain: float, low: float, high: float) -> str:
+        return "n/a" if math.isnan(gain) else f"{gain:+,.0f} ({low:+,.0f} to {high:+,.0f})"
+
+    rows = [
+        (
+            str(r["what"]),
+            said(r["valid_gain"], r["valid_low"], r["valid_high"]),
+            "n/a" if math.isnan(r["valid_gain_share"]) else f"{r['valid_gain_share']:+.1%}",
+            said(r["won_gain"], r["won_low"], r["won_high"]),
+            "yes" if r["binding"] else "",
+        )
+        for r in diagnosis.levers.to_dict("records")
+    ]
+    columns = ["lever", "valid opportunities (95% CI)", "share", "wins (95% CI)", "binds"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def diagnosis_report(diagnosis: Diagnosis) -> Report:
     """Where one run's funnel leaks, which capacity binds, and what one more unit buys."""
     scenario = diagnosis.scenario
@@ -506,7 +527,7 @@ def diagnosis_report(diagnosis: Diagnosis) -> Report:
     tables = [("Capacity by role", "Weeks each team was at capacity.", diagnosis.capacity)]
     if not diagnosis.levers.empty:
         note = "Gains against the scenario as it is, paired over replications (95% intervals)."
-        tables.append(("One more unit of each lever", note, diagnosis.levers))
+        tables.append(("One more unit of each lever", note, lever_kpis(diagnosis)))
     return Report(
         title=f"{scenario.name}: where the funnel leaks",
         subtitle=f"One run, {diagnosis.phase} phase ({diagnosis.phase_why})",
