@@ -449,12 +449,13 @@ class Forecast(AnswerBase):
         if self.freq is not None:
             parts.append(reports.period_text(self, self.freq))
         if self.parameter_draws:
-            split = self.variance_split()
+            split, cur = self.variance_split(), self.scenario.currency
             shown = split.assign(parameter_share=split["parameter_share"].map(_share))
+            for col in ("sd_total", "sd_process_only"):  # money in its currency
+                shown[col] = [_format(r["metric"], r[col], cur) for _, r in split.iterrows()]
             parts.append(
-                "Spread of the totals: with parameter draws, process noise only, parameter "
-                "share\n"
-                + shown.to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep=NA)
+                "Spread of the totals (sd): with parameter draws, process noise only, parameter "
+                "share\n" + shown.to_string(index=False, na_rep=NA)
             )
         return "\n\n".join(parts)
 
