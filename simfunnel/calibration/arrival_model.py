@@ -31,6 +31,14 @@ LEVEL_MIN_LEADS = 100  # ... but long enough that the level rests on this many l
 TREND_HALF_LIFE_WEEKS = 13.0
 SEASON_WEEKS = 104  # a yearly cycle needs the history to cover the year twice
 TREND_DAMPING_YEARS = 0.25  # a trend's effect saturates after about a quarter
+# What weekly counts can support, whatever the regression says (a source that stopped, a burst
+# at the end of the history, a weighting that leaves a few leads' worth): no forecast week
+# draws more than MAX_RATE_FACTOR times the busiest week seen, a damped trend moves the level
+# by at most that factor, and no coefficient's standard error passes MAX_LOG_SD on the log
+# scale (a factor e), so that a draw of the parameters cannot ask for billions of leads.
+MAX_RATE_FACTOR = 4.0
+MAX_LOG_SD = 1.0
+MAX_TREND_PER_YEAR = math.log(MAX_RATE_FACTOR) / TREND_DAMPING_YEARS
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class ArrivalFit:
     leads: int
     scores: dict[str, float]  # per candidate: mean absolute error over the holdout weeks
     drift: float = 0.0  # variance of the log level the model does not explain (see _drift)
+    cap: float = math.inf  # the most leads a week the forecast draws (MAX_RATE_FACTOR)
+    bounded: tuple[str, ...] = ()  # what was held to what the data support, in words
 
     def design(self, t_years: np.ndarray, doy: np.ndarray) -> np.ndarray:
         cols = {
@@ -101,6 +111,8 @@ def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray, weights: np.ndarray) 
     is none): coefficients, their covariance, the overdispersion and the AIC."""
     import statsmodels.api as sm  # a heavy import, needed only here
 
+    if 0 < weights.max() < 1e-6:  # a half-life of minutes: only the ratios count, keep them
+        weights = weights / weights.max()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pois = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset, var_weights=weights).fit()
@@ -128,10 +140,16 @@ def fit_arrivals(
     is shorter than 12 weeks a level only; the chosen terms are then fitted on every week.
     Without ``half_life_weeks`` a level alone weighs the weeks with a half-life of
     LEVEL_HALF_LIFE_WEEKS (longer for a small source, to rest on LEVEL_MIN_LEADS), a trend
-    with TREND_HALF_LIFE_WEEKS, a yearly cycle not at all."""
+    with TREND_HALF_LIFE_WEEKS, a yearly cycle not at all. The fit is then held to what
+    weekly counts support (:func:`_bounded`); a source with no lead in the window gets the
+    level of half a lead over it (:func:`_silent`)."""
     w = _weekly(created, since, as_of)
     w = w[w["exposure"] > 0.05]
     age = w["t"].to_numpy() * -52.18
+    y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
+    cap = MAX_RATE_FACTOR * max(float(y.max()) if len(y) else 0.0, 1.0)
+    if y.sum() == 0:
+        return _silent(source, w, cap)
 
     def half_life(terms: tuple[str, ...]) -> float | None:
         if half_life_weeks is not None:
@@ -149,7 +167,6 @@ def fit_arrivals(
         options.append(("level", "trend"))
     if as_of - since >= pd.Timedelta(weeks=SEASON_WEEKS):
         options.append(("level", "trend", "sin", "cos"))
-    y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
     t, doy = w["t"].to_numpy(), w["doy"].to_numpy()
     scores: dict[str, float] = {}
     fits = {}
@@ -160,17 +177,77 @@ def fit_arrivals(
         probe = ArrivalFit(source, terms, np.zeros(len(terms)), np.eye(len(terms)), 0.0, 0, 0, {})
         weights = recency(age, half_life(terms))
         fits[terms] = _glm(y, probe.design(t, doy), offset, weights)
-        if len(options) > 1:
+        if len(options) == 1:
+            scores["+".join(terms)] = math.nan
+        elif y[:-h].sum() == 0:  # no lead before the holdout: nothing to judge it from
+            scores["+".join(terms)] = math.inf
+        else:
             t0 = t[-h - 1] + 0.5 / 52.18  # the holdout's origin, as the as-of date is the fit's
             b, *_ = _glm(y[:-h], probe.design(t[:-h] - t0, doy[:-h]), offset[:-h], weights[:-h])
             pred = np.exp(probe.design(probe.future_time(t[-h:] - t0), doy[-h:]) @ b + offset[-h:])
             scores["+".join(terms)] = float(np.mean(np.abs(pred - y[-h:])))
-        else:
-            scores["+".join(terms)] = math.nan
     best = min(options, key=lambda terms: (np.nan_to_num(scores["+".join(terms)]), len(terms)))
     beta, cov, alpha, _ = fits[best]
+    beta, cov, said = _bounded(best, beta, cov, cap)
     drift = _drift(best, y, t, doy, offset, recency(age, half_life(best)))
-    return ArrivalFit(source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift)
+    return ArrivalFit(
+        source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift, cap, said
+    )
+
+
+def _silent(source: str, w: pd.DataFrame, cap: float) -> ArrivalFit:
+    """A source with no lead in the window: a regression has nothing to fit (its level runs
+    to minus infinity), so the level is half a lead over the window's weeks, the Jeffreys
+    estimate for no event, with a factor e of uncertainty."""
+    weeks = max(float(w["exposure"].sum()), 1.0)
+    return ArrivalFit(
+        source,
+        ("level",),
+        np.array([math.log(0.5 / weeks)]),
+        np.array([[MAX_LOG_SD**2]]),
+        0.0,
+        len(w),
+        0,
+        {"level": math.nan},
+        0.0,
+        cap,
+        (f"no lead in the {weeks:.0f} weeks fitted: half a lead over them assumed",),
+    )
+
+
+def _bounded(
+    terms: tuple[str, ...], beta: np.ndarray, cov: np.ndarray, cap: float
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """The coefficients held to what weekly counts support (see MAX_RATE_FACTOR): the level
+    at most the cap, a trend within +/-MAX_TREND_PER_YEAR, each standard error at most
+    MAX_LOG_SD (a trend's at most MAX_LOG_SD over its damping time), correlations kept; and
+    what was held, in words. A regression that runs off (a source that stopped, a burst at
+    the very end) would otherwise draw rates of e^40."""
+    beta, said = beta.astype(float).copy(), []
+    if beta[0] > math.log(cap):
+        said.append(f"level {math.exp(beta[0]):,.0f} a week held to {cap:,.0f}")
+        beta[0] = math.log(cap)
+    limits = np.full(len(terms), MAX_LOG_SD)
+    if "trend" in terms:
+        i = terms.index("trend")
+        limits[i] = MAX_LOG_SD / TREND_DAMPING_YEARS
+        if abs(beta[i]) > MAX_TREND_PER_YEAR:
+            said.append(
+                f"trend {beta[i]:+.1f} a year (log scale) held to {MAX_TREND_PER_YEAR:+.1f}"
+                if beta[i] > 0
+                else f"trend {beta[i]:+.1f} a year (log scale) held to {-MAX_TREND_PER_YEAR:+.1f}"
+            )
+            beta[i] = float(np.clip(beta[i], -MAX_TREND_PER_YEAR, MAX_TREND_PER_YEAR))
+    cov = np.asarray(cov, float)
+    if not np.isfinite(cov).all():
+        said.append(f"standard errors not finite: held to {MAX_LOG_SD:g} (log scale)")
+        return beta, np.diag(limits**2), tuple(said)
+    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    scale = np.where(sd > limits, limits / np.maximum(sd, 1e-300), 1.0)
+    if (scale < 1).any():
+        said.append(f"standard errors up to {np.nanmax(sd):.2g} (log scale) held to {MAX_LOG_SD:g}")
+        cov = cov * np.outer(scale, scale)
+    return beta, cov, tuple(said)
 
 
 def _drift(
@@ -195,6 +272,8 @@ def _drift(
         return _drift(("level", "trend"), y, t, doy, offset, weights)
     errors, noise = [], []
     for end in range(len(y) - h, first - 1, -2):
+        if y[:end].sum() == 0:  # no lead before this origin: nothing to forecast from
+            continue
         t0 = t[end - 1] + 0.5 / 52.18
         b, *_ = _glm(y[:end], probe.design(t[:end] - t0, doy[:end]), offset[:end], weights[:end])
         future = slice(end, end + h)

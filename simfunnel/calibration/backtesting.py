@@ -57,16 +57,20 @@ from .backtest_result import (
     score_tables,
 )
 from .checks import MIN_LEADS
+from .cohort_forecast import MAX_MONTHS
+from .cohorts import CohortInputError, check_half_life
 from .estimators import DISTS
 from .fit_result import Calibration
 from .fitting import fit
 from .hazard import sql_hazard
 from .snapshot import DEFAULT_GAPS_DAYS, LEAD_DATES, snapshot_with_chances
 
-__all__ = ["ARRIVALS", "STARTS", "backtest"]
+__all__ = ["ARRIVALS", "MAX_HORIZON_WEEKS", "STARTS", "backtest"]
 
 ARRIVALS = ("forecast", "actual")
 STARTS = ("snapshot", "warm_up")
+MAX_HORIZON_WEEKS = 520  # ten years (MAX_MONTHS in months): no export says more; pandas
+# dates end in 2262
 
 
 def backtest(
@@ -90,6 +94,8 @@ def backtest(
     horizon_months: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     parameter_draws: bool | None = None,
+    since: Any = None,
+    half_life_weeks: float | None = None,
     **keywords: Unpack[RunnerKeywords],
 ) -> Backtest:
     """Fit on the exports before ``cutoff``, forecast ``horizon_weeks`` weeks (or
@@ -105,13 +111,16 @@ def backtest(
     periods the summary scores (calendar months are counted from replays of the
     replications); ``"M"`` with ``horizon_months``, which ends at a month's end (a cutoff
     inside a month scores that partial month on its own row). ``overrides``: scenario fields
-    by dotted path set on the fit (:func:`simfunnel.calibration.fitting.fit`).
+    by dotted path set on the fit (:func:`simfunnel.calibration.fitting.fit`); ``since`` and
+    ``half_life_weeks``, the cohort window of that fit (a ``since`` from the first lead's day
+    to before the cutoff; a half-life above 0).
 
     The exports are checked as :func:`simfunnel.calibration.fitting.fit` checks them (placeholder
     dates, calls for unknown leads, ...: :func:`simfunnel.data.check_exports`) before the
     cutoff hides anything. Refused with one line (CalibrationError): a cutoff or start that is
-    not a date, ``reps`` below 2 (a band needs two replications), neither or both horizons,
-    no lead before the cutoff, and, with forecast arrivals, data (any date of any table) that
+    not a date, ``reps`` below 2 (a band needs two replications), neither or both horizons
+    (or one over MAX_HORIZON_WEEKS weeks or MAX_MONTHS months), no lead before the cutoff, a
+    cutoff after the data end, and, with forecast arrivals, data (any date of any table) that
     end before the horizon does; with actual arrivals such a horizon runs, with a note.
 
     ``parameter_draws``: draw the fitted values per replication (the uncertainty ``fit``
@@ -121,17 +130,19 @@ def backtest(
     """
     freq = _horizon_freq(horizon_weeks, horizon_months, freq)
     _check_options(reps, arrivals, start_from, freq)
+    check_half_life(half_life_weeks)
     cut = parse_timestamp(cutoff, "cutoff")
     if start is not None:
         start = parse_timestamp(start, "start")
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
     kw |= {"encoding": encoding, "sep": sep}
     lt, ct, ot, data_end = _read_exports(leads, calls, opportunities, kw)
-    _enough_before(lt, cut)
+    _enough_before(lt, cut, data_end)
+    window = {"since": _since(lt, cut, since), "half_life_weeks": half_life_weeks}
     end, weeks = horizon_span(forecast_origin(cut), horizon_weeks, horizon_months)
     what = f"{horizon_weeks}-week" if horizon_months is None else f"{horizon_months}-month"
     notes = _data_until(lt, data_end, end, arrivals, what)
-    calibration = _fit_before(lt, ct, ot, cut, start, weeks, overrides)
+    calibration = _fit_before(lt, ct, ot, cut, start, weeks, overrides, window)
     runner = runner_keywords({"seed": 0, "progress": False}, keywords)
     fkw = {"reps": reps, "level": level, "parameter_draws": parameter_draws, **runner}
     run = _forecast(calibration, lt, ct, ot, cut, end, weeks, arrivals, start_from, fkw, notes)
@@ -198,8 +209,10 @@ def _fit_before(
     start: pd.Timestamp | None,
     weeks: int,
     overrides: Mapping[str, Any] | None,
+    window: Mapping[str, Any],
 ) -> Calibration:
-    """The fit on the exports as they stood at the cutoff: nothing after it is seen."""
+    """The fit on the exports as they stood at the cutoff: nothing after it is seen;
+    ``window``: the cohort window (``since``, ``half_life_weeks``) of its cohort model."""
     past_leads = _before(lt, cut, LEAD_DATES, "created")
     past_calls = _before(ct, cut, [], "timestamp") if ct is not None else None
     past_opps = _before(ot, cut, ["close_date"], "created") if ot is not None else None
@@ -212,6 +225,7 @@ def _fit_before(
         horizon_weeks=weeks,
         name=f"backtest from {cut:%Y-%m-%d}",
         overrides=overrides,
+        **window,
     )
 
 
@@ -415,11 +429,14 @@ def _horizon_freq(weeks: Any, months: Any, freq: str | None) -> str:
             "give horizon_weeks or horizon_months (one of them, not "
             f"{'both' if weeks is not None else 'neither'}): e.g. 13 weeks or 3 months"
         )
-    for name, value in (("horizon_weeks", weeks), ("horizon_months", months)):
+    for name, value, top in (
+        ("horizon_weeks", weeks, MAX_HORIZON_WEEKS),
+        ("horizon_months", months, MAX_MONTHS),
+    ):
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top
         ):
-            raise ValueError(f"{name} must be a whole number >= 1 (got {value!r})")
+            raise CohortInputError(f"{name} must be a whole number from 1 to {top} (got {value!r})")
     if months is not None and freq not in (None, "M"):
         raise ValueError(
             f"horizon_months scores calendar months: leave freq out or give 'M' (got {freq!r})"
@@ -519,8 +536,15 @@ def _read_exports(
     return check_exports(lt, ct, ot)
 
 
-def _enough_before(lt: ExportTable, cut: pd.Timestamp) -> None:
-    """Refuse a cutoff with too few leads before it to fit."""
+def _enough_before(lt: ExportTable, cut: pd.Timestamp, data_end: pd.Timestamp) -> None:
+    """Refuse a cutoff with too few leads before it to fit, or after the data end: nothing
+    after it could be scored (and a fit a year past its last lead has nothing to go on)."""
+    if cut > data_end:
+        raise CalibrationError(
+            f"{lt.path}: the cutoff {cut:%Y-%m-%d} is after the data end {data_end:%Y-%m-%d} "
+            "(the last date in any table): nothing after it to score; give a cutoff within "
+            "the data"
+        )
     first = lt.data["created"].min()
     if first >= cut:
         raise CalibrationError(
@@ -533,3 +557,18 @@ def _enough_before(lt: ExportTable, cut: pd.Timestamp) -> None:
             f"{lt.path}: {before} leads created before the cutoff {cut:%Y-%m-%d}; a fit needs "
             f"at least {MIN_LEADS}"
         )
+
+
+def _since(lt: ExportTable, cut: pd.Timestamp, since: Any) -> pd.Timestamp | None:
+    """The cohort window's first day, refused outside the data before the cutoff (from the
+    first lead's day; a fit on no cohort, or on cohorts before any lead, is no fit)."""
+    if since is None:
+        return None
+    stamp = parse_timestamp(since, "since")
+    first = lt.data["created"].min().normalize()
+    if not first <= stamp < cut:
+        raise CohortInputError(
+            f"since {stamp:%Y-%m-%d} (--since) is outside the data before the cutoff: give a "
+            f"date from the first lead's day {first:%Y-%m-%d} to before {cut:%Y-%m-%d}"
+        )
+    return stamp

@@ -14,6 +14,7 @@ by. The result, :class:`CohortForecast`, offers the answer interface; its termin
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -25,7 +26,9 @@ from scipy import special, stats
 
 from ..base.units import WEEK
 from ..results.answer import Report, Tile
-from .cohorts import CohortModel
+from ..scenario import memory_limit
+from ..scenario.limits import format_size
+from .cohorts import CohortInputError, CohortModel
 from .model_answer import ModelAnswer, model_report
 from .stage_fit import (
     CHAIN,
@@ -38,10 +41,19 @@ from .stage_fit import (
 )
 from .terminal import outlook_text
 
-__all__ = ["METRICS", "CohortForecast", "forecast_cohorts"]
+__all__ = ["MAX_MONTHS", "MAX_REPS", "METRICS", "CohortForecast", "forecast_cohorts"]
 
 METRICS = ("leads", *STAGE_DATES)
 MAX_DELAY_DAYS = 3650.0  # a drawn delay beyond ten years lands outside any horizon anyway
+# The most a forecast is asked for: replications (a few milliseconds each on an export of
+# thousands of leads, twice with the variance split; a band's P10 and P90 are settled to a
+# fraction of a percent long before) and calendar months past the as-of date (ten years).
+# simfunnel.cli.cohorts checks the same numbers when the command line is read.
+MAX_REPS = 20_000
+MAX_MONTHS = 120
+# Memory one replication holds per lead (open at the as-of date or drawn): the lead's source,
+# creation and stage dates and the working arrays of a stage (measured: about 175 bytes).
+BYTES_PER_LEAD = 200
 
 
 @dataclass(frozen=True, repr=False)
@@ -119,8 +131,39 @@ class CohortForecast(ModelAnswer):
         )
         if self.model.missing:
             names = ", ".join(METRIC_NAMES.get(m, m) for m in self.model.missing)
-            text += f" Not forecast, for the export has none of their dates: {names}."
-        return text
+            text += f" Not forecast, for the export gives none of their dates to fit: {names}."
+        return "\n".join([text, *self.warnings])
+
+    @property
+    def warnings(self) -> list[str]:
+        """What qualifies the whole forecast, shown with it (verdict, text, JSON notes): the
+        model's WARNING notes (no lead in the last weeks) and any metric forecast at zero,
+        which is never said silently."""
+        said = [n for n in self.model.notes if n.startswith("WARNING")]
+        s = self.summary()
+        zero = [m for m, high in zip(s["metric"], s["p90"], strict=True) if high <= 0]
+        if not zero:
+            return said
+        what = (
+            "every metric is"
+            if len(zero) == len(self.metrics)
+            else ", ".join(METRIC_NAMES.get(m, m) for m in zero)
+            + (" is" if len(zero) == 1 else " are")
+        )
+        why = ""
+        if "leads" in zero:
+            last = self.model.leads["created"].max()
+            rate = sum(a.rate_now() for a in self.model.arrivals.values())
+            why = (
+                f": the arrival model's rate now is {rate:,.2f} leads a week (the last lead was "
+                f"created {last:%Y-%m-%d}, {(self.start - last).days // 7} weeks before the "
+                f"as-of date {self.start:%Y-%m-%d})"
+            )
+        said.append(
+            f"WARNING: {what} forecast at zero over the horizon (P90 0){why}; check that the "
+            "export is complete and the as-of date right before reading it as a fact"
+        )
+        return said
 
     @property
     def subject(self) -> str:
@@ -328,7 +371,7 @@ def _arrivals(
             lam = lam * math.exp(math.sqrt(a.drift) * z - a.drift / 2)
         if a.alpha > 0:
             lam = lam * rng.gamma(1 / a.alpha, a.alpha, size=len(lam))
-        k = rng.poisson(lam)
+        k = rng.poisson(np.minimum(lam, a.cap))  # never past what the data support
         week = np.repeat(np.arange(n_weeks), k)
         off = (
             rng.choice(model.offsets, size=len(week))
@@ -438,14 +481,17 @@ def forecast_cohorts(
     holds only the process noise. ``split``: also run the replications with the parameters
     held, for :meth:`CohortForecast.variance_split` (twice the work). ``source``: the export
     the model was fitted from, named in the forecast's text."""
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
-        raise ValueError(f"reps must be a whole number >= 2 (got {reps!r})")
-    start, end = model.as_of, pd.Timestamp(end)
-    if end <= start:
-        raise ValueError(
-            f"the forecast must end after the as-of date {start:%Y-%m-%d} (got {end:%Y-%m-%d})"
+    start, end = model.as_of, _checked_end(model.as_of, end)
+    if isinstance(reps, bool) or not isinstance(reps, numbers.Integral) or reps < 2:
+        raise CohortInputError(f"reps must be a whole number >= 2 (got {reps!r})")
+    if reps > MAX_REPS:
+        raise CohortInputError(
+            f"reps {reps:,} is above the most a forecast runs, {MAX_REPS:,} (its P10 and P90 "
+            "are settled long before; more only takes longer)"
         )
+    reps = int(reps)
     months, edges = _months(start, end)
+    _check_size(model, start, end, reps, len(months))
     metrics = tuple(m for m in METRICS if m == "leads" or m in model.stages)
     root = np.random.SeedSequence(seed)
     seqs = root.spawn(reps)
@@ -469,4 +515,49 @@ def forecast_cohorts(
         parameter_draws=parameter_draws,
         level=level,
         source=source,
+    )
+
+
+def _checked_end(start: pd.Timestamp, end: Any) -> pd.Timestamp:
+    """The forecast's end: after the as-of date and at most MAX_MONTHS calendar months past
+    its month (a date beyond pandas' range is refused as such, not with its traceback)."""
+    try:
+        stamp = pd.Timestamp(end)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CohortInputError(f"the forecast's end {end!r} is not a usable date ({exc})") from None
+    if stamp <= start:
+        raise CohortInputError(
+            f"the forecast must end after the as-of date {start:%Y-%m-%d} (got {stamp:%Y-%m-%d})"
+        )
+    furthest = start.to_period("M").start_time + pd.DateOffset(months=MAX_MONTHS + 1)
+    if stamp > furthest:
+        raise CohortInputError(
+            f"the forecast's end {stamp:%Y-%m-%d} is more than {MAX_MONTHS} months past the "
+            f"as-of date {start:%Y-%m-%d}: a cohort model says nothing that far ahead"
+        )
+    return stamp
+
+
+def _check_size(
+    model: CohortModel, start: pd.Timestamp, end: pd.Timestamp, reps: int, months: int
+) -> None:
+    """Refuse, before drawing anything, a forecast whose replication would hold more leads than
+    the memory limit allows (SIMFUNNEL_MAX_MEMORY, --max-memory; 4 GiB by default): the open
+    leads and, at most, each source's cap a week (:data:`ArrivalFit.cap`) over the horizon."""
+    weeks = math.ceil((end - start) / pd.Timedelta(weeks=1)) + 1
+    caps = {s: a.cap for s, a in model.arrivals.items()}
+    new = weeks * sum(caps.values())
+    old = len(model.leads)
+    need = (old + new) * BYTES_PER_LEAD + 2 * len(METRICS) * reps * months * 8
+    limit = memory_limit()
+    if need <= limit:
+        return
+    top = max(caps, key=lambda s: caps[s]) if caps else None
+    biggest = f"; {top} up to {caps[top]:,.0f} a week" if top is not None else ""
+    raise CohortInputError(
+        f"the forecast would draw up to {old + new:,.0f} leads a replication ({old:,} at the "
+        f"as-of date, up to {new:,.0f} new over {weeks} weeks{biggest}) for {reps:,} "
+        f"replications of {months} months: about {format_size(need)}, above the limit of "
+        f"{format_size(limit)}; shorten the horizon, or raise the limit "
+        "(SIMFUNNEL_MAX_MEMORY=16GiB or --max-memory)"
     )

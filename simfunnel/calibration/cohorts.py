@@ -20,6 +20,7 @@ Nothing here imports the simulation engine: these are statistics of the export.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,11 +28,25 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..data import CalibrationError
 from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
 from .shifts import cohort_drift, cohort_shifts
 from .stage_fit import STAGE_DATES, STAGE_LABELS, StageFit, fit_stage, stage_view, timedeltas
 
-__all__ = ["CohortModel", "fit_cohorts"]
+__all__ = ["MIN_COHORT_LEADS", "CohortInputError", "CohortModel", "check_half_life", "fit_cohorts"]
+
+MIN_COHORT_LEADS = 30  # leads in the window below which a fit is noise (as fit's MIN_LEADS)
+MAX_QUIET_WEEKS = ARRIVAL_WEEKS  # an as-of date this long after the last lead is refused
+START_SLACK_WEEKS = 13  # a start this long before the first lead adds weeks of no lead
+QUIET_WEEKS = 2  # weeks without a lead before the as-of date that are said loudly ...
+QUIET_EXPECTED = 5.0  # ... when the year before would have brought this many in them
+
+
+class CohortInputError(CalibrationError, ValueError):
+    """An option or an export the cohort model cannot use (a half-life of 0, a ``since``
+    outside the data, an as-of date a year past the last lead, a forecast too large to
+    draw): a ValueError for the Python interface, one line and exit code 2 on the command
+    line (a CalibrationError)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,99 @@ def _check(leads: pd.DataFrame) -> None:
         raise ValueError(f"the lead table lacks {', '.join(sorted(missing))}")
 
 
+def check_half_life(value: Any, what: str = "half_life_weeks (--half-life)") -> None:
+    """Refuse a half-life that is not a finite number of weeks above 0: 0 divides by zero, a
+    negative one weighs the oldest cohorts most (and counts a lead millions of times)."""
+    if value is None:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
+        raise CohortInputError(f"{what} must be a finite number of weeks above 0 (got {value!r})")
+
+
+def _check_period(
+    known: pd.DataFrame, as_of: pd.Timestamp, start: Any, since: Any
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Refuse, before any fitting, a period the data cannot support: no lead by the as-of
+    date, an as-of date (or cutoff) over a year after the last lead (nothing to forecast
+    arrivals from), a ``start`` long before the first lead (its weeks would count as weeks
+    without a lead), a ``since`` before the data or leaving fewer than MIN_COHORT_LEADS
+    leads. Returns ``start`` and ``since`` as timestamps."""
+    start = pd.Timestamp(start) if start is not None else None
+    since = pd.Timestamp(since) if since is not None else None
+    if known.empty:
+        raise CohortInputError(
+            f"no lead created by the as-of date {as_of:%Y-%m-%d}: nothing to fit"
+        )
+    first, last = known["created"].min(), known["created"].max()
+    quiet = (as_of - last) / pd.Timedelta(weeks=1)
+    if quiet > MAX_QUIET_WEEKS:
+        raise CohortInputError(
+            f"the as-of date {as_of:%Y-%m-%d} is {quiet:.0f} weeks after the last lead created "
+            f"({last:%Y-%m-%d}): with no lead in the year before it there is nothing to forecast "
+            f"arrivals from; give an as-of date or cutoff within {MAX_QUIET_WEEKS} weeks of the "
+            "last lead"
+        )
+    if start is not None and first - start > pd.Timedelta(weeks=START_SLACK_WEEKS):
+        raise CohortInputError(
+            f"start {start:%Y-%m-%d} (--start) is {(first - start).days // 7} weeks before the "
+            f"first lead ({first:%Y-%m-%d}): those weeks would be fitted as weeks without a lead; "
+            f"give a start within {START_SLACK_WEEKS} weeks of the first lead, or leave it out"
+        )
+    begin = start if start is not None else first.normalize()
+    if since is not None and since < begin:
+        raise CohortInputError(
+            f"since {since:%Y-%m-%d} (--since) is before the data (the first lead "
+            f"{first:%Y-%m-%d}): give a date from {begin:%Y-%m-%d} on, or leave it out"
+        )
+    frm = since if since is not None else begin
+    n = int((known["created"] >= frm).sum())
+    if n < MIN_COHORT_LEADS:
+        what = f"since {frm:%Y-%m-%d} (--since)" if since is not None else f"from {frm:%Y-%m-%d}"
+        raise CohortInputError(
+            f"{n} leads created {what} to the as-of date {as_of:%Y-%m-%d} (the last on "
+            f"{last:%Y-%m-%d}): the cohort model needs at least {MIN_COHORT_LEADS}"
+        )
+    return start, since
+
+
+def _weight_note(
+    frame: pd.DataFrame, as_of: pd.Timestamp, half_life_weeks: float | None
+) -> list[str]:
+    """Say loudly when a half-life leaves the fit fewer than MIN_COHORT_LEADS leads' worth of
+    weight (a half-life of hours): every rate then rests on a handful of leads or the priors."""
+    if half_life_weeks is None:
+        return []
+    age = (timedeltas(as_of - frame["created"]) / pd.Timedelta(weeks=1)).to_numpy(float)
+    worth = float(recency(age, half_life_weeks).sum())
+    if worth >= MIN_COHORT_LEADS:
+        return []
+    return [
+        f"WARNING: a half-life of {half_life_weeks:g} weeks leaves the fit {worth:.1f} leads' "
+        f"worth of weight (of {len(frame):,}): its rates rest on the priors, not on the data; "
+        f"give a half-life that keeps at least {MIN_COHORT_LEADS} leads' worth"
+    ]
+
+
+def _quiet_note(frame: pd.DataFrame, as_of: pd.Timestamp) -> list[str]:
+    """Say loudly when the last weeks before the as-of date have no lead although the year
+    before would have brought several (an export cut short, a wrong as-of date): the arrival
+    model then forecasts from that silence."""
+    last = frame["created"].max()
+    gap = (as_of - last) / pd.Timedelta(weeks=1)
+    span = max(min(ARRIVAL_WEEKS, (last - frame["created"].min()) / pd.Timedelta(weeks=1)), 1.0)
+    recent = int((frame["created"] >= last - pd.Timedelta(weeks=span)).sum())
+    expected = recent / span * gap
+    if gap < QUIET_WEEKS or expected < QUIET_EXPECTED:
+        return []
+    return [
+        f"WARNING: no lead created in the last {math.floor(gap)} weeks before "
+        f"{as_of:%Y-%m-%d} (the last on {last:%Y-%m-%d}; at the rate of the weeks before it, "
+        f"about {expected:,.0f} were due): arrivals are forecast from that silence, at the rate "
+        "the data support now; check that the export is complete and the as-of date right"
+    ]
+
+
 def fit_cohorts(
     leads: pd.DataFrame,
     as_of: Any,
@@ -129,11 +237,13 @@ def fit_cohorts(
     one (the model's ``window`` says which it used, and why).
     """
     _check(leads)
+    check_half_life(half_life_weeks)
     as_of = pd.Timestamp(as_of)
+    start, since = _check_period(leads[leads["created"] <= as_of], as_of, start, since)
     frame, first = _known_leads(leads, as_of, start)
     sources = sorted(frame["source"].unique())
-    notes: list[str] = []
-    present, missing = _dated_stages(frame)
+    notes = [*_quiet_note(frame, as_of), *_weight_note(frame, as_of, half_life_weeks)]
+    present, missing = _dated_stages(frame, leads, as_of)
     chosen_since = pd.Timestamp(since) if since is not None else first
     # First pass on all history: fits, then the cohort-shift tests on it.
     fits = _stage_fits(frame, present, as_of, None, sources, notes=[])
@@ -151,6 +261,11 @@ def fit_cohorts(
         notes.extend(_stage_fits_notes(fits))
     _add_drift(fits, cohorts, windows, chosen_since, notes)
     arrivals = _arrival_fits(frame, sources, chosen_since, as_of, half_life_weeks, notes)
+    notes.extend(
+        f"arrivals of {s}: held to what the weekly counts support ({'; '.join(a.bounded)})"
+        for s, a in arrivals.items()
+        if a.bounded
+    )
     return CohortModel(
         as_of=as_of,
         since=chosen_since,
@@ -182,18 +297,30 @@ def _known_leads(
     return frame[frame["created"] >= first], first
 
 
-def _dated_stages(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    """The stages the export dates (stage -> date column), and why each other one is not
-    forecast: a stage with no date cannot be fitted."""
+def _dated_stages(
+    frame: pd.DataFrame, leads: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The stages the export dates by the as-of date (stage -> date column), and why each
+    other one is not forecast: a stage with no date cannot be fitted. ``leads``: the table as
+    given, to tell a column that is blank from one whose dates all come after the as-of date."""
     missing: dict[str, str] = {}
     present = {}
     for stage, col in STAGE_DATES.items():
+        label = STAGE_LABELS[col]
+        article = "an" if label.startswith(("MQL", "SQL", "o")) else "a"
         if col not in frame:
-            missing[stage] = f"the export has no {STAGE_LABELS[col]} column"
-        elif frame[col].isna().all():
-            missing[stage] = f"no lead in the export has any {STAGE_LABELS[col]}"
-        else:
+            missing[stage] = f"the export has no {label} column"
+        elif frame[col].notna().any():
             present[stage] = col
+        elif leads[col].notna().any():
+            later = leads[col].min()
+            day = "%Y-%m-%d %H:%M" if later.normalize() == as_of.normalize() else "%Y-%m-%d"
+            missing[stage] = (
+                f"no lead has {article} {label} by the as-of date {as_of:{day}} (the "
+                f"export's first is {later:{day}}, after it)"
+            )
+        else:
+            missing[stage] = f"no lead in the export has any {label}"
     return present, missing
 
 

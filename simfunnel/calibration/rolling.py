@@ -17,9 +17,10 @@ each (the cohort model, or the simulation's own backtest); the result,
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -36,9 +37,9 @@ from ..data import (
 )
 from ..experiments import RunnerKeywords, runner_keywords
 from .backtest_result import STAGES
-from .backtesting import backtest
-from .cohort_forecast import CohortForecast, forecast_cohorts
-from .cohorts import fit_cohorts
+from .backtesting import MAX_HORIZON_WEEKS, backtest
+from .cohort_forecast import MAX_MONTHS, MAX_REPS, CohortForecast, forecast_cohorts
+from .cohorts import CohortInputError, check_half_life, fit_cohorts
 from .rolling_result import MODEL, RollingBacktest
 from .scores import MonthlySamples, score_cutoff
 
@@ -179,15 +180,22 @@ def rolling_backtest(
     replications on ``workers`` processes: slower; it needs the lead table, and reads
     ``calls`` when given). ``seed`` (default 0), ``workers`` and ``executor`` are those of
     :func:`simfunnel.run`; ``progress`` (default off) names each cutoff on stderr as it starts.
+    A cutoff that cannot be scored (at or after the data end, too few leads before it, a fit
+    the cohort model refuses) is skipped, with a note (the result's ``skipped``); refused
+    (CohortInputError, a ValueError): ``reps`` outside 2 to MAX_REPS, a horizon past ten
+    years, a ``half_life_weeks`` not above 0, a ``since`` outside the data.
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)} (got {model!r})")
     horizon_months, months_span = _horizon(horizon_months, horizon_weeks)
+    _check_reps(reps)
+    check_half_life(half_life_weeks)
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
     kw |= {"encoding": encoding, "sep": sep}
     lt, ct, ot, data_end = _read(leads, opportunities, calls, model, kw)
     frame, notes = lead_frame(lt, ot)
     frame = frame[frame["created"].notna()]
+    since = _since(frame, since)
     cuts = _cutoffs(cutoffs, every, first, last, frame["created"].min(), data_end, months_span)
     runner = runner_keywords({"seed": 0, "progress": False}, keywords)
     progress = runner.pop("progress", False)  # per cutoff here; the runs inside stay quiet
@@ -201,12 +209,14 @@ def rolling_backtest(
         months_span=months_span,
         reps=reps,
         runner=runner,
-        since=parse_timestamp(since, "since") if since is not None else None,
+        since=since,
         half_life_weeks=half_life_weeks,
         level=level,
         parameter_draws=parameter_draws,
     )
-    return _roll(forecaster, cuts, frame, data_end, notes, progress)
+    rb = _roll(forecaster, cuts, frame, data_end, notes, progress)
+    reports = [t.report for t in (lt, ct, ot) if t is not None and not t.report.empty]
+    return replace(rb, problems=pd.concat(reports, ignore_index=True)) if reports else rb
 
 
 @dataclass(frozen=True)
@@ -228,11 +238,24 @@ class _Forecaster:
     level: float
     parameter_draws: bool
 
+    def since_at(self, cut: pd.Timestamp, history: pd.DataFrame) -> pd.Timestamp | None:
+        """``since`` at this cutoff: None (all history) when it leaves too little to fit, too
+        close to the cutoff or with fewer than MIN_HISTORY_LEADS leads from it."""
+        if self.since is None or self.since >= cut - pd.Timedelta(weeks=8):
+            return None
+        enough = int((history["created"] >= self.since).sum()) >= MIN_HISTORY_LEADS
+        return self.since if enough else None
+
     def at(self, cut: pd.Timestamp, history: pd.DataFrame) -> tuple[MonthlySamples, str | None]:
         """The forecast at one cutoff as monthly samples, and the cohort window it used (None
         for the simulation)."""
         if self.model == "simulation":
             assert self.leads is not None
+            window = {
+                "since": self.since_at(cut, history),
+                "half_life_weeks": self.half_life_weeks,
+                "parameter_draws": None if self.parameter_draws else False,
+            }
             fc = _simulation_samples(
                 self.leads,
                 self.calls,
@@ -242,12 +265,11 @@ class _Forecaster:
                 self.horizon_weeks,
                 self.reps,
                 self.runner,
+                window,
             )
             return fc, None
-        # A ``since`` too close to the cutoff leaves too little to fit: all history is used.
-        late = self.since is None or self.since >= cut - pd.Timedelta(weeks=8)
         fitted = fit_cohorts(
-            history, cut, since=None if late else self.since, half_life_weeks=self.half_life_weeks
+            history, cut, since=self.since_at(cut, history), half_life_weeks=self.half_life_weeks
         )
         cohort: CohortForecast = forecast_cohorts(
             fitted,
@@ -276,48 +298,74 @@ def _roll(
     notes: list[str],
     progress: bool,
 ) -> RollingBacktest:
-    """Forecast at each cutoff with enough history and score it with the baselines."""
+    """Forecast at each cutoff with enough history and score it with the baselines; the
+    cutoffs that cannot be are counted as skipped, each with why (and a note)."""
     cells: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     variance: list[dict[str, Any]] = []
-    windows = []
+    windows, used, skipped = [], [], []
     for cut in cuts:
         history = frame[frame["created"] < cut]
-        if len(history) < MIN_HISTORY_LEADS:
-            notes.append(
-                f"cutoff {cut:%Y-%m-%d}: {len(history)} leads before it, fewer than "
-                f"{MIN_HISTORY_LEADS}: skipped"
+        why, said = _unusable(cut, history, data_end)
+        if why is None:
+            if progress:
+                print(f"cutoff {cut:%Y-%m-%d}", file=sys.stderr, flush=True)
+            try:
+                fc, window = forecaster.at(cut, history)
+            except CohortInputError as exc:  # e.g. a year without a lead before it
+                why, said = "that the cohort model could not fit", str(exc)
+        if why is None:
+            before = len(cells)
+            score_cutoff(fc, frame, history, cut, data_end, cells, totals, variance)
+            if len(cells) > before:
+                used.append(cut)
+                windows += [window] if window is not None else []
+                continue
+            why, said = (
+                "with no month to score before the data end",
+                f"data end {data_end:%Y-%m-%d}",
             )
-            continue
-        if progress:
-            print(f"cutoff {cut:%Y-%m-%d}", file=sys.stderr, flush=True)
-        fc, window = forecaster.at(cut, history)
-        if window is not None:
-            windows.append(window)
-        score_cutoff(fc, frame, history, cut, data_end, cells, totals, variance)
+        skipped.append((cut, why))
+        notes.append(f"cutoff {cut:%Y-%m-%d}: {said}: skipped")
     if not cells:
         raise CalibrationError("no cutoff could be scored: " + "; ".join(notes[-3:]))
     return RollingBacktest(
         cells=pd.DataFrame(cells),
         totals=pd.DataFrame(totals),
         variance=pd.DataFrame(variance),
-        cutoffs=tuple(cuts),
+        cutoffs=tuple(used),
         horizon_months=forecaster.months_span,
         level=forecaster.level,
         notes=tuple(notes),
         windows=tuple(windows),
         method=MODELS[forecaster.model],
         horizon_weeks=forecaster.horizon_weeks,
+        skipped=tuple(skipped),
     )
+
+
+def _unusable(
+    cut: pd.Timestamp, history: pd.DataFrame, data_end: pd.Timestamp
+) -> tuple[str | None, str]:
+    """Why a cutoff cannot be scored before anything is fitted (None: it can), by kind and in
+    full: at or after the data end nothing follows it, and too few leads before it are noise."""
+    if cut >= data_end:
+        return "after the end of the data", f"at or after the data end {data_end:%Y-%m-%d}"
+    if len(history) < MIN_HISTORY_LEADS:
+        return (
+            f"with fewer than {MIN_HISTORY_LEADS} leads before them",
+            f"{len(history)} leads before it, fewer than {MIN_HISTORY_LEADS}",
+        )
+    return None, ""
 
 
 def _horizon(horizon_months: int | None, horizon_weeks: int | None) -> tuple[int | None, int]:
     """Check the horizon and return the months to forecast (None with a horizon of weeks) and
     the months a horizon spans, for the default last cutoff."""
     if horizon_weeks is not None:
-        _whole("horizon_weeks", horizon_weeks)
+        _whole("horizon_weeks", horizon_weeks, MAX_HORIZON_WEEKS)
         return None, math.ceil(horizon_weeks * 7 / 30.4375)
-    _whole("horizon_months", horizon_months)
+    _whole("horizon_months", horizon_months, MAX_MONTHS)
     assert horizon_months is not None
     return horizon_months, horizon_months
 
@@ -340,9 +388,11 @@ def _simulation_samples(
     horizon_weeks: int | None,
     reps: int,
     runner: RunnerKeywords,
+    window: dict[str, Any],
 ) -> MonthlySamples:
     """The simulation's backtest at one cutoff (:func:`simfunnel.calibration.backtesting.backtest`:
-    the fit, the funnel at the cutoff, forecast arrivals), as monthly samples."""
+    the fit, the funnel at the cutoff, forecast arrivals), as monthly samples; ``window``: the
+    fit's ``since`` and ``half_life_weeks``, and ``parameter_draws``."""
     bt = backtest(
         lt,
         cut,
@@ -352,6 +402,7 @@ def _simulation_samples(
         horizon_months=horizon_months,
         reps=reps,
         freq="M",
+        **window,
         **runner,
     )
     months, cube = bt.monthly_samples()
@@ -364,7 +415,29 @@ def _simulation_samples(
     return MonthlySamples("simulation", bt.horizon_end, tuple(months), tuple(STAGES), cube, table)
 
 
-def _whole(name: str, value: Any) -> None:
-    """Refuse a horizon that is not a whole number of at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1 (got {value!r})")
+def _whole(name: str, value: Any, top: int) -> None:
+    """Refuse a horizon that is not a whole number from 1 to ``top`` (ten years)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        raise CohortInputError(f"{name} must be a whole number from 1 to {top} (got {value!r})")
+
+
+def _check_reps(reps: Any) -> None:
+    """Refuse replications that cannot make a band (under 2) or would run for hours."""
+    whole = isinstance(reps, numbers.Integral) and not isinstance(reps, bool)
+    if not whole or not 2 <= int(reps) <= MAX_REPS:
+        raise CohortInputError(f"reps must be a whole number from 2 to {MAX_REPS:,} (got {reps!r})")
+
+
+def _since(frame: pd.DataFrame, since: Any) -> pd.Timestamp | None:
+    """``since`` as a date, refused outside the data (before the first lead's day, or after
+    the last lead): a window with no cohort in it fits nothing at any cutoff."""
+    if since is None:
+        return None
+    stamp = parse_timestamp(since, "since")
+    first, last = frame["created"].min(), frame["created"].max()
+    if not first.normalize() <= stamp <= last:
+        raise CohortInputError(
+            f"since {stamp:%Y-%m-%d} (--since) is outside the data: give a date from the first "
+            f"lead's day {first:%Y-%m-%d} to the last lead's {last:%Y-%m-%d}"
+        )
+    return stamp

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pandas as pd
@@ -35,8 +35,11 @@ class RollingBacktest(ModelAnswer):
     the band and ``central``, :func:`~simfunnel.calibration.scores.central_share`, whose mean
     is the coverage), ``ape`` and ``crps``. ``totals``: per cutoff, metric and method, the
     horizon's actual and forecast totals and the relative error. ``variance``: per cutoff and
-    metric, the share of the band's variance the parameter draws make. ``notes``: what was
-    assumed or left out. ``horizon_weeks``: the horizon when given in weeks (None: in months).
+    metric, the share of the band's variance the parameter draws make. ``cutoffs``: those
+    scored; ``skipped``: the others asked for, each with why. ``notes``: what was assumed or
+    left out. ``horizon_weeks``: the horizon when given in weeks (None: in months).
+    ``problems``: the rows the reads excluded or changed (file, line, column, problem,
+    action), as a fit reports them.
     No scenario: the cohort model has none, and the simulation fits one per cutoff."""
 
     cells: pd.DataFrame
@@ -49,6 +52,8 @@ class RollingBacktest(ModelAnswer):
     windows: tuple[str, ...] = ()
     method: str = MODEL  # the forecaster judged: "cohort model" or "simulation"
     horizon_weeks: int | None = None
+    skipped: tuple[tuple[pd.Timestamp, str], ...] = ()  # (cutoff, why), why shared by kind
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> pd.DataFrame:
         """Per metric and method: months scored, coverage of the band (the model) with the

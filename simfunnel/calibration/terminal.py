@@ -5,6 +5,7 @@ outlook`` and ``simfunnel backtest --every`` show them (their ``text()``).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -41,13 +42,6 @@ def outlook_text(fc: CohortForecast) -> str:
     each month's median and band, and where the band's width comes from."""
     model, as_of = fc.model, fc.start
     origin = f"from {fc.source} " if fc.source else ""
-    stages = model.report()
-    fitted = stages[stages["fit"].isin(list(_FITTED))]
-    fitted = fitted.assign(
-        median_days=fitted["median_days"].map(days_text),
-        p90_days=fitted["p90_days"].map(days_text),
-    )
-    columns = ["stage", "source", "n", "events", "rate", "low", "high", "median_days", "p90_days"]
     arrivals = model.arrivals_table().round({"per_week_now": 1, "overdispersion": 3})
     table = fc.table
     part = "" if as_of.day == 1 else f"; {fc.months[0]} from {as_of:%Y-%m-%d} on"
@@ -59,10 +53,9 @@ def outlook_text(fc: CohortForecast) -> str:
     return "\n".join(
         [
             f"Outlook {origin}as of {as_of:%Y-%m-%d}: {model.window}.",
+            *fc.warnings,
             "",
-            "Conversion from the previous stage the export dates (cure-fraction fit, open leads "
-            "censored):",
-            readable(fitted[columns], pct=("rate", "low", "high"), ints=("n", "events")),
+            *_conversion_lines(fc),
             "",
             "Arrivals per source:",
             readable(arrivals, pct=("trend_per_year", "level_error_sd"), ints=("leads",)),
@@ -76,6 +69,26 @@ def outlook_text(fc: CohortForecast) -> str:
     )
 
 
+def _conversion_lines(fc: CohortForecast) -> list[str]:
+    """Each fitted stage's conversion and delay; without one (an export of lead dates only),
+    what the forecast holds instead (the stages not forecast are named with it)."""
+    stages = fc.model.report()
+    fitted = stages[stages["fit"].isin(list(_FITTED))] if "fit" in stages else stages
+    if fitted.empty:
+        missing = ", ".join(fc.model.missing) or "none"
+        return [f"No stage could be fitted (not forecast: {missing}): leads only."]
+    fitted = fitted.assign(
+        median_days=fitted["median_days"].map(days_text),
+        p90_days=fitted["p90_days"].map(days_text),
+    )
+    columns = ["stage", "source", "n", "events", "rate", "low", "high", "median_days", "p90_days"]
+    return [
+        "Conversion from the previous stage the export dates (cure-fraction fit, open leads "
+        "censored):",
+        readable(fitted[columns], pct=("rate", "low", "high"), ints=("n", "events")),
+    ]
+
+
 def rolling_text(rb: RollingBacktest) -> str:
     """The rolling backtest: what was judged, the scores of the model and the baselines, the
     verdict per metric and where the model missed most."""
@@ -85,9 +98,15 @@ def rolling_text(rb: RollingBacktest) -> str:
         if rb.horizon_weeks is None
         else f"{rb.horizon_weeks} weeks (scored by month)"
     )
+    whys = Counter(why for _, why in rb.skipped)
+    skipped = (
+        f" ({len(rb.skipped)} more skipped: " + "; ".join(f"{n} {w}" for w, n in whys.items()) + ")"
+        if rb.skipped
+        else ""
+    )
     parts = [
-        f"Rolling-origin backtest: {len(rb.cutoffs)} cutoffs, {ahead} ahead, {rb.method} "
-        "against baselines",
+        f"Rolling-origin backtest: {len(rb.cutoffs)} cutoff{'s' if len(rb.cutoffs) != 1 else ''}"
+        f"{skipped}, {ahead} ahead, {rb.method} against baselines",
         "",
         readable(
             s[["metric", "method", "months", "coverage", "mape", "crps", "total_error"]],

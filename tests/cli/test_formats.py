@@ -56,13 +56,13 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "waterfall": (["waterfall", "{f}", "--revenue", "100000"], {"revenue", "workload"}),
     "diagnose": (["diagnose", "{f}", *REPS], DECISION),
     "fit": (["fit", "{x}", "--out", "{tmp}/fitted.yaml"], {*ANSWER, "scenario_file"}),
-    "outlook": (["outlook", "{x}", "--reps", "50"], ANSWER),
+    "outlook": (["outlook", "{leads}", "--reps", "50"], {*ANSWER, "notes"}),
     "backtest": (
         ["backtest", "{x}", "--cutoff", "2026-03-02", "--horizon", "3", *REPS],
         ANSWER,
     ),
     "backtest rolling": (
-        ["backtest", "{x}", "--cutoffs", "2026-02-16,2026-03-02", "--horizon", "2"],
+        ["backtest", "{leads}", "--cutoffs", "2026-02-16,2026-03-02", "--horizon", "2"],
         ANSWER,
     ),
 }
@@ -96,6 +96,8 @@ def argv_of(label: str, inputs: dict[str, Any], tmp: Path, *more: str) -> list[s
     for arg in COMMANDS[label][0]:
         if arg == "{x}":
             argv += inputs["x"]
+        elif arg == "{leads}":  # the lead table alone: the cohort model reads nothing else
+            argv += inputs["x"][:1]
         else:
             argv.append(arg.format(f=inputs["f"], tmp=tmp))
     return [*argv, *more]
