@@ -9,7 +9,7 @@ fitting module's docstring says why)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -22,7 +22,7 @@ from .capacity import sdr_headcount
 from .cohorts import CohortModel
 from .estimators import wilson_interval
 from .lead_stats import Season
-from .records import days_text, param
+from .records import days_text, duration_basis, param
 from .uncertainty import qualified_uncertainty, rate_uncertainty, share_uncertainty
 
 __all__ = ["CONTACT_OUTCOMES", "DEFAULT_SHARES", "Estimates", "build_scenario"]
@@ -32,6 +32,12 @@ __all__ = ["CONTACT_OUTCOMES", "DEFAULT_SHARES", "Estimates", "build_scenario"]
 CONTACT_OUTCOMES = OUTCOMES[1:]
 DEFAULT_SHARES = {kind.name: kind.default_share for kind in OUTCOME_KINDS[1:]}
 Rows = list[dict[str, Any]]  # parameter rows, or uncertainty entries
+# Why the win probability is assumed: no closed deals, or a lead table dating one end only.
+_NO_WINS = (
+    "no closed deals",
+    "the lead table dates only one of won and lost, and no opportunities table was given: "
+    "deals closed the other way cannot be told from open ones",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +50,10 @@ class Estimates:
     (or None), basis and kind; ``chosen``: the chosen duration fit per stage; ``threshold``:
     the MQL cut the scores imply (None without usable scores); ``calls``: what the call log
     tells (empty without one, :func:`simfunnel.calibration.calls.fit_calls`); ``active``: the
-    owners per role active in the last complete month.
+    owners per role active in the last complete month; ``stand_ins``: a missing stage date
+    -> the date standing in for it; ``closes``: the table that tells how deals closed
+    (:func:`simfunnel.calibration.lead_stats.closes_from`); ``no_amounts``: why there is no
+    deal value to fit, when there is none.
     """
 
     leads: pd.DataFrame
@@ -58,6 +67,9 @@ class Estimates:
     opportunities: ExportTable | None
     active: dict[str, tuple[int, str]]
     cohorts: CohortModel | None = None
+    stand_ins: dict[str, str] = field(default_factory=dict)
+    closes: str = "leads"
+    no_amounts: str = "no amounts"
 
     def stage(self, stage: str) -> pd.Series:
         """A conversion stage over all sources: ``n, k, rate, low, high``."""
@@ -197,7 +209,8 @@ def _threshold(est: Estimates, P: Rows) -> float:
             P,
             "scoring.threshold",
             thr,
-            basis=f"cut that best separates MQLs by score: agrees on "
+            basis=est.threshold.get("basis")
+            or f"cut that best separates MQLs by score: agrees on "
             f"{est.threshold['agreement']:.2%} of {est.threshold['n']} leads",
         )
     else:
@@ -238,13 +251,20 @@ def _cadence_and_outcomes(
         1 - sum(v for k, v in outcomes_p.items() if k != "qualified"), 6
     )
     qualified_uncertainty(U, outcomes_p["qualified"], qualified_from)
+    counted = mql_sql["k"] / mql_sql["n"] if mql_sql["n"] else math.nan
+    censored = (
+        f"; {mql_sql['rate']:.1%} with open MQLs censored (cure-fraction fit)"
+        if abs(mql_sql["rate"] - counted) > 5e-4
+        else ""
+    )
     param(
         P,
         "(MQL->SQL)",
         mql_sql["rate"],
         mql_sql["low"],
         mql_sql["high"],
-        f"{mql_sql['k']} SQLs of {mql_sql['n']} MQLs (recent MQLs may still convert)",
+        f"{mql_sql['k']} SQLs of {mql_sql['n']} MQLs ({counted:.1%}, recent MQLs may still "
+        f"convert){censored}",
         kind="check",
     )
     param(
@@ -435,9 +455,15 @@ def _ae_stage(est: Estimates, P: Rows, U: Rows) -> dict[str, Any]:
                 f"{row['dist']}, median {row['median']:.1f} days",
                 row["median_low"],
                 row["median_high"],
-                f"{row['events']} completed of {row['n']} ({row['n'] - row['events']} "
-                f"censored), censored MLE chosen by AIC; KS distance to Kaplan-Meier "
-                f"{row['ks']:.3f}; Kaplan-Meier median {row['km_median']:.1f} days",
+                duration_basis(row),
+            )
+        elif key == "meeting_delay" and "sql_date" in est.stand_ins:
+            param(
+                P,
+                "ae.meeting_delay",
+                "default",
+                basis="no SQL dates (the opportunity date stands in): nothing to measure",
+                kind="assumption",
             )
         elif key == "sales_cycle":
             ae[key] = {"dist": "lognormal", "median": "45 days", "p90": "90 days"}
@@ -448,7 +474,7 @@ def _ae_stage(est: Estimates, P: Rows, U: Rows) -> dict[str, Any]:
                 basis="no closed opportunities",
                 kind="assumption",
             )
-    ae["deal_value"] = _deal_value(est.deal_values, P)
+    ae["deal_value"] = _deal_value(est.deal_values, P, est.no_amounts)
     basis = "AE headcount and room are not in the exports"
     if "ae" in est.active:
         n_ae, month = est.active["ae"]
@@ -463,33 +489,37 @@ def _ae_stage(est: Estimates, P: Rows, U: Rows) -> dict[str, Any]:
 
 def _ae_probabilities(est: Estimates, P: Rows, U: Rows) -> dict[str, Any]:
     """Acceptance (SQL -> opportunity) and win (of closed deals, from the opportunities table
-    when the lead table has none closed); assumed 0.7 and 0.25 without data."""
+    when the lead table has none closed); assumed 0.7 and 0.25 without data (with no
+    interval: an assumption has none)."""
     acc = est.stage("sql->opportunity")
     win = est.stage("opportunity->won")
     ot = est.opportunities
-    if not win["n"] and ot is not None and not ot.data.empty:
+    if not win["n"] and est.closes != "partial" and ot is not None and not ot.data.empty:
         won = ot.data["won"]
         k, n = int((won == True).sum()), int(won.notna().sum())  # noqa: E712
-        wl, wh = wilson_interval(k, n)
+        wl, wh = map(float, wilson_interval(k, n))
         win = pd.Series({"rate": k / n if n else math.nan, "low": wl, "high": wh, "k": k, "n": n})
     acceptance = float(acc["rate"]) if acc["n"] else 0.7
     win_p = float(win["rate"]) if win["n"] else 0.25
+    acc_basis = f"{acc['k']} opportunities of {acc['n']} SQLs" if acc["n"] else "no SQLs"
+    if "sql_date" in est.stand_ins and acc["n"]:
+        acc_basis += " (the opportunity date stands in for the missing SQL date)"
     param(
         P,
         "ae.acceptance.probability",
         acceptance,
-        acc["low"],
-        acc["high"],
-        f"{acc['k']} opportunities of {acc['n']} SQLs" if acc["n"] else "no SQLs",
+        acc["low"] if acc["n"] else None,
+        acc["high"] if acc["n"] else None,
+        acc_basis,
         kind="fitted" if acc["n"] else "assumption",
     )
     param(
         P,
         "ae.win.probability",
         win_p,
-        win["low"],
-        win["high"],
-        f"{win['k']} won of {win['n']} closed" if win["n"] else "no closed deals",
+        win["low"] if win["n"] else None,
+        win["high"] if win["n"] else None,
+        f"{win['k']} won of {win['n']} closed" if win["n"] else _NO_WINS[est.closes == "partial"],
         kind="fitted" if win["n"] else "assumption",
     )
     if acc["n"]:
@@ -519,11 +549,11 @@ def _duration_dist(row: pd.Series) -> Any:
     return {"dist": "empirical", "values": [days_text(v) for v in q]}
 
 
-def _deal_value(deal_values: pd.DataFrame, P: Rows) -> Any:
+def _deal_value(deal_values: pd.DataFrame, P: Rows, no_amounts: str = "no amounts") -> Any:
     """The deal value: the chosen fit of the amounts (fixed, lognormal or gamma), else an
-    assumed 10,000."""
+    assumed 10,000 (``no_amounts`` says why)."""
     if deal_values.empty:
-        param(P, "ae.deal_value", 10000, basis="no amounts", kind="assumption")
+        param(P, "ae.deal_value", 10000, basis=no_amounts, kind="assumption")
         return 10000
     b = deal_values.iloc[0]
     value: Any

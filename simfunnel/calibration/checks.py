@@ -9,20 +9,26 @@ from typing import Any
 import pandas as pd
 
 from ..base.formatting import one_line
+from ..base.units import MAX_DURATION, WEEK
 from ..data import CalibrationError, ExportTable
 from ..scenario import ScenarioError, scenario_from_dict
 from .cohorts import CohortModel
 from .records import plain_values, warn
+from .stage_fit import parent_column
 
 __all__ = [
+    "MAX_HORIZON_WEEKS",
     "MIN_LEADS",
     "MIN_MQLS",
     "SHORT_PERIOD_WEEKS",
     "SMALL_SAMPLE",
     "blame",
+    "check_horizon",
     "collapsed_stages",
     "enough",
+    "no_contacts",
     "small_samples",
+    "unread_amounts",
     "validate",
 ]
 
@@ -31,6 +37,64 @@ MIN_LEADS = 30  # usable leads created in the data period
 MIN_MQLS = 5  # leads with an MQL date
 SMALL_SAMPLE = 10  # a value fitted from fewer events than this is kept with a warning
 SHORT_PERIOD_WEEKS = 4  # a data period shorter than this is kept with a warning
+MAX_HORIZON_WEEKS = int(MAX_DURATION // WEEK)  # a scenario runs at most 10 years
+
+
+def check_horizon(horizon_weeks: Any) -> None:
+    """The horizon is the user's option, checked before any work: a whole number of weeks
+    from 1 to 10 years (the longest a scenario runs)."""
+    if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
+        raise CalibrationError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    if horizon_weeks > MAX_HORIZON_WEEKS:
+        raise CalibrationError(
+            f"horizon_weeks (--horizon) {horizon_weeks} is over 10 years, the longest a scenario "
+            f"runs: give {MAX_HORIZON_WEEKS} weeks or fewer"
+        )
+
+
+def unread_amounts(warned: list[dict[str, Any]], tables: dict[str, ExportTable]) -> str:
+    """Why there is no deal value to fit, for the assumption's basis; with a warning when
+    amounts were there but could not be read (a currency or a format the reader does not
+    know), which a user would otherwise take for an export without amounts."""
+    said: list[str] = []
+    for table in (tables.get("leads"), tables.get("opportunities")):
+        column = table.columns.get("amount") if table is not None else None
+        if table is None or column is None:
+            continue
+        r = table.report
+        bad = r[(r["column"] == column) & r["problem"].str.startswith("not a")]
+        if len(bad):
+            text = (
+                f"{len(bad)} amounts could not be read (e.g. {bad['value'].iloc[0]!r} on line "
+                f"{bad['line'].iloc[0]}): blanked, see the report"
+            )
+            warn(warned, table.path, column, text)
+            said.append(f"{text.split(':')[0]} in {table.path}")
+    if said:
+        return "no usable amounts: " + "; ".join(said)
+    named = [t for t in tables.values() if "amount" in t.columns]
+    found = sum(int((t.data["amount"] > 0).sum()) for t in named)
+    if found:
+        return "fewer than 3 positive amounts on the opportunities: too few to fit"
+    return "the amount columns are blank" if named else "no amount column in the exports"
+
+
+def no_contacts(ct: ExportTable, calls: dict[str, Any], warned: list[dict[str, Any]]) -> None:
+    """A call log in which no call reached a person cannot give the qualification rate; the
+    usual cause is an outcome word the reader does not know (its warning in ``warned``), so
+    the line says which."""
+    if calls.get("contacts"):
+        return
+    unknown = [w["problem"] for w in warned if "unknown outcome" in str(w["problem"])]
+    why = (
+        f": {unknown[0]}"
+        if unknown
+        else " (no outcome read as contact: Connected, Reached Contact, contact)"
+    )
+    raise CalibrationError(
+        f"{ct.path}: no call of the {calls.get('dials', 0)} read reached a contact, so "
+        f"outcomes.probabilities.qualified cannot be fitted{why}"
+    )
 
 
 def enough(lt: ExportTable, L: pd.DataFrame, outside: pd.Series, t0: Any, t1: Any) -> None:
@@ -61,12 +125,21 @@ STAGE_FIELD = {
 }
 
 
+_LABEL = {"mql_date": "MQL", "sql_date": "SQL", "opportunity_date": "opportunity"}
+
+
 def collapsed_stages(
-    warned: list[dict[str, Any]], lt: ExportTable, L: pd.DataFrame, model: CohortModel | None
+    warned: list[dict[str, Any]],
+    lt: ExportTable,
+    L: pd.DataFrame,
+    model: CohortModel | None,
+    conversion: pd.DataFrame,
 ) -> None:
-    """A thin export (won dates without SQL or opportunity dates) fits MQL->SQL at 0, and the
-    scenario would forecast no wins: say so loudly, with the MQL->won conversion the export
-    does show (censored cohorts, :mod:`simfunnel.calibration.cohorts`) and where to get its forecast."""
+    """A thin export (won dates without SQL or opportunity dates) fits a stage at 0, and the
+    scenario would forecast no wins: say so loudly, naming the stages that cannot be fitted,
+    with the conversion to won the export does show, from the stage the cohort model counts
+    it from (censored cohorts, :mod:`simfunnel.calibration.cohorts`), and where to get its
+    forecast."""
     gaps = [c for c in ("sql_date", "opportunity_date") if L[c].isna().all()]
     if not gaps or L["won_date"].isna().all() or model is None:
         return
@@ -74,22 +147,28 @@ def collapsed_stages(
     won = won[won["stage"] == "won"]
     rate = float((won["rate"] * won["n"]).sum() / won["n"].sum())
     median = float(won["median_days"].iloc[0])
-    label = {"sql_date": "SQL dates", "opportunity_date": "opportunity dates"}
-    names = " and ".join(label[c] for c in gaps)
+    dated = [c for c in ("mql_date", "sql_date", "opportunity_date") if L[c].notna().any()]
+    parent = _LABEL[parent_column("won_date", dated)] if dated else "lead"
+    unfit = (["MQL->SQL"] if "sql_date" in gaps else []) + ["SQL->opportunity"]
+    win = conversion[(conversion["stage"] == "opportunity->won") & (conversion["source"] == "all")]
+    if "opportunity_date" in gaps and not (len(win) and win["n"].iloc[0] > 0):
+        unfit.append("opportunity->won")
+    names = " and ".join(f"{_LABEL[c]} dates" for c in gaps)
     warn(
         warned,
         lt.path,
         lt.columns.get(gaps[0]),
-        f"COLLAPSED STAGES: the export has won dates but no {names}, so MQL->SQL, "
-        f"SQL->opportunity and opportunity->won cannot be fitted and this scenario forecasts "
-        f"no wins from new MQLs. The export shows MQL->won at {rate:.1%} after a median "
-        f"{median:.0f} days (censored cohorts): `simfunnel outlook` forecasts from that, or "
-        "state the stages with --set",
+        f"COLLAPSED STAGES: the export has won dates but no {names}, so "
+        f"{', '.join(unfit[:-1])}{' and ' if len(unfit) > 1 else ''}{unfit[-1]} cannot be "
+        f"fitted and this scenario forecasts no wins from new MQLs. The export shows "
+        f"{parent}->won at {rate:.1%} after a median {median:.0f} days (censored cohorts): "
+        "`simfunnel outlook` forecasts from that, or state the stages with --set",
     )
 
 
 def small_samples(
     rows: list[dict[str, Any]],
+    skip: set[str],
     tables: dict[str, ExportTable],
     arrivals: pd.DataFrame,
     conversion: pd.DataFrame,
@@ -97,7 +176,10 @@ def small_samples(
     deal_values: pd.DataFrame,
     calls: dict[str, Any],
 ) -> None:
-    """A warning for each value fitted from fewer than SMALL_SAMPLE events."""
+    """A warning for each value fitted from fewer than SMALL_SAMPLE events: a share from
+    fewer than SMALL_SAMPLE successes or failures (0 won of 279 is a rate of 0 that a few
+    wins would move), a count or duration from fewer than SMALL_SAMPLE records. ``skip``:
+    stages whose rate is 1 by construction (a stand-in date)."""
     lt = tables["leads"]
     few = f"fewer than {SMALL_SAMPLE}"
     for _, a in arrivals.iterrows():
@@ -110,13 +192,14 @@ def small_samples(
                 f"{int(a['leads'])} leads ({few}): 95% {a['low']:.2f} to {a['high']:.2f} a week",
             )
     for _, c in conversion[conversion["source"] == "all"].iterrows():
-        if 0 < c["n"] < SMALL_SAMPLE:
+        k, n = int(c["k"]), int(c["n"])
+        if n > 0 and min(k, n - k) < SMALL_SAMPLE and c["stage"] not in skip:
+            which = "events" if k <= n - k else "non-events"
             warn(
                 rows,
                 lt.path,
                 lt.columns.get(STAGE_FIELD[c["stage"]]),
-                f"{c['stage']}: {int(c['k'])} of {int(c['n'])} ({few}): 95% "
-                f"{c['low']:.2f} to {c['high']:.2f}",
+                f"{c['stage']}: {k} of {n} ({few} {which}): 95% {c['low']:.2f} to {c['high']:.2f}",
             )
     for stage, row in chosen.items():
         if row["events"] < SMALL_SAMPLE:
@@ -135,21 +218,34 @@ def small_samples(
             f"deal value: fitted from {int(deal_values['n'].iloc[0])} amounts ({few})",
         )
     if calls:
-        ct = tables["calls"]
-        for what, n, column in (
-            ("cadence.connect_probability", calls["dials"], "outcome"),
-            ("cadence.contact_probability", calls["connects"], "outcome"),
-            ("outcomes.probabilities.qualified", calls["contacts"], "outcome"),
-            ("cadence.max_attempts and gaps", calls["never_contacted"], "lead_id"),
-        ):
-            if n < SMALL_SAMPLE:
-                warn(
-                    rows,
-                    ct.path,
-                    ct.columns.get(column),
-                    f"{what}: fitted from {int(n)} "
-                    f"{'leads never contacted' if 'attempts' in what else 'calls'} ({few})",
-                )
+        _small_call_samples(rows, tables["calls"], calls)
+
+
+def _small_call_samples(rows: list[dict[str, Any]], ct: ExportTable, calls: dict[str, Any]) -> None:
+    """The call log's shares from fewer than SMALL_SAMPLE successes or failures, and the
+    cadence from fewer than SMALL_SAMPLE leads never contacted."""
+    few = f"fewer than {SMALL_SAMPLE}"
+    for what, k, n, of in (
+        ("cadence.connect_probability", calls["connects"], calls["dials"], "dials"),
+        ("cadence.contact_probability", calls["contacts"], calls["connects"], "connects"),
+        ("outcomes.probabilities.qualified", calls["sqls"], calls["contacts"], "contacts"),
+    ):
+        if min(k, n - k) < SMALL_SAMPLE:
+            warn(
+                rows,
+                ct.path,
+                ct.columns.get("outcome"),
+                f"{what}: fitted from {int(k)} of {int(n)} {of} ({few} "
+                f"{'events' if k <= n - k else 'non-events'})",
+            )
+    if calls["never_contacted"] < SMALL_SAMPLE:
+        warn(
+            rows,
+            ct.path,
+            ct.columns.get("lead_id"),
+            f"cadence.max_attempts and gaps: fitted from {int(calls['never_contacted'])} leads "
+            f"never contacted ({few})",
+        )
 
 
 # Scenario setting (its path's start) -> the export fields behind it, the likeliest first.
@@ -177,6 +273,9 @@ def blame(problems: list[str], tables: dict[str, ExportTable]) -> str:
     parts = first.split(": ", 2)
     loc, what = (parts[1], parts[2]) if len(parts) == 3 else ("", first)
     plain = loc.replace("[", ".").replace("]", "")
+    if plain in ("horizon", "start_date"):  # set from the options, not from a column
+        option = "--horizon (horizon_weeks)" if plain == "horizon" else "--as-of (as_of)"
+        return f"the option {option} gives the scenario's {plain} a value it refuses: {what}"
     if plain.startswith("sources") and ".score" in plain:
         plain = "scoring"
     for prefix, fields in BLAME:

@@ -26,7 +26,7 @@ from ..scenario import Scenario
 if TYPE_CHECKING:
     from .fit_result import Calibration
 
-__all__ = ["assumption_notes", "calibration_report", "fit_verdict"]
+__all__ = ["assumption_notes", "calibration_report", "fit_verdict", "problem_summary"]
 
 _CONVERSIONS = (  # stage: how the verdict words it
     ("lead->mql", "of leads became MQLs"),
@@ -62,6 +62,12 @@ def _lines(lines: pd.Series, most: int = 6) -> str:
     return text + (f" and {len(values) - most} more" if len(values) > most else "")
 
 
+def _rows(lines: pd.Series) -> int:
+    """Rows a problem touches: each line once, and each problem without a line (a whole
+    column, a warning) as one."""
+    return int(lines.nunique() + lines.isna().sum())
+
+
 def assumption_notes(params: pd.DataFrame) -> list[str]:
     """One note per value the exports cannot give, with its basis, for the assumptions list."""
     assumed = params[params["kind"] == "assumption"]
@@ -74,14 +80,33 @@ def assumption_notes(params: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- data quality
 
 
-def _problems(report: pd.DataFrame) -> pd.DataFrame:
-    """The read problems grouped by file, problem and action, rows counted once, with lines."""
+# Parts of a problem that name one row's other line: a duplicate's first line. Grouped
+# without them, 560 duplicates are one line of the report, not 560.
+_OWN_LINE = re.compile(r"\(first on line \d+\)")
+
+
+def problem_summary(report: pd.DataFrame) -> pd.DataFrame:
+    """The read problems grouped by file, kind of problem and action: rows counted once,
+    with the first lines (what ``simfunnel fit`` prints and the report's data quality)."""
+    return _problems(report, most=5)
+
+
+def _problems(report: pd.DataFrame, most: int = 6) -> pd.DataFrame:
+    """The read problems grouped by file, problem and action, rows counted once, with lines;
+    a problem naming another line of its row (a duplicate's first) grouped as one kind."""
     if report.empty:
         return pd.DataFrame(columns=["file", "problem", "action", "rows", "lines"])
-    grouped = report.assign(line=pd.to_numeric(report["line"], errors="coerce")).groupby(
-        ["file", "problem", "action"], dropna=False, sort=False
+    kind = (
+        report["problem"]
+        .astype(str)
+        .str.replace(_OWN_LINE, "(first on an earlier line)", regex=True)
     )
-    problems = grouped.agg(rows=("line", "nunique"), lines=("line", _lines)).reset_index()
+    grouped = report.assign(
+        line=pd.to_numeric(report["line"], errors="coerce"), problem=kind
+    ).groupby(["file", "problem", "action"], dropna=False, sort=False)
+    problems = grouped.agg(
+        rows=("line", _rows), lines=("line", functools.partial(_lines, most=most))
+    ).reset_index()
     problems["rows"] = problems["rows"].astype(int)
     return problems.sort_values(
         ["file", "action", "rows"], ascending=[True, True, False], kind="stable"
@@ -192,6 +217,12 @@ def _sales_cycle_paragraph(durations: pd.DataFrame) -> str:
             "lognormal of median 45 and p90 90 days): forecasts of wins rest on it."
         )
     b = cycle.iloc[0]
+    if b["dist"] == "fixed" and float(b["median"]) == 0:
+        return (
+            f"Every one of the {int(b['events']):,} closed opportunities closed on the day "
+            "and at the time it opened (close date = opportunity date), so the sales cycle "
+            "is 0 days: check whether the CRM stamps both dates at the close."
+        )
     median = interval(float(b["median"]), float(b["median_low"]), float(b["median_high"]))
     closed, still_open = int(b["events"]), int(b["n"] - b["events"])
     ks = float(b["ks"])
@@ -402,7 +433,7 @@ def calibration_report(cal: Calibration) -> Report:
         title=f"{scenario.name}: a scenario fitted from CRM exports",
         subtitle=(
             f"Data from {cal.start:%Y-%m-%d} to {cal.as_of:%Y-%m-%d}; the scenario starts "
-            f"{scenario.start_date:%Y-%m-%d} and runs {scenario.weeks} weeks"
+            f"{scenario.start_date:%Y-%m-%d} and runs {scenario.period}"
         ),
         verdict=verdict,
         tiles=_calibration_tiles(cal),

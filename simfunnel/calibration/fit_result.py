@@ -26,7 +26,7 @@ from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from .checks import blame, validate
 from .estimators import DISTS
-from .fit_report import calibration_report, fit_verdict
+from .fit_report import calibration_report, fit_verdict, problem_summary
 from .records import fmt, plain_values
 
 __all__ = ["Calibration"]
@@ -297,11 +297,13 @@ class Calibration(AnswerBase):
 
     def text(self) -> str:
         """What ``simfunnel fit`` prints after the scenario's path: the parameters written, the
-        rows reported, and those rows counted by file, problem and action."""
+        rows reported, and those rows counted by file, kind of problem and action, with the
+        first lines of each (560 duplicates are one line, not 560)."""
         problems = self.problems
         text = f"{len(self.parameters)} fitted parameters; {len(problems)} rows reported"
         if len(problems):
-            text += "\n" + problems.groupby(["file", "problem", "action"]).size().to_string()
+            table = problem_summary(problems).rename(columns={"lines": "first lines"})
+            text += "\n" + table.to_string(index=False)
         return text
 
     def report(self) -> Report:

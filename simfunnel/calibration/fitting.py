@@ -26,8 +26,9 @@ Two choices shape the scenario it writes (docs/calibration.md says more):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +51,23 @@ from .capacity import active_last_month, capacity_notes, capacity_table
 from .checks import (
     MIN_LEADS,
     SHORT_PERIOD_WEEKS,
+    check_horizon,
     collapsed_stages,
     enough,
+    no_contacts,
     small_samples,
+    unread_amounts,
     validate,
 )
 from .fit_result import Calibration
 from .lead_stats import (
     arrival_tables,
+    closes_from,
     conversion_table,
     deal_value_fits,
     score_tables,
     stage_durations,
+    stand_in_stages,
 )
 from .overrides import apply_overrides
 from .recent import present_rates
@@ -95,6 +101,7 @@ def fit(
     overrides: Mapping[str, Any] | None = None,
     since: Any = None,
     half_life_weeks: float | None = None,
+    decimal: str | None = None,
 ) -> Calibration:
     """Fit a scenario from exports (paths, or tables from the ``read_*`` functions).
 
@@ -108,7 +115,8 @@ def fit(
     Arrival rates and the MQL->SQL and SQL->opportunity rates describe the present where the
     cohort model finds it differs from the average (:mod:`simfunnel.calibration.recent`); ``since`` and
     ``half_life_weeks`` choose its window (default: all cohorts, or those since a detected
-    shift).
+    shift). ``decimal``: the decimal mark of the numbers, ``.`` or ``,`` (detected when not
+    given, :func:`simfunnel.data.numbers.decimal_mark`).
 
     Refused with :class:`CalibrationError` (one line): fewer than ``MIN_LEADS`` usable leads
     in the period or fewer than ``MIN_MQLS`` MQLs, and a scenario that would fail its own
@@ -116,7 +124,7 @@ def fit(
     ``SMALL_SAMPLE`` events are kept with a warning (``warnings``, the report and the YAML).
     """
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
-    kw |= {"encoding": encoding, "sep": sep}
+    kw |= {"encoding": encoding, "sep": sep, "decimal": decimal}
     inputs = _checked_inputs(
         _as_table(leads, read_leads, **kw),
         _as_table(calls, read_calls, **kw),
@@ -129,6 +137,7 @@ def fit(
     scenario, params = build_scenario(name, inputs.as_of, horizon_weeks, est)
     small_samples(
         inputs.warned,
+        {"sql->opportunity"} if "sql_date" in inputs.stand_ins else set(),
         inputs.tables,
         est.arrivals,
         est.conversion,
@@ -136,7 +145,7 @@ def fit(
         est.deal_values,
         est.calls,
     )
-    collapsed_stages(inputs.warned, inputs.tables["leads"], est.leads, est.cohorts)
+    collapsed_stages(inputs.warned, inputs.tables["leads"], est.leads, est.cohorts, est.conversion)
     validate(scenario, inputs.tables)
     user = overrides or {}
     scenario = known_by_the_user(scenario, apply_overrides(scenario, user, params), user)
@@ -158,8 +167,10 @@ def fit(
 @dataclass(eq=False)
 class _Inputs:
     """The exports checked against each other and the data period: what each step reads.
-    ``leads``: the lead table's rows, source filled; ``outside``: leads created outside the
-    period; ``notes`` and ``warned`` gather what the steps say."""
+    ``leads``: the lead table's rows, source filled (a stage date standing in for a missing
+    one, ``stand_ins``); ``outside``: leads created outside the period; ``weeks``: the span
+    the leads cover, which the rates divide by, ending at ``lead_end``; ``notes`` and
+    ``warned`` gather what the steps say."""
 
     tables: dict[str, ExportTable]
     calls: ExportTable | None
@@ -171,6 +182,72 @@ class _Inputs:
     outside: pd.Series
     notes: list[str]
     warned: list[dict[str, Any]]
+    lead_end: pd.Timestamp
+    stand_ins: dict[str, str] = field(default_factory=dict)
+
+
+# A start this long before the first lead, or an as-of date this long after the last, is
+# outside the data: the rates would divide by weeks that hold no leads.
+_SLACK = pd.Timedelta(weeks=2)
+
+
+def _lift_warnings(
+    tables: dict[str, ExportTable], warned: list[dict[str, Any]]
+) -> dict[str, ExportTable]:
+    """The readers' and checks' warnings (a stray date, unknown call outcomes, an encoding
+    that garbles the text) moved from the tables' reports to the fit's warnings, so the
+    scenario file shouts them and the report lists each once."""
+    out = {}
+    for kind, table in tables.items():
+        loud = table.report["action"] == "warning"
+        warned.extend(
+            {str(k): v for k, v in r.items()} for r in table.report[loud].to_dict("records")
+        )
+        report = table.report[~loud].reset_index(drop=True)
+        out[kind] = dataclasses.replace(table, report=report) if loud.any() else table
+    return out
+
+
+def _period(
+    L: pd.DataFrame, lt: ExportTable, t0: pd.Timestamp | None, t1: pd.Timestamp, warned: list
+) -> tuple[pd.Timestamp, pd.Timestamp, float]:
+    """The data period's start, the end of the span the leads cover and its weeks (what the
+    rates divide by). A stated start well before the first lead, or an as-of date well after
+    the last, would divide the rates by weeks that hold no leads: the span is the leads',
+    with a warning."""
+    first = L["created"].min().normalize()
+    column = lt.columns.get("created")
+    if t0 is not None and t0 < first - _SLACK:
+        warn(
+            warned,
+            lt.path,
+            column,
+            f"the start {t0:%Y-%m-%d} is {(first - t0).days} days before the first lead "
+            f"({first:%Y-%m-%d}): the weeks before it hold no data, so the rates are measured "
+            "from the first lead, not divided by them",
+        )
+        t0 = first
+    t0 = first if t0 is None else t0
+    last = L.loc[L["created"] <= t1, "created"].max()
+    end = t1
+    if pd.notna(last) and t1 - last > _SLACK:
+        end = min(t1, last.normalize() + pd.Timedelta(days=1))
+        warn(
+            warned,
+            lt.path,
+            column,
+            f"the last lead was created {last:%Y-%m-%d %H:%M}, {(t1 - last).days} days before "
+            f"the as-of date {t1:%Y-%m-%d %H:%M}: the rates are measured over the span the "
+            f"leads cover ({t0:%Y-%m-%d} to {end:%Y-%m-%d}), not over weeks that hold none; "
+            "if no lead really came since, the export is not telling the present",
+        )
+    weeks = (end - t0).total_seconds() / 604800
+    if weeks <= 0:
+        raise CalibrationError(
+            f"{lt.path}: the data period is empty (start {t0:%Y-%m-%d %H:%M} is not before the "
+            f"as-of date {t1:%Y-%m-%d %H:%M})"
+        )
+    return t0, end, weeks
 
 
 def _checked_inputs(
@@ -186,25 +263,19 @@ def _checked_inputs(
     leads or MQLs; a short period is kept with a warning."""
     if lt is None:
         raise CalibrationError("fit needs a lead table")
-    if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, int) or horizon_weeks < 1:
-        raise CalibrationError(f"horizon_weeks must be a whole number >= 1 (got {horizon_weeks!r})")
+    check_horizon(horizon_weeks)
     t0 = parse_timestamp(start, "start") if start is not None else None
     if len(lt.data) < MIN_LEADS:  # before the checks across tables, which would say less
         enough(lt, lt.data, pd.Series(False, index=lt.data.index), None, None)
     lt, ct, ot, t1 = check_exports(lt, ct, ot, as_of=as_of)
+    warned: list[dict[str, Any]] = []
     tables = {"leads": lt} | ({"calls": ct} if ct else {}) | ({"opportunities": ot} if ot else {})
+    tables = _lift_warnings(tables, warned)
+    lt, ct, ot = tables["leads"], tables.get("calls"), tables.get("opportunities")
     L = lt.data.copy()
     L["source"] = L["source"].fillna("unknown")
-    notes: list[str] = []
-    warned: list[dict[str, Any]] = []
-    if t0 is None:
-        t0 = L["created"].min().normalize()
-    weeks = (t1 - t0).total_seconds() / 604800
-    if weeks <= 0:
-        raise CalibrationError(
-            f"{lt.path}: the data period is empty (start {t0:%Y-%m-%d %H:%M} is not before the "
-            f"as-of date {t1:%Y-%m-%d %H:%M})"
-        )
+    L, stand_ins, notes = stand_in_stages(L, lt.columns)
+    t0, lead_end, weeks = _period(L, lt, t0, t1, warned)
     outside = (L["created"] < t0) | (L["created"] > t1)
     if outside.any():
         notes.append(f"{int(outside.sum())} leads created outside the period left out of rates")
@@ -215,9 +286,58 @@ def _checked_inputs(
             lt.path,
             lt.columns.get("created"),
             f"the data period is {weeks * 7:.1f} days ({t0:%Y-%m-%d %H:%M} to "
-            f"{t1:%Y-%m-%d %H:%M}): rates from under {SHORT_PERIOD_WEEKS} weeks",
+            f"{lead_end:%Y-%m-%d %H:%M}): rates from under {SHORT_PERIOD_WEEKS} weeks",
         )
-    return _Inputs(tables, ct, ot, L, t0, t1, weeks, outside, notes, warned)
+    return _Inputs(tables, ct, ot, L, t0, t1, weeks, outside, notes, warned, lead_end, stand_ins)
+
+
+def _closes(inputs: _Inputs) -> str:
+    """Which table tells how deals closed (:func:`simfunnel.calibration.lead_stats.closes_from`),
+    with a note when it is the opportunities table and a warning when neither can tell."""
+    lt, ot = inputs.tables["leads"], inputs.opportunities
+    closes = closes_from(lt.columns, ot)
+    lacking = " or ".join(
+        w for w, c in (("won", "won_date"), ("lost", "lost_date")) if c not in lt.columns
+    )
+    lacking += " date column"
+    if closes == "opportunities" and ot is not None:
+        n = int(ot.data["won"].notna().sum())
+        inputs.notes.append(
+            f"the lead table has no {lacking}: the win rate and the sales "
+            f"cycle are measured on the {n} closed deals of {ot.path}"
+        )
+    elif closes == "partial":
+        warn(
+            inputs.warned,
+            lt.path,
+            lt.columns.get("won_date") or lt.columns.get("lost_date"),
+            f"the lead table has no {lacking} and no opportunities table was "
+            "given: deals closed the other way cannot be told from open ones, so the win "
+            "probability is assumed and the sales cycle rests on the closes dated; give "
+            "--opportunities (opportunities=) or state them with --set",
+        )
+    return closes
+
+
+def _conversions(
+    inputs: _Inputs, closes: str, since: Any, half_life_weeks: float | None, rates: pd.DataFrame
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The conversion table with the present put in (:mod:`simfunnel.calibration.recent`),
+    the arrivals likewise, and the cohort model. The cohort model is fitted as of the end of
+    the leads' span; a stage the export cannot count (no SQL, so no SQL->opportunity) keeps
+    its empty row rather than a rate from another stage, and its note is dropped."""
+    L, outside = inputs.leads, inputs.outside
+    measured = conversion_table(L, inputs.opportunities, closes)
+    cohorts, rates, conversion, said = present_rates(
+        L[~outside], inputs.start, inputs.lead_end, rates, measured, since, half_life_weeks
+    )
+    empty = measured[(measured["source"] == "all") & (measured["n"] == 0)]["stage"].tolist()
+    conversion = conversion.copy()
+    for stage in empty:
+        mine = conversion["stage"] == stage
+        conversion.loc[mine] = measured.loc[mine]
+    inputs.notes.extend(n for n in said if not any(n.startswith(f"{s}:") for s in empty))
+    return cohorts, rates, conversion
 
 
 def _measure(
@@ -226,23 +346,24 @@ def _measure(
     """Every table the fit reports (by the name of its :class:`Calibration` field) and what
     the scenario is built from; notes and warnings go to ``inputs``."""
     L, t0, t1, notes = inputs.leads, inputs.start, inputs.as_of, inputs.notes
-    ct, ot = inputs.calls, inputs.opportunities
+    ct, ot, lt = inputs.calls, inputs.opportunities, inputs.tables["leads"]
     arrivals = arrival_tables(L[~inputs.outside], t0, t1, inputs.weeks)
     notes.extend(arrivals.notes)
-    conversion = conversion_table(L)
-    cohorts, rates, conversion, said = present_rates(
-        L[~inputs.outside], t0, t1, arrivals.rates, conversion, since, half_life_weeks
+    closes = _closes(inputs)
+    cohorts, rates, conversion = _conversions(
+        inputs, closes, since, half_life_weeks, arrivals.rates
     )
-    notes.extend(said)
-    durations, survival, chosen, said = stage_durations(L, ot, t1)
+    durations, survival, chosen, said = stage_durations(L, ot, t1, closes, inputs.stand_ins)
     notes.extend(said)
     deal_values = deal_value_fits(L, ot)
-    score_tab, thresholds, threshold = score_tables(L, inputs.tables["leads"], inputs.warned)
+    no_amounts = unread_amounts(inputs.warned, inputs.tables) if deal_values.empty else ""
+    score_tab, thresholds, threshold = score_tables(L, lt, inputs.warned)
     # Calls (those for leads not in the lead table were excluded by check_exports).
     attempts, by_attempt, call_durations = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     call_fit: dict[str, Any] = {}
     if ct is not None and not ct.data.empty:
         attempts, by_attempt, call_durations, call_fit = fit_calls(ct.data, L)
+        no_contacts(ct, call_fit, inputs.warned)
     capacity = capacity_table(ct, ot, call_fit.get("reps", []), t0, t1)
     active = active_last_month(capacity)
     notes.extend(capacity_notes(capacity, active))
@@ -273,5 +394,8 @@ def _measure(
         ot,
         active,
         cohorts,
+        stand_ins=inputs.stand_ins,
+        closes=closes,
+        no_amounts=no_amounts or "no amounts",
     )
     return frames, est

@@ -28,6 +28,7 @@ from .records import days, warn
 __all__ = [
     "ArrivalTables",
     "arrival_tables",
+    "closes_from",
     "conversion_table",
     "cycle",
     "deal_value_fits",
@@ -35,6 +36,7 @@ __all__ = [
     "score_tables",
     "seasonality",
     "stage_durations",
+    "stand_in_stages",
     "weekly_counts",
 ]
 
@@ -67,15 +69,8 @@ def arrival_tables(
     """Arrivals per source over the period (``inside``: the leads created in it), their
     weekly counts up to the last lead, dispersion and seasonality."""
     rates = _arrival_rates(inside, weeks)
-    notes = []
-    last_lead = inside["created"].max()
-    lead_end = min(as_of, last_lead.normalize() + pd.Timedelta(days=1))
-    if as_of - last_lead > pd.Timedelta(weeks=2):
-        notes.append(
-            f"the last lead was created {last_lead:%Y-%m-%d}, {(as_of - last_lead).days} days "
-            f"before the as-of date {as_of:%Y-%m-%d}: weekly counts stop there, rates still "
-            "divide by the whole period"
-        )
+    notes: list[str] = []
+    lead_end = min(as_of, inside["created"].max().normalize() + pd.Timedelta(days=1))
     weekly = weekly_counts(inside["created"], inside["source"], start, lead_end)
     dispersion = _dispersion(weekly)
     seasons = {
@@ -235,9 +230,69 @@ def seasonality(weeks: pd.DataFrame, disp: pd.DataFrame) -> Season:
 # --------------------------------------------------------------------------- conversions
 
 
-def conversion_table(L: pd.DataFrame) -> pd.DataFrame:
+def stand_in_stages(
+    L: pd.DataFrame, columns: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The leads with the opportunity date standing in for a missing SQL date, which stage
+    stands in for which, and a note saying so.
+
+    An export without SQL dates still dates its opportunities, and a lead that became an
+    opportunity was an SQL first: without the stand-in, MQL->SQL would be fitted as 0 and the
+    scenario would forecast no opportunities at all. With it, MQL->SQL is MQL->opportunity
+    and every SQL is accepted."""
+    if not (L["sql_date"].isna().all() and L["opportunity_date"].notna().any()):
+        return L, {}, []
+    why = "no SQL date column" if "sql_date" not in columns else "no SQL date in any row"
+    column = columns.get("opportunity_date", "opportunity_date")
+    L = L.assign(sql_date=L["opportunity_date"])
+    note = (
+        f"the lead table has {why}: the opportunity date ('{column}') stands in for it (a lead "
+        "that became an opportunity was an SQL first), so MQL->SQL is MQL->opportunity, "
+        "acceptance is 1 and the meeting delay keeps its default"
+    )
+    return L, {"sql_date": "opportunity_date"}, [note]
+
+
+def closes_from(columns: dict[str, str], ot: ExportTable | None) -> str:
+    """Which table tells how deals closed: ``leads`` when the lead table has both won and
+    lost date columns, else ``opportunities`` when that table has closed deals, else
+    ``partial`` (a lead table with one of the two: lost deals look open, or won ones) or
+    ``leads`` (with neither, nothing closed)."""
+    have = {"won_date", "lost_date"} & set(columns)
+    if len(have) == 2:
+        return "leads"
+    if ot is not None and ot.data["won"].notna().any():
+        return "opportunities"
+    return "partial" if have else "leads"
+
+
+def _deal_conversion(L: pd.DataFrame, ot: ExportTable | None, closes: str) -> list[dict]:
+    """The opportunity->won rows when the lead table cannot give them: from the closed deals
+    of the opportunities table (by the source of their lead), or none (``partial``)."""
+    sources = [*sorted(L["source"].unique()), "all"]
+    rows = []
+    deals = ot.data if ot is not None and closes == "opportunities" else None
+    if deals is not None:
+        lead_source = L.drop_duplicates("lead_id").set_index("lead_id")["source"]
+        source = deals["lead_id"].map(lead_source).fillna("unknown")
+    for src in sources:
+        n = k = 0
+        if deals is not None:
+            mine = deals["won"].notna() & ((source == src) if src != "all" else True)
+            n, k = int(mine.sum()), int((mine & (deals["won"] == True)).sum())  # noqa: E712
+        low, high = wilson_interval(k, n)
+        rate = k / n if n else math.nan
+        rows.append({"stage": "opportunity->won", "source": src, "n": n, "k": k, "rate": rate})
+        rows[-1] |= {"low": float(low), "high": float(high)}
+    return rows
+
+
+def conversion_table(
+    L: pd.DataFrame, ot: ExportTable | None = None, closes: str = "leads"
+) -> pd.DataFrame:
     """Conversion per stage and source (and ``all``): ``stage, source, n, k, rate, low,
-    high``, with Wilson intervals. SQLs still in status ``sql`` are not yet decided."""
+    high``, with Wilson intervals. SQLs still in status ``sql`` are not yet decided. Won of
+    closed from the lead table, or as :func:`closes_from` says."""
     status = L["status"].fillna("").str.lower()
     is_mql = L["mql_date"].notna()
     is_sql = L["sql_date"].notna()
@@ -267,25 +322,54 @@ def conversion_table(L: pd.DataFrame) -> pd.DataFrame:
                     "high": float(high),
                 }
             )
+    if closes != "leads":
+        conv = [c for c in conv if c["stage"] != "opportunity->won"]
+        conv += _deal_conversion(L, ot, closes)
     return pd.DataFrame(conv)
 
 
 # --------------------------------------------------------------------------- durations and values
 
 
+def _same_day(stage: str, t: np.ndarray, e: np.ndarray, basis: str) -> pd.DataFrame:
+    """A stage whose every completed duration is 0 (closed on the day, and at the time, it
+    opened): a fixed duration of 0 days, not "no durations"."""
+    row = {"stage": stage, "dist": "fixed", "shape": math.nan, "scale": 0.0}
+    row |= {"loglik": math.nan, "aic": math.nan, "delta_aic": 0.0, "ks": 0.0, "median": 0.0}
+    row |= {"median_low": 0.0, "median_high": 0.0, "p90": 0.0, "mean": 0.0, "cv": 0.0}
+    row |= {"n": len(t), "events": int(e.sum()), "chosen": True, "km_median": 0.0}
+    return pd.DataFrame([row | {"basis": f"{basis}; every completed one took 0 days"}])
+
+
 def stage_durations(
-    L: pd.DataFrame, ot: ExportTable | None, as_of: pd.Timestamp
+    L: pd.DataFrame,
+    ot: ExportTable | None,
+    as_of: pd.Timestamp,
+    closes: str = "leads",
+    stand_ins: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.Series], list[str]]:
     """Meeting delay (SQL -> opportunity) and sales cycle (opportunity -> close): the candidate
-    fits of each, Kaplan-Meier, the chosen fit per stage, and notes on durations left out."""
+    fits of each, Kaplan-Meier, the chosen fit per stage, and notes on durations left out.
+    No meeting delay when the opportunity date stands in for the SQL date (it would be 0)."""
     notes = []
     duration_tables, km_tables = [], []
     is_both = L["sql_date"].notna() & L["opportunity_date"].notna()
-    stages = {"sales_cycle": cycle(L, ot, as_of)}
-    delay = days(L.loc[is_both, "opportunity_date"] - L.loc[is_both, "sql_date"])
-    stages["meeting_delay"] = (delay, np.ones(len(delay), bool), "SQL date to opportunity date")
+    stages = {"sales_cycle": cycle(L, ot, as_of, closes)}
+    if "sql_date" not in (stand_ins or {}):
+        delay = days(L.loc[is_both, "opportunity_date"] - L.loc[is_both, "sql_date"])
+        basis = "SQL date to opportunity date"
+        stages["meeting_delay"] = (delay, np.ones(len(delay), bool), basis)
     chosen: dict[str, pd.Series] = {}
     for stage, (t, e, basis) in stages.items():
+        done = t[e]
+        if len(done) and (done == 0).all():
+            notes.append(
+                f"{stage}: all {len(done)} completed on the day and time they began (0 days): "
+                "a fixed duration of 0 days (does the CRM stamp both dates at once?)"
+            )
+            duration_tables.append(_same_day(stage, t, e, basis))
+            chosen[stage] = duration_tables[-1].iloc[0]
+            continue
         ok = np.isfinite(t) & (t > 0)
         if (~ok).any():
             notes.append(f"{stage}: {int((~ok).sum())} durations of 0 days or less left out")
@@ -305,11 +389,17 @@ def stage_durations(
 
 
 def cycle(
-    L: pd.DataFrame, ot: ExportTable | None, as_of: pd.Timestamp
+    L: pd.DataFrame, ot: ExportTable | None, as_of: pd.Timestamp, closes: str = "leads"
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Days from opportunity to close, open ones censored at ``as_of``: from the lead table
-    when it has opportunity dates, else from the opportunities table."""
-    opp = L[L["opportunity_date"].notna()]
+    when it has opportunity dates and tells the closes (:func:`closes_from`), else from the
+    opportunities table. A lead table with won dates only (or lost only) gives the closes it
+    has, uncensored: its other deals may be open or closed the other way."""
+    opp = L[L["opportunity_date"].notna()] if closes != "opportunities" else L.iloc[:0]
+    if len(opp) and closes == "partial":
+        close = opp["won_date"].fillna(opp["lost_date"]).dropna()
+        t = days(close - opp.loc[close.index, "opportunity_date"])
+        return t, np.ones(len(t), bool), "opportunity date to close, the closes dated only"
     if len(opp):
         close = opp["won_date"].fillna(opp["lost_date"])
         event = close.notna().to_numpy()
@@ -324,15 +414,33 @@ def cycle(
 
 
 def deal_value_fits(L: pd.DataFrame, ot: ExportTable | None) -> pd.DataFrame:
-    """Fits of the deal amounts: the lead table's for its opportunities, else the
-    opportunities table's; empty with fewer than 3 positive amounts."""
-    amounts = L.loc[L["opportunity_date"].notna(), "amount"].dropna()
+    """Fits of the deal amounts: the lead table's for its opportunities (every amount it has
+    when it dates no opportunity: an amount is a deal's), else the opportunities table's;
+    empty with fewer than 3 positive amounts."""
+    deals = L["opportunity_date"].notna()
+    amounts = L.loc[deals if deals.any() else L.index, "amount"].dropna()
     if amounts.empty and ot is not None:
         amounts = ot.data["amount"].dropna()
     return fit_amounts(amounts) if (amounts > 0).sum() >= 3 else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------- scores
+
+
+def _one_sided_threshold(s: np.ndarray, every: bool) -> dict[str, Any]:
+    """The threshold when every scored lead is an MQL (or none is): no cut separates them, so
+    the lowest score, which every lead passes (or just above the highest, which none does)."""
+    low, high = float(s.min()), float(s.max())
+    if every:
+        value = max(float(math.floor(low)), min(0.0, low))
+        said = f"every one of the {len(s)} scored leads is an MQL"
+        then = f"the threshold is the lowest score ({value:g}): every lead passes"
+    else:
+        value = min(float(math.ceil(high)) + 1, max(100.0, high))
+        said = f"none of the {len(s)} scored leads is an MQL"
+        then = f"the threshold is above the highest score ({value:g}): no lead passes"
+    basis = f"{said}, so the score cannot separate MQLs; {then}"
+    return {"value": value, "agreement": 1.0, "n": len(s), "basis": basis}
 
 
 def score_tables(
@@ -369,7 +477,12 @@ def score_tables(
             converted = L["sql_date"].notna()[scored].to_numpy()
             score_tab = score_curve(s, converted)
             thresholds = threshold_tradeoff(s, converted)
-            threshold = mql_threshold(s, L["mql_date"].notna()[scored].to_numpy())
+            mql = L["mql_date"].notna()[scored].to_numpy()
+            if 0 < mql.sum() < len(mql):
+                threshold = mql_threshold(s, mql)
+            else:
+                threshold = _one_sided_threshold(s, bool(mql.all()))
+                warn(warned, lt.path, score_col, threshold["basis"])
     elif scored.any():
         warn(
             warned,

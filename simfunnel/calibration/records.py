@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["days", "days_text", "fmt", "param", "plain_values", "warn"]
+__all__ = ["days", "days_text", "duration_basis", "fmt", "param", "plain_values", "warn"]
 
 
 def days(delta: pd.Series) -> np.ndarray:
@@ -66,3 +66,17 @@ def plain_values(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def duration_basis(row: pd.Series) -> str:
+    """What a chosen duration fit rests on, for its comment."""
+    if row["dist"] == "fixed" and row["median"] == 0:
+        return (
+            f"all {row['events']} completed of {row['n']} took 0 days (closed on the day and "
+            "at the time they began): a fixed duration of 0 days"
+        )
+    return (
+        f"{row['events']} completed of {row['n']} ({row['n'] - row['events']} "
+        f"censored), censored MLE chosen by AIC; KS distance to Kaplan-Meier "
+        f"{row['ks']:.3f}; Kaplan-Meier median {row['km_median']:.1f} days"
+    )

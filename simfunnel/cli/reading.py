@@ -10,7 +10,6 @@ from . import cohorts as cli_cohorts
 from . import options as opt
 from .common import (
     EXIT_OK,
-    INTERVAL_REPS,
     Command,
     answer_outputs,
     export_args,
@@ -26,7 +25,7 @@ from .common import (
     report_arg,
     set_option,
 )
-from .output import deliver, show, ticking, write_files
+from .output import show, ticking, write_files
 
 
 def fit_args(fit: argparse.ArgumentParser) -> None:
@@ -36,6 +35,13 @@ def fit_args(fit: argparse.ArgumentParser) -> None:
         "--as-of", type=opt.date, default=None, help="when the extract was taken (YYYY-MM-DD)"
     )
     fit.add_argument("--horizon", type=positive, default=13, help="weeks the scenario runs")
+    fit.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=None,
+        help="decimal mark of the numbers (default: read from the values; a file whose "
+        "numbers could be either, such as 1.500 in a ';' file, asks for it)",
+    )
     cli_cohorts.add_window_args(fit)
     set_option(fit)
     fit.add_argument(
@@ -72,6 +78,7 @@ def fit_command(args: argparse.Namespace) -> int:
             overrides=opt.settings(args.overrides),
             since=args.since,
             half_life_weeks=args.half_life,
+            decimal=args.decimal,
         )
     path = cal.write_scenario(args.out)
     if args.format == "text":
@@ -99,30 +106,34 @@ def backtest_args(bt: argparse.ArgumentParser) -> None:
     cli_cohorts.add_rolling_args(bt)
     bt.add_argument(
         "--horizon",
-        type=opt.horizon,
+        type=cli_cohorts.horizon,
         required=True,
         help="weeks to forecast (13, 13weeks) or calendar months (3months: to a month's end, "
-        "scored by month)",
+        f"scored by month); at most {cli_cohorts.MAX_HORIZON_WEEKS} weeks or "
+        f"{cli_cohorts.MAX_HORIZON_MONTHS} months",
     )
     set_option(bt)
     bt.add_argument(
         "--reps",
-        type=INTERVAL_REPS,
+        type=cli_cohorts.within(
+            2, cli_cohorts.MAX_REPS, ": a band needs two, and more only take longer"
+        ),
         default=19,
-        help="replications (default 19; at least 100 with --every or --cutoffs)",
+        help="replications (default 19; at least 100 with --every or --cutoffs; at most "
+        f"{cli_cohorts.MAX_REPS:,})",
     )
     bt.add_argument("--seed", type=opt.seed, default=0, help="random seed (default 0)")
     bt.add_argument("--workers", type=positive, default=None, help="worker processes")
     bt.add_argument(
         "--arrivals",
         choices=("forecast", "actual"),
-        default="forecast",
+        default=None,
         help="forecast arrivals, or replay the leads that actually came (default forecast)",
     )
     bt.add_argument(
         "--start-from",
         choices=("snapshot", "warm_up"),
-        default="snapshot",
+        default=None,
         help="the funnel as the export shows it at the cutoff, or a warm-up (default snapshot)",
     )
     bt.add_argument(
@@ -146,6 +157,12 @@ def backtest_command(args: argparse.Namespace) -> int:
             "backtest needs --cutoff DATE (one cutoff, simulated) or "
             "--every month / --cutoffs A,B (rolling origin, cohort model)"
         )
+    cli_cohorts.refuse_unused(
+        args,
+        cli_cohorts.ROLLING_ONLY,
+        "with --cutoff, which runs the simulation's backtest at that one cutoff (--model, "
+        "--from and --to belong to --every or --cutoffs)",
+    )
     number, unit = args.horizon
     if unit == "months" and args.freq == "W":
         raise problem("--horizon in months is scored by month: leave out --freq W")
@@ -162,11 +179,20 @@ def backtest_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         progress=progress(args),
-        arrivals=args.arrivals,
-        start_from=args.start_from,
+        arrivals=args.arrivals or "forecast",
+        start_from=args.start_from or "snapshot",
         freq="M" if args.freq == "Q" else args.freq,
+        since=args.since,
+        half_life_weeks=args.half_life,
+        parameter_draws=False if args.no_parameter_draws else None,
     )
-    deliver(args, dataclasses.replace(bt, roll_up="Q") if args.freq == "Q" else bt)
+    answer = dataclasses.replace(bt, roll_up="Q") if args.freq == "Q" else bt
+    show(args, answer)
+    flush()
+    cli_cohorts.report_rows(args, bt.calibration.problems)
+    for text in bt.notes:
+        note(args, f"note: {text}")
+    write_files(args, answer)
     return EXIT_OK
 
 

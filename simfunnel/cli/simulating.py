@@ -312,8 +312,7 @@ def validate_args(validate: argparse.ArgumentParser) -> None:
 def validate_command(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     print(
-        f"{args.scenario}: ok ({scenario.name}, {len(scenario.sources)} sources, "
-        f"{scenario.period})"
+        f"{args.scenario}: ok ({scenario.name}, {len(scenario.sources)} sources, {scenario.period})"
     )
     return EXIT_OK
 

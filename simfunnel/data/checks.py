@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .dates import PlaceholderRule, minute, parse_timestamp, plausible_window
+from .dates import PlaceholderRule, minute, parse_timestamp, plausible_window, stray_bounds
 from .limits import EARLY_CALL, FUTURE_LIMIT, UNKNOWN_CALLS_SHARE, CalibrationError
 from .tables import LEAD_STAGES, ExportTable, add_problem, with_problems
 
@@ -63,8 +63,8 @@ def check_exports(
     now = parse_timestamp(today, "today") if today is not None else pd.Timestamp.now().normalize()
     stated = _stated_as_of(as_of, now)
     lead_dates = [c for c in (*LEAD_STAGES, "won_date", "lost_date") if c in leads.data]
-    window = _window(leads, calls, opportunities, lead_dates, now + FUTURE_LIMIT)
-    rule = PlaceholderRule(now, stated, window)
+    window, bulk = _window(leads, calls, opportunities, lead_dates, now + FUTURE_LIMIT)
+    rule = PlaceholderRule(now, stated, window, bulk)
     checked_leads, known = _check_lead_rows(leads, lead_dates, rule)
     checked_calls = _check_call_rows(calls, known, rule) if calls is not None else None
     checked_opps = (
@@ -94,9 +94,10 @@ def _window(
     opportunities: ExportTable | None,
     lead_dates: list[str],
     limit: pd.Timestamp,
-) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp] | None, tuple[pd.Timestamp, pd.Timestamp] | None]:
     """The span of the bulk of every date in the tables (closes of closed deals only),
-    leaving out dates past the future limit, against which placeholders stand out."""
+    leaving out dates past the future limit, against which placeholders stand out; and the
+    span within it without stray dates (:func:`simfunnel.data.dates.stray_bounds`)."""
     pool = [leads.data[c] for c in lead_dates]
     if calls is not None:
         pool.append(calls.data["timestamp"])
@@ -106,7 +107,10 @@ def _window(
     stamps: pd.Series = (
         pd.concat(pool, ignore_index=True).dropna() if pool else pd.Series([], dtype="M8[ns]")
     )
-    return plausible_window(stamps[stamps <= limit])
+    window = plausible_window(stamps[stamps <= limit])
+    if window is None:
+        return None, None
+    return window, stray_bounds(stamps[stamps.between(*window)])
 
 
 def _mark_placeholders(
@@ -117,25 +121,28 @@ def _mark_placeholders(
     problems: list[dict[str, Any]],
     rule: PlaceholderRule,
     only: pd.Series | None = None,
+    early: bool = False,
 ) -> pd.Series:
-    """Rows with a placeholder date in one of ``fields``, reported (excluded), added to the
-    rows already ``bad``; ``only``: the rows whose dates count (closes of closed deals)."""
+    """Rows with a placeholder or stray date in one of ``fields``, reported (excluded; a stray
+    also as a warning, since one typo would have moved the data period), added to the rows
+    already ``bad``; ``only``: the rows whose dates count (closes of closed deals); ``early``:
+    strays before the rest count too (a lead's dates: the first lead starts the period)."""
     out = bad.copy()
     for name in fields:
-        why = rule.reasons(data[name])
+        why = rule.reasons(data[name], early)
         hit = why.notna() & ~out
         if only is not None:
             hit &= only
+        column = table.columns.get(name, name)
         for j in data.index[hit]:
-            add_problem(
-                problems,
-                table.path,
-                data.at[j, "line"],
-                table.columns.get(name, name),
-                f"placeholder date: {why[j]}",
-                minute(data[name].at[j]),
-                "excluded",
-            )
+            line, value = data.at[j, "line"], minute(data[name].at[j])
+            add_problem(problems, table.path, line, column, why[j], value, "excluded")
+            if why[j].startswith("stray"):
+                said = (
+                    f"line {line!s}: '{column}' {value} is a {why[j]}: the row is excluded "
+                    "(a typo?), so that it does not stretch the data period and dilute the rates"
+                )
+                add_problem(problems, table.path, line, column, said, value, "warning")
         out |= hit
     return out
 
@@ -204,7 +211,7 @@ def _check_lead_rows(
     data = leads.data.copy()
     problems: list[dict[str, Any]] = []
     bad = pd.Series(False, index=data.index)
-    bad = _mark_placeholders(leads, data, lead_dates, bad, problems, rule)
+    bad = _mark_placeholders(leads, data, lead_dates, bad, problems, rule, early=True)
     if rule.as_of is not None:
         bad |= _after_as_of(leads, data, "created", bad, problems, rule.as_of, "created after")
         _blank_stages_after(leads, data, lead_dates, bad, problems, rule.as_of)

@@ -7,6 +7,7 @@ day/month order that is the wrong way round), dates given as options, and placeh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from .limits import (
     FUTURE_LIMIT,
     MAX_UNREAD,
     PLACEHOLDER_GAP,
+    STRAY_GAP,
+    STRAY_MOST,
+    STRAY_RATIO,
     SWAPPED_MIN,
     UNREAD_SLACK,
     CalibrationError,
@@ -31,6 +35,7 @@ __all__ = [
     "parse_family",
     "parse_timestamp",
     "plausible_window",
+    "stray_bounds",
     "to_datetime",
 ]
 
@@ -58,6 +63,12 @@ _FAMILY_ALIASES = {
     "month-first": "month-first",
 }
 _HINT = "state it with date_format= (--date-format): iso, dayfirst, monthfirst or a pattern"
+# A UTC offset or zone after a time of day ('09:30:00-05:00', '09:30Z', '09:30:00 UTC'): the
+# time before it is kept as written.
+_OFFSET = re.compile(
+    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*"
+    r"(?:[Zz]|(?:UTC|GMT)?\s*[+-]\d{2}(?::?\d{2})?|UTC|GMT)$"
+)
 
 
 def minute(value: Any) -> str:
@@ -133,7 +144,7 @@ def choose_dates(
     columns, how the format was chosen, and notes (mixed formats). Any column whose values the
     format leaves unread in more than 20% (and more than two values) stops the read."""
     present = present or {}
-    notes: list[tuple[str, str]] = []
+    columns, notes = _local_times(columns, present)
     if date_format is not None:
         parsed, described = _parse_stated(columns, date_format, path)
     else:
@@ -141,9 +152,39 @@ def choose_dates(
         if detected is None:
             empty = {n: pd.Series(pd.NaT, index=s.index) for n, s in columns.items()}
             return empty, "none", notes
-        parsed, described, notes = detected
+        parsed, described, mixed = detected
+        notes += mixed
     _refuse_unread(columns, parsed, described, date_format, path, present)
     return parsed, described, notes
+
+
+def _local_times(
+    columns: dict[str, pd.Series], present: dict[str, str]
+) -> tuple[dict[str, pd.Series], list[tuple[str, str]]]:
+    """Dates with their UTC offset (or zone) dropped, and a note per column that had one.
+
+    The time of day an export shows is the team's wall-clock time: converted to UTC, a lead
+    created at 09:30 in New York would read as 14:30, moving office hours and, near midnight,
+    the day. So the offset is read and dropped, not applied (a file mixing offsets, as across
+    a change to summer time, keeps each value's own local time)."""
+    out: dict[str, pd.Series] = {}
+    count, names, example = 0, [], ""
+    for name, values in columns.items():
+        local = values.str.replace(_OFFSET, r"\1", regex=True)
+        changed = local != values
+        out[name] = local
+        if changed.any():
+            count += int(changed.sum())
+            names.append(present.get(name, name))
+            example = example or str(values[changed].iloc[0])
+    if not count:
+        return out, []
+    note = (
+        f"{count} dates carry a UTC offset or zone (e.g. {example!r}): read as the local time "
+        "written, the offset dropped (not converted to UTC), so times of day stay as the CRM "
+        "showed them"
+    )
+    return out, [(", ".join(names), note)]
 
 
 def _parse_stated(
@@ -346,31 +387,82 @@ def plausible_window(stamps: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | N
     return pd.Timestamp(lo), pd.Timestamp(hi)
 
 
+def _tail_gap(v: np.ndarray, most: int) -> int | None:
+    """The index after which the last few dates of ``v`` (sorted, in ns) stand alone: the
+    first of the last ``most`` gaps that is at least ``STRAY_GAP`` and ``STRAY_RATIO`` times
+    every gap before it (but the first ``most``, which may lead to strays at the other end);
+    None when there is no such gap."""
+    gaps = np.diff(v)
+    if len(gaps) <= 3 * most:
+        return None
+    for j in range(len(gaps) - most, len(gaps)):
+        if gaps[j] >= STRAY_GAP.value and gaps[j] >= STRAY_RATIO * gaps[most:j].max():
+            return j
+    return None
+
+
+def stray_bounds(stamps: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The span of the dates without strays: a few dates (at most ``STRAY_MOST``, and 1%)
+    beyond a gap of at least eight weeks with nothing in it, at either end, where the rest of
+    the data has no gap a quarter as long. One typo (2027 for 2026) would otherwise stretch
+    the data period and dilute every rate. None when there are too few dates to tell."""
+    v = np.sort(stamps.dropna().to_numpy(dtype="datetime64[ns]").view("int64"))
+    if len(v) < 20:
+        return None
+    n = len(v)
+    most = max(1, min(STRAY_MOST, n // 100))
+    lo, hi = 0, n  # the dates kept: v[lo:hi]
+    while n - hi < most and (j := _tail_gap(v[lo:hi], most - (n - hi))) is not None:
+        hi = lo + j + 1
+    while lo < most and (j := _tail_gap(-v[lo:hi][::-1], most - lo)) is not None:
+        lo = hi - (j + 1)
+    return pd.Timestamp(v[lo]), pd.Timestamp(v[hi - 1])
+
+
 @dataclass(frozen=True)
 class PlaceholderRule:
     """When a date is a placeholder (``2099-12-31``, ``1900-01-01``) rather than a record:
     beyond a gap of a year from the bulk of the dates (``window``), over a year after a stated
-    ``as_of``, or over two years after ``now``."""
+    ``as_of``, or over two years after ``now``; and a stray date, alone beyond a gap of weeks
+    with nothing (``bulk``: the span without strays, :func:`stray_bounds`)."""
 
     now: pd.Timestamp
     as_of: pd.Timestamp | None
     window: tuple[pd.Timestamp, pd.Timestamp] | None
+    bulk: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
     @property
     def limit(self) -> pd.Timestamp:
         """The latest date an export can hold: two years after today."""
         return self.now + FUTURE_LIMIT
 
-    def reasons(self, values: pd.Series) -> pd.Series:
-        """Why each date is a placeholder (None where it is not)."""
+    def reasons(self, values: pd.Series, early: bool = True) -> pd.Series:
+        """Why each date is a placeholder or a stray (None where it is neither): the problem
+        the report gives, ``placeholder date: ...`` or ``stray date: ...``. ``early``: flag
+        strays before the rest too (only a lead's creation sets the start of the period)."""
         out = pd.Series(None, index=values.index, dtype=object)
+        if self.bulk is not None:
+            lo, hi = self.bulk
+            after, before = values > hi, (values < lo) & early
+            out[after] = (values[after] - hi).dt.days.astype(
+                str
+            ) + f" days after the rest of the data (to {hi:%Y-%m-%d}), with nothing between"
+            out[before] = (lo - values[before]).dt.days.astype(
+                str
+            ) + f" days before the rest of the data (from {lo:%Y-%m-%d}), with nothing between"
+            out = "stray date: " + out
+        placeholder = pd.Series(None, index=values.index, dtype=object)
         if self.window is not None:
             lo, hi = self.window
-            out[values < lo] = f"more than a year before the rest of the data (from {lo:%Y-%m-%d})"
-            out[values > hi] = f"more than a year after the rest of the data (to {hi:%Y-%m-%d})"
+            placeholder[values < lo] = (
+                f"more than a year before the rest of the data (from {lo:%Y-%m-%d})"
+            )
+            placeholder[values > hi] = (
+                f"more than a year after the rest of the data (to {hi:%Y-%m-%d})"
+            )
         if self.as_of is not None:
-            out[values > self.as_of + PLACEHOLDER_GAP] = (
+            placeholder[values > self.as_of + PLACEHOLDER_GAP] = (
                 f"more than a year after the as-of date {self.as_of:%Y-%m-%d}"
             )
-        out[values > self.limit] = f"more than two years after today ({self.now:%Y-%m-%d})"
-        return out
+        placeholder[values > self.limit] = f"more than two years after today ({self.now:%Y-%m-%d})"
+        return ("placeholder date: " + placeholder).where(placeholder.notna(), out)

@@ -14,6 +14,9 @@ __all__ = [
     "MAX_CALL_SECONDS",
     "MAX_UNREAD",
     "PLACEHOLDER_GAP",
+    "STRAY_GAP",
+    "STRAY_MOST",
+    "STRAY_RATIO",
     "SWAPPED_MIN",
     "UNKNOWN_CALLS_SHARE",
     "UNREAD_SLACK",
@@ -31,6 +34,9 @@ MAX_UNREAD = 0.2  # a date column with more than 20% of its values unread stops 
 UNREAD_SLACK = 2  # ... unless no more than 2 values are unread (small files)
 SWAPPED_MIN = 10  # a stated day/month order this many values (and 20%) misread, the other reads
 PLACEHOLDER_GAP = pd.Timedelta(days=365)  # a date this far from all the others is a placeholder
+STRAY_GAP = pd.Timedelta(weeks=8)  # a few dates beyond this gap with nothing in it are strays ...
+STRAY_RATIO = 4  # ... when the rest of the data has no gap a quarter as long ...
+STRAY_MOST = 5  # ... and they are at most this many dates (and 1% of them)
 FUTURE_LIMIT = pd.Timedelta(days=730)  # no export holds dates over two years after today
 EARLY_CALL = pd.Timedelta(days=1)  # calls this much before their lead (time zones) are kept
 MAX_CALL_SECONDS = 86400.0  # a call longer than a day is a wrong duration

@@ -20,7 +20,8 @@ import yaml
 from ..base.formatting import one_line
 from .dates import choose_dates
 from .formats import CALL_OUTCOMES, STYLES
-from .limits import MAX_CALL_SECONDS, CalibrationError
+from .limits import CalibrationError
+from .numbers import number_mark, read_number
 from .tables import (
     LEAD_STAGES,
     SCHEMAS,
@@ -29,12 +30,10 @@ from .tables import (
     add_problem,
     report_frame,
 )
-from .text import CONTROL_CHARS, read_csv_text, read_text, sniff_sep
+from .text import CONTROL_CHARS, CsvTable, read_csv_table, read_text, sniff_sep
 
 __all__ = ["read_calls", "read_leads", "read_opportunities"]
 
-# Numbers that cannot be negative: field -> what it is, for the report.
-_NON_NEGATIVE = {"amount": "amount", "duration_s": "duration"}
 _TRUE = {"true", "1", "yes", "y", "won", "closed won", "closedwon", "t"}
 _FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
 # Call outcome values (lower case) -> canonical; the styles' own values are added below.
@@ -113,9 +112,9 @@ def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
     return out
 
 
-def _columns_for(kind: str, style: str, mapping: Any) -> tuple[dict[str, str], Any]:
-    """Canonical field -> column of a table: the style's, overridden by the mapping; and the
-    mapping's extra call outcome words (None without)."""
+def _columns_for(kind: str, style: str, mapping: Any) -> tuple[dict[str, str], Any, set[str]]:
+    """Canonical field -> column of a table: the style's, overridden by the mapping; the
+    mapping's extra call outcome words (None without); and the fields the mapping names."""
     if style not in STYLES:
         raise CalibrationError(f"unknown export style {style!r}; use one of {', '.join(STYLES)}")
     cols = dict(STYLES[style][kind])
@@ -128,7 +127,22 @@ def _columns_for(kind: str, style: str, mapping: Any) -> tuple[dict[str, str], A
             f"mapping for {kind}: unknown field(s) {', '.join(sorted(unknown))}; use {known}"
         )
     cols.update(extra)
-    return cols, outcome_words
+    return cols, outcome_words, set(extra)
+
+
+def _refuse_mapped_missing(
+    raw: pd.DataFrame, cols: dict[str, str], mapped: set[str], kind: str, path: str
+) -> None:
+    """A column the mapping names must be in the file: a typo in a mapping would otherwise
+    read the field as blank (and fit a default in its place) with only a note."""
+    gone = [f"'{cols[name]}' ({name})" for name in sorted(mapped) if cols[name] not in raw.columns]
+    if gone:
+        found = ", ".join(f"'{c}'" for c in raw.columns[:12])
+        raise CalibrationError(
+            f"{path}: the mapping names column {', '.join(gone)} for the {kind} table, but the "
+            f"file has no such column; found {found}; correct the mapping, or leave the field "
+            "out of it to read the file without that column"
+        )
 
 
 def _require_columns(
@@ -168,39 +182,6 @@ class _Fields:
     dates: dict[str, pd.Series] = field(default_factory=dict)
 
 
-def _read_number(
-    values: pd.Series,
-    name: str,
-    column: str,
-    line: pd.Series,
-    path: str,
-    problems: list[dict[str, Any]],
-) -> pd.Series:
-    """A number column (thousands commas dropped): what is not a finite number, negative
-    where it cannot be, or a call longer than a day, is blanked and reported."""
-    number = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
-    wrong = (values != "") & number.isna()
-    for i in values.index[wrong]:
-        add_problem(problems, path, line[i], column, "not a number", values[i], "blanked")
-    infinite = np.isinf(number)
-    for i in values.index[infinite]:
-        add_problem(problems, path, line[i], column, "not a finite number", values[i], "blanked")
-    number = number.where(~infinite)
-    if name in _NON_NEGATIVE:
-        negative = number < 0
-        for i in values.index[negative]:
-            what = f"negative {_NON_NEGATIVE[name]}"
-            add_problem(problems, path, line[i], column, what, values[i], "blanked")
-        number = number.where(~negative)
-    if name == "duration_s":
-        long = number > MAX_CALL_SECONDS
-        for i in values.index[long]:
-            what = "a call longer than a day"
-            add_problem(problems, path, line[i], column, what, values[i], "blanked")
-        number = number.where(~long)
-    return number
-
-
 def _clean_text(
     values: pd.Series, column: str, line: pd.Series, path: str, problems: list[dict[str, Any]]
 ) -> pd.Series:
@@ -217,12 +198,19 @@ def _clean_text(
 
 
 def _read_fields(
-    raw: pd.DataFrame, cols: dict[str, str], kind: str, path: str, problems: list[dict[str, Any]]
+    table: CsvTable,
+    cols: dict[str, str],
+    kind: str,
+    path: str,
+    problems: list[dict[str, Any]],
+    decimal: str | None = None,
 ) -> _Fields:
     """Every field of the table from its column: numbers and text read, date columns kept as
     text for :func:`_read_dates`; a field without a column is blank (of its type) and noted,
-    a blank required text excludes its row."""
-    line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    a blank required text excludes its row. Lines are the file's (blank lines counted)."""
+    raw = table.frame
+    line = pd.Series(table.lines, index=raw.index)
+    marks = number_mark(raw, cols, kind, table.sep, path, problems, decimal)
     out = _Fields(pd.DataFrame({"line": line}), pd.Series(False, index=raw.index), line)
     for name, kind_, required in SCHEMAS[kind]:
         column = cols.get(name)
@@ -242,7 +230,7 @@ def _read_fields(
         if kind_ == "date":
             out.dates[name] = values
         elif kind_ == "number":
-            out.data[name] = _read_number(values, name, column, line, path, problems)
+            out.data[name] = read_number(values, name, column, line, path, problems, marks[column])
         else:
             values = _clean_text(values, column, line, path, problems)
             out.data[name] = values.where(values != "", None)
@@ -303,15 +291,20 @@ def _read(
     date_format: str | None,
     sep: str | None,
     encoding: str | None = None,
+    decimal: str | None = None,
 ) -> ExportTable:
     """One export read into canonical columns, field by field, then the table's own checks;
     every row excluded and every value blanked is reported."""
-    cols, outcome_words = _columns_for(kind, style, mapping)
+    cols, outcome_words, mapped = _columns_for(kind, style, mapping)
     path = str(path)
-    raw = read_csv_text(path, sep=sep, encoding=encoding, what=f"CSV file ({kind})")
+    table = read_csv_table(path, sep=sep, encoding=encoding, what=f"CSV file ({kind})")
+    raw = table.frame
+    _refuse_mapped_missing(raw, cols, mapped, kind, path)
     _require_columns(raw, cols, kind, style, path)
     problems: list[dict[str, Any]] = []
-    fields = _read_fields(raw, cols, kind, path, problems)
+    for said in table.warnings:
+        add_problem(problems, path, None, "", said, None, "warning")
+    fields = _read_fields(table, cols, kind, path, problems, decimal)
     described = _read_dates(fields, kind, date_format, path, problems)
     data, present = fields.data, fields.present
     if kind == "leads":
@@ -403,7 +396,35 @@ def _check_calls(
             "excluded",
         )
     data["outcome"] = mapped
+    if wrong.any():
+        add_problem(
+            problems,
+            path,
+            None,
+            present["outcome"],
+            _unknown_outcomes(raw[wrong], lookup),
+            None,
+            "warning",
+        )
     return wrong
+
+
+def _unknown_outcomes(words: pd.Series, lookup: dict[str, str]) -> str:
+    """One line on the calls whose outcome is no known word: how many, the words (commonest
+    first), the words known, and how to map them; left out, they would bias every call rate."""
+    counts = words.value_counts()
+    shown = ", ".join(f"{w!r} ({n})" for w, n in counts.head(5).items())
+    more = f" and {len(counts) - 5} other words" if len(counts) > 5 else ""
+    known = "; ".join(
+        f"{kind}: {', '.join(sorted(w for w, k in lookup.items() if k == kind))}"
+        for kind in ("no_answer", "connect", "contact")
+    )
+    first = str(counts.index[0])
+    return (
+        f"{len(words)} calls with an unknown outcome {shown}{more} are excluded, which biases "
+        f"the connect and contact rates; the words known (any case) are {known}; map the others "
+        f"with outcomes: in the mapping, e.g. outcomes: {{contact: [{first}]}}"
+    )
 
 
 def _check_opportunities(
@@ -412,13 +433,14 @@ def _check_opportunities(
     """The won flag from its column, else from the stage; a close before creation excluded."""
     flag = data["won"].fillna("").str.lower()
     won = pd.Series(pd.NA, index=data.index, dtype="boolean")
-    won[flag.isin(_TRUE)] = True
-    won[flag.isin(_FALSE)] = False
+    number = pd.to_numeric(flag.where(flag != ""), errors="coerce")  # 1.0 / 0.0 from a sheet
+    won[flag.isin(_TRUE) | (number == 1)] = True
+    won[flag.isin(_FALSE) | (number == 0)] = False
     stage = data["stage"].fillna("").str.lower()
     from_stage = stage.str.contains("won") | stage.isin(_TRUE)
     lost_stage = stage.str.contains("lost") | stage.isin(_FALSE)
     won = won.mask(won.isna() & from_stage, True).mask(won.isna() & lost_stage, False)
-    odd = flag.ne("") & ~flag.isin(_TRUE | _FALSE)
+    odd = flag.ne("") & won.isna()
     for j in data.index[odd]:
         what = "won flag not understood; read from the stage"
         add_problem(
@@ -458,6 +480,7 @@ def read_leads(
     date_format: str | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
 ) -> ExportTable:
     """Read a lead lifecycle export (one row per lead, a date per stage reached).
 
@@ -467,8 +490,10 @@ def read_leads(
     strftime pattern; detected when not given (``.date_format`` says which). ``sep``: the
     separator, sniffed from the header when not given. ``encoding``: detected from a
     byte-order mark, else UTF-8; state it for a file in another encoding (``"cp1252"``).
+    ``decimal``: the decimal mark of numbers, ``.`` or ``,``; detected when not given
+    (:func:`simfunnel.data.numbers.decimal_mark`).
     """
-    return _read("leads", path, style, mapping, date_format, sep, encoding)
+    return _read("leads", path, style, mapping, date_format, sep, encoding, decimal)
 
 
 def read_calls(
@@ -478,11 +503,12 @@ def read_calls(
     date_format: str | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
 ) -> ExportTable:
     """Read a call activity log (one row per dial). Outcomes are read as no_answer, connect
     (reached the company) or contact (reached the person); other words can be mapped with
     ``outcomes: {contact: [...], ...}`` in the mapping."""
-    return _read("calls", path, style, mapping, date_format, sep, encoding)
+    return _read("calls", path, style, mapping, date_format, sep, encoding, decimal)
 
 
 def read_opportunities(
@@ -492,7 +518,8 @@ def read_opportunities(
     date_format: str | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
 ) -> ExportTable:
     """Read an opportunities export (one row per deal); the won flag is read from its column
     or, without one, from the stage name (containing 'won' or 'lost')."""
-    return _read("opportunities", path, style, mapping, date_format, sep, encoding)
+    return _read("opportunities", path, style, mapping, date_format, sep, encoding, decimal)

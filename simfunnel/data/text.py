@@ -10,8 +10,11 @@ import codecs
 import csv
 import io
 import re
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..base.files import restore
@@ -19,7 +22,15 @@ from ..base.formatting import one_line
 from ..base.textfiles import bom_codec, looks_utf16
 from .limits import CalibrationError
 
-__all__ = ["CONTROL_CHARS", "one_line", "read_csv_text", "read_text", "sniff_sep"]
+__all__ = [
+    "CONTROL_CHARS",
+    "CsvTable",
+    "one_line",
+    "read_csv_table",
+    "read_csv_text",
+    "read_text",
+    "sniff_sep",
+]
 
 # Control characters (a line break in a source name ends a YAML comment early), replaced.
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -88,13 +99,21 @@ def _encoding_of(p: Path, raw: bytes, encoding: str | None, what: str) -> tuple[
 
 
 def read_text(path: str | Path, encoding: str | None = None, what: str = "CSV file") -> str:
+    """The text of an export (:func:`decode_text`, without its warnings)."""
+    return decode_text(path, encoding, what)[0]
+
+
+def decode_text(
+    path: str | Path, encoding: str | None = None, what: str = "CSV file"
+) -> tuple[str, list[str]]:
     """The text of an export, read safely: one line naming the file for a directory, a missing
     or unreadable file, an empty one, a binary one (a workbook, an archive, NUL bytes) or bytes
     that are not in the encoding.
 
     ``encoding``: as stated, else detected: a byte-order mark says UTF-8, UTF-16 or UTF-32;
     without one the file must be UTF-8 (a file in another encoding is refused, naming the
-    byte and line, until its encoding is stated, e.g. ``encoding="cp1252"``).
+    byte and line, until its encoding is stated, e.g. ``encoding="cp1252"``). Also warnings:
+    a stated encoding that garbles a file which reads as UTF-8 (:func:`_mojibake`).
     """
     p = Path(path)
     raw = _read_bytes(p, what)
@@ -115,7 +134,43 @@ def read_text(path: str | Path, encoding: str | None = None, what: str = "CSV fi
         raise CalibrationError(f"{p}: binary data (a NUL character on line {line}), not a {what}")
     if not text.strip():
         raise CalibrationError(f"{p}: empty file (no header, no rows)")
-    return text
+    said = _mojibake(raw, encoding, text) if stated else None
+    return text, [said] if said else []
+
+
+# UTF-8 read as a one-byte code page: 'é' shows as 'Ã©', '’' as 'â€™', a no-break space as 'Â '.
+_MOJIBAKE = re.compile(
+    "[\u00c2\u00c3][\u00a0-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d"
+    "\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|\u00e2\u20ac"
+)
+_CELL_END = re.compile(r'[,;\t|"\r\n]')
+
+
+def _mojibake(raw: bytes, encoding: str, text: str) -> str | None:
+    """A warning when a stated one-byte encoding garbles a file that is valid UTF-8 ('société'
+    read as 'sociÃ©tÃ©'): text in cp1252 with accents almost never decodes as UTF-8, so a
+    file that does, and reads with the telltale pairs, was UTF-8."""
+    if codecs.lookup(encoding).name.startswith("utf") or raw.isascii():
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    hit = _MOJIBAKE.search(text)
+    if hit is None:
+        return None
+    before = [m.end() for m in _CELL_END.finditer(text, max(0, hit.start() - 200), hit.start())]
+    after = _CELL_END.search(text, hit.end())
+    garbled = text[before[-1] if before else 0 : after.start() if after else len(text)].strip()
+    try:
+        right = garbled.encode(encoding).decode("utf-8")
+    except UnicodeError:
+        right = "?"
+    return (
+        f"the file reads as UTF-8, and as {encoding} its accents are garbled (e.g. {garbled!r}, "
+        f"in UTF-8 {right!r}): is the encoding right? Leave out encoding= (--encoding) to read "
+        "it as UTF-8"
+    )
 
 
 def sniff_sep(header: str) -> str:
@@ -141,19 +196,68 @@ def _unique_names(columns: pd.Index) -> list[str]:
     return names
 
 
-def read_csv_text(
-    path: str | Path, sep: str | None = None, encoding: str | None = None, what: str = "CSV file"
-) -> pd.DataFrame:
-    """A CSV export as a frame of strings (blank = ""), read safely (:func:`read_text`); an
-    empty or header-only file is refused with one line. ``sep``: stated, or sniffed from the
-    header line (, ; tab or |)."""
-    text = read_text(path, encoding, what)
+# Separators as a shell passes them: a typed backslash-t, or a name.
+_SEP_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _separator(sep: str | None, text: str, path: str | Path) -> str:
+    """The separator: stated (``\\t`` or ``tab`` for a tab) or sniffed from the header; a
+    stated one must be one character (pandas would read a longer one as a regex, warning)."""
     if sep is None:
-        sep = sniff_sep(text.lstrip("\r\n").splitlines()[0])
-    try:
-        raw = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True
+        return sniff_sep(text.lstrip("\r\n").splitlines()[0])
+    sep = _SEP_NAMES.get(sep.lower() if len(sep) > 1 else sep, sep)
+    if len(sep) != 1 or sep in '"\r\n':
+        raise CalibrationError(
+            f"{path}: separator {sep!r} is not one character: state sep=',' ';' '|' or a tab "
+            "(--sep '\\t' or --sep tab)"
         )
+    return sep
+
+
+def _record_lines(text: str, sep: str, rows: int) -> np.ndarray:
+    """The file line each data row starts on (header = the first line that is not blank):
+    blank lines, which the CSV reader skips, and line breaks inside quoted cells count, so a
+    report names the line an editor shows. Header + 2 onwards when the count disagrees."""
+    lines: list[int] = []
+    last = 0
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+        for record in reader:
+            if record:
+                lines.append(last + 1)
+            last = reader.line_num
+    except csv.Error:
+        lines = []
+    if len(lines) != rows + 1:
+        return np.arange(rows) + 2
+    return np.asarray(lines[1:], dtype=int)
+
+
+@dataclass(frozen=True, eq=False)
+class CsvTable:
+    """A CSV export as text cells: the frame (blank = ""), the file line of each row, the
+    separator used and warnings about the text (an encoding that garbles it)."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    sep: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_csv_table(
+    path: str | Path, sep: str | None = None, encoding: str | None = None, what: str = "CSV file"
+) -> CsvTable:
+    """A CSV export as a frame of strings with each row's file line, read safely
+    (:func:`decode_text`); an empty or header-only file is refused with one line. ``sep``:
+    stated, or sniffed from the header line (, ; tab or |)."""
+    text, said = decode_text(path, encoding, what)
+    sep = _separator(sep, text, path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            raw = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True
+            )
     except pd.errors.EmptyDataError:
         raise CalibrationError(f"{path}: empty file (no header, no rows)") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
@@ -164,4 +268,11 @@ def read_csv_text(
     if raw.empty:
         found = ", ".join(f"'{c}'" for c in raw.columns[:6])
         raise CalibrationError(f"{path}: header only, no data rows (columns {found})")
-    return raw.fillna("")
+    return CsvTable(raw.fillna(""), _record_lines(text, sep, len(raw)), sep, said)
+
+
+def read_csv_text(
+    path: str | Path, sep: str | None = None, encoding: str | None = None, what: str = "CSV file"
+) -> pd.DataFrame:
+    """A CSV export as a frame of strings (blank = ""), read safely (:func:`read_csv_table`)."""
+    return read_csv_table(path, sep, encoding, what).frame

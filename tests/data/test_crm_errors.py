@@ -586,14 +586,15 @@ def test_day_first_dates_with_am_pm_are_read_day_first(base, tmp_path) -> None:
     assert (table.data["created"] == original).all()
 
 
-def test_timezone_offsets_read_in_utc(tmp_path) -> None:
+def test_timezone_offsets_keep_the_local_wall_clock_time(tmp_path) -> None:
+    """The CRM showed 09:00 to the rep: converting to UTC would move office hours."""
     path = tmp_path / "leads.csv"
     path.write_text(
         "Record ID,Create Date\n1,2026-01-05T09:00:00+01:00\n2,2026-01-05 09:00\n"
         "3,2026-01-05T09:00:00-05:00\n"
     )
     got = read_leads(path).data["created"].dt.strftime("%H:%M").tolist()
-    assert got == ["08:00", "09:00", "14:00"]
+    assert got == ["09:00", "09:00", "09:00"]
 
 
 def test_a_cleaned_source_name_cannot_break_the_yaml(base, tmp_path) -> None:

@@ -157,7 +157,8 @@ def test_scenario_with_every_distribution_form_pickles() -> None:
         ("52 weeks", "52 weeks"),
         ("1 week", "1 week"),
         ("1 day", "1 day"),
-        ("90 min", "1.5 h"), ("36 h", "1.5 days"),
+        ("90 min", "1.5 h"),
+        ("36 h", "1.5 days"),
         ("10 days", "10 days"),
     ],
 )
