@@ -201,3 +201,32 @@ KNOWN = {
         "deal_value": {"dist": "lognormal", "median": 12000, "p90": 30000},
     },
 }
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """The command line in this process: its exit code, standard output and standard error."""
+    import contextlib
+    import io
+
+    from simfunnel.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> str:
+    """:data:`SMALL_YAML` as a file (a test module may define its own ``small``)."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_YAML)
+    return str(path)
+
+
+def one_line(err: str) -> str:
+    """A refusal is one line on standard error, never a traceback: that line."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]

@@ -22,6 +22,7 @@ from scipy.stats import mstats
 
 from ..experiments import Experiment
 from ..experiments.intervals import kpi_key
+from ..experiments.settle import check_rule
 from ..scenario import Scenario
 
 __all__ = [
@@ -160,10 +161,7 @@ class BandRule:
     max_reps: int = 100
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.relative, int | float) and 0 < self.relative < 1):
-            raise ValueError(f"precision must be between 0 and 1 (got {self.relative!r})")
-        if not (isinstance(self.max_reps, int) and self.max_reps >= 2):
-            raise ValueError(f"max_reps must be a whole number >= 2 (got {self.max_reps!r})")
+        check_rule(self.relative, self.max_reps, 2)  # a band needs two replications
 
     def next_count(self, n: int) -> int:
         return n + self.batch

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_PRECISION",
     "Settle",
     "StoppingRule",
+    "check_rule",
     "settle_plan",
     "settle_state",
     "settle_text",
@@ -60,6 +61,15 @@ class StoppingRule(Protocol):
     ) -> pd.DataFrame: ...
 
 
+def check_rule(relative: float, max_reps: int, least: int) -> None:
+    """A stopping rule's precision (a share of a level, between 0 and 1) and its most
+    replications (a whole number, at least what the rule needs to judge), refused if not."""
+    if not (isinstance(relative, int | float) and 0 < relative < 1):
+        raise ValueError(f"precision must be between 0 and 1 (got {relative!r})")
+    if not (isinstance(max_reps, int) and max_reps >= least):
+        raise ValueError(f"max_reps must be a whole number >= {least} (got {max_reps!r})")
+
+
 @dataclass(frozen=True)
 class Settle:
     """The stopping rule: ``kpi`` (``valid_opportunities`` or ``section.metric``), its paired
@@ -81,14 +91,9 @@ class Settle:
     base_level: str = "today's level"
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.relative, int | float) and 0 < self.relative < 1):
-            raise ValueError(f"precision must be between 0 and 1 (got {self.relative!r})")
+        check_rule(self.relative, self.max_reps, MIN_REPS)
         if not (isinstance(self.batch, int) and self.batch >= 1):
             raise ValueError(f"batch must be a whole number >= 1 (got {self.batch!r})")
-        if not (isinstance(self.max_reps, int) and self.max_reps >= MIN_REPS):
-            raise ValueError(
-                f"max_reps must be a whole number >= {MIN_REPS} (got {self.max_reps!r})"
-            )
 
     def next_count(self, n: int) -> int:
         """One more batch."""

@@ -9,38 +9,20 @@ second; the rest run on a small synthetic export or a 20-week simulated one."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import build, crm_dict
+from conftest import build, crm_dict, one_line, run_cli
 
 import simfunnel
 import simfunnel.calibration
 from simfunnel.calibration import backtest, backtesting, rolling_backtest, synthetic_export
 from simfunnel.calibration.backtesting import MAX_HORIZON_WEEKS
 from simfunnel.calibration.cohort_forecast import MAX_MONTHS
-from simfunnel.cli import main
 from simfunnel.data import CalibrationError
 from simfunnel.results import write_exports
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line(err: str) -> str:
-    """A refusal is one line, never a traceback."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +49,7 @@ def test_a_cutoff_far_past_the_data_is_refused(leads_csv: Path) -> None:
     """`--cutoffs 2030-01-01` fitted the cohort model seven years after the last lead and the
     forecast asked for 15-43 GiB; now the cutoff is skipped, and with none left, refused."""
     argv = ["backtest", "--leads", str(leads_csv), "--cutoffs", "2030-01-01"]
-    code, _, err = run([*argv, "--horizon", "1months"])
+    code, _, err = run_cli([*argv, "--horizon", "1months"])
     assert code == 2 and "after the data end" in one_line(err)
     with pytest.raises(CalibrationError, match="after the data end"):
         rolling_backtest(leads_csv, cutoffs=["2030-01-01"], horizon_months=1, reps=100)
@@ -84,7 +66,7 @@ def test_a_single_cutoff_past_the_data_is_refused(leads_csv: Path) -> None:
 @pytest.mark.parametrize("horizon", ["100000", "521", "10000months", "121months"])
 @pytest.mark.parametrize("form", [["--cutoff", "2023-04-03"], ["--cutoffs", "2023-04-01"]])
 def test_a_horizon_past_ten_years_is_refused_when_parsed(form: list[str], horizon: str) -> None:
-    code, _, err = run(["backtest", "--leads", "no-such.csv", *form, "--horizon", horizon])
+    code, _, err = run_cli(["backtest", "--leads", "no-such.csv", *form, "--horizon", horizon])
     assert code == 2 and "--horizon" in one_line(err) and "at most" in err
 
 
@@ -101,7 +83,7 @@ def test_the_functions_refuse_such_horizons_too(leads_csv: Path) -> None:
 @pytest.mark.parametrize("value", ["0", "-2", "nan"])
 def test_a_half_life_not_above_zero_is_refused_when_parsed(value: str) -> None:
     """Rolling with --half-life 0 forecast 0 leads a month and scored it."""
-    code, _, err = run(["backtest", "--leads", "no-such.csv", *ROLLING, "--half-life", value])
+    code, _, err = run_cli(["backtest", "--leads", "no-such.csv", *ROLLING, "--half-life", value])
     assert code == 2 and "--half-life" in one_line(err)
 
 
@@ -122,7 +104,9 @@ def test_rolling_backtest_refuses_a_bad_window(
 
 
 def test_a_since_outside_the_data_is_refused_by_the_command(leads_csv: Path) -> None:
-    code, _, err = run(["backtest", "--leads", str(leads_csv), *ROLLING, "--since", "2019-01-01"])
+    code, _, err = run_cli(
+        ["backtest", "--leads", str(leads_csv), *ROLLING, "--since", "2019-01-01"]
+    )
     assert code == 2 and "--since" in one_line(err)
 
 
@@ -145,7 +129,7 @@ def test_a_since_outside_the_data_is_refused_by_the_command(leads_csv: Path) -> 
     ],
 )
 def test_a_rolling_backtest_refuses_what_it_would_ignore(option: list[str]) -> None:
-    code, _, err = run(["backtest", "--leads", "leads.csv", *ROLLING, *option])
+    code, _, err = run_cli(["backtest", "--leads", "leads.csv", *ROLLING, *option])
     assert code == 2 and option[0] in one_line(err)
 
 
@@ -154,7 +138,7 @@ def test_a_rolling_backtest_refuses_what_it_would_ignore(option: list[str]) -> N
 )
 def test_a_single_cutoff_refuses_what_it_would_ignore(option: list[str]) -> None:
     argv = ["backtest", "--leads", "leads.csv", "--cutoff", "2023-04-03", "--horizon", "4"]
-    code, _, err = run([*argv, *option])
+    code, _, err = run_cli([*argv, *option])
     assert code == 2 and option[0] in one_line(err) and "--cutoff" in err
 
 
@@ -172,7 +156,7 @@ def test_a_single_cutoff_applies_the_window_and_the_draws(
     monkeypatch.setattr(simfunnel.calibration, "backtest", fake)
     argv = ["backtest", "--leads", "leads.csv", "--cutoff", "2023-04-03", "--horizon", "4"]
     argv += ["--since", "2023-02-01", "--half-life", "8", "--no-parameter-draws"]
-    assert run(argv)[0] == 2
+    assert run_cli(argv)[0] == 2
     assert seen["since"] == "2023-02-01" and seen["half_life_weeks"] == 8.0
     assert seen["parameter_draws"] is False
 
@@ -211,7 +195,7 @@ def test_a_single_backtest_reports_excluded_rows_and_its_notes(
 ) -> None:
     leads = _damaged(crm["leads"], tmp_path / "leads.csv")
     argv = ["backtest", "--leads", str(leads), "--cutoff", "2026-03-30", "--horizon", "4"]
-    code, _, err = run([*argv, "--reps", "3", "--workers", "1", "--arrivals", "actual"])
+    code, _, err = run_cli([*argv, "--reps", "3", "--workers", "1", "--arrivals", "actual"])
     assert code == 0, err
     assert "rows reported" in err and "duplicate id" in err and "excluded" in err
     # Without a call log, old MQLs are kept or settled by the hazard: the backtest says so.
@@ -220,7 +204,7 @@ def test_a_single_backtest_reports_excluded_rows_and_its_notes(
 
 def test_a_rolling_backtest_reports_excluded_rows(leads_csv: Path, tmp_path: Path) -> None:
     leads = _damaged(leads_csv, tmp_path / "leads.csv")
-    code, _, err = run(["backtest", "--leads", str(leads), *ROLLING])
+    code, _, err = run_cli(["backtest", "--leads", str(leads), *ROLLING])
     assert code == 0, err
     assert "2 rows reported" in err and "duplicate id" in err
 
@@ -232,7 +216,7 @@ def test_skipped_cutoffs_are_counted_as_skipped(leads_csv: Path) -> None:
     """--every month from three months before the data: five cutoffs asked, four with no lead
     before them; the text said '5 cutoffs'."""
     argv = ["backtest", "--leads", str(leads_csv), "--every", "month", "--from", "2022-10-01"]
-    code, out, err = run([*argv, "--to", "2023-02-01", "--horizon", "1months", "--reps", "100"])
+    code, out, err = run_cli([*argv, "--to", "2023-02-01", "--horizon", "1months", "--reps", "100"])
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("Rolling-origin backtest: 1 cutoff (4 more skipped: 4 with fewer")

@@ -10,8 +10,6 @@ every option refused at parse time is refused before anything is read."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_line, run_cli
 
 from simfunnel.calibration import fit_cohorts, forecast_cohorts, synthetic_export
 from simfunnel.calibration.arrival_model import (
@@ -31,27 +30,11 @@ from simfunnel.calibration.cohort_forecast import MAX_MONTHS, MAX_REPS
 from simfunnel.calibration.cohorts import CohortInputError
 from simfunnel.calibration.synthetic import SyntheticExport
 from simfunnel.cli import cohorts as cli_cohorts
-from simfunnel.cli import main
 from simfunnel.data import CalibrationError
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 def outlook(path: Path, *more: str) -> list[str]:
     return ["outlook", "--leads", str(path), *more]
-
-
-def one_line(err: str) -> str:
-    """A refusal is one line, never a traceback."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +107,7 @@ def test_the_size_of_a_forecast_is_checked_before_drawing(
         forecast_cohorts(model, as_of + pd.DateOffset(months=1), reps=5)
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, CalibrationError)
     argv = outlook(stopped_csv, "--reps", "5", "--as-of", f"{as_of:%Y-%m-%d}", "--months", "1")
-    code, _, err = run(["--max-memory", "100KB", *argv])
+    code, _, err = run_cli(["--max-memory", "100KB", *argv])
     assert code == 2 and "would draw up to" in one_line(err) and "--max-memory" in err
 
 
@@ -132,7 +115,7 @@ def test_outlook_of_an_export_that_stopped_runs_with_a_warning(stopped, stopped_
     """The audit's `outlook --leads rows200.csv`: killed by the OS before, now a forecast with
     the warnings (no lead in the last weeks; every metric at zero) in its text."""
     _, as_of = stopped
-    code, out, err = run(
+    code, out, err = run_cli(
         outlook(stopped_csv, "--as-of", f"{as_of:%Y-%m-%d}", "--reps", "20", "--months", "1")
     )
     assert code == 0, err
@@ -148,7 +131,7 @@ def test_outlook_text_without_any_stage_date(export: SyntheticExport, tmp_path: 
     line per stage (the text crashed with KeyError: 'median_days')."""
     bare = export.leads[["lead_id", "created", "source"]]
     path = SyntheticExport("thin", bare, export.truth).write(tmp_path)
-    code, out, err = run(["outlook", "--leads", str(path), "--reps", "20", "--months", "1"])
+    code, out, err = run_cli(["outlook", "--leads", str(path), "--reps", "20", "--months", "1"])
     assert code == 0, err
     assert "No stage could be fitted" in out and "Monthly forecast" in out
     for stage in ("mqls", "sqls", "valid_opportunities", "won", "lost"):
@@ -163,7 +146,7 @@ def test_outlook_text_without_any_stage_date(export: SyntheticExport, tmp_path: 
 def test_a_half_life_not_above_zero_is_refused_when_parsed(command: str, value: str) -> None:
     argv = [command, "--leads", "no-such.csv", "--half-life", value]
     argv += ["--out", "x.yaml"] if command == "fit" else []
-    code, _, err = run(argv)
+    code, _, err = run_cli(argv)
     assert code == 2 and "--half-life" in one_line(err) and "> 0" in err
 
 
@@ -196,7 +179,7 @@ def test_a_window_outside_the_data_is_refused(
     """--since before the first lead or --start years before it (statsmodels: "the first
     guess on the deviance function returned a nan"), --since after the last lead (a
     zero-size array): one line, exit code 2, before any fitting."""
-    code, _, err = run(["outlook", "--leads", str(leads_csv), "--reps", "20", *option])
+    code, _, err = run_cli(["outlook", "--leads", str(leads_csv), "--reps", "20", *option])
     assert code == 2 and said in one_line(err) and option[0] in err
 
 
@@ -224,7 +207,7 @@ def test_fit_cohorts_refuses_a_since_outside_the_data(export: SyntheticExport) -
     ],
 )
 def test_reps_and_months_are_checked_when_parsed(option: list[str]) -> None:
-    code, _, err = run(["outlook", "--leads", "no-such.csv", *option])
+    code, _, err = run_cli(["outlook", "--leads", "no-such.csv", *option])
     assert code == 2 and option[0] in one_line(err) and "whole number from" in err
 
 
@@ -257,7 +240,7 @@ def test_a_forecast_of_zero_is_never_silent(stopped, stopped_csv: Path) -> None:
     assert "WARNING: every metric is forecast at zero" in fc.verdict
     assert "WARNING: every metric is forecast at zero" in fc.text()
     argv = outlook(stopped_csv, "--as-of", f"{as_of:%Y-%m-%d}", "--reps", "20", "--months", "1")
-    code, out, err = run([*argv, "--format", "json", "--quiet"])
+    code, out, err = run_cli([*argv, "--format", "json", "--quiet"])
     assert code == 0, err
     notes = json.loads(out)["notes"]
     assert any(n.startswith("WARNING: every metric is forecast at zero") for n in notes)
@@ -269,7 +252,7 @@ def test_a_forecast_of_zero_is_never_silent(stopped, stopped_csv: Path) -> None:
 
 @pytest.mark.parametrize("option", ["--calls", "--opportunities"])
 def test_outlook_refuses_the_tables_it_does_not_read(leads_csv: Path, option: str) -> None:
-    code, _, err = run(["outlook", "--leads", str(leads_csv), option, "no-such.csv"])
+    code, _, err = run_cli(["outlook", "--leads", str(leads_csv), option, "no-such.csv"])
     assert code == 2 and option in one_line(err) and "not used by outlook" in err
 
 
@@ -283,7 +266,7 @@ def test_outlook_reports_the_rows_it_excluded(leads_csv: Path, tmp_path: Path) -
     damaged = [lines[0], lines[1], ",".join(cells), *lines[3:], lines[5]]  # a duplicate id
     path = tmp_path / "leads.csv"
     path.write_text("\n".join(damaged) + "\n")
-    code, _, err = run(["outlook", "--leads", str(path), "--reps", "20", "--months", "1"])
+    code, _, err = run_cli(["outlook", "--leads", str(path), "--reps", "20", "--months", "1"])
     assert code == 0, err
     assert "2 rows reported" in err
     assert "duplicate id" in err and "excluded" in err
@@ -300,7 +283,7 @@ def test_a_stage_dated_only_after_the_as_of_date_says_so(
     as_of = export.leads["created"].min().normalize() + pd.Timedelta(days=4)
     model = fit_cohorts(export.leads, as_of)
     assert "by the as-of date" in model.missing["won"]
-    code, _, err = run(
+    code, _, err = run_cli(
         outlook(leads_csv, "--as-of", f"{as_of:%Y-%m-%d}", "--reps", "20", "--months", "1")
     )
     assert code == 0, err

@@ -5,19 +5,15 @@ named for the quantiles they hold; a fractional target is shown as given."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-from pathlib import Path
 from typing import Any
 
 import matplotlib
-import pytest
-from conftest import SMALL_YAML
+from conftest import run_cli
 
 import simfunnel
 import simfunnel.decisions
-from simfunnel.cli import EXIT_INTERRUPTED, main
+from simfunnel.cli import EXIT_INTERRUPTED
 from simfunnel.cli.options import forecast_target
 from simfunnel.experiments import replicate as experiments
 
@@ -26,20 +22,6 @@ matplotlib.use("Agg")
 QUICK = ["--workers", "1"]
 INTERRUPTED = "INTERRUPTED after "
 PARTIAL = " replications: the figures below are partial; rerun to finish"
-
-
-@pytest.fixture
-def small(tmp_path: Path) -> str:
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL_YAML)
-    return str(path)
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 def ctrl_c_at_two(scenario: Any, seed: Any, snapshot: Any = None) -> Any:
@@ -55,14 +37,14 @@ def ctrl_c_at_two(scenario: Any, seed: Any, snapshot: Any = None) -> Any:
 def test_an_interrupted_decision_says_so_before_its_verdict(small, monkeypatch) -> None:
     monkeypatch.setattr(experiments, "_simulate", ctrl_c_at_two)
     argv = ["thresholds", small, "--values", "40", "--reps", "4", *QUICK, "--no-explain"]
-    code, out, err = run(argv)
+    code, out, err = run_cli(argv)
     assert code == EXIT_INTERRUPTED
     first, blank, verdict = out.splitlines()[:3]
     # Two options (MQL 40, today's 50) of four replications were asked; the first ran 0 and 1.
     assert first == f"{INTERRUPTED}2 of 8{PARTIAL}" and blank == ""
     assert verdict.startswith(("Do: ", "WARNING: NO COSTS"))
     assert "interrupted: the tables above hold only the finished replications" in err
-    code, out, _ = run([*argv, "--format", "json"])
+    code, out, _ = run_cli([*argv, "--format", "json"])
     data = json.loads(out)
     assert code == EXIT_INTERRUPTED and data["complete"] is False
     assert data["verdict"].startswith(f"{INTERRUPTED}2 of 8{PARTIAL}. ")
@@ -70,7 +52,7 @@ def test_an_interrupted_decision_says_so_before_its_verdict(small, monkeypatch) 
 
 def test_a_decision_that_finished_is_complete_in_its_json(small) -> None:
     argv = ["thresholds", small, "--values", "50", "--reps", "2", *QUICK, "--no-explain"]
-    code, out, _ = run([*argv, "--format", "json"])
+    code, out, _ = run_cli([*argv, "--format", "json"])
     data = json.loads(out)
     assert code == 0 and data["complete"] is True
     assert not data["verdict"].startswith("INTERRUPTED")
@@ -80,7 +62,7 @@ def test_an_interrupted_hiring_plan_says_so_too(small, monkeypatch) -> None:
     """hire keeps no experiment of its own: the runner's word on Ctrl-C is what tells."""
     monkeypatch.setattr(experiments, "_simulate", ctrl_c_at_two)
     argv = ["hire", small, "--target", "sdr_utilisation<=0.8", "--reps", "3", *QUICK]
-    code, out, err = run([*argv, "--no-explain"])
+    code, out, err = run_cli([*argv, "--no-explain"])
     assert code == EXIT_INTERRUPTED, err
     assert out.startswith(INTERRUPTED) and PARTIAL in out.splitlines()[0]
     assert "UserWarning" not in err
@@ -91,7 +73,7 @@ def test_ctrl_c_before_any_answer_is_one_line_and_exit_130(small, monkeypatch) -
         raise KeyboardInterrupt
 
     monkeypatch.setattr(simfunnel.decisions, "compare_thresholds", pressed)
-    code, out, err = run(["thresholds", small, "--values", "50", *QUICK])
+    code, out, err = run_cli(["thresholds", small, "--values", "50", *QUICK])
     assert code == EXIT_INTERRUPTED and out == ""
     assert err.strip().splitlines() == ["interrupted before there was an answer to report"]
 
@@ -100,7 +82,7 @@ def test_ctrl_c_before_any_answer_is_one_line_and_exit_130(small, monkeypatch) -
 
 
 def test_run_reps_intervals_stop_at_zero_and_say_so_once(small) -> None:
-    code, out, _ = run(["run", small, "--reps", "2", "--seed", "1", *QUICK])
+    code, out, _ = run_cli(["run", small, "--reps", "2", "--seed", "1", *QUICK])
     assert code == 0
     assert "P10 to P90 of replications" in out and " - " not in out
     rows = [line for line in out.splitlines() if line.startswith("  ")]
@@ -108,7 +90,7 @@ def test_run_reps_intervals_stop_at_zero_and_say_so_once(small) -> None:
     assert not any("-$" in line or " -" in line for line in rows)  # no negative figure
     assert out.count("Note: where a confidence interval reached below 0") == 1
     # The JSON keeps the raw t interval: some end is below 0 there.
-    code, out, _ = run(["run", small, "--reps", "2", "--seed", "1", *QUICK, "--format", "json"])
+    code, out, _ = run_cli(["run", small, "--reps", "2", "--seed", "1", *QUICK, "--format", "json"])
     lows = [m["ci_low"] for s in json.loads(out)["summary"].values() for m in s.values()]
     assert code == 0 and min(x for x in lows if x is not None) < 0
 
@@ -118,12 +100,12 @@ def test_run_reps_intervals_stop_at_zero_and_say_so_once(small) -> None:
 
 def test_a_forecast_s_columns_name_the_quantiles_they_hold(small) -> None:
     argv = ["forecast", small, "--level", "0.999", "--reps", "3", *QUICK, "--warm-up", "0"]
-    code, out, _ = run([*argv, "--format", "json"])
+    code, out, _ = run_cli([*argv, "--format", "json"])
     data = json.loads(out)
     assert code == 0
     for rows in (data["table"], data["summary"]):
         assert {"p0.05", "p50", "p99.95"} <= set(rows[0]) and not {"p10", "p90"} & set(rows[0])
-    code, out, _ = run([*argv, "--format", "csv"])
+    code, out, _ = run_cli([*argv, "--format", "csv"])
     assert code == 0 and out.splitlines()[0] == "metric,mean,p0.05,p50,p99.95,spreadsheet"
 
 
@@ -132,7 +114,7 @@ def test_a_forecast_s_columns_name_the_quantiles_they_hold(small) -> None:
 
 def test_a_fractional_target_is_shown_as_given(small) -> None:
     argv = ["forecast", small, "--reps", "2", *QUICK, "--warm-up", "0"]
-    code, out, _ = run([*argv, "--target", "won=2.5", "--target", "won_value=1.1K"])
+    code, out, _ = run_cli([*argv, "--target", "won=2.5", "--target", "won_value=1.1K"])
     assert code == 0
     assert "P(deals won >= 2.5) = " in out and "P(won value >= $1.1K) = " in out
 

@@ -5,19 +5,17 @@ option repeated with the same key (which would keep its last value without a wor
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import io
 import sys
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import pytest
-from conftest import SMALL_YAML
+from conftest import SMALL_YAML, run_cli
 
 import simfunnel.decisions
-from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
+from simfunnel.cli import EXIT_BAD_INPUT, EXIT_FAILED
 from simfunnel.cli.common import SETTLE_MIN_REPS
 from simfunnel.decisions import sdr_workload
 from simfunnel.decisions.forecast_bands import BandRule
@@ -52,16 +50,9 @@ def files(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
 def refused(argv: list[str]) -> str:
     """The one line a refused command line prints; nothing on standard output, exit 2."""
-    code, out, err = run(argv)
+    code, out, err = run_cli(argv)
     assert code == EXIT_BAD_INPUT, err
     assert out == "" and "Traceback" not in err
     (line,) = err.strip().splitlines()
@@ -94,7 +85,7 @@ def test_excel_onto_a_full_device_is_one_line_and_no_traceback(files, monkeypatc
     unraisable: list[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     argv = ["thresholds", files["f"], "--values", "50", *QUICK, "--no-explain"]
-    code, out, err = run([*argv, "--excel", str(link)])
+    code, out, err = run_cli([*argv, "--excel", str(link)])
     gc.collect()
     assert code == EXIT_FAILED and out.startswith("WARNING: NO COSTS")
     assert err.strip().splitlines() == ["/dev/full: No space left on device"]
@@ -130,7 +121,7 @@ def test_a_max_reps_below_reps_is_refused_not_ignored(files, monkeypatch, comman
 
 def test_max_reps_at_its_minimum_runs(files) -> None:
     """explain --max-reps 3 was a traceback from the stopping rule; now it is its limit."""
-    code, out, err = run(["explain", files["f"], "--max-reps", "3", "--workers", "1", "-q"])
+    code, out, err = run_cli(["explain", files["f"], "--max-reps", "3", "--workers", "1", "-q"])
     assert code == 0, err
     assert "3 replications each; not reached within 3" in out
 

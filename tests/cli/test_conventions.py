@@ -4,7 +4,6 @@ progress bar off a terminal, and `simfunnel app` (docs/cli.md)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.machinery
 import io
 import re
@@ -16,10 +15,10 @@ from typing import Any
 
 import matplotlib
 import pytest
-from conftest import ROOT, SMALL_YAML
+from conftest import ROOT, run_cli
 
 import simfunnel.decisions
-from simfunnel.cli import EXIT_BAD_INPUT, build_parser, main
+from simfunnel.cli import EXIT_BAD_INPUT, build_parser
 from simfunnel.cli.common import progress
 from simfunnel.cli.output import ticking
 
@@ -28,30 +27,16 @@ matplotlib.use("Agg")
 QUICK = ["--reps", "2", "--workers", "1"]
 
 
-@pytest.fixture
-def small(tmp_path: Path) -> str:
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL_YAML)
-    return str(path)
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
 def never(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("ran before its outputs were checked")
 
 
 def test_quiet_drops_the_messages_but_not_the_answer(small: str, tmp_path: Path) -> None:
     args = ["thresholds", small, "--values", "40", *QUICK, "--no-explain"]
-    code, out, err = run([*args, "--out", str(tmp_path / "loud")])
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "loud")])
     assert code == 0 and out.startswith("WARNING: NO COSTS")
     assert err.startswith("wrote ") and "loud" in err
-    code, quiet_out, err = run([*args, "--out", str(tmp_path / "quiet"), "--quiet"])
+    code, quiet_out, err = run_cli([*args, "--out", str(tmp_path / "quiet"), "--quiet"])
     assert code == 0 and err == "" and quiet_out == out
     assert (tmp_path / "quiet" / "verdict.txt").stat().st_size > 0
 
@@ -61,7 +46,7 @@ def test_explain_and_diagnose_write_their_answer_to_out_and_report(
 ) -> None:
     for command, more in (("explain", QUICK), ("diagnose", ["--no-levers"])):
         out, report = tmp_path / command, tmp_path / f"{command}.html"
-        code, _, err = run([command, small, *more, "--out", str(out), "--report", str(report)])
+        code, _, err = run_cli([command, small, *more, "--out", str(out), "--report", str(report)])
         assert code == 0, err
         assert (out / "verdict.txt").stat().st_size > 0
         assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -69,7 +54,7 @@ def test_explain_and_diagnose_write_their_answer_to_out_and_report(
 
 def test_run_writes_a_report(small: str, tmp_path: Path) -> None:
     report = tmp_path / "run.html"
-    assert run(["run", small, "--report", str(report), "-q"])[0] == 0
+    assert run_cli(["run", small, "--report", str(report), "-q"])[0] == 0
     assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
@@ -79,7 +64,7 @@ def test_excel_writes_a_workbook(small: str, tmp_path: Path) -> None:
     if not hasattr(present, "write_workbook"):
         pytest.skip("simfunnel.present has no workbook writer in this version")
     book = tmp_path / "answer.xlsx"
-    code, _, err = run(
+    code, _, err = run_cli(
         ["size", small, "--target", "sdr_utilisation<=0.8", *QUICK, "--excel", str(book)]
     )
     assert code == 0, err
@@ -92,7 +77,7 @@ def test_excel_without_its_extra_is_one_line_before_any_work(
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if not installed
     monkeypatch.setattr(simfunnel.decisions, "compare_thresholds", never)
     argv = ["thresholds", small, "--values", "40", "--excel", str(tmp_path / "a.xlsx")]
-    code, out, err = run(argv)
+    code, out, err = run_cli(argv)
     assert code == EXIT_BAD_INPUT and out == ""
     (line,) = err.strip().splitlines()
     assert "pip install simfunnel[excel]" in line
@@ -115,7 +100,7 @@ def test_no_progress_off_a_terminal_or_when_quiet(monkeypatch: pytest.MonkeyPatc
 
 def test_app_without_its_extra_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "streamlit", None)  # as if not installed
-    code, out, err = run(["app", "--no-browser"])
+    code, out, err = run_cli(["app", "--no-browser"])
     assert code == EXIT_BAD_INPUT and out == ""
     (line,) = err.strip().splitlines()
     assert "streamlit" in line and "pip install simfunnel[app]" in line
@@ -124,7 +109,7 @@ def test_app_without_its_extra_is_one_line_and_exit_2(monkeypatch: pytest.Monkey
 def test_app_without_the_app_module_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_streamlit(monkeypatch)
     monkeypatch.setitem(sys.modules, "simfunnel.app", None)
-    code, _, err = run(["app"])
+    code, _, err = run_cli(["app"])
     assert code == EXIT_BAD_INPUT
     (line,) = err.strip().splitlines()
     assert "pip install simfunnel[app]" in line
@@ -141,10 +126,10 @@ def test_app_starts_the_page_with_the_options_given(monkeypatch: pytest.MonkeyPa
     fake = types.ModuleType("simfunnel.app")
     fake.launch = launch  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "simfunnel.app", fake)
-    assert run(["app", "s.yaml", "--port", "8600", "--no-browser"])[0] == 0
-    assert run(["app", "--host", "0.0.0.0"])[0] == 0
+    assert run_cli(["app", "s.yaml", "--port", "8600", "--no-browser"])[0] == 0
+    assert run_cli(["app", "--host", "0.0.0.0"])[0] == 0
     assert calls == [("s.yaml", "127.0.0.1", 8600, False), (None, "0.0.0.0", 8501, True)]
-    assert run(["app", "--port", "70000"])[0] == EXIT_BAD_INPUT
+    assert run_cli(["app", "--port", "70000"])[0] == EXIT_BAD_INPUT
     assert len(calls) == 2
 
 

@@ -8,7 +8,6 @@ standard error. A few run again with ``--format csv``, which must be the same ta
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
@@ -21,9 +20,8 @@ import pandas as pd
 import pytest
 import yaml
 from answer_checks import unreadable
-from conftest import SMALL_YAML, crm_dict
+from conftest import SMALL_YAML, crm_dict, run_cli
 
-from simfunnel.cli import main
 from simfunnel.cli.tables import json_value
 from simfunnel.results.run_kpis import REPORT_SECTIONS
 
@@ -79,16 +77,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     crm_file = tmp / "crm.yaml"
     crm_file.write_text(yaml.safe_dump(crm_dict("12 weeks")))
     crm = tmp / "crm"
-    assert run(["export", str(crm_file), "--out", str(crm)])[0] == 0
+    assert run_cli(["export", str(crm_file), "--out", str(crm)])[0] == 0
     exports = [f"--{n}={crm / f'{n}.csv'}" for n in ("leads", "calls", "opportunities")]
     return {"f": str(small), "x": exports}
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 def argv_of(label: str, inputs: dict[str, Any], tmp: Path, *more: str) -> list[str]:
@@ -116,7 +107,7 @@ def strict_json(text: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("label", list(COMMANDS))
 def test_json_has_the_documented_keys(label: str, inputs: dict[str, Any], tmp_path: Path) -> None:
-    code, out, err = run(argv_of(label, inputs, tmp_path, "--format", "json"))
+    code, out, err = run_cli(argv_of(label, inputs, tmp_path, "--format", "json"))
     assert code == 0, err
     data = strict_json(out)  # the whole of standard output: no message mixed in
     assert list(data)[:4] == COMMON
@@ -147,10 +138,10 @@ def test_json_has_the_documented_keys(label: str, inputs: dict[str, Any], tmp_pa
 @pytest.mark.parametrize("label", CSV)
 def test_csv_is_the_json_table(label: str, inputs: dict[str, Any], tmp_path: Path) -> None:
     """The same command and seed: the CSV holds the rows and columns of the JSON table."""
-    code, out, err = run(argv_of(label, inputs, tmp_path / "j", "--format", "json"))
+    code, out, err = run_cli(argv_of(label, inputs, tmp_path / "j", "--format", "json"))
     assert code == 0, err
     table = strict_json(out)["table"]
-    code, out, err = run(argv_of(label, inputs, tmp_path / "c", "--format", "csv"))
+    code, out, err = run_cli(argv_of(label, inputs, tmp_path / "c", "--format", "csv"))
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out), keep_default_na=False)
     assert list(frame.columns) == list(table[0])
@@ -158,10 +149,10 @@ def test_csv_is_the_json_table(label: str, inputs: dict[str, Any], tmp_path: Pat
 
 
 def test_table_is_an_alias_of_text_on_run(inputs: dict[str, Any]) -> None:
-    _, text, _ = run(["run", inputs["f"], "--format", "text"])
-    _, table, _ = run(["run", inputs["f"], "--format", "table"])
+    _, text, _ = run_cli(["run", inputs["f"], "--format", "text"])
+    _, table, _ = run_cli(["run", inputs["f"], "--format", "table"])
     assert table == text and "Volumes" in text
-    assert run(["thresholds", inputs["f"], "--values", "40", "--format", "table"])[0] == 2
+    assert run_cli(["thresholds", inputs["f"], "--values", "40", "--format", "table"])[0] == 2
 
 
 def test_json_values_are_plain() -> None:
@@ -194,7 +185,7 @@ def test_text_output_is_written_for_a_person(
 ) -> None:
     """What each command prints (standard output and its messages) has no scientific notation,
     no raw float hours, no amount without its currency, no module name (answer_checks)."""
-    code, out, err = run(argv_of(label, inputs, tmp_path, "--format", "text"))
+    code, out, err = run_cli(argv_of(label, inputs, tmp_path, "--format", "text"))
     assert code == 0, err
     problems = unreadable(out) + unreadable(err)
     assert not problems, "\n".join(problems[:10])
