@@ -242,7 +242,7 @@ def sizing_report(sizing: Sizing) -> Report:
     scenario = next(iter(exp.scenarios.values()))
     charts: list[Chart] = [
         (
-            f"{'; '.join(str(t) for t in sizing.targets if t.metric == metric)} against "
+            f"{'; '.join(t.words for t in sizing.targets if t.metric == metric)} against "
             f"{sizing.role.upper()} headcount: mean and P10-P90 of the runs.",
             _draw(sizing, metric),
             (8, 4.2),
