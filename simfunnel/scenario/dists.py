@@ -59,6 +59,15 @@ class FieldError(ValueError):
         self.got = got
 
 
+class FieldErrors(ValueError):
+    """Several :class:`FieldError` found by one check across sections: each is its own line,
+    so that a file with three dates outside its period is mended in one round, not three."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
 def _has(tp: Any, wanted: Callable[[Any], bool]) -> bool:
     """Whether ``wanted`` holds for the annotation or anything nested in it (args, metadata)."""
     if wanted(tp):

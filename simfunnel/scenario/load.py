@@ -28,7 +28,7 @@ from pydantic_core import ErrorDetails
 
 from ..base.textfiles import bom_codec, looks_utf16
 from ..base.units import duration_text, parse_duration
-from .dists import FieldError
+from .dists import FieldError, FieldErrors
 from .schema import Scenario, ScenarioError
 
 MAX_FILE_BYTES = 1 << 20
@@ -437,6 +437,10 @@ def _format_errors(exc: ValidationError, source: str, data: Any = None) -> Itera
             continue  # a list emptied by failing items: the items' own errors say why
         message = err["msg"]
         context_error = (err.get("ctx") or {}).get("error")
+        if isinstance(context_error, FieldErrors):  # one check, several fields: one line each
+            for one in context_error.errors:
+                yield f"{source}: {_format_loc(loc + one.loc)}: {one} (got {_got(one.got)})"
+            continue
         if isinstance(context_error, FieldError):
             # Its path is relative to the model that raised it (the top level for Scenario).
             yield (

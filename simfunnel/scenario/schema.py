@@ -11,9 +11,11 @@ the sections are in ``sources``, ``teams``, ``process``, ``sales``, ``outbound``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -30,7 +32,7 @@ from .bounds import (
     MAX_WARM_UP_WEEKS,
     Date,
 )
-from .dists import MAX_AMOUNT, Duration, FieldError, Frozen
+from .dists import MAX_AMOUNT, Duration, FieldError, FieldErrors, Frozen
 from .outbound import Outbound
 from .process import Cadence, Nurture, Outcomes, SpeedToLead
 from .sales import AccountExecutives, Currency, TossUp
@@ -219,17 +221,36 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        """Checks across sections, in a fixed order: the first problem found is the one shown."""
-        self._sources_fit()
-        if self.nurture is not None:
-            self._nurture_paths_end(self.nurture)
+        """Checks across sections, in a fixed order; every problem found is shown (each check
+        stops at its first, the dated ones report every date outside the period)."""
         end = self.start + dt.timedelta(hours=self.horizon)
-        self._bursts_in_period(end)
-        self._sdrs_while_leads_arrive()
+        checks: list[Callable[[], None]] = [self._sources_fit]
+        if self.nurture is not None:
+            checks.append(functools.partial(self._nurture_paths_end, self.nurture))
+        checks += [functools.partial(self._bursts_in_period, end), self._sdrs_while_leads_arrive]
         if self.outbound is not None:
-            self._outbound_fits(self.outbound)
-        self._plans_in_period(end.date())
-        self._costs_name_sources()
+            checks.append(functools.partial(self._outbound_fits, self.outbound))
+        checks += [
+            functools.partial(self._plans_in_period, end.date()),
+            self._costs_name_sources,
+            self._ae_team_staffs,
+        ]
+        found: list[FieldError] = []
+        for check in checks:
+            try:
+                check()
+            except FieldErrors as many:
+                found += many.errors
+            except FieldError as one:
+                found.append(one)
+        if len(found) == 1:
+            raise found[0]
+        if found:
+            raise FieldErrors(found)
+        return self
+
+    def _ae_team_staffs(self) -> None:
+        """An AE team that never has anyone would leave every SQL waiting."""
         if self.ae.team is not None and not self.ae.team.may_staff():
             raise FieldError(
                 ("ae", "team", "headcount"),
@@ -237,7 +258,6 @@ class Scenario(Frozen):
                 "unlimited AEs",
                 0,
             )
-        return self
 
     def _sources_fit(self) -> None:
         """Source names are unique (results are keyed by them) and the MQL threshold is on
@@ -258,15 +278,19 @@ class Scenario(Frozen):
 
     def _bursts_in_period(self, end: dt.datetime) -> None:
         """Every burst starts inside the simulated period: one outside would never arrive."""
-        for i, src in enumerate(self.sources):
-            for j, burst in enumerate(src.bursts):
-                if not self.start <= burst.start < end:
-                    raise FieldError(
-                        ("sources", i, "bursts", j, "start"),
-                        f"must fall inside the simulated period, from {self.start:%Y-%m-%d} "
-                        f"up to (not including) {end:%Y-%m-%d %H:%M}",
-                        burst.start.isoformat(sep=" ", timespec="minutes"),
-                    )
+        found = [
+            FieldError(
+                ("sources", i, "bursts", j, "start"),
+                f"must fall inside the simulated period, from {self.start:%Y-%m-%d} "
+                f"up to (not including) {end:%Y-%m-%d %H:%M}",
+                burst.start.isoformat(sep=" ", timespec="minutes"),
+            )
+            for i, src in enumerate(self.sources)
+            for j, burst in enumerate(src.bursts)
+            if not self.start <= burst.start < end
+        ]
+        if found:
+            raise FieldErrors(found)
 
     def _sdrs_while_leads_arrive(self) -> None:
         """Someone must work the leads that arrive, or they would pile up unseen."""
@@ -303,15 +327,19 @@ class Scenario(Frozen):
             teams.append((("ae", "team"), self.ae.team))
         if self.outbound is not None:
             teams.append((("outbound", "bdr"), self.outbound.bdr))
-        for path, team in teams:
-            for i, change in enumerate(team.plan):
-                if not self.start_date <= change.date < end_date:
-                    raise FieldError(
-                        (*path, "plan", i, "date"),
-                        f"must fall inside the simulated period, from {self.start_date} up "
-                        f"to (not including) {end_date}",
-                        change.date.isoformat(),
-                    )
+        found = [
+            FieldError(
+                (*path, "plan", i, "date"),
+                f"must fall inside the simulated period, from {self.start_date} up "
+                f"to (not including) {end_date}",
+                change.date.isoformat(),
+            )
+            for path, team in teams
+            for i, change in enumerate(team.plan)
+            if not self.start_date <= change.date < end_date
+        ]
+        if found:
+            raise FieldErrors(found)
 
     def _costs_name_sources(self) -> None:
         """A cost per lead is for a source of this scenario: another name is a typo."""

@@ -134,6 +134,17 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
         broken(sdr__plan=[{"date": "2027-01-01", "hire": 2}]),
         [("sdr.plan[0].date", "must fall inside the simulated period", "'2027-01-01'")],
     ),
+    "every date outside the horizon, in one round": (
+        broken(
+            sources__0__bursts__0__start="2027-06-01",
+            sdr__plan=[{"date": "2027-01-01", "hire": 2}, {"date": "2027-02-01", "hire": 1}],
+        ),
+        [
+            ("sources[0].bursts[0].start", "must fall inside the simulated period", None),
+            ("sdr.plan[0].date", "up to (not including)", "'2027-01-01'"),
+            ("sdr.plan[1].date", "up to (not including)", "'2027-02-01'"),
+        ],
+    ),
     "AE team without its limit": (
         broken(ae__team={"headcount": 3}),
         [("ae.team.max_open_per_ae", "required field is missing", None)],
