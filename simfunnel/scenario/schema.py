@@ -234,6 +234,7 @@ class Scenario(Frozen):
             functools.partial(self._plans_in_period, end.date()),
             self._costs_name_sources,
             self._ae_team_staffs,
+            self._leave_within_the_year,
         ]
         found: list[FieldError] = []
         for check in checks:
@@ -248,6 +249,26 @@ class Scenario(Frozen):
         if found:
             raise FieldErrors(found)
         return self
+
+    def _leave_within_the_year(self) -> None:
+        """Paid leave is drawn among working days: a rep cannot take more days off a year than
+        the calendar has working days (365 off on a five-day week would leave nobody, ever)."""
+        cal = self.calendar
+        per_year = 365.25 if cal.always_open else len(set(cal.days)) * 365.25 / 7
+        teams: list[tuple[tuple[str, ...], float]] = [(("sdr",), self.sdr.pto_days_per_year)]
+        if self.outbound is not None:
+            teams.append((("outbound", "bdr"), self.outbound.bdr.pto_days_per_year))
+        found = [
+            FieldError(
+                (*path, "pto_days_per_year"),
+                f"must be below the calendar's {per_year:.0f} working days a year",
+                days,
+            )
+            for path, days in teams
+            if days >= per_year
+        ]
+        if found:
+            raise FieldErrors(found)
 
     def _ae_team_staffs(self) -> None:
         """An AE team that never has anyone would leave every SQL waiting."""

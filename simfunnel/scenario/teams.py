@@ -175,7 +175,8 @@ class CallingStaff(Staffing):
         ge=0,
         le=365,
         description="Paid time off per rep: days off drawn at random among working days, "
-        "on top of `shrinkage` and the calendar's holidays.",
+        "on top of `shrinkage` and the calendar's holidays; below the calendar's working days "
+        "a year.",
         json_schema_extra={"unit": "days per rep-year"},
     )
     skill_ramp: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(

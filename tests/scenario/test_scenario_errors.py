@@ -145,6 +145,10 @@ CASES: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
             ("sdr.plan[1].date", "up to (not including)", "'2027-02-01'"),
         ],
     ),
+    "more leave than working days": (
+        broken(sdr__pto_days_per_year=300),
+        [("sdr.pto_days_per_year", "below the calendar's 261 working days a year", "300.0")],
+    ),
     "AE team without its limit": (
         broken(ae__team={"headcount": 3}),
         [("ae.team.max_open_per_ae", "required field is missing", None)],
