@@ -12,7 +12,7 @@ mechanism's share of the gap:
    still open at the end are a step of their own, ``still open at the end``: the first step
    counts them at their expected wins, the next takes them out;
 2. ``speed-to-lead decay``: decay switched on (leads that arrive at night or wait qualify less);
-3. ``recycling``: nurture and re-MQLs as in the scenario;
+3. ``nurture and re-MQLs``: as in the scenario (not the call-out recycling of a run's KPIs);
 4. ``capacity``: the teams as planned: headcount, ramp, attrition, leave, AE room.
 
 The last step is the scenario itself.
@@ -44,7 +44,7 @@ from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .workload import sdr_workload
 
-STEPS = ("paths and quality", "speed-to-lead decay", "recycling", "capacity")
+STEPS = ("paths and quality", "speed-to-lead decay", "nurture and re-MQLs", "capacity")
 CUT_OFF = "still open at the end"  # wins only: the deals the horizon cuts off (a step of its own)
 _METRICS = {"valid_opportunities": "valid_per_week", "won": "won_per_week"}
 
@@ -171,7 +171,7 @@ def explain_gap(
     variants = {
         "paths and quality": free | {"speed_to_lead.enabled": False, "nurture": None},
         "speed-to-lead decay": free | decay | {"nurture": None},
-        "recycling": free | decay,
+        "nurture and re-MQLs": free | decay,
         "capacity": {},
     }
     first, rule = settle_plan(

@@ -34,7 +34,7 @@ def test_each_step_is_a_mechanism_and_the_last_is_the_scenario_itself() -> None:
     assert gap.spreadsheet == pytest.approx(funnel.loc["total", "valid_per_week"] * 4)
     # No nurture section and decay off in TINY: those steps change nothing at all.
     assert t.loc["speed-to-lead decay", "change"] == 0
-    assert t.loc["recycling", "change"] == 0
+    assert t.loc["nurture and re-MQLs", "change"] == 0
     # The steps add up: spreadsheet + changes = the simulated scenario's mean.
     assert gap.spreadsheet + t["change"].iloc[1:].sum() == pytest.approx(t.loc["capacity", "mean"])
     assert t.loc["capacity", "change_high"] < 0  # the single SDR costs valid opportunities

@@ -244,7 +244,7 @@ def test_gap_bridge_walks_from_the_sheet_to_the_simulation() -> None:
                 "spreadsheet",
                 "paths and quality",
                 "speed-to-lead decay",
-                "recycling",
+                "nurture and re-MQLs",
                 "capacity",
             ],
             "mean": [800.0, 1300.0, 400.0, 420.0, 350.0],
