@@ -193,8 +193,8 @@ def small_samples(
             )
     for _, c in conversion[conversion["source"] == "all"].iterrows():
         k, n = int(c["k"]), int(c["n"])
-        if n > 0 and min(k, n - k) < SMALL_SAMPLE and c["stage"] not in skip:
-            which = "events" if k <= n - k else "non-events"
+        which = _scarce(k, n)
+        if n > 0 and which and c["stage"] not in skip:
             warn(
                 rows,
                 lt.path,
@@ -221,6 +221,14 @@ def small_samples(
         _small_call_samples(rows, tables["calls"], calls)
 
 
+def _scarce(k: float, n: float) -> str:
+    """'events' or 'non-events' when a share of k in n rests on fewer than SMALL_SAMPLE of
+    them (either side moves the rate as much), else ''."""
+    if min(k, n - k) >= SMALL_SAMPLE:
+        return ""
+    return "events" if k <= n - k else "non-events"
+
+
 def _small_call_samples(rows: list[dict[str, Any]], ct: ExportTable, calls: dict[str, Any]) -> None:
     """The call log's shares from fewer than SMALL_SAMPLE successes or failures, and the
     cadence from fewer than SMALL_SAMPLE leads never contacted."""
@@ -230,13 +238,12 @@ def _small_call_samples(rows: list[dict[str, Any]], ct: ExportTable, calls: dict
         ("cadence.contact_probability", calls["contacts"], calls["connects"], "connects"),
         ("outcomes.probabilities.qualified", calls["sqls"], calls["contacts"], "contacts"),
     ):
-        if min(k, n - k) < SMALL_SAMPLE:
+        if which := _scarce(k, n):
             warn(
                 rows,
                 ct.path,
                 ct.columns.get("outcome"),
-                f"{what}: fitted from {int(k)} of {int(n)} {of} ({few} "
-                f"{'events' if k <= n - k else 'non-events'})",
+                f"{what}: fitted from {int(k)} of {int(n)} {of} ({few} {which})",
             )
     if calls["never_contacted"] < SMALL_SAMPLE:
         warn(
