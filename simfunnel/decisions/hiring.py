@@ -129,12 +129,20 @@ class HiringPlan(AnswerBase):
         over = t[after & (t["expected_effective"] - t["required"] >= 1)]
         if over.empty:
             return ""
-        said = ", ".join(
-            f"{m} ({e:.1f} effective for {r} needed)"
-            for m, e, r in zip(
-                over["month"], over["expected_effective"], over["required"], strict=True
+        months, eff, need = over["month"], over["expected_effective"], over["required"]
+        if len(over) <= 3:
+            said = ", ".join(
+                f"{m} ({e:.1f} effective for {r} needed)"
+                for m, e, r in zip(months, eff, need, strict=True)
             )
-        )
+        else:  # a long tail: its span and range, not one entry a month
+            needed = (
+                f"{need.min()}" if need.min() == need.max() else f"{need.min()} to {need.max()}"
+            )
+            said = (
+                f"{len(over)} months from {months.iloc[0]} to {months.iloc[-1]} ({eff.min():.1f} "
+                f"to {eff.max():.1f} effective for {needed} needed)"
+            )
         return (
             f" After the peak the team stays above what the month needs: {said}. Hires are "
             "permanent here; only attrition (or planned exits) brings it down."

@@ -193,3 +193,26 @@ def test_a_team_left_above_the_need_after_a_spike_is_named() -> None:
         over["month"], over["expected_effective"], over["required"], strict=True
     ):
         assert f"{month} ({e:.1f} effective for {r} needed)" in plan.verdict
+
+
+def test_a_long_surplus_is_said_as_its_span_not_month_by_month() -> None:
+    """Five months above the need after a one-month peak: one clause with the span, the count
+    of months and the range, checked against the hand-made table."""
+    months = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
+    table = pd.DataFrame(
+        {
+            "month": months,
+            "volume": [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            "required": [4, 8, 4, 4, 4, 5, 4],
+            "expected_effective": [7.9, 8.1, 8.0, 7.8, 7.6, 7.7, 7.5],
+            "today_team": [4.0] * 7,
+            "hires": [4, 0, 0, 0, 0, 0, 0],
+        }
+    )
+    table["shortfall"] = (table["required"] - table["expected_effective"]).clip(lower=0)
+    table["status"] = "covered"
+    plan = HiringPlan("sdr", table, ((dt.date(2026, 1, 5), 4),), _scenario(), current=4)
+    assert (
+        "After the peak the team stays above what the month needs: 5 months from 2026-03 to "
+        "2026-07 (7.5 to 8.0 effective for 4 to 5 needed)." in plan.verdict
+    )
