@@ -9,7 +9,7 @@ date policy), ``tables`` (``ExportTable``, the schemas), ``readers`` (one export
 from __future__ import annotations
 
 from .checks import check_exports
-from .dates import parse_family, parse_timestamp, to_datetime
+from .dates import local_time, parse_family, parse_timestamp, to_datetime
 from .formats import CALL_OUTCOMES, DATE_FORMATS, STAGES, STYLES, WON_FLAG
 from .limits import CalibrationError
 from .readers import read_calls, read_leads, read_opportunities
@@ -28,6 +28,7 @@ __all__ = [
     "CalibrationError",
     "ExportTable",
     "check_exports",
+    "local_time",
     "parse_family",
     "parse_timestamp",
     "read_calls",

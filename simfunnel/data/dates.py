@@ -31,6 +31,7 @@ from .limits import (
 __all__ = [
     "PlaceholderRule",
     "choose_dates",
+    "local_time",
     "minute",
     "parse_family",
     "parse_timestamp",
@@ -71,6 +72,12 @@ _OFFSET = re.compile(
 )
 
 
+def local_time(text: pd.Series) -> pd.Series:
+    """Date texts with a UTC offset or zone after the time of day dropped, the time kept as
+    written: an export shows the team's wall-clock time (see :func:`_local_times`)."""
+    return text.str.replace(_OFFSET, r"\1", regex=True)
+
+
 def minute(value: Any) -> str:
     """A date as the reports show it, to the minute."""
     return f"{value:%Y-%m-%d %H:%M}"
@@ -94,8 +101,8 @@ def parse_timestamp(value: Any, name: str) -> pd.Timestamp:
             ) from None
     if pd.isna(stamp):
         raise CalibrationError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(None)
+    if stamp.tzinfo is not None:  # the wall-clock time written, as in the files (_local_times)
+        stamp = stamp.tz_localize(None)
     return stamp.as_unit("ns")
 
 
@@ -170,7 +177,7 @@ def _local_times(
     out: dict[str, pd.Series] = {}
     count, names, example = 0, [], ""
     for name, values in columns.items():
-        local = values.str.replace(_OFFSET, r"\1", regex=True)
+        local = local_time(values)
         changed = local != values
         out[name] = local
         if changed.any():

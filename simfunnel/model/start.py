@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import CalibrationError, parse_family, read_csv_text, to_datetime
+from ..data import CalibrationError, local_time, parse_family, read_csv_text, to_datetime
 from ..scenario import Scenario, ScenarioError
 from .arrivals import Leads, Streams
 from .states import END_STATES
@@ -249,20 +249,23 @@ def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A column of dates read value by value: the timestamps (NaT where missing or unread) and,
     per row, why a value was not read (None where it was).
 
-    ISO 8601 first (offsets converted to UTC); a number is an Excel serial day within
+    ISO 8601 first (a UTC offset or zone dropped, the wall-clock time written kept, as the
+    CRM readers do); a number is an Excel serial day within
     ``EXCEL_SERIALS``, else flagged (never a count of nanoseconds since 1970); other text is
     read day-first or month-first, whichever reads more of the column, and a value both read
     differently is flagged as ambiguous.
     """
     why = pd.Series(None, index=values.index, dtype=object)
     if pd.api.types.is_datetime64_any_dtype(values):
-        stamps = pd.to_datetime(values, utc=True).dt.tz_convert(None)
+        stamps = pd.to_datetime(values)
+        if isinstance(stamps.dtype, pd.DatetimeTZDtype):  # the wall-clock time, as written
+            stamps = stamps.dt.tz_localize(None)
         inside = stamps.between(pd.Timestamp.min, pd.Timestamp.max) | stamps.isna()
         why[~inside] = "a date pandas cannot hold (before 1677 or after 2262)"
         return stamps.where(inside).astype("datetime64[ns]"), why
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     given = values.notna()
-    text = values.where(given, "").astype(str).str.strip()
+    text = local_time(values.where(given, "").astype(str).str.strip())
     given &= text != ""
     number = pd.to_numeric(text.where(given), errors="coerce")
     is_number = given & number.notna()

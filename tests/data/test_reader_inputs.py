@@ -16,6 +16,7 @@ import pytest
 from simfunnel.data import (
     CalibrationError,
     check_exports,
+    parse_timestamp,
     read_calls,
     read_leads,
     read_opportunities,
@@ -129,6 +130,12 @@ def test_utc_offsets_keep_the_local_time_in_every_table(tmp_path) -> None:
     )
     # Converted to UTC this call would move to the next day, 04:30.
     assert read_calls(calls).data["timestamp"].iloc[0] == pd.Timestamp("2026-03-02 23:30")
+
+
+def test_a_date_option_with_an_offset_keeps_its_local_time() -> None:
+    """An --as-of or --cutoff written with an offset means the same wall clock as the files:
+    converted to UTC, 23:30 in New York would cut the next day's leads in."""
+    assert parse_timestamp("2026-03-02T23:30:00-05:00", "as_of") == pd.Timestamp("2026-03-02 23:30")
 
 
 # --------------------------------------------------------------------------- 4: stray dates

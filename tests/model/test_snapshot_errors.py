@@ -98,7 +98,8 @@ def test_excel_serial_days_are_dates_not_1970(tmp_path) -> None:
 
 def test_dates_are_read_value_by_value(tmp_path) -> None:
     """ISO with and without a time or an offset, and day-first dates the column shows to be
-    day-first (a day above 12), in one column: each read, none flagged for the others."""
+    day-first (a day above 12), in one column: each read, none flagged for the others. An
+    offset is dropped and the time written kept (the team's wall clock), as the CRM readers do."""
     rows = [
         "1,one,working,2025-12-01,,1,50",
         "2,one,working,2025-12-01T10:00:00+01:00,,1,50",
@@ -110,10 +111,26 @@ def test_dates_are_read_value_by_value(tmp_path) -> None:
     got = sorted(start + pd.to_timedelta(snap.arrival, unit="h"))
     assert [f"{t:%Y-%m-%d %H:%M}" for t in got] == [
         "2025-12-01 00:00",
-        "2025-12-01 09:00",
+        "2025-12-01 10:00",
         "2025-12-13 10:00",
         "2025-12-14 00:00",
     ]
+
+
+def test_a_frame_with_zoned_times_keeps_the_wall_clock_time() -> None:
+    """A frame whose times carry a zone reads them as written, not moved to UTC: 09:30 in New
+    York is 09:30 at the desk, not 14:30."""
+    frame = pd.DataFrame(
+        {
+            "source": "one",
+            "end_state": "working",
+            "arrived": pd.to_datetime(["2025-12-01 09:30"]).tz_localize("America/New_York"),
+            "attempts": [1],
+        }
+    )
+    snap = simfunnel.read_snapshot(frame, scenario())
+    start = pd.Timestamp("2026-01-05")
+    assert start + pd.Timedelta(hours=float(snap.arrival[0])) == pd.Timestamp("2025-12-01 09:30")
 
 
 def test_utf8_with_a_byte_order_mark_and_utf16_read(tmp_path) -> None:
