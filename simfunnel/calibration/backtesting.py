@@ -91,6 +91,7 @@ def backtest(
     freq: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    decimal: str | None = None,
     horizon_months: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     parameter_draws: bool | None = None,
@@ -113,7 +114,8 @@ def backtest(
     inside a month scores that partial month on its own row). ``overrides``: scenario fields
     by dotted path set on the fit (:func:`simfunnel.calibration.fitting.fit`); ``since`` and
     ``half_life_weeks``, the cohort window of that fit (a ``since`` from the first lead's day
-    to before the cutoff; a half-life above 0).
+    to before the cutoff; a half-life above 0). ``encoding``, ``sep`` and ``decimal`` read the
+    files as :func:`simfunnel.calibration.fitting.fit` reads them.
 
     The exports are checked as :func:`simfunnel.calibration.fitting.fit` checks them (placeholder
     dates, calls for unknown leads, ...: :func:`simfunnel.data.check_exports`) before the
@@ -135,7 +137,7 @@ def backtest(
     if start is not None:
         start = parse_timestamp(start, "start")
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
-    kw |= {"encoding": encoding, "sep": sep}
+    kw |= {"encoding": encoding, "sep": sep, "decimal": decimal}
     lt, ct, ot, data_end = _read_exports(leads, calls, opportunities, kw)
     _enough_before(lt, cut, data_end)
     window = {"since": _since(lt, cut, since), "half_life_weeks": half_life_weeks}

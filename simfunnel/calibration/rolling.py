@@ -163,6 +163,7 @@ def rolling_backtest(
     date_format: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    decimal: str | None = None,
     **keywords: Unpack[RunnerKeywords],
 ) -> RollingBacktest:
     """Fit at each cutoff on the data known then, forecast ``horizon_months`` calendar months
@@ -178,7 +179,8 @@ def rolling_backtest(
     ``model``: ``"cohort"`` (the cohort forecast, fast) or ``"simulation"`` (the simulation's
     own backtest at each cutoff, :func:`simfunnel.calibration.backtesting.backtest`, with ``reps``
     replications on ``workers`` processes: slower; it needs the lead table, and reads
-    ``calls`` when given). ``seed`` (default 0), ``workers`` and ``executor`` are those of
+    ``calls`` when given). ``style``, ``mapping``, ``date_format``, ``encoding``, ``sep`` and
+    ``decimal`` read the files as :func:`simfunnel.calibration.fitting.fit` reads them. ``seed`` (default 0), ``workers`` and ``executor`` are those of
     :func:`simfunnel.run`; ``progress`` (default off) names each cutoff on stderr as it starts.
     A cutoff that cannot be scored (at or after the data end, too few leads before it, a fit
     the cohort model refuses) is skipped, with a note (the result's ``skipped``); refused
@@ -191,7 +193,7 @@ def rolling_backtest(
     _check_reps(reps)
     check_half_life(half_life_weeks)
     kw = {"style": style, "mapping": mapping, "date_format": date_format}
-    kw |= {"encoding": encoding, "sep": sep}
+    kw |= {"encoding": encoding, "sep": sep, "decimal": decimal}
     lt, ct, ot, data_end = _read(leads, opportunities, calls, model, kw)
     frame, notes = lead_frame(lt, ot)
     frame = frame[frame["created"].notna()]

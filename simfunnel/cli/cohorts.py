@@ -27,7 +27,7 @@ __all__ = [
     "within",
 ]
 
-_READ = ("style", "mapping", "date_format", "encoding", "sep")
+_READ = ("style", "mapping", "date_format", "encoding", "sep", "decimal")
 # The most a forecast or a backtest is asked for, checked when the command line is read (the
 # Python functions check the same: simfunnel.calibration.cohort_forecast.MAX_REPS and
 # MAX_MONTHS, simfunnel.calibration.backtesting.MAX_HORIZON_WEEKS; tests hold them equal).

@@ -329,6 +329,13 @@ def export_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sep", default=None, help="column separator (default: read from the header line)"
     )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=None,
+        help="decimal mark of the numbers (default: read from the values; a file whose "
+        "numbers could be either, such as 1.500 in a ';' file, asks for it)",
+    )
 
 
 def reading(args: argparse.Namespace) -> dict[str, Any]:
@@ -340,6 +347,7 @@ def reading(args: argparse.Namespace) -> dict[str, Any]:
         "start": args.start,
         "encoding": args.encoding,
         "sep": args.sep,
+        "decimal": args.decimal,
     }
 
 

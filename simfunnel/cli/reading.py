@@ -35,13 +35,6 @@ def fit_args(fit: argparse.ArgumentParser) -> None:
         "--as-of", type=opt.date, default=None, help="when the extract was taken (YYYY-MM-DD)"
     )
     fit.add_argument("--horizon", type=positive, default=13, help="weeks the scenario runs")
-    fit.add_argument(
-        "--decimal",
-        choices=(".", ","),
-        default=None,
-        help="decimal mark of the numbers (default: read from the values; a file whose "
-        "numbers could be either, such as 1.500 in a ';' file, asks for it)",
-    )
     cli_cohorts.add_window_args(fit)
     set_option(fit)
     fit.add_argument(
@@ -78,7 +71,6 @@ def fit_command(args: argparse.Namespace) -> int:
             overrides=opt.settings(args.overrides),
             since=args.since,
             half_life_weeks=args.half_life,
-            decimal=args.decimal,
         )
     path = cal.write_scenario(args.out)
     if args.format == "text":

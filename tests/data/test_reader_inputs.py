@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from simfunnel.data import (
     CalibrationError,
@@ -66,6 +67,25 @@ def test_numbers_that_could_be_either_mark_are_refused_in_a_semicolon_file(tmp_p
     comma, point = read_leads(path, decimal=",").data, read_leads(path, decimal=".").data
     assert comma["score"].tolist() == [10.921, 12.25] and comma["amount"].tolist() == [1500, 2750]
     assert point["score"].tolist() == [10921, 12250] and point["amount"].tolist() == [1.5, 2.75]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["outlook"],
+        ["backtest", "--cutoff", "2026-01-06", "--horizon", "4"],
+        ["backtest", "--every", "month", "--horizon", "3m"],
+    ],
+    ids=["outlook", "backtest", "rolling backtest"],
+)
+def test_every_command_that_reads_exports_takes_decimal(tmp_path, command) -> None:
+    """outlook and backtest read the same exports as fit: an undecidable decimal mark asks
+    for --decimal, and --decimal gets past it (to the next refusal of a two-lead file)."""
+    path = write(tmp_path, f"{HEADER}\n1;2026-01-05;10,921;1.500\n2;2026-01-06;12,250;2.750\n")
+    code, _, err = run_cli([*command, "--leads", str(path)])
+    assert code == 2 and "--decimal . or --decimal ," in err
+    code, _, err = run_cli([*command, "--leads", str(path), "--decimal", ","])
+    assert code == 2 and "decimal" not in err and err.strip()
 
 
 def test_a_comma_file_keeps_reading_commas_as_thousands(tmp_path) -> None:
