@@ -113,6 +113,12 @@ class Agenda:
         return heap[0]
 
     def _arm(self, at: float) -> None:
+        """Set the simpy timer for ``at``, but no later than the end of today: a timer set for
+        a later call is left on simpy's queue, a no-op, whenever an earlier call comes, so
+        timers set days ahead pile up there and make every event dearer. Capped, the timer
+        fires at the day's end, finds nothing due and is set again. Calls still fire first at
+        their moment, as they did: every timer is set before that moment and goes first."""
+        at = min(at, (self._env.now // DAY_HOURS + 1) * DAY_HOURS)
         self._armed = at
         Alarm(self._env, at).callbacks.append(self._fire)
 
