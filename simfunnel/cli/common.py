@@ -262,7 +262,13 @@ def answer_outputs(
 
 def target_args(parser: argparse.ArgumentParser) -> None:
     """The role and targets that size and hire share."""
-    parser.add_argument("--role", choices=("sdr", "bdr", "ae"), default="sdr")
+    parser.add_argument(
+        "--role",
+        choices=("sdr", "bdr", "ae"),
+        default="sdr",
+        help="the team whose headcount is sized (default sdr); the others stay as the "
+        "scenario has them",
+    )
     parser.add_argument(
         "--target",
         action="append",

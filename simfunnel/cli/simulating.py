@@ -161,6 +161,28 @@ def settings_grid(scenario: Scenario, settings: list[str], source: str) -> dict[
     return grid
 
 
+def check_kpis(names: list[str], scenario: Scenario) -> None:
+    """Refuse a --kpi the report never has before the sweep runs, naming the close ones: a
+    typo found after an hour of runs would cost the hour."""
+    import difflib
+
+    from ..results.kpis import KPIS, find_kpi
+
+    for name in names:
+        section, _, metric = name.rpartition(".")
+        if find_kpi(metric, section or None) is None:
+            known = [k.key for k in KPIS.values() if not k.pattern]
+            near = difflib.get_close_matches(name, known + [k.name for k in KPIS.values()], 3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise problem(
+                f"--kpi {name}: no such KPI{hint} (a name such as won or totals.won; "
+                "docs/results.md lists them all)"
+            )
+        sources = scenario.source_names
+        if section == "leads_by_source" and metric not in sources:
+            raise problem(f"--kpi {name}: the scenario's sources are {', '.join(sources)}")
+
+
 def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
     """One row per variant: its parameters, then mean +- half-width of each KPI."""
     from ..results import kpi_text
@@ -173,7 +195,9 @@ def sweep_table(experiment: Experiment, kpis: list[str]) -> str:
         if section:
             rows = rows[rows["section"] == section]
         if rows.empty:
-            raise problem(f"--kpi {name}: no such KPI in the report")
+            there = summary.loc[summary["section"] == section, "metric"].unique().tolist()
+            has = f"; {section} has {', '.join(map(str, there))}" if section and there else ""
+            raise problem(f"--kpi {name}: not in this scenario's report{has}")
         rows = rows.drop_duplicates("variant")  # a bare name: the first section that has it
         currency = experiment.scenario.currency
         cells = {
@@ -193,6 +217,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     scenario = load(args.scenario)
     grid = settings_grid(scenario, args.settings, str(args.scenario))
+    check_kpis(args.kpi or [], scenario)
     # Unless --reps alone fixes the count: until each point's valid opportunities against the
     # first point's are known to --precision (every point runs on: a sweep ranks nothing).
     first, rule = settle_plan(

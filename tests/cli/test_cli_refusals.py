@@ -1,7 +1,8 @@
 """Command lines the tool cannot answer are refused up front: one line, exit code 2, before
 any simulation, never a traceback. An --excel name a workbook cannot have, a --max-reps the
 stopping rule cannot take or that is below --reps, a scenario where no lead arrives, and an
-option repeated with the same key (which would keep its last value without a word)."""
+option repeated with the same key (which would keep its last value without a word), and a
+sweep --kpi that no report has (a typo found after the runs would cost them)."""
 
 from __future__ import annotations
 
@@ -197,3 +198,24 @@ def test_different_keys_of_a_repeatable_option_are_kept(files, monkeypatch) -> N
     argv = ["thresholds", files["f"], "--values", "40", "--cost", "sdr=1", "--cost", "ae=2"]
     refused(argv)  # the stand-in's ValueError: one line
     assert seen["costs"] == {"sdr": 1.0, "ae": 2.0}
+
+
+# --------------------------------------------------------------------------- 8. sweep --kpi
+
+BAD_KPIS = [
+    ("won_valu", "--kpi won_valu: no such KPI; did you mean won_value"),
+    ("rates.nothing", "--kpi rates.nothing: no such KPI (a name such as won or totals.won"),
+    ("leads_by_source.webinar", "--kpi leads_by_source.webinar: the scenario's sources are web, "),
+]
+
+
+@pytest.mark.parametrize(("kpi", "message"), BAD_KPIS, ids=[k for k, _ in BAD_KPIS])
+def test_a_sweep_kpi_the_report_never_has_is_refused_before_the_runs(
+    files, monkeypatch, kpi, message
+) -> None:
+    """A typo in --kpi is named with the close names before the sweep runs, not after."""
+    import simfunnel.experiments
+
+    monkeypatch.setattr(simfunnel.experiments, "sweep", never)
+    argv = ["sweep", files["f"], "--set", "sdr.headcount=2,3", "--out", f"{files['tmp']}/s"]
+    assert message in refused([*argv, "--kpi", "won", "--kpi", kpi])
