@@ -106,10 +106,16 @@ def _cutoffs(
     )
     out = list(pd.date_range(lo.to_period("M").start_time, hi, freq="MS"))
     if not out:
+        why_lo = "--from" if first is not None else "six months after the first lead"
+        why_hi = (
+            "--to"
+            if last is not None
+            else f"the last month start with {horizon_months} months of data after it"
+        )
         raise CalibrationError(
-            f"no month start between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}: the data (from "
-            f"{start:%Y-%m-%d} to {data_end:%Y-%m-%d}) are too short for {horizon_months}-month "
-            "horizons after six months of history; give --cutoffs"
+            f"no cutoff to score: the first would be {lo:%Y-%m-%d} ({why_lo}), the last "
+            f"{hi:%Y-%m-%d} ({why_hi}); the data run from {start:%Y-%m-%d} to "
+            f"{data_end:%Y-%m-%d}" + ("" if first is not None else "; give --cutoffs")
         )
     return out
 

@@ -60,6 +60,21 @@ def test_a_single_cutoff_past_the_data_is_refused(leads_csv: Path) -> None:
         backtest(leads_csv, "2030-01-01", 4, reps=3, arrivals="actual")
 
 
+def test_no_cutoff_between_the_bounds_says_where_each_bound_came_from(leads_csv: Path) -> None:
+    """Six months of data leave no month start with six months before it and three after:
+    the refusal names both bounds and why each is there, not a backwards range alone."""
+    with pytest.raises(CalibrationError) as err:
+        rolling_backtest(leads_csv, every="month", horizon_months=3)
+    text = str(err.value)
+    assert "the first would be 2023-07-01 (six months after the first lead)" in text
+    assert "(the last month start with 3 months of data after it)" in text
+    assert text.endswith("give --cutoffs")
+    with pytest.raises(
+        CalibrationError, match=r"2023-05-01 \(--from\), the last 2023-03-01 \(--to\)"
+    ):
+        rolling_backtest(leads_csv, every="month", first="2023-05-01", last="2023-03-01")
+
+
 # --------------------------------------------------------------------------- 5 horizons
 
 
