@@ -225,10 +225,23 @@ def thresholds_command(args: argparse.Namespace) -> int:
     return decide(args, compared, lambda c: finish(c.experiment))
 
 
+def warm_up_arg(parser: argparse.ArgumentParser) -> None:
+    """--warm-up of the commands that start each run on a full funnel (forecast, size)."""
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=None,
+        metavar="WEEKS",
+        help="weeks simulated first to fill the funnel (default: the scenario's warm_up, else "
+        "the sales cycle's P90 plus 4 weeks; 0: start from an empty funnel); not with --snapshot",
+    )
+
+
 def size_args(size: argparse.ArgumentParser) -> None:
     """The options of `simfunnel size`."""
     scenario_args(size, seed=True)
     target_args(size)
+    warm_up_arg(size)
     size.add_argument(
         "--no-explain",
         action="store_true",
@@ -257,6 +270,7 @@ def sized(args: argparse.Namespace) -> Sizing:
             progress=progress(args),
             snapshot=snapshot_of(args, scenario),
             explain=not args.no_explain,
+            warm_up=args.warm_up,
         )
 
 
@@ -280,14 +294,7 @@ def forecast_args(fc: argparse.ArgumentParser) -> None:
         default=0.8,
         help="share of outcomes the bands hold (default 0.8: P10 to P90)",
     )
-    fc.add_argument(
-        "--warm-up",
-        type=int,
-        default=None,
-        metavar="WEEKS",
-        help="weeks simulated first to fill the funnel (default: the scenario's warm_up, else "
-        "the sales cycle's P90 plus 4 weeks; 0: start from an empty funnel); not with --snapshot",
-    )
+    warm_up_arg(fc)
     fc.add_argument(
         "--freq",
         choices=("M", "Q"),

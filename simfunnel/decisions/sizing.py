@@ -31,6 +31,7 @@ from ..experiments import Experiment, RunOptions, SharedKeywords, decision_pool,
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports
+from .forecast_start import warm_up_weeks
 from .levers import headcount_path, role_name, staff_of
 from .measures import (
     MEASURES,
@@ -44,6 +45,7 @@ from .measures import (
     sizing_table,
 )
 from .mechanisms import explain_answer, explanation_words
+from .sizing_context import output_words, plan_words, start_words
 from .workload import sdr_workload
 
 
@@ -115,6 +117,7 @@ class Sizing(AnswerBase):
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     explained: dict[tuple[str, int], Experiment] = field(default_factory=dict, repr=False)
     stop: str = ""  # no answer: why the search stopped (limit, plateau or no value)
+    starts: str = ""  # where each run starts, in words (sizing_context.start_words)
 
     def _name(self, n: int | None) -> str:
         return role_name(self.role, n)
@@ -157,7 +160,7 @@ class Sizing(AnswerBase):
                     "it does not decide the answer)."
                 )
         if self.headcount is None:
-            return self._no_answer(rows, have, goals) + today
+            return self._no_answer(rows, have, goals) + today + self._context()
         h = self.headcount
         edge = str(rows["edge"].loc[h]) if "edge" in rows else ""
         text = f"{have}, you need {h}" if have else f"You need {h} {self._name(h)}"
@@ -180,10 +183,23 @@ class Sizing(AnswerBase):
             if failing:
                 verb = "is what fails" if len(failing) == 1 else "are what fail"
                 text += f" ({' and '.join(failing)} {verb})"
-        text += "." + today + self._explained() + self._runs()
-        return text + (
-            f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
+        text += "." + today + self._context() + self._explained() + self._runs()
+        return text + self._started()
+
+    def _context(self) -> str:
+        """Where the runs start, the plan kept on top, and the answer's output against today's."""
+        weeks = self.scenario.horizon / WEEK
+        return (
+            self.starts
+            + plan_words(self.scenario, self.role)
+            + output_words(self.experiments, self.headcount, self.current, self.role, weeks)
         )
+
+    def _started(self) -> str:
+        """Where the search started: the analytic estimate for SDRs, today's team otherwise."""
+        if self.role == "sdr":
+            return f" The analytic estimate (a steady flow to fully ramped reps) was {self.start}."
+        return f" The search started from {self.start}, today's team (no analytic estimate)."
 
     def _no_answer(self, rows: pd.DataFrame, have: str, goals: str) -> str:
         """No headcount met the targets: how close the largest came, and why the search
@@ -490,6 +506,7 @@ def size_team(
     start: int | None = None,
     max_headcount: int = 200,
     explain: bool = True,
+    warm_up: int | None = None,
     **keywords: Unpack[SharedKeywords],
 ) -> Sizing:
     """The smallest headcount of ``role`` whose runs meet every target with probability at
@@ -509,9 +526,19 @@ def size_team(
     the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
     ``seed``, ``workers``, ``executor``, ``progress`` (default off here) and ``snapshot`` are
     those of :func:`simfunnel.run`.
+
+    ``warm_up`` (weeks): without a snapshot, each run first fills the funnel as a forecast
+    does (:func:`~simfunnel.decisions.forecast_start.default_warm_up`: the scenario's own
+    ``warm_up``, else the sales cycle's P90 plus 4 weeks), so that a team is judged on the
+    follow-ups and open deals it will meet, not on a funnel that starts empty (which sized AEs
+    at a third of their need on a quarter's horizon). ``warm_up=0`` starts empty; the verdict
+    says which.
     """
     check_confidence(confidence)  # before any run, as the targets are
     options = RunOptions(progress=False).shared(**keywords)  # many runs: quiet unless asked
+    warm, basis = warm_up_weeks(scenario, options.snapshot, warm_up)
+    if warm * WEEK != scenario.warm_up:
+        scenario = with_overrides(scenario, {"warm_up": f"{warm} weeks"}, source="warm-up")
     goals = parse_targets(targets)
     path = headcount_path(scenario, role)
     first = start if start is not None else analytic_start(scenario, role, goals)
@@ -555,4 +582,5 @@ def size_team(
         explanation=explanation,
         explained=explained,
         stop=runs.stop,
+        starts=start_words(warm, basis, options.snapshot is not None),
     )
