@@ -28,6 +28,7 @@ from ..model import Streams, WorkCalendar, build_roster
 from ..results.answer import AnswerBase, Report
 from ..scenario import CallingStaff, Scenario, scenario_from_dict, scenario_to_dict, with_overrides
 from . import charts, reports
+from .forecast_start import default_warm_up
 from .levers import ROLE_PATHS, headcount_path, role_name, staff_of
 from .measures import Target, check_confidence
 from .sizing import size_team
@@ -69,6 +70,7 @@ class HiringPlan(AnswerBase):
     slack: float = SLACK
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     idle_months: tuple[str, ...] = ()  # months of the period without a working day: not staffed
+    sized_on: str = ""  # how each month's requirement was sized, in words
 
     def months(self, status: str) -> list[str]:
         """The months of one ``status``: 'covered', 'within tolerance' or 'short'."""
@@ -79,12 +81,18 @@ class HiringPlan(AnswerBase):
         t = self.table
         total = sum(n for _, n in self.hires)
         peak = int(t["required"].max())
-        at_peak = ", ".join(str(m) for m in t.loc[t["required"] == peak, "month"])
-        low = t.loc[t["required"] == peak, "today_team"].min()
+        peaks = t.loc[t["required"] == peak]
+        months = [str(m) for m in peaks["month"]]
+        at_peak = ", ".join(months)
+        if len(months) > 3 and len(peaks) == peaks.index[-1] - peaks.index[0] + 1:
+            at_peak = f"every month from {months[0]} to {months[-1]}"  # a run: its span
+        lowest = peaks.iloc[int(np.argmin(peaks["today_team"].to_numpy()))]
+        month = lowest["month"]
+        where = f"in {month}" if len(peaks) == 1 else f"at the lowest, in {month}"
         text = (
             f"You have {self.current} {role_name(self.role, self.current)}, you need up to "
             f"{peak} effective (fully ramped, in {at_peak}); without new hires, today's team is "
-            f"expected at {low:.1f} effective there. "
+            f"expected at {lowest['today_team']:.1f} effective {where}. "
         )
         when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
         text += f"Hire {total} {role_name(self.role, total)}" + (
@@ -93,7 +101,7 @@ class HiringPlan(AnswerBase):
         text += (
             f" The rule: a month is covered when the expected effective headcount (ramp, "
             f"attrition, leave) is at least the requirement minus {self.slack:g} rep."
-        )
+        ) + (f" {self.sized_on}" if self.sized_on else "")
         rows = t.set_index("month")
 
         def listed(months: list[str]) -> str:
@@ -344,8 +352,10 @@ def hiring_plan(
         )
     months = [m for m in months if m not in idle]
     factors = _volume_factors(volume, months)
-    # 1. Required (fully ramped) headcount per distinct volume level.
-    base = scenario_to_dict(scenario)
+    # 1. Required (fully ramped) headcount per distinct volume level, each on a full funnel:
+    # the forecast's warm-up (a 2-week one left AE books and SDR follow-ups nearly empty).
+    warm, basis = default_warm_up(scenario)
+    base = scenario_to_dict(scenario) | {"warm_up": f"{warm} weeks"}
     runner = runner_keywords({"progress": False}, keywords)
     with decision_pool(RunOptions().updated(**runner)) as shared:  # one pool for every month
         pooled: RunnerKeywords = {**runner, "workers": shared.workers, "executor": shared.executor}
@@ -383,6 +393,8 @@ def hiring_plan(
         current=staff_of(scenario, role).headcount,
         explanation=pd.DataFrame(rows),
         idle_months=tuple(_month_key(m) for m in idle),
+        sized_on=f"Each month's requirement is sized on a {month_weeks}-week run after a "
+        f"{warm}-week warm-up ({basis}).",
     )
 
 
@@ -485,14 +497,13 @@ def _month_key(month: dt.date) -> str:
 
 
 def _scaled(base: Mapping[str, Any], factor: float, weeks: int) -> dict[str, Any]:
-    """The scenario at ``factor`` times its lead volume, run for ``weeks`` after a warm-up."""
+    """The scenario at ``factor`` times its lead volume, run for ``weeks`` after its warm-up."""
     data = copy.deepcopy(dict(base))
     for source in data["sources"]:
         source["rate_per_week"] = source["rate_per_week"] * factor
         source["bursts"] = []
         source["seasonality"] = {}
     data["horizon"] = f"{weeks} weeks"
-    data["warm_up"] = "2 weeks"
     for staff in (data["sdr"], (data.get("outbound") or {}).get("bdr"), data["ae"].get("team")):
         if staff:
             staff["plan"] = []

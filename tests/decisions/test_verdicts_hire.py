@@ -13,7 +13,16 @@ import pandas as pd
 import pytest
 from conftest import build
 
-from simfunnel.decisions import SLACK, HiringPlan, expected_effective, hiring_plan
+from simfunnel.base.units import WEEK
+from simfunnel.decisions import (
+    SLACK,
+    HiringPlan,
+    default_warm_up,
+    expected_effective,
+    hiring,
+    hiring_plan,
+    size_team,
+)
 
 matplotlib.use("Agg")
 
@@ -98,8 +107,11 @@ def test_today_s_team_and_the_peak_requirement(plan: HiringPlan) -> None:
     assert list(t["today_team"]) == pytest.approx([today[m] for m in months])
     # Hires only add: with the same rosters, never below today's team.
     assert (t["expected_effective"] >= t["today_team"] - 1e-12).all()
-    low = t.loc[t["required"] == peak, "today_team"].min()
-    assert f"today's team is expected at {low:.1f} effective there" in plan.verdict
+    peaks = t[t["required"] == peak]
+    low = peaks.loc[peaks["today_team"].idxmin()]
+    where = f"in {low['month']}" if len(peaks) == 1 else f"at the lowest, in {low['month']}"
+    said = f"today's team is expected at {low['today_team']:.1f} effective {where}."
+    assert said in plan.verdict  # the month named: "there" over several months was vague
 
 
 def test_the_explanation_places_the_hires_again_without_each_mechanism(plan: HiringPlan) -> None:
@@ -216,3 +228,20 @@ def test_a_long_surplus_is_said_as_its_span_not_month_by_month() -> None:
         "After the peak the team stays above what the month needs: 5 months from 2026-03 to "
         "2026-07 (7.5 to 8.0 effective for 4 to 5 needed)." in plan.verdict
     )
+
+
+def test_each_month_is_sized_on_a_full_funnel_and_says_so(plan: HiringPlan, monkeypatch) -> None:
+    """A month is sized after the forecast's warm-up: a 2-week one left AE books and SDR
+    follow-ups nearly empty, so `hire` answered 'hire 0' where `size` said 'you need 11'."""
+    weeks, basis = default_warm_up(_scenario())
+    said = f"sized on a 4-week run after a {weeks}-week warm-up ({basis})."
+    assert f"Each month's requirement is {said}" in plan.verdict
+    seen: list[float] = []
+
+    def sizing(scenario, *args, **kwargs):
+        seen.append(scenario.warm_up)
+        return size_team(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(hiring, "size_team", sizing)
+    hiring_plan(_scenario(), {}, "sdr", ["sdr_utilisation<=0.8"], reps=2, workers=1, explain=False)
+    assert seen == [weeks * WEEK]
