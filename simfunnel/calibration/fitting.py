@@ -295,17 +295,19 @@ def _closes(inputs: _Inputs) -> str:
     """Which table tells how deals closed (:func:`simfunnel.calibration.lead_stats.closes_from`),
     with a note when it is the opportunities table and a warning when neither can tell."""
     lt, ot = inputs.tables["leads"], inputs.opportunities
-    closes = closes_from(lt.columns, ot)
+    dated = {c for c in ("won_date", "lost_date") if inputs.leads[c].notna().any()}
+    closes = closes_from(lt.columns, dated, ot)
     lacking = " or ".join(
-        w for w, c in (("won", "won_date"), ("lost", "lost_date")) if c not in lt.columns
+        w for w, c in (("won", "won_date"), ("lost", "lost_date")) if c not in dated
     )
-    lacking += " date column"
+    lacking += " dates"
     if closes == "opportunities" and ot is not None:
         n = int(ot.data["won"].notna().sum())
         inputs.notes.append(
             f"the lead table has no {lacking}: the win rate and the sales "
             f"cycle are measured on the {n} closed deals of {ot.path}"
         )
+        one_way(inputs, ot)
     elif closes == "partial":
         warn(
             inputs.warned,
@@ -317,6 +319,30 @@ def _closes(inputs: _Inputs) -> str:
             "--opportunities (opportunities=) or state them with --set",
         )
     return closes
+
+
+ONE_WAY_MIN = 20  # this many closed deals all won (or all lost) is a reading, not a market
+
+
+def one_way(inputs: _Inputs, ot: ExportTable) -> None:
+    """Warn when every closed deal of the opportunities table reads as won, or every one as
+    lost: a stage label the reader took the wrong way ('Closed - Not Won') gives a win rate of
+    100% with an interval of a tenth of a point, which nothing else would question."""
+    won = ot.data["won"].dropna().astype(bool)
+    if len(won) < ONE_WAY_MIN or 0 < won.sum() < len(won):
+        return
+    how = "won" if won.all() else "lost"
+    column = ot.columns.get("won") or ot.columns.get("stage")
+    labels = ot.data.loc[won.index, "stage"].dropna().astype(str).value_counts().index[:3]
+    shown = f" (stages {', '.join(repr(x) for x in labels)})" if len(labels) else ""
+    warn(
+        inputs.warned,
+        ot.path,
+        column,
+        f"every one of the {len(won)} closed deals reads as {how}{shown}: check how the "
+        "export says a deal was lost (or won), name the column with --mapping, or state "
+        "ae.win.probability with --set",
+    )
 
 
 def _conversions(

@@ -253,15 +253,18 @@ def stand_in_stages(
     return L, {"sql_date": "opportunity_date"}, [note]
 
 
-def closes_from(columns: dict[str, str], ot: ExportTable | None) -> str:
+def closes_from(columns: dict[str, str], dated: set[str], ot: ExportTable | None) -> str:
     """Which table tells how deals closed: ``leads`` when the lead table has both won and
     lost date columns, else ``opportunities`` when that table has closed deals, else
     ``partial`` (a lead table with one of the two: lost deals look open, or won ones) or
-    ``leads`` (with neither, nothing closed)."""
+    ``leads`` (with neither, nothing closed). Beside an opportunities table with closed deals,
+    the lead table's columns count only if they hold a date (``dated``): blank ones once sent
+    the sales cycle to its default while that table held thousands of closed deals."""
     have = {"won_date", "lost_date"} & set(columns)
-    if len(have) == 2:
+    closed_deals = ot is not None and ot.data["won"].notna().any()
+    if len(have) == 2 and not (closed_deals and dated < have):
         return "leads"
-    if ot is not None and ot.data["won"].notna().any():
+    if closed_deals:
         return "opportunities"
     return "partial" if have else "leads"
 

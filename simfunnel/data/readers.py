@@ -36,6 +36,10 @@ __all__ = ["read_calls", "read_leads", "read_opportunities"]
 
 _TRUE = {"true", "1", "yes", "y", "won", "closed won", "closedwon", "t"}
 _FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
+# A deal stage read as won or lost by its words: 'won' and 'lost' as words ('Closed Won',
+# 'closed_lost'), and a lost stage first, since 'Closed - Not Won' names 'won' too.
+_LOST_STAGE = r"(?<![a-z])(?:lost|(?:not|non|no)[\s_-]*won|unwon)(?![a-z])"
+_WON_STAGE = r"(?<![a-z])won(?![a-z])"
 # Call outcome values (lower case) -> canonical; the styles' own values are added below.
 _OUTCOME_WORDS: dict[str, str] = {
     "no_answer": "no_answer",
@@ -437,8 +441,8 @@ def _check_opportunities(
     won[flag.isin(_TRUE) | (number == 1)] = True
     won[flag.isin(_FALSE) | (number == 0)] = False
     stage = data["stage"].fillna("").str.lower()
-    from_stage = stage.str.contains("won") | stage.isin(_TRUE)
-    lost_stage = stage.str.contains("lost") | stage.isin(_FALSE)
+    lost_stage = stage.str.contains(_LOST_STAGE) | stage.isin(_FALSE)
+    from_stage = (stage.str.contains(_WON_STAGE) & ~lost_stage) | stage.isin(_TRUE)
     won = won.mask(won.isna() & from_stage, True).mask(won.isna() & lost_stage, False)
     odd = flag.ne("") & won.isna()
     for j in data.index[odd]:

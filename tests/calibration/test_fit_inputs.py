@@ -238,6 +238,45 @@ def test_closed_deals_come_from_the_opportunities_without_won_or_lost(
     assert cycle["kind"] == "fitted" and "no closed" not in cycle["basis"]
 
 
+def test_blank_won_and_lost_columns_leave_the_closes_to_the_opportunities(
+    export, good, tmp_path
+) -> None:
+    """Columns that are there but blank date nothing: the sales cycle is the closed deals',
+    as the win rate is, not the 45/90-day default said as 'no closed opportunities'."""
+
+    def blank(f: pd.DataFrame) -> pd.DataFrame:
+        f[WON], f[LOST] = "", ""
+        return f
+
+    cal = fit_all(edited(export, tmp_path, leads=blank))
+    assert param(cal, "ae.win.probability")["value"] == param(good, "ae.win.probability")["value"]
+    cycle = param(cal, "ae.sales_cycle")
+    assert cycle["kind"] == "fitted" and "no closed" not in cycle["basis"]
+    assert any("has no won or lost dates" in n for n in cal.notes)
+
+
+def test_closed_not_won_is_lost_and_a_one_way_close_is_warned(export, tmp_path) -> None:
+    """'Closed - Not Won' names 'won' too: read as won it made a win rate of 100%. Stages
+    that all read one way are warned, whatever the labels."""
+
+    def stages(f: pd.DataFrame) -> pd.DataFrame:
+        won = f["Is Closed Won"].str.lower()
+        f["Deal Stage"] = won.map({"true": "Closed Won", "false": "Closed - Not Won"})
+        return f.drop(columns=["Is Closed Won"])
+
+    p = edited(export, tmp_path, leads=lambda f: f.drop(columns=[WON, LOST]), opportunities=stages)
+    win = param(fit_all(p), "ae.win.probability")
+    assert 0 < win["value"] < 1
+    all_won = edited(
+        export,
+        tmp_path,
+        leads=lambda f: f.drop(columns=[WON, LOST]),
+        opportunities=lambda f: stages(f).assign(**{"Deal Stage": "Closed Won"}),
+    )
+    said = [w for w in warnings_of(fit_all(all_won)) if "closed deals reads as won" in w]
+    assert said and "stages 'Closed Won'" in said[0] and "--mapping" in said[0]
+
+
 # --------------------------------------------------------------------------- 7, 8
 
 

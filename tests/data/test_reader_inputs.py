@@ -212,6 +212,27 @@ def test_won_flags_written_as_numbers_or_words(tmp_path) -> None:
     assert not table.report["problem"].str.contains("not understood").any()
 
 
+def test_deal_stages_are_read_by_their_words(tmp_path) -> None:
+    """A stage says lost before it says won ('Closed - Not Won' names 'won' too); 'won' and
+    'lost' count as words only ('Wonderful Prospects' is neither)."""
+    stages = [
+        ("Closed Won", True),
+        ("closed_won", True),
+        ("ClosedWon", True),
+        ("Closed - Not Won", False),
+        ("Closed Lost - Won't proceed", False),
+        ("Non-won", False),
+        ("Closed Lost", False),
+        ("Wonderful Prospects", pd.NA),
+        ("Engaging", pd.NA),
+    ]
+    text = "Deal ID,Create Date,Deal Stage\n" + "".join(
+        f"{i},2026-01-05,{s}\n" for i, (s, _) in enumerate(stages)
+    )
+    table = read_opportunities(write(tmp_path, text, "opportunities.csv"))
+    assert table.data["won"].tolist() == [w for _, w in stages]
+
+
 def test_a_mapping_naming_a_missing_column_is_refused(tmp_path) -> None:
     path = write(tmp_path, "Record ID,Create Date,Amount\n1,2026-01-05,10\n")
     with pytest.raises(CalibrationError) as err:
