@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -132,6 +133,7 @@ def fit_arrivals(
     since: pd.Timestamp,
     as_of: pd.Timestamp,
     half_life_weeks: float | None,
+    gaps: Sequence[tuple[pd.Timestamp, pd.Timestamp]] = (),
 ) -> ArrivalFit:
     """Negative-binomial regression of weekly counts on a level, a level and a trend, and
     with two years of history a yearly cycle too. The terms are chosen by how well each
@@ -144,6 +146,13 @@ def fit_arrivals(
     weekly counts support (:func:`_bounded`); a source with no lead in the window gets the
     level of half a lead over it (:func:`_silent`)."""
     w = _weekly(created, since, as_of)
+    starts = w["start"].to_numpy("datetime64[ns]")
+    for a, b in gaps:  # weeks of an export gap hold no data (simfunnel.calibration.gaps)
+        overlap = np.minimum(starts + np.timedelta64(7, "D"), b.to_datetime64()) - np.maximum(
+            starts, a.to_datetime64()
+        )
+        lost = np.clip(overlap / np.timedelta64(7, "D"), 0.0, None)
+        w["exposure"] = w["exposure"].to_numpy(float) - lost
     w = w[w["exposure"] > 0.05]
     age = w["t"].to_numpy() * -52.18
     y, offset = w["count"].to_numpy(float), np.log(w["exposure"].to_numpy(float))
@@ -190,6 +199,9 @@ def fit_arrivals(
     beta, cov, alpha, _ = fits[best]
     beta, cov, said = _bounded(best, beta, cov, cap)
     drift = _drift(best, y, t, doy, offset, recency(age, half_life(best)))
+    if drift > MAX_LOG_SD**2:  # a factor e either way is all weekly counts can support
+        said = (*said, f"level error sd {math.sqrt(drift):.2g} (log scale) held to {MAX_LOG_SD:g}")
+        drift = MAX_LOG_SD**2
     return ArrivalFit(
         source, best, beta, cov, alpha, len(w), int(y.sum()), scores, drift, cap, said
     )

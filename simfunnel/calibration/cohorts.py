@@ -30,6 +30,7 @@ from scipy import special, stats
 
 from ..data import CalibrationError
 from .arrival_model import ARRIVAL_WEEKS, ArrivalFit, fit_arrivals, recency
+from .gaps import export_gaps, gap_words
 from .shifts import cohort_drift, cohort_shifts
 from .stage_fit import STAGE_DATES, STAGE_LABELS, StageFit, fit_stage, stage_view, timedeltas
 
@@ -397,7 +398,10 @@ def _arrival_fits(
             "past errors widen the band; compare the same month last year"
         )
         arrivals_from = max(arrivals_from, as_of - pd.Timedelta(weeks=ARRIVAL_WEEKS))
-    arriving = frame[frame["created"] >= arrivals_from]
+    arriving = frame[(frame["created"] >= arrivals_from) & (frame["created"] <= as_of)]
+    gaps = export_gaps(arriving["created"])
+    if gaps:
+        notes.append("WARNING: arrivals: " + gap_words(gaps, arriving["created"]))
     return {
         s: fit_arrivals(
             s,
@@ -405,6 +409,7 @@ def _arrival_fits(
             arrivals_from,
             as_of,
             half_life_weeks,
+            gaps,
         )
         for s in sources
     }

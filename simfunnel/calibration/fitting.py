@@ -60,6 +60,7 @@ from .checks import (
     validate,
 )
 from .fit_result import Calibration
+from .gaps import export_gaps, gap_weeks, gap_words
 from .lead_stats import (
     arrival_tables,
     closes_from,
@@ -214,7 +215,8 @@ def _period(
     """The data period's start, the end of the span the leads cover and its weeks (what the
     rates divide by). A stated start well before the first lead, or an as-of date well after
     the last, would divide the rates by weeks that hold no leads: the span is the leads',
-    with a warning."""
+    with a warning; so would a gap in the export (:mod:`simfunnel.calibration.gaps`), whose
+    weeks are taken off, with a warning."""
     first = L["created"].min().normalize()
     column = lt.columns.get("created")
     if t0 is not None and t0 < first - _SLACK:
@@ -242,6 +244,11 @@ def _period(
             "if no lead really came since, the export is not telling the present",
         )
     weeks = (end - t0).total_seconds() / 604800
+    inside = L.loc[(L["created"] >= t0) & (L["created"] <= end), "created"]
+    gaps = export_gaps(inside)
+    if gaps:
+        warn(warned, lt.path, column, gap_words(gaps, inside))
+        weeks -= gap_weeks(gaps)
     if weeks <= 0:
         raise CalibrationError(
             f"{lt.path}: the data period is empty (start {t0:%Y-%m-%d %H:%M} is not before the "

@@ -5,6 +5,7 @@ stage, stage durations with censoring, deal values, and the score's curve and MQ
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from .estimators import (
     threshold_tradeoff,
     wilson_interval,
 )
+from .gaps import Gap, export_gaps
 from .records import days, warn
 
 __all__ = [
@@ -71,7 +73,8 @@ def arrival_tables(
     rates = _arrival_rates(inside, weeks)
     notes: list[str] = []
     lead_end = min(as_of, inside["created"].max().normalize() + pd.Timedelta(days=1))
-    weekly = weekly_counts(inside["created"], inside["source"], start, lead_end)
+    gaps = export_gaps(inside["created"])
+    weekly = weekly_counts(inside["created"], inside["source"], start, lead_end, gaps)
     dispersion = _dispersion(weekly)
     seasons = {
         src: seasonality(weekly[weekly["source"] == src], dispersion[dispersion["source"] == src])
@@ -139,19 +142,30 @@ def office_share(times: pd.Series) -> tuple[float, float, float, int] | None:
 
 
 def weekly_counts(
-    created: pd.Series, source: pd.Series, start: pd.Timestamp, end: pd.Timestamp
+    created: pd.Series,
+    source: pd.Series,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    gaps: Sequence[Gap] = (),
 ) -> pd.DataFrame:
     """Leads per source and full week from ``start`` to ``end`` (the end of the lead data, not
     the as-of date: a week after the last lead holds no data, not zero leads), with the ISO
-    year and week of each week's first day and the multiplier against the source's mean."""
+    year and week of each week's first day and the multiplier against the source's mean.
+    Weeks whose middle falls in a gap of the export (:mod:`simfunnel.calibration.gaps`) hold
+    no data either, and are left out."""
     full_weeks = max(int((end - start).total_seconds() // 604800), 0)
     week = ((created - start).dt.total_seconds() // 604800).astype(int)
+    mids = [start + pd.Timedelta(days=7 * w + 3.5) for w in range(full_weeks)]
+    kept = [w for w, m in enumerate(mids) if not any(a < m < b for a, b in gaps)]
+    keep = set(kept)
     rows = []
     for name in sorted(source.unique()):
         counts = np.bincount(week[(source == name) & (week < full_weeks)], minlength=full_weeks)
         counts = counts[:full_weeks]
-        mean = counts.mean() if full_weeks else math.nan
+        mean = counts[kept].mean() if kept else math.nan
         for w, c in enumerate(counts):
+            if w not in keep:
+                continue
             week_start = start + pd.Timedelta(weeks=w)
             iso = week_start.isocalendar()
             rows.append(
