@@ -34,8 +34,6 @@ from typing import Any
 
 import pandas as pd
 
-# The readers live in simfunnel.data; their names are imported back so that
-# ``from simfunnel.calibration.fitting import read_leads, CalibrationError, ...`` keeps working.
 from ..data import (
     CalibrationError,
     ExportTable,
@@ -45,6 +43,11 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
+
+# The readers live in simfunnel.data; their names are imported back so that
+# ``from simfunnel.calibration.fitting import read_leads, CalibrationError, ...`` keeps working.
+from ..model import END_STATES
+from ..scenario import OUTCOMES
 from .builder import Estimates, build_scenario
 from .calls import fit_calls
 from .capacity import active_last_month, capacity_notes, capacity_table
@@ -328,6 +331,35 @@ def _closes(inputs: _Inputs) -> str:
     return closes
 
 
+def _statuses(inputs: _Inputs) -> None:
+    """Warn when the lead statuses name none of the conversation outcomes the fit counts
+    (information_gathering, postponed, no_prospect, do_not_call) while statuses are given:
+    a CRM's own labels ('Unqualified', 'Bad Timing') then leave every outcome at its split
+    by default, which the report should say rather than fit silently."""
+    status = inputs.leads["status"].dropna()
+    if status.empty:
+        return
+    unknown = status[~status.isin(END_STATES)].value_counts()
+    if status.isin(OUTCOMES[1:]).any():
+        if unknown.sum() >= 0.01 * len(status):
+            shown = ", ".join(f"{k!r} ({v:,})" for k, v in unknown.head(5).items())
+            inputs.notes.append(
+                f"lead statuses the model does not name, counted as no outcome: {shown} "
+                f"(it names {', '.join(END_STATES)})"
+            )
+        return
+    seen = status.value_counts()
+    shown = ", ".join(f"{k!r} ({v:,})" for k, v in seen.head(5).items())
+    warn(
+        inputs.warned,
+        inputs.tables["leads"].path,
+        inputs.tables["leads"].columns.get("status"),
+        f"no lead status names a conversation outcome the fit counts ({', '.join(OUTCOMES[1:])}); "
+        f"seen: {shown}: the outcomes of conversations keep their default split; rename the "
+        "statuses in the export, or state outcomes.probabilities with --set",
+    )
+
+
 ONE_WAY_MIN = 20  # this many closed deals all won (or all lost) is a reading, not a market
 
 
@@ -383,6 +415,7 @@ def _measure(
     arrivals = arrival_tables(L[~inputs.outside], t0, t1, inputs.weeks)
     notes.extend(arrivals.notes)
     closes = _closes(inputs)
+    _statuses(inputs)
     cohorts, rates, conversion = _conversions(
         inputs, closes, since, half_life_weeks, arrivals.rates
     )

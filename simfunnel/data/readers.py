@@ -336,11 +336,23 @@ def _read(
 # --------------------------------------------------------------------------- per table
 
 
+def status_words(values: pd.Series) -> pd.Series:
+    """Lead statuses as one lower-case word: spaces and hyphens between words are underscores
+    ('Do Not Call' -> do_not_call); blank stays missing."""
+    given = values.notna()
+    text = values.where(given, "").astype(str).str.strip().str.lower()
+    words = text.str.replace(r"[\s\-]+", "_", regex=True).str.strip("_")
+    return words.where(given & (words != ""), None)
+
+
 def _check_leads(
     data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
 ) -> pd.Series:
     """Stage dates out of order, or a lead both won and lost: excluded, since one of its dates
-    is wrong and the fit cannot tell which."""
+    is wrong and the fit cannot tell which. Statuses are read as one word in lower case
+    ('No Prospect', 'no-prospect' and 'no_prospect' alike), as the model names them."""
+    if "status" in data:
+        data["status"] = status_words(data["status"])
     bad = pd.Series(False, index=data.index)
     chain = [s for s in (*LEAD_STAGES, "won_date", "lost_date") if s in present]
     for i, later in enumerate(chain):

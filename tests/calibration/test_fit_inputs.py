@@ -345,3 +345,27 @@ def test_duplicates_are_summarised_not_listed(export, tmp_path) -> None:
     text = cal.text()
     (line,) = [x for x in text.splitlines() if "duplicate id" in x]  # one line for 60 of them
     assert "duplicate id (first on an earlier line)" in line and "and 55 more" in line
+
+
+def test_statuses_in_title_case_fit_as_the_original(export, good, tmp_path) -> None:
+    """'No Prospect' and 'Do Not Call' are the model's no_prospect and do_not_call: read
+    word by word they were unknown and every outcome took its default split."""
+
+    def titled(f: pd.DataFrame) -> pd.DataFrame:
+        f["Lead Status"] = f["Lead Status"].str.replace("_", " ").str.title()
+        return f
+
+    cal = fit_all(edited(export, tmp_path, leads=titled))
+    name = "outcomes.probabilities (others)"
+    assert param(cal, name)["value"] == param(good, name)["value"]
+
+
+def test_statuses_that_name_no_outcome_are_warned(export, tmp_path) -> None:
+    def crm_words(f: pd.DataFrame) -> pd.DataFrame:
+        words = {"no_prospect": "Unqualified", "do_not_call": "Opted Out"}
+        f["Lead Status"] = f["Lead Status"].map(lambda s: words.get(s, "Open"))
+        return f
+
+    said = warnings_of(fit_all(edited(export, tmp_path, leads=crm_words)))
+    (line,) = [w for w in said if w.startswith("no lead status names a conversation outcome")]
+    assert "'open' (" in line and "'unqualified' (" in line and "outcomes.probabilities" in line
