@@ -82,7 +82,7 @@ def assumption_notes(params: pd.DataFrame) -> list[str]:
 
 # Parts of a problem that name one row's other line: a duplicate's first line. Grouped
 # without them, 560 duplicates are one line of the report, not 560.
-_OWN_LINE = re.compile(r"\(first on line \d+\)")
+_OWN_LINE = re.compile(r"\((?:first|a fuller row) on line \d+\)")
 
 
 def problem_summary(report: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +99,7 @@ def _problems(report: pd.DataFrame, most: int = 6) -> pd.DataFrame:
     kind = (
         report["problem"]
         .astype(str)
-        .str.replace(_OWN_LINE, "(first on an earlier line)", regex=True)
+        .str.replace(_OWN_LINE, "(kept on another line)", regex=True)
     )
     grouped = report.assign(
         line=pd.to_numeric(report["line"], errors="coerce"), problem=kind

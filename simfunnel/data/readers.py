@@ -272,19 +272,51 @@ def _read_dates(
     return described
 
 
+DUPLICATES_WARNED = 0.01  # this share of rows repeating an id is a fault of the export
+_ROUNDED_ID = r"^\d(?:[.,]\d+)?[eE]\+?\d+$"  # 3.01235E+14: a long id a spreadsheet rounded
+
+
 def _duplicate_ids(fields: _Fields, kind: str, path: str, problems: list[dict[str, Any]]) -> None:
-    """A lead or opportunity id seen before (on a row kept): the later row is excluded."""
+    """Rows that repeat a lead or opportunity id (among rows kept): the fullest row is kept
+    (most fields filled; of equals, the first), the others excluded. An empty stub before a
+    lead's real row once made every won lead a blank and the win rate 0. Duplicates in over
+    DUPLICATES_WARNED of the rows are a WARNING, naming ids a spreadsheet rounded."""
     key = {"leads": "lead_id", "opportunities": "opportunity_id"}.get(kind)
     if key is None or key not in fields.present:
         return
     data = fields.data
     ids = data[key]
-    dup = ids.notna() & ids.duplicated(keep="first") & ~fields.bad
-    first = data.loc[~ids.duplicated(keep="first")].set_index(key)["line"]
+    live = ids.notna() & ~fields.bad
+    if not ids[live].duplicated().any():
+        return
+    rank = pd.DataFrame({"id": ids, "filled": data.notna().sum(axis=1), "row": range(len(data))})
+    rank = rank[live].sort_values(["filled", "row"], ascending=[False, True], kind="stable")
+    kept = rank.drop_duplicates("id")
+    line_of = pd.Series(fields.line[kept.index].to_numpy(), index=kept["id"].to_numpy())
+    dup = live & ~data.index.isin(kept.index)
     for i in data.index[dup]:
-        what = f"duplicate id (first on line {int(first[ids[i]])})"
+        line = int(line_of[ids[i]])
+        where = f"first on line {line}" if line < fields.line[i] else f"a fuller row on line {line}"
+        what = f"duplicate id ({where})"
         add_problem(problems, path, fields.line[i], fields.present[key], what, ids[i], "excluded")
     fields.bad |= dup
+    if dup.sum() >= DUPLICATES_WARNED * len(data):
+        rounded = ids[dup].astype(str).str.match(_ROUNDED_ID).mean() > 0.5
+        hint = (
+            ": ids like "
+            f"{ids[dup].iloc[0]!r} are long numbers a spreadsheet rounded; export ids as text"
+            if rounded
+            else ""
+        )
+        add_problem(
+            problems,
+            path,
+            None,
+            fields.present[key],
+            f"{int(dup.sum()):,} rows ({dup.mean():.0%}) repeat an id and are excluded{hint}",
+            None,
+            "warning",
+        )
 
 
 def _read(

@@ -344,7 +344,7 @@ def test_duplicates_are_summarised_not_listed(export, tmp_path) -> None:
     cal = fit(edited(export, tmp_path, leads=lambda f: pd.concat([f, f.head(60)]))["leads"])
     text = cal.text()
     (line,) = [x for x in text.splitlines() if "duplicate id" in x]  # one line for 60 of them
-    assert "duplicate id (first on an earlier line)" in line and "and 55 more" in line
+    assert "duplicate id (kept on another line)" in line and "and 55 more" in line
 
 
 def test_statuses_in_title_case_fit_as_the_original(export, good, tmp_path) -> None:
@@ -369,3 +369,21 @@ def test_statuses_that_name_no_outcome_are_warned(export, tmp_path) -> None:
     said = warnings_of(fit_all(edited(export, tmp_path, leads=crm_words)))
     (line,) = [w for w in said if w.startswith("no lead status names a conversation outcome")]
     assert "'open' (" in line and "'unqualified' (" in line and "outcomes.probabilities" in line
+
+
+def test_a_stub_before_a_lead_s_row_does_not_hide_it(export, good, tmp_path) -> None:
+    """An empty stub with the same id before each won lead (a CRM's merge): the fuller row is
+    kept, so the win rate is the original's (keeping the first made it 0), and the duplicates
+    are a WARNING when they pass 1% of the rows."""
+
+    def stubs(f: pd.DataFrame) -> pd.DataFrame:
+        won = f[f[WON] != ""]
+        stub = won[["Record ID", CREATED]].reindex(columns=f.columns).astype(object).fillna("")
+        return pd.concat([stub, f], ignore_index=True)
+
+    cal = fit_all(edited(export, tmp_path, leads=stubs))
+    name = "ae.win.probability"
+    assert param(cal, name)["value"] == param(good, name)["value"] > 0
+    said = [w for w in warnings_of(cal) if "repeat an id and are excluded" in w]
+    stubs_added = int((frame(export["leads"])[WON] != "").sum())
+    assert said and said[0].startswith(f"{stubs_added:,} rows")

@@ -15,6 +15,7 @@ import pytest
 
 from simfunnel.calibration import CASES, METRICS, SyntheticExport, synthetic_export
 from simfunnel.data import read_leads
+from simfunnel.data.readers import status_words
 
 Z = 4.0
 DATES = ("created", "mql_date", "sql_date", "opportunity_date", "won_date", "lost_date")
@@ -44,9 +45,10 @@ def test_read_back_with_the_case_columns(case, tmp_path):
     assert sorted(table.columns) == sorted(x.truth["columns"])
     assert table.excluded == 0 and (table.report["action"] == "note").all()
     back = table.data[list(x.leads.columns)]
-    pd.testing.assert_frame_equal(
-        back, x.leads.astype({"lead_id": str}), check_dtype=False, check_index_type=False
-    )
+    sent = x.leads.astype({"lead_id": str})
+    if "status" in sent:  # statuses are read as one lower-case word ('Bad Timing': bad_timing)
+        sent["status"] = status_words(sent["status"])
+    pd.testing.assert_frame_equal(back, sent, check_dtype=False, check_index_type=False)
 
 
 @pytest.mark.parametrize("case", CASES)
