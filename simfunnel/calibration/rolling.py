@@ -205,6 +205,12 @@ def rolling_backtest(
     frame = frame[frame["created"].notna()]
     since = _since(frame, since)
     cuts = _cutoffs(cutoffs, every, first, last, frame["created"].min(), data_end, months_span)
+    twice = sorted({c for c in cuts if cuts.count(c) > 1})
+    if twice:  # scored twice, a cutoff would weigh twice in every figure of the table
+        notes.append(
+            f"cutoff {', '.join(f'{c:%Y-%m-%d}' for c in twice)} given more than once: scored once"
+        )
+        cuts = sorted(set(cuts))
     runner = runner_keywords({"seed": 0, "progress": False}, keywords)
     progress = runner.pop("progress", False)  # per cutoff here; the runs inside stay quiet
     forecaster = _Forecaster(

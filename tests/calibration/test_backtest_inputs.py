@@ -240,3 +240,12 @@ def test_skipped_cutoffs_are_counted_as_skipped(leads_csv: Path) -> None:
         leads_csv, every="month", first="2022-10-01", last="2023-02-01", horizon_months=1, reps=100
     )
     assert [f"{c:%Y-%m-%d}" for c in rb.cutoffs] == ["2023-02-01"] and len(rb.skipped) == 4
+
+
+def test_a_cutoff_given_twice_is_scored_once_with_a_note(leads_csv: Path) -> None:
+    """Scored twice, a repeated cutoff weighed twice in the coverage and the errors."""
+    rb = rolling_backtest(
+        leads_csv, cutoffs=["2023-05-01", "2023-04-01", "2023-05-01"], horizon_months=1, reps=50
+    )
+    assert list(rb.cutoffs) == [pd.Timestamp("2023-04-01"), pd.Timestamp("2023-05-01")]
+    assert any("cutoff 2023-05-01 given more than once: scored once" in n for n in rb.notes)
