@@ -21,6 +21,7 @@ from ..base.formatting import one_line
 from .dates import choose_dates
 from .formats import CALL_OUTCOMES, STYLES
 from .limits import CalibrationError
+from .names import one_spelling
 from .numbers import number_mark, read_number
 from .tables import (
     LEAD_STAGES,
@@ -350,6 +351,15 @@ def _read(
     else:
         fields.bad |= _check_opportunities(data, present, path, problems)
     _duplicate_ids(fields, kind, path, problems)
+    for name in ("rep", "owner"):
+        if name in present:
+            data[name], merged = one_spelling(data[name])
+            if merged:
+                shown = ", ".join(f"{a!r} as {b!r}" for a, b in list(merged.items())[:3])
+                what = (
+                    f"{len(merged)} names differ from another only in case or spacing: read as one"
+                )
+                add_problem(problems, path, None, present[name], f"{what} ({shown})", None, "note")
     report = report_frame(problems)
     report = report.sort_values(["line", "column"], na_position="first", kind="stable")
     bad = fields.bad

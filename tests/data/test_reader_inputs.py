@@ -288,3 +288,15 @@ def test_unknown_call_outcomes_are_counted_with_the_known_words(tmp_path) -> Non
     assert len(warned) == 1
     assert "5 calls with an unknown outcome 'Talked' (5)" in warned[0]
     assert "contact: connected, contact, reached contact" in warned[0]
+
+
+def test_a_rep_spelled_in_another_case_is_one_rep(tmp_path) -> None:
+    """Counted twice, a team looked twice its size in the fit's headcount."""
+    rows = ["Jane Doe"] * 3 + ["JANE DOE", "jane  doe", "Al Roe"]
+    text = "Associated Contact ID,Activity Date,Call Outcome,Activity Assigned To\n" + "".join(
+        f"{i},2026-03-02 10:00,busy,{name}\n" for i, name in enumerate(rows)
+    )
+    table = read_calls(write(tmp_path, text, "calls.csv"))
+    assert table.data["rep"].tolist() == ["Jane Doe"] * 5 + ["Al Roe"]
+    (note,) = table.report.loc[table.report["problem"].str.contains("only in case"), "problem"]
+    assert note.startswith("2 names differ from another only in case or spacing: read as one")
