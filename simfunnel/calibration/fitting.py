@@ -63,7 +63,7 @@ from .checks import (
     validate,
 )
 from .fit_result import Calibration
-from .gaps import export_gaps, gap_weeks, gap_words
+from .gaps import GAP_EXPECTED, GAP_MIN_DAYS, export_gaps, gap_weeks, gap_words
 from .lead_stats import (
     arrival_tables,
     closes_from,
@@ -331,6 +331,27 @@ def _closes(inputs: _Inputs) -> str:
     return closes
 
 
+def _silent_sources(inputs: _Inputs, inside: pd.DataFrame, rates: pd.DataFrame) -> None:
+    """Warn of a source with no lead in the last weeks of the data where its own rate expects
+    GAP_EXPECTED or more (as a gap in the export is judged): it has stopped, or been renamed,
+    and its average over the period overstates the present."""
+    end = inside["created"].max()
+    for source, rate in zip(rates["source"], rates["rate_per_week"].astype(float), strict=True):
+        last = inside.loc[inside["source"] == source, "created"].max()
+        silent = (end - last) / pd.Timedelta(weeks=1)
+        due = rate * silent
+        if silent * 7 >= GAP_MIN_DAYS and due >= GAP_EXPECTED:
+            warn(
+                inputs.warned,
+                inputs.tables["leads"].path,
+                inputs.tables["leads"].columns.get("source"),
+                f"sources[{source}]: no lead since {last:%Y-%m-%d}, {silent:.0f} weeks before "
+                f"the last lead of the export, where its rate of {rate:,.1f} a week "
+                f"expects about {due:,.0f}: if it stopped (or was renamed), that rate overstates "
+                f"the present; state it with --set 'sources[{source}].rate_per_week=...'",
+            )
+
+
 def _statuses(inputs: _Inputs) -> None:
     """Warn when the lead statuses name none of the conversation outcomes the fit counts
     (information_gathering, postponed, no_prospect, do_not_call) while statuses are given:
@@ -414,6 +435,7 @@ def _measure(
     ct, ot, lt = inputs.calls, inputs.opportunities, inputs.tables["leads"]
     arrivals = arrival_tables(L[~inputs.outside], t0, t1, inputs.weeks)
     notes.extend(arrivals.notes)
+    _silent_sources(inputs, L[~inputs.outside], arrivals.rates)
     closes = _closes(inputs)
     _statuses(inputs)
     cohorts, rates, conversion = _conversions(

@@ -1,5 +1,6 @@
-"""People's names as one spelling each: a rep written 'Jane Doe' on most rows and 'JANE DOE' or
-'jane  doe' on others is one person, not two (counted twice, a team looked twice its size)."""
+"""Names as one spelling each: a rep written 'Jane Doe' on most rows and 'JANE DOE' or 'jane  doe'
+on others is one person, not two (counted twice, a team looked twice its size); a source renamed
+from 'web_form' to 'Web Form' is one source (kept as two, its leads were counted twice)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ __all__ = ["one_spelling"]
 
 
 def one_spelling(values: pd.Series) -> tuple[pd.Series, dict[str, str]]:
-    """Names that differ only in case or spacing, each read as the spelling most rows use;
-    and the spellings replaced (spelling -> kept)."""
+    """Names that differ only in case, spacing, '_' or '-', each read as the spelling most rows
+    use; and the spellings replaced (spelling -> kept)."""
     given = values.dropna().astype(str)
-    key = given.str.split().str.join(" ").str.casefold()
+    key = given.str.replace(r"[\s_\-]+", " ", regex=True).str.strip().str.casefold()
     if key.nunique() == given.nunique():
         return values, {}
     kept = given.groupby(key).agg(lambda s: s.value_counts().index[0])

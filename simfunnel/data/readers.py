@@ -351,7 +351,7 @@ def _read(
     else:
         fields.bad |= _check_opportunities(data, present, path, problems)
     _duplicate_ids(fields, kind, path, problems)
-    for name in ("rep", "owner"):
+    for name in ("rep", "owner", "source"):
         if name in present:
             data[name], merged = one_spelling(data[name])
             if merged:

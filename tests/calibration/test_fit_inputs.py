@@ -387,3 +387,29 @@ def test_a_stub_before_a_lead_s_row_does_not_hide_it(export, good, tmp_path) -> 
     said = [w for w in warnings_of(cal) if "repeat an id and are excluded" in w]
     stubs_added = int((frame(export["leads"])[WON] != "").sum())
     assert said and said[0].startswith(f"{stubs_added:,} rows")
+
+
+def test_a_renamed_source_is_one_source_and_a_stopped_one_is_warned(export, good, tmp_path) -> None:
+    """A source renamed in case or spacing mid-history kept both names, each at its average,
+    and counted its leads twice; a source with no lead for weeks its rate calls many kept
+    its average without a word."""
+    source = "Original Source"
+
+    def renamed(f: pd.DataFrame) -> pd.DataFrame:
+        late = pd.to_datetime(f[CREATED]) >= "2026-03-02"
+        f.loc[late, source] = f.loc[late, source].str.replace("_", " ").str.title()
+        return f
+
+    cal = fit_all(edited(export, tmp_path, leads=renamed))
+    assert rates(cal) == rates(good) and len(cal.arrivals) == len(good.arrivals)
+
+    def quiet_after_march(f: pd.DataFrame) -> pd.DataFrame:
+        f.loc[f.index % 2 == 1, source] = "partner"  # a second source, half the leads
+        late = pd.to_datetime(f[CREATED]) >= "2026-03-02"
+        return f[~((f[source] == "partner") & late)]
+
+    name = "partner"
+    quiet = edited(export, tmp_path, leads=quiet_after_march)
+    said = [w for w in warnings_of(fit_all(quiet)) if w.startswith(f"sources[{name}]: no lead")]
+    assert said and "state it with --set" in said[0]
+    assert not [w for w in warnings_of(good) if "no lead since" in w]
