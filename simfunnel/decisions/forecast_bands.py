@@ -37,6 +37,7 @@ __all__ = [
     "band_table",
     "horizon_totals",
     "percentile_name",
+    "too_few_runs",
     "weekly_arrays",
 ]
 
@@ -218,3 +219,17 @@ def band_precision(values: np.ndarray, level: float = 0.8) -> tuple[float, float
     free = np.asarray(mstats.mjci(values, prob=qs), dtype=float)  # Maritz-Jarrett
     half = stats.t.ppf(0.975, n - 1) * float(np.nanmax(np.fmax(normal, free)))
     return half, float(np.quantile(values, 0.5, method="weibull"))
+
+
+def too_few_runs(reps: int, level: float) -> str:
+    """A sentence when ``reps`` replications are too few for a band at ``level``: below
+    2 / (1 - level) - 1 its ends are the smallest and largest run, which hold a new period
+    (reps - 1) / (reps + 1) of the time, not ``level`` (empty otherwise)."""
+    need = math.ceil(2 / (1 - level) - 1 - 1e-9)
+    if reps >= need:
+        return ""
+    return (
+        f" WARNING: {reps} replications are too few for a band at {level:.0%}: its ends are the "
+        f"smallest and largest run, which hold a new period about {(reps - 1) / (reps + 1):.0%} "
+        f"of the time; run at least {need} for the band to mean {level:.0%}."
+    )

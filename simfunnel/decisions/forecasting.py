@@ -1,10 +1,9 @@
 """Pipeline forecast: weekly opportunities, wins, value and open pipeline, with bands.
 
-The leader's question is "how many opportunities, and how much pipeline, will we create each
-week for the next two quarters, and how sure are we?" (DOMAIN.md, question 3). One run is one
-draw of luck, so :func:`forecast` runs replications (:func:`simfunnel.run`), optionally from a
-snapshot of today's open leads and opportunities, and reports per week the mean and a band of
-what one actual period could bring, as a tidy table, running totals, a fan chart and a verdict.
+The leader's question: "how many opportunities, and how much pipeline, will we create each week
+for the next two quarters, and how sure are we?" One run is one draw of luck, so :func:`forecast`
+runs replications (:func:`simfunnel.run`), from a snapshot of today's funnel or a warm-up, and
+reports per week the mean and a band of what one actual period could bring.
 
 **The band is a prediction interval for the next period**, not a confidence interval of the
 mean. With R replications its limits are order statistics of the replications placed at
@@ -90,6 +89,7 @@ from .forecast_bands import (
     band_table,
     horizon_totals,
     percentile_name,
+    too_few_runs,
     weekly_arrays,
 )
 from .forecast_start import horizon_overrides, warm_up_weeks
@@ -271,10 +271,10 @@ class Forecast(AnswerBase):
 
     @property
     def _how_many(self) -> str:
-        """Why the forecast ran as many replications as it did (empty for a fixed count)."""
+        """Why the forecast ran as many runs as it did; for a fixed count, if they are too few."""
         settled, rule = self.experiment.settled, self.experiment.settle
         if settled is None or settled.empty or not isinstance(rule, BandRule):
-            return ""
+            return too_few_runs(self.reps, self.level)
         row = settled.iloc[0]
         low, mid, high = (c.upper() for c in self.quantile_columns)
         known = (

@@ -118,3 +118,25 @@ def test_reps_alone_is_a_fixed_count_and_reps_with_a_precision_the_first_look() 
     assert "The runs went on" not in fixed.verdict
     first = forecast(scenario, reps=5, max_reps=5, seed=2, workers=1, progress=False)
     assert first.reps == 5 and first.experiment.settled is not None
+
+
+def test_too_few_fixed_runs_for_the_level_are_said() -> None:
+    """Five runs put a 95% band's ends on the smallest and largest run: it holds a new period
+    4 / 6 of the time, which the verdict says, with the count the level needs."""
+    from simfunnel.decisions.forecast_bands import too_few_runs
+
+    assert too_few_runs(5, 0.95) == (
+        " WARNING: 5 replications are too few for a band at 95%: its ends are the smallest and "
+        "largest run, which hold a new period about 67% of the time; run at least 39 for the "
+        "band to mean 95%."
+    )
+    assert too_few_runs(9, 0.8) == "" and too_few_runs(8, 0.8).startswith(" WARNING: 8")
+
+
+def test_the_verdict_of_a_short_fixed_count_warns() -> None:
+    from conftest import busy
+
+    from simfunnel.decisions import forecast
+
+    fc = forecast(busy(), weeks=2, reps=3, workers=1, warm_up=1, progress=False)
+    assert "WARNING: 3 replications are too few for a band at 80%" in fc.verdict
