@@ -400,7 +400,10 @@ class Target:
         return f"{self.label} {self.op} {self.show(self.value)}"
 
     def failure(self, x: float, ci: tuple[float, float] | None = None) -> str:
-        """``MQLs called within 1 h 12% (95% CI 10% to 14%; target >= 50%)``."""
+        """``MQLs called within 1 h 12% (95% CI 10% to 14%; target >= 50%)``. A share's
+        interval is held to 0-100% (a t interval on three runs once read -14% to 153%)."""
+        if ci is not None and self.percent:
+            ci = (max(ci[0], 0.0), min(ci[1], 1.0))
         interval = "" if ci is None else f"95% CI {self.show(ci[0])} to {self.show(ci[1])}; "
         return f"{self.label} {self.show(x)} ({interval}target {self.op} {self.show(self.value)})"
 

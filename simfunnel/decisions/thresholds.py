@@ -305,6 +305,9 @@ class ThresholdComparison(AnswerBase):
                 lines.append(f"{option} fails: {fails}")
             if near:
                 lines.append(f"{option} meets or misses only within the noise: {near}")
+            if o["saturated"].loc[option]:
+                busy = o["sdr_utilisation"].loc[option]
+                lines.append(f"{option} is saturated: SDRs {busy:.0%} busy, leads wait and go cold")
         if self.gap is not None:
             gap = f"Spreadsheet against simulation at {self.current_option}: {self.gap.verdict}"
             lines += ["", gap]

@@ -228,3 +228,11 @@ def test_a_target_missed_only_within_the_noise_does_not_rule_an_option_out() -> 
     utilisation = service_targets(None, max_utilisation=0.8)
     assert failures({"sdr_utilisation": 0.81}, utilisation, {"sdr_utilisation": (0.79, 0.83)}) == []
     assert failures({"sdr_utilisation": 0.81}, utilisation, {"sdr_utilisation": (0.805, 0.83)})
+
+
+def test_a_share_target_s_interval_stays_between_0_and_100_percent() -> None:
+    """A t interval on three runs once printed 'MQLs called within 1 h 69.4% (95% CI -14.2% to
+    153.1%...)': a share cannot leave 0-100%."""
+    (target,) = service_targets(service_level=0.8)
+    said = target.failure(0.694, (-0.142, 1.531))
+    assert "(95% CI 0% to 100%; target >= 80%)" in said

@@ -151,6 +151,10 @@ def test_a_saturating_option_is_flagged_but_not_excluded_when_it_is_best(one_sdr
     assert said(one_sdr) == "MQL 20"
     assert "SDRs run at" in one_sdr.verdict and "(saturated)" in one_sdr.verdict
     assert not one_sdr.verdict.startswith("WARNING")
+    # The text table marks it too (once it showed only in the CSV's column).
+    busy = o.loc["MQL 20", "sdr_utilisation"]
+    assert f"MQL 20 is saturated: SDRs {busy:.0%} busy" in one_sdr.text()
+    assert "MQL 80 is saturated" not in one_sdr.text()
 
 
 def test_the_objective_is_value_minus_cost_in_the_table(one_sdr) -> None:
