@@ -54,13 +54,14 @@ def decide(
     biased) is one line on standard error and exit code 1. After Ctrl-C the verdict on
     standard output starts by saying the answer is partial, the JSON says ``"complete":
     false``, and the exit code is 130, whatever the answer would have called for."""
+    from ..decisions import NoHeadcount
     from ..experiments import ReplicationError
 
     try:
         with noticing_interrupts() as cut:
             answer = build(args)
-    except ReplicationError as exc:
-        print(exc, file=sys.stderr)
+    except (ReplicationError, NoHeadcount) as exc:  # no answer, not a bad input: exit 1
+        print(f"{args.scenario}: {exc}" if isinstance(exc, NoHeadcount) else exc, file=sys.stderr)
         return EXIT_FAILED
     first = interrupted_line(answer, cut)
     deliver(args, answer, first=first, extra={"complete": complete(answer, first)})
@@ -75,8 +76,12 @@ def decide(
 def scenario_problem(args: argparse.Namespace) -> Iterator[None]:
     """A ValueError of a decision (a bad target, a role the scenario has not got) is a
     problem of the scenario or options given: one line naming the file, exit code 2."""
+    from ..decisions import NoHeadcount
+
     try:
         yield
+    except NoHeadcount:
+        raise
     except ValueError as exc:
         raise problem(f"{args.scenario}: {exc}") from None
 
@@ -222,7 +227,12 @@ def compared(args: argparse.Namespace) -> ThresholdComparison:
 
 
 def thresholds_command(args: argparse.Namespace) -> int:
-    return decide(args, compared, lambda c: finish(c.experiment))
+    """Exit 1 when no option is recommended (none meets the targets), as `size` does."""
+    return decide(
+        args,
+        compared,
+        lambda c: finish(c.experiment) or (EXIT_FAILED if c.recommended is None else EXIT_OK),
+    )
 
 
 def warm_up_arg(parser: argparse.ArgumentParser) -> None:

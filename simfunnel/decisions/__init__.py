@@ -15,7 +15,7 @@ from .forecast_bands import FLOWS, LABELS, METRICS, band_table, weekly_arrays
 from .forecast_start import default_warm_up
 from .forecasting import Forecast, forecast
 from .gap import STEPS, Gap, explain_gap
-from .hiring import SLACK, HiringPlan, expected_effective, hiring_plan
+from .hiring import SLACK, HiringPlan, NoHeadcount, expected_effective, hiring_plan
 from .measures import MEASURES, Target
 from .objective import (
     KPIS,
@@ -55,6 +55,7 @@ __all__ = [
     "Forecast",
     "Gap",
     "HiringPlan",
+    "NoHeadcount",
     "Sizing",
     "Target",
     "ThresholdComparison",

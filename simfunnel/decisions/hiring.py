@@ -33,11 +33,17 @@ from .levers import ROLE_PATHS, headcount_path, role_name, staff_of
 from .measures import Target, check_confidence
 from .sizing import size_team
 
-__all__ = ["SLACK", "HiringPlan", "expected_effective", "hiring_plan"]
+__all__ = ["SLACK", "HiringPlan", "NoHeadcount", "expected_effective", "hiring_plan"]
 
 SLACK = 0.5  # a month is covered when the expected effective headcount is within half a rep
 MAX_HIRES = 200  # hires placed at most, and at most 100 on one day
 DRAWS = 50  # rosters averaged into the expected effective headcount
+
+
+class NoHeadcount(ValueError):
+    """No headcount meets the targets at a month's volume: no plan, and not a bad input (the
+    command line exits 1, as `size` does when it finds none, not 2)."""
+
 
 # What the staffing model counts, and how to take it out of a team (scenario field: value).
 _MECHANISMS: dict[str, tuple[str, Any]] = {
@@ -458,7 +464,7 @@ def _required_at(
         **runner,
     )
     if sizing.headcount is None:
-        raise ValueError(f"at volume x{factor:g} no headcount meets the targets: {sizing.verdict}")
+        raise NoHeadcount(f"at volume x{factor:g} no headcount meets the targets: {sizing.verdict}")
     rows = sizing.table.set_index("headcount")
     edge = "edge" in rows and bool(rows["edge"].loc[sizing.headcount])
     return sizing.headcount, (sizing.sure if edge else sizing.headcount)

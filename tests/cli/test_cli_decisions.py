@@ -154,3 +154,26 @@ def test_bad_decision_input_is_one_line_and_exit_2(small, capsys, args, message)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_no_answer_exits_1_for_thresholds_size_and_hire_alike(small, monkeypatch) -> None:
+    """No option, no headcount: an answer that is 'none', not a bad input. thresholds exited
+    0 and hire 2 (the bad-input code) where size exited 1."""
+    from conftest import run_cli
+
+    import simfunnel.decisions
+    from simfunnel.decisions import NoHeadcount
+
+    quick = ["--reps", "2", "--no-explain", "--workers", "1", "-q"]
+    code, out, _ = run_cli(
+        ["thresholds", str(small), "--values", "40", "--min-valid-per-week", "1e9", *quick]
+    )
+    assert "no option is recommended" in out and code == 1
+
+    def none(*args, **kwargs):
+        raise NoHeadcount("at volume x1 no headcount meets the targets: ...")
+
+    monkeypatch.setattr(simfunnel.decisions, "hiring_plan", none)
+    code, out, err = run_cli(["hire", str(small), "--target", "speed_to_lead_1h>=0.99", "-q"])
+    assert code == 1 and out == ""
+    assert err.strip() == f"{small}: at volume x1 no headcount meets the targets: ..."
