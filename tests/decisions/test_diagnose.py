@@ -167,3 +167,26 @@ def test_uplift_is_shown_only_where_a_stage_is_below_its_range() -> None:
     for _, r in t.iterrows():
         cell = shown.loc[r["stage"], "uplift to the range"]
         assert (cell != "") == (r["status"] == "below"), (r["stage"], cell)
+
+
+def test_won_counts_the_open_deals_at_their_win_probability() -> None:
+    """On a horizon shorter than the sales cycle most valid opportunities are still open: the
+    diagnosis counts them at their win probability, so valid -> won reads the scenario's win
+    probability (quality has no effect here) within binomial noise, not the share of the few
+    deals that closed in time."""
+    p = 0.3
+    scenario = build(
+        horizon="8 weeks",
+        calendar="24/7",
+        sources=[{"name": "web", "rate_per_week": 400, "score": {"mean": 80, "sd": 0}}],
+        sdr__headcount=6,
+        ae__win={"probability": p, "quality_effect": 0},
+        ae__sales_cycle={"dist": "lognormal", "median": "60 days", "p90": "120 days"},
+    )
+    result = simfunnel.simulate(scenario, seed=2)
+    t = result.totals
+    deals = t["won"] + t["lost"] + t["open_opportunities"]
+    assert t["open_opportunities"] > t["won"] + t["lost"]  # the case: most still open
+    row = diagnose(result, levers=0).table.set_index("key").loc["valid_to_won"]
+    assert row["rate"] == pytest.approx((t["won"] + t["open_wins_expected"]) / deals)
+    assert abs(row["rate"] - p) <= 4 * math.sqrt(p * (1 - p) / deals)
