@@ -52,10 +52,14 @@ def check_horizon(horizon_weeks: Any) -> None:
         )
 
 
-def unread_amounts(warned: list[dict[str, Any]], tables: dict[str, ExportTable]) -> str:
-    """Why there is no deal value to fit, for the assumption's basis; with a warning when
-    amounts were there but could not be read (a currency or a format the reader does not
-    know), which a user would otherwise take for an export without amounts."""
+def unread_amounts(
+    warned: list[dict[str, Any]], tables: dict[str, ExportTable], fitted: bool = False
+) -> str:
+    """A warning when amounts were there but could not be read (a currency or a format the
+    reader does not know), which a user would otherwise take for an export without amounts;
+    and, without a deal value ``fitted``, why, for the assumption's basis (else empty). A
+    fit on the amounts that were read says the rest were left out: they may be the largest
+    (a format used only above some size, such as lakhs)."""
     said: list[str] = []
     for table in (tables.get("leads"), tables.get("opportunities")):
         column = table.columns.get("amount") if table is not None else None
@@ -68,8 +72,12 @@ def unread_amounts(warned: list[dict[str, Any]], tables: dict[str, ExportTable])
                 f"{len(bad)} amounts could not be read (e.g. {bad['value'].iloc[0]!r} on line "
                 f"{bad['line'].iloc[0]}): blanked, see the report"
             )
+            if fitted:
+                text += "; the deal value is fitted on the others, which may leave out a kind"
             warn(warned, table.path, column, text)
             said.append(f"{text.split(':')[0]} in {table.path}")
+    if fitted:
+        return ""
     if said:
         return "no usable amounts: " + "; ".join(said)
     named = [t for t in tables.values() if "amount" in t.columns]

@@ -444,7 +444,7 @@ def _measure(
     durations, survival, chosen, said = stage_durations(L, ot, t1, closes, inputs.stand_ins)
     notes.extend(said)
     deal_values = deal_value_fits(L, ot)
-    no_amounts = unread_amounts(inputs.warned, inputs.tables) if deal_values.empty else ""
+    no_amounts = unread_amounts(inputs.warned, inputs.tables, fitted=not deal_values.empty)
     score_tab, thresholds, threshold = score_tables(L, lt, inputs.warned)
     # Calls (those for leads not in the lead table were excluded by check_exports).
     attempts, by_attempt, call_durations = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()

@@ -33,9 +33,10 @@ _CURRENCY = re.compile(
     "|[A-Z]{3}|[A-Z]{1,2}\\$)?(?P<sign2>[-+]?)(?P<body>[\\d.,]+)"
     "(?:[$\u20ac\u00a3\u00a5\u20b9\u20a9\u20bd\u20ba\u20aa\u20ab\u0e3f\u00a2]|[A-Z]{3})?$"
 )
-# Per decimal mark: a number with optional thousands groups (the other mark), and a plain one.
+# Per decimal mark: a number with optional thousands groups (the other mark), and a plain one;
+# with a decimal point, the Indian grouping of lakhs and crores too (1,03,680.60; 12,34,567).
 _GROUPED = {
-    ".": re.compile(r"^[-+]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
+    ".": re.compile(r"^[-+]?(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d?(?:,\d\d)+,\d{3}|\d+)(?:\.\d+)?$"),
     ",": re.compile(r"^[-+]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?$"),
 }
 # Evidence for a mark: both marks (the last is the decimal), one mark that cannot be a

@@ -126,6 +126,21 @@ def test_amounts_that_cannot_be_read_are_a_warning_not_no_amounts(export, tmp_pa
     assert basis.startswith("no usable amounts:") and "could not be read" in basis
 
 
+def test_some_amounts_unread_are_a_warning_even_when_the_rest_fit(export, tmp_path) -> None:
+    """A fit on the amounts that were read said nothing of those blanked, which may be the
+    largest (a format used only above some size)."""
+
+    def some(f: pd.DataFrame) -> pd.DataFrame:
+        filled = f.index[f[AMOUNT] != ""]
+        f.loc[filled[:5], AMOUNT] = "about 10k"
+        return f
+
+    cal = fit(edited(export, tmp_path, leads=some)["leads"])
+    (said,) = [w for w in warnings_of(cal) if "amounts could not be read" in w]
+    assert said.startswith("5 amounts could not be read") and "fitted on the others" in said
+    assert param(cal, "ae.deal_value")["kind"] == "fitted"
+
+
 # --------------------------------------------------------------------------- 3: offsets
 
 

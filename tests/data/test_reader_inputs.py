@@ -118,6 +118,8 @@ def test_a_stray_value_with_the_other_mark_is_blanked_not_misread(tmp_path) -> N
         ("USD 1,200.50", ".", 1200.5),
         ("-$5", ".", -5.0),
         ("£ 1 250,5", ",", 1250.5),
+        ("₹1,03,680.60", ".", 103680.6),  # lakhs: read, not blanked (they were the largest)
+        ("12,34,567", ".", 1234567.0),
     ],
 )
 def test_amounts_with_a_currency_are_read(text: str, decimal: str, value: float) -> None:
