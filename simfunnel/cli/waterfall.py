@@ -49,7 +49,7 @@ def waterfall_text(table: Any, money: Any) -> str:
 def waterfall_command(args: argparse.Namespace) -> int:
     """The reverse waterfall and the SDR load: arithmetic, no simulation, no answer object;
     its JSON has the same first keys as an answer's (no summary) and the workload figures."""
-    from ..decisions import reverse_waterfall_for, scenario_rates, sdr_workload
+    from ..decisions import outbound_revenue, reverse_waterfall_for, scenario_rates, sdr_workload
 
     scenario = load(args.scenario)
     leads_arrive(args, scenario)
@@ -65,6 +65,18 @@ def waterfall_command(args: argparse.Namespace) -> int:
         f"weeks at a mean deal of {money.format(r.deal_value, compact=False)} (nominal rates: "
         "no capacity limit, no speed-to-lead decay; counts rounded up: a plan needs whole ones)"
     )
+    outbound = outbound_revenue(scenario)
+    if scenario.outbound is not None:
+        rest = max(0.0, args.revenue - outbound)
+        heading += (
+            f". The outbound list brings about {money.format(outbound, compact=False)} of it at "
+            f"its cadence's odds; "
+            + (
+                f"inbound must bring the other {money.format(rest, compact=False)}, worked back below"
+                if rest > 0
+                else "inbound need bring nothing more"
+            )
+        )
     load_line = (
         f"SDR load of the scenario's own MQL flow: {w.load_hours_per_week:,.0f} rep-hours a "
         f"week; {w.headcount_by_occupancy:.1f} SDRs at {w.target_occupancy:.0%} occupancy, "

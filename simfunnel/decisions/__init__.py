@@ -5,6 +5,7 @@ from __future__ import annotations
 from .analytic import (
     contact_share,
     mql_share,
+    outbound_revenue,
     reverse_waterfall,
     reverse_waterfall_for,
     scenario_rates,
@@ -83,6 +84,7 @@ __all__ = [
     "mmc_mean_wait",
     "mql_share",
     "option_label",
+    "outbound_revenue",
     "parse_costs",
     "resolve_costs",
     "reverse_waterfall",

@@ -174,9 +174,22 @@ def scenario_rates(scenario: Scenario) -> WaterfallRates:
     )
 
 
+def outbound_revenue(scenario: Scenario) -> float:
+    """Won value the scenario's outbound list brings over its horizon at the spreadsheet's
+    nominal odds (:func:`spreadsheet_funnel`'s outbound row; 0 without outbound)."""
+    if scenario.outbound is None:
+        return 0.0
+    funnel = spreadsheet_funnel(scenario)
+    per_week = funnel.loc[funnel["motion"] == "outbound", "won_value_per_week"].sum()
+    return float(per_week) * scenario.horizon / WEEK
+
+
 def reverse_waterfall_for(scenario: Scenario, revenue_target: float) -> pd.DataFrame:
     """:func:`reverse_waterfall` with the scenario's nominal rates (:func:`scenario_rates`),
-    spread over the scenario's horizon in weeks.
+    spread over the scenario's horizon in weeks, for the part of the target inbound must bring:
+    what the outbound list brings at its nominal odds (:func:`outbound_revenue`) is taken off
+    first (worked back through inbound rates alone, an outbound team's target asked for
+    inbound leads it never needs).
 
     The spreadsheet's blind spots, which the simulation fills in: it ignores speed-to-lead
     decay and rep capacity (every MQL is called at once, as often as the cadence says), so its
@@ -185,7 +198,7 @@ def reverse_waterfall_for(scenario: Scenario, revenue_target: float) -> pd.DataF
     """
     r = scenario_rates(scenario)
     return reverse_waterfall(
-        revenue_target,
+        max(0.0, revenue_target - outbound_revenue(scenario)),
         deal_value=r.deal_value,
         win_rate=r.win_rate,
         valid_rate=r.valid_rate,

@@ -315,3 +315,27 @@ def test_sdr_workload_matches_the_engine_where_its_assumptions_hold() -> None:
     truncation = 2 / 672
     assert abs(hours - w.hours_per_mql) <= Z * (0.75 - 7 / 60) / 2 / math.sqrt(n) + truncation
     assert abs(dials - w.attempts_per_mql) <= Z * 1.0 / math.sqrt(n) + 3 * truncation
+
+
+def test_the_outbound_list_s_revenue_comes_off_the_target_first() -> None:
+    """Worked back through inbound rates alone, an outbound team's target asked for inbound
+    leads it never needs: the list's nominal revenue (accounts a week, reached at the outbound
+    cadence's odds, qualified, accepted, won, at the mean deal) is taken off first."""
+    from pathlib import Path
+
+    from simfunnel.base.units import WEEK
+    from simfunnel.decisions import outbound_revenue
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = simfunnel.load_scenario(root / "scenarios" / "enterprise_outbound.yaml")
+    out, r = scenario.outbound, scenario_rates(scenario)
+    assert out is not None
+    months = scenario.horizon / WEEK * 7 / (365.25 / 12)
+    accounts = out.accounts.initial + out.accounts.added_per_month * months
+    by_hand = accounts * contact_share(out.cadence) * out.outcomes.probabilities.qualified
+    by_hand *= r.valid_rate * r.win_rate * r.deal_value
+    assert outbound_revenue(scenario) == pytest.approx(by_hand)
+    table = reverse_waterfall_for(scenario, 2 * by_hand).set_index("stage")
+    assert table.loc["revenue", "needed"] == pytest.approx(by_hand)
+    none = reverse_waterfall_for(scenario, by_hand / 2).set_index("stage")
+    assert none.loc["revenue", "needed"] == 0
