@@ -38,6 +38,7 @@ from .waterfall import waterfall_args, waterfall_command
 if TYPE_CHECKING:
     from ..decisions import Diagnosis, Forecast, Gap, HiringPlan, Sizing, ThresholdComparison
     from ..results.answer import Answer
+    from ..scenario import Scenario
 
 A = TypeVar("A", bound="Answer")
 
@@ -247,6 +248,17 @@ def warm_up_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def without_warm_up(args: argparse.Namespace, scenario: Scenario) -> Scenario:
+    """With --snapshot and --warm-up 0, the scenario's own warm_up is dropped: a fitted
+    scenario always has one, and a snapshot is the funnel at the start, so the two could not
+    be used together from the command line."""
+    from ..scenario import with_overrides
+
+    if args.snapshot is not None and args.warm_up == 0 and scenario.warm_up:
+        return with_overrides(scenario, {"warm_up": "0 weeks"}, source="--warm-up 0")
+    return scenario
+
+
 def size_args(size: argparse.ArgumentParser) -> None:
     """The options of `simfunnel size`."""
     scenario_args(size, seed=True)
@@ -265,7 +277,7 @@ def sized(args: argparse.Namespace) -> Sizing:
     """`simfunnel size`: the smallest headcount that meets the targets."""
     from ..decisions import size_team
 
-    scenario = load(args.scenario)
+    scenario = without_warm_up(args, load(args.scenario))
     leads_arrive(args, scenario)
     with scenario_problem(args):
         return size_team(
@@ -335,7 +347,7 @@ def forecasted(args: argparse.Namespace) -> Forecast:
     """`simfunnel forecast`: the bands of the weeks ahead."""
     from ..decisions import forecast
 
-    scenario = load(args.scenario)
+    scenario = without_warm_up(args, load(args.scenario))
     leads_arrive(args, scenario)
     with scenario_problem(args):
         result: Forecast = quietly(

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..base.units import WEEK
 from ..data import CalibrationError, local_time, parse_family, read_csv_text, to_datetime
 from ..scenario import Scenario, ScenarioError
 from .arrivals import Leads, Streams
@@ -124,8 +125,9 @@ def _check_shape(origin: str, frame: pd.DataFrame, scenario: Scenario) -> None:
     if scenario.warm_up:
         raise ScenarioError(
             [
-                f"{origin}: the scenario has a warm_up, and a snapshot is the funnel at "
-                "start_date: use one or the other"
+                f"{origin}: the scenario sets warm_up ({scenario.warm_up / WEEK:g} weeks), and a "
+                "snapshot is the funnel at start_date: use one or the other (warm_up: 0 weeks "
+                "in the scenario file, or --warm-up 0 with --snapshot)"
             ]
         )
     missing = [c for c in REQUIRED if c not in frame.columns]

@@ -177,3 +177,29 @@ def test_no_answer_exits_1_for_thresholds_size_and_hire_alike(small, monkeypatch
     code, out, err = run_cli(["hire", str(small), "--target", "speed_to_lead_1h>=0.99", "-q"])
     assert code == 1 and out == ""
     assert err.strip() == f"{small}: at volume x1 no headcount meets the targets: ..."
+
+
+def test_a_snapshot_with_a_warm_up_scenario_names_the_key_and_warm_up_0_runs(
+    small, tmp_path
+) -> None:
+    """A fitted scenario always has a warm_up: the refusal blamed the CSV, and --warm-up 0,
+    the way out a user would try, did not help."""
+    from conftest import run_cli
+
+    import simfunnel
+    from simfunnel.scenario import scenario_from_dict
+
+    data = yaml.safe_load(small.read_text())
+    before = data | {"start_date": "2025-12-15"}  # three weeks before: the funnel at the start
+    plain = simfunnel.simulate(scenario_from_dict(before), seed=1)
+    snap = tmp_path / "open.csv"
+    plain.leads.to_csv(snap, index=False)
+    data["warm_up"] = "2 weeks"
+    warm = tmp_path / "warm.yaml"
+    warm.write_text(yaml.safe_dump(data))
+    base = ["forecast", str(warm), "--snapshot", str(snap), "--reps", "2", "--workers", "1", "-q"]
+    code, _, err = run_cli(base)
+    assert code == 2 and "the scenario sets warm_up (2 weeks)" in err and "--warm-up 0" in err
+    code, out, err = run_cli([*base, "--warm-up", "0"])
+    assert code == 0, err
+    assert "starting from today's funnel" in out
