@@ -134,7 +134,9 @@ def _source(index: int, row: pd.Series, est: Estimates, P: Rows, U: Rows) -> dic
         row["rate_per_week"],
         row["low"],
         row["high"],
-        f"{row['leads']} leads over {row['weeks']:.1f} weeks (Poisson)",
+        row["basis"]
+        if isinstance(row.get("basis"), str)
+        else f"{row['leads']} leads over {row['weeks']:.1f} weeks (Poisson)",
     )
     rate_uncertainty(U, str(src), index, source["rate_per_week"], row, est.cohorts)
     if math.isfinite(row["office_hours_share"]):

@@ -332,11 +332,14 @@ def _closes(inputs: _Inputs) -> str:
 
 
 def _silent_sources(inputs: _Inputs, inside: pd.DataFrame, rates: pd.DataFrame) -> None:
-    """Warn of a source with no lead in the last weeks of the data where its own rate expects
-    GAP_EXPECTED or more (as a gap in the export is judged): it has stopped, or been renamed,
-    and its average over the period overstates the present."""
+    """Warn of a source with no lead in the last weeks of the data where its fitted rate
+    expects GAP_EXPECTED or more (as a gap in the export is judged): it has stopped, or been
+    renamed, and that rate overstates the present. A rate the count model already brought to
+    the present (:mod:`simfunnel.calibration.recent`) expects few, and is not warned."""
     end = inside["created"].max()
-    for source, rate in zip(rates["source"], rates["rate_per_week"].astype(float), strict=True):
+    moved = rates["basis"].notna() if "basis" in rates else pd.Series(False, index=rates.index)
+    kept = rates[~moved]  # a rate the count model moved says so in its own note
+    for source, rate in zip(kept["source"], kept["rate_per_week"].astype(float), strict=True):
         last = inside.loc[inside["source"] == source, "created"].max()
         silent = (end - last) / pd.Timedelta(weeks=1)
         due = rate * silent
@@ -435,12 +438,12 @@ def _measure(
     ct, ot, lt = inputs.calls, inputs.opportunities, inputs.tables["leads"]
     arrivals = arrival_tables(L[~inputs.outside], t0, t1, inputs.weeks)
     notes.extend(arrivals.notes)
-    _silent_sources(inputs, L[~inputs.outside], arrivals.rates)
     closes = _closes(inputs)
     _statuses(inputs)
     cohorts, rates, conversion = _conversions(
         inputs, closes, since, half_life_weeks, arrivals.rates
     )
+    _silent_sources(inputs, L[~inputs.outside], rates)  # after the present's rates are in
     durations, survival, chosen, said = stage_durations(L, ot, t1, closes, inputs.stand_ins)
     notes.extend(said)
     deal_values = deal_value_fits(L, ot)

@@ -71,7 +71,18 @@ def present_rates(
             f"{row['weeks']:.0f} weeks: the gap is beyond counting noise and twice the level's "
             f"measured error ({sd:.0%})"
         )
-        arrivals.loc[i, ["rate_per_week", "low", "high"]] = [now, now, now]
+        # Its interval from the level's own uncertainty (the fit's and the measured error), not
+        # the average's: a point "95% 230.4 to 230.4" read as certainty.
+        arrivals.loc[i, ["rate_per_week", "low", "high"]] = [
+            now,
+            now * math.exp(-1.96 * sd),
+            now * math.exp(1.96 * sd),
+        ]
+        arrivals.loc[i, "basis"] = (
+            f"the count model's level now ({'+'.join(a.terms)}, {a.leads} leads over {a.weeks} "
+            f"weeks), not the {row['rate_per_week']:.1f} a week of {row['leads']} leads over "
+            f"{row['weeks']:.1f} weeks"
+        )
     conversion = conversion.copy()
     report = model.report()
     for stage, name in _STAGES.items():
