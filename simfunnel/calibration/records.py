@@ -18,8 +18,18 @@ def days(delta: pd.Series) -> np.ndarray:
 
 
 def fmt(x: float, digits: int = 3) -> str:
-    """A number for a comment or a note: ``digits`` significant digits, ``n/a`` if not finite."""
-    return f"{x:.{digits}g}" if isinstance(x, float | int) and math.isfinite(x) else "n/a"
+    """A number for a comment or a note: ``digits`` significant digits, ``n/a`` if not finite;
+    never in scientific notation (``5.425e-36`` read as a figure nobody could place): a value
+    too small for ``digits`` decimals is ``< 0.0001``, a large one written out in full."""
+    if not (isinstance(x, float | int) and math.isfinite(x)):
+        return "n/a"
+    text = f"{x:.{digits}g}"
+    if "e" not in text:
+        return text
+    if abs(x) >= 1:
+        return f"{x:,.0f}"
+    floor = 10.0**-digits
+    return "0" if x == 0 else (f"< {floor:.{digits}f}" if x > 0 else f"> -{floor:.{digits}f}")
 
 
 def days_text(n: float) -> str:

@@ -323,3 +323,16 @@ def test_a_fixed_duration_and_an_empty_share_are_reported_as_they_are() -> None:
     assert (row.dist, row.median, row.cv, row.chosen) == ("fixed", 2.0, 0.0, True)
     low, high = wilson_interval([0, 5], [20, 5])
     assert low[0] == 0.0 and high[1] == 1.0 and 0 < high[0] < 0.2 and 0.5 < low[1] < 1
+
+
+def test_figures_in_the_fitted_yaml_comments_never_use_scientific_notation() -> None:
+    """'5.425e-36 (95% 5.425e-36 to 5.425e-36)' was a figure nobody could place."""
+    from simfunnel.calibration.records import fmt
+
+    assert [fmt(x, 4) for x in (5.425e-36, 0.3341, 1.23e7, 0.0, float("nan"))] == [
+        "< 0.0001",
+        "0.3341",
+        "12,300,000",
+        "0",
+        "n/a",
+    ]
