@@ -73,6 +73,8 @@ YEAR_WEEKS = 52.18
 FALLBACKS = ("valid_opportunities", "won_value")
 ROLES = ("sdr", "bdr", "ae")
 
+DEFAULT_SERVICE = 0.5  # share of MQLs called within 1 h a threshold must keep, unless told
+
 
 @dataclass(frozen=True)
 class Kpi:
@@ -399,6 +401,12 @@ class Target:
     def __str__(self) -> str:
         return f"{self.label} {self.op} {self.show(self.value)}"
 
+    def described(self) -> str:
+        """As :meth:`__str__`, and for the speed target at its default, that it is one: it
+        rules options out although nobody asked for it."""
+        default = self.kpi == "within_1h" and self.op == ">=" and self.value == DEFAULT_SERVICE
+        return str(self) + (": the default, --service-level sets it, 0 drops it" if default else "")
+
     def failure(self, x: float, ci: tuple[float, float] | None = None) -> str:
         """``MQLs called within 1 h 12% (95% CI 10% to 14%; target >= 50%)``. A share's
         interval is held to 0-100% (a t interval on three runs once read -14% to 153%)."""
@@ -409,7 +417,7 @@ class Target:
 
 
 def service_targets(
-    service_level: float | None = 0.5,
+    service_level: float | None = DEFAULT_SERVICE,
     max_utilisation: float | None = None,
     min_valid_rate: float | None = None,
     min_valid_per_week: float | None = None,

@@ -43,6 +43,7 @@ from . import charts, reports
 from .analytic import spreadsheet_funnel
 from .gap import Gap, explain_gap
 from .objective import (
+    DEFAULT_SERVICE,
     KPIS,
     SECTION,
     Choice,
@@ -122,7 +123,7 @@ class ThresholdComparison(AnswerBase):
     @property
     def rule(self) -> str:
         """The rule applied, in one sentence."""
-        targets = ", ".join(str(t) for t in self.targets) or "none set"
+        targets = ", ".join(t.described() for t in self.targets) or "none set"
         return (
             f"Rule: among options not shown to miss a target ({targets}), take the highest mean "
             f"{self.objective_name} over the horizon, but keep the current option unless another "
@@ -326,7 +327,7 @@ def compare_thresholds(
     max_reps: int | None = None,
     sql_require: Sequence[int] | None = None,
     costs: Mapping[str, Any] | Costs | None = None,
-    service_level: float | None = 0.5,
+    service_level: float | None = DEFAULT_SERVICE,
     max_utilisation: float | None = None,
     min_valid_rate: float | None = None,
     min_valid_per_week: float | None = 0.0,

@@ -14,6 +14,7 @@ from scipy import stats
 
 from simfunnel.decisions import compare_thresholds, option_label
 from simfunnel.decisions.objective import pareto_front as _pareto
+from simfunnel.decisions.objective import service_targets
 
 matplotlib.use("Agg")
 
@@ -106,6 +107,11 @@ def test_without_costs_the_verdict_says_so_and_ranks_on_valid_opportunities(ampl
     assert ample.recommended_threshold == 40
     assert "Do: move from MQL 60 to MQL 40." in ample.verdict
     assert "Rule: among options not shown to miss a target" in ample.verdict
+    # The speed target nobody asked for says it is the default, and how to drop it.
+    default = "(MQLs called within 1 h >= 50%: the default, --service-level sets it, 0 drops it)"
+    assert default in ample.verdict
+    (asked,) = service_targets(service_level=0.7)
+    assert asked.described() == str(asked) == "MQLs called within 1 h >= 70%"
     assert "MQL 40" in ample.pareto
 
 
