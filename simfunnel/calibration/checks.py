@@ -69,7 +69,8 @@ def unread_amounts(
         bad = r[(r["column"] == column) & r["problem"].str.startswith("not a")]
         if len(bad):
             text = (
-                f"{len(bad)} amounts could not be read (e.g. {bad['value'].iloc[0]!r} on line "
+                f"{len(bad)} amount{'s' if len(bad) > 1 else ''} could not be read (e.g. "
+                f"{bad['value'].iloc[0]!r} on line "
                 f"{bad['line'].iloc[0]}): blanked, see the report"
             )
             if fitted:

@@ -97,9 +97,7 @@ def _problems(report: pd.DataFrame, most: int = 6) -> pd.DataFrame:
     if report.empty:
         return pd.DataFrame(columns=["file", "problem", "action", "rows", "lines"])
     kind = (
-        report["problem"]
-        .astype(str)
-        .str.replace(_OWN_LINE, "(kept on another line)", regex=True)
+        report["problem"].astype(str).str.replace(_OWN_LINE, "(kept on another line)", regex=True)
     )
     grouped = report.assign(
         line=pd.to_numeric(report["line"], errors="coerce"), problem=kind

@@ -120,6 +120,16 @@ def _cutoffs(
     return out
 
 
+def _once(cuts: list[pd.Timestamp], notes: list[str]) -> list[pd.Timestamp]:
+    """Each cutoff once, with a note for any given twice: scored twice, it would weigh twice
+    in every figure of the table."""
+    twice = sorted({c for c in cuts if cuts.count(c) > 1})
+    if twice:
+        said = ", ".join(f"{c:%Y-%m-%d}" for c in twice)
+        notes.append(f"cutoff {said} given more than once: scored once")
+    return sorted(set(cuts))
+
+
 def _read(
     leads: Any, opportunities: Any, calls: Any, model: str, kw: dict[str, Any]
 ) -> tuple[ExportTable | None, ExportTable | None, ExportTable | None, pd.Timestamp]:
@@ -205,12 +215,7 @@ def rolling_backtest(
     frame = frame[frame["created"].notna()]
     since = _since(frame, since)
     cuts = _cutoffs(cutoffs, every, first, last, frame["created"].min(), data_end, months_span)
-    twice = sorted({c for c in cuts if cuts.count(c) > 1})
-    if twice:  # scored twice, a cutoff would weigh twice in every figure of the table
-        notes.append(
-            f"cutoff {', '.join(f'{c:%Y-%m-%d}' for c in twice)} given more than once: scored once"
-        )
-        cuts = sorted(set(cuts))
+    cuts = _once(cuts, notes)
     runner = runner_keywords({"seed": 0, "progress": False}, keywords)
     progress = runner.pop("progress", False)  # per cutoff here; the runs inside stay quiet
     forecaster = _Forecaster(

@@ -358,10 +358,8 @@ def hiring_plan(
         )
     months = [m for m in months if m not in idle]
     factors = _volume_factors(volume, months)
-    # 1. Required (fully ramped) headcount per distinct volume level, each on a full funnel:
-    # the forecast's warm-up (a 2-week one left AE books and SDR follow-ups nearly empty).
-    warm, basis = default_warm_up(scenario)
-    base = scenario_to_dict(scenario) | {"warm_up": f"{warm} weeks"}
+    # 1. Required (fully ramped) headcount per distinct volume level, each on a full funnel.
+    base, sized_on = _month_base(scenario, month_weeks)
     runner = runner_keywords({"progress": False}, keywords)
     with decision_pool(RunOptions().updated(**runner)) as shared:  # one pool for every month
         pooled: RunnerKeywords = {**runner, "workers": shared.workers, "executor": shared.executor}
@@ -399,9 +397,19 @@ def hiring_plan(
         current=staff_of(scenario, role).headcount,
         explanation=pd.DataFrame(rows),
         idle_months=tuple(_month_key(m) for m in idle),
-        sized_on=f"Each month's requirement is sized on a {month_weeks}-week run after a "
-        f"{warm}-week warm-up ({basis}).",
+        sized_on=sized_on,
     )
+
+
+def _month_base(scenario: Scenario, month_weeks: int) -> tuple[dict[str, Any], str]:
+    """The scenario each month is sized from, after the forecast's warm-up (a 2-week one left
+    AE books and SDR follow-ups nearly empty), and that, in words."""
+    warm, basis = default_warm_up(scenario)
+    said = (
+        f"Each month's requirement is sized on a {month_weeks}-week run after a {warm}-week "
+        f"warm-up ({basis})."
+    )
+    return scenario_to_dict(scenario) | {"warm_up": f"{warm} weeks"}, said
 
 
 def _volume_factors(volume: Mapping[str, float], months: Sequence[dt.date]) -> dict[str, float]:

@@ -512,33 +512,23 @@ def size_team(
     """The smallest headcount of ``role`` whose runs meet every target with probability at
     least ``confidence`` (the share of replications in which all are met).
 
-    Replications: by default each headcount runs 3, then 11 (for an 80% rule: the fewest that
-    all passing can settle), then ten more at a time until its pass rate is shown above
-    ``confidence`` or below it, at most ``max_reps`` (default 40): :class:`PassRule`. The
-    answer is then the smallest headcount not shown to fall short; if it is on the edge (its
-    bounds still straddle ``confidence``), one more is run too and the verdict says which is
-    sure. ``reps`` alone runs that fixed count for every headcount instead (judged on the share
-    of runs alone); with ``max_reps``, ``reps`` is the first look.
+    Replications (:class:`PassRule`): each headcount runs 3, then 11, then ten more at a time
+    until its pass rate is shown above ``confidence`` or below it, at most ``max_reps`` (40).
+    The answer is the smallest headcount not shown to fall short; one on the edge (its bounds
+    straddle ``confidence``) has one more run too. ``reps`` alone fixes the count (judged on
+    the share alone); with ``max_reps``, ``reps`` is the first look.
 
     Today's headcount (the scenario's) is always run too, judged only if the search needs it
     (else its first look: it does not decide the answer). With ``explain`` (the default),
     ramp, learning curve, attrition and leave (those the role has) are removed one at a time at
     the answer and one fewer, on the same replications: two runs of ``reps`` per mechanism.
-    ``seed``, ``workers``, ``executor``, ``progress`` (default off here) and ``snapshot`` are
-    those of :func:`simfunnel.run`.
-
-    ``warm_up`` (weeks): without a snapshot, each run first fills the funnel as a forecast
-    does (:func:`~simfunnel.decisions.forecast_start.default_warm_up`: the scenario's own
-    ``warm_up``, else the sales cycle's P90 plus 4 weeks), so that a team is judged on the
-    follow-ups and open deals it will meet, not on a funnel that starts empty (which sized AEs
-    at a third of their need on a quarter's horizon). ``warm_up=0`` starts empty; the verdict
-    says which.
+    ``warm_up`` (weeks): without a snapshot, each run first fills the funnel as a forecast does
+    (:func:`_warmed`; 0 starts empty). ``seed``, ``workers``, ``executor``, ``progress``
+    (default off here) and ``snapshot`` are those of :func:`simfunnel.run`.
     """
     check_confidence(confidence)  # before any run, as the targets are
     options = RunOptions(progress=False).shared(**keywords)  # many runs: quiet unless asked
-    warm, basis = warm_up_weeks(scenario, options.snapshot, warm_up)
-    if warm * WEEK != scenario.warm_up:
-        scenario = with_overrides(scenario, {"warm_up": f"{warm} weeks"}, source="warm-up")
+    scenario, starts = _warmed(scenario, options, warm_up)
     goals = parse_targets(targets)
     path = headcount_path(scenario, role)
     first = start if start is not None else analytic_start(scenario, role, goals)
@@ -582,5 +572,16 @@ def size_team(
         explanation=explanation,
         explained=explained,
         stop=runs.stop,
-        starts=start_words(warm, basis, options.snapshot is not None),
+        starts=starts,
     )
+
+
+def _warmed(scenario: Scenario, options: RunOptions, warm_up: int | None) -> tuple[Scenario, str]:
+    """The scenario with the warm-up a forecast runs (the scenario's own ``warm_up``, else the
+    sales cycle's P90 plus 4 weeks), so that a team is judged on the follow-ups and open deals
+    it will meet, not on a funnel that starts empty (which sized AEs at a third of their need
+    on a quarter's horizon); and where each run starts, in words."""
+    warm, basis = warm_up_weeks(scenario, options.snapshot, warm_up)
+    if warm * WEEK != scenario.warm_up:
+        scenario = with_overrides(scenario, {"warm_up": f"{warm} weeks"}, source="warm-up")
+    return scenario, start_words(warm, basis, options.snapshot is not None)
