@@ -329,16 +329,15 @@ def hiring_points(p: HiringPlan) -> list[tuple[str, str]]:
     t = p.table
     total = sum(n for _, n in p.hires)
     role = p.role.upper() + "s"
-    peak = int(t["required"].max())
-    at_peak = t.loc[t["required"] == peak]
+    peak, months, today = p.peak()
     do = (
         f"hire {total} {role}: " + ", ".join(f"{n} in {d:%Y-%m}" for d, n in p.hires)
         if p.hires
         else f"no hires: today's {p.current} {role} keep up"
     )
     why = (
-        f"the volume plan needs up to {peak} fully ramped {role} ({', '.join(map(str, at_peak['month']))}); "
-        f"without hires today's team is expected at {float(at_peak['today_team'].min()):.1f} there"
+        f"the volume plan needs up to {peak} fully ramped {role} ({months}); without hires "
+        f"today's team is expected at {today}"
     )
     short = p.months("short")
     risk = (

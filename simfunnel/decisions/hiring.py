@@ -82,10 +82,10 @@ class HiringPlan(AnswerBase):
         """The months of one ``status``: 'covered', 'within tolerance' or 'short'."""
         return [str(m) for m in self.table.loc[self.table["status"] == status, "month"]]
 
-    @property
-    def verdict(self) -> str:
+    def peak(self) -> tuple[int, str, str]:
+        """The peak requirement, its months in words (a long run as its span), and today's
+        team there without hires ('5.7 effective at the lowest, in 2026-08')."""
         t = self.table
-        total = sum(n for _, n in self.hires)
         peak = int(t["required"].max())
         peaks = t.loc[t["required"] == peak]
         months = [str(m) for m in peaks["month"]]
@@ -95,10 +95,17 @@ class HiringPlan(AnswerBase):
         lowest = peaks.iloc[int(np.argmin(peaks["today_team"].to_numpy()))]
         month = lowest["month"]
         where = f"in {month}" if len(peaks) == 1 else f"at the lowest, in {month}"
+        return peak, at_peak, f"{lowest['today_team']:.1f} effective {where}"
+
+    @property
+    def verdict(self) -> str:
+        t = self.table
+        total = sum(n for _, n in self.hires)
+        peak, at_peak, today = self.peak()
         text = (
             f"You have {self.current} {role_name(self.role, self.current)}, you need up to "
             f"{peak} effective (fully ramped, in {at_peak}); without new hires, today's team is "
-            f"expected at {lowest['today_team']:.1f} effective {where}. "
+            f"expected at {today}. "
         )
         when = ", ".join(f"{n} on {d:%Y-%m-%d}" for d, n in self.hires)
         text += f"Hire {total} {role_name(self.role, total)}" + (
