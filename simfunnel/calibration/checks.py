@@ -1,6 +1,7 @@
 """What the fit refuses and what it warns of: too few leads or MQLs, values fitted from small
-samples, an export whose stages collapse, and a fitted scenario that fails its own validation
-(one line naming the CSV column behind the bad value)."""
+samples, an export whose stages collapse, a source gone silent, statuses or deal stages the
+export words its own way, and a fitted scenario that fails its own validation (one line naming
+the CSV column behind the bad value)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pandas as pd
 from ..base.formatting import one_line
 from ..base.units import MAX_DURATION, WEEK
 from ..data import CalibrationError, ExportTable
-from ..scenario import ScenarioError, scenario_from_dict
+from ..model import END_STATES
+from ..scenario import OUTCOMES, ScenarioError, scenario_from_dict
 from .cohorts import CohortModel
+from .gaps import GAP_EXPECTED, GAP_MIN_DAYS
 from .records import plain_values, warn
 from .stage_fit import parent_column
 
@@ -27,7 +30,10 @@ __all__ = [
     "collapsed_stages",
     "enough",
     "no_contacts",
+    "one_way",
+    "silent_sources",
     "small_samples",
+    "statuses",
     "unread_amounts",
     "validate",
 ]
@@ -315,3 +321,84 @@ def validate(scenario: dict[str, Any], tables: dict[str, ExportTable]) -> None:
         scenario_from_dict(plain_values(scenario), source="<fitted>")
     except ScenarioError as exc:
         raise CalibrationError(one_line(blame(exc.problems, tables))) from None
+
+
+def silent_sources(
+    warned: list[dict[str, Any]], lt: ExportTable, inside: pd.DataFrame, rates: pd.DataFrame
+) -> None:
+    """Warn of a source with no lead in the last weeks of the data where its fitted rate
+    expects GAP_EXPECTED or more (as a gap in the export is judged): it has stopped, or been
+    renamed, and that rate overstates the present. A rate the count model already brought to
+    the present (:mod:`simfunnel.calibration.recent`) expects few, and is not warned."""
+    end = inside["created"].max()
+    moved = rates["basis"].notna() if "basis" in rates else pd.Series(False, index=rates.index)
+    kept = rates[~moved]  # a rate the count model moved says so in its own note
+    for source, rate in zip(kept["source"], kept["rate_per_week"].astype(float), strict=True):
+        last = inside.loc[inside["source"] == source, "created"].max()
+        silent = (end - last) / pd.Timedelta(weeks=1)
+        due = rate * silent
+        if silent * 7 >= GAP_MIN_DAYS and due >= GAP_EXPECTED:
+            warn(
+                warned,
+                lt.path,
+                lt.columns.get("source"),
+                f"sources[{source}]: no lead since {last:%Y-%m-%d}, {silent:.0f} weeks before "
+                f"the last lead of the export, where its rate of {rate:,.1f} a week "
+                f"expects about {due:,.0f}: if it stopped (or was renamed), that rate overstates "
+                f"the present; state it with --set 'sources[{source}].rate_per_week=...'",
+            )
+
+
+def statuses(
+    warned: list[dict[str, Any]], notes: list[str], lt: ExportTable, leads: pd.DataFrame
+) -> None:
+    """Warn when the lead statuses name none of the conversation outcomes the fit counts
+    (information_gathering, postponed, no_prospect, do_not_call) while statuses are given:
+    a CRM's own labels ('Unqualified', 'Bad Timing') then leave every outcome at its split
+    by default, which the report should say rather than fit silently."""
+    status = leads["status"].dropna()
+    if status.empty:
+        return
+    unknown = status[~status.isin(END_STATES)].value_counts()
+    if status.isin(OUTCOMES[1:]).any():
+        if unknown.sum() >= 0.01 * len(status):
+            shown = ", ".join(f"{k!r} ({v:,})" for k, v in unknown.head(5).items())
+            notes.append(
+                f"lead statuses the model does not name, counted as no outcome: {shown} "
+                f"(it names {', '.join(END_STATES)})"
+            )
+        return
+    seen = status.value_counts()
+    shown = ", ".join(f"{k!r} ({v:,})" for k, v in seen.head(5).items())
+    warn(
+        warned,
+        lt.path,
+        lt.columns.get("status"),
+        f"no lead status names a conversation outcome the fit counts ({', '.join(OUTCOMES[1:])}); "
+        f"seen: {shown}: the outcomes of conversations keep their default split; rename the "
+        "statuses in the export, or state outcomes.probabilities with --set",
+    )
+
+
+ONE_WAY_MIN = 20  # this many closed deals all won (or all lost) is a reading, not a market
+
+
+def one_way(warned: list[dict[str, Any]], ot: ExportTable) -> None:
+    """Warn when every closed deal of the opportunities table reads as won, or every one as
+    lost: a stage label the reader took the wrong way ('Closed - Not Won') gives a win rate of
+    100% with an interval of a tenth of a point, which nothing else would question."""
+    won = ot.data["won"].dropna().astype(bool)
+    if len(won) < ONE_WAY_MIN or 0 < won.sum() < len(won):
+        return
+    how = "won" if won.all() else "lost"
+    column = ot.columns.get("won") or ot.columns.get("stage")
+    labels = ot.data.loc[won.index, "stage"].dropna().astype(str).value_counts().index[:3]
+    shown = f" (stages {', '.join(repr(x) for x in labels)})" if len(labels) else ""
+    warn(
+        warned,
+        ot.path,
+        column,
+        f"every one of the {len(won)} closed deals reads as {how}{shown}: check how the "
+        "export says a deal was lost (or won), name the column with --mapping, or state "
+        "ae.win.probability with --set",
+    )

@@ -34,6 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+# The readers live in simfunnel.data; their names are imported back so that
+# ``from simfunnel.calibration.fitting import read_leads, CalibrationError, ...`` keeps working.
 from ..data import (
     CalibrationError,
     ExportTable,
@@ -43,11 +45,6 @@ from ..data import (
     read_leads,
     read_opportunities,
 )
-
-# The readers live in simfunnel.data; their names are imported back so that
-# ``from simfunnel.calibration.fitting import read_leads, CalibrationError, ...`` keeps working.
-from ..model import END_STATES
-from ..scenario import OUTCOMES
 from .builder import Estimates, build_scenario
 from .calls import fit_calls
 from .capacity import active_last_month, capacity_notes, capacity_table
@@ -58,12 +55,15 @@ from .checks import (
     collapsed_stages,
     enough,
     no_contacts,
+    one_way,
+    silent_sources,
     small_samples,
+    statuses,
     unread_amounts,
     validate,
 )
 from .fit_result import Calibration
-from .gaps import GAP_EXPECTED, GAP_MIN_DAYS, export_gaps, gap_weeks, gap_words
+from .gaps import export_gaps, gap_weeks, gap_words
 from .lead_stats import (
     arrival_tables,
     closes_from,
@@ -317,7 +317,7 @@ def _closes(inputs: _Inputs) -> str:
             f"the lead table has no {lacking}: the win rate and the sales "
             f"cycle are measured on the {n} closed deals of {ot.path}"
         )
-        one_way(inputs, ot)
+        one_way(inputs.warned, ot)
     elif closes == "partial":
         warn(
             inputs.warned,
@@ -329,83 +329,6 @@ def _closes(inputs: _Inputs) -> str:
             "--opportunities (opportunities=) or state them with --set",
         )
     return closes
-
-
-def _silent_sources(inputs: _Inputs, inside: pd.DataFrame, rates: pd.DataFrame) -> None:
-    """Warn of a source with no lead in the last weeks of the data where its fitted rate
-    expects GAP_EXPECTED or more (as a gap in the export is judged): it has stopped, or been
-    renamed, and that rate overstates the present. A rate the count model already brought to
-    the present (:mod:`simfunnel.calibration.recent`) expects few, and is not warned."""
-    end = inside["created"].max()
-    moved = rates["basis"].notna() if "basis" in rates else pd.Series(False, index=rates.index)
-    kept = rates[~moved]  # a rate the count model moved says so in its own note
-    for source, rate in zip(kept["source"], kept["rate_per_week"].astype(float), strict=True):
-        last = inside.loc[inside["source"] == source, "created"].max()
-        silent = (end - last) / pd.Timedelta(weeks=1)
-        due = rate * silent
-        if silent * 7 >= GAP_MIN_DAYS and due >= GAP_EXPECTED:
-            warn(
-                inputs.warned,
-                inputs.tables["leads"].path,
-                inputs.tables["leads"].columns.get("source"),
-                f"sources[{source}]: no lead since {last:%Y-%m-%d}, {silent:.0f} weeks before "
-                f"the last lead of the export, where its rate of {rate:,.1f} a week "
-                f"expects about {due:,.0f}: if it stopped (or was renamed), that rate overstates "
-                f"the present; state it with --set 'sources[{source}].rate_per_week=...'",
-            )
-
-
-def _statuses(inputs: _Inputs) -> None:
-    """Warn when the lead statuses name none of the conversation outcomes the fit counts
-    (information_gathering, postponed, no_prospect, do_not_call) while statuses are given:
-    a CRM's own labels ('Unqualified', 'Bad Timing') then leave every outcome at its split
-    by default, which the report should say rather than fit silently."""
-    status = inputs.leads["status"].dropna()
-    if status.empty:
-        return
-    unknown = status[~status.isin(END_STATES)].value_counts()
-    if status.isin(OUTCOMES[1:]).any():
-        if unknown.sum() >= 0.01 * len(status):
-            shown = ", ".join(f"{k!r} ({v:,})" for k, v in unknown.head(5).items())
-            inputs.notes.append(
-                f"lead statuses the model does not name, counted as no outcome: {shown} "
-                f"(it names {', '.join(END_STATES)})"
-            )
-        return
-    seen = status.value_counts()
-    shown = ", ".join(f"{k!r} ({v:,})" for k, v in seen.head(5).items())
-    warn(
-        inputs.warned,
-        inputs.tables["leads"].path,
-        inputs.tables["leads"].columns.get("status"),
-        f"no lead status names a conversation outcome the fit counts ({', '.join(OUTCOMES[1:])}); "
-        f"seen: {shown}: the outcomes of conversations keep their default split; rename the "
-        "statuses in the export, or state outcomes.probabilities with --set",
-    )
-
-
-ONE_WAY_MIN = 20  # this many closed deals all won (or all lost) is a reading, not a market
-
-
-def one_way(inputs: _Inputs, ot: ExportTable) -> None:
-    """Warn when every closed deal of the opportunities table reads as won, or every one as
-    lost: a stage label the reader took the wrong way ('Closed - Not Won') gives a win rate of
-    100% with an interval of a tenth of a point, which nothing else would question."""
-    won = ot.data["won"].dropna().astype(bool)
-    if len(won) < ONE_WAY_MIN or 0 < won.sum() < len(won):
-        return
-    how = "won" if won.all() else "lost"
-    column = ot.columns.get("won") or ot.columns.get("stage")
-    labels = ot.data.loc[won.index, "stage"].dropna().astype(str).value_counts().index[:3]
-    shown = f" (stages {', '.join(repr(x) for x in labels)})" if len(labels) else ""
-    warn(
-        inputs.warned,
-        ot.path,
-        column,
-        f"every one of the {len(won)} closed deals reads as {how}{shown}: check how the "
-        "export says a deal was lost (or won), name the column with --mapping, or state "
-        "ae.win.probability with --set",
-    )
 
 
 def _conversions(
@@ -439,11 +362,11 @@ def _measure(
     arrivals = arrival_tables(L[~inputs.outside], t0, t1, inputs.weeks)
     notes.extend(arrivals.notes)
     closes = _closes(inputs)
-    _statuses(inputs)
+    statuses(inputs.warned, inputs.notes, lt, L)
     cohorts, rates, conversion = _conversions(
         inputs, closes, since, half_life_weeks, arrivals.rates
     )
-    _silent_sources(inputs, L[~inputs.outside], rates)  # after the present's rates are in
+    silent_sources(inputs.warned, lt, L[~inputs.outside], rates)  # the present's rates in
     durations, survival, chosen, said = stage_durations(L, ot, t1, closes, inputs.stand_ins)
     notes.extend(said)
     deal_values = deal_value_fits(L, ot)

@@ -21,7 +21,7 @@ from ..base.formatting import one_line
 from .dates import choose_dates
 from .formats import CALL_OUTCOMES, STYLES
 from .limits import CalibrationError
-from .names import one_spelling
+from .names import one_spelling, status_words
 from .numbers import number_mark, read_number
 from .tables import (
     LEAD_STAGES,
@@ -376,15 +376,6 @@ def _read(
 
 
 # --------------------------------------------------------------------------- per table
-
-
-def status_words(values: pd.Series) -> pd.Series:
-    """Lead statuses as one lower-case word: spaces and hyphens between words are underscores
-    ('Do Not Call' -> do_not_call); blank stays missing."""
-    given = values.notna()
-    text = values.where(given, "").astype(str).str.strip().str.lower()
-    words = text.str.replace(r"[\s\-]+", "_", regex=True).str.strip("_")
-    return words.where(given & (words != ""), None)
 
 
 def _check_leads(

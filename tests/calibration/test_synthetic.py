@@ -15,7 +15,7 @@ import pytest
 
 from simfunnel.calibration import CASES, METRICS, SyntheticExport, synthetic_export
 from simfunnel.data import read_leads
-from simfunnel.data.readers import status_words
+from simfunnel.data.names import status_words
 
 Z = 4.0
 DATES = ("created", "mql_date", "sql_date", "opportunity_date", "won_date", "lost_date")
