@@ -3,8 +3,8 @@
 ``size_team`` finds the smallest headcount of one role that meets every target with a given
 probability: each headcount is simulated on the same replications (common random numbers), the
 search starts from the analytic estimate (for the targets given), steps down one rep at a time
-while the targets still hold (with the default stopping rule: while a headcount is not shown to
-fall short of them), or up in doubling steps and then by bisection, and stops early
+while the targets still hold (with the default stopping rule: passed over on a first look that
+meets them, then while a headcount is not shown to fall short of them), or up in doubling steps and then by bisection, and stops early
 when more reps no longer move the targets. The table keeps the headcount one below the answer,
 which fails, as the evidence, and today's headcount (the scenario's starting team), so that
 the answer reads against what the team has. What the answer pays for is measured, not
@@ -23,29 +23,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Unpack
 
-import numpy as np
 import pandas as pd
 
 from ..base.units import WEEK
-from ..experiments import Experiment, RunOptions, SharedKeywords, decision_pool, run
+from ..experiments import Experiment, RunOptions, SharedKeywords, decision_pool
 from ..results.answer import AnswerBase, Report
 from ..scenario import Scenario, with_overrides
 from . import charts, reports
 from .forecast_start import warm_up_weeks
 from .levers import headcount_path, role_name, staff_of
 from .measures import (
-    MEASURES,
-    PassRule,
     Target,
     check_confidence,
     parse_targets,
-    pass_bounds,
-    replication_reports,
-    share_met,
     sizing_table,
 )
 from .mechanisms import explain_answer, explanation_words
 from .sizing_context import output_words, plan_words, start_words
+from .sizing_search import HeadcountRuns, pass_rule, smallest
 from .workload import sdr_workload
 
 
@@ -368,133 +363,6 @@ class Sizing(AnswerBase):
         return reports.sizing_report(self)
 
 
-@dataclass
-class _HeadcountRuns:
-    """The runs of one search, by headcount: each headcount is simulated once, on the same
-    seeds, and judged on the share of replications that meet every target."""
-
-    scenario: Scenario
-    role: str
-    path: str  # the scenario field of the role's headcount
-    goals: Sequence[Target]
-    confidence: float
-    reps: int  # the first batch (with a rule) or the fixed count
-    options: RunOptions  # how each headcount's experiment runs (its stopping rule, if any)
-    tried: dict[int, Experiment] = field(default_factory=dict)
-    edge: dict[int, str] = field(default_factory=dict)  # headcounts the rule left on the edge
-    judged: dict[int, str] = field(default_factory=dict)  # passes, fails or on the edge (a rule)
-    share: dict[int, float] = field(default_factory=dict)
-    level: dict[int, list[float]] = field(default_factory=dict)  # each target's mean metric
-    valued: dict[int, tuple[int, int]] = field(default_factory=dict)  # runs with every value, runs
-    stop: str = ""  # why the search ended without an answer: limit, plateau or no value
-
-    @property
-    def weeks(self) -> float:
-        return self.scenario.horizon / WEEK
-
-    def meets(self, h: int, judge: bool = True) -> bool:
-        """Whether ``h`` reps meet every target in at least ``confidence`` of the runs: with a
-        stopping rule, unless their pass rate is shown below it (on the edge, they may).
-        ``judge=False``: only the first look, for a headcount that does not decide the answer."""
-        if h not in self.tried:
-            scenario = with_overrides(
-                self.scenario, {self.path: h}, source=f"{self.role} headcount {h}"
-            )
-            options = self.options if judge else dataclasses.replace(self.options, settle=None)
-            self.tried[h] = run(scenario, self.reps, options=options)
-            settled = self.tried[h].settled
-            if settled is not None and "judged" in settled:
-                self.judged[h] = str(settled["judged"].iloc[0])
-                if self.judged[h] == "on the edge":
-                    self.edge[h] = str(settled["why"].iloc[0])
-            reports = replication_reports(self.tried[h])
-            for g in self.goals:
-                if g.metric not in MEASURES and g.metric not in reports[0]:
-                    known = ", ".join(sorted(k for k in reports[0] if k.startswith("totals.")))
-                    raise ValueError(f"target {g}: no KPI {g.metric!r} in the report; e.g. {known}")
-            self.share[h] = share_met(reports, self.goals, self.weeks)
-            values = np.array(
-                [[g.value_in(r, self.weeks) for g in self.goals] for r in reports], dtype=float
-            )
-            ok = ~np.isnan(values)  # the plateau reads the runs that have a value
-            self.level[h] = [
-                float(values[ok[:, i], i].mean()) if ok[:, i].any() else math.nan
-                for i in range(len(self.goals))
-            ]
-            self.valued[h] = (int(ok.all(axis=1).sum()), len(reports))
-        if h in self.judged:  # judged on its bounds: only a headcount shown to fail is out
-            return self.judged[h] != "fails"
-        return self.share[h] >= self.confidence
-
-    def unvalued(self, h: int) -> bool:
-        """The runs of ``h`` where a target's metric has no value (no MQL to time, say) alone
-        keep it below the confidence: even if every other run met the targets, its pass rate
-        would fall short (shown so on its bounds, with a stopping rule)."""
-        k, n = self.valued[h]
-        if h in self.judged:
-            return pass_bounds(k, n)[1] < self.confidence
-        return k < self.confidence * n
-
-    def flat(self, a: int, b: int) -> bool:
-        """More reps changed nothing: every target's metric moved less than 0.5%."""
-        return all(
-            abs(y - x) <= 0.005 * max(abs(x), abs(y), 1e-9)
-            for x, y in zip(self.level[a], self.level[b], strict=True)
-        )
-
-
-def _pass_rule(
-    reps: int | None,
-    max_reps: int | None,
-    goals: Sequence[Target],
-    weeks: float,
-    confidence: float,
-) -> tuple[int, PassRule | None]:
-    """The first batch and the stopping rule: ``reps`` alone fixes the count (no rule)."""
-    if reps is not None and max_reps is None:
-        return reps, None
-    batch = reps if reps is not None else PassRule.batch
-    most = max_reps if max_reps is not None else PassRule.max_reps
-    rule = PassRule(tuple(goals), weeks, confidence, batch=batch, max_reps=max(most, batch))
-    return batch, rule
-
-
-def _smallest(runs: _HeadcountRuns, first: int, max_headcount: int) -> int | None:
-    """The search: from ``first`` down one rep at a time while the targets hold, or else up in
-    doubling steps and then by bisection; None (``runs.stop`` says why) at the limit, on a
-    plateau, or when runs without a value keep the targets out of reach: at once if no run of
-    ``first`` has one, else at two headcounts in a row (more reps did not bring values)."""
-    if runs.meets(first):
-        h = first
-        while h > 1 and runs.meets(h - 1):
-            h -= 1
-        return h
-    if runs.valued[first][0] == 0 or first == max_headcount:
-        runs.stop = "no value" if runs.valued[first][0] == 0 else "limit"
-        return None
-    low, high = first, None  # low fails
-    step = 1
-    while high is None:
-        nxt = min(max_headcount, low + step)
-        if runs.meets(nxt):
-            high = nxt
-        elif runs.unvalued(nxt) and (runs.unvalued(low) or runs.valued[nxt][0] == 0):
-            runs.stop = "no value"
-            return None
-        elif nxt == max_headcount or (runs.share[nxt] == 0 and step > 1 and runs.flat(low, nxt)):
-            runs.stop = "limit" if nxt == max_headcount else "plateau"
-            return None  # the limit, or a plateau: headcount no longer moves the targets
-        else:
-            low, step = nxt, step * 2
-    while high - low > 1:  # the first that meets lies in (low, high]
-        mid = (low + high) // 2
-        if runs.meets(mid):
-            high = mid
-        else:
-            low = mid
-    return high
-
-
 def size_team(
     scenario: Scenario,
     role: str = "sdr",
@@ -512,10 +380,11 @@ def size_team(
     """The smallest headcount of ``role`` whose runs meet every target with probability at
     least ``confidence`` (the share of replications in which all are met).
 
-    Replications (:class:`PassRule`): each headcount runs 3, then 11, then ten more at a time
-    until its pass rate is shown above ``confidence`` or below it, at most ``max_reps`` (40).
-    The answer is the smallest headcount not shown to fall short; one on the edge (its bounds
-    straddle ``confidence``) has one more run too. ``reps`` alone fixes the count (judged on
+    Replications (:class:`PassRule`): a headcount judged runs 3, then 11, then ten more at a
+    time until its pass rate is shown above ``confidence`` or below it, at most ``max_reps``
+    (40). The answer is the smallest headcount not shown to fall short; one on the edge (its
+    bounds straddle ``confidence``) has one more run too. Stepping down, a headcount whose
+    first 3 runs all meet the targets is not judged (:func:`sizing_search.smallest`). ``reps`` alone fixes the count (judged on
     the share alone); with ``max_reps``, ``reps`` is the first look.
 
     Today's headcount (the scenario's) is always run too, judged only if the search needs it
@@ -534,10 +403,10 @@ def size_team(
     first = start if start is not None else analytic_start(scenario, role, goals)
     first = max(1, min(first, max_headcount))
     weeks = scenario.horizon / WEEK
-    first_batch, rule = _pass_rule(reps, max_reps, goals, weeks, confidence)
+    first_batch, rule = pass_rule(reps, max_reps, goals, weeks, confidence)
     with decision_pool(dataclasses.replace(options, settle=rule)) as shared:
-        runs = _HeadcountRuns(scenario, role, path, goals, confidence, first_batch, shared)
-        answer = _smallest(runs, first, max_headcount)
+        runs = HeadcountRuns(scenario, role, path, goals, confidence, first_batch, shared)
+        answer = smallest(runs, first, max_headcount)
         if answer is not None and answer > 1:
             runs.meets(answer - 1)  # the evidence: one fewer fails
         if answer is not None and answer in runs.edge and answer < max_headcount:

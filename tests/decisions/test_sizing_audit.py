@@ -15,7 +15,7 @@ from conftest import build
 from conftest import busy as conftest_busy
 
 from simfunnel.decisions import hiring_plan, size_team
-from simfunnel.decisions import sizing as sizing_module
+from simfunnel.decisions import sizing_search as sizing_module
 from simfunnel.decisions.measures import Target, parse_targets, replication_reports
 
 
