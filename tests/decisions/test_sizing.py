@@ -253,7 +253,10 @@ def test_sizing_settles_each_headcount_and_says_how() -> None:
     for seed in (1, 2, 3):
         s = size_team(busy(), "sdr", TARGETS, confidence=0.8, workers=2, seed=seed, explain=False)
         answers.add(s.headcount)
-        for exp in s.experiments.values():
+        for h, exp in s.experiments.items():
+            if exp.settled is None:  # a first look that met the targets, above the answer
+                assert h > s.headcount and exp.finished(exp.baseline) == 3
+                continue
             state = exp.settled.iloc[0]
             assert state["status"] in ("settled", "limit")
             assert exp.finished(exp.baseline) == state["replications"] >= 3
@@ -288,6 +291,26 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     assert needed.value == (f"{h} or {h + 1}" if sure else str(h))
     labels = s.plot().get_legend_handles_labels()[1]
     assert f"recommended: {h} SDRs (on the edge)" in labels
+
+
+def test_headcounts_above_the_answer_are_passed_over_on_their_first_look() -> None:
+    """Started three above the answer, the search steps down on first looks (3 runs each, all
+    meeting the targets) and judges only the answer and the one below it: the same answer as a
+    search that starts at the answer, on fewer runs than judging every headcount would take."""
+    common = {"confidence": 0.8, "workers": 2, "seed": 1, "explain": False}
+    near = size_team(busy(), "sdr", TARGETS, **common)
+    h = near.headcount
+    assert h is not None
+    far = size_team(busy(), "sdr", TARGETS, start=h + 3, **common)
+    rows = far.table.set_index("headcount")
+    assert far.headcount == h
+    for above in (h + 1, h + 2, h + 3):
+        assert rows["runs"].loc[above] == 3 and rows["judged"].loc[above] == ""
+        assert rows["p_all_met"].loc[above] == 1.0
+    assert rows["judged"].loc[h] in ("passes", "on the edge")
+    assert rows["judged"].loc[h - 1] == "fails"
+    judged_at_h = near.table.set_index("headcount")["runs"].loc[h]
+    assert rows["runs"].loc[h] == judged_at_h  # the same replications, reused
 
 
 def test_todays_team_far_from_the_answer_gets_a_first_look_not_a_judgement() -> None:
