@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .cohort_forecast import pi_per_lead, survival
 from .stage_fit import StageFit, parent_column
@@ -50,7 +51,8 @@ class SQLHazard:
 
     def fresh(self, sources: np.ndarray) -> np.ndarray:
         """The stage's rate for each lead's source: what a fresh MQL converts at."""
-        return pi_per_lead(self.fit, self.fit.theta, np.asarray(sources, dtype=object))
+        codes, names = pd.factorize(np.asarray(sources, dtype=object))
+        return pi_per_lead(self.fit, self.fit.theta, codes, [str(n) for n in names])
 
 
 def sql_hazard(cohorts: Any) -> SQLHazard | None:
