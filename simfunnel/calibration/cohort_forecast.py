@@ -485,13 +485,15 @@ def forecast_cohorts(
     split: bool = True,
     level: float = 0.8,
     source: str | None = None,
+    progress: bool = False,
 ) -> CohortForecast:
     """Forecast every metric per calendar month from the model's as-of date to ``end``.
 
     ``parameter_draws``: draw the fitted values per replication (the default); off, the band
     holds only the process noise. ``split``: also run the replications with the parameters
     held, for :meth:`CohortForecast.variance_split` (twice the work). ``source``: the export
-    the model was fitted from, named in the forecast's text."""
+    the model was fitted from, named in the forecast's text. ``progress``: a progress bar over
+    the replications (a large export takes minutes)."""
     start, end = model.as_of, _checked_end(model.as_of, end)
     if isinstance(reps, bool) or not isinstance(reps, numbers.Integral) or reps < 2:
         raise CohortInputError(f"reps must be a whole number >= 2 (got {reps!r})")
@@ -507,14 +509,16 @@ def forecast_cohorts(
     root = np.random.SeedSequence(seed)
     seqs = root.spawn(reps)
     past = _past(model)
-    samples = np.stack(
-        [_one(model, past, start, end, edges, metrics, parameter_draws, s) for s in seqs], axis=1
-    )
-    process = None
+    runs = [(parameter_draws, s) for s in seqs]
     if split and parameter_draws:
-        process = np.stack(
-            [_one(model, past, start, end, edges, metrics, False, s) for s in seqs], axis=1
-        )
+        runs += [(False, s) for s in seqs]
+    if progress:
+        from tqdm.auto import tqdm  # slow to import: only when a bar is asked for
+
+        runs = tqdm(runs, desc="replications", unit="rep", leave=False)
+    done = [_one(model, past, start, end, edges, metrics, draw, s) for draw, s in runs]
+    samples = np.stack(done[:reps], axis=1)
+    process = np.stack(done[reps:], axis=1) if len(done) > reps else None
     return CohortForecast(
         model=model,
         start=start,

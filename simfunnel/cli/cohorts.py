@@ -198,7 +198,7 @@ def outlook(args: argparse.Namespace) -> int:
         {"--calls": "calls", "--opportunities": "opportunities"},
         "by outlook, which forecasts from the lead table alone",
     )
-    with ticking(args, "forecasting"):
+    with ticking(args, "reading and fitting"):
         raw = read_leads(args.leads, **{k: getattr(args, k) for k in _READ})
         lt, _, _, as_of = check_exports(raw, as_of=args.as_of)
         # The model hides what came after the as-of date itself; given the dates after it, it
@@ -211,14 +211,15 @@ def outlook(args: argparse.Namespace) -> int:
         # else the rest of that month and then ``months`` whole ones.
         extra = 0 if as_of.day == 1 else 1
         end = as_of.to_period("M").start_time + pd.DateOffset(months=args.months + extra)
-        fc = forecast_cohorts(
-            model,
-            end,
-            reps=args.reps,
-            seed=args.seed,
-            parameter_draws=not args.no_parameter_draws,
-            source=str(args.leads),
-        )
+    fc = forecast_cohorts(
+        model,
+        end,
+        reps=args.reps,
+        seed=args.seed,
+        parameter_draws=not args.no_parameter_draws,
+        source=str(args.leads),
+        progress=progress(args),
+    )
     missing = [f"NOT FORECAST: {stage}: {why}" for stage, why in model.missing.items()]
     said = list(dict.fromkeys([*fc.warnings, *missing, *model.notes]))
     show(args, fc, extra={"notes": said})

@@ -177,6 +177,22 @@ def test_same_seed_same_forecast() -> None:
     assert np.array_equal(a.samples, b.samples)
 
 
+def test_a_progress_bar_counts_every_replication_and_changes_nothing(capsys) -> None:
+    """A large export takes minutes: the bar counts the replications of both the band and
+    the variance split, and the forecast is the one made without it."""
+    ex = synthetic_export("steady", seed=6, months=6)
+    model = fit_cohorts(ex.leads, ex.as_of)
+    end = ex.as_of + pd.DateOffset(months=2)
+    quiet = forecast_cohorts(model, end, reps=20, seed=9)
+    capsys.readouterr()
+    shown = forecast_cohorts(model, end, reps=20, seed=9, progress=True)
+    err = capsys.readouterr().err
+    assert "replications" in err and "0/40 " in err  # the band and the split: 20 each
+    assert np.array_equal(quiet.samples, shown.samples)
+    assert quiet.process is not None and shown.process is not None
+    assert np.array_equal(quiet.process, shown.process)
+
+
 def test_crps_matches_the_normal_closed_form() -> None:
     """CRPS of a large normal ensemble against the closed form (Gneiting & Raftery 2007)."""
     rng = np.random.default_rng(0)
