@@ -59,11 +59,10 @@ from .backtest_result import (
 from .checks import MIN_LEADS
 from .cohort_forecast import MAX_MONTHS
 from .cohorts import CohortInputError, check_half_life
-from .estimators import DISTS
 from .fit_result import Calibration
 from .fitting import fit
-from .hazard import sql_hazard
-from .snapshot import DEFAULT_GAPS_DAYS, LEAD_DATES, snapshot_with_chances
+from .pipeline import open_pipeline
+from .snapshot import LEAD_DATES
 
 __all__ = ["ARRIVALS", "MAX_HORIZON_WEEKS", "STARTS", "backtest"]
 
@@ -302,28 +301,8 @@ def _snapshot_forecast(
             s.pop("seasonality", None)
             s["bursts"] = bursts[s["name"]]
     scenario = scenario_from_dict(data, source=f"<backtest from {cut:%Y-%m-%d}>")
-    hazard = sql_hazard(calibration.cohorts) if ct is None else None
-    cadence_days = _calendar_days(data)
-    snap_table, p_sql = snapshot_with_chances(
-        lt,
-        cut,
-        ct,
-        ot,
-        max_attempts=int(data["cadence"].get("max_attempts", 6)),
-        cadence_days=cadence_days,
-        meeting_days=_meeting_days(calibration),
-        hazard=hazard,
-        seed=fkw["seed"],
-    )
-    unknown = ~snap_table["source"].isin(names)
-    if unknown.any():
-        notes.append(
-            f"{int(unknown.sum())} leads of sources not in the fit left out of the snapshot"
-        )
-        snap_table = snap_table[~unknown].reset_index(drop=True)
-        p_sql = p_sql[~unknown.to_numpy()]
-    if ct is None:
-        notes += _old_mql_note(snap_table, p_sql, cadence_days, hazard is not None)
+    snap_table, said = open_pipeline(calibration, cut, lt, ct, ot, seed=fkw["seed"], data=data)
+    notes += said
     snap = read_snapshot(snap_table.drop(columns=["rule"]), scenario)
     return forecast(scenario, snapshot=snap, **fkw), snap, snap_table
 
@@ -344,30 +323,6 @@ def _before(
     if "won" in data and "close_date" in data:
         data["won"] = data["won"].where(data["close_date"].notna())
     return dataclasses.replace(table, data=data.reset_index(drop=True))
-
-
-def _calendar_days(scenario_dict: dict[str, Any]) -> float:
-    """Days a cadence runs: the sum of its gaps (default 1, 2, 2, 3, 4 days), plus a week."""
-    gaps = scenario_dict.get("cadence", {}).get("gaps")
-    if not gaps:
-        return DEFAULT_GAPS_DAYS + 7
-    hours = 0.0
-    for g in gaps:
-        number, unit = str(g).split()
-        hours += float(number) * {"h": 1, "days": 24, "day": 24}.get(unit, 1)
-    return hours / 24 + 7
-
-
-def _meeting_days(calibration: Calibration) -> float:
-    """Days within which a first meeting is all but sure to be held: the fitted meeting delay's
-    99th percentile plus a day (14 days without a fit)."""
-    d = calibration.durations
-    if d.empty or not (d["stage"] == "meeting_delay").any():
-        return 14.0
-    b = d[(d["stage"] == "meeting_delay") & d["chosen"]].iloc[0]
-    if b["dist"] == "fixed":
-        return float(b["median"]) + 1.0
-    return float(DISTS[b["dist"]](b["shape"], scale=b["scale"]).ppf(0.99)) + 1.0
 
 
 def _bursts(created: pd.Series, source: pd.Series, names: list[str]) -> dict[str, list[dict]]:
@@ -485,30 +440,6 @@ def _deal_value_note(snap_table: pd.DataFrame | None, calibration: Calibration) 
         return [f"new deals' values are {said}"]
     return [
         f"{blank} open opportunities at the cutoff have no amount: their deal values are {said}"
-    ]
-
-
-def _old_mql_note(
-    table: pd.DataFrame, p_sql: np.ndarray, cadence_days: float, hazard: bool
-) -> list[str]:
-    """Without a call log: how many MQLs past the cadence were kept in it by the fitted
-    MQL->SQL hazard and the SQLs they are expected to bring (or that all were settled)."""
-    drawn = ~np.isnan(p_sql)
-    if hazard:
-        if not drawn.any():
-            return []
-        kept = int((drawn & (table["end_state"] == "working").to_numpy()).sum())
-        return [
-            f"{kept} of {int(drawn.sum())} MQLs over {cadence_days:.0f} days old with no SQL "
-            "(no call log) kept in the cadence with 1 attempt by the fitted MQL->SQL hazard of "
-            f"their age, the rest settled: {p_sql[drawn].sum():.1f} expected SQLs from them"
-        ]
-    old = int(table["rule"].str.startswith(f"MQL over {cadence_days:g} days old").sum())
-    if not old:
-        return []
-    return [
-        f"{old} MQLs over {cadence_days:.0f} days old with no SQL (no call log) settled: the fit "
-        "has no MQL->SQL hazard (cohort model), so none of them becomes an SQL in the forecast"
     ]
 
 

@@ -21,8 +21,9 @@ from simfunnel.calibration import (
     sql_hazard,
     synthetic_export,
 )
-from simfunnel.calibration.backtesting import _calendar_days, _meeting_days
 from simfunnel.calibration.cohort_forecast import survival
+from simfunnel.calibration.pipeline import calendar_days as _calendar_days
+from simfunnel.calibration.pipeline import meeting_days as _meeting_days
 from simfunnel.calibration.snapshot import snapshot_with_chances as _snapshot
 from simfunnel.calibration.synthetic import _draw, _truth
 
