@@ -19,6 +19,7 @@ from .estimators import (
 from .fit_result import Calibration
 from .fitting import fit
 from .hazard import SQLHazard, sql_hazard
+from .pipeline import open_pipeline
 from .rolling import rolling_backtest
 from .rolling_result import RollingBacktest
 from .scores import BASELINES, central_share, crps
@@ -49,6 +50,7 @@ __all__ = [
     "forecast_cohorts",
     "kaplan_meier",
     "lead_snapshot",
+    "open_pipeline",
     "rate_table",
     "read_calls",
     "read_leads",

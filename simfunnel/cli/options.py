@@ -302,8 +302,8 @@ def check_outputs(args: argparse.Namespace) -> None:
     each can be written, a directory holds no other kind of output (unless --force), no file
     lies in or is a directory output, and --excel's writer is installed."""
     paths: dict[str, Path] = {}
-    for option in ("--out", "--tables", "--report", "--excel"):
-        path = getattr(args, option.strip("-"), None)
+    for option in ("--out", "--tables", "--report", "--excel", "--snapshot-out"):
+        path = getattr(args, option.strip("-").replace("-", "_"), None)
         if path is not None:
             paths[option] = path
     if not paths:
@@ -317,12 +317,18 @@ def check_outputs(args: argparse.Namespace) -> None:
         kinds["run"] = (
             "an experiment (run --reps, sweep)" if args.reps > 1 else "a single run (run --out)"
         )
-    files = {o: p for o, p in paths.items() if o in ("--report", "--excel")}
+    files = {o: p for o, p in paths.items() if o in ("--report", "--excel", "--snapshot-out")}
     folders = {o: p for o, p in paths.items() if o in ("--out", "--tables")}
     if command in FILE_OUT and "--out" in folders:
         files["--out"] = folders.pop("--out")
+    seen: dict[Path, str] = {}
     for option, path in files.items():
         check_output_file(path, option)
+        if Path(path).absolute() in seen:  # fit --out and --snapshot-out, say
+            raise OutputError(
+                f"{path}: {seen[Path(path).absolute()]} and {option} need different paths"
+            )
+        seen[Path(path).absolute()] = option
     if "--excel" in files:
         excel_name(files["--excel"])
     for option, path in folders.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from . import cohorts as cli_cohorts
 from . import options as opt
@@ -51,6 +52,15 @@ def fit_args(fit: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directory to also save the fitted tables and plots in",
     )
+    fit.add_argument(
+        "--snapshot-out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the open pipeline at the as-of date (a lead table, CSV) for "
+        "`simfunnel forecast SCENARIO --snapshot FILE --warm-up 0`: the forecast then starts "
+        "from the leads and deals open today, not from a warm-up",
+    )
     format_arg(fit)
     report_arg(fit)
     force(fit)
@@ -82,8 +92,30 @@ def fit_command(args: argparse.Namespace) -> int:
     if args.tables is not None:
         saved = cal.save(args.tables)
         note(args, f"wrote {len(saved)} tables and plots to {args.tables}")
+    if args.snapshot_out is not None:
+        _write_pipeline(args, cal, path)
     write_files(args, cal)  # --report: its --out is the scenario file, written above
     return EXIT_OK
+
+
+def _write_pipeline(args: argparse.Namespace, cal: Any, scenario_file: Path) -> None:
+    """The open pipeline at the as-of date, written for ``forecast --snapshot``; how many
+    leads in each state, what was assumed, and the command that uses it."""
+    from ..base.files import write_csv
+    from ..calibration import open_pipeline
+
+    table, notes = open_pipeline(cal)
+    write_csv(table, args.snapshot_out)
+    counts = table["end_state"].value_counts()
+    states = ", ".join(f"{n:,} {s}" for s, n in counts.items())
+    note(
+        args,
+        f"wrote {args.snapshot_out}: the funnel at {cal.as_of:%Y-%m-%d}, {len(table):,} leads "
+        f"({states}); forecast from it with: simfunnel forecast {scenario_file} "
+        f"--snapshot {args.snapshot_out} --warm-up 0",
+    )
+    for text in notes:
+        note(args, f"note: {text}")
 
 
 def backtest_args(bt: argparse.ArgumentParser) -> None:
