@@ -125,14 +125,19 @@ class Agenda:
     def _fire(self, event: simpy.Event) -> None:
         """Make the calls due now, then set the timer for the next."""
         now = self._env.now
-        if self._armed <= now:
-            self._armed = math.inf
+        armed = self._armed
+        if armed <= now:
+            armed = math.inf
+        # No timer for calls set while these run (each would wait on simpy's queue, a no-op,
+        # until its day ends): one is set after them, for the first call then due.
+        self._armed = -math.inf
         entry = self._next()
         while entry is not None and entry[0] <= now:
             heappop(self._heap)
             entry[2](entry[3])
             entry = self._next()
-        if entry is not None and entry[0] < self._armed:
+        self._armed = armed
+        if entry is not None and entry[0] < armed:
             self._arm(entry[0])
 
 
