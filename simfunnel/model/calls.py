@@ -116,7 +116,7 @@ class Calls(Queues):
         self.researched_at[lead] = now + duration
         self.state[lead] = UNTOUCHED
         self.cycle_start[lead] = now + duration
-        self.odds.pop(lead, None)
+        self.odds_contact[lead] = math.nan
         if self.trace is not None:
             self.trace.append((now, "research", lead, rep, None))
         return lead, duration
@@ -136,10 +136,13 @@ class Calls(Queues):
         odds: tuple[float, float] | None = None  # worked out when needed (see _odds)
         if desk.cadence_odds:
             # The response time of this cadence, fixed at its first touch.
-            odds = self.odds.get(lead)
-            if odds is None:
+            contact = self.odds_contact[lead]
+            if contact == contact:
+                odds = (contact, self.odds_qualify[lead])
+            else:
                 age = now - self.cycle_start[lead]
-                odds = self.odds[lead] = (desk.contact_decay(age), desk.qualify_decay(age))
+                odds = (desk.contact_decay(age), desk.qualify_decay(age))
+                self.odds_contact[lead], self.odds_qualify[lead] = odds
         call_back = self.call_back
         if (
             desk.email_touches

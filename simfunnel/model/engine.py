@@ -25,6 +25,7 @@ the volume: what an event costs does not grow with the number of leads.
 from __future__ import annotations
 
 import gc
+import math
 
 import numpy as np
 import simpy
@@ -283,7 +284,7 @@ class Engine(Calls):
         """A lead never called before is now an MQL: it waits, untouched, for a first attempt."""
         self.state[lead] = UNTOUCHED
         self.cycle_start[lead] = t
-        self.odds.pop(lead, None)
+        self.odds_contact[lead] = math.nan
         self._backlog_step(+1, t)
         if self.trace is not None:
             self.trace.append((t, event, lead, None, None))
@@ -385,7 +386,7 @@ class Engine(Calls):
         self.info_start.pop(lead, None)
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
-        self.odds.pop(lead, None)
+        self.odds_contact[lead] = math.nan
         self.late_reply.discard(lead)
         self.state[lead] = WORKING
         self._push(self.sdr, lead, now)

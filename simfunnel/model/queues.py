@@ -219,7 +219,11 @@ class Queues:
         self.retry_token: dict[int, int] = {}
         # Speed-to-lead multipliers (contact, qualify) of each lead's current cadence, fixed at
         # its first attempt from the response time; absent until then.
-        self.odds: dict[int, tuple[float, float]] = {}
+        # Kept as two arrays over all leads (NaN: not fixed yet), not a dictionary of tuples
+        # that grows with every lead called: at millions of leads each look-up missed the cache.
+        n = len(self.leads)
+        self.odds_contact = array("d", [math.nan]) * n
+        self.odds_qualify = array("d", [math.nan]) * n
         self.odds_trace: list[tuple] | None = [] if self.trace is not None else None
         self.late_reply: set[int] = set()  # answered after its cadence ended: one call, once
         self.call_back: set[int] = set()  # replied to an email: the next touch is a call
@@ -415,7 +419,7 @@ class Queues:
                 self.cycle_attempts[lead] = desk.touches - 1
                 self.late_reply.add(lead)
             self.cycle_start[lead] = now  # a reply is a new inquiry: its response time counts
-            self.odds.pop(lead, None)
+            self.odds_contact[lead] = math.nan
         self.state[lead] = WORKING
         self.call_back.add(lead)
         desk.w["email_replies"][int(now // WEEK)] += 1
@@ -448,7 +452,8 @@ class Queues:
         now = self.env.now
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
-        self.odds[lead] = desk.agreed  # an expected call, not a late response
+        # An expected call, not a late response.
+        self.odds_contact[lead], self.odds_qualify[lead] = desk.agreed
         self.late_reply.discard(lead)
         self.state[lead] = WORKING
         self._push(desk, lead, now, seq=seq)
