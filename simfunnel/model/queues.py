@@ -218,9 +218,9 @@ class Queues:
         """Where each lead's cadence stands beyond its touch count: odds, replies, retries."""
         self.retry_token: dict[int, int] = {}
         # Speed-to-lead multipliers (contact, qualify) of each lead's current cadence, fixed at
-        # its first attempt from the response time; absent until then.
-        # Kept as two arrays over all leads (NaN: not fixed yet), not a dictionary of tuples
-        # that grows with every lead called: at millions of leads each look-up missed the cache.
+        # its first attempt from the response time; NaN until then. Two arrays over all leads,
+        # not a dictionary of tuples that grew with every lead called: at millions of leads
+        # each look-up missed the cache.
         n = len(self.leads)
         self.odds_contact = array("d", [math.nan]) * n
         self.odds_qualify = array("d", [math.nan]) * n
