@@ -365,7 +365,8 @@ def statuses(
             shown = ", ".join(f"{k!r} ({v:,})" for k, v in unknown.head(5).items())
             notes.append(
                 f"lead statuses the model does not name, counted as no outcome: {shown} "
-                f"(it names {', '.join(END_STATES)})"
+                f"(it names {', '.join(END_STATES)}; map a CRM's labels with statuses: in the "
+                "column mapping)"
             )
         return
     seen = status.value_counts()
@@ -375,8 +376,9 @@ def statuses(
         lt.path,
         lt.columns.get("status"),
         f"no lead status names a conversation outcome the fit counts ({', '.join(OUTCOMES[1:])}); "
-        f"seen: {shown}: the outcomes of conversations keep their default split; rename the "
-        "statuses in the export, or state outcomes.probabilities with --set",
+        f"seen: {shown}: the outcomes of conversations keep their default split; map the "
+        "CRM's labels with statuses: in the column mapping (e.g. statuses: {postponed: [Bad "
+        "timing], no_prospect: [Unqualified]}), or state outcomes.probabilities with --set",
     )
 
 

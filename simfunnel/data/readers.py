@@ -21,7 +21,7 @@ from ..base.formatting import one_line
 from .dates import choose_dates
 from .formats import CALL_OUTCOMES, STYLES
 from .limits import CalibrationError
-from .names import one_spelling, status_words
+from .names import mapped_statuses, one_spelling
 from .numbers import number_mark, read_number
 from .tables import (
     LEAD_STAGES,
@@ -41,6 +41,8 @@ _FALSE = {"false", "0", "no", "n", "lost", "closed lost", "closedlost", "f"}
 # 'closed_lost'), and a lost stage first, since 'Closed - Not Won' names 'won' too.
 _LOST_STAGE = r"(?<![a-z])(?:lost|(?:not|non|no)[\s_-]*won|unwon)(?![a-z])"
 _WON_STAGE = r"(?<![a-z])won(?![a-z])"
+# Mapping keys that are not columns but a CRM's own words: call outcomes and lead statuses.
+_WORD_MAPS = ("outcomes", "statuses")
 # Call outcome values (lower case) -> canonical; the styles' own values are added below.
 _OUTCOME_WORDS: dict[str, str] = {
     "no_answer": "no_answer",
@@ -96,16 +98,15 @@ def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
             f"mapping: a dict of field -> column or a YAML/JSON file (got {type(mapping).__name__})"
         )
     mapping = dict(mapping)
+    words = {k: mapping[k] for k in _WORD_MAPS if k in mapping}  # for every table
     if kind in mapping and isinstance(mapping[kind], Mapping):
-        out = dict(mapping[kind])
-        if "outcomes" in mapping:
-            out.setdefault("outcomes", mapping["outcomes"])
-    elif any(isinstance(v, Mapping) for k, v in mapping.items() if k != "outcomes"):
-        out = {"outcomes": mapping["outcomes"]} if "outcomes" in mapping else {}
+        out = words | dict(mapping[kind])
+    elif any(isinstance(v, Mapping) for k, v in mapping.items() if k not in _WORD_MAPS):
+        out = words
     else:
         out = mapping
     for name, column in out.items():
-        if name != "outcomes" and not isinstance(column, str):
+        if name not in _WORD_MAPS and not isinstance(column, str):
             raise CalibrationError(
                 f"mapping for {kind}: {name} must name one column (got {column!r})"
             )
@@ -119,12 +120,13 @@ def _load_mapping(mapping: Any, kind: str) -> dict[str, Any]:
 
 def _columns_for(kind: str, style: str, mapping: Any) -> tuple[dict[str, str], Any, set[str]]:
     """Canonical field -> column of a table: the style's, overridden by the mapping; the
-    mapping's extra call outcome words (None without); and the fields the mapping names."""
+    mapping's own words for call outcomes and lead statuses (``outcomes``, ``statuses``: None
+    without); and the fields the mapping names."""
     if style not in STYLES:
         raise CalibrationError(f"unknown export style {style!r}; use one of {', '.join(STYLES)}")
     cols = dict(STYLES[style][kind])
     extra = _load_mapping(mapping, kind)
-    outcome_words = extra.pop("outcomes", None)
+    outcome_words = {k: extra.pop(k, None) for k in _WORD_MAPS}
     unknown = set(extra) - {name for name, _, _ in SCHEMAS[kind]}
     if unknown:
         known = ", ".join(name for name, _, _ in SCHEMAS[kind])
@@ -345,9 +347,9 @@ def _read(
     described = _read_dates(fields, kind, date_format, path, problems)
     data, present = fields.data, fields.present
     if kind == "leads":
-        fields.bad |= _check_leads(data, present, path, problems)
+        fields.bad |= _check_leads(data, present, path, problems, outcome_words["statuses"])
     elif kind == "calls":
-        fields.bad |= _check_calls(data, present, path, problems, outcome_words)
+        fields.bad |= _check_calls(data, present, path, problems, outcome_words["outcomes"])
     else:
         fields.bad |= _check_opportunities(data, present, path, problems)
     _duplicate_ids(fields, kind, path, problems)
@@ -379,13 +381,23 @@ def _read(
 
 
 def _check_leads(
-    data: pd.DataFrame, present: dict[str, str], path: str, problems: list[dict[str, Any]]
+    data: pd.DataFrame,
+    present: dict[str, str],
+    path: str,
+    problems: list[dict[str, Any]],
+    statuses: Any,
 ) -> pd.Series:
     """Stage dates out of order, or a lead both won and lost: excluded, since one of its dates
     is wrong and the fit cannot tell which. Statuses are read as one word in lower case
-    ('No Prospect', 'no-prospect' and 'no_prospect' alike), as the model names them."""
+    ('No Prospect', 'no-prospect' and 'no_prospect' alike), as the model names them, and a
+    CRM's own labels as the mapping's ``statuses`` say (noted)."""
     if "status" in data:
-        data["status"] = status_words(data["status"])
+        data["status"], mapped = mapped_statuses(data["status"], statuses)
+        if mapped:
+            said = ", ".join(f"{k} ({n:,})" for k, n in mapped.items())
+            add_problem(
+                problems, path, None, present["status"], f"statuses read: {said}", None, "note"
+            )
     bad = pd.Series(False, index=data.index)
     chain = [s for s in (*LEAD_STAGES, "won_date", "lost_date") if s in present]
     for i, later in enumerate(chain):

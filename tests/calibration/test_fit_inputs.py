@@ -386,6 +386,34 @@ def test_statuses_that_name_no_outcome_are_warned(export, tmp_path) -> None:
     assert "'open' (" in line and "'unqualified' (" in line and "outcomes.probabilities" in line
 
 
+def test_a_crm_s_own_status_labels_mapped_fit_as_the_original(export, good, tmp_path) -> None:
+    """The CRM's labels ('Bad Timing', 'Unqualified', 'Opted Out', 'Nurturing') mapped with
+    ``statuses:`` in the column mapping fit the outcome split of the model's own words, and
+    the read notes what each label was read as; unmapped, the split was the default."""
+    crm = {
+        "postponed": "Bad Timing",
+        "no_prospect": "Unqualified",
+        "do_not_call": "Opted Out",
+        "information_gathering": "Nurturing",
+    }
+
+    def crm_words(f: pd.DataFrame) -> pd.DataFrame:
+        f["Lead Status"] = f["Lead Status"].map(lambda s: crm.get(s, s))
+        return f
+
+    p = edited(export, tmp_path, leads=crm_words)
+    statuses = {status: [label.upper()] for status, label in crm.items()}  # any case
+    cal = fit_all(p, mapping={"statuses": statuses})
+    name = "outcomes.probabilities (others)"
+    assert param(cal, name)["value"] == param(good, name)["value"]
+    assert not [w for w in warnings_of(cal) if w.startswith("no lead status names")]
+    report = cal.exports["leads"].report
+    (note,) = report.loc[report["problem"].str.startswith("statuses read: "), "problem"]
+    assert "BAD TIMING as postponed (" in note and "UNQUALIFIED as no_prospect (" in note
+    unmapped = fit_all(p)
+    assert param(unmapped, name)["value"] != param(good, name)["value"]
+
+
 def test_a_stub_before_a_lead_s_row_does_not_hide_it(export, good, tmp_path) -> None:
     """An empty stub with the same id before each won lead (a CRM's merge): the fuller row is
     kept, so the win rate is the original's (keeping the first made it 0), and the duplicates
