@@ -132,10 +132,13 @@ def fit_uploads(
     *,
     style: str = "hubspot",
     horizon_weeks: int = 13,
+    mapping: Upload | None = None,
 ) -> Calibration:
     """Fit a scenario from uploaded CRM exports (``simfunnel.calibration.fit``); anything the
-    fit refuses is :class:`BadInput` with its message, naming the uploaded file and column."""
-    uploads = [leads, calls, opportunities]
+    fit refuses is :class:`BadInput` with its message, naming the uploaded file and column.
+    ``mapping``: an uploaded column mapping (YAML or JSON, docs/calibration.md), for exports
+    whose columns, call outcomes or lead statuses are named otherwise than the style's."""
+    uploads = [leads, calls, opportunities, mapping]
     with _on_disk(uploads) as (folder, paths):
         lead_path = paths[0]
         assert lead_path is not None
@@ -145,6 +148,7 @@ def fit_uploads(
                 paths[1],
                 paths[2],
                 style=style,
+                mapping=paths[3],
                 horizon_weeks=horizon_weeks,
                 name=Path(_safe_name(leads.name, "fitted")).stem or "fitted",
             )

@@ -124,11 +124,24 @@ def fitted_scenario() -> Source | None:
     calls = bar.file_uploader("Calls export (CSV, optional)", type=["csv"], key="fit-calls")
     opps = bar.file_uploader("Opportunities (CSV, optional)", type=["csv"], key="fit-opps")
     style = bar.selectbox("CRM", STYLES, key="fit-style")
+    mapping = bar.file_uploader(
+        "Column mapping (YAML or JSON, optional)",
+        type=["yaml", "yml", "json"],
+        key="fit-mapping",
+        help="Names the export's columns, call outcomes and lead statuses where they differ "
+        "from the CRM style's (docs/calibration.md).",
+    )
     lead_upload = _upload(leads)
     if bar.button("Fit", disabled=lead_upload is None, type="primary") and lead_upload:
         with st.spinner("Fitting the scenario to the exports..."):
             try:
-                cal = fit_uploads(lead_upload, _upload(calls), _upload(opps), style=str(style))
+                cal = fit_uploads(
+                    lead_upload,
+                    _upload(calls),
+                    _upload(opps),
+                    style=str(style),
+                    mapping=_upload(mapping),
+                )
                 st.session_state["fitted"] = (cal.scenario, cal.verdict, lead_upload.name)
                 st.session_state.pop("fit-problems", None)
             except BadInput as exc:

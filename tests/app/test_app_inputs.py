@@ -73,6 +73,23 @@ def test_uploaded_exports_fit_a_scenario(exports) -> None:
     assert yaml.safe_load(cal.to_yaml())["horizon"]
 
 
+def test_an_uploaded_mapping_names_the_columns_and_its_faults(exports) -> None:
+    """A lead export with its own column name fits with an uploaded mapping, and fails
+    without it naming the column; a mapping that cannot be read is named as uploaded."""
+    own = exports["leads"].data.replace(b"Create Date", b"Created On", 1)
+    leads = Upload("leads.csv", own)
+    with pytest.raises(BadInput) as caught:
+        fit_uploads(leads, horizon_weeks=8)
+    assert "'Create Date' (created)" in caught.value.lines[0]
+    mapping = Upload("my mapping.yaml", b"leads:\n  created: Created On\n")
+    cal = fit_uploads(leads, horizon_weeks=8, mapping=mapping)
+    assert cal.scenario.sources[0].rate_per_week > 0
+    with pytest.raises(BadInput) as caught:
+        fit_uploads(leads, mapping=Upload("my mapping.yaml", b"leads: [unclosed\n"))
+    (line,) = caught.value.lines
+    assert line.startswith("my mapping.yaml:") and "/tmp" not in line
+
+
 def test_exports_that_cannot_be_fitted_name_the_file(exports) -> None:
     header = exports["leads"].data.split(b"\n", 1)[0] + b"\n"
     with pytest.raises(BadInput) as caught:
