@@ -182,3 +182,34 @@ def test_a_broken_upload_shows_its_problems_not_a_traceback(page: Any) -> None:
     assert "broken.yaml: start_date: required field is missing" in text
     assert "Traceback" not in text
     _screenshot(tab, "app-bad-upload.png")
+
+
+def test_exports_named_otherwise_fit_with_an_uploaded_mapping(page: Any, tmp_path: Path) -> None:
+    """A lead export whose date column has the CRM's own name is fitted on the page with a
+    column mapping uploaded beside it; the page then shows the fitted scenario."""
+    from simfunnel.results import write_exports
+
+    run = simfunnel.simulate(simfunnel.load_scenario(SCENARIO), seed=2)
+    leads = write_exports(run, tmp_path)["leads"].read_bytes()
+    own = leads.replace(b"Create Date", b"Created On", 1)
+    tab = page
+    tab.get_by_text("Fit from CRM exports").click()
+    tab.get_by_text("Leads export (CSV)").wait_for()
+    inputs = tab.locator('input[type="file"]')
+    inputs.nth(0).set_input_files(
+        files=[{"name": "crm leads.csv", "mimeType": "text/csv", "buffer": own}]
+    )
+    inputs.nth(3).set_input_files(
+        files=[
+            {
+                "name": "mapping.yaml",
+                "mimeType": "application/x-yaml",
+                "buffer": b"leads:\n  created: Created On\n",
+            }
+        ]
+    )
+    tab.get_by_role("button", name="Fit").click()
+    tab.get_by_text("fitted from crm leads.csv").wait_for(timeout=3 * WAIT_MS)
+    text = tab.locator("body").inner_text()
+    assert "Traceback" not in text and "cannot be fitted" not in text
+    _screenshot(tab, "app-fitted-mapping.png")
