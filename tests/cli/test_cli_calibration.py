@@ -67,7 +67,7 @@ def test_fit_writes_the_open_pipeline_a_forecast_starts_from(tmp_path, capsys) -
     assert f"{len(table):,} leads ({counts})" in err
     command = f"simfunnel forecast {fitted} --snapshot {table_file} --warm-up 0"
     assert command in err
-    run = command.split()[1:] + ["--reps", "3", "--max-reps", "3", "--workers", "1"]
+    run = [*command.split()[1:], "--reps", "3", "--max-reps", "3", "--workers", "1"]
     assert main(run) == 0
     assert "starting from today's funnel" in capsys.readouterr().out
     assert main([*args, "--snapshot-out", str(fitted), "--force"]) == 2
