@@ -246,12 +246,20 @@ def test_a_headcount_at_85_percent_is_rarely_shown_to_fail_an_80_percent_rule() 
     assert chances(0.6)["fails"] > 0.75
 
 
-def test_sizing_settles_each_headcount_and_says_how() -> None:
+@pytest.fixture(scope="module")
+def settled_by_seed():
+    """The search with the default stopping rule, by seed."""
+    return {
+        seed: size_team(busy(), "sdr", TARGETS, confidence=0.8, workers=2, seed=seed, explain=False)
+        for seed in (1, 2, 3)
+    }
+
+
+def test_sizing_settles_each_headcount_and_says_how(settled_by_seed) -> None:
     """Without reps, each headcount runs until its pass rate is settled (or on the edge); the
     answer does not move with the seed on a clear case."""
     answers = set()
-    for seed in (1, 2, 3):
-        s = size_team(busy(), "sdr", TARGETS, confidence=0.8, workers=2, seed=seed, explain=False)
+    for seed, s in settled_by_seed.items():
         answers.add(s.headcount)
         for h, exp in s.experiments.items():
             if exp.settled is None:  # a first look that met the targets, above the answer
@@ -293,12 +301,12 @@ def test_an_answer_on_the_edge_says_so_and_runs_one_more() -> None:
     assert f"recommended: {h} SDRs (on the edge)" in labels
 
 
-def test_headcounts_above_the_answer_are_passed_over_on_their_first_look() -> None:
+def test_headcounts_above_the_answer_are_passed_over_on_their_first_look(settled_by_seed) -> None:
     """Started three above the answer, the search steps down on first looks (3 runs each, all
     meeting the targets) and judges only the answer and the one below it: the same answer as a
-    search that starts at the answer, on fewer runs than judging every headcount would take."""
+    search that starts at the analytic estimate, on the same replications."""
     common = {"confidence": 0.8, "workers": 2, "seed": 1, "explain": False}
-    near = size_team(busy(), "sdr", TARGETS, **common)
+    near = settled_by_seed[1]
     h = near.headcount
     assert h is not None
     far = size_team(busy(), "sdr", TARGETS, start=h + 3, **common)
