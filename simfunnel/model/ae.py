@@ -23,6 +23,7 @@ import simpy
 from ..base.units import WEEK
 from ..scenario import Scenario
 from .arrivals import Leads
+from .records import lead_array
 from .staffing import DAY, MONTH_DAYS, Roster, Spell
 from .states import LOST, OPEN_OPP, REJECTED, WON
 
@@ -409,10 +410,11 @@ class AEStage:
         out["won_value"] = np.array(self.won_value)
         return out
 
-    def array(self, name: str, missing: float = math.nan, dtype: type = float) -> np.ndarray:
-        """A per-lead record as an array over all leads (``missing`` where it has no entry)."""
+    def array(self, name: str, missing: float = math.nan, typecode: str = "d") -> np.ndarray:
+        """A per-lead record as an array over all leads (``missing`` where it has no entry;
+        ``typecode`` as in :func:`~simfunnel.model.records.lead_array`)."""
         record: dict[int, float] = getattr(self, name)
-        out: np.ndarray = np.full(self.n_leads, missing, dtype=dtype)
+        out = lead_array(self.n_leads, missing, typecode)
         if record:
             keys = np.fromiter(record.keys(), dtype=np.int64, count=len(record))
             out[keys] = np.fromiter(record.values(), dtype=float, count=len(record))

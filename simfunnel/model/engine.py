@@ -39,7 +39,7 @@ from .calls import Calls
 from .desk import DeskMark, ProspectingDesk
 from .nurture import score_paths
 from .queues import Agenda
-from .records import RunData, window
+from .records import RunData, lead_array, window
 from .staffing import build_roster
 from .start import Snapshot, snapshot_leads
 from .states import (
@@ -59,7 +59,7 @@ from .worktime import WorkCalendar
 
 def _sparse(record: dict[int, float], n_leads: int) -> np.ndarray:
     """A per-lead record kept as a dictionary, as an array over all leads (NaN elsewhere)."""
-    out = np.full(n_leads, np.nan)
+    out = lead_array(n_leads, math.nan)
     if record:
         keys = np.fromiter(record, dtype=np.int64, count=len(record))
         out[keys] = np.fromiter(record.values(), dtype=float, count=len(record))
@@ -164,7 +164,9 @@ class Engine(Calls):
             if self.state[lead] in IN_NURTURE:
                 self.state[lead] = AGED_OUT
         state = np.array(self.state, dtype=np.int8)
-        mql_at = np.where(self.mql & ~self.carried, leads.arrival, np.nan)
+        n = len(leads)
+        mql_at = lead_array(n, math.nan)
+        np.copyto(mql_at, leads.arrival, where=self.mql & ~self.carried)
         if self.first_mql:
             keys = np.fromiter(self.first_mql, dtype=np.int64, count=len(self.first_mql))
             mql_at[keys] = np.fromiter(self.first_mql.values(), dtype=float, count=len(keys))
@@ -177,7 +179,8 @@ class Engine(Calls):
             "ae_open_area": np.array(ae.open_level.weekly_area),
             "ae_capacity_area": np.array(ae.capacity_level.weekly_area),
         }
-        n = len(leads)
+        # The per-lead arrays of the run are handed over as they are, not copied (see
+        # records.lead_array): the engine is done with them.
         data = RunData(
             scenario=sc,
             seed=self.seed,
@@ -186,15 +189,15 @@ class Engine(Calls):
             carried=self.carried.copy(),
             mql=self.mql,
             state=state,
-            first_attempt=np.array(self.first_attempt),
+            first_attempt=np.frombuffer(self.first_attempt),
             researched_at=_sparse(self.researched_at, n),
-            cold_at=np.array(self.cold_at),
+            cold_at=np.frombuffer(self.cold_at),
             mql_at=mql_at,
             self_serve_at=_sparse(self.self_serve_at, n),
-            attempts=np.array(self.attempts, dtype=np.int32),
-            contacted_at=np.array(self.contacted_at),
+            attempts=np.frombuffer(self.attempts, dtype=np.int32),
+            contacted_at=np.frombuffer(self.contacted_at),
             nurtured_at=_sparse(self.nurtured_at, n),
-            sql_at=np.array(self.sql_at),
+            sql_at=np.frombuffer(self.sql_at),
             valid_at=ae.array("valid_at"),
             closed_at=ae.array("closed_at"),
             desks={
@@ -207,12 +210,12 @@ class Engine(Calls):
             },
             weekly=weekly,
             backlog_area=self.backlog_area,
-            sql_rep=np.array(self.sql_rep, dtype=np.int32),
+            sql_rep=np.frombuffer(self.sql_rep, dtype=np.int32),
             ae_roster=self.ae_roster,
-            ae_of=ae.array("ae_of", -1, np.int32),
+            ae_of=ae.array("ae_of", -1, "i"),
             ae_assigned_at=ae.array("assigned_at"),
             ae_waited=ae.array("waited", 0.0),
-            lost_reason=ae.array("lost_reason", -1, np.int16),
+            lost_reason=ae.array("lost_reason", -1, "h"),
             ae_queue_area=ae.queue_level.area,
             ae_open_area=ae.open_level.area,
             ae_capacity_area=ae.capacity_level.area,

@@ -206,12 +206,12 @@ class Queues:
         self.nurtured_at: dict[int, float] = {}  # first 'information gathering' or 'postponed'
         self.contacted_at = array("d", nans)
         self.sql_at = array("d", nans)
-        self.attempts = array("l", [0]) * n
+        self.attempts = array("i", [0]) * n  # int32, as the results hold them
         self.cycle_attempts = array("l", [0]) * n
         self.cycle_start = nans
         self.follow_ups = array("l", [0]) * n
         self.callbacks = array("l", [0]) * n
-        self.sql_rep = array("l", [-1]) * n
+        self.sql_rep = array("i", [-1]) * n
         self.queued = bytearray(n)  # 1: waiting in a desk's ready queue
 
     def _cadence_state(self) -> None:
