@@ -13,6 +13,7 @@ capacity changes when things happen, never what a given lead would do.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable, MutableSequence
 from typing import Any, cast
@@ -23,7 +24,6 @@ import simpy
 from ..base.units import WEEK
 from ..scenario import Scenario
 from .arrivals import Leads
-from .records import lead_array
 from .staffing import DAY, MONTH_DAYS, Roster, Spell
 from .states import LOST, OPEN_OPP, REJECTED, WON
 
@@ -145,8 +145,7 @@ class AEStage:
     def _fates(self, leads: Leads, scenario: Scenario) -> None:
         """Each lead's fate with an AE, and the odds that turn it into accept, win and reason."""
         ae = scenario.ae
-        # Per-lead fates stay in numpy and are read only for the few leads tossed up; the
-        # per-lead records are dictionaries for the same reason: memory per lead.
+        # Per-lead fates stay in numpy: they are read only for the few leads tossed up.
         self.meeting_delay = leads.meeting_delay
         self.sales_cycle = leads.sales_cycle
         self.u_accept = leads.u_accept
@@ -163,17 +162,25 @@ class AEStage:
         self.reason_cum = np.cumsum(list(ae.lost_reasons.values())).tolist()
 
     def _records(self) -> None:
-        """Per-lead records of the AE stage, and its queue."""
-        self.assigned_at: dict[int, float] = {}
-        self.waited: dict[int, float] = {}
-        self.queued_since: dict[int, float] = {}
-        self.valid_at: dict[int, float] = {}
-        self.closed_at: dict[int, float] = {}
-        self.ae_of: dict[int, int] = {}
-        self.lost_reason: dict[int, int] = {}
-        self.token: dict[int, int] = {}
-        self.phase: dict[int, int] = {}
-        self.due: dict[int, float] = {}
+        """Per-lead records of the AE stage, and its queue.
+
+        Arrays over all leads, in the types the results hold (NaN or -1: none), though only the
+        leads tossed up use them: as dictionaries they held a few hundred thousand entries each
+        at 2M leads, every look-up missed the cache, and they grew by rehashing as they filled.
+        """
+        n = self.n_leads
+        nans = array("d", [math.nan]) * n
+        self.assigned_at = array("d", nans)  # first assignment to an AE
+        self.waited = array("d", [0.0]) * n
+        self.queued_since = array("d", nans)
+        self.valid_at = array("d", nans)
+        self.closed_at = array("d", nans)
+        self.due = nans  # when the pending meeting or close falls
+        self.ae_of = array("i", [-1]) * n
+        self.lost_reason = array("h", [-1]) * n
+        # Bumped to void a pending meeting or close; -1: never tossed up.
+        self.token = array("i", [-1]) * n
+        self.phase = bytearray(n)  # MEETING or CLOSE
         self.remaining: dict[int, float] = {}  # time left in a phase when a deal changed hands
         self.queue: deque[int] = deque()
 
@@ -242,7 +249,7 @@ class AEStage:
         for lead in handed:
             self.token[lead] += 1  # the pending meeting or close is void
             self.remaining[lead] = self.due[lead] - now
-            del self.ae_of[lead]
+            self.ae_of[lead] = -1
             self.queued_since[lead] = now
             self.queue.appendleft(lead)
             if self.trace is not None:
@@ -257,7 +264,7 @@ class AEStage:
 
     def toss_up(self, lead: int, at: float) -> None:
         """The qualifying call ends at ``at``: the lead joins the AE queue then."""
-        if lead in self.token and self.again is not None:  # back from nurture: a new meeting
+        if self.token[lead] >= 0 and self.again is not None:  # back from nurture: a new meeting
             u = self.again.random(3)
             self.fresh[lead] = (float(u[0]), float(u[1]), float(u[2]))
         self.token[lead] = 0
@@ -310,7 +317,8 @@ class AEStage:
             self.members[best].add(lead)
             self.ae_of[lead] = best
             self.waited[lead] += now - self.queued_since[lead]
-            self.assigned_at.setdefault(lead, now)
+            if math.isnan(self.assigned_at[lead]):
+                self.assigned_at[lead] = now
             if self.trace is not None:
                 shown = None if self.unlimited else (open_[best], limits[best])
                 self.trace.append((now, "ae_assign", lead, best, shown))
@@ -351,8 +359,8 @@ class AEStage:
         fresh = self.fresh.get(lead)
         if (float(self.u_accept[lead]) if fresh is None else fresh[0]) < p:
             self.valid_at[lead] = now
-            self.lost_reason.pop(lead, None)  # back from nurture: an earlier loss is history
-            self.closed_at.pop(lead, None)
+            self.lost_reason[lead] = -1  # back from nurture: an earlier loss is history
+            self.closed_at[lead] = math.nan
             self.count["accepted"][self.ae_of[lead]] += 1
             self.state[lead] = OPEN_OPP
             if self.trace is not None:
@@ -378,7 +386,7 @@ class AEStage:
         fresh = self.fresh.get(lead)
         k = -1
         if (float(self.u_win[lead]) if fresh is None else fresh[1]) < p_win:
-            self.lost_reason.pop(lead, None)  # lost once before, won this time
+            self.lost_reason[lead] = -1  # lost once before, won this time
             self.state[lead] = WON
             self.count["won"][self.ae_of[lead]] += 1
             self.won_value[self.ae_of[lead]] += float(self.value[lead])
@@ -410,12 +418,8 @@ class AEStage:
         out["won_value"] = np.array(self.won_value)
         return out
 
-    def array(self, name: str, missing: float = math.nan, typecode: str = "d") -> np.ndarray:
-        """A per-lead record as an array over all leads (``missing`` where it has no entry;
-        ``typecode`` as in :func:`~simfunnel.model.records.lead_array`)."""
-        record: dict[int, float] = getattr(self, name)
-        out = lead_array(self.n_leads, missing, typecode)
-        if record:
-            keys = np.fromiter(record.keys(), dtype=np.int64, count=len(record))
-            out[keys] = np.fromiter(record.values(), dtype=float, count=len(record))
-        return out
+    def array(self, name: str) -> np.ndarray:
+        """A per-lead record as a numpy array over all leads, sharing its memory (the stage is
+        done with it: see :func:`~simfunnel.model.records.lead_array` for why not a copy)."""
+        record: array = getattr(self, name)
+        return np.frombuffer(record, dtype=np.dtype(record.typecode))
