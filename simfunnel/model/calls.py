@@ -301,8 +301,8 @@ class Calls(Queues):
         desk.w_outcomes[k][week] += 1
         self.state[lead] = OUTCOME_STATE[k]
         self.contacted_at[lead] = now
-        if path in NURTURED:
-            self.nurtured_at.setdefault(lead, end)
+        if path in NURTURED and math.isnan(self.nurtured_at[lead]):
+            self.nurtured_at[lead] = end
         if self.trace is not None:
             self.trace.append((end, "outcome", lead, None, OUTCOMES[k]))
         outcomes = desk.outcomes
@@ -311,7 +311,9 @@ class Calls(Queues):
             self.sql_rep[lead] = rep
             self.ae.toss_up(lead, end)
         elif path == FOLLOW_UP and self.follow_ups[lead] < len(outcomes.follow_ups):
-            first = self.info_start.setdefault(lead, now)
+            first = self.info_start[lead]
+            if math.isnan(first):
+                first = self.info_start[lead] = now
             at = first + outcomes.follow_ups[self.follow_ups[lead]]
             self.follow_ups[lead] += 1
             self._schedule_cycle(desk, lead, max(at, end), now, at_end=at <= end)

@@ -196,7 +196,7 @@ class Engine(Calls):
             self_serve_at=_sparse(self.self_serve_at, n),
             attempts=np.frombuffer(self.attempts, dtype=np.int32),
             contacted_at=np.frombuffer(self.contacted_at),
-            nurtured_at=_sparse(self.nurtured_at, n),
+            nurtured_at=np.frombuffer(self.nurtured_at),
             sql_at=np.frombuffer(self.sql_at),
             valid_at=ae.array("valid_at"),
             closed_at=ae.array("closed_at"),
@@ -386,7 +386,7 @@ class Engine(Calls):
             self.trace.append((now, "re_mql", lead, None, None))
         self.follow_ups[lead] = 0
         self.callbacks[lead] = 0
-        self.info_start.pop(lead, None)
+        self.info_start[lead] = math.nan
         self.cycle_attempts[lead] = 0
         self.cycle_start[lead] = now
         self.odds_contact[lead] = math.nan

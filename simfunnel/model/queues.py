@@ -202,9 +202,11 @@ class Queues:
         self.researched_at: dict[int, float] = {}
         self.cold_at = array("d", nans)
         self.self_serve_at: dict[int, float] = {}
-        self.info_start: dict[int, float] = {}
-        self.nurtured_at: dict[int, float] = {}  # first 'information gathering' or 'postponed'
         self.contacted_at = array("d", nans)
+        # Arrays too, though set only for leads with a conversation: as dictionaries they held
+        # over 100k entries each at 2M leads, and every look-up missed the cache.
+        self.info_start = array("d", nans)  # first conversation of the follow-ups now running
+        self.nurtured_at = array("d", nans)  # first 'information gathering' or 'postponed'
         self.sql_at = array("d", nans)
         self.attempts = array("i", [0]) * n  # int32, as the results hold them
         self.cycle_attempts = array("l", [0]) * n
