@@ -36,7 +36,8 @@ GIB = 1024**3
 DEFAULT_MAX_MEMORY = 4 * GIB
 """The memory one run may need unless told otherwise: 4 GiB."""
 BYTES_PER_LEAD = 650
-"""Peak memory per lead or outbound account of a whole run (measured: 544-656 bytes)."""
+"""Peak memory per lead or outbound account of a whole run (measured: 417-557 bytes; it was
+544-656 before per-lead records became arrays, and the limit keeps that margin)."""
 BYTES_PER_TRACED_LEAD = 1500
 """The same with ``trace=True``, which keeps every event (measured: about 1,420 bytes)."""
 BYTES_PER_REP_DAY = 128
