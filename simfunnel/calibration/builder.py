@@ -407,13 +407,16 @@ def _assumed_cadence(
     outcomes_p = {"qualified": qualified} | {
         k: (1 - qualified) * v / s for k, v in DEFAULT_SHARES.items()
     }
-    param(
-        P,
-        "cadence.connect/contact_probability",
-        "0.4 / 0.5",
-        basis="no call log",
-        kind="assumption",
-    )
+    for name, value, why in (
+        ("cadence.connect/contact_probability", "0.4 / 0.5", "no call log"),
+        (
+            "outcomes.probabilities (others)",
+            "defaults' proportions",
+            "no call log: which leads were reached, and so how their conversations ended, is "
+            "not in the exports (lead statuses alone cannot tell)",
+        ),
+    ):
+        param(P, name, value, basis=why, kind="assumption")
     param(
         P,
         "outcomes.probabilities.qualified",

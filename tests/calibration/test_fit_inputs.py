@@ -463,3 +463,10 @@ def test_a_renamed_source_is_one_source_and_a_stopped_one_is_warned(export, good
     if moved:  # with the level's own interval, not the point "95% 2.1 to 2.1"
         assert row["low"] < row["value"] < row["high"]
     assert not [w for w in warnings_of(good) if "no lead since" in w]
+
+
+def test_without_a_call_log_the_outcome_split_is_named_an_assumption(export) -> None:
+    """No call log: which leads were reached is unknown, so the split of the conversations'
+    other outcomes is the defaults', said as an assumption (it was left out of the table)."""
+    row = param(fit(export["leads"]), "outcomes.probabilities (others)")
+    assert row["kind"] == "assumption" and row["basis"].startswith("no call log")
